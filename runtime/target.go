@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Memory reads target memory at a kernel (or process) virtual address. It is
+// the one interface every memory source implements: dumps, live memory,
+// caches, spliced regions. n < len(buf) only with a non-nil error.
+type Memory interface {
+	ReadMemory(buf []byte, addr uint64) (n int, err error)
+}
+
+// Target is what generated bindings read through: memory, symbols with any
+// KASLR displacement applied, and the identity of the kernel.
+type Target interface {
+	Memory
+	// LookupSymbol returns the run-time address of a symbol.
+	LookupSymbol(name string) (uint64, error)
+	// BuildID is the kernel's build ID as lower-case hex, or "" when the
+	// target cannot tell.
+	BuildID() string
+}
+
+// ReadError is returned when target memory cannot be read.
+type ReadError struct {
+	Addr uint64
+	Len  int
+	Err  error
+}
+
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("read %d bytes at %#x: %v", e.Len, e.Addr, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// ReadFull reads exactly len(buf) bytes at addr.
+func ReadFull(m Memory, buf []byte, addr uint64) error {
+	n, err := m.ReadMemory(buf, addr)
+	if n == len(buf) {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("short read")
+	}
+	var re *ReadError
+	if errors.As(err, &re) {
+		return err
+	}
+	return &ReadError{Addr: addr, Len: len(buf), Err: err}
+}
+
+// Bits extracts a bitfield of bitSize bits starting dataBitOffset bits into b
+// (DWARF 5 DW_AT_data_bit_offset meaning, in the target's bit numbering:
+// little-endian targets count from the least significant bit of byte 0,
+// big-endian targets from the most significant bit of byte 0). The result is
+// zero-extended; see SignExtend.
+func Bits(b []byte, dataBitOffset, bitSize uint, bigEndian bool) uint64 {
+	if bitSize == 0 || bitSize > 64 {
+		return 0
+	}
+	var v uint64
+	if bigEndian {
+		for i := uint(0); i < bitSize; i++ {
+			bit := dataBitOffset + i
+			v = v<<1 | uint64(b[bit/8]>>(7-bit%8)&1)
+		}
+		return v
+	}
+	for i := uint(0); i < bitSize; i++ {
+		bit := dataBitOffset + i
+		v |= uint64(b[bit/8]>>(bit%8)&1) << i
+	}
+	return v
+}
+
+// SignExtend sign-extends the low bitSize bits of v.
+func SignExtend(v uint64, bitSize uint) int64 {
+	if bitSize == 0 || bitSize >= 64 {
+		return int64(v)
+	}
+	shift := 64 - bitSize
+	return int64(v<<shift) >> shift
+}
+
+// BuildIDMismatchError is returned when bindings generated for one kernel
+// are bound to a target running another.
+type BuildIDMismatchError struct {
+	Generated string // build ID the bindings were generated from
+	Target    string // build ID of the target
+}
+
+func (e *BuildIDMismatchError) Error() string {
+	return fmt.Sprintf("kernel mismatch: bindings were generated for build ID %s but the target kernel has build ID %s (regenerate them, or bind with runtime.IgnoreBuildID)", e.Generated, e.Target)
+}
+
+// BindOption changes how generated bindings attach to a target.
+type BindOption func(*bindConfig)
+
+type bindConfig struct{ ignoreBuildID bool }
+
+// IgnoreBuildID binds generated code to a target even when its kernel's
+// build ID differs from the one the code was generated from.
+func IgnoreBuildID() BindOption { return func(c *bindConfig) { c.ignoreBuildID = true } }
+
+// CheckBuildID is called by generated Bind functions: it fails with a
+// *BuildIDMismatchError when t's kernel is known and is not the one the
+// bindings were generated from, unless IgnoreBuildID is given.
+func CheckBuildID(t Target, generated string, opts ...BindOption) error {
+	var c bindConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.ignoreBuildID {
+		return nil
+	}
+	got := t.BuildID()
+	if got == "" || generated == "" || got == generated {
+		return nil
+	}
+	return &BuildIDMismatchError{Generated: generated, Target: got}
+}
