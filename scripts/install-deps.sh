@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the fixtures need on a fresh Debian
+# bookworm machine (root). Idempotent: packages already present are skipped.
+set -euo pipefail
+pkgs=(
+  make gcc gdb binutils bzip2 xz-utils zstd cpio file
+  dwarves            # pahole: the layout oracle
+  llvm               # yaml2obj, llvm-dwarfdump
+  qemu-system-x86 qemu-user
+  gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
+  busybox-static
+  python3-drgn crash # peers for the benchmarks and oracles
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
