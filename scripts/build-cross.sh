@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# build-cross.sh [OUTDIR]: builds the truth program (testdata/c/truth.c) for
+# every variant of the layout/value truth suite and runs it to get a core.
+#
+# Variants: x86_64, i386, aarch64, s390x, each with -gdwarf-4 and -gdwarf-5.
+# For each, OUTDIR/cross/<arch>-dwarf<N>/ receives:
+#   prog       static executable  ($CC -static -O0 -g -gdwarf-N)
+#   prog.o     the object file     ($CC -O0 -g -gdwarf-N -c)
+#   prog.out   the program's stdout (every value it stored, key=value)
+#   prog.core  the ELF core written when it calls abort()
+#   BUILD      the exact commands and tool versions used
+# OUTDIR defaults to $KVMGEN_CACHE, else ~/.cache/kvmgen.
+#
+# x86_64 runs natively when the kernel writes plain core files
+# (/proc/sys/kernel/core_pattern not a pipe), else under qemu-x86_64 like the
+# others (qemu-i386, qemu-aarch64, qemu-s390x), which write their own
+# qemu_prog_<date>_<pid>.core (the shell then reports "Aborted (core dumped)":
+# that is expected). Idempotent: a variant is skipped when its
+# outputs are newer than truth.c and this script. A missing cross compiler or
+# qemu fails the script unless KVMGEN_CROSS_OPTIONAL=1 (then it is skipped).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src="$here/../testdata/c/truth.c"
+src=$(cd "$(dirname "$src")" && pwd)/$(basename "$src")
+out=${1:-${KVMGEN_CACHE:-$HOME/.cache/kvmgen}}
+mkdir -p "$out/cross"
+out=$(cd "$out" && pwd)
+
+# arch:compiler:qemu
+variants=(
+  "x86_64:gcc:qemu-x86_64"
+  "i386:i686-linux-gnu-gcc:qemu-i386"
+  "aarch64:aarch64-linux-gnu-gcc:qemu-aarch64"
+  "s390x:s390x-linux-gnu-gcc:qemu-s390x"
+)
+
+native_core=0
+if [ "$(uname -m)" = x86_64 ]; then
+  pat=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo '|')
+  case "$pat" in
+    '|'*|*/*) native_core=0 ;;   # piped to a handler, or written elsewhere
+    *) native_core=1 ;;
+  esac
+fi
+
+fresh() { # fresh DIR: outputs exist and are newer than the sources
+  local d=$1 f
+  for f in prog prog.o prog.out prog.core BUILD; do
+    [ -s "$d/$f" ] || return 1
+    [ "$d/$f" -nt "$src" ] || return 1
+    [ "$d/$f" -nt "${BASH_SOURCE[0]}" ] || return 1
+  done
+}
+
+missing_tool() {
+  if [ "${KVMGEN_CROSS_OPTIONAL:-0}" = 1 ]; then
+    echo "build-cross: $1 not found: skipping $2" >&2
+    return 0
+  fi
+  echo "build-cross: $1 not found (run scripts/install-deps.sh)" >&2
+  exit 1
+}
+
+for v in "${variants[@]}"; do
+  IFS=: read -r arch cc qemu <<<"$v"
+  for dw in 4 5; do
+    d="$out/cross/$arch-dwarf$dw"
+    if fresh "$d"; then
+      echo "build-cross: $arch-dwarf$dw up to date"
+      continue
+    fi
+    command -v "$cc" >/dev/null || { missing_tool "$cc" "$arch-dwarf$dw"; continue; }
+    run_native=0
+    if [ "$arch" = x86_64 ] && [ "$native_core" = 1 ]; then run_native=1; fi
+    if [ "$run_native" = 0 ]; then
+      command -v "$qemu" >/dev/null || { missing_tool "$qemu" "$arch-dwarf$dw"; continue; }
+    fi
+    echo "build-cross: building $arch-dwarf$dw"
+    tmp=$(mktemp -d "$out/cross/.tmp-$arch-dwarf$dw.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    cflags=(-O0 -g "-gdwarf-$dw" -fno-omit-frame-pointer)
+    "$cc" -static "${cflags[@]}" -o "$tmp/prog" "$src"
+    "$cc" "${cflags[@]}" -c -o "$tmp/prog.o" "$src"
+    (
+      cd "$tmp"
+      ulimit -c unlimited
+      set +e
+      if [ "$run_native" = 1 ]; then
+        ./prog >prog.out 2>prog.err
+      else
+        "$qemu" ./prog >prog.out 2>prog.err
+      fi
+      rc=$?
+      set -e
+      # abort(): 134 = 128+SIGABRT
+      if [ "$rc" -ne 134 ]; then
+        echo "build-cross: $arch-dwarf$dw: prog exited $rc, want SIGABRT (134)" >&2
+        cat prog.err >&2
+        exit 1
+      fi
+      if [ "$run_native" = 1 ]; then
+        c=$(ls core core.* 2>/dev/null | head -n1 || true)
+      else
+        c=$(ls qemu_prog_*.core 2>/dev/null | head -n1 || true)
+        rm -f core core.* # qemu itself also dumps core on the abort it re-raises
+      fi
+      if [ -z "$c" ]; then
+        echo "build-cross: $arch-dwarf$dw: no core file written (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
+        exit 1
+      fi
+      mv "$c" prog.core
+      rm -f prog.err
+    )
+    {
+      echo "source: testdata/c/truth.c (sha256 $(sha256sum "$src" | cut -d' ' -f1))"
+      echo "compiler: $cc: $("$cc" --version | head -n1)"
+      echo "exec: $cc -static ${cflags[*]} -o prog truth.c"
+      echo "object: $cc ${cflags[*]} -c -o prog.o truth.c"
+      if [ "$run_native" = 1 ]; then
+        echo "run: ulimit -c unlimited; ./prog > prog.out (native core)"
+      else
+        echo "run: ulimit -c unlimited; $qemu ./prog > prog.out ($($qemu --version | head -n1))"
+      fi
+    } >"$tmp/BUILD"
+    chmod 755 "$tmp"
+    chmod 644 "$tmp"/prog.o "$tmp"/prog.out "$tmp"/prog.core "$tmp"/BUILD
+    rm -rf "$d"
+    mv "$tmp" "$d"
+    trap - EXIT
+  done
+done
+echo "build-cross: done in $out/cross"
