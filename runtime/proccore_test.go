@@ -1,0 +1,229 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
+
+// shown is one object testdata/prog.c printed: the oracle.
+type shown struct {
+	name  string
+	addr  uint64
+	bytes []byte
+}
+
+// needTool skips (or fails under KVMGEN_REQUIRE_FIXTURES=1) without a tool.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if testfix.Required() {
+			t.Fatalf("%s is required: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// makeCore builds testdata/prog.c with cc -static, runs it under qemu
+// (qemu-user writes qemu_prog_*.core when it aborts) and returns the
+// program, its core and what it printed.
+func makeCore(t *testing.T, cc, qemu string) (prog, core string, objs map[string]shown) {
+	t.Helper()
+	needTool(t, cc)
+	needTool(t, qemu)
+	dir := t.TempDir()
+	src, err := filepath.Abs("testdata/prog.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog = filepath.Join(dir, "prog")
+	if out, err := exec.Command(cc, "-static", "-O0", "-g", "-o", prog, src).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cc, err, out)
+	}
+	cmd := exec.Command("sh", "-c", "ulimit -c unlimited; exec "+qemu+" ./prog")
+	cmd.Dir = dir
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Run() // aborts by design
+	cores, _ := filepath.Glob(filepath.Join(dir, "qemu_prog_*.core"))
+	if len(cores) != 1 {
+		t.Fatalf("%s wrote no core (found %v); output:\n%s", qemu, cores, stdout.String())
+	}
+	objs = make(map[string]shown)
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 4 {
+			t.Fatalf("bad line %q", sc.Text())
+		}
+		a, err := strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := hex.DecodeString(f[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(f[2])
+		if n != len(b) {
+			t.Fatalf("%s: %d bytes printed, size %d", f[0], len(b), n)
+		}
+		objs[f[0]] = shown{f[0], a, b}
+	}
+	if len(objs) != 6 {
+		t.Fatalf("program printed %d objects, want 6:\n%s", len(objs), stdout.String())
+	}
+	return prog, cores[0], objs
+}
+
+func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool) {
+	prog, core, objs := makeCore(t, cc, qemu)
+	kd, err := Open2(prog, core, os.O_RDONLY, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	info := kd.Info()
+	if info.Format != "ELF core (process)" || info.Arch != arch || info.PtrSize != 8 || info.BigEndian != bigEndian {
+		t.Errorf("Info() = %+v, want a process core of %s (BE=%v)", info, arch, bigEndian)
+	}
+	for _, o := range objs {
+		buf := make([]byte, len(o.bytes))
+		n, err := kd.Read2(o.addr, buf)
+		if err != nil || n != len(buf) {
+			t.Errorf("%s: Read2(%#x, %d) = %d, %v", o.name, o.addr, len(buf), n, err)
+			continue
+		}
+		if !bytes.Equal(buf, o.bytes) {
+			t.Errorf("%s at %#x: read %x, the program printed %x", o.name, o.addr, buf, o.bytes)
+		}
+	}
+	// Symbols from the execfile agree with the addresses the program printed.
+	nl := []Nlist{{Name: "first"}, {Name: "second"}, {Name: "counter"}, {Name: "big"}, {Name: "no_such_symbol"}}
+	missing, err := kd.Nlist2(nl)
+	if err != nil || missing != 1 {
+		t.Errorf("Nlist2: missing %d, %v; want 1", missing, err)
+	}
+	for _, e := range nl[:4] {
+		if e.Value != objs[e.Name].addr || e.Type == NTypeUndef {
+			t.Errorf("Nlist2 %s = %#x (type %d), the program printed %#x", e.Name, e.Value, e.Type, objs[e.Name].addr)
+		}
+	}
+	if nl[4].Type != NTypeUndef || nl[4].Value != 0 {
+		t.Errorf("missing symbol: %+v", nl[4])
+	}
+	// Follow first.next (a pointer at offset 32 in the target's byte order).
+	var bo binary.ByteOrder = binary.LittleEndian
+	if bigEndian {
+		bo = binary.BigEndian
+	}
+	var p [8]byte
+	if _, err := kd.Read2(objs["first"].addr+32, p[:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := bo.Uint64(p[:]); got != objs["second"].addr {
+		t.Errorf("first.next = %#x, want &second = %#x", got, objs["second"].addr)
+	}
+	// The heap pointer stored in counter leads to the heap object.
+	if got := bo.Uint64(objs["counter"].bytes); got != objs["heap"].addr {
+		t.Errorf("counter = %#x, want heap %#x", got, objs["heap"].addr)
+	}
+	// Concurrent readers through one descriptor.
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			o := objs["big"]
+			buf := make([]byte, 256)
+			for i := 0; i < 200; i++ {
+				off := (g*131 + i*977) % (len(o.bytes) - len(buf))
+				if _, err := kd.Read2(o.addr+uint64(off), buf); err != nil {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(buf, o.bytes[off:off+len(buf)]) {
+					t.Errorf("goroutine %d: bytes at big+%d differ", g, off)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	// Unmapped address: a clear error, recorded for Geterr.
+	if _, err := kd.Read2(0x10, make([]byte, 4)); err == nil {
+		t.Error("read at 0x10 succeeded")
+	} else if !strings.Contains(kd.Geterr(), "0x10") {
+		t.Errorf("Geterr() = %q, want the address", kd.Geterr())
+	}
+	// Read-only descriptor refuses writes.
+	if _, err := kd.Write(objs["counter"].addr, []byte{1}); err == nil {
+		t.Error("Write on a read-only descriptor succeeded")
+	}
+}
+
+func TestProcessCoreX86_64(t *testing.T) {
+	checkProcessCore(t, "gcc", "qemu-x86_64", "x86_64", false)
+}
+
+func TestProcessCoreS390x(t *testing.T) {
+	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true)
+}
+
+func TestProcessCoreWrite(t *testing.T) {
+	prog, core, objs := makeCore(t, "gcc", "qemu-x86_64")
+	kd, err := Open2(prog, core, os.O_RDWR, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	want := []byte{0xca, 0xfe, 0xf0, 0x0d}
+	if n, err := kd.Write(objs["big"].addr+4094, want); err != nil || n != 4 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	got := make([]byte, 4)
+	if _, err := kd.Read2(objs["big"].addr+4094, got); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("read back %x, %v; want %x", got, err, want)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	var buf bytes.Buffer
+	old := Stderr
+	Stderr = &buf
+	defer func() { Stderr = old }()
+	_, err := Open("", "/nonexistent/core", "", os.O_RDONLY, "mytool")
+	if err == nil {
+		t.Fatal("Open of a missing core succeeded")
+	}
+	if !strings.HasPrefix(buf.String(), "mytool: ") || !strings.Contains(buf.String(), "/nonexistent/core") {
+		t.Errorf("stderr = %q", buf.String())
+	}
+	buf.Reset()
+	Open("", "/nonexistent/core", "", os.O_RDONLY, "")
+	if buf.Len() != 0 {
+		t.Errorf("errstr \"\" printed %q", buf.String())
+	}
+	if _, err := OpenFiles("", "/nonexistent/core", "", os.O_APPEND); err == nil || !strings.Contains(err.Error(), "flags") {
+		t.Errorf("bad flags: %v", err)
+	}
+	// Not a dump: every format declines, and the error says so.
+	f := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(f, bytes.Repeat([]byte("junk"), 100), 0o644)
+	if _, err := Open2("", f, os.O_RDONLY, nil); err == nil || !strings.Contains(err.Error(), "unknown corefile format") {
+		t.Errorf("junk: %v", err)
+	}
+}

@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"strconv"
+	"strings"
+)
+
+// VMCoreInfo is the kernel's VMCOREINFO text (KEY=VALUE lines) recorded in
+// a crash dump: OSRELEASE, BUILD-ID, PAGESIZE, KERNELOFFSET, SYMBOL(name),
+// NUMBER(name), SIZE(type), OFFSET(type.member), ...
+type VMCoreInfo struct {
+	Raw    string
+	Fields map[string]string
+}
+
+// maxVMCoreInfo bounds the VMCOREINFO blob read from a dump.
+const maxVMCoreInfo = 1 << 20
+
+func parseVMCoreInfo(b []byte) *VMCoreInfo {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		b = b[:i]
+	}
+	vi := &VMCoreInfo{Raw: string(b), Fields: make(map[string]string)}
+	for _, line := range strings.Split(vi.Raw, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" {
+			continue
+		}
+		vi.Fields[k] = strings.TrimSpace(v)
+	}
+	return vi
+}
+
+// Get returns a field's value.
+func (vi *VMCoreInfo) Get(key string) (string, bool) {
+	if vi == nil {
+		return "", false
+	}
+	v, ok := vi.Fields[key]
+	return v, ok
+}
+
+// Symbol returns SYMBOL(name), a run-time address (written in hex).
+func (vi *VMCoreInfo) Symbol(name string) (uint64, bool) {
+	v, ok := vi.Get("SYMBOL(" + name + ")")
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.ParseUint(v, 16, 64)
+	return x, err == nil
+}
+
+// Number returns NUMBER(name) (written in decimal, possibly negative).
+func (vi *VMCoreInfo) Number(name string) (int64, bool) {
+	v, ok := vi.Get("NUMBER(" + name + ")")
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		u, err2 := strconv.ParseUint(v, 10, 64)
+		return int64(u), err2 == nil
+	}
+	return x, true
+}
+
+// KernelOffset returns KERNELOFFSET (hex), the KASLR displacement.
+func (vi *VMCoreInfo) KernelOffset() (uint64, bool) {
+	v, ok := vi.Get("KERNELOFFSET")
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.ParseUint(v, 16, 64)
+	return x, err == nil
+}
+
+// PageSize returns PAGESIZE.
+func (vi *VMCoreInfo) PageSize() (int, bool) {
+	v, ok := vi.Get("PAGESIZE")
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.Atoi(v)
+	return x, err == nil && x > 0
+}
