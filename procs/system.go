@@ -1,0 +1,178 @@
+package procs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
+)
+
+// UserReader reads the user memory of one address space: the one whose top
+// page table (mm_struct.pgd, a kernel virtual address) is pgd. A page that
+// is not mapped, not resident or not in the dump gives an error and
+// n < len(buf). The runtime's descriptor implements it where it can; New
+// otherwise falls back to a page-table walk through the kernel's direct map
+// (x86-64 only).
+type UserReader interface {
+	ReadUser(pgd uint64, buf []byte, addr uint64) (int, error)
+}
+
+// Options tune New.
+type Options struct {
+	// User reads process memory (argv, environment). Nil: the target if it
+	// implements UserReader, else procs' own x86-64 walker.
+	User UserReader
+	// PageSize in bytes; 0: the target's (Info().PageSize) or 4096.
+	PageSize int
+	// MaxArgBytes bounds the argv/environment area read per process;
+	// 0 means 4 MiB. Larger areas give a *UserMemoryError.
+	MaxArgBytes int
+}
+
+// System reads the process table and friends of one kernel target.
+// It is safe for concurrent use if its target is.
+type System struct {
+	t        kvm.Target
+	l        *Layout
+	bo       binary.ByteOrder
+	user     UserReader
+	pageSize uint64
+	maxArg   int
+}
+
+// New binds a layout to a target. The layout must be the target kernel's:
+// when both tell their build ID and they differ, New fails with a
+// *kvm.BuildIDMismatchError.
+func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if l == nil {
+		return nil, errors.New("procs: nil layout")
+	}
+	if err := kvm.CheckBuildID(t, l.BuildID); err != nil {
+		return nil, err
+	}
+	s := &System{t: t, l: l, bo: l.ByteOrder(), pageSize: uint64(o.PageSize), maxArg: o.MaxArgBytes}
+	if s.pageSize == 0 {
+		if i, ok := t.(interface{ Info() kvm.DumpInfo }); ok && i.Info().PageSize > 0 {
+			s.pageSize = uint64(i.Info().PageSize)
+		} else {
+			s.pageSize = 4096
+		}
+	}
+	if s.maxArg <= 0 {
+		s.maxArg = 4 << 20
+	}
+	s.user = o.User
+	if s.user == nil {
+		if u, ok := t.(UserReader); ok {
+			s.user = u
+		} else {
+			s.user = &directMapWalker{s: s}
+		}
+	}
+	return s, nil
+}
+
+// Layout returns the layout the System reads with.
+func (s *System) Layout() *Layout { return s.l }
+
+// read reads n bytes of kernel memory at addr.
+func (s *System) read(addr uint64, n int64, what string) ([]byte, error) {
+	if n < 0 || n > 1<<20 {
+		return nil, fmt.Errorf("procs: reading %s: size %d out of range", what, n)
+	}
+	b := make([]byte, n)
+	if err := kvm.ReadFull(s.t, b, addr); err != nil {
+		return nil, &KernelReadError{What: what, Addr: addr, Err: err}
+	}
+	return b, nil
+}
+
+// KernelReadError reports kernel memory procs could not read: what it was
+// reading (e.g. "struct task_struct"), and where.
+type KernelReadError struct {
+	What string
+	Addr uint64
+	Err  error
+}
+
+func (e *KernelReadError) Error() string {
+	return fmt.Sprintf("procs: reading %s at %#x: %v", e.What, e.Addr, e.Err)
+}
+
+func (e *KernelReadError) Unwrap() error { return e.Err }
+
+// u decodes an unsigned field from b (0 if absent or out of b).
+func (s *System) u(b []byte, f Field) uint64 {
+	if !f.Present() || f.Off < 0 || f.Size <= 0 || f.Off+f.Size > int64(len(b)) {
+		return 0
+	}
+	p := b[f.Off : f.Off+f.Size]
+	switch f.Size {
+	case 1:
+		return uint64(p[0])
+	case 2:
+		return uint64(s.bo.Uint16(p))
+	case 4:
+		return uint64(s.bo.Uint32(p))
+	case 8:
+		return s.bo.Uint64(p)
+	}
+	return 0
+}
+
+// i decodes a field as a signed integer when it is signed.
+func (s *System) i(b []byte, f Field) int64 {
+	v := s.u(b, f)
+	if f.Signed && f.Size > 0 && f.Size < 8 {
+		return kvm.SignExtend(v, uint(f.Size*8))
+	}
+	return int64(v)
+}
+
+// ptr decodes a pointer-sized field.
+func (s *System) ptr(b []byte, f Field) uint64 { return s.u(b, f) }
+
+func (s *System) readPtr(addr uint64, what string) (uint64, error) {
+	b, err := s.read(addr, int64(s.l.PtrSize), what)
+	if err != nil {
+		return 0, err
+	}
+	if s.l.PtrSize == 4 {
+		return uint64(s.bo.Uint32(b)), nil
+	}
+	return s.bo.Uint64(b), nil
+}
+
+func (s *System) symbol(name string) (uint64, error) {
+	a, err := s.t.LookupSymbol(name)
+	if err != nil {
+		return 0, fmt.Errorf("procs: symbol %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// span is the number of leading bytes of a structure that covers fields.
+func span(fields ...Field) int64 {
+	var n int64
+	for _, f := range fields {
+		if e := f.end(); e > n {
+			n = e
+		}
+	}
+	return n
+}
+
+// cstring returns b up to its first NUL.
+func cstring(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
