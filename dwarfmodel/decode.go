@@ -1,0 +1,840 @@
+package dwarfmodel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// unitCacheBytes bounds the unit bytes kept between decodes.
+const unitCacheBytes = 64 << 20
+
+// unitCache keeps the bytes of recently decoded units (least recently used
+// dropped first).
+type unitCache struct {
+	max   int
+	bytes int
+	order []*unit
+	data  map[*unit][]byte
+}
+
+func (c *unitCache) get(u *unit) []byte {
+	b, ok := c.data[u]
+	if !ok {
+		return nil
+	}
+	if n := len(c.order); n > 0 && c.order[n-1] != u {
+		for i, x := range c.order {
+			if x == u {
+				copy(c.order[i:], c.order[i+1:])
+				c.order[n-1] = u
+				break
+			}
+		}
+	}
+	return b
+}
+
+func (c *unitCache) put(u *unit, b []byte) {
+	if c.data == nil {
+		c.data = map[*unit][]byte{}
+	}
+	for len(c.order) > 0 && c.bytes+len(b) > c.max {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.bytes -= len(c.data[old])
+		delete(c.data, old)
+	}
+	c.data[u] = b
+	c.order = append(c.order, u)
+	c.bytes += len(b)
+}
+
+// die holds the attributes of one DIE that the model uses.
+type die struct {
+	off      uint64
+	tag      uint32
+	children bool
+	next     int // position in the unit bytes after the attributes
+
+	name                 string
+	hasName              bool
+	typ                  uint64
+	hasType, badType     bool
+	byteSize             int64
+	hasByteSize          bool
+	bitSize              int64
+	bitOffset            int64
+	hasBitOffset         bool
+	dataBitOffset        int64
+	hasDataBitOffset     bool
+	memberLoc            int64
+	hasMemberLoc         bool
+	decl                 bool
+	encoding             int64
+	count, upper, lower  int64
+	hasCount, hasUpper   bool
+	countDyn             bool // a non-constant bound (VLA)
+	constVal             val
+	hasConst             bool
+	location             []byte
+	spec                 uint64
+	hasSpec              bool
+	memberLocErr         string
+	sibling              uint64
+	prototyped, variadic bool
+}
+
+// signExtend interprets a fixed-size data form's value as signed.
+func signedConst(v val) int64 {
+	switch v.form {
+	case formData1, formData2, formData4, formData8, formSdata, formImplicitConst:
+		return v.s
+	}
+	return int64(v.u)
+}
+
+func isConstForm(form uint32) bool {
+	switch form {
+	case formData1, formData2, formData4, formData8, formSdata, formUdata, formImplicitConst:
+		return true
+	}
+	return false
+}
+
+// readDIE decodes the DIE at pos of the unit bytes b.
+func (f *File) readDIE(u *unit, b []byte, tab *abbrevTable, pos int) (*die, error) {
+	r := rd{b: b, p: pos}
+	code := r.uleb()
+	if r.bad || code == 0 {
+		return nil, f.errf(".debug_info", int64(u.off)+int64(pos), "expected a DIE, found %s", map[bool]string{true: "the end of the unit", false: "a null entry"}[r.bad])
+	}
+	a := tab.get(code)
+	if a == nil {
+		return nil, f.errf(".debug_info", int64(u.off)+int64(pos), "unknown abbreviation code %d", code)
+	}
+	d := &die{off: u.off + uint64(pos), tag: a.tag, children: a.children}
+	order := f.dm.ByteOrder
+	for i := range a.attrs {
+		s := &a.attrs[i]
+		switch s.attr {
+		case atName, atType, atByteSize, atBitSize, atBitOffset, atDataBitOffset, atDataMemberLoc,
+			atDeclaration, atEncoding, atCount, atUpperBound, atLowerBound, atConstValue, atLocation,
+			atSpecification, atAbstractOrigin, atSibling, 0x27 /* prototyped */ :
+		default:
+			skipVal(&r, u, s)
+			continue
+		}
+		v := f.readVal(&r, u, s, order)
+		if r.bad {
+			break
+		}
+		switch s.attr {
+		case atName:
+			d.name, d.hasName = v.str, v.ok && v.str != ""
+		case atType:
+			d.typ, d.hasType = v.u, true
+			if !v.ok {
+				d.badType = true
+			}
+		case atByteSize:
+			if isConstForm(v.form) {
+				d.byteSize, d.hasByteSize = int64(v.u), true
+			}
+		case atBitSize:
+			d.bitSize = int64(v.u)
+		case atBitOffset:
+			d.bitOffset, d.hasBitOffset = signedConst(v), true
+			if v.form == formUdata || v.form == formData1 || v.form == formData2 {
+				d.bitOffset = int64(v.u)
+			}
+		case atDataBitOffset:
+			d.dataBitOffset, d.hasDataBitOffset = int64(v.u), true
+		case atDataMemberLoc:
+			if isConstForm(v.form) {
+				d.memberLoc, d.hasMemberLoc = int64(v.u), true
+			} else if v.blk != nil || v.form == formExprloc {
+				n, err := evalMemberLoc(v.blk, order)
+				if err != "" {
+					d.memberLocErr = err
+				} else {
+					d.memberLoc, d.hasMemberLoc = n, true
+				}
+			}
+		case atDeclaration:
+			d.decl = v.u != 0
+		case atEncoding:
+			d.encoding = int64(v.u)
+		case atCount:
+			if isConstForm(v.form) {
+				d.count, d.hasCount = int64(v.u), true
+			} else {
+				d.countDyn = true
+			}
+		case atUpperBound:
+			if isConstForm(v.form) {
+				d.upper, d.hasUpper = signedConst(v), true
+				if v.form == formUdata {
+					d.upper = int64(v.u)
+				}
+			} else {
+				d.countDyn = true
+			}
+		case atLowerBound:
+			if isConstForm(v.form) {
+				d.lower = signedConst(v)
+			}
+		case atConstValue:
+			d.constVal, d.hasConst = v, true
+		case atLocation:
+			d.location = v.blk
+		case atSpecification, atAbstractOrigin:
+			if v.ok {
+				d.spec, d.hasSpec = v.u, true
+			}
+		case atSibling:
+			d.sibling = v.u
+		case 0x27:
+			d.prototyped = v.u != 0
+		}
+	}
+	if r.bad {
+		return nil, f.errf(".debug_info", int64(d.off), "truncated or malformed DIE (tag %#x)", a.tag)
+	}
+	d.next = r.p
+	return d, nil
+}
+
+// evalMemberLoc evaluates a DWARF 2 style member location expression (the
+// address of the aggregate pushed first): DW_OP_plus_uconst and constant
+// arithmetic. It returns a message when the expression is not constant.
+func evalMemberLoc(expr []byte, order binary.ByteOrder) (int64, string) {
+	r := rd{b: expr}
+	stack := []int64{0}
+	for r.p < len(expr) && !r.bad {
+		op := r.u8()
+		switch {
+		case op == 0x23: // DW_OP_plus_uconst
+			stack[len(stack)-1] += int64(r.uleb())
+		case op == 0x10: // DW_OP_constu
+			stack = append(stack, int64(r.uleb()))
+		case op == 0x11: // DW_OP_consts
+			stack = append(stack, r.sleb())
+		case op == 0x08 || op == 0x0a || op == 0x0c || op == 0x0e: // DW_OP_constNu
+			n := 1 << ((op - 0x08) / 2)
+			stack = append(stack, int64(r.uN(n, order)))
+		case op >= 0x30 && op <= 0x4f: // DW_OP_lit0..31
+			stack = append(stack, int64(op-0x30))
+		case op == 0x22: // DW_OP_plus
+			if len(stack) < 2 {
+				return 0, "DW_OP_plus on a stack of one"
+			}
+			stack[len(stack)-2] += stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+		default:
+			return 0, fmt.Sprintf("unsupported operation %#x in a member location", op)
+		}
+		if len(stack) > 64 {
+			return 0, "member location expression too deep"
+		}
+	}
+	if r.bad {
+		return 0, "truncated member location expression"
+	}
+	return stack[len(stack)-1], ""
+}
+
+// decoder decodes types by offset into f.memo, breadth first: a type is
+// allocated and memoized before the types it refers to are decoded, so
+// cycles come out as cycles and nothing recurses deeply.
+type decoder struct {
+	f       *File
+	queue   []fixup
+	bits    []bitFixup
+	enums   []enumFixup
+	created []uint64
+}
+
+type fixup struct {
+	dst *Type
+	ref uint64
+}
+
+type bitFixup struct {
+	m       *Member
+	d       *die
+	version uint16
+}
+
+type enumFixup struct {
+	e *Enum
+	d []*die // enumerators
+}
+
+// unitData returns the unit containing off with its bytes and abbreviations.
+func (f *File) unitData(off uint64) (*unit, []byte, *abbrevTable, error) {
+	u := f.unitAt(off)
+	if u == nil {
+		return nil, nil, nil, f.errf(".debug_info", int64(off), "reference to an offset outside every unit")
+	}
+	tab, err := f.abbrevsFor(u)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if f.infoMem != nil {
+		return u, f.infoMem[u.off:u.end], tab, nil
+	}
+	if b := f.cache.get(u); b != nil {
+		return u, b, tab, nil
+	}
+	b, err := f.readUnit(u, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f.cache.put(u, b)
+	return u, b, tab, nil
+}
+
+func (f *File) voidType() *Void {
+	if t, ok := f.memo[0]; ok {
+		if v, ok := t.(*Void); ok {
+			return v
+		}
+	}
+	v := &Void{}
+	f.memo[0] = v
+	return v
+}
+
+// typeAt decodes the type at off and all it reaches. f.mu is held.
+func (f *File) typeAt(off uint64) (Type, error) {
+	if t, ok := f.memo[off]; ok {
+		return t, nil
+	}
+	dc := &decoder{f: f}
+	t, err := dc.get(off)
+	if err == nil {
+		err = dc.drain()
+	}
+	if err != nil {
+		for _, o := range dc.created {
+			delete(f.memo, o)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+func (dc *decoder) drain() error {
+	for len(dc.queue) > 0 {
+		fx := dc.queue[len(dc.queue)-1]
+		dc.queue = dc.queue[:len(dc.queue)-1]
+		t, err := dc.get(fx.ref)
+		if err != nil {
+			return err
+		}
+		*fx.dst = t
+	}
+	for _, e := range dc.enums {
+		dc.fixEnum(e)
+	}
+	for _, b := range dc.bits {
+		dc.fixBitfield(b)
+	}
+	return nil
+}
+
+func (dc *decoder) ref(dst *Type, d *die) {
+	if !d.hasType || d.badType {
+		*dst = dc.f.voidType()
+		return
+	}
+	*dst = nil
+	dc.queue = append(dc.queue, fixup{dst, d.typ})
+}
+
+func (dc *decoder) memo(off uint64, t Type) {
+	dc.f.memo[off] = t
+	dc.created = append(dc.created, off)
+}
+
+// get returns the memoized type at off, or creates it and queues what it
+// refers to.
+func (dc *decoder) get(off uint64) (Type, error) {
+	f := dc.f
+	if t, ok := f.memo[off]; ok {
+		return t, nil
+	}
+	u, b, tab, err := f.unitData(off)
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.readDIE(u, b, tab, int(off-u.off))
+	if err != nil {
+		return nil, err
+	}
+	switch d.tag {
+	case tagBaseType:
+		t := &Base{Name: d.name, ByteSize: d.byteSize, Encoding: encoding(d.encoding), Off: off}
+		if !d.hasByteSize {
+			t.ByteSize = -1
+		}
+		dc.memo(off, t)
+		return t, nil
+	case tagUnspecifiedType:
+		t := &Void{Off: off}
+		dc.memo(off, t)
+		return t, nil
+	case tagStructureType, tagUnionType, tagClassType:
+		if d.decl || !d.hasByteSize && !d.children {
+			if t, ok, err := dc.definition(d); ok || err != nil {
+				return t, err
+			}
+		}
+		kind := map[uint32]Kind{tagStructureType: KindStruct, tagUnionType: KindUnion, tagClassType: KindClass}[d.tag]
+		t := &Struct{Kind: kind, Name: d.name, ByteSize: d.byteSize, Off: off}
+		dc.memo(off, t)
+		if d.decl || !d.hasByteSize {
+			t.Incomplete = true
+			t.ByteSize = -1
+		}
+		if !d.children {
+			return t, nil
+		}
+		kids, err := f.children(u, b, tab, d)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, k := range kids {
+			if k.tag == tagMember {
+				n++
+			}
+		}
+		t.Members = make([]Member, 0, n)
+		for _, k := range kids {
+			if k.tag != tagMember {
+				continue
+			}
+			if k.memberLocErr != "" {
+				return nil, f.errf(".debug_info", int64(k.off), "%s", k.memberLocErr)
+			}
+			t.Members = append(t.Members, Member{Name: k.name, ByteOffset: k.memberLoc, BitSize: k.bitSize})
+		}
+		i := 0
+		for _, k := range kids {
+			if k.tag != tagMember {
+				continue
+			}
+			m := &t.Members[i]
+			i++
+			dc.ref(&m.Type, k)
+			m.DataBitOffset = m.ByteOffset * 8
+			if k.bitSize != 0 || k.hasDataBitOffset {
+				dc.bits = append(dc.bits, bitFixup{m, k, u.version})
+			}
+		}
+		return t, nil
+	case tagEnumerationType:
+		if d.decl || !d.hasByteSize && !d.children {
+			if t, ok, err := dc.definition(d); ok || err != nil {
+				return t, err
+			}
+		}
+		t := &Enum{Name: d.name, ByteSize: d.byteSize, Off: off}
+		dc.memo(off, t)
+		if !d.hasByteSize {
+			t.ByteSize = -1
+			t.Incomplete = true
+		}
+		var kids []*die
+		if d.children {
+			if kids, err = f.children(u, b, tab, d); err != nil {
+				return nil, err
+			}
+		}
+		// Signedness: from the underlying type, else from the values.
+		switch {
+		case d.hasType && !d.badType:
+			t.Signed = f.peekSigned(d.typ)
+		case d.encoding != 0:
+			t.Signed = encoding(d.encoding) == EncSigned || encoding(d.encoding) == EncSignedChar
+		}
+		dc.enums = append(dc.enums, enumFixup{t, kids})
+		return t, nil
+	case tagTypedef:
+		t := &Typedef{Name: d.name, Off: off}
+		dc.memo(off, t)
+		dc.ref(&t.Type, d)
+		return t, nil
+	case tagPointerType, tagReferenceType, tagRvalueRefType:
+		t := &Pointer{ByteSize: d.byteSize, Off: off}
+		if !d.hasByteSize {
+			t.ByteSize = int64(u.addrSize)
+		}
+		dc.memo(off, t)
+		dc.ref(&t.Elem, d)
+		return t, nil
+	case tagConstType, tagVolatileType, tagRestrictType, tagAtomicType:
+		t := &Qualified{Off: off}
+		switch d.tag {
+		case tagConstType:
+			t.Const = true
+		case tagVolatileType:
+			t.Volatile = true
+		case tagRestrictType:
+			t.Restrict = true
+		case tagAtomicType:
+			t.Atomic = true
+		}
+		dc.memo(off, t)
+		dc.ref(&t.Type, d)
+		return t, nil
+	case tagArrayType:
+		t := &Array{Off: off}
+		dc.memo(off, t)
+		dc.ref(&t.Elem, d)
+		if d.children {
+			kids, err := f.children(u, b, tab, d)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range kids {
+				if k.tag != tagSubrangeType && k.tag != tagEnumerationType {
+					continue
+				}
+				if len(t.Dims) >= maxDims {
+					return nil, f.errf(".debug_info", int64(k.off), "array with more than %d dimensions", maxDims)
+				}
+				n := int64(-1)
+				switch {
+				case k.countDyn:
+				case k.hasCount:
+					n = k.count
+				case k.hasUpper:
+					n = k.upper - k.lower + 1
+				}
+				if n < -1 {
+					n = -1
+				}
+				t.Dims = append(t.Dims, n)
+			}
+		}
+		if len(t.Dims) == 0 {
+			t.Dims = []int64{-1}
+		}
+		return t, nil
+	case tagSubroutineType, tagSubprogram:
+		t := &Func{Off: off}
+		dc.memo(off, t)
+		dc.ref(&t.Return, d)
+		if d.children {
+			kids, err := f.children(u, b, tab, d)
+			if err != nil {
+				return nil, err
+			}
+			n := 0
+			for _, k := range kids {
+				if k.tag == tagFormalParameter {
+					n++
+				}
+			}
+			t.Params = make([]Type, n)
+			i := 0
+			for _, k := range kids {
+				switch k.tag {
+				case tagFormalParameter:
+					dc.ref(&t.Params[i], k)
+					i++
+				case tagUnspecifiedParam:
+					t.Variadic = true
+				}
+			}
+		}
+		return t, nil
+	}
+	return nil, f.errf(".debug_info", int64(off), "DIE with tag %#x is not a type", d.tag)
+}
+
+// definition finds the complete definition of a declared struct, union or
+// enum in the index. ok is false when there is none.
+func (dc *decoder) definition(d *die) (Type, bool, error) {
+	if !d.hasName {
+		return nil, false, nil
+	}
+	ns := tagNS(d.tag)
+	def, found := dc.f.idx.ns[ns][d.name]
+	if !found || def&declBit != 0 || def == d.off {
+		return nil, false, nil
+	}
+	t, err := dc.get(def)
+	if err != nil {
+		return nil, false, err
+	}
+	dc.memo(d.off, t)
+	return t, true, nil
+}
+
+// children reads the direct children of d.
+func (f *File) children(u *unit, b []byte, tab *abbrevTable, d *die) ([]*die, error) {
+	var kids []*die
+	pos := d.next
+	for {
+		if pos >= len(b) {
+			return kids, nil
+		}
+		r := rd{b: b, p: pos}
+		if r.uleb() == 0 {
+			return kids, nil
+		}
+		k, err := f.readDIE(u, b, tab, pos)
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, k)
+		if len(kids) > len(b) {
+			return nil, f.errf(".debug_info", int64(k.off), "too many children")
+		}
+		pos = k.next
+		if k.children {
+			if k.sibling > k.off && k.sibling < u.end {
+				pos = int(k.sibling - u.off)
+				continue
+			}
+			r := rd{b: b, p: pos}
+			if err := f.skipChildren(u, &r, tab); err != nil {
+				return nil, err
+			}
+			pos = r.p
+		}
+	}
+}
+
+// peekSigned reports whether the type at off (a base type, possibly behind
+// typedefs and qualifiers) is signed.
+func (f *File) peekSigned(off uint64) bool {
+	for i := 0; i < 16; i++ {
+		u, b, tab, err := f.unitData(off)
+		if err != nil {
+			return false
+		}
+		d, err := f.readDIE(u, b, tab, int(off-u.off))
+		if err != nil {
+			return false
+		}
+		if d.tag == tagBaseType {
+			e := encoding(d.encoding)
+			return e == EncSigned || e == EncSignedChar
+		}
+		if !d.hasType || d.badType {
+			return false
+		}
+		off = d.typ
+	}
+	return false
+}
+
+func (dc *decoder) fixEnum(x enumFixup) {
+	e := x.e
+	if !e.Signed {
+		// No underlying type: signed when a value is negative.
+		for _, k := range x.d {
+			if k.tag != tagEnumerator || !k.hasConst {
+				continue
+			}
+			v := k.constVal
+			if v.form == formSdata && v.s < 0 {
+				e.Signed = true
+			}
+		}
+	}
+	e.Values = make([]Enumerator, 0, len(x.d))
+	for _, k := range x.d {
+		if k.tag != tagEnumerator || !k.hasConst {
+			continue
+		}
+		v := k.constVal
+		var n int64
+		switch v.form {
+		case formSdata, formImplicitConst:
+			n = v.s
+		case formUdata:
+			n = int64(v.u)
+		default:
+			if e.Signed {
+				n = v.s
+			} else {
+				n = int64(v.u)
+			}
+		}
+		e.Values = append(e.Values, Enumerator{Name: k.name, Value: n})
+	}
+}
+
+// fixBitfield computes DataBitOffset (DWARF 5 meaning, target bit order)
+// and ByteOffset of a bitfield, once member types are decoded.
+//
+// ByteOffset is DW_AT_data_member_location when the DWARF gives it (the
+// storage unit's offset, as DWARF 2-4 compilers emit it); otherwise the
+// offset of the storage unit (a unit of the member type's size, aligned to
+// that size) holding the first bit, as pahole prints it.
+func (dc *decoder) fixBitfield(b bitFixup) {
+	m, d := b.m, b.d
+	typeSize := sizeOf(m.Type, 0)
+	switch {
+	case d.hasDataBitOffset:
+		m.DataBitOffset = d.dataBitOffset + d.memberLoc*8
+	case d.hasBitOffset:
+		size := d.byteSize
+		if !d.hasByteSize {
+			size = typeSize
+		}
+		if dc.f.dm.BigEndian() {
+			m.DataBitOffset = d.memberLoc*8 + d.bitOffset
+		} else {
+			m.DataBitOffset = d.memberLoc*8 + size*8 - d.bitOffset - d.bitSize
+		}
+	default:
+		m.DataBitOffset = d.memberLoc * 8
+	}
+	if m.BitSize == 0 {
+		m.ByteOffset = m.DataBitOffset / 8
+		return
+	}
+	if d.hasMemberLoc {
+		m.ByteOffset = d.memberLoc
+		return
+	}
+	if typeSize > 0 {
+		m.ByteOffset = m.DataBitOffset / (typeSize * 8) * typeSize
+	} else {
+		m.ByteOffset = m.DataBitOffset / 8
+	}
+}
+
+func encoding(e int64) Encoding {
+	switch e {
+	case 0x02:
+		return EncBool
+	case 0x03:
+		return EncComplexFloat
+	case 0x04, 0x09, 0x0f: // float, imaginary, decimal float
+		return EncFloat
+	case 0x05, 0x0d: // signed, signed fixed
+		return EncSigned
+	case 0x06:
+		return EncSignedChar
+	case 0x07, 0x01, 0x0e: // unsigned, address, unsigned fixed
+		return EncUnsigned
+	case 0x08:
+		return EncUnsignedChar
+	case 0x10:
+		return EncUTF
+	}
+	return EncUnsigned
+}
+
+// Type decodes the named type and everything it reaches. Accepted names:
+// "struct task_struct", "union foo", "enum pid_type", "class x", a typedef
+// name, a base type name ("unsigned int"), "void", or a bare tag
+// ("task_struct"), tried as struct, union, enum, then typedef, then base
+// type. A complete definition is preferred over a declaration.
+func (f *File) Type(name string) (Type, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	var try []int
+	bare := name
+	switch {
+	case strings.HasPrefix(name, "struct "):
+		try, bare = []int{nsStruct}, name[7:]
+	case strings.HasPrefix(name, "union "):
+		try, bare = []int{nsUnion}, name[6:]
+	case strings.HasPrefix(name, "enum "):
+		try, bare = []int{nsEnum}, name[5:]
+	case strings.HasPrefix(name, "class "):
+		try, bare = []int{nsClass}, name[6:]
+	default:
+		try = []int{nsStruct, nsUnion, nsEnum, nsTypedef, nsBase, nsClass}
+	}
+	f.mu.Lock()
+	if name == "void" {
+		v := f.voidType()
+		f.mu.Unlock()
+		return v, nil
+	}
+	for _, ns := range try {
+		if off, ok := f.idx.ns[ns][bare]; ok {
+			t, err := f.typeAt(off &^ declBit)
+			f.mu.Unlock()
+			return t, err
+		}
+	}
+	f.mu.Unlock()
+	return nil, &NotFoundError{File: f.name, Kind: "type", Name: name, Suggestions: suggest(name, f.TypeNames())}
+}
+
+// Variable decodes the named global variable (one with a static address)
+// and the type it has.
+func (f *File) Variable(name string) (*Variable, error) {
+	f.mu.Lock()
+	off, ok := f.idx.ns[nsVar][name]
+	if !ok {
+		f.mu.Unlock()
+		return nil, &NotFoundError{File: f.name, Kind: "variable", Name: name, Suggestions: suggest(name, f.VariableNames())}
+	}
+	defer f.mu.Unlock()
+	u, b, tab, err := f.unitData(off)
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.readDIE(u, b, tab, int(off-u.off))
+	if err != nil {
+		return nil, err
+	}
+	v := &Variable{Name: name, Off: off}
+	addr, err := f.exprAddr(u, d)
+	if err != nil {
+		return nil, err
+	}
+	v.Address = addr
+	// The type may be on the declaration the definition completes.
+	td := d
+	for i := 0; i < 8 && !td.hasType && td.hasSpec; i++ {
+		su, sb, stab, err := f.unitData(td.spec)
+		if err != nil {
+			return nil, err
+		}
+		if td, err = f.readDIE(su, sb, stab, int(td.spec-su.off)); err != nil {
+			return nil, err
+		}
+	}
+	if !td.hasType || td.badType {
+		v.Type = f.voidType()
+		return v, nil
+	}
+	if v.Type, err = f.typeAt(td.typ); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// exprAddr evaluates a location that starts with DW_OP_addr or DW_OP_addrx.
+func (f *File) exprAddr(u *unit, d *die) (uint64, error) {
+	if len(d.location) == 0 {
+		return 0, f.errf(".debug_info", int64(d.off), "variable has no location expression")
+	}
+	r := rd{b: d.location}
+	var a uint64
+	ok := true
+	switch op := r.u8(); op {
+	case 0x03:
+		a = r.uN(int(u.addrSize), f.dm.ByteOrder)
+	case 0xa1, 0xfb:
+		a, ok = f.addrx(u, r.uleb())
+	default:
+		return 0, f.errf(".debug_info", int64(d.off), "location starts with operation %#x, expected DW_OP_addr", op)
+	}
+	if r.bad || !ok {
+		return 0, f.errf(".debug_info", int64(d.off), "malformed DW_OP_addr location")
+	}
+	return a, nil
+}

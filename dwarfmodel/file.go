@@ -1,0 +1,482 @@
+package dwarfmodel
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/go-delve/delve/pkg/dwarf/godwarf"
+)
+
+// Options tunes OpenWith and NewFileWith.
+type Options struct {
+	// Progress, when set, is called during indexing with the bytes of
+	// .debug_info indexed so far and the section's size. Calls are
+	// serialized; the last one has done == total.
+	Progress func(done, total int64)
+}
+
+// File is an ELF file with DWARF, indexed. Its methods are safe for
+// concurrent use.
+type File struct {
+	name   string
+	ra     io.ReaderAt
+	closer io.Closer
+	size   int64 // file size, -1 when unknown
+	ef     *elf.File
+	dm     DataModel
+
+	// DWARF sections. info is read with ReadAt, one unit at a time, unless
+	// the section was compressed (then infoMem holds it whole).
+	info      io.ReaderAt
+	infoSize  int64
+	infoMem   []byte
+	abbrev    []byte
+	str       []byte
+	lineStr   []byte
+	strOffs   []byte
+	addr      []byte
+	abbrevMu  sync.Mutex
+	abbrevMap map[abbrevKey]*abbrevTable
+
+	units  []*unit
+	sigs   map[uint64]uint64 // type signature -> type DIE offset (DWARF 5 type units)
+	idx    index
+	opts   Options
+	mu     sync.Mutex // guards memo, cache, names
+	memo   map[uint64]Type
+	cache  unitCache
+	tnames []string
+	vnames []string
+
+	symOnce sync.Once
+	syms    []Symbol
+	symMap  map[string]int
+	symErr  error
+
+	idOnce  sync.Once
+	buildID string
+}
+
+// Open opens the named ELF file and indexes its DWARF.
+func Open(name string) (*File, error) { return OpenWith(name, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(name string, opts Options) (*File, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f, err := newFile(fh, name, st.Size(), opts)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	return f, nil
+}
+
+// NewFile indexes the ELF file read from r. Errors name no file.
+func NewFile(r io.ReaderAt) (*File, error) { return NewFileWith(r, Options{}) }
+
+// NewFileWith is NewFile with options.
+func NewFileWith(r io.ReaderAt, opts Options) (*File, error) {
+	size := int64(-1)
+	if s, ok := r.(interface{ Size() int64 }); ok {
+		size = s.Size()
+	} else if s, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if st, err := s.Stat(); err == nil {
+			size = st.Size()
+		}
+	}
+	return newFile(r, "", size, opts)
+}
+
+// Close releases the file. Types already decoded stay usable.
+func (f *File) Close() error {
+	if f.closer != nil {
+		err := f.closer.Close()
+		f.closer = nil
+		return err
+	}
+	return nil
+}
+
+// Name is the file name given to Open, or "".
+func (f *File) Name() string { return f.name }
+
+// DataModel is the target's data model, from the ELF header.
+func (f *File) DataModel() DataModel { return f.dm }
+
+func (f *File) errf(section string, off int64, format string, args ...any) *FormatError {
+	return &FormatError{File: f.name, Section: section, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+func newFile(r io.ReaderAt, name string, size int64, opts Options) (f *File, err error) {
+	f = &File{name: name, ra: r, size: size, opts: opts, memo: map[uint64]Type{}, abbrevMap: map[abbrevKey]*abbrevTable{}}
+	f.cache.max = unitCacheBytes
+	ef, err := safeNewELF(r)
+	if err != nil {
+		var fe *elf.FormatError
+		if errors.As(err, &fe) {
+			return nil, &FormatError{File: name, Section: "ELF header", Msg: fe.Error()}
+		}
+		return nil, &FormatError{File: name, Section: "ELF header", Msg: err.Error()}
+	}
+	f.ef = ef
+	f.dm = dataModel(ef)
+	if err := f.loadSections(); err != nil {
+		return nil, err
+	}
+	if err := f.buildIndex(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// safeNewELF is elf.NewFile, turning a panic on hostile input (debug/elf
+// has had such bugs) into an error.
+func safeNewELF(r io.ReaderAt) (ef *elf.File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ef, err = nil, fmt.Errorf("malformed ELF: %v", p)
+		}
+	}()
+	return elf.NewFile(r)
+}
+
+func dataModel(ef *elf.File) DataModel {
+	m := DataModel{Machine: ef.Machine, Class: ef.Class, ByteOrder: ef.ByteOrder}
+	if m.ByteOrder == nil {
+		m.ByteOrder = binary.LittleEndian
+	}
+	m.PtrSize = 4
+	is64 := ef.Class == elf.ELFCLASS64
+	if is64 {
+		m.PtrSize = 8
+	}
+	be := m.ByteOrder == binary.BigEndian
+	switch ef.Machine {
+	case elf.EM_X86_64:
+		m.Arch = "x86_64"
+		if !is64 {
+			m.Arch = "x32"
+		}
+	case elf.EM_386:
+		m.Arch = "i386"
+	case elf.EM_AARCH64:
+		m.Arch = "aarch64"
+		if be {
+			m.Arch = "aarch64_be"
+		}
+	case elf.EM_ARM:
+		m.Arch = "arm"
+		if be {
+			m.Arch = "armeb"
+		}
+	case elf.EM_S390:
+		m.Arch = "s390"
+		if is64 {
+			m.Arch = "s390x"
+		}
+	case elf.EM_PPC64:
+		m.Arch = "ppc64"
+		if !be {
+			m.Arch = "ppc64le"
+		}
+	case elf.EM_PPC:
+		m.Arch = "powerpc"
+	case elf.EM_RISCV:
+		m.Arch = "riscv32"
+		if is64 {
+			m.Arch = "riscv64"
+		}
+	case elf.EM_MIPS:
+		switch {
+		case is64 && be:
+			m.Arch = "mips64"
+		case is64:
+			m.Arch = "mips64el"
+		case be:
+			m.Arch = "mips"
+		default:
+			m.Arch = "mipsel"
+		}
+	case elf.EM_SPARCV9:
+		m.Arch = "sparc64"
+	case elf.EM_SPARC:
+		m.Arch = "sparc"
+	case elf.EM_LOONGARCH:
+		m.Arch = "loongarch64"
+	default:
+		m.Arch = fmt.Sprintf("elf-machine-%d", int(ef.Machine))
+	}
+	return m
+}
+
+// Limits on what a section may decompress to, so a forged header cannot
+// make us allocate without bound.
+const (
+	maxDecompressed      = 4 << 30
+	maxDecompressedRatio = 2000
+)
+
+// section finds .debug_<name> or .zdebug_<name>.
+func (f *File) section(name string) *elf.Section {
+	if s := f.ef.Section(".debug_" + name); s != nil {
+		return s
+	}
+	return f.ef.Section(".zdebug_" + name)
+}
+
+func (f *File) checkRange(s *elf.Section) error {
+	if s.Type == elf.SHT_NOBITS {
+		return f.errf(s.Name, 0, "section has no data in the file (SHT_NOBITS): a stripped debug file?")
+	}
+	if f.size >= 0 && (s.Offset > uint64(f.size) || s.FileSize > uint64(f.size)-s.Offset) {
+		return f.errf("ELF section headers", 0, "section %s [%#x, +%#x) lies beyond the end of the file (%#x bytes)", s.Name, s.Offset, s.FileSize, f.size)
+	}
+	return nil
+}
+
+func compressed(s *elf.Section) bool {
+	return s.Flags&elf.SHF_COMPRESSED != 0 || (len(s.Name) > 8 && s.Name[:8] == ".zdebug_")
+}
+
+// sectionData loads a whole debug section, decompressing it (SHF_COMPRESSED
+// zlib or zstd, or a legacy .zdebug_ section). A missing section is nil.
+func (f *File) sectionData(name string) ([]byte, error) {
+	s := f.section(name)
+	if s == nil {
+		return nil, nil
+	}
+	if err := f.checkRange(s); err != nil {
+		return nil, err
+	}
+	if !compressed(s) {
+		b := make([]byte, s.Size)
+		if _, err := s.ReadAt(b, 0); err != nil && !(err == io.EOF) {
+			return nil, f.errf(s.Name, 0, "reading %d bytes: %v", s.Size, err)
+		}
+		return b, nil
+	}
+	if s.Flags&elf.SHF_COMPRESSED == 0 {
+		// Legacy .zdebug_: "ZLIB" then the big-endian uncompressed size.
+		var hdr [12]byte
+		if _, err := s.ReadAt(hdr[:], 0); err != nil {
+			return nil, f.errf(s.Name, 0, "reading the compression header: %v", err)
+		}
+		if string(hdr[:4]) == "ZLIB" {
+			n := binary.BigEndian.Uint64(hdr[4:])
+			if n > maxDecompressed || n > s.Size*maxDecompressedRatio+1<<20 {
+				return nil, f.errf(s.Name, 4, "uncompressed size %#x is implausible for %#x compressed bytes", n, s.Size)
+			}
+		}
+	} else if s.Size > maxDecompressed || s.Size > s.FileSize*maxDecompressedRatio+1<<20 {
+		return nil, f.errf(s.Name, 0, "uncompressed size %#x is implausible for %#x compressed bytes", s.Size, s.FileSize)
+	}
+	b, err := godwarfSection(f.ef, name)
+	if err != nil {
+		return nil, f.errf(s.Name, 0, "decompressing: %v", err)
+	}
+	return b, nil
+}
+
+func godwarfSection(ef *elf.File, name string) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return godwarf.GetDebugSectionElf(ef, name)
+}
+
+func (f *File) loadSections() error {
+	s := f.section("info")
+	if s == nil {
+		return fmt.Errorf("%s: %w: no .debug_info section", f.displayName(), ErrNoDWARF)
+	}
+	if err := f.checkRange(s); err != nil {
+		return err
+	}
+	relocate := f.ef.Type == elf.ET_REL
+	if compressed(s) || relocate {
+		b, err := f.sectionData("info")
+		if err != nil {
+			return err
+		}
+		f.infoMem = b
+		f.info = bytes.NewReader(b)
+		f.infoSize = int64(len(b))
+	} else {
+		f.info = io.NewSectionReader(f.ra, int64(s.Offset), int64(s.Size))
+		f.infoSize = int64(s.Size)
+	}
+	var err error
+	load := func(dst *[]byte, name string) {
+		if err == nil {
+			*dst, err = f.sectionData(name)
+		}
+	}
+	load(&f.abbrev, "abbrev")
+	load(&f.str, "str")
+	load(&f.lineStr, "line_str")
+	load(&f.strOffs, "str_offsets")
+	load(&f.addr, "addr")
+	if err != nil {
+		return err
+	}
+	if f.abbrev == nil {
+		return fmt.Errorf("%s: %w: no .debug_abbrev section", f.displayName(), ErrNoDWARF)
+	}
+	if relocate {
+		if err := f.applyRelocations(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *File) displayName() string {
+	if f.name == "" {
+		return "ELF input"
+	}
+	return f.name
+}
+
+// BuildID is the GNU build ID (NT_GNU_BUILD_ID note) as lower-case hex;
+// when the file has none, "sha256:" and the hex SHA-256 of its contents.
+func (f *File) BuildID() string {
+	f.idOnce.Do(func() {
+		if id := f.noteBuildID(); id != "" {
+			f.buildID = id
+			return
+		}
+		h := sha256.New()
+		if f.size >= 0 {
+			io.Copy(h, io.NewSectionReader(f.ra, 0, f.size))
+		} else {
+			// Unknown size: hash what DWARF we read.
+			h.Write(f.infoMem)
+			h.Write(f.abbrev)
+			h.Write(f.str)
+		}
+		f.buildID = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	})
+	return f.buildID
+}
+
+func (f *File) noteBuildID() string {
+	order := f.dm.ByteOrder
+	scan := func(r io.ReaderAt, size uint64) string {
+		if size > 1<<20 {
+			size = 1 << 20
+		}
+		b := make([]byte, size)
+		n, _ := r.ReadAt(b, 0)
+		b = b[:n]
+		for len(b) >= 12 {
+			nsz := uint64(order.Uint32(b))
+			dsz := uint64(order.Uint32(b[4:]))
+			typ := order.Uint32(b[8:])
+			b = b[12:]
+			na := (nsz + 3) &^ 3
+			da := (dsz + 3) &^ 3
+			if na > uint64(len(b)) || da > uint64(len(b))-na {
+				return ""
+			}
+			if typ == 3 && nsz == 4 && string(b[:4]) == "GNU\x00" && dsz > 0 {
+				return hex.EncodeToString(b[na : na+dsz])
+			}
+			b = b[na+da:]
+		}
+		return ""
+	}
+	for _, s := range f.ef.Sections {
+		if s.Type == elf.SHT_NOTE && f.checkRange(s) == nil {
+			if id := scan(s, s.Size); id != "" {
+				return id
+			}
+		}
+	}
+	for _, p := range f.ef.Progs {
+		if p.Type == elf.PT_NOTE {
+			if id := scan(p, p.Filesz); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// Symbols returns the ELF symbol table (.symtab, else .dynsym) sorted by
+// name, then value. Section and file symbols are left out.
+func (f *File) Symbols() ([]Symbol, error) {
+	f.loadSymbols()
+	if f.symErr != nil {
+		return nil, f.symErr
+	}
+	out := make([]Symbol, len(f.syms))
+	copy(out, f.syms)
+	return out, nil
+}
+
+// Symbol looks up a symbol by name (the first by value when several share
+// it).
+func (f *File) Symbol(name string) (Symbol, bool) {
+	f.loadSymbols()
+	i, ok := f.symMap[name]
+	if !ok {
+		return Symbol{}, false
+	}
+	return f.syms[i], true
+}
+
+func (f *File) loadSymbols() {
+	f.symOnce.Do(func() {
+		syms, err := f.ef.Symbols()
+		if err != nil && errors.Is(err, elf.ErrNoSymbols) {
+			syms, err = f.ef.DynamicSymbols()
+		}
+		if err != nil {
+			if errors.Is(err, elf.ErrNoSymbols) {
+				err = nil
+			} else {
+				f.symErr = &FormatError{File: f.name, Section: ".symtab", Msg: err.Error()}
+				return
+			}
+		}
+		out := make([]Symbol, 0, len(syms))
+		for _, s := range syms {
+			t := elf.ST_TYPE(s.Info)
+			if s.Name == "" || t == elf.STT_SECTION || t == elf.STT_FILE {
+				continue
+			}
+			out = append(out, Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info)})
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].Name != out[j].Name {
+				return out[i].Name < out[j].Name
+			}
+			return out[i].Value < out[j].Value
+		})
+		f.syms = out
+		f.symMap = make(map[string]int, len(out))
+		for i := len(out) - 1; i >= 0; i-- {
+			f.symMap[out[i].Name] = i
+		}
+	})
+}
