@@ -205,6 +205,14 @@ func (m *Minidump) Header() MinidumpHeader { return m.hdr }
 // PagesHeld is the number of physical pages the bitmap says the dump holds.
 func (m *Minidump) PagesHeld() uint64 { return m.sparse.npages }
 
+// PagesStored is the number of physical pages whose bytes the file holds:
+// PagesHeld less those a truncated file has lost.
+func (m *Minidump) PagesStored() uint64 { return min(m.sparse.npages, m.sparse.stored) }
+
+// Truncated reports whether the file is too short to hold every page its
+// bitmap lists (savecore or a copy cut it): those pages read as an error.
+func (m *Minidump) Truncated() bool { return m.sparse.stored < m.sparse.npages }
+
 // MsgBuf returns the kernel message buffer saved in the dump (the raw
 // struct msgbuf area: message text in a ring, as the kernel left it).
 func (m *Minidump) MsgBuf() ([]byte, error) {
