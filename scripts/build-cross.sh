@@ -22,7 +22,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src="$here/../testdata/c/truth.c"
-src=$(cd "$(dirname "$src")" && pwd)/$(basename "$src")
+srcdir=$(cd "$(dirname "$src")" && pwd)
+src=$srcdir/truth.c
 out=${1:-${KVMGEN_CACHE:-$HOME/.cache/kvmgen}}
 mkdir -p "$out/cross"
 out=$(cd "$out" && pwd)
@@ -79,9 +80,13 @@ for v in "${variants[@]}"; do
     echo "build-cross: building $arch-dwarf$dw"
     tmp=$(mktemp -d "$out/cross/.tmp-$arch-dwarf$dw.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    cflags=(-O0 -g "-gdwarf-$dw" -fno-omit-frame-pointer)
-    "$cc" -static "${cflags[@]}" -o "$tmp/prog" "$src"
-    "$cc" "${cflags[@]}" -c -o "$tmp/prog.o" "$src"
+    # Compiled from the source's directory under a fixed name, with its
+    # path mapped to ".", so that the DWARF (DW_AT_name, DW_AT_comp_dir) and
+    # hence the GNU build ID do not depend on where the checkout is: the
+    # committed bindings (internal/truth) record that build ID.
+    cflags=(-O0 -g "-gdwarf-$dw" -fno-omit-frame-pointer "-ffile-prefix-map=$srcdir=.")
+    (cd "$srcdir" && "$cc" -static "${cflags[@]}" -o "$tmp/prog" truth.c)
+    (cd "$srcdir" && "$cc" "${cflags[@]}" -c -o "$tmp/prog.o" truth.c)
     (
       cd "$tmp"
       ulimit -c unlimited
@@ -115,8 +120,8 @@ for v in "${variants[@]}"; do
     {
       echo "source: testdata/c/truth.c (sha256 $(sha256sum "$src" | cut -d' ' -f1))"
       echo "compiler: $cc: $("$cc" --version | head -n1)"
-      echo "exec: $cc -static ${cflags[*]} -o prog truth.c"
-      echo "object: $cc ${cflags[*]} -c -o prog.o truth.c"
+      echo "exec: cd testdata/c && $cc -static ${cflags[*]/$srcdir/\$PWD} -o prog truth.c"
+      echo "object: cd testdata/c && $cc ${cflags[*]/$srcdir/\$PWD} -c -o prog.o truth.c"
       if [ "$run_native" = 1 ]; then
         echo "run: ulimit -c unlimited; ./prog > prog.out (native core)"
       else

@@ -8,13 +8,16 @@
  *
  * Built by scripts/build-cross.sh, for each of the 8 variants, exactly as:
  *
- *   $CC -static -O0 -g -gdwarf-$N -fno-omit-frame-pointer -o prog truth.c
- *   $CC -O0 -g -gdwarf-$N -c -o prog.o truth.c
+ *   cd testdata/c
+ *   $CC -static -O0 -g -gdwarf-$N -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. -o prog truth.c
+ *   $CC -O0 -g -gdwarf-$N -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. -c -o prog.o truth.c
  *
  * with $CC one of gcc (x86_64), i686-linux-gnu-gcc, aarch64-linux-gnu-gcc,
  * s390x-linux-gnu-gcc and $N 4 or 5, then run (under `ulimit -c unlimited`)
  * natively on x86_64 and under qemu-i386 / qemu-aarch64 / qemu-s390x for the
- * others, its stdout kept as prog.out and its core as prog.core.
+ * others, its stdout kept as prog.out and its core as prog.core. The prefix
+ * map keeps the DWARF, and so the GNU build ID, independent of the checkout's
+ * path (the committed bindings in internal/truth record that build ID).
  *
  * Output format, one value per line:
  *   key=value
