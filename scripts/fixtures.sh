@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# scripts/fixtures.sh: the real-kernel fixtures of kvmgen (docs/fixtures.md).
+#
+#   bash scripts/fixtures.sh [all]        kernel + guest + dumps + truth (what `make fixtures` runs)
+#   bash scripts/fixtures.sh kernel       only download and lay out the Debian kernel
+#   bash scripts/fixtures.sh guest        ... and build the guest initramfs
+#   bash scripts/fixtures.sh dumps        ... and boot it under QEMU, dump it, extract the truth
+#   bash scripts/fixtures.sh live OUTDIR [LSPROC]
+#                                         boot the guest with a static lsproc (built from
+#                                         ./examples/lsproc unless LSPROC is given) that reads
+#                                         /proc/kcore; the guest's truth and lsproc's output
+#                                         land in OUTDIR
+#
+# Everything is cached in ${KVMGEN_CACHE:-$HOME/.cache/kvmgen} and only
+# rebuilt when missing or older than its inputs. Layout:
+#   debs/                       the downloaded .deb packages
+#   linux-amd64/vmlinux         the DWARF image (590 MB); vmlinuz, config, System.map,
+#                               qemu_fw_cfg.ko, modules/*.ko (what the guest loads), VERSION
+#   linux-amd64/guest/initrd.gz the guest initramfs (scripts/guest/)
+#   linux-amd64/dumps/{elf,paging,kdump-zlib}.vmcore   QEMU dump-guest-memory (plain, -p, -z)
+#   linux-amd64/dumps/truth/    the guest's own view at dump time (see docs/fixtures.md)
+#   linux-amd64/dumps/TIMINGS   seconds spent booting and dumping
+# Needs root for apt-get (only when something is missing).
+set -euo pipefail
+
+CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+K=$CACHE/linux-amd64
+# The kernel the committed bindings (examples/lsproc) were generated from.
+# When this exact package is gone from the archive, the version the
+# metapackage linux-image-cloud-amd64-dbg depends on today is used instead
+# (and recorded in linux-amd64/VERSION): the committed bindings then no
+# longer match it and must be regenerated (make generate).
+KVER=${KVMGEN_KVER:-6.1.0-56-cloud-amd64}
+QEMU_MEM=${KVMGEN_QEMU_MEM:-512}
+BOOT_TIMEOUT=${KVMGEN_BOOT_TIMEOUT:-600}
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { echo "fixtures: $*" >&2; }
+die() { echo "fixtures: error: $*" >&2; exit 1; }
+
+# newer OUT IN...: true when OUT exists and is newer than every IN.
+newer() {
+	local out=$1; shift
+	[ -e "$out" ] || return 1
+	local f
+	for f in "$@"; do
+		[ "$f" -nt "$out" ] && return 1
+	done
+	return 0
+}
+
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# link SRC DST: a hard link when possible (same file system, no copy of
+# 590 MB), else a copy.
+link() {
+	rm -f "$2"
+	ln "$1" "$2" 2>/dev/null || cp "$1" "$2"
+}
+
+# ---------------------------------------------------------------- kernel
+find_deb() { ls -1 "$CACHE"/debs/"$1"_*_amd64.deb 2>/dev/null | sort -V | tail -1; }
+
+download() { # PKG
+	local deb
+	deb=$(find_deb "$1")
+	if [ -n "$deb" ]; then echo "$deb"; return; fi
+	mkdir -p "$CACHE/debs"
+	log "downloading $1"
+	(cd "$CACHE/debs" && apt-get download -q "$1" >&2) || return 1
+	find_deb "$1"
+}
+
+do_kernel() {
+	need_pkgs dpkg-dev xz-utils binutils
+	mkdir -p "$CACHE/debs" "$K"
+	local dbg uns
+	dbg=$(download "linux-image-$KVER-dbg" || true)
+	if [ -z "$dbg" ]; then
+		apt-get update -qq || true
+		local dep
+		dep=$(apt-cache depends linux-image-cloud-amd64-dbg 2>/dev/null |
+			awk '/Depends: linux-image-[0-9].*-dbg/ { print $2; exit }')
+		[ -n "$dep" ] || die "cannot resolve linux-image-cloud-amd64-dbg's versioned package"
+		KVER=${dep#linux-image-}; KVER=${KVER%-dbg}
+		log "linux-image-6.1.0-56-cloud-amd64-dbg unavailable; using $dep"
+		dbg=$(download "linux-image-$KVER-dbg") || die "cannot download linux-image-$KVER-dbg"
+	fi
+	uns=$(download "linux-image-$KVER-unsigned") || die "cannot download linux-image-$KVER-unsigned"
+
+	local vml=$CACHE/usr/lib/debug/boot/vmlinux-$KVER
+	if ! newer "$vml" "$dbg"; then
+		log "extracting vmlinux from $(basename "$dbg")"
+		dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$CACHE" --wildcards "./usr/lib/debug/boot/vmlinux-$KVER"
+		touch "$vml"
+	fi
+	local U=$CACHE/unsigned
+	if ! newer "$U/boot/vmlinuz-$KVER" "$uns"; then
+		log "extracting $(basename "$uns")"
+		rm -rf "$U"
+		dpkg -x "$uns" "$U"
+		touch "$U/boot/vmlinuz-$KVER"
+	fi
+	local M=$U/lib/modules/$KVER/kernel/drivers
+	newer "$K/vmlinux" "$vml" || link "$vml" "$K/vmlinux"
+	link "$U/boot/vmlinuz-$KVER" "$K/vmlinuz"
+	link "$U/boot/config-$KVER" "$K/config"
+	[ -e "$U/boot/System.map-$KVER" ] && link "$U/boot/System.map-$KVER" "$K/System.map"
+	link "$M/firmware/qemu_fw_cfg.ko" "$K/qemu_fw_cfg.ko"
+	mkdir -p "$K/modules"
+	local m
+	for m in firmware/qemu_fw_cfg virtio/virtio virtio/virtio_ring virtio/virtio_pci_legacy_dev \
+		virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
+		[ -e "$M/$m.ko" ] || die "module $m.ko missing from $(basename "$uns")"
+		link "$M/$m.ko" "$K/modules/$(basename "$m").ko"
+	done
+	newer "$K/VERSION" "$dbg" "$uns" && return
+	{
+		echo "release=$KVER"
+		echo "dbg_package=$(dpkg-deb -f "$dbg" Package) $(dpkg-deb -f "$dbg" Version)"
+		echo "unsigned_package=$(dpkg-deb -f "$uns" Package) $(dpkg-deb -f "$uns" Version)"
+		echo "dbg_sha256=$(sha256sum "$dbg" | cut -d' ' -f1)"
+		echo "build_id=$(readelf -n "$K/vmlinux" | awk '/Build ID:/ { print $3; exit }')"
+	} > "$K/VERSION.new"
+	mv "$K/VERSION.new" "$K/VERSION"
+	log "kernel ready: $(tr '\n' ' ' < "$K/VERSION")"
+}
+
+# ---------------------------------------------------------------- guest
+GUEST_SRC=("$REPO/scripts/guest/init" "$REPO/scripts/guest/marker.c" "$REPO/scripts/guest/hog.c")
+
+# stage DIR: the guest's root file system, without lsproc.
+stage() {
+	local S=$1
+	rm -rf "$S"
+	mkdir -p "$S"/{bin,dev,proc,sys,tmp,run,etc,lib/modules,root}
+	cp /bin/busybox "$S/bin/busybox"
+	local a
+	for a in $("$S/bin/busybox" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$S/bin/$a"
+	done
+	gcc -static -O2 -pthread -o "$S/bin/kvmgen-marker" "$REPO/scripts/guest/marker.c"
+	for a in 1 2 3; do cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-marker-$a"; done
+	rm "$S/bin/kvmgen-marker"
+	gcc -static -O2 -o "$S/bin/kvmgen-hog" "$REPO/scripts/guest/hog.c"
+	cp "$K"/modules/*.ko "$S/lib/modules/"
+	cp "$REPO/scripts/guest/init" "$S/init"
+	chmod 755 "$S/init"
+}
+
+# cpio_gz DIR OUT: a reproducible newc archive of DIR, gzipped.
+cpio_gz() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet) | gzip -9n > "$2"
+}
+
+do_guest() {
+	need_pkgs busybox-static cpio gcc libc6-dev
+	local G=$K/guest
+	if newer "$G/initrd.gz" "${GUEST_SRC[@]}" "$K/vmlinuz"; then return; fi
+	log "building the guest initramfs"
+	mkdir -p "$G"
+	stage "$G/root"
+	cpio_gz "$G/root" "$G/initrd.gz.new"
+	mv "$G/initrd.gz.new" "$G/initrd.gz"
+	rm -rf "$G/root"
+}
+
+# ---------------------------------------------------------------- boot
+# boot RUNDIR INITRD: boots the guest in the background with its disks and
+# monitor in RUNDIR; waits for KVMGEN-READY on the serial console. Sets QPID.
+boot() {
+	local R=$1 initrd=$2
+	need_pkgs qemu-system-x86 socat
+	rm -f "$R/serial.log" "$R/mon.sock"
+	truncate -s 0 "$R/swap.img" "$R/truth.img"
+	truncate -s 128M "$R/swap.img"
+	truncate -s 64M "$R/truth.img"
+	local t0=$SECONDS t0n
+	t0n=$(now)
+	qemu-system-x86_64 -m "$QEMU_MEM" -smp 1 -kernel "$K/vmlinuz" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
+		-drive file="$R/swap.img",format=raw,if=virtio \
+		-drive file="$R/truth.img",format=raw,if=virtio \
+		-monitor unix:"$R/mon.sock",server,nowait -serial file:"$R/serial.log" \
+		-display none </dev/null >"$R/qemu.out" 2>&1 &
+	QPID=$!
+	until grep -q KVMGEN-READY "$R/serial.log" 2>/dev/null; do
+		if grep -q KVMGEN-FAILED "$R/serial.log" 2>/dev/null; then
+			kill $QPID || true
+			tail -50 "$R/serial.log" >&2 || true
+			die "the guest failed (serial log above)"
+		fi
+		if ! kill -0 $QPID 2>/dev/null; then
+			cat "$R/qemu.out" "$R/serial.log" >&2 || true
+			die "QEMU exited before the guest was ready (log above)"
+		fi
+		if [ $((SECONDS - t0)) -gt "$BOOT_TIMEOUT" ]; then
+			kill $QPID || true
+			tail -50 "$R/serial.log" >&2 || true
+			die "guest not ready after ${BOOT_TIMEOUT}s (serial log above)"
+		fi
+		sleep 0.5
+	done
+	BOOT_SECONDS=$(since "$t0n")
+	log "guest ready after ${BOOT_SECONDS}s"
+}
+
+# monitor RUNDIR CMD...: runs HMP commands in one monitor session, in order
+# (dump-guest-memory without -d completes before the next command starts).
+monitor() {
+	local R=$1; shift
+	local c
+	for c in "$@"; do echo "$c"; done | socat -t 900 - UNIX-CONNECT:"$R/mon.sock" >>"$R/monitor.log"
+}
+
+# truth RUNDIR OUT: extracts the guest's tar from the truth disk into OUT and
+# derives tasks.txt ("PID PPID STATE COMM" of every process, from the
+# guest's /proc/PID/stat) and threads.txt (the same per thread, with TGID).
+truth() {
+	local R=$1 O=$2
+	rm -rf "$O"
+	mkdir -p "$O"
+	tar -xf "$R/truth.img" -C "$O"
+	cp "$R/serial.log" "$O/serial.log"
+	[ -s "$O/markers.txt" ] || die "truth disk holds no markers.txt"
+	# stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses:
+	# it ends at the last ")".
+	statline() { # FILE -> "PID PPID STATE COMM"
+		awk '{ l = $0; o = index(l, "("); c = 0
+			for (i = length(l); i > 0; i--) if (substr(l, i, 1) == ")") { c = i; break }
+			comm = substr(l, o + 1, c - o - 1); split(substr(l, c + 2), f, " ")
+			printf "%s %s %s %s\n", substr(l, 1, o - 2), f[2], f[1], comm }' "$1"
+	}
+	local p t
+	{
+		echo "PID PPID STATE COMM"
+		for p in $(cat "$O/pids.txt"); do
+			[ -s "$O/proc/$p/stat" ] && statline "$O/proc/$p/stat"
+		done | sort -n
+	} > "$O/tasks.txt"
+	{
+		echo "TID TGID PPID STATE COMM"
+		for p in $(cat "$O/pids.txt"); do
+			for t in "$O"/proc/$p/task/*/; do
+				[ -s "$t/stat" ] && statline "$t/stat" | awk -v g="$p" '{ c = $4; for (i = 5; i <= NF; i++) c = c " " $i; print $1, g, $2, $3, c }'
+			done
+		done | sort -n
+	} > "$O/threads.txt"
+}
+
+do_dumps() {
+	local D=$K/dumps
+	if newer "$D/truth/tasks.txt" "$K/guest/initrd.gz" &&
+		[ -s "$D/elf.vmcore" ] && [ -s "$D/paging.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ]; then
+		return
+	fi
+	local R=$K/run
+	rm -rf "$R"
+	mkdir -p "$R" "$D"
+	log "booting the guest (TCG; -m $QEMU_MEM)"
+	boot "$R" "$K/guest/initrd.gz"
+	monitor "$R" stop
+	local t d_elf d_paging d_kdump
+	t=$(now); monitor "$R" "dump-guest-memory $R/elf.vmcore"; d_elf=$(since "$t")
+	t=$(now); monitor "$R" "dump-guest-memory -p $R/paging.vmcore"; d_paging=$(since "$t")
+	t=$(now); monitor "$R" "dump-guest-memory -z $R/kdump-zlib.vmcore"; d_kdump=$(since "$t")
+	monitor "$R" quit || true
+	wait "$QPID" || true
+	local f
+	for f in elf paging kdump-zlib; do
+		[ -s "$R/$f.vmcore" ] || die "QEMU wrote no $f.vmcore (see $R/monitor.log)"
+	done
+	truth "$R" "$R/truth"
+	rm -rf "$D/truth"
+	for f in elf paging kdump-zlib; do
+		chmod 0444 "$R/$f.vmcore"
+		mv -f "$R/$f.vmcore" "$D/$f.vmcore"
+	done
+	mv "$R/truth" "$D/truth"
+	{
+		echo "boot_to_ready_s=$BOOT_SECONDS"
+		echo "dump_elf_s=$d_elf"
+		echo "dump_paging_s=$d_paging"
+		echo "dump_kdump_zlib_s=$d_kdump"
+		echo "qemu=$(qemu-system-x86_64 --version | head -1)"
+	} > "$D/TIMINGS"
+	ls -l "$D"/*.vmcore >&2
+	log "dumps ready: $(tr '\n' ' ' < "$D/TIMINGS")"
+	rm -rf "$R"
+}
+
+# ---------------------------------------------------------------- live
+do_live() {
+	local out=${1:?usage: fixtures.sh live OUTDIR [LSPROC]} lsproc=${2:-}
+	do_kernel >/dev/null
+	do_guest
+	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
+	local R
+	R=$(mktemp -d "${TMPDIR:-/tmp}/kvmgen-live.XXXXXX")
+	local S=$R/overlay
+	mkdir -p "$S/bin" "$S/etc"
+	if [ -z "$lsproc" ]; then
+		log "building a static lsproc"
+		(cd "$REPO" && CGO_ENABLED=0 go build -o "$S/bin/lsproc" ./examples/lsproc)
+	else
+		cp "$lsproc" "$S/bin/lsproc"
+	fi
+	touch "$S/etc/kvmgen-live"
+	# The kernel unpacks concatenated archives in turn: the overlay adds
+	# /bin/lsproc and the live flag to the base initramfs.
+	cpio_gz "$S" "$R/overlay.gz"
+	cat "$K/guest/initrd.gz" "$R/overlay.gz" > "$R/initrd.gz"
+	boot "$R" "$R/initrd.gz"
+	monitor "$R" quit || true
+	wait "$QPID" || true
+	truth "$R" "$out"
+	echo "boot_to_ready_s=$BOOT_SECONDS" > "$out/TIMINGS"
+	rm -rf "$R"
+	log "live truth in $out (lsproc exit status $(cat "$out/lsproc.rc" 2>/dev/null || echo '?'))"
+}
+
+mode=${1:-all}
+case $mode in
+kernel) do_kernel ;;
+guest) do_kernel; do_guest ;;
+dumps | all) do_kernel; do_guest; do_dumps ;;
+live) shift; do_live "$@" ;;
+*) die "unknown mode $mode (all, kernel, guest, dumps, live OUTDIR [LSPROC])" ;;
+esac
