@@ -136,7 +136,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	phoff := phOffset(ctx.File, ef)
 	virt := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
 	phys := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
-	allVZero, anyPhys := true, false
+	allVZero, anyPhys, vIsP := true, false, true
 	for i, p := range ef.Progs {
 		ph := phoff + int64(i)*phentsize
 		switch p.Type {
@@ -167,6 +167,9 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 			if p.Paddr != 0 && p.Paddr != ^uint64(0) {
 				anyPhys = true
 			}
+			if p.Vaddr != p.Paddr {
+				vIsP = false
+			}
 			if p.Paddr != ^uint64(0) {
 				s.start = p.Paddr
 				phys.segs = append(phys.segs, s)
@@ -185,8 +188,10 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 		}
 	}
 	kernel := c.vmci != nil || c.hasQEMUCPU || (ctx.Exec != nil && isKernelExec(ctx.Exec))
-	if len(virt.segs) > 1 && allVZero {
-		virt = nil // QEMU dump-guest-memory without -p: physical only
+	if kernel && (allVZero && len(virt.segs) > 1 || vIsP && anyPhys) {
+		// QEMU dump-guest-memory without -p: physical addresses only
+		// (virtual addresses 0 or copies of the physical ones).
+		virt = nil
 	}
 	if virt != nil {
 		virt.sort()

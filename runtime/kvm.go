@@ -170,7 +170,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 		}
 	}
 	if !o.IgnoreBuildID && kd.exec != nil && !kd.exec.live {
-		if cb, eb := kd.dump.Info().BuildID, kd.exec.info.BuildID; cb != "" && eb != "" && !sameBuildID(cb, eb) {
+		if cb, eb := kd.dump.Info().BuildID, kd.exec.info.BuildID; cb != "" && eb != "" && !SameBuildID(cb, eb) {
 			kd.dump.Close()
 			if kd.file != nil {
 				kd.file.Close()
@@ -185,8 +185,8 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 	return kd, nil
 }
 
-// sameBuildID compares build IDs; VMCOREINFO may record a prefix.
-func sameBuildID(a, b string) bool {
+// SameBuildID compares build IDs; VMCOREINFO may record a prefix.
+func SameBuildID(a, b string) bool {
 	a, b = strings.ToLower(a), strings.ToLower(b)
 	if len(a) > len(b) {
 		a, b = b, a

@@ -1,0 +1,251 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
+
+// The Linux amd64 fixtures: a Debian cloud kernel and three dumps QEMU
+// took of it (ELF physical, ELF with -p paging, kdump-compressed zlib).
+const (
+	fxVmlinux = "linux-amd64/vmlinux"
+	fxELF     = "linux-amd64/dumps/elf.vmcore"
+	fxPaging  = "linux-amd64/dumps/paging.vmcore"
+	fxKdump   = "linux-amd64/dumps/kdump-zlib.vmcore"
+	fxTruth   = "linux-amd64/dumps/truth"
+)
+
+var drgnOracle struct {
+	sync.Mutex
+	objs map[string]shown
+}
+
+// kernelOracle asks drgn (testdata/drgn_oracle.py) for the address and
+// bytes of a few kernel objects in the paging dump: static data, slab
+// objects in the direct map, vmalloc'd stacks.
+func kernelOracle(t *testing.T) map[string]shown {
+	t.Helper()
+	drgnOracle.Lock()
+	defer drgnOracle.Unlock()
+	if drgnOracle.objs != nil {
+		return drgnOracle.objs
+	}
+	vmlinux, core := testfix.Path(t, fxVmlinux), testfix.Path(t, fxPaging)
+	if err := exec.Command("/usr/bin/python3", "-c", "import drgn").Run(); err != nil {
+		if testfix.Required() {
+			t.Fatalf("drgn (python3-drgn for /usr/bin/python3) is required: %v", err)
+		}
+		t.Skip("drgn not installed")
+	}
+	pid := markerPID(t)
+	out, err := exec.Command("/usr/bin/python3", "testdata/drgn_oracle.py", vmlinux, core, strconv.Itoa(pid)).Output()
+	if err != nil {
+		t.Fatalf("drgn oracle: %v", err)
+	}
+	objs := make(map[string]shown)
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		a, err1 := strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 64)
+		b, err2 := hex.DecodeString(f[3])
+		if len(f) != 4 || err1 != nil || err2 != nil {
+			t.Fatalf("bad oracle line %q", sc.Text())
+		}
+		objs[f[0]] = shown{f[0], a, b}
+	}
+	drgnOracle.objs = objs
+	return objs
+}
+
+// markerPID is the pid of the guest's sleeping kvmgen-marker-1 process.
+func markerPID(t *testing.T) int {
+	b, err := os.ReadFile(filepath.Join(testfix.Path(t, fxTruth), "markers.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "kvmgen-marker-1" {
+			pid, _ := strconv.Atoi(f[1])
+			return pid
+		}
+	}
+	t.Fatal("no kvmgen-marker-1 in truth/markers.txt")
+	return 0
+}
+
+func openFixture(t *testing.T, core string, o Options) *KVM {
+	t.Helper()
+	kd, err := OpenOptions(testfix.Path(t, fxVmlinux), testfix.Path(t, core), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kd.Close() })
+	return kd
+}
+
+// linkAddr reads a symbol's link-time value from the vmlinux with debug/elf.
+func linkAddr(t *testing.T, name string) uint64 {
+	f, err := elf.Open(testfix.Path(t, fxVmlinux))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	t.Fatalf("%s not in vmlinux", name)
+	return 0
+}
+
+func TestKernelDumps(t *testing.T) {
+	objs := kernelOracle(t)
+	release, err := os.ReadFile(filepath.Join(testfix.Path(t, fxTruth), "uname.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := markerPID(t)
+	// Objects that do not change between the three dumps (taken one after
+	// another of a quiet guest): compared byte for byte in every dump.
+	static := []string{"linux_banner", "init_uts_ns", "init_top_pgt", "comm1", "comm" + strconv.Itoa(pid), "stack" + strconv.Itoa(pid)}
+	bannerDisp := objs["linux_banner"].addr - linkAddr(t, "linux_banner")
+	for _, tc := range []struct{ core, format string }{
+		{fxELF, "ELF vmcore (physical)"},
+		{fxPaging, "ELF vmcore (virtual)"},
+		{fxKdump, "kdump-compressed flattened (zlib)"},
+	} {
+		t.Run(filepath.Base(tc.core), func(t *testing.T) {
+			for _, nocache := range []bool{false, true} {
+				kd := openFixture(t, tc.core, Options{NoCache: nocache})
+				i := kd.Info()
+				if i.Format != tc.format || i.Arch != "x86_64" || i.PtrSize != 8 || i.BigEndian || i.PageSize != 4096 {
+					t.Errorf("Info() = %+v", i)
+				}
+				if i.OSRelease != strings.TrimSpace(string(release)) {
+					t.Errorf("OSRelease = %q, the guest's uname -r said %q", i.OSRelease, release)
+				}
+				if kd.Kerndisp() != bannerDisp {
+					t.Errorf("Kerndisp() = %#x; drgn's linux_banner minus its link address = %#x", kd.Kerndisp(), bannerDisp)
+				}
+				if kd.BuildID() != kd.ExecBuildID() || len(kd.BuildID()) != 40 {
+					t.Errorf("BuildID() = %q, execfile's %q", kd.BuildID(), kd.ExecBuildID())
+				}
+				if a, err := kd.LookupSymbol("linux_banner"); err != nil || a != objs["linux_banner"].addr {
+					t.Errorf("LookupSymbol(linux_banner) = %#x, %v; drgn says %#x", a, err, objs["linux_banner"].addr)
+				}
+				for _, name := range static {
+					o := objs[name]
+					buf := make([]byte, len(o.bytes))
+					if _, err := kd.Read2(o.addr, buf); err != nil {
+						t.Errorf("%s: %v", name, err)
+					} else if !bytes.Equal(buf, o.bytes) {
+						t.Errorf("%s at %#x: %d of %d bytes differ from drgn's", name, o.addr, diffCount(buf, o.bytes), len(buf))
+					}
+				}
+				// task_structs (direct map) hold counters that move
+				// between dumps: compare all but a few bytes, and the
+				// pid field exactly through the comm check above.
+				for _, name := range []string{"task1", "task" + strconv.Itoa(pid)} {
+					o := objs[name]
+					buf := make([]byte, len(o.bytes))
+					if _, err := kd.Read2(o.addr, buf); err != nil {
+						t.Errorf("%s: %v", name, err)
+					} else if d := diffCount(buf, o.bytes); d > 64 || (tc.core == fxPaging && d != 0) {
+						t.Errorf("%s at %#x: %d of %d bytes differ from drgn's", name, o.addr, d, len(buf))
+					}
+				}
+				// A user-space and a non-canonical address fail with the address.
+				if _, err := kd.Read2(0x8000000000000000, make([]byte, 8)); err == nil || !strings.Contains(err.Error(), "0x8000000000000000") {
+					t.Errorf("non-canonical read: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func diffCount(a, b []byte) int {
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+func TestKernelConcurrentReads(t *testing.T) {
+	objs := kernelOracle(t)
+	for _, core := range []string{fxELF, fxKdump} {
+		kd := openFixture(t, core, Options{})
+		var wg sync.WaitGroup
+		names := []string{"linux_banner", "init_uts_ns", "init_top_pgt", "comm1"}
+		for g := 0; g < 32; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					o := objs[names[(g+i)%len(names)]]
+					buf := make([]byte, len(o.bytes))
+					if _, err := kd.Read2(o.addr, buf); err != nil {
+						t.Error(err)
+						return
+					}
+					if !bytes.Equal(buf, o.bytes) {
+						t.Errorf("%s: concurrent read differs", o.name)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+	}
+}
+
+func TestKernelBuildIDMismatch(t *testing.T) {
+	core := testfix.Path(t, fxKdump)
+	// Any other ELF with a build ID stands for another kernel: the test
+	// program's own binary.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(self)
+	if err != nil {
+		t.Skip("test binary is not ELF")
+	}
+	bid := elfBuildID(f)
+	f.Close()
+	if bid == "" {
+		t.Skip("test binary has no GNU build ID")
+	}
+	_, err = Open2(self, core, os.O_RDONLY, nil)
+	var be *BuildIDError
+	if err == nil || !strings.Contains(err.Error(), bid) {
+		t.Fatalf("Open2 with another kernel: %v, want a build ID mismatch naming %s", err, bid)
+	}
+	if !errorsAs(err, &be) {
+		t.Errorf("error %T is not a *BuildIDError", err)
+	}
+	kd, err := OpenOptions(self, core, Options{IgnoreBuildID: true})
+	if err != nil {
+		t.Fatalf("IgnoreBuildID: %v", err)
+	}
+	kd.Close()
+}
