@@ -87,16 +87,16 @@ func (m *segMap) read(buf []byte, addr uint64) (int, error) {
 // elfCore is an ELF core file: a process core, or a kernel dump (vmcore,
 // QEMU dump-guest-memory, /proc/kcore).
 type elfCore struct {
-	name  string
-	r     io.ReaderAt
-	w     io.WriterAt // non-nil when opened for writing
-	info  DumpInfo
-	virt  *segMap // nil when the PT_LOADs carry no virtual addresses
-	phys  *segMap // nil for process cores
-	kmem  *kernelMem
-	notes []elfNote
-	vmci  *VMCoreInfo
-	qemuCR3 uint64
+	name       string
+	r          io.ReaderAt
+	w          io.WriterAt // non-nil when opened for writing
+	info       DumpInfo
+	virt       *segMap // nil when the PT_LOADs carry no virtual addresses
+	phys       *segMap // nil for process cores
+	kmem       *kernelMem
+	notes      []elfNote
+	vmci       *VMCoreInfo
+	qemuCR3    uint64
 	hasQEMUCPU bool
 }
 

@@ -10,7 +10,7 @@ import (
 const (
 	x86StartKernelMap = 0xffffffff80000000 // __START_KERNEL_map
 	x86PTEPresent     = 1 << 0
-	x86PTEPS          = 1 << 7                // large page
+	x86PTEPS          = 1 << 7             // large page
 	x86PTEAddrMask    = 0x000ffffffffff000 // bits 12..51
 )
 
