@@ -674,10 +674,10 @@ func (dc *decoder) fixEnum(x enumFixup) {
 // fixBitfield computes DataBitOffset (DWARF 5 meaning, target bit order)
 // and ByteOffset of a bitfield, once member types are decoded.
 //
-// ByteOffset is DW_AT_data_member_location when the DWARF gives it (the
-// storage unit's offset, as DWARF 2-4 compilers emit it); otherwise the
-// offset of the storage unit (a unit of the member type's size, aligned to
-// that size) holding the first bit, as pahole prints it.
+// ByteOffset is the offset of the storage unit holding the first bit: a
+// unit of the member type's size, aligned to that size (as pahole prints
+// it, whatever DWARF version the file has; DWARF 2-4 compilers may put a
+// different DW_AT_data_member_location on a bitfield of a packed struct).
 func (dc *decoder) fixBitfield(b bitFixup) {
 	m, d := b.m, b.d
 	typeSize := sizeOf(m.Type, 0)
@@ -699,10 +699,6 @@ func (dc *decoder) fixBitfield(b bitFixup) {
 	}
 	if m.BitSize == 0 {
 		m.ByteOffset = m.DataBitOffset / 8
-		return
-	}
-	if d.hasMemberLoc {
-		m.ByteOffset = d.memberLoc
 		return
 	}
 	if typeSize > 0 {

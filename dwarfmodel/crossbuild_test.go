@@ -1,0 +1,144 @@
+package dwarfmodel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
+
+// toolchain is a C compiler for one target and what its objects must say.
+type toolchain struct {
+	cc, objcopy string
+	arch        string
+	ptrSize     int
+	order       binary.ByteOrder
+	versions    []int
+	canLink     bool // links a free-standing executable
+}
+
+var toolchains = []toolchain{
+	{"gcc", "objcopy", "x86_64", 8, binary.LittleEndian, []int{2, 3, 4, 5}, true},
+	{"i686-linux-gnu-gcc", "i686-linux-gnu-objcopy", "i386", 4, binary.LittleEndian, []int{4, 5}, true},
+	{"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-objcopy", "aarch64", 8, binary.LittleEndian, []int{4, 5}, true},
+	{"s390x-linux-gnu-gcc", "s390x-linux-gnu-objcopy", "s390x", 8, binary.BigEndian, []int{4, 5}, true},
+}
+
+// object is one built test input.
+type object struct {
+	name    string // e.g. "s390x-dwarf4-zlib.o"
+	path    string
+	tc      toolchain
+	version int
+	comp    string // "", "zlib", "zlib-gnu", "zstd"
+	linked  bool
+	// oracle is the file to give the oracles (pahole): the object itself,
+	// or for zstd, the same object before compression (pahole's libelf
+	// cannot decompress zstd).
+	oracle string
+}
+
+var (
+	buildOnce sync.Once
+	built     []object
+	buildErrs []string
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// objects builds testdata/types.c with every toolchain found, each DWARF
+// version, with and without compressed debug sections (gcc -gz=zlib gives
+// SHF_COMPRESSED zlib, -gz=zlib-gnu legacy .zdebug_, objcopy
+// --compress-debug-sections=zstd SHF_COMPRESSED zstd), plus a linked
+// executable per toolchain. A missing toolchain is skipped unless
+// KVMGEN_REQUIRE_FIXTURES=1.
+func objects(t testing.TB) []object {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dwarfmodel-test")
+		if err != nil {
+			buildErrs = append(buildErrs, err.Error())
+			return
+		}
+		buildDir = dir
+		src, _ := filepath.Abs("testdata/types.c")
+		decl, _ := filepath.Abs("testdata/decl.c")
+		run := func(name string, args ...string) error {
+			out, err := exec.Command(name, args...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+			}
+			return nil
+		}
+		for _, tc := range toolchains {
+			if _, err := exec.LookPath(tc.cc); err != nil {
+				buildErrs = append(buildErrs, fmt.Sprintf("%s not found", tc.cc))
+				continue
+			}
+			for _, v := range tc.versions {
+				for _, comp := range []string{"", "zlib", "zlib-gnu", "zstd"} {
+					if comp != "" && v != 4 && v != 5 {
+						continue
+					}
+					name := fmt.Sprintf("%s-dwarf%d", tc.arch, v)
+					if comp != "" {
+						name += "-" + comp
+					}
+					out := filepath.Join(dir, name+".o")
+					args := []string{"-c", "-O0", "-g", fmt.Sprintf("-gdwarf-%d", v), "-o", out, src}
+					if comp == "zlib" || comp == "zlib-gnu" {
+						args = append([]string{"-gz=" + comp}, args...)
+					}
+					if err := run(tc.cc, args...); err != nil {
+						buildErrs = append(buildErrs, err.Error())
+						continue
+					}
+					oracle := out
+					if comp == "zstd" {
+						plain := out
+						out = filepath.Join(dir, name+"-compressed.o")
+						if err := run(tc.objcopy, "--compress-debug-sections=zstd", plain, out); err != nil {
+							buildErrs = append(buildErrs, err.Error())
+							continue
+						}
+					}
+					built = append(built, object{name + ".o", out, tc, v, comp, false, oracle})
+				}
+			}
+			if tc.canLink {
+				v := tc.versions[len(tc.versions)-1]
+				name := fmt.Sprintf("%s-dwarf%d-linked", tc.arch, v)
+				out := filepath.Join(dir, name)
+				if err := run(tc.cc, "-O0", "-g", fmt.Sprintf("-gdwarf-%d", v), "-nostdlib", "-static", "-Wl,-e,0", "-Wl,--build-id", "-o", out, src, decl); err != nil {
+					buildErrs = append(buildErrs, err.Error())
+				} else {
+					built = append(built, object{name, out, tc, v, "", true, out})
+				}
+			}
+		}
+	})
+	if len(buildErrs) > 0 {
+		msg := strings.Join(buildErrs, "\n")
+		if testfix.Required() {
+			t.Fatalf("building test objects:\n%s", msg)
+		}
+		t.Logf("some test objects were not built:\n%s", msg)
+	}
+	if len(built) == 0 {
+		t.Skip("no C compiler found")
+	}
+	return built
+}
