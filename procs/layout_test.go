@@ -79,7 +79,7 @@ func TestLayoutAgainstGDB(t *testing.T) {
 	fields := layoutFields(l)
 	type q struct {
 		key, expr string
-		want     int64
+		want      int64
 	}
 	var qs []q
 	for key, f := range fields {
