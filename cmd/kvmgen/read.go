@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
+)
+
+func init() {
+	register(command{
+		name:  "read",
+		usage: "read -kernel VMLINUX -core DUMP ADDRESS|SYMBOL[+OFFSET] LENGTH: hex dump of target memory",
+		run:   runRead,
+	})
+}
+
+// maxReadLength bounds one read command.
+const maxReadLength = 1 << 30
+
+func runRead(stdout io.Writer, args []string) error {
+	fs := newFlagSet("read", "read [-kernel VMLINUX] [-core DUMP] [-phys] [-raw] ADDRESS|SYMBOL[+OFFSET] LENGTH")
+	kernel, core, ignore := targetFlags(fs)
+	phys := fs.Bool("phys", false, "ADDRESS is physical")
+	raw := fs.Bool("raw", false, "write the raw bytes instead of a hex dump")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("read: want ADDRESS|SYMBOL[+OFFSET] LENGTH, got %q", fs.Args())
+	}
+	length, err := strconv.ParseUint(fs.Arg(1), 0, 64)
+	if err != nil || length > maxReadLength {
+		return fmt.Errorf("read: bad LENGTH %q (a number up to %d)", fs.Arg(1), maxReadLength)
+	}
+	kd, err := kvm.OpenOptions(*kernel, *core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *ignore})
+	if err != nil {
+		return err
+	}
+	defer kd.Close()
+	addr, err := parseAddress(kd, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	var hd *hexDumper
+	if !*raw {
+		hd = &hexDumper{w: stdout, addr: addr}
+	}
+	buf := make([]byte, 64<<10)
+	for done := uint64(0); done < length; {
+		n := min(uint64(len(buf)), length-done)
+		chunk := buf[:n]
+		var err error
+		if *phys {
+			_, err = kd.ReadPhys(chunk, addr+done)
+		} else {
+			_, err = kd.Read2(addr+done, chunk)
+		}
+		if err != nil {
+			if hd != nil {
+				hd.flush()
+			}
+			return err
+		}
+		if hd != nil {
+			hd.write(chunk)
+		} else if _, err := stdout.Write(chunk); err != nil {
+			return err
+		}
+		done += n
+	}
+	if hd != nil {
+		hd.flush()
+	}
+	return nil
+}
+
+// parseAddress accepts a number (0x... hex, or decimal) or SYMBOL[+OFFSET].
+func parseAddress(kd *kvm.KVM, s string) (uint64, error) {
+	if v, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return v, nil
+	}
+	name, offs, hasOff := strings.Cut(s, "+")
+	var off uint64
+	if hasOff {
+		var err error
+		if off, err = strconv.ParseUint(offs, 0, 64); err != nil {
+			return 0, fmt.Errorf("read: bad offset %q in %q", offs, s)
+		}
+	}
+	v, err := kd.LookupSymbol(name)
+	if err != nil {
+		return 0, fmt.Errorf("read: %w", err)
+	}
+	return v + off, nil
+}
+
+// hexDumper writes `hexdump -C` lines with absolute addresses, folding
+// repeated lines into "*".
+type hexDumper struct {
+	w       io.Writer
+	addr    uint64
+	pending []byte
+	last    []byte
+	starred bool
+}
+
+func (h *hexDumper) write(p []byte) {
+	h.pending = append(h.pending, p...)
+	for len(h.pending) >= 16 {
+		h.line(h.pending[:16])
+		h.pending = h.pending[16:]
+	}
+}
+
+func (h *hexDumper) flush() {
+	if len(h.pending) > 0 {
+		h.line(h.pending)
+		h.pending = nil
+	}
+	if h.starred {
+		h.starred = false
+		h.last = nil
+	}
+}
+
+func (h *hexDumper) line(b []byte) {
+	if len(b) == 16 && h.last != nil && bytes.Equal(b, h.last) {
+		if !h.starred {
+			fmt.Fprintln(h.w, "*")
+			h.starred = true
+		}
+		h.addr += 16
+		return
+	}
+	h.starred = false
+	h.last = append(h.last[:0], b...)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%016x ", h.addr)
+	for i := 0; i < 16; i++ {
+		if i == 8 {
+			sb.WriteByte(' ')
+		}
+		if i < len(b) {
+			fmt.Fprintf(&sb, " %02x", b[i])
+		} else {
+			sb.WriteString("   ")
+		}
+	}
+	sb.WriteString("  |")
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			c = '.'
+		}
+		sb.WriteByte(c)
+	}
+	sb.WriteString("|\n")
+	io.WriteString(h.w, sb.String())
+	h.addr += uint64(len(b))
+}
