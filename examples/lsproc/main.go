@@ -159,9 +159,9 @@ func listTasks(k *Kernel) ([]Task, error) {
 // Task states of include/linux/sched.h (stable since Linux 4.14; they are
 // macros, so not in the DWARF).
 const (
-	taskReport       = 0x7f   // TASK_REPORT: the states /proc shows
-	taskUninterrupt  = 0x2    // TASK_UNINTERRUPTIBLE
-	taskNoload       = 0x400  // TASK_NOLOAD
+	taskReport       = 0x7f  // TASK_REPORT: the states /proc shows
+	taskUninterrupt  = 0x2   // TASK_UNINTERRUPTIBLE
+	taskNoload       = 0x400 // TASK_NOLOAD
 	taskIdle         = taskUninterrupt | taskNoload
 	taskRTLockWait   = 0x1000 // TASK_RTLOCK_WAIT
 	taskReportIdle   = taskReport + 1
