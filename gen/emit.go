@@ -179,9 +179,12 @@ func (e *emitter) classify(t dwarfmodel.Type) (vtype, bool) {
 		}
 		if en := e.p.enums[x]; en != nil {
 			vt.kind, vt.enum = vEnum, en
-		} else if x.Name != "" {
+		} else if key := x.Name; key != "" || firstTypedef(t) != "" {
+			if key == "" {
+				key = "typedef " + firstTypedef(t)
+			}
 			sig := enumSignature(x)
-			for _, en := range e.p.enumByTag[x.Name] {
+			for _, en := range e.p.enumByTag[key] {
 				if enumSignature(en.e) == sig {
 					vt.kind, vt.enum = vEnum, en
 					break
@@ -195,13 +198,13 @@ func (e *emitter) classify(t dwarfmodel.Type) (vtype, bool) {
 			vt.size = int64(e.p.in.DataModel.PtrSize)
 		}
 		if s, ok := dwarfmodel.Underlying(x.Elem).(*dwarfmodel.Struct); ok {
-			if a := e.p.lookup(s); a != nil {
+			if a := e.p.lookupTypedef(s, firstTypedef(x.Elem)); a != nil {
 				vt.kind, vt.agg = vPtr, a
 			}
 		}
 		return vt, true
 	case *dwarfmodel.Struct:
-		if a := e.p.lookup(x); a != nil {
+		if a := e.p.lookupTypedef(x, firstTypedef(t)); a != nil {
 			return vtype{kind: vView, size: a.s.ByteSize, agg: a}, true
 		}
 	}
@@ -415,7 +418,7 @@ func (e *emitter) memberDoc(fl *field, what string) {
 	}
 	where := fmt.Sprintf("at offset %d", fl.off)
 	if fl.m.IsBitfield() {
-		where = fmt.Sprintf("at bit %d (data bit offset, %d bits)", fl.bitOff, fl.m.BitSize)
+		where = fmt.Sprintf("at data bit offset %d (byte %d), %d bit(s)", fl.bitOff, fl.bitOff/8, fl.m.BitSize)
 	} else if sz := fl.m.Type.Size(); sz >= 0 {
 		where += fmt.Sprintf(", size %d", sz)
 	}
@@ -468,6 +471,13 @@ func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement, sK func(
 	f.Func().Add(recv()).Id(fl.method).Params().Add(vt.goType()).Block(
 		jen.Return(e.decode(vt, "s.b", off{c: fl.off}, sK(), sAddr)),
 	)
+	if names, ok := a.extraMethods[fl]; ok && names[0] == "" && vt.kind == vAddr {
+		e.used["readString"] = true
+		f.Commentf("%s reads the NUL-terminated string `%s` points to, at most limit bytes.", names[1], fl.m.Name)
+		f.Func().Add(recv()).Id(names[1]).Params(jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
+			jen.Return(sK().Dot("readString").Call(e.decode(vt, "s.b", off{c: fl.off}, sK(), sAddr), jen.Id("limit"))),
+		)
+	}
 }
 
 func indexNames(n int) []string {
@@ -488,6 +498,14 @@ func flatIndex(idx []string, dims []int64) *jen.Statement {
 		ex = jen.Parens(ex).Op("*").Lit(int(dims[i])).Op("+").Id(idx[i])
 	}
 	return ex
+}
+
+// scaled is flatIndex(idx, dims)*n, parenthesised only when needed.
+func scaled(idx []string, dims []int64, n int64) *jen.Statement {
+	if len(idx) == 1 {
+		return jen.Id(idx[0]).Op("*").Lit(int(n))
+	}
+	return jen.Parens(flatIndex(idx, dims)).Op("*").Lit(int(n))
 }
 
 func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv func() *jen.Statement, sK func() *jen.Statement, sAddr func(off) *jen.Statement) {
@@ -545,7 +563,7 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	e.memberDoc(fl, "It returns false when an index is out of range.")
 	f.Func().Add(recv()).Id(fl.method).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Id("ok").Bool()).Block(
 		jen.If(cond).Block(jen.Return()),
-		jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Parens(flatIndex(idx, dims)).Op("*").Lit(int(vt.size)),
+		jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Add(scaled(idx, dims, vt.size)),
 		jen.Return(e.decode(vt, "s.b", off{v: "off"}, sK(), sAddr), jen.True()),
 	)
 	names, ok := a.extraMethods[fl]
@@ -573,14 +591,14 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 		}
 		oconds = append(oconds, jen.Id(n).Op("<").Lit(0).Op("||").Id(n).Op(">=").Id(fl.lenNames[i]))
 	}
-	rowOff := jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Parens(flatIndex(outer, dims[:len(dims)-1])).Op("*").Lit(int(row))
+	rowOff := jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Add(scaled(outer, dims[:len(dims)-1], row))
 	f.Commentf("%s returns one row of `%s`, shared with the snapshot; false when an index is out of range.", names[0], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 	f.Func().Add(recv()).Id(names[0]).Params(jen.List(oparams...).Int()).Params(jen.Index().Byte(), jen.Bool()).Block(
 		jen.If(jen.Null().Add(oconds...)).Block(jen.Return(jen.Nil(), jen.False())),
 		rowOff,
 		jen.Return(jen.Id("sub").Call(jen.Id("s").Dot("b"), jen.Id("off"), jen.Lit(int(row))), jen.True()),
 	)
-	rowOff2 := jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Parens(flatIndex(outer, dims[:len(dims)-1])).Op("*").Lit(int(row))
+	rowOff2 := jen.Id("off").Op(":=").Lit(int(fl.off)).Op("+").Add(scaled(outer, dims[:len(dims)-1], row))
 	f.Commentf("%s returns one row of `%s` up to its first NUL byte; false when an index is out of range.", names[1], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 	f.Func().Add(recv()).Id(names[1]).Params(jen.List(oparams...).Int()).Params(jen.String(), jen.Bool()).Block(
 		jen.If(jen.Null().Add(oconds...)).Block(jen.Return(jen.Lit(""), jen.False())),
@@ -732,6 +750,26 @@ func enumLit(v int64, size int64, signed bool) string {
 func (e *emitter) helpers() {
 	f := e.f
 	order := func() *jen.Statement { return jen.Qual("encoding/binary", e.order) }
+	if e.used["readString"] {
+		e.used["read"] = true
+		f.Comment("readString reads a NUL-terminated string of at most limit bytes at addr, in")
+		f.Comment("pieces that never cross a 64-byte boundary (so never a page boundary).")
+		f.Func().Params(jen.Id("k").Op("*").Id("Kernel")).Id("readString").Params(jen.Id("addr").Uint64(), jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
+			jen.If(jen.Id("addr").Op("==").Lit(0)).Block(jen.Return(jen.Lit(""), jen.Qual("errors", "New").Call(jen.Lit(e.p.in.Package+": string pointer is NULL")))),
+			jen.Var().Id("out").Index().Byte(),
+			jen.For(jen.Len(jen.Id("out")).Op("<").Id("limit")).Block(
+				jen.Id("n").Op(":=").Lit(64).Op("-").Int().Call(jen.Id("addr").Op("%").Lit(64)),
+				jen.If(jen.Id("n").Op(">").Id("limit").Op("-").Len(jen.Id("out"))).Block(jen.Id("n").Op("=").Id("limit").Op("-").Len(jen.Id("out"))),
+				jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("k").Dot("read").Call(jen.Id("addr"), jen.Id("n")),
+				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.String().Call(jen.Id("out")), jen.Err())),
+				jen.If(jen.Id("i").Op(":=").Qual("bytes", "IndexByte").Call(jen.Id("b"), jen.Lit(0)), jen.Id("i").Op(">=").Lit(0)).Block(
+					jen.Return(jen.String().Call(jen.Append(jen.Id("out"), jen.Id("b").Index(jen.Op(":").Id("i")).Op("..."))), jen.Nil())),
+				jen.Id("out").Op("=").Append(jen.Id("out"), jen.Id("b").Op("...")),
+				jen.Id("addr").Op("+=").Uint64().Call(jen.Id("n")),
+			),
+			jen.Return(jen.String().Call(jen.Id("out")), jen.Nil()),
+		)
+	}
 	if e.used["read"] {
 		e.used["errNotBound"] = true
 		f.Comment("read reads n bytes at addr from k's target.")

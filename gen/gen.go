@@ -176,6 +176,7 @@ type planner struct {
 	in        Input
 	aggs      map[*dwarfmodel.Struct]*agg
 	byTag     map[string][]*agg
+	byTypedef map[string][]*agg // anonymous aggregates named by a typedef
 	enums     map[*dwarfmodel.Enum]*enumT
 	enumByTag map[string][]*enumT
 	aggList   []*agg
@@ -190,6 +191,7 @@ func newPlanner(in Input) *planner {
 		in:        in,
 		aggs:      map[*dwarfmodel.Struct]*agg{},
 		byTag:     map[string][]*agg{},
+		byTypedef: map[string][]*agg{},
 		enums:     map[*dwarfmodel.Enum]*enumT{},
 		enumByTag: map[string][]*enumT{},
 		levels:    make([][]*agg, in.Depth+2),
@@ -308,11 +310,43 @@ func (p *planner) lookup(s *dwarfmodel.Struct) *agg {
 	return nil
 }
 
+// lookupTypedef is lookup, also matching an anonymous aggregate named by
+// typedef with the generated copy of the same typedef and layout.
+func (p *planner) lookupTypedef(s *dwarfmodel.Struct, typedef string) *agg {
+	if a := p.lookup(s); a != nil || s.Name != "" || typedef == "" {
+		return a
+	}
+	sig := signature(s)
+	for _, a := range p.byTypedef[typedef] {
+		if signature(a.s) == sig {
+			p.aggs[s] = a
+			return a
+		}
+	}
+	return nil
+}
+
+// firstTypedef is the name of the outermost typedef of t ("" if none),
+// looking through qualifiers.
+func firstTypedef(t dwarfmodel.Type) string {
+	for i := 0; i < 100 && t != nil; i++ {
+		switch x := t.(type) {
+		case *dwarfmodel.Typedef:
+			return x.Name
+		case *dwarfmodel.Qualified:
+			t = x.Type
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
 func (p *planner) ensure(s *dwarfmodel.Struct, depth int, hint nameHint) {
 	if s.Incomplete || s.ByteSize < 0 {
 		return
 	}
-	if a := p.lookup(s); a != nil {
+	if a := p.lookupTypedef(s, hint.typedef); a != nil {
 		if depth < a.depth {
 			a.depth = depth
 			p.levels[depth] = append(p.levels[depth], a)
@@ -324,6 +358,8 @@ func (p *planner) ensure(s *dwarfmodel.Struct, depth int, hint nameHint) {
 	p.aggs[s] = a
 	if s.Name != "" {
 		p.byTag[tagKey(s)] = append(p.byTag[tagKey(s)], a)
+	} else if hint.typedef != "" {
+		p.byTypedef[hint.typedef] = append(p.byTypedef[hint.typedef], a)
 	}
 	p.aggList = append(p.aggList, a)
 	p.levels[depth] = append(p.levels[depth], a)
@@ -336,9 +372,13 @@ func (p *planner) ensureEnum(e *dwarfmodel.Enum, hint nameHint) *enumT {
 	if e.Name == "" && hint.typedef == "" {
 		return nil
 	}
-	if e.Name != "" {
+	key := e.Name
+	if key == "" {
+		key = "typedef " + hint.typedef
+	}
+	{
 		sig := enumSignature(e)
-		for _, x := range p.enumByTag[e.Name] {
+		for _, x := range p.enumByTag[key] {
 			if enumSignature(x.e) == sig {
 				p.enums[e] = x
 				return x
@@ -348,9 +388,7 @@ func (p *planner) ensureEnum(e *dwarfmodel.Enum, hint nameHint) *enumT {
 	x := &enumT{e: e, hint: hint, order: p.order}
 	p.order++
 	p.enums[e] = x
-	if e.Name != "" {
-		p.enumByTag[e.Name] = append(p.enumByTag[e.Name], x)
-	}
+	p.enumByTag[key] = append(p.enumByTag[key], x)
 	p.enumList = append(p.enumList, x)
 	return x
 }
@@ -519,12 +557,15 @@ func (p *planner) name() {
 		methods := newNamer("Addr", "Bytes")
 		a.fields = flatten(a.s, 0, "")
 		for _, f := range a.fields {
-			f.method = methods.claim(GoName(f.m.Name))
+			g := GoName(f.m.Name)
+			f.method = methods.claimOr(g, g+"Field")
 		}
 		a.extraMethods = map[*field][2]string{}
 		for _, f := range a.fields {
 			if isCharArray(f.m.Type) {
 				a.extraMethods[f] = [2]string{methods.claim(f.method + "Bytes"), methods.claim(f.method + "String")}
+			} else if isCharPtr(f.m.Type) && !f.m.IsBitfield() {
+				a.extraMethods[f] = [2]string{"", methods.claim(f.method + "String")}
 			}
 		}
 		for _, f := range a.fields {
@@ -635,6 +676,22 @@ func arrayDims(a *dwarfmodel.Array) ([]int64, dwarfmodel.Type) {
 	return dims, elem
 }
 
+// isChar reports whether t is a character type.
+func isChar(t dwarfmodel.Type) bool {
+	b, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Base)
+	if !ok || b.ByteSize != 1 {
+		return false
+	}
+	return b.Encoding == dwarfmodel.EncSignedChar || b.Encoding == dwarfmodel.EncUnsignedChar ||
+		b.Encoding == dwarfmodel.EncUTF || strings.Contains(b.Name, "char")
+}
+
+// isCharPtr reports whether t is a pointer to a character type.
+func isCharPtr(t dwarfmodel.Type) bool {
+	p, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Pointer)
+	return ok && isChar(p.Elem)
+}
+
 // isCharArray reports whether t is an array of char (any signedness).
 func isCharArray(t dwarfmodel.Type) bool {
 	a, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Array)
@@ -650,10 +707,5 @@ func isCharArray(t dwarfmodel.Type) bool {
 			return false
 		}
 	}
-	b, ok := dwarfmodel.Underlying(elem).(*dwarfmodel.Base)
-	if !ok || b.ByteSize != 1 {
-		return false
-	}
-	return b.Encoding == dwarfmodel.EncSignedChar || b.Encoding == dwarfmodel.EncUnsignedChar ||
-		(b.Encoding == dwarfmodel.EncUTF) || strings.Contains(b.Name, "char")
+	return isChar(elem)
 }

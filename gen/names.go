@@ -86,6 +86,15 @@ func newNamer(reserved ...string) *namer {
 	return n
 }
 
+// claimOr claims base, or alt when base is taken (then alt_2, ...).
+func (n *namer) claimOr(base, alt string) string {
+	if !n.used[base] {
+		n.used[base] = true
+		return base
+	}
+	return n.claim(alt)
+}
+
 func (n *namer) claim(base string) string {
 	if !n.used[base] {
 		n.used[base] = true
