@@ -71,6 +71,9 @@ type TaskLayout struct {
 	Signal      Field `json:"signal"`
 	CPU         Field `json:"cpu"` // cpu, else thread_info.cpu
 	StaticPrio  Field `json:"static_prio"`
+	// WorkerPrivate points to the task's struct kthread (worker_private,
+	// 5.17+; set_child_tid before); optional.
+	WorkerPrivate Field `json:"worker_private"`
 }
 
 // MmLayout locates the members of struct mm_struct that procs reads,
@@ -161,6 +164,15 @@ type Layout struct {
 		OffsBoot   Field `json:"offs_boot"`
 	} `json:"time"`
 	AvenrunLen int64 `json:"avenrun_len"`
+	// Workqueue workers, whose /proc name appends the work's description
+	// ("kworker/0:1-events"); optional.
+	Worker struct {
+		KthreadData Field `json:"kthread_data"` // struct kthread.data
+		FullName    Field `json:"full_name"`    // struct kthread.full_name (5.17+; optional)
+		CurrentWork Field `json:"current_work"` // struct worker.current_work
+		Pool        Field `json:"pool"`
+		Desc        Field `json:"desc"`
+	} `json:"worker"`
 }
 
 // ByteOrder is the target's byte order.
@@ -564,6 +576,20 @@ func (r *resolver) resolveOptional(l *Layout) {
 	}
 	if vm := q.strct("struct vfsmount"); vm != nil {
 		l.Mount.MntRoot = q.field(vm, "struct vfsmount", "mnt_root")
+	}
+	if task, err := r.di.Type("struct task_struct"); err == nil {
+		if st, ok := dwarfmodel.Underlying(task).(*dwarfmodel.Struct); ok {
+			l.Task.WorkerPrivate, _ = q.opt(st, "worker_private", "set_child_tid")
+		}
+	}
+	if kt := q.strct("struct kthread"); kt != nil {
+		l.Worker.KthreadData = q.field(kt, "struct kthread", "data")
+		l.Worker.FullName, _ = q.opt(kt, "full_name")
+	}
+	if w := q.strct("struct worker"); w != nil {
+		l.Worker.CurrentWork = q.field(w, "struct worker", "current_work")
+		l.Worker.Pool = q.field(w, "struct worker", "pool")
+		l.Worker.Desc = q.field(w, "struct worker", "desc")
 	}
 	if v, err := r.di.Variable("avenrun"); err == nil {
 		if _, n, ok := arrayOf(v.Type); ok {

@@ -58,7 +58,7 @@ func layoutFields(l *Layout) map[string]Field {
 var cStruct = map[string]string{
 	"Task": "task_struct", "Mm": "mm_struct", "Cred": "cred", "Signal": "signal_struct",
 	"Pid": "pid", "Tty": "tty_struct", "TtyDriver": "tty_driver", "Swap": "swap_info_struct",
-	"File": "file", "Inode": "inode", "Dentry": "dentry", "Mount": "mount", "Time": "timekeeper",
+	"File": "file", "Inode": "inode", "Dentry": "dentry", "Mount": "mount", "Time": "timekeeper", "Worker": "worker",
 }
 
 // TestLayoutAgainstGDB resolves the layout of the fixture kernel and checks
@@ -93,6 +93,8 @@ func TestLayoutAgainstGDB(t *testing.T) {
 			st = "upid"
 		case ".Mount.MntRoot":
 			st = "vfsmount"
+		case ".Worker.KthreadData", ".Worker.FullName":
+			st = "kthread"
 		}
 		if st == "" {
 			t.Fatalf("no C struct for %s", key)

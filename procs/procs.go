@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -77,18 +78,22 @@ const PFKthread = 0x00200000
 // Proc is one task as GetProcs found it. PIDs are those of the initial
 // PID namespace (what /proc shows to a process of that namespace).
 type Proc struct {
-	Addr       uint64 // address of the task_struct
-	PID        int32  // task ID (the thread's ID for a thread)
-	TGID       int32  // process ID
-	PPID       int32  // TGID of real_parent (0 for init and kthreadd)
-	PGRP, SID  int32  // process group and session
-	UID, EUID  uint32 // real and effective user IDs
-	GID, EGID  uint32 // real and effective group IDs
-	State      byte   // 'R', 'S', 'D', 'T', 't', 'X', 'Z', 'P', 'I', as /proc shows it
-	RawState   uint64 // task_struct.__state (or state)
-	ExitState  uint64
-	Flags      uint64 // task_struct.flags (PF_*)
-	Comm       string
+	Addr      uint64 // address of the task_struct
+	PID       int32  // task ID (the thread's ID for a thread)
+	TGID      int32  // process ID
+	PPID      int32  // TGID of real_parent (0 for init and kthreadd)
+	PGRP, SID int32  // process group and session
+	UID, EUID uint32 // real and effective user IDs
+	GID, EGID uint32 // real and effective group IDs
+	State     byte   // 'R', 'S', 'D', 'T', 't', 'X', 'Z', 'P', 'I', as /proc shows it
+	RawState  uint64 // task_struct.__state (or state)
+	ExitState uint64
+	Flags     uint64 // task_struct.flags (PF_*)
+	Comm      string // task_struct.comm
+	// Name is the name /proc shows: Comm, and for a workqueue worker
+	// "-" (idle) or "+" (busy) and the description of its latest work,
+	// as in "kworker/0:1-events".
+	Name       string
 	StartTime  time.Duration // since boot (start_boottime)
 	CPU        int           // the CPU it last ran on
 	Nice       int
@@ -99,7 +104,7 @@ type Proc struct {
 	TTY        uint32 // controlling terminal, /proc stat's tty_nr encoding; 0: none
 	TTYName    string // e.g. "ttyS0"; "" when none
 	TPGID      int32  // foreground process group of the terminal; -1: no terminal
-	Kernel     bool   // a kernel thread (PF_KTHREAD, or no mm)
+	Kernel     bool   // a kernel thread (PF_KTHREAD)
 	Thread     bool   // not its thread group's leader
 	// User memory of the process (0 for kernel threads).
 	Mm, Pgd          uint64
@@ -253,7 +258,17 @@ func (s *System) readProc(addr uint64) (Proc, error) {
 	}
 	p.State = stateChar(p.RawState, p.ExitState)
 	p.Mm = s.ptr(b, t.Mm)
-	p.Kernel = p.Flags&PFKthread != 0 || p.Mm == 0
+	p.Kernel = p.Flags&PFKthread != 0
+	p.Name = p.Comm
+	if p.Flags&pfWQWorker != 0 {
+		if err := s.workerName(&p, b); err != nil {
+			return p, err
+		}
+	} else if p.Kernel {
+		if err := s.kthreadName(&p, b); err != nil {
+			return p, err
+		}
+	}
 
 	if rp := s.ptr(b, t.RealParent); rp != 0 && rp != addr {
 		pb, err := s.read(rp, t.Tgid.end(), "struct task_struct (real_parent)")
@@ -308,6 +323,92 @@ func (s *System) readProc(addr uint64) (Proc, error) {
 		}
 	}
 	return p, nil
+}
+
+// pfWQWorker is PF_WQ_WORKER: the task is a workqueue worker.
+const pfWQWorker = 0x00000020
+
+// workerName appends the workqueue description to p.Name as
+// wq_worker_comm() does for /proc.
+func (s *System) workerName(p *Proc, task []byte) error {
+	l := s.l
+	w := &l.Worker
+	if !l.Task.WorkerPrivate.Present() || !w.KthreadData.Present() || !w.Desc.Present() || w.Desc.Size <= 0 {
+		return nil // a kernel procs cannot describe workers of: plain comm
+	}
+	kt := s.ptr(task, l.Task.WorkerPrivate)
+	if kt == 0 {
+		return nil
+	}
+	worker, err := s.readPtr(kt+uint64(w.KthreadData.Off), "struct kthread.data")
+	if err != nil || worker == 0 {
+		return err
+	}
+	wb, err := s.read(worker, span(w.CurrentWork, w.Pool, w.Desc), "struct worker")
+	if err != nil {
+		return err
+	}
+	if s.ptr(wb, w.Pool) == 0 {
+		return nil
+	}
+	desc := cstring(wb[w.Desc.Off : w.Desc.Off+w.Desc.Size])
+	if desc == "" {
+		return nil
+	}
+	sep := "-"
+	if s.ptr(wb, w.CurrentWork) != 0 {
+		sep = "+"
+	}
+	name := p.Comm + sep + desc
+	if len(name) > 63 { // the 64-byte buffer of proc_task_name
+		name = name[:63]
+	}
+	p.Name = name
+	return nil
+}
+
+// kthreadName sets p.Name to the kernel thread's full name when the
+// kernel keeps one longer than comm (get_kthread_comm).
+func (s *System) kthreadName(p *Proc, task []byte) error {
+	l := s.l
+	if !l.Task.WorkerPrivate.Present() || !l.Worker.FullName.Present() {
+		return nil
+	}
+	kt := s.ptr(task, l.Task.WorkerPrivate)
+	if kt == 0 {
+		return nil
+	}
+	fn, err := s.readPtr(kt+uint64(l.Worker.FullName.Off), "struct kthread.full_name")
+	if err != nil || fn == 0 {
+		return err
+	}
+	name, err := s.readCString(fn, 63, "kthread full name")
+	if err != nil {
+		return err
+	}
+	p.Name = name
+	return nil
+}
+
+// readCString reads a NUL-terminated string of at most max bytes, never
+// reading past the page holding its end.
+func (s *System) readCString(addr uint64, max int, what string) (string, error) {
+	var out []byte
+	for len(out) < max {
+		n := int(s.pageSize - (addr+uint64(len(out)))%s.pageSize)
+		if n > max-len(out) {
+			n = max - len(out)
+		}
+		b, err := s.read(addr+uint64(len(out)), int64(n), what)
+		if err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return string(append(out, b[:i]...)), nil
+		}
+		out = append(out, b...)
+	}
+	return string(out), nil
 }
 
 // Indices of mm_struct's RSS counters: the anonymous enum of

@@ -1,0 +1,474 @@
+package procs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
+	kvm "github.com/kvmgen/kvmgen/runtime"
+)
+
+// The fixture pipeline (scripts/fixtures.sh) boots the Debian kernel under
+// QEMU, captures the guest's own /proc (dumps/truth/) and then dumps the
+// stopped guest in three formats. The guest's /proc is the oracle.
+var dumpFormats = []string{"elf.vmcore", "paging.vmcore", "kdump-zlib.vmcore"}
+
+func openSystem(t *testing.T, dump string) (*System, *kvm.KVM) {
+	t.Helper()
+	di, vml := kernelDWARF(t)
+	core := testfix.Path(t, "linux-amd64/dumps/"+dump)
+	l, err := ResolveLayout(di)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := kvm.Open2(vml, core, os.O_RDONLY, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kd.Close() })
+	s, err := New(kd, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, kd
+}
+
+func truthDir(t *testing.T) string {
+	return testfix.Path(t, "linux-amd64/dumps/truth")
+}
+
+// procStat is /proc/PID/stat split into fields; field n (1-based, as
+// proc(5) numbers them) is f[n-1]. The comm (field 2) may hold spaces.
+func readProcStat(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimSpace(string(b))
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		t.Fatalf("%s: malformed stat %q", path, s)
+	}
+	f := []string{strings.TrimSpace(s[:i]), s[i+1 : j]}
+	return append(f, strings.Fields(s[j+1:])...)
+}
+
+// readStatus parses /proc/PID/status into key -> fields.
+func readStatus(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string][]string)
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			m[k] = strings.Fields(v)
+		}
+	}
+	return m
+}
+
+// truthTasks returns stat file paths by TID: /proc/PID/task/TID/stat for
+// every thread (the leader's own task directory included).
+func truthTasks(t *testing.T) map[int32]string {
+	dir := truthDir(t)
+	out := make(map[int32]string)
+	pids, _ := filepath.Glob(filepath.Join(dir, "proc", "*"))
+	for _, pd := range pids {
+		out[atoi32(t, filepath.Base(pd))] = filepath.Join(pd, "stat")
+		tids, _ := filepath.Glob(filepath.Join(pd, "task", "*", "stat"))
+		for _, ts := range tids {
+			out[atoi32(t, filepath.Base(filepath.Dir(ts)))] = ts
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no /proc truth under %s", dir)
+	}
+	return out
+}
+
+func atoi32(t *testing.T, s string) int32 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return int32(n)
+}
+
+// volatileTruth lists what legitimately changed between the guest's
+// capture of its /proc and the dump: PID 1 is the shell that ran the
+// capture (it forks a cat per file: its RSS moves by a few pages).
+func volatileTruth(pid int32, field string) bool {
+	return pid == 1 && (field == "rss" || field == "VmRSS")
+}
+
+func TestProcsMatchGuestProc(t *testing.T) {
+	truth := truthTasks(t)
+	for _, dump := range dumpFormats {
+		t.Run(dump, func(t *testing.T) {
+			s, _ := openSystem(t, dump)
+			ps, err := s.GetProcs(Filter{Op: All, Threads: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byTID := make(map[int32]*Proc)
+			for i := range ps {
+				byTID[ps[i].PID] = &ps[i]
+			}
+			// The same set of tasks.
+			var missing, extra []int32
+			for tid := range truth {
+				if byTID[tid] == nil {
+					missing = append(missing, tid)
+				}
+			}
+			for tid := range byTID {
+				if truth[tid] == "" {
+					extra = append(extra, tid)
+				}
+			}
+			if len(missing)+len(extra) > 0 {
+				t.Errorf("task sets differ: in the guest's /proc only %v, in the dump only %v", missing, extra)
+			}
+			checked := 0
+			for tid, path := range truth {
+				p := byTID[tid]
+				if p == nil {
+					continue
+				}
+				f := readProcStat(t, path)
+				eq := func(field string, n int, got string) {
+					t.Helper()
+					checked++
+					if f[n-1] != got && !volatileTruth(tid, field) {
+						t.Errorf("tid %d %s (stat field %d): dump %s, guest %s", tid, field, n, got, f[n-1])
+					}
+				}
+				d := func(v int64) string { return strconv.FormatInt(v, 10) }
+				eq("pid", 1, d(int64(p.PID)))
+				eq("comm", 2, p.Name)
+				eq("state", 3, string(p.State))
+				eq("ppid", 4, d(int64(p.PPID)))
+				eq("pgrp", 5, d(int64(p.PGRP)))
+				eq("session", 6, d(int64(p.SID)))
+				eq("tty_nr", 7, d(int64(p.TTY)))
+				eq("tpgid", 8, d(int64(p.TPGID)))
+				eq("flags", 9, d(int64(p.Flags)))
+				eq("nice", 19, d(int64(p.Nice)))
+				eq("num_threads", 20, d(int64(p.NumThreads)))
+				eq("starttime", 22, d(int64(p.StartTime/(10*time.Millisecond)))) // USER_HZ 100
+				eq("vsize", 23, strconv.FormatUint(p.VSize, 10))
+				eq("rss", 24, strconv.FormatUint(p.RSS, 10))
+				eq("processor", 39, d(int64(p.CPU)))
+
+				st := readStatus(t, filepath.Join(filepath.Dir(path), "status"))
+				seq := func(key string, idx int, got string) {
+					t.Helper()
+					checked++
+					v := st[key]
+					if len(v) <= idx {
+						t.Errorf("tid %d: status has no %s[%d]", tid, key, idx)
+						return
+					}
+					if v[idx] != got && !volatileTruth(tid, key) {
+						t.Errorf("tid %d status %s[%d]: dump %s, guest %s", tid, key, idx, got, v[idx])
+					}
+				}
+				u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+				seq("Tgid", 0, d(int64(p.TGID)))
+				seq("Uid", 0, u(p.UID))
+				seq("Uid", 1, u(p.EUID))
+				seq("Gid", 0, u(p.GID))
+				seq("Gid", 1, u(p.EGID))
+				if !p.Kernel && p.Mm != 0 {
+					seq("VmLck", 0, strconv.FormatUint(p.LockedVM*s.pageSize/1024, 10))
+					seq("VmRSS", 0, strconv.FormatUint(p.RSS*s.pageSize/1024, 10))
+					seq("VmSize", 0, strconv.FormatUint(p.VSize/1024, 10))
+				}
+				if (p.PID != p.TGID) != p.Thread {
+					t.Errorf("tid %d: Thread=%v with tgid %d", tid, p.Thread, p.TGID)
+				}
+				if want := f[9-1]; p.Kernel != (mustAtoi(t, want)&PFKthread != 0) {
+					t.Errorf("tid %d: Kernel=%v with flags %s", tid, p.Kernel, want)
+				}
+			}
+			t.Logf("%d tasks, %d values compared with the guest's /proc", len(byTID), checked)
+		})
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestArgvEnvMatchGuestProc(t *testing.T) {
+	dir := truthDir(t)
+	for _, dump := range dumpFormats {
+		t.Run(dump, func(t *testing.T) {
+			s, _ := openSystem(t, dump)
+			ps, err := s.GetProcs(Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			crossing, compared := 0, 0
+			for i := range ps {
+				p := &ps[i]
+				want, err := os.ReadFile(filepath.Join(dir, "proc", strconv.Itoa(int(p.PID)), "cmdline"))
+				if err != nil {
+					continue // not in the guest's capture (checked by the task-set test)
+				}
+				wantEnv, err := os.ReadFile(filepath.Join(dir, "proc", strconv.Itoa(int(p.PID)), "environ"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.Cmdline(p)
+				if p.Mm == 0 {
+					// Kernel threads and zombies: /proc shows nothing, we say why.
+					if len(want) != 0 || err == nil {
+						t.Errorf("pid %d without mm: cmdline %q, error %v", p.PID, want, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("pid %d: %v", p.PID, err)
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("pid %d cmdline: dump %q, guest %q", p.PID, trunc(got), trunc(want))
+				}
+				env, err := s.Environ(p)
+				if err != nil {
+					t.Errorf("pid %d: %v", p.PID, err)
+				} else if !bytes.Equal(env, wantEnv) {
+					t.Errorf("pid %d environ: dump %q, guest %q", p.PID, trunc(env), trunc(wantEnv))
+				}
+				compared++
+				if p.ArgStart/4096 != (p.ArgEnd-1)/4096 {
+					crossing++
+				}
+				argv, err := s.Argv(p)
+				if err != nil || strings.Join(argv, "\x00")+"\x00" != string(want) {
+					t.Errorf("pid %d Argv = %q, %v", p.PID, argv, err)
+				}
+			}
+			if compared < 5 || crossing == 0 {
+				t.Errorf("only %d processes compared, %d with argv across a page boundary", compared, crossing)
+			}
+			t.Logf("argv and environment of %d processes equal the guest's (%d cross a page boundary)", compared, crossing)
+		})
+	}
+}
+
+func trunc(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + fmt.Sprintf("...(%d bytes)", len(b))
+	}
+	return string(b)
+}
+
+func TestSwapMatchesGuestProc(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join(truthDir(t), "swaps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dump := range dumpFormats {
+		t.Run(dump, func(t *testing.T) {
+			s, _ := openSystem(t, dump)
+			sw, err := s.GetSwapInfo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := []string{ProcSwapsHeader}
+			for _, a := range sw {
+				lines = append(lines, a.ProcSwapsLine())
+			}
+			got := strings.Join(lines, "\n") + "\n"
+			if got != string(want) {
+				t.Errorf("/proc/swaps:\ndump:\n%s\nguest:\n%s", got, want)
+			}
+			if len(sw) == 0 || sw[0].Used == 0 {
+				t.Errorf("the fixture should have a swap area in use: %+v", sw)
+			}
+		})
+	}
+}
+
+// drgnValues reads avenrun and the timekeeper with drgn (an independent
+// reader) from the paging dump.
+func drgnValues(t *testing.T, vmlinux, core string) map[string][]int64 {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3 for drgn")
+	}
+	script := `
+import drgn, sys
+p = drgn.Program()
+p.set_core_dump(sys.argv[2])
+p.load_debug_info([sys.argv[1]])
+print("avenrun", *[int(x) for x in p['avenrun']])
+tk = p['tk_core'].timekeeper
+print("tk", int(tk.xtime_sec), int(tk.tkr_mono.base), int(tk.tkr_mono.xtime_nsec), int(tk.tkr_mono.shift), int(tk.offs_boot))
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, vmlinux, core).CombinedOutput()
+	if err != nil {
+		if bytes.Contains(out, []byte("No module named")) && !testfix.Required() {
+			t.Skipf("drgn missing: %s", out)
+		}
+		t.Fatalf("drgn: %v\n%s", err, out)
+	}
+	m := make(map[string][]int64)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, x := range f[1:] {
+			m[f[0]] = append(m[f[0]], mustAtoi(t, x))
+		}
+	}
+	return m
+}
+
+func TestLoadAvgAndTimeAgainstDrgn(t *testing.T) {
+	_, vml := kernelDWARF(t)
+	core := testfix.Path(t, "linux-amd64/dumps/paging.vmcore")
+	dv := drgnValues(t, vml, core)
+	guestUptime := readUptime(t)
+	for _, dump := range dumpFormats {
+		t.Run(dump, func(t *testing.T) {
+			s, _ := openSystem(t, dump)
+			la, err := s.GetLoadAvg()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range la.Raw {
+				if int64(la.Raw[i]) != dv["avenrun"][i] {
+					t.Errorf("avenrun[%d] = %d, drgn %d", i, la.Raw[i], dv["avenrun"][i])
+				}
+			}
+			tm, err := s.GetTime()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk := dv["tk"]
+			wantUp := time.Duration(tk[1] + tk[2]>>tk[3] + tk[4])
+			if tm.Uptime != wantUp || tm.Wall.Unix() != tk[0] {
+				t.Errorf("time = %v up %v; drgn's timekeeper gives %v up %v", tm.Wall, tm.Uptime, time.Unix(tk[0], 0).UTC(), wantUp)
+			}
+			// The guest captured /proc/uptime a few seconds before the dump.
+			if tm.Uptime < guestUptime || tm.Uptime > guestUptime+2*time.Minute {
+				t.Errorf("uptime %v, but the guest said %v shortly before the dump", tm.Uptime, guestUptime)
+			}
+		})
+	}
+}
+
+func readUptime(t *testing.T) time.Duration {
+	b, err := os.ReadFile(filepath.Join(truthDir(t), "uptime"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	sec, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(sec * float64(time.Second))
+}
+
+// TestLoadAvgFormat checks LoadAvg.String against the kernel's own
+// LOAD_INT/LOAD_FRAC arithmetic compiled from C (include/linux/sched/loadavg.h
+// and fs/proc/loadavg.c), over a range of values.
+func TestLoadAvgFormat(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	dir := t.TempDir()
+	src := `#include <stdio.h>
+#define FSHIFT 11
+#define FIXED_1 (1<<FSHIFT)
+#define LOAD_INT(x) ((x) >> FSHIFT)
+#define LOAD_FRAC(x) LOAD_INT(((x) & (FIXED_1-1)) * 100)
+int main(void) {
+	for (unsigned long v = 0; v < 40000; v += 7) {
+		unsigned long a = v + FIXED_1/200;
+		printf("%lu.%02lu\n", LOAD_INT(a), LOAD_FRAC(a));
+	}
+	return 0;
+}`
+	if err := os.WriteFile(filepath.Join(dir, "la.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("gcc", "-o", filepath.Join(dir, "la"), filepath.Join(dir, "la.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(dir, "la")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimSpace(string(out)), "\n")
+	i := 0
+	for v := uint64(0); v < 40000; v += 7 {
+		got := strings.Fields(LoadAvg{Raw: [3]uint64{v, v, v}}.String())[0]
+		if got != want[i] {
+			t.Fatalf("LoadAvg(%d) = %s, kernel arithmetic %s", v, got, want[i])
+		}
+		i++
+	}
+}
+
+func TestFilters(t *testing.T) {
+	s, _ := openSystem(t, "elf.vmcore")
+	all, err := s.GetProcs(Filter{Threads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Filter{
+		{Op: ByPID, Arg: 98, Threads: true}, {Op: ByPID, Arg: 98}, {Op: ByUID, Arg: 0},
+		{Op: ByRUID, Arg: 0}, {Op: ByPGRP, Arg: 0}, {Op: BySession, Arg: 0}, {Op: ByTTY, Arg: 0},
+	} {
+		got, err := s.GetProcs(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int32
+		for _, p := range all {
+			if (c.Threads || !p.Thread) && c.match(&p) {
+				want = append(want, p.PID)
+			}
+		}
+		var gotIDs []int32
+		for _, p := range got {
+			gotIDs = append(gotIDs, p.PID)
+		}
+		sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+		sort.Slice(gotIDs, func(i, j int) bool { return gotIDs[i] < gotIDs[j] })
+		if fmt.Sprint(gotIDs) != fmt.Sprint(want) {
+			t.Errorf("%v %d: got %v, want %v", c.Op, c.Arg, gotIDs, want)
+		}
+	}
+	// Marker 1 has three threads in the guest (proc/98/task).
+	got, _ := s.GetProcs(Filter{Op: ByPID, Arg: 98, Threads: true})
+	tids, _ := filepath.Glob(filepath.Join(truthDir(t), "proc", "98", "task", "*"))
+	if len(got) != len(tids) || len(got) < 2 {
+		t.Errorf("pid 98: %d threads, guest has %d", len(got), len(tids))
+	}
+	idle, _ := s.GetProcs(Filter{Op: ByPID, Arg: 0, Idle: true})
+	if len(idle) != 1 || idle[0].Comm != "swapper/0" {
+		t.Errorf("idle task: %+v", idle)
+	}
+}
