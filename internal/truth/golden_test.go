@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,5 +102,42 @@ func TestWalkCopies(t *testing.T) {
 			t.Fatal("walk.go.tmpl has no `package PKG` line")
 		}
 		checkGolden(t, filepath.Join(v.Pkg(), "walk.go"), got)
+	}
+}
+
+// TestGeneratedHeader: each committed file starts with the one-line
+// generated-code marker naming the command and the build ID that readelf
+// reads from the program's GNU build-id note.
+func TestGeneratedHeader(t *testing.T) {
+	needTool(t, "readelf")
+	re := regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
+	for _, v := range variants {
+		t.Run(v.Pkg(), func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join(v.Pkg(), "zkvmgen.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(string(src), "\n")
+			if !re.MatchString(first) {
+				t.Errorf("first line %q does not match %v", first, re)
+			}
+			if !strings.Contains(first, "kvmgen gen") {
+				t.Errorf("first line %q does not name the command", first)
+			}
+			out, err := exec.Command("readelf", "-n", v.File(t, "prog")).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`Build ID: ([0-9a-f]+)`).FindSubmatch(out)
+			if m == nil {
+				t.Fatalf("readelf -n %s: no build ID", v.File(t, "prog"))
+			}
+			if !strings.Contains(first, string(m[1])) {
+				t.Errorf("first line %q does not name build ID %s", first, m[1])
+			}
+			if !strings.Contains(string(src), `BuildID = "`+string(m[1])+`"`) {
+				t.Errorf("BuildID constant is not %s", m[1])
+			}
+		})
 	}
 }

@@ -102,7 +102,6 @@ func flattenJSON(ms []jsonMember) map[string]field {
 	return out
 }
 
-
 // TestLayoutJSON: `kvmgen layout -json` agrees with pahole and gdb for every
 // aggregate and enum of truth.c on all 8 variants.
 func TestLayoutJSON(t *testing.T) {
