@@ -511,57 +511,57 @@ func (s DescStruct) Base0() uint16 {
 	return u16(s.b, 2)
 }
 
-// Base1 is `u16 base1 : 8;` at bit 32 (data bit offset, 8 bits).
+// Base1 is `u16 base1 : 8;` at data bit offset 32 (byte 4), 8 bit(s).
 func (s DescStruct) Base1() uint16 {
 	return uint16(bits(s.b, 32, 8))
 }
 
-// Type is `u16 type : 4;` at bit 40 (data bit offset, 4 bits).
+// Type is `u16 type : 4;` at data bit offset 40 (byte 5), 4 bit(s).
 func (s DescStruct) Type() uint16 {
 	return uint16(bits(s.b, 40, 4))
 }
 
-// S is `u16 s : 1;` at bit 44 (data bit offset, 1 bits).
+// S is `u16 s : 1;` at data bit offset 44 (byte 5), 1 bit(s).
 func (s DescStruct) S() uint16 {
 	return uint16(bits(s.b, 44, 1))
 }
 
-// Dpl is `u16 dpl : 2;` at bit 45 (data bit offset, 2 bits).
+// Dpl is `u16 dpl : 2;` at data bit offset 45 (byte 5), 2 bit(s).
 func (s DescStruct) Dpl() uint16 {
 	return uint16(bits(s.b, 45, 2))
 }
 
-// P is `u16 p : 1;` at bit 47 (data bit offset, 1 bits).
+// P is `u16 p : 1;` at data bit offset 47 (byte 5), 1 bit(s).
 func (s DescStruct) P() uint16 {
 	return uint16(bits(s.b, 47, 1))
 }
 
-// Limit1 is `u16 limit1 : 4;` at bit 48 (data bit offset, 4 bits).
+// Limit1 is `u16 limit1 : 4;` at data bit offset 48 (byte 6), 4 bit(s).
 func (s DescStruct) Limit1() uint16 {
 	return uint16(bits(s.b, 48, 4))
 }
 
-// Avl is `u16 avl : 1;` at bit 52 (data bit offset, 1 bits).
+// Avl is `u16 avl : 1;` at data bit offset 52 (byte 6), 1 bit(s).
 func (s DescStruct) Avl() uint16 {
 	return uint16(bits(s.b, 52, 1))
 }
 
-// L is `u16 l : 1;` at bit 53 (data bit offset, 1 bits).
+// L is `u16 l : 1;` at data bit offset 53 (byte 6), 1 bit(s).
 func (s DescStruct) L() uint16 {
 	return uint16(bits(s.b, 53, 1))
 }
 
-// D is `u16 d : 1;` at bit 54 (data bit offset, 1 bits).
+// D is `u16 d : 1;` at data bit offset 54 (byte 6), 1 bit(s).
 func (s DescStruct) D() uint16 {
 	return uint16(bits(s.b, 54, 1))
 }
 
-// G is `u16 g : 1;` at bit 55 (data bit offset, 1 bits).
+// G is `u16 g : 1;` at data bit offset 55 (byte 6), 1 bit(s).
 func (s DescStruct) G() uint16 {
 	return uint16(bits(s.b, 55, 1))
 }
 
-// Base2 is `u16 base2 : 8;` at bit 56 (data bit offset, 8 bits).
+// Base2 is `u16 base2 : 8;` at data bit offset 56 (byte 7), 8 bit(s).
 func (s DescStruct) Base2() uint16 {
 	return uint16(bits(s.b, 56, 8))
 }
@@ -753,22 +753,22 @@ func (s Fpstate) Xfd() uint64 {
 	return u64(s.b, 24)
 }
 
-// IsValloc is `unsigned int is_valloc : 1;` at bit 256 (data bit offset, 1 bits).
+// IsValloc is `unsigned int is_valloc : 1;` at data bit offset 256 (byte 32), 1 bit(s).
 func (s Fpstate) IsValloc() uint32 {
 	return uint32(bits(s.b, 256, 1))
 }
 
-// IsGuest is `unsigned int is_guest : 1;` at bit 257 (data bit offset, 1 bits).
+// IsGuest is `unsigned int is_guest : 1;` at data bit offset 257 (byte 32), 1 bit(s).
 func (s Fpstate) IsGuest() uint32 {
 	return uint32(bits(s.b, 257, 1))
 }
 
-// IsConfidential is `unsigned int is_confidential : 1;` at bit 258 (data bit offset, 1 bits).
+// IsConfidential is `unsigned int is_confidential : 1;` at data bit offset 258 (byte 32), 1 bit(s).
 func (s Fpstate) IsConfidential() uint32 {
 	return uint32(bits(s.b, 258, 1))
 }
 
-// InUse is `unsigned int in_use : 1;` at bit 259 (data bit offset, 1 bits).
+// InUse is `unsigned int in_use : 1;` at data bit offset 259 (byte 32), 1 bit(s).
 func (s Fpstate) InUse() uint32 {
 	return uint32(bits(s.b, 259, 1))
 }
@@ -3549,22 +3549,22 @@ func (s SchedDlEntity) Flags() uint32 {
 	return u32(s.b, 80)
 }
 
-// DlThrottled is `unsigned int dl_throttled : 1;` at bit 672 (data bit offset, 1 bits).
+// DlThrottled is `unsigned int dl_throttled : 1;` at data bit offset 672 (byte 84), 1 bit(s).
 func (s SchedDlEntity) DlThrottled() uint32 {
 	return uint32(bits(s.b, 672, 1))
 }
 
-// DlYielded is `unsigned int dl_yielded : 1;` at bit 673 (data bit offset, 1 bits).
+// DlYielded is `unsigned int dl_yielded : 1;` at data bit offset 673 (byte 84), 1 bit(s).
 func (s SchedDlEntity) DlYielded() uint32 {
 	return uint32(bits(s.b, 673, 1))
 }
 
-// DlNonContending is `unsigned int dl_non_contending : 1;` at bit 674 (data bit offset, 1 bits).
+// DlNonContending is `unsigned int dl_non_contending : 1;` at data bit offset 674 (byte 84), 1 bit(s).
 func (s SchedDlEntity) DlNonContending() uint32 {
 	return uint32(bits(s.b, 674, 1))
 }
 
-// DlOverrun is `unsigned int dl_overrun : 1;` at bit 675 (data bit offset, 1 bits).
+// DlOverrun is `unsigned int dl_overrun : 1;` at data bit offset 675 (byte 84), 1 bit(s).
 func (s SchedDlEntity) DlOverrun() uint32 {
 	return uint32(bits(s.b, 675, 1))
 }
@@ -4752,9 +4752,9 @@ func (s SyscallUserDispatch) Selector() uint64 {
 	return u64(s.b, 0)
 }
 
-// SelectorString reads the NUL-terminated string `selector` points to, at most max bytes.
-func (s SyscallUserDispatch) SelectorString(max int) (string, error) {
-	return s.k.readString(u64(s.b, 0), max)
+// SelectorString reads the NUL-terminated string `selector` points to, at most limit bytes.
+func (s SyscallUserDispatch) SelectorString(limit int) (string, error) {
+	return s.k.readString(u64(s.b, 0), limit)
 }
 
 // Offset is `long unsigned int offset;` at offset 8, size 8.
@@ -5871,97 +5871,97 @@ func (s TaskStruct) Personality() uint32 {
 	return u32(s.b, 2336)
 }
 
-// SchedResetOnFork is `unsigned int sched_reset_on_fork : 1;` at bit 18720 (data bit offset, 1 bits).
+// SchedResetOnFork is `unsigned int sched_reset_on_fork : 1;` at data bit offset 18720 (byte 2340), 1 bit(s).
 func (s TaskStruct) SchedResetOnFork() uint32 {
 	return uint32(bits(s.b, 18720, 1))
 }
 
-// SchedContributesToLoad is `unsigned int sched_contributes_to_load : 1;` at bit 18721 (data bit offset, 1 bits).
+// SchedContributesToLoad is `unsigned int sched_contributes_to_load : 1;` at data bit offset 18721 (byte 2340), 1 bit(s).
 func (s TaskStruct) SchedContributesToLoad() uint32 {
 	return uint32(bits(s.b, 18721, 1))
 }
 
-// SchedMigrated is `unsigned int sched_migrated : 1;` at bit 18722 (data bit offset, 1 bits).
+// SchedMigrated is `unsigned int sched_migrated : 1;` at data bit offset 18722 (byte 2340), 1 bit(s).
 func (s TaskStruct) SchedMigrated() uint32 {
 	return uint32(bits(s.b, 18722, 1))
 }
 
-// SchedTaskHot is `unsigned int sched_task_hot : 1;` at bit 18723 (data bit offset, 1 bits).
+// SchedTaskHot is `unsigned int sched_task_hot : 1;` at data bit offset 18723 (byte 2340), 1 bit(s).
 func (s TaskStruct) SchedTaskHot() uint32 {
 	return uint32(bits(s.b, 18723, 1))
 }
 
-// SchedRemoteWakeup is `unsigned int sched_remote_wakeup : 1;` at bit 18752 (data bit offset, 1 bits).
+// SchedRemoteWakeup is `unsigned int sched_remote_wakeup : 1;` at data bit offset 18752 (byte 2344), 1 bit(s).
 func (s TaskStruct) SchedRemoteWakeup() uint32 {
 	return uint32(bits(s.b, 18752, 1))
 }
 
-// UserDumpable is `unsigned int user_dumpable : 1;` at bit 18753 (data bit offset, 1 bits).
+// UserDumpable is `unsigned int user_dumpable : 1;` at data bit offset 18753 (byte 2344), 1 bit(s).
 func (s TaskStruct) UserDumpable() uint32 {
 	return uint32(bits(s.b, 18753, 1))
 }
 
-// InExecve is `unsigned int in_execve : 1;` at bit 18754 (data bit offset, 1 bits).
+// InExecve is `unsigned int in_execve : 1;` at data bit offset 18754 (byte 2344), 1 bit(s).
 func (s TaskStruct) InExecve() uint32 {
 	return uint32(bits(s.b, 18754, 1))
 }
 
-// InIowait is `unsigned int in_iowait : 1;` at bit 18755 (data bit offset, 1 bits).
+// InIowait is `unsigned int in_iowait : 1;` at data bit offset 18755 (byte 2344), 1 bit(s).
 func (s TaskStruct) InIowait() uint32 {
 	return uint32(bits(s.b, 18755, 1))
 }
 
-// RestoreSigmask is `unsigned int restore_sigmask : 1;` at bit 18756 (data bit offset, 1 bits).
+// RestoreSigmask is `unsigned int restore_sigmask : 1;` at data bit offset 18756 (byte 2344), 1 bit(s).
 func (s TaskStruct) RestoreSigmask() uint32 {
 	return uint32(bits(s.b, 18756, 1))
 }
 
-// InUserFault is `unsigned int in_user_fault : 1;` at bit 18757 (data bit offset, 1 bits).
+// InUserFault is `unsigned int in_user_fault : 1;` at data bit offset 18757 (byte 2344), 1 bit(s).
 func (s TaskStruct) InUserFault() uint32 {
 	return uint32(bits(s.b, 18757, 1))
 }
 
-// InLruFault is `unsigned int in_lru_fault : 1;` at bit 18758 (data bit offset, 1 bits).
+// InLruFault is `unsigned int in_lru_fault : 1;` at data bit offset 18758 (byte 2344), 1 bit(s).
 func (s TaskStruct) InLruFault() uint32 {
 	return uint32(bits(s.b, 18758, 1))
 }
 
-// NoCgroupMigration is `unsigned int no_cgroup_migration : 1;` at bit 18759 (data bit offset, 1 bits).
+// NoCgroupMigration is `unsigned int no_cgroup_migration : 1;` at data bit offset 18759 (byte 2344), 1 bit(s).
 func (s TaskStruct) NoCgroupMigration() uint32 {
 	return uint32(bits(s.b, 18759, 1))
 }
 
-// Frozen is `unsigned int frozen : 1;` at bit 18760 (data bit offset, 1 bits).
+// Frozen is `unsigned int frozen : 1;` at data bit offset 18760 (byte 2345), 1 bit(s).
 func (s TaskStruct) Frozen() uint32 {
 	return uint32(bits(s.b, 18760, 1))
 }
 
-// UseMemdelay is `unsigned int use_memdelay : 1;` at bit 18761 (data bit offset, 1 bits).
+// UseMemdelay is `unsigned int use_memdelay : 1;` at data bit offset 18761 (byte 2345), 1 bit(s).
 func (s TaskStruct) UseMemdelay() uint32 {
 	return uint32(bits(s.b, 18761, 1))
 }
 
-// InMemstall is `unsigned int in_memstall : 1;` at bit 18762 (data bit offset, 1 bits).
+// InMemstall is `unsigned int in_memstall : 1;` at data bit offset 18762 (byte 2345), 1 bit(s).
 func (s TaskStruct) InMemstall() uint32 {
 	return uint32(bits(s.b, 18762, 1))
 }
 
-// InEventfd is `unsigned int in_eventfd : 1;` at bit 18763 (data bit offset, 1 bits).
+// InEventfd is `unsigned int in_eventfd : 1;` at data bit offset 18763 (byte 2345), 1 bit(s).
 func (s TaskStruct) InEventfd() uint32 {
 	return uint32(bits(s.b, 18763, 1))
 }
 
-// PasidActivated is `unsigned int pasid_activated : 1;` at bit 18764 (data bit offset, 1 bits).
+// PasidActivated is `unsigned int pasid_activated : 1;` at data bit offset 18764 (byte 2345), 1 bit(s).
 func (s TaskStruct) PasidActivated() uint32 {
 	return uint32(bits(s.b, 18764, 1))
 }
 
-// ReportedSplitLock is `unsigned int reported_split_lock : 1;` at bit 18765 (data bit offset, 1 bits).
+// ReportedSplitLock is `unsigned int reported_split_lock : 1;` at data bit offset 18765 (byte 2345), 1 bit(s).
 func (s TaskStruct) ReportedSplitLock() uint32 {
 	return uint32(bits(s.b, 18765, 1))
 }
 
-// InThrashing is `unsigned int in_thrashing : 1;` at bit 18766 (data bit offset, 1 bits).
+// InThrashing is `unsigned int in_thrashing : 1;` at data bit offset 18766 (byte 2345), 1 bit(s).
 func (s TaskStruct) InThrashing() uint32 {
 	return uint32(bits(s.b, 18766, 1))
 }
@@ -7072,7 +7072,7 @@ func (s ThreadStruct) IoplEmul() uint64 {
 	return u64(s.b, 136)
 }
 
-// IoplWarn is `unsigned int iopl_warn : 1;` at bit 1152 (data bit offset, 1 bits).
+// IoplWarn is `unsigned int iopl_warn : 1;` at data bit offset 1152 (byte 144), 1 bit(s).
 func (s ThreadStruct) IoplWarn() uint32 {
 	return uint32(bits(s.b, 1152, 1))
 }
@@ -8315,17 +8315,17 @@ const (
 	_ = uint(SizeofXstateHeader - OffsetofXstateHeaderReserved - 48)
 )
 
-// readString reads a NUL-terminated string of at most max bytes at addr, in
+// readString reads a NUL-terminated string of at most limit bytes at addr, in
 // pieces that never cross a 64-byte boundary (so never a page boundary).
-func (k *Kernel) readString(addr uint64, max int) (string, error) {
+func (k *Kernel) readString(addr uint64, limit int) (string, error) {
 	if addr == 0 {
 		return "", errors.New("main: string pointer is NULL")
 	}
 	var out []byte
-	for len(out) < max {
+	for len(out) < limit {
 		n := 64 - int(addr%64)
-		if n > max-len(out) {
-			n = max - len(out)
+		if n > limit-len(out) {
+			n = limit - len(out)
 		}
 		b, err := k.read(addr, n)
 		if err != nil {
