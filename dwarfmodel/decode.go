@@ -83,6 +83,7 @@ type die struct {
 	memberLocErr         string
 	sibling              uint64
 	prototyped, variadic bool
+	declLine             int64
 }
 
 // signExtend interprets a fixed-size data form's value as signed.
@@ -120,7 +121,7 @@ func (f *File) readDIE(u *unit, b []byte, tab *abbrevTable, pos int) (*die, erro
 		switch s.attr {
 		case atName, atType, atByteSize, atBitSize, atBitOffset, atDataBitOffset, atDataMemberLoc,
 			atDeclaration, atEncoding, atCount, atUpperBound, atLowerBound, atConstValue, atLocation,
-			atSpecification, atAbstractOrigin, atSibling, 0x27 /* prototyped */ :
+			atSpecification, atAbstractOrigin, atSibling, 0x27 /* prototyped */, atDeclLine:
 		default:
 			skipVal(&r, u, s)
 			continue
@@ -196,6 +197,8 @@ func (f *File) readDIE(u *unit, b []byte, tab *abbrevTable, pos int) (*die, erro
 			d.sibling = v.u
 		case 0x27:
 			d.prototyped = v.u != 0
+		case atDeclLine:
+			d.declLine = int64(v.u)
 		}
 	}
 	if r.bad {
@@ -372,6 +375,9 @@ func (dc *decoder) get(off uint64) (Type, error) {
 	d, err := f.readDIE(u, b, tab, int(off-u.off))
 	if err != nil {
 		return nil, err
+	}
+	if t, ok, err := dc.canonical(d); ok || err != nil {
+		return t, err
 	}
 	switch d.tag {
 	case tagBaseType:
@@ -554,6 +560,43 @@ func (dc *decoder) get(off uint64) (Type, error) {
 		return t, nil
 	}
 	return nil, f.errf(".debug_info", int64(off), "DIE with tag %#x is not a type", d.tag)
+}
+
+// canonical returns the indexed definition of the same name as d (a named
+// struct, union, enum, typedef or base type defined in another unit) when
+// it has the same size and the same declaration line, so that the copies
+// every compilation unit carries of a header's types decode to one object.
+// ok is false when d is its own canonical definition or differs from it.
+func (dc *decoder) canonical(d *die) (Type, bool, error) {
+	if !d.hasName || d.decl {
+		return nil, false, nil
+	}
+	ns := tagNS(d.tag)
+	if ns < 0 || ns == nsVar {
+		return nil, false, nil
+	}
+	c, found := dc.f.idx.ns[ns][d.name]
+	if !found || c&declBit != 0 || c == d.off {
+		return nil, false, nil
+	}
+	u, b, tab, err := dc.f.unitData(c)
+	if err != nil {
+		return nil, false, err
+	}
+	cd, err := dc.f.readDIE(u, b, tab, int(c-u.off))
+	if err != nil {
+		return nil, false, err
+	}
+	if cd.tag != d.tag || cd.byteSize != d.byteSize || cd.hasByteSize != d.hasByteSize ||
+		cd.declLine != d.declLine || cd.encoding != d.encoding || cd.children != d.children {
+		return nil, false, nil
+	}
+	t, err := dc.get(c)
+	if err != nil {
+		return nil, false, err
+	}
+	dc.memo(d.off, t)
+	return t, true, nil
 }
 
 // definition finds the complete definition of a declared struct, union or

@@ -130,6 +130,7 @@ func (f *File) buildIndex() error {
 			defer wg.Done()
 			x := newIndex()
 			var buf []byte
+			tab := &abbrevTable{}
 			for _, u := range f.units[bounds[w]:bounds[w+1]] {
 				b, err := f.readUnit(u, buf)
 				if err != nil {
@@ -139,7 +140,11 @@ func (f *File) buildIndex() error {
 				if f.infoMem == nil {
 					buf = b
 				}
-				if err := f.indexUnit(u, b, &x); err != nil {
+				if err := f.parseAbbrevsInto(tab, u.abbrevOff, u); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := f.indexUnit(u, b, tab, &x); err != nil {
 					errs[w] = err
 					return
 				}
@@ -167,11 +172,7 @@ func (f *File) buildIndex() error {
 
 // indexUnit records the named top-level DIEs of u, whose bytes (from the
 // unit header on) are b.
-func (f *File) indexUnit(u *unit, b []byte, x *index) error {
-	tab, err := f.abbrevsFor(u)
-	if err != nil {
-		return err
-	}
+func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *index) error {
 	order := f.dm.ByteOrder
 	r := rd{b: b, p: int(u.dieOff - u.off)}
 	bad := func(at int, msg string) error {

@@ -46,6 +46,7 @@ const (
 	atCount            = 0x37
 	atDataMemberLoc    = 0x38
 	atDeclaration      = 0x3c
+	atDeclLine         = 0x3b
 	atEncoding         = 0x3e
 	atSpecification    = 0x47
 	atType             = 0x49
@@ -137,29 +138,40 @@ type abbrevKey struct {
 
 // attrSpec is one attribute of an abbreviation.
 type attrSpec struct {
-	attr     uint32
-	form     uint32
-	implicit int64
+	attr     uint16 // all standard and GNU attributes fit
+	form     uint16
 	size     int32 // fixed size of the value in bytes, or -1
+	implicit int64
 }
 
 type abbrev struct {
 	tag       uint32
 	children  bool
-	attrs     []attrSpec
 	fixedSize int32 // total size of all values when all are fixed, else -1
+	first, n  int32 // the attributes' span in the table's specs
+	attrs     []attrSpec
 }
 
+// abbrevTable is one parsed abbreviation table. Its slices are reused when
+// the table is parsed again for another unit (see parseAbbrevsInto).
 type abbrevTable struct {
-	dense  []*abbrev // by code, for small codes
-	sparse map[uint64]*abbrev
+	abbrs  []abbrev
+	specs  []attrSpec
+	dense  []int32 // by code: index in abbrs + 1, 0 when absent
+	sparse map[uint64]int32
 }
 
 func (t *abbrevTable) get(code uint64) *abbrev {
+	var i int32
 	if code < uint64(len(t.dense)) {
-		return t.dense[code]
+		i = t.dense[code]
+	} else if t.sparse != nil {
+		i = t.sparse[code]
 	}
-	return t.sparse[code]
+	if i == 0 {
+		return nil
+	}
+	return &t.abbrs[i-1]
 }
 
 // rd reads a byte slice; out-of-range reads set bad and return zeros, so
@@ -312,64 +324,91 @@ func fixedFormSize(form uint32, u *unit) int32 {
 // parseAbbrevs parses the abbreviation table at off of .debug_abbrev for
 // unit u (sizes depend on the unit's address and offset sizes).
 func (f *File) parseAbbrevs(off uint64, u *unit) (*abbrevTable, error) {
-	if off >= uint64(len(f.abbrev)) {
-		return nil, f.errf(".debug_info", int64(u.off), "abbreviation table offset %#x is beyond .debug_abbrev (%#x bytes)", off, len(f.abbrev))
-	}
-	r := rd{b: f.abbrev, p: int(off)}
 	t := &abbrevTable{}
+	if err := f.parseAbbrevsInto(t, off, u); err != nil {
+		return nil, err
+	}
+	// Trim what a reused table would keep spare.
+	t.abbrs = t.abbrs[:len(t.abbrs):len(t.abbrs)]
+	return t, nil
+}
+
+// parseAbbrevsInto parses into t, reusing its memory.
+func (f *File) parseAbbrevsInto(t *abbrevTable, off uint64, u *unit) error {
+	if off >= uint64(len(f.abbrev)) {
+		return f.errf(".debug_info", int64(u.off), "abbreviation table offset %#x is beyond .debug_abbrev (%#x bytes)", off, len(f.abbrev))
+	}
+	t.abbrs = t.abbrs[:0]
+	t.specs = t.specs[:0]
+	clear(t.dense)
+	t.dense = t.dense[:0]
+	t.sparse = nil
+	r := rd{b: f.abbrev, p: int(off)}
 	for {
 		start := r.p
 		code := r.uleb()
 		if r.bad {
-			return nil, f.errf(".debug_abbrev", int64(start), "truncated abbreviation table")
+			return f.errf(".debug_abbrev", int64(start), "truncated abbreviation table")
 		}
 		if code == 0 {
 			break
 		}
-		a := &abbrev{tag: uint32(r.uleb()), children: r.u8() != 0}
+		a := abbrev{tag: uint32(r.uleb()), children: r.u8() != 0}
+		first := len(t.specs)
 		fixed := int32(0)
 		for {
 			at := r.uleb()
 			fm := r.uleb()
 			if r.bad {
-				return nil, f.errf(".debug_abbrev", int64(start), "truncated abbreviation %d", code)
+				return f.errf(".debug_abbrev", int64(start), "truncated abbreviation %d", code)
 			}
 			if at == 0 && fm == 0 {
 				break
 			}
-			s := attrSpec{attr: uint32(at), form: uint32(fm)}
+			if at > 0xffff || fm > 0xffff {
+				return f.errf(".debug_abbrev", int64(start), "abbreviation %d has attribute %#x with form %#x: out of range", code, at, fm)
+			}
+			s := attrSpec{attr: uint16(at), form: uint16(fm)}
 			if fm == formImplicitConst {
 				s.implicit = r.sleb()
 			}
-			s.size = fixedFormSize(s.form, u)
+			s.size = fixedFormSize(uint32(s.form), u)
 			if s.size < 0 || fixed < 0 {
 				fixed = -1
 			} else {
 				fixed += s.size
 			}
-			a.attrs = append(a.attrs, s)
-			if len(a.attrs) > maxAbbrevAttrs {
-				return nil, f.errf(".debug_abbrev", int64(start), "abbreviation %d has more than %d attributes", code, maxAbbrevAttrs)
+			t.specs = append(t.specs, s)
+			if len(t.specs)-first > maxAbbrevAttrs {
+				return f.errf(".debug_abbrev", int64(start), "abbreviation %d has more than %d attributes", code, maxAbbrevAttrs)
 			}
 		}
 		a.fixedSize = fixed
-		if code < 4096 {
+		a.first, a.n = int32(first), int32(len(t.specs)-first)
+		t.abbrs = append(t.abbrs, a)
+		idx := int32(len(t.abbrs))
+		if code < 1<<14 {
 			for uint64(len(t.dense)) <= code {
-				t.dense = append(t.dense, nil)
+				t.dense = append(t.dense, 0)
 			}
-			if t.dense[code] == nil {
-				t.dense[code] = a
+			if t.dense[code] == 0 {
+				t.dense[code] = idx
 			}
 		} else {
 			if t.sparse == nil {
-				t.sparse = map[uint64]*abbrev{}
+				t.sparse = map[uint64]int32{}
 			}
-			if t.sparse[code] == nil {
-				t.sparse[code] = a
+			if t.sparse[code] == 0 {
+				t.sparse[code] = idx
 			}
 		}
 	}
-	return t, nil
+	// attrs can point into specs now that it no longer grows.
+	for i := range t.abbrs {
+		a := &t.abbrs[i]
+		a.attrs = t.specs[a.first : a.first+a.n : a.first+a.n]
+	}
+	return nil
 }
 
 // abbrevsFor returns the (cached) abbreviation table of u.
@@ -556,7 +595,7 @@ type val struct {
 
 // readVal reads one attribute value of form at r for unit u.
 func (f *File) readVal(r *rd, u *unit, spec *attrSpec, order binary.ByteOrder) val {
-	form := spec.form
+	form := uint32(spec.form)
 	v := val{form: form, ok: true}
 	for i := 0; form == formIndirect; i++ {
 		form = uint32(r.uleb())
@@ -677,7 +716,7 @@ func skipVal(r *rd, u *unit, spec *attrSpec) {
 		r.skip(uint64(spec.size))
 		return
 	}
-	form := spec.form
+	form := uint32(spec.form)
 	for i := 0; form == formIndirect; i++ {
 		form = uint32(r.uleb())
 		if i > 4 {
@@ -685,7 +724,7 @@ func skipVal(r *rd, u *unit, spec *attrSpec) {
 			return
 		}
 	}
-	if form != spec.form {
+	if form != uint32(spec.form) {
 		if s := fixedFormSize(form, u); s >= 0 {
 			r.skip(uint64(s))
 			return

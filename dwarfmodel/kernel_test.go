@@ -1,0 +1,186 @@
+package dwarfmodel
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"strings"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
+
+// kernelTypes are the types the issue names: with everything they reach
+// they must equal pahole's reading of the same vmlinux.
+var kernelTypes = []string{
+	"task_struct", "mm_struct", "vm_area_struct", "cred", "files_struct",
+	"pid", "signal_struct", "uts_namespace", "list_head",
+}
+
+// reach returns every type reachable from roots.
+func reach(roots ...Type) []Type {
+	seen := map[Type]bool{}
+	var out []Type
+	stack := append([]Type(nil), roots...)
+	for len(stack) > 0 {
+		t := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if t == nil || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+		switch x := t.(type) {
+		case *Struct:
+			for _, m := range x.Members {
+				stack = append(stack, m.Type)
+			}
+		case *Typedef:
+			stack = append(stack, x.Type)
+		case *Pointer:
+			stack = append(stack, x.Elem)
+		case *Array:
+			stack = append(stack, x.Elem)
+		case *Qualified:
+			stack = append(stack, x.Type)
+		case *Func:
+			stack = append(stack, x.Return)
+			stack = append(stack, x.Params...)
+		}
+	}
+	return out
+}
+
+func BenchmarkOpenVmlinux(b *testing.B) {
+	path := testfix.Path(b, "linux-amd64/vmlinux")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+func BenchmarkKernelTypeSet(b *testing.B) {
+	path := testfix.Path(b, "linux-amd64/vmlinux")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var roots []Type
+		for _, n := range kernelTypes {
+			t, err := f.Type(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			roots = append(roots, t)
+		}
+		if i == 0 {
+			b.ReportMetric(float64(len(reach(roots...))), "types")
+		}
+		f.Close()
+	}
+}
+
+// TestKernelIndex checks the index of the vmlinux against a full scan by
+// Go's debug/dwarf (independent code): the same set of names of top-level
+// structs, unions, enums, typedefs, base types and variables with an
+// address.
+func TestKernelIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full debug/dwarf scan of the vmlinux")
+	}
+	path := testfix.Path(t, "linux-amd64/vmlinux")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ef, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	dw, err := ef.DWARF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	wantVars := map[string]bool{}
+	r := dw.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag == dwarf.TagCompileUnit || e.Tag == dwarf.TagPartialUnit {
+			continue
+		}
+		if e.Children {
+			r.SkipChildren()
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		switch e.Tag {
+		case dwarf.TagStructType:
+			name = "struct " + name
+		case dwarf.TagUnionType:
+			name = "union " + name
+		case dwarf.TagEnumerationType:
+			name = "enum " + name
+		case dwarf.TagTypedef, dwarf.TagBaseType:
+		case dwarf.TagVariable:
+			loc, _ := e.Val(dwarf.AttrLocation).([]byte)
+			if len(loc) == 0 || loc[0] != 0x03 {
+				continue
+			}
+			if name == "" {
+				if spec, ok := e.Val(dwarf.AttrSpecification).(dwarf.Offset); ok {
+					sr := dw.Reader()
+					sr.Seek(spec)
+					if se, err := sr.Next(); err == nil && se != nil {
+						name, _ = se.Val(dwarf.AttrName).(string)
+					}
+				}
+			}
+			if name != "" {
+				wantVars[name] = true
+			}
+			continue
+		default:
+			continue
+		}
+		if strings.HasSuffix(name, " ") || name == "" {
+			continue
+		}
+		want[name] = true
+	}
+	got := f.TypeNames()
+	if len(got) != len(want) {
+		t.Errorf("%d type names, debug/dwarf %d", len(got), len(want))
+	}
+	for _, n := range got {
+		if !want[n] {
+			t.Errorf("extra type name %q", n)
+		}
+		delete(want, n)
+	}
+	for n := range want {
+		t.Errorf("missing type name %q", n)
+	}
+	gv := f.VariableNames()
+	if len(gv) != len(wantVars) {
+		t.Errorf("%d variables, debug/dwarf %d", len(gv), len(wantVars))
+	}
+	for _, n := range gv {
+		delete(wantVars, n)
+	}
+	for n := range wantVars {
+		t.Errorf("missing variable %q", n)
+	}
+}
