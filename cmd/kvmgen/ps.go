@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kvmgen/kvmgen/procs"
+	kvm "github.com/kvmgen/kvmgen/runtime"
+)
+
+func init() {
+	register(command{
+		name:  "ps",
+		usage: "ps -kernel VMLINUX [-core DUMP] [-e] [-T] [-p PID|-u UID|-g PGRP|-s SID|-t TTY]: list processes like `ps -eo pid,ppid,user,stat,vsz,rss,comm,args`",
+		run:   runPS,
+	})
+}
+
+// procsFlags are the flags ps, uptime and swapinfo share.
+type procsFlags struct {
+	kernel, core, cache *string
+	ignore, noCache     *bool
+}
+
+func addProcsFlags(fs *flag.FlagSet) *procsFlags {
+	var p procsFlags
+	p.kernel, p.core, p.ignore = targetFlags(fs)
+	p.cache = fs.String("layout-cache", defaultLayoutCache(), "directory caching the structure offsets resolved from each kernel's DWARF, by build ID")
+	p.noCache = fs.Bool("no-layout-cache", false, "resolve offsets from the kernel's DWARF even when a cached layout exists, and do not save it")
+	return &p
+}
+
+func defaultLayoutCache() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "kvmgen", "layouts")
+}
+
+// openProcs opens the target and binds the process interface to it: the
+// layout comes from the cache when this kernel was seen before, else from
+// the kernel's DWARF (then cached).
+func (p *procsFlags) open() (*procs.System, *kvm.KVM, error) {
+	kd, err := kvm.OpenOptions(*p.kernel, *p.core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *p.ignore})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := p.layout(kd)
+	if err != nil {
+		kd.Close()
+		return nil, nil, err
+	}
+	s, err := procs.New(kd, l)
+	if err != nil {
+		kd.Close()
+		return nil, nil, err
+	}
+	return s, kd, nil
+}
+
+func (p *procsFlags) layout(kd *kvm.KVM) (*procs.Layout, error) {
+	id := kd.BuildID()
+	useCache := !*p.noCache && *p.cache != "" && id != ""
+	if useCache {
+		l, err := procs.LoadLayout(*p.cache, id)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "kvmgen: ignoring the cached layout: %v\n", err)
+		}
+	}
+	name := *p.kernel
+	if name == "" {
+		name = kd.ExecFile()
+	}
+	kf, err := openKernel(name)
+	if err != nil {
+		return nil, err
+	}
+	defer kf.Close()
+	l, err := procs.ResolveLayout(kf)
+	if err != nil {
+		return nil, err
+	}
+	if useCache && l.BuildID == id {
+		if err := procs.SaveLayout(*p.cache, l); err != nil {
+			fmt.Fprintf(stderr, "kvmgen: could not cache the layout: %v\n", err)
+		}
+	}
+	return l, nil
+}
+
+func runPS(stdout io.Writer, args []string) error {
+	fs := newFlagSet("ps", "ps [-kernel VMLINUX] [-core DUMP] [-e] [-T] [-p PID|-u UID|-U RUID|-g PGRP|-s SID|-t TTY] [-passwd FILE]")
+	pf := addProcsFlags(fs)
+	env := fs.Bool("e", false, "show each process's environment after its arguments")
+	threads := fs.Bool("T", false, "one line per thread")
+	pid := fs.String("p", "", "only the process with this PID")
+	uid := fs.String("u", "", "only processes with this effective user ID")
+	ruid := fs.String("U", "", "only processes with this real user ID")
+	pgrp := fs.String("g", "", "only processes of this process group")
+	sid := fs.String("s", "", "only processes of this session")
+	tty := fs.String("t", "", "only processes with this controlling terminal (device number, as /proc's tty_nr)")
+	passwd := fs.String("passwd", "", "the target's /etc/passwd, to show user names (default: numeric IDs)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("ps: unexpected arguments %q", fs.Args())
+	}
+	f := procs.Filter{Op: procs.All, Threads: *threads}
+	n := 0
+	for _, c := range []struct {
+		v  string
+		op procs.Op
+	}{{*pid, procs.ByPID}, {*uid, procs.ByUID}, {*ruid, procs.ByRUID}, {*pgrp, procs.ByPGRP}, {*sid, procs.BySession}, {*tty, procs.ByTTY}} {
+		if c.v == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(c.v, 0, 64)
+		if err != nil {
+			return fmt.Errorf("ps: -%s %q: not a number", c.op, c.v)
+		}
+		f.Op, f.Arg = c.op, v
+		n++
+	}
+	if n > 1 {
+		return errors.New("ps: give at most one of -p, -u, -U, -g, -s, -t")
+	}
+	users := map[uint32]string{}
+	if *passwd != "" {
+		var err error
+		if users, err = readPasswd(*passwd); err != nil {
+			return err
+		}
+	}
+	s, kd, err := pf.open()
+	if err != nil {
+		return err
+	}
+	defer kd.Close()
+	ps, err := s.GetProcs(f)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	idHeader := "    PID"
+	if *threads {
+		idHeader = "    TID"
+	}
+	fmt.Fprintf(w, "%s    PPID USER     STAT    VSZ   RSS COMMAND         COMMAND\n", idHeader)
+	for i := range ps {
+		p := &ps[i]
+		user, ok := users[p.EUID]
+		if !ok || len(user) > 8 {
+			user = strconv.FormatUint(uint64(p.EUID), 10)
+		}
+		comm, cmd := p.Name, psArgs(s, p, *env)
+		if p.State == 'Z' {
+			comm += " <defunct>"
+		}
+		fmt.Fprintf(w, "%7d %7d %-8s %-4s %6d %5d %-15s %s\n", p.PID, p.PPID, user, p.PSStat(),
+			p.VSize/1024, p.RSS*pageKiB(kd), comm, cmd)
+	}
+	return w.Flush()
+}
+
+func pageKiB(kd *kvm.KVM) uint64 {
+	if ps := kd.Info().PageSize; ps > 0 {
+		return uint64(ps) / 1024
+	}
+	return 4
+}
+
+// psArgs is the args column: the arguments read from the process's memory,
+// or "[name]" when it has none (kernel threads, zombies) or they cannot be
+// read (the reason goes to stderr).
+func psArgs(s *procs.System, p *procs.Proc, env bool) string {
+	bracket := "[" + p.Name + "]"
+	if p.State == 'Z' {
+		bracket += " <defunct>"
+	}
+	if p.Mm == 0 {
+		return bracket
+	}
+	argv, err := s.Argv(p)
+	if err != nil {
+		fmt.Fprintf(stderr, "kvmgen ps: %v\n", err)
+		return bracket
+	}
+	if len(argv) == 0 {
+		return bracket
+	}
+	out := strings.Join(argv, " ")
+	if env {
+		e, err := s.Envv(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "kvmgen ps: %v\n", err)
+		} else if len(e) > 0 {
+			out += " " + strings.Join(e, " ")
+		}
+	}
+	return out
+}
+
+// readPasswd maps user IDs to names from a passwd(5) file.
+func readPasswd(name string) (map[uint32]string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[uint32]string)
+	for i, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ":")
+		if len(f) < 3 {
+			return nil, fmt.Errorf("%s:%d: not a passwd line", name, i+1)
+		}
+		id, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: user ID %q: %v", name, i+1, f[2], err)
+		}
+		if _, dup := m[uint32(id)]; !dup {
+			m[uint32(id)] = f[0]
+		}
+	}
+	return m, nil
+}
