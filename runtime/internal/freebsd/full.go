@@ -307,8 +307,19 @@ func (d *FullDump) ReadMemory(buf []byte, va uint64) (int, error) {
 // one PT_LOAD's stored bytes. Physical pages no kernel mapping reaches are
 // not reported.
 func (d *FullDump) WalkPages(fn func(Page) error) error {
+	// A kernel's tables are read about twice (once more through the
+	// recursive PML4 slot); tables referenced far more often than the
+	// dump has pages are damage (or a cycle), not a kernel's page map.
+	var held uint64
+	for _, s := range d.segs {
+		held += s.stored / 4096
+	}
+	limit := min(3*held+16, 1<<22)
+	reads := uint64(0)
+	errTooMany := formatErr(d.name, 0, "kernel page tables from PML4 at physical %#x reference more than %d table pages: damaged or cyclic", d.pml4, limit)
+	b := make([]byte, 4096)
 	table := func(pa uint64) ([]uint64, bool) {
-		b := make([]byte, 4096)
+		reads++
 		if _, err := d.ReadPhys(b, pa); err != nil {
 			return nil, false
 		}
@@ -343,6 +354,9 @@ func (d *FullDump) WalkPages(fn func(Page) error) error {
 		if e4&amd64PGV == 0 {
 			continue
 		}
+		if reads > limit {
+			return errTooMany
+		}
 		pdp, ok := table(e4 & amd64PGFrame)
 		if !ok {
 			continue
@@ -358,6 +372,9 @@ func (d *FullDump) WalkPages(fn func(Page) error) error {
 				}
 				continue
 			}
+			if reads > limit {
+				return errTooMany
+			}
 			pd, ok := table(e3 & amd64PGFrame)
 			if !ok {
 				continue
@@ -372,6 +389,9 @@ func (d *FullDump) WalkPages(fn func(Page) error) error {
 						return err
 					}
 					continue
+				}
+				if reads > limit {
+					return errTooMany
 				}
 				pt, ok := table(e2 & amd64PGFrame)
 				if !ok {
