@@ -54,7 +54,11 @@ type kdumpDump struct {
 	zstdDec   *zstd.Decoder
 }
 
-type kdumpScratch struct{ comp, page []byte }
+type kdumpScratch struct {
+	comp, page []byte
+	br         bytes.Reader
+	zr         io.ReadCloser // reused zlib reader
+}
 
 // utsname field offsets in disk_dump_header (6 fields of 65 bytes from 12).
 const (
@@ -333,10 +337,17 @@ func (d *kdumpDump) readPage(dst []byte, pfn uint64, s *kdumpScratch) error {
 	var err error
 	switch {
 	case flags&kdumpZlib != 0:
-		zr, e := zlib.NewReader(bytes.NewReader(comp))
-		if e != nil {
+		s.br.Reset(comp)
+		if s.zr == nil {
+			zr, e := zlib.NewReader(&s.br)
+			if e != nil {
+				return bad(e)
+			}
+			s.zr = zr
+		} else if e := s.zr.(zlib.Resetter).Reset(&s.br, nil); e != nil {
 			return bad(e)
 		}
+		zr := s.zr
 		n, err = io.ReadFull(zr, dst)
 		if err == nil {
 			// The stream must end here.
