@@ -364,6 +364,11 @@ func (kd *KVM) ExecBuildID() string {
 // Native reports whether the kernel is of the host's architecture and data
 // model (kvm_native).
 func (kd *KVM) Native() bool {
+	// A dump of another operating system's kernel (FreeBSD's, read on
+	// Linux) is never native, whatever its architecture.
+	if o, ok := kd.dump.(interface{ TargetOS() string }); ok && o.TargetOS() != goruntime.GOOS {
+		return false
+	}
 	if kd.exec != nil {
 		return kd.exec.info.Machine == hostMachine() && kd.exec.info.Class == hostClass()
 	}
