@@ -27,6 +27,18 @@ type segMap struct {
 	r    io.ReaderAt
 	size int64 // file size, -1 unknown
 	segs []segment
+	// exec, for a process core, supplies what the core did not dump
+	// (bytes past a segment's filesz); nil means zeros.
+	exec *execBacking
+}
+
+// zero fills buf, at addr, where the file holds no bytes.
+func (m *segMap) zero(buf []byte, addr uint64) error {
+	if m.exec != nil {
+		return m.exec.fill(buf, addr)
+	}
+	clear(buf)
+	return nil
 }
 
 func (m *segMap) sort() {
@@ -67,7 +79,9 @@ func (m *segMap) read(buf []byte, addr uint64) (int, error) {
 		}
 		chunk := buf[done : done+int(n)]
 		if rel >= s.filesz {
-			clear(chunk)
+			if err := m.zero(chunk, a); err != nil {
+				return done, &ReadError{Addr: a, Len: len(chunk), Err: err}
+			}
 		} else {
 			fn := min(n, s.filesz-rel)
 			got, err := m.r.ReadAt(chunk[:fn], s.off+int64(rel))
@@ -77,7 +91,9 @@ func (m *segMap) read(buf []byte, addr uint64) (int, error) {
 				}
 				return done + got, &ReadError{Addr: a + uint64(got), Len: int(fn) - got, Err: err}
 			}
-			clear(chunk[fn:])
+			if err := m.zero(chunk[fn:], a+fn); err != nil {
+				return done + int(fn), &ReadError{Addr: a + fn, Len: len(chunk) - int(fn), Err: err}
+			}
 		}
 		done += int(n)
 	}
@@ -200,6 +216,9 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	switch {
 	case !kernel:
 		c.info.Format = "ELF core (process)"
+		if c.virt != nil && ctx.Exec != nil {
+			c.virt.exec = openExecBacking(ctx.Exec.Name, ef.Machine)
+		}
 	case c.virt == nil:
 		c.info.Format = "ELF vmcore (physical)"
 	default:
@@ -260,7 +279,12 @@ func isKernelExec(x *ExecInfo) bool {
 }
 
 func (c *elfCore) Info() DumpInfo { return c.info }
-func (c *elfCore) Close() error   { return nil }
+func (c *elfCore) Close() error {
+	if c.virt != nil && c.virt.exec != nil {
+		return c.virt.exec.Close()
+	}
+	return nil
+}
 
 // ReadMemory reads virtual memory: from the PT_LOADs' virtual addresses
 // when the core has them, else (or for addresses they miss) through the
