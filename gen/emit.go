@@ -753,7 +753,8 @@ func (e *emitter) helpers() {
 	if e.used["readString"] {
 		e.used["read"] = true
 		f.Comment("readString reads a NUL-terminated string of at most limit bytes at addr, in")
-		f.Comment("pieces that never cross a 64-byte boundary (so never a page boundary).")
+		f.Comment("pieces that never cross a 64-byte boundary (so never a page boundary),")
+		f.Comment("byte by byte where a piece cannot be read whole.")
 		f.Func().Params(jen.Id("k").Op("*").Id("Kernel")).Id("readString").Params(jen.Id("addr").Uint64(), jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
 			jen.If(jen.Id("addr").Op("==").Lit(0)).Block(jen.Return(jen.Lit(""), jen.Qual("errors", "New").Call(jen.Lit(e.p.in.Package+": string pointer is NULL")))),
 			jen.Var().Id("out").Index().Byte(),
@@ -761,11 +762,15 @@ func (e *emitter) helpers() {
 				jen.Id("n").Op(":=").Lit(64).Op("-").Int().Call(jen.Id("addr").Op("%").Lit(64)),
 				jen.If(jen.Id("n").Op(">").Id("limit").Op("-").Len(jen.Id("out"))).Block(jen.Id("n").Op("=").Id("limit").Op("-").Len(jen.Id("out"))),
 				jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("k").Dot("read").Call(jen.Id("addr"), jen.Id("n")),
+				jen.If(jen.Err().Op("!=").Nil().Op("&&").Id("n").Op(">").Lit(1)).Block(
+					jen.Comment("The string may end before memory the target cannot read: go byte by byte."),
+					jen.List(jen.Id("b"), jen.Err()).Op("=").Id("k").Dot("read").Call(jen.Id("addr"), jen.Lit(1)),
+				),
 				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.String().Call(jen.Id("out")), jen.Err())),
 				jen.If(jen.Id("i").Op(":=").Qual("bytes", "IndexByte").Call(jen.Id("b"), jen.Lit(0)), jen.Id("i").Op(">=").Lit(0)).Block(
 					jen.Return(jen.String().Call(jen.Append(jen.Id("out"), jen.Id("b").Index(jen.Op(":").Id("i")).Op("..."))), jen.Nil())),
 				jen.Id("out").Op("=").Append(jen.Id("out"), jen.Id("b").Op("...")),
-				jen.Id("addr").Op("+=").Uint64().Call(jen.Id("n")),
+				jen.Id("addr").Op("+=").Uint64().Call(jen.Len(jen.Id("b"))),
 			),
 			jen.Return(jen.String().Call(jen.Id("out")), jen.Nil()),
 		)

@@ -1,0 +1,358 @@
+package gen_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/dwarfmodel"
+	"github.com/kvmgen/kvmgen/gen"
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// toolchain is a target the tests build kinds.c for.
+type toolchain struct {
+	arch string   // dwarfmodel.DataModel.Arch
+	cc   string   // C compiler
+	run  []string // how to run a static program of that target here
+}
+
+var toolchains = []toolchain{
+	{arch: "x86_64", cc: "gcc"},
+	{arch: "s390x", cc: "s390x-linux-gnu-gcc", run: []string{"qemu-s390x"}},
+}
+
+var kindsVars = []string{"g_kinds", "g_count", "g_banner", "g_sign", "g_ptr", "g_vec"}
+
+func kindsConfig(pkg string) gen.Config {
+	return gen.Config{
+		Package: pkg,
+		Types:   []string{"kinds", "klist"},
+		Vars:    kindsVars,
+		Depth:   1,
+		Command: "kvmgen gen -type kinds,klist -var " + strings.Join(kindsVars, ",") + " -depth 1",
+	}
+}
+
+// need returns the path of a tool, skipping the test when it is missing
+// (failing instead under KVMGEN_REQUIRE_FIXTURES=1).
+func need(t *testing.T, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		if testfix.Required() {
+			t.Fatalf("%s is required: %v", tool, err)
+		}
+		t.Skipf("%s not installed", tool)
+	}
+	return p
+}
+
+// buildKinds compiles testdata/kinds.c with tc (an object, or a static
+// program) as its header comment says, and returns the output's path.
+func buildKinds(t *testing.T, tc toolchain, static bool) string {
+	t.Helper()
+	cc := need(t, tc.cc)
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/kinds.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kinds.c"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := "kinds.o"
+	args := []string{"-g", "-O0", "-fdebug-prefix-map=" + dir + "=/kvmgen"}
+	if static {
+		out = "kinds"
+		args = append(args, "-static", "-o", out, "kinds.c")
+	} else {
+		args = append(args, "-c", "-o", out, "kinds.c")
+	}
+	cmd := exec.Command(cc, args...)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", tc.cc, strings.Join(args, " "), err, b)
+	}
+	return filepath.Join(dir, out)
+}
+
+func generateFile(t *testing.T, path string, cfg gen.Config) []byte {
+	t.Helper()
+	f, err := dwarfmodel.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := gen.Generate(f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// tempPackage makes a directory inside this module (so that the generated
+// code's import of the runtime resolves) that ./... patterns ignore.
+func tempPackage(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(".", "_gentest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "./" + filepath.ToSlash(dir)
+}
+
+// vet runs go vet (which also type-checks) on packages made by tempPackage.
+func vet(t *testing.T, dirs ...string) {
+	t.Helper()
+	goTool := need(t, "go")
+	cmd := exec.Command(goTool, append([]string{"vet"}, dirs...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go vet %s: %v\n%s", strings.Join(dirs, " "), err, b)
+	}
+}
+
+var headerRE = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
+
+func checkHeader(t *testing.T, src []byte) {
+	t.Helper()
+	first, _, _ := bytes.Cut(src, []byte("\n"))
+	if !headerRE.Match(first) {
+		t.Errorf("first line %q does not match %s", first, headerRE)
+	}
+}
+
+// TestGolden generates bindings from kinds.c built for a little- and a
+// big-endian target, compares them with the committed golden files
+// (refresh with `go test ./gen -update`), checks the generator is
+// deterministic, and compiles and vets the output.
+func TestGolden(t *testing.T) {
+	var dirs []string
+	parent := t
+	for _, tc := range toolchains {
+		t.Run(tc.arch, func(t *testing.T) {
+			obj := buildKinds(t, tc, false)
+			src := generateFile(t, obj, kindsConfig("kinds"))
+			checkHeader(t, src)
+			if again := generateFile(t, obj, kindsConfig("kinds")); !bytes.Equal(src, again) {
+				t.Error("two generations from the same file differ")
+			}
+			golden := filepath.Join("testdata", "kinds_"+tc.arch+".golden")
+			if *update {
+				if err := os.WriteFile(golden, src, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./gen -update)", err)
+			}
+			if !bytes.Equal(src, want) {
+				t.Errorf("generated code differs from %s (if the change is intended, run go test ./gen -update)\n%s", golden, firstDiff(want, src))
+			}
+			bo := "LittleEndian"
+			if tc.arch == "s390x" {
+				bo = "BigEndian"
+			}
+			if !bytes.Contains(src, []byte("binary."+bo+".")) {
+				t.Errorf("%s bindings do not decode with binary.%s", tc.arch, bo)
+			}
+			dirs = append(dirs, tempPackage(parent, map[string][]byte{"zkvmgen.go": src}))
+		})
+	}
+	if len(dirs) > 0 {
+		vet(t, dirs...)
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n-" + al[i] + "\n+" + bl[i]
+		}
+	}
+	return "lengths differ: " + strconv.Itoa(len(al)) + " vs " + strconv.Itoa(len(bl)) + " lines"
+}
+
+// TestValues is the value oracle: the kinds program, run on its target,
+// prints its globals' bytes and every value it stored; a driver built with
+// the bindings generated from that program's DWARF reads the same values
+// back from those bytes, which must print identically.
+func TestValues(t *testing.T) {
+	driver, err := os.ReadFile("testdata/kinds_driver.go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range toolchains {
+		t.Run(tc.arch, func(t *testing.T) {
+			prog := buildKinds(t, tc, true)
+			var runner []string
+			if len(tc.run) > 0 {
+				runner = append(runner, need(t, tc.run[0]))
+				runner = append(runner, tc.run[1:]...)
+			}
+			runner = append(runner, prog)
+			out, err := exec.Command(runner[0], runner[1:]...).Output()
+			if err != nil {
+				t.Fatalf("running %s: %v", prog, err)
+			}
+			src := generateFile(t, prog, kindsConfig("main"))
+			dir := tempPackage(t, map[string][]byte{"zkvmgen.go": src, "main.go": driver})
+			cmd := exec.Command(need(t, "go"), "run", dir)
+			cmd.Stdin = bytes.NewReader(out)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			got, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
+			}
+			want := valueLines(out)
+			have := valueLines(got)
+			if len(want) < 80 {
+				t.Fatalf("the program printed only %d values", len(want))
+			}
+			for i := 0; i < len(want) || i < len(have); i++ {
+				var w, h string
+				if i < len(want) {
+					w = want[i]
+				}
+				if i < len(have) {
+					h = have[i]
+				}
+				if w != h {
+					t.Errorf("line %d: C printed %q, the bindings read %q", i+1, w, h)
+				}
+			}
+		})
+	}
+}
+
+func valueLines(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, "sym ") || strings.HasPrefix(l, "mem ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// model builds small hand-made models for the tests below.
+var le64 = dwarfmodel.DataModel{Arch: "x86_64", PtrSize: 8, ByteOrder: binary.LittleEndian}
+
+func TestRootErrors(t *testing.T) {
+	i32 := &dwarfmodel.Base{Name: "int", ByteSize: 4, Encoding: dwarfmodel.EncSigned}
+	decl := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "opaque", ByteSize: -1, Incomplete: true}
+	for _, tc := range []struct {
+		name string
+		in   gen.Input
+		want string
+	}{
+		{"base", gen.Input{DataModel: le64, Types: []dwarfmodel.Type{i32}}, "not a struct, union or enum"},
+		{"declaration", gen.Input{DataModel: le64, Types: []dwarfmodel.Type{decl}}, "only declared"},
+		{"package", gen.Input{Package: "no-go", DataModel: le64}, "not a valid Go package name"},
+		{"ptrsize", gen.Input{DataModel: dwarfmodel.DataModel{PtrSize: 3, ByteOrder: binary.LittleEndian}}, "pointer size"},
+		{"depth", gen.Input{DataModel: le64, Depth: -1}, "depth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := gen.GenerateModel(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestNotFound checks that an unknown type name reaches the caller as the
+// model's *NotFoundError, with suggestions.
+func TestNotFound(t *testing.T) {
+	obj := buildKinds(t, toolchains[0], false)
+	f, err := dwarfmodel.Open(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = gen.Generate(f, gen.Config{Types: []string{"kindz"}})
+	var nf *dwarfmodel.NotFoundError
+	if !errors.As(err, &nf) {
+		t.Fatalf("got %v, want a *dwarfmodel.NotFoundError", err)
+	}
+	found := false
+	for _, s := range nf.Suggestions {
+		found = found || strings.Contains(s, "kinds")
+	}
+	if !found {
+		t.Errorf("suggestions %q do not include kinds", nf.Suggestions)
+	}
+}
+
+// TestModelEdgeCases generates from hand-built models that real compilers
+// rarely emit: members out of their struct's bounds, duplicate enum values,
+// name collisions, pointer depth, a self-referencing typedef. The output
+// must compile and vet, and leave out the impossible accessors.
+func TestModelEdgeCases(t *testing.T) {
+	u8 := &dwarfmodel.Base{Name: "unsigned char", ByteSize: 1, Encoding: dwarfmodel.EncUnsignedChar}
+	i32 := &dwarfmodel.Base{Name: "int", ByteSize: 4, Encoding: dwarfmodel.EncSigned}
+	ld := &dwarfmodel.Base{Name: "long double", ByteSize: 16, Encoding: dwarfmodel.EncFloat}
+	i128 := &dwarfmodel.Base{Name: "__int128", ByteSize: 16, Encoding: dwarfmodel.EncSigned}
+	cplx := &dwarfmodel.Base{Name: "complex double", ByteSize: 16, Encoding: dwarfmodel.EncComplexFloat}
+	en := &dwarfmodel.Enum{Name: "dup", ByteSize: 4, Values: []dwarfmodel.Enumerator{{Name: "A", Value: 1}, {Name: "B", Value: 1}, {Name: "dup", Value: 2}}}
+	far := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "far", ByteSize: 4, Members: []dwarfmodel.Member{{Name: "x", Type: i32}}}
+	loop := &dwarfmodel.Typedef{Name: "loop_t"}
+	loop.Type = loop
+	s := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "edge", ByteSize: 64}
+	s.Members = []dwarfmodel.Member{
+		{Name: "ok", Type: i32, ByteOffset: 0},
+		{Name: "outside", Type: i32, ByteOffset: 62},                                     // ends past the struct: no accessor
+		{Name: "bits_outside", Type: u8, ByteOffset: 63, BitSize: 4, DataBitOffset: 510}, // idem
+		{Name: "e", Type: en, ByteOffset: 4},
+		{Name: "ld", Type: ld, ByteOffset: 16},
+		{Name: "big", Type: i128, ByteOffset: 32},
+		{Name: "z", Type: cplx, ByteOffset: 48},
+		{Name: "far", Type: &dwarfmodel.Pointer{Elem: far, ByteSize: 8}, ByteOffset: 8}, // beyond depth 0: uint64
+		{Name: "loop", Type: loop, ByteOffset: 12},
+	}
+	dup := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "Edge", ByteSize: 4, Members: []dwarfmodel.Member{{Name: "ok", Type: i32}}}
+	src, err := gen.GenerateModel(gen.Input{Package: "edge", DataModel: le64, BuildID: "abc", Types: []dwarfmodel.Type{s, dup}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHeader(t, src)
+	text := string(src)
+	for _, absent := range []string{") Outside(", ") BitsOutside(", ") Loop(", "type Far struct"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("output has %q", absent)
+		}
+	}
+	for _, present := range []string{") Far() uint64", ") Ld() []byte", ") Big() []byte", ") Z() complex128", "type Edge struct", "type Edge_2 struct", `return "A"`, "Dup_2 Dup = 2"} {
+		if !strings.Contains(text, present) {
+			t.Errorf("output lacks %q", present)
+		}
+	}
+	if strings.Contains(text, `return "B"`) {
+		t.Error("String has a case for B, a duplicate of A's value")
+	}
+	vet(t, tempPackage(t, map[string][]byte{"z.go": src}))
+}
