@@ -80,7 +80,9 @@ func readStatus(t *testing.T, path string) map[string][]string {
 }
 
 // truthTasks returns stat file paths by TID: /proc/PID/task/TID/stat for
-// every thread (the leader's own task directory included).
+// every thread (the leader's own task directory included). The pipeline
+// captured /proc/PID/ first and /proc/PID/task/TID/ after it, nearer the
+// dump; where the two differ (a shell's RSS moved by a page) the later wins.
 func truthTasks(t *testing.T) map[int32]string {
 	dir := truthDir(t)
 	out := make(map[int32]string)
