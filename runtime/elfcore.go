@@ -63,6 +63,9 @@ func (m *segMap) find(addr uint64) *segment {
 
 var errNotMapped = errors.New("address not in the dump")
 
+// ReadMemory implements Memory.
+func (m *segMap) ReadMemory(buf []byte, addr uint64) (int, error) { return m.read(buf, addr) }
+
 // read reads at addr; it stops with an error at the first byte not held.
 func (m *segMap) read(buf []byte, addr uint64) (int, error) {
 	done := 0
@@ -113,6 +116,7 @@ type elfCore struct {
 	notes      []elfNote
 	vmci       *VMCoreInfo
 	qemuCR3    uint64
+	located    string // how the kernel was found without VMCOREINFO
 	hasQEMUCPU bool
 }
 
@@ -241,8 +245,30 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if c.phys != nil && ef.Machine == elf.EM_X86_64 {
 		if root, levels, ok := x86RootFromVMCoreInfo(c.vmci); ok {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: root, levels: levels, cache: newTLB()}}
-		} else if c.hasQEMUCPU && c.qemuCR3 != 0 {
+		} else if c.hasQEMUCPU && c.qemuCR3 != 0 && ctx.Exec == nil {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
+		}
+	}
+	if c.kmem == nil && c.phys != nil && ef.Machine == elf.EM_X86_64 && ctx.Exec != nil {
+		// No VMCOREINFO: find the kernel by its content.
+		var end uint64
+		for _, s := range c.phys.segs {
+			end = max(end, s.start+s.memsz)
+		}
+		if loc, err := findX86Kernel(c, end, ctx.Exec, c.qemuCR3); err == nil {
+			c.kmem = &kernelMem{phys: c, xlat: loc.walker}
+			c.info.KernDisp, c.info.KernDispKnown = loc.disp, true
+			c.located = loc.how
+		}
+	}
+	if c.kmem == nil && c.phys != nil && c.hasQEMUCPU && c.qemuCR3 != 0 && ef.Machine == elf.EM_X86_64 {
+		// The CPU's page tables, displacement unknown.
+		c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
+	}
+	if c.virt != nil && kernel && !c.info.KernDispKnown {
+		if disp, ok := findDispInMemory(c.virt, ctx.Exec); ok {
+			c.info.KernDisp, c.info.KernDispKnown = disp, true
+			c.located = "linux_banner in virtual memory"
 		}
 	}
 	if ctx.Writable {

@@ -19,7 +19,24 @@ type execImage struct {
 	syms map[string]uint64 // link-time values (kallsyms: run-time values)
 	// live says the symbols came from /proc/kallsyms: they already carry
 	// the KASLR displacement.
-	live bool
+	live  bool
+	name  string
+	loads []segment // PT_LOADs by link-time virtual address
+}
+
+// readLink reads the execfile's contents at a link-time address.
+func (img *execImage) readLink(buf []byte, addr uint64) (int, error) {
+	f, err := os.Open(img.name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	m := &segMap{name: img.name, r: f, size: st.Size(), segs: img.loads}
+	return m.read(buf, addr)
 }
 
 // maxSymbols bounds the symbol table read from an execfile.
@@ -40,6 +57,14 @@ func loadExec(name string) (*execImage, error) {
 		syms: make(map[string]uint64),
 	}
 	img.info.BuildID = elfBuildID(ef)
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD && p.Filesz > 0 {
+			img.loads = append(img.loads, segment{start: p.Vaddr, filesz: p.Filesz, memsz: p.Memsz, off: int64(p.Off)})
+		}
+	}
+	(&segMap{segs: img.loads}).sort()
+	img.name = name
+	img.info.ReadLink = img.readLink
 	syms, err := ef.Symbols()
 	if err != nil && err != elf.ErrNoSymbols {
 		return nil, fmt.Errorf("execfile %s: symbol table: %w", name, err)

@@ -53,6 +53,11 @@ type ExecInfo struct {
 	BuildID   string // lower-case hex GNU build ID, "" if none
 	// Symbol returns a symbol's link-time value (no KASLR displacement).
 	Symbol func(name string) (uint64, bool)
+	// ReadLink, when not nil, reads the image's initialized contents at a
+	// link-time address (from its PT_LOAD segments); it lets formats find
+	// the kernel in memory by content (e.g. linux_banner) when the dump does
+	// not say where it is.
+	ReadLink func(buf []byte, addr uint64) (int, error)
 }
 
 // Dump is an opened corefile of any format: crash dump, live memory, raw
