@@ -190,13 +190,14 @@ func TestWalkPagesReal(t *testing.T) {
 			raw := make([]byte, 4096)
 			f, _ := os.Open(fbsdtest.Dump(t, c.dump))
 			defer f.Close()
+			st, _ := f.Stat()
 			err := d.WalkPages(func(p Page) error {
 				n++
 				phys[p.Phys] = true
 				if p.VirtKnown && p.Virt <= syms["hz"] && syms["hz"] < p.Virt+p.Size {
 					hzSeen = true
 				}
-				if n%97 == 0 && p.Offset >= 0 { // sample
+				if n%97 == 0 && p.Offset >= 0 && p.Offset+int64(p.Size) <= st.Size() { // sample
 					if _, err := d.ReadPhys(buf, p.Phys); err != nil {
 						return err
 					}

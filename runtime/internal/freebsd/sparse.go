@@ -29,7 +29,7 @@ type sparseIndex struct {
 	pageSize uint64
 	pagesOff int64  // file offset of the first dumped page
 	npages   uint64 // bits set in the whole bitmap
-	stored   uint64 // pages the file actually holds (less when truncated)
+	stored   uint64 // pages the file holds, in whole or in part (less when truncated)
 }
 
 // newSparseIndex builds the index from the raw (little-endian) bitmap.
@@ -59,8 +59,11 @@ func newSparseIndex(bitmap []byte, ranges []availRange, pageSize uint64, pagesOf
 		ranges = []availRange{{start: 0, end: s.nbits * pageSize, firstBit: 0, npages: s.nbits}}
 	}
 	s.ranges = ranges
-	if fileSize > pagesOff {
-		s.stored = uint64(fileSize-pagesOff) / pageSize
+	if fileSize < 0 {
+		s.stored = n // size unknown: every page may be there
+	} else if fileSize > pagesOff {
+		// A page cut in the middle still holds its first bytes.
+		s.stored = (uint64(fileSize-pagesOff) + pageSize - 1) / pageSize
 	}
 	return s
 }

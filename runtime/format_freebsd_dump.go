@@ -10,6 +10,9 @@ import (
 	fbsd "github.com/kvmgen/kvmgen/runtime/internal/freebsd"
 )
 
+// (This file is not named format_freebsd.go: the _freebsd suffix would
+// build it on FreeBSD only.)
+//
 // The FreeBSD opener goes first: a FreeBSD full dump is an ELF core that
 // debug/elf refuses (its e_version is 0), so the generic ELF core opener
 // would call it damaged. It declines every ELF core but FreeBSD's (no
