@@ -474,3 +474,16 @@ func TestFilters(t *testing.T) {
 		t.Errorf("idle task: %+v", idle)
 	}
 }
+
+func openBench(b *testing.B, vml, dump string, l *Layout) (*System, *kvm.KVM) {
+	core := testfix.Path(b, "linux-amd64/dumps/"+dump)
+	kd, err := kvm.Open2(vml, core, os.O_RDONLY, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(kd, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, kd
+}
