@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
-	"github.com/kvmgen/kvmgen/runtime/internal/freebsd/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 )
 
 // The LLVM project's FreeBSD dumps through the libkvm interface: Open2 with

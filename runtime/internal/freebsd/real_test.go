@@ -8,7 +8,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kvmgen/kvmgen/runtime/internal/freebsd/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 )
 
 // realCase is one of the LLVM project's FreeBSD test dumps, with what

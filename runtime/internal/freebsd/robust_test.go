@@ -9,7 +9,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kvmgen/kvmgen/runtime/internal/freebsd/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 )
 
 // flipped is a ReaderAt over r that inverts the bits of mask at offset at.
