@@ -84,12 +84,16 @@ download() { # PKG
 }
 
 do_kernel() {
-	need_pkgs dpkg-dev xz-utils binutils
+	need_pkgs binutils
 	mkdir -p "$CACHE/debs" "$K"
 	local dbg uns
 	dbg=$(download "linux-image-$KVER-dbg" || true)
 	if [ -z "$dbg" ]; then
+		# A fresh machine may have no package lists yet.
 		apt-get update -qq || true
+		dbg=$(download "linux-image-$KVER-dbg" || true)
+	fi
+	if [ -z "$dbg" ]; then
 		local dep
 		dep=$(apt-cache depends linux-image-cloud-amd64-dbg 2>/dev/null |
 			awk '/Depends: linux-image-[0-9].*-dbg/ { print $2; exit }')
