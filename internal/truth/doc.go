@@ -12,12 +12,16 @@
 //     what two independent oracles print: pahole -F dwarf and gdb's
 //     `ptype /o`. Enum values and global variable addresses are checked
 //     against gdb and the ELF symbol table.
-//   - Value truth (value_test.go): the bindings kvmgen generated for each
-//     variant (committed in the sub-packages x86_64_dwarf5 and so on) read
-//     back, through the runtime opened on (prog, prog.core), every value the
-//     program printed before it aborted, following its pointers.
+//   - Value truth (package values): the bindings kvmgen generated for each
+//     variant (committed in the sub-packages x86_64_dwarf5 and so on, with
+//     walk.go, a copy of walk.go.tmpl) read back, through the runtime opened
+//     on (prog, prog.core), every value the program printed before it
+//     aborted, following its pointers.
+//   - Generated constants (consts_test.go): Sizeof/Offsetof constants of the
+//     committed bindings equal gdb's sizes and offsets.
 //   - Golden (golden_test.go): regenerating the bindings from the freshly
 //     built programs gives the committed bytes, so compiler or generator
-//     drift is caught. `go test ./internal/truth -run Golden -update`
-//     rewrites them.
+//     drift is caught. `go test ./internal/truth -run 'Golden|WalkCopies'
+//     -update` rewrites them (the value tests live in a separate package so
+//     that this works even when the old bindings no longer compile).
 package truth

@@ -1,42 +1,14 @@
 package truth
 
 import (
-	"fmt"
-	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-// variant is one build of testdata/c/truth.c (see scripts/build-cross.sh).
-type variant struct {
-	Arch  string // x86_64, i386, aarch64, s390x
-	DWARF int    // 4 or 5
-}
+type variant = Variant
 
-// Dir is the variant's fixture directory, relative to the cache.
-func (v variant) Dir() string { return fmt.Sprintf("cross/%s-dwarf%d", v.Arch, v.DWARF) }
-
-// Pkg is the Go package (directory) holding its generated bindings.
-func (v variant) Pkg() string { return fmt.Sprintf("%s_dwarf%d", v.Arch, v.DWARF) }
-
-// File returns the fixture path of one of its files, skipping (or failing
-// under KVMGEN_REQUIRE_FIXTURES=1) when absent.
-func (v variant) File(t testing.TB, name string) string {
-	t.Helper()
-	return testfix.Path(t, filepath.Join(v.Dir(), name))
-}
-
-var variants = func() []variant {
-	var vs []variant
-	for _, a := range []string{"x86_64", "i386", "aarch64", "s390x"} {
-		for _, d := range []int{4, 5} {
-			vs = append(vs, variant{a, d})
-		}
-	}
-	return vs
-}()
+var variants = Variants
 
 // The aggregates and enums of truth.c whose layout is checked.
 var (

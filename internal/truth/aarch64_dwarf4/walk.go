@@ -68,29 +68,6 @@ func b2i(b bool) int {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// cstring reads the NUL-terminated string at addr (at most 4096 bytes),
-// never reading across a page it does not need.
-func (w *walker) cstring(what string, addr uint64) string {
-	var out []byte
-	for len(out) < 4096 {
-		n := 64 - int(addr%64)
-		buf := make([]byte, n)
-		if err := kvm.ReadFull(w.t, buf, addr); err != nil {
-			w.check(what, err)
-			return ""
-		}
-		for _, c := range buf {
-			if c == 0 {
-				return string(out)
-			}
-			out = append(out, c)
-		}
-		addr += uint64(n)
-	}
-	w.check(what, errors.New("string longer than 4096 bytes"))
-	return ""
-}
-
 func (w *walker) globals() {
 	k := w.k
 	count, err := k.GCount()
@@ -159,7 +136,9 @@ func (w *walker) node(p string, idx int, n Node) {
 	w.emit(p+".opaque", hex(uint64(n.Opaque())))
 	w.emit(p+".fn", hex(uint64(n.Fn())))
 	w.emit(p+".raw_fn", hex(uint64(n.RawFn())))
-	w.emit(p+".label", quote(w.cstring(p+".label", uint64(n.Label()))))
+	label, err := n.LabelString(4096)
+	w.check(p+".label", err)
+	w.emit(p+".label", quote(label))
 	w.kv(p+".cv", n.Cv())
 	w.kv(p+".tick", n.Tick())
 	w.kv(p+".count", n.Count())
@@ -264,7 +243,7 @@ func (w *walker) node(p string, idx int, n Node) {
 	}
 	w.kv(p+".word", n.Word())
 	for i := 0; i < 4; i++ {
-		v, ok := n.Bytes_2(i)
+		v, ok := n.BytesField(i)
 		w.elem(p+".bytes", i, ok)
 		w.kv(fmt.Sprintf("%s.bytes[%d]", p, i), v)
 	}

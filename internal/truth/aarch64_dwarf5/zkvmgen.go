@@ -293,7 +293,7 @@ func (s Arrays) One(i int) (v int32, ok bool) {
 	if i < 0 || i >= ArraysOneLen {
 		return
 	}
-	off := 0 + (i)*4
+	off := 0 + i*4
 	return int32(u32(s.b, off)), true
 }
 
@@ -341,7 +341,7 @@ func (s Arrays) Name(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ArraysNameLen {
 		return
 	}
-	off := 36 + (i)*1
+	off := 36 + i*1
 	return u8(s.b, off), true
 }
 
@@ -361,7 +361,7 @@ func (s Arrays) Label(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ArraysLabelLen {
 		return
 	}
-	off := 48 + (i)*1
+	off := 48 + i*1
 	return u8(s.b, off), true
 }
 
@@ -381,7 +381,7 @@ func (s Arrays) Pts(i int) (v Point, ok bool) {
 	if i < 0 || i >= ArraysPtsLen {
 		return
 	}
-	off := 56 + (i)*4
+	off := 56 + i*4
 	return Point{k: s.k, addr: s.addr + uint64(off), b: sub(s.b, off, 4)}, true
 }
 
@@ -391,7 +391,7 @@ func (s Arrays) Ptrs(i int) (v NodePtr, ok bool) {
 	if i < 0 || i >= ArraysPtrsLen {
 		return
 	}
-	off := 72 + (i)*8
+	off := 72 + i*8
 	return NodePtr{k: s.k, Addr: u64(s.b, off)}, true
 }
 
@@ -463,72 +463,72 @@ func (p FlagsPtr) IsNil() bool {
 	return p.Addr == 0
 }
 
-// Ready is `unsigned int ready : 1;` at bit 0 (data bit offset, 1 bits).
+// Ready is `unsigned int ready : 1;` at data bit offset 0 (byte 0), 1 bit(s).
 func (s Flags) Ready() uint32 {
 	return uint32(bits(s.b, 0, 1))
 }
 
-// Mode is `unsigned int mode : 3;` at bit 1 (data bit offset, 3 bits).
+// Mode is `unsigned int mode : 3;` at data bit offset 1 (byte 0), 3 bit(s).
 func (s Flags) Mode() uint32 {
 	return uint32(bits(s.b, 1, 3))
 }
 
-// Level is `int level : 5;` at bit 4 (data bit offset, 5 bits).
+// Level is `int level : 5;` at data bit offset 4 (byte 0), 5 bit(s).
 func (s Flags) Level() int32 {
 	return int32(kvm.SignExtend(bits(s.b, 4, 5), 5))
 }
 
-// Wide is `unsigned int wide : 20;` at bit 9 (data bit offset, 20 bits).
+// Wide is `unsigned int wide : 20;` at data bit offset 9 (byte 1), 20 bit(s).
 func (s Flags) Wide() uint32 {
 	return uint32(bits(s.b, 9, 20))
 }
 
-// NextUnit is `unsigned int next_unit : 7;` at bit 32 (data bit offset, 7 bits).
+// NextUnit is `unsigned int next_unit : 7;` at data bit offset 32 (byte 4), 7 bit(s).
 func (s Flags) NextUnit() uint32 {
 	return uint32(bits(s.b, 32, 7))
 }
 
-// S5 is `short unsigned int s5 : 5;` at bit 39 (data bit offset, 5 bits).
+// S5 is `short unsigned int s5 : 5;` at data bit offset 39 (byte 4), 5 bit(s).
 func (s Flags) S5() uint16 {
 	return uint16(bits(s.b, 39, 5))
 }
 
-// Sneg is `signed char sneg : 4;` at bit 44 (data bit offset, 4 bits).
+// Sneg is `signed char sneg : 4;` at data bit offset 44 (byte 5), 4 bit(s).
 func (s Flags) Sneg() int8 {
 	return int8(kvm.SignExtend(bits(s.b, 44, 4), 4))
 }
 
-// Big is `long long unsigned int big : 40;` at bit 64 (data bit offset, 40 bits).
+// Big is `long long unsigned int big : 40;` at data bit offset 64 (byte 8), 40 bit(s).
 func (s Flags) Big() uint64 {
 	return uint64(bits(s.b, 64, 40))
 }
 
-// Sbig is `long long int sbig : 33;` at bit 128 (data bit offset, 33 bits).
+// Sbig is `long long int sbig : 33;` at data bit offset 128 (byte 16), 33 bit(s).
 func (s Flags) Sbig() int64 {
 	return int64(kvm.SignExtend(bits(s.b, 128, 33), 33))
 }
 
-// Flag is `_Bool flag : 1;` at bit 161 (data bit offset, 1 bits).
+// Flag is `_Bool flag : 1;` at data bit offset 161 (byte 20), 1 bit(s).
 func (s Flags) Flag() bool {
 	return bits(s.b, 161, 1) != 0
 }
 
-// Col is `enum color col : 8;` at bit 162 (data bit offset, 8 bits).
+// Col is `enum color col : 8;` at data bit offset 162 (byte 20), 8 bit(s).
 func (s Flags) Col() Color {
 	return Color(bits(s.b, 162, 8))
 }
 
-// Dl is `enum delta dl : 4;` at bit 170 (data bit offset, 4 bits).
+// Dl is `enum delta dl : 4;` at data bit offset 170 (byte 21), 4 bit(s).
 func (s Flags) Dl() Delta {
 	return Delta(kvm.SignExtend(bits(s.b, 170, 4), 4))
 }
 
-// AfterZero is `unsigned int after_zero : 2;` at bit 192 (data bit offset, 2 bits).
+// AfterZero is `unsigned int after_zero : 2;` at data bit offset 192 (byte 24), 2 bit(s).
 func (s Flags) AfterZero() uint32 {
 	return uint32(bits(s.b, 192, 2))
 }
 
-// Lastbits is `unsigned char lastbits : 5;` at bit 200 (data bit offset, 5 bits).
+// Lastbits is `unsigned char lastbits : 5;` at data bit offset 200 (byte 25), 5 bit(s).
 func (s Flags) Lastbits() uint8 {
 	return uint8(bits(s.b, 200, 5))
 }
@@ -880,10 +880,10 @@ const (
 	OffsetofNodeVal = 400
 	// OffsetofNodeWord is the offset of `word` in C `struct node`.
 	OffsetofNodeWord = 408
-	// OffsetofNodeBytes_2 is the offset of `bytes` in C `struct node`.
-	OffsetofNodeBytes_2 = 408
-	// NodeBytes_2Len is the element count of `uint8_t bytes[4]`.
-	NodeBytes_2Len = 4
+	// OffsetofNodeBytesField is the offset of `bytes` in C `struct node`.
+	OffsetofNodeBytesField = 408
+	// NodeBytesFieldLen is the element count of `uint8_t bytes[4]`.
+	NodeBytesFieldLen = 4
 	// OffsetofNodeExtra is the offset of `extra` in C `struct node`.
 	OffsetofNodeExtra = 416
 )
@@ -972,6 +972,11 @@ func (s Node) Label() uint64 {
 	return u64(s.b, 56)
 }
 
+// LabelString reads the NUL-terminated string `label` points to, at most limit bytes.
+func (s Node) LabelString(limit int) (string, error) {
+	return s.k.readString(u64(s.b, 56), limit)
+}
+
 // Cv is `volatile const int cv;` at offset 64, size 4.
 func (s Node) Cv() int32 {
 	return int32(u32(s.b, 64))
@@ -1047,23 +1052,23 @@ func (s Node) Word() uint32 {
 	return u32(s.b, 408)
 }
 
-// Bytes_2 is `uint8_t bytes[4];` at offset 408, size 4, in an anonymous union at offset 408.
+// BytesField is `uint8_t bytes[4];` at offset 408, size 4, in an anonymous union at offset 408.
 // It returns false when an index is out of range.
-func (s Node) Bytes_2(i int) (v uint8, ok bool) {
-	if i < 0 || i >= NodeBytes_2Len {
+func (s Node) BytesField(i int) (v uint8, ok bool) {
+	if i < 0 || i >= NodeBytesFieldLen {
 		return
 	}
-	off := 408 + (i)*1
+	off := 408 + i*1
 	return u8(s.b, off), true
 }
 
-// Bytes_2Bytes returns the bytes of `uint8_t bytes[4]`, shared with the snapshot.
-func (s Node) Bytes_2Bytes() []byte {
+// BytesFieldBytes returns the bytes of `uint8_t bytes[4]`, shared with the snapshot.
+func (s Node) BytesFieldBytes() []byte {
 	return sub(s.b, 408, 4)
 }
 
-// Bytes_2String returns `uint8_t bytes[4]` up to its first NUL byte.
-func (s Node) Bytes_2String() string {
+// BytesFieldString returns `uint8_t bytes[4]` up to its first NUL byte.
+func (s Node) BytesFieldString() string {
 	return cstring(sub(s.b, 408, 4))
 }
 
@@ -1125,22 +1130,22 @@ func (p PackedBitsPtr) IsNil() bool {
 	return p.Addr == 0
 }
 
-// A is `unsigned char a : 3;` at bit 0 (data bit offset, 3 bits).
+// A is `unsigned char a : 3;` at data bit offset 0 (byte 0), 3 bit(s).
 func (s PackedBits) A() uint8 {
 	return uint8(bits(s.b, 0, 3))
 }
 
-// Straddle is `unsigned int straddle : 30;` at bit 3 (data bit offset, 30 bits).
+// Straddle is `unsigned int straddle : 30;` at data bit offset 3 (byte 0), 30 bit(s).
 func (s PackedBits) Straddle() uint32 {
 	return uint32(bits(s.b, 3, 30))
 }
 
-// S9 is `short unsigned int s9 : 9;` at bit 33 (data bit offset, 9 bits).
+// S9 is `short unsigned int s9 : 9;` at data bit offset 33 (byte 4), 9 bit(s).
 func (s PackedBits) S9() uint16 {
 	return uint16(bits(s.b, 33, 9))
 }
 
-// Neg is `int neg : 11;` at bit 42 (data bit offset, 11 bits).
+// Neg is `int neg : 11;` at data bit offset 42 (byte 5), 11 bit(s).
 func (s PackedBits) Neg() int32 {
 	return int32(kvm.SignExtend(bits(s.b, 42, 11), 11))
 }
@@ -1466,7 +1471,7 @@ func (s Value) Raw(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ValueRawLen {
 		return
 	}
-	off := 0 + (i)*1
+	off := 0 + i*1
 	return u8(s.b, off), true
 }
 
@@ -1631,7 +1636,7 @@ const (
 	_ = uint(SizeofNode - OffsetofNodePos - 4)
 	_ = uint(SizeofNode - OffsetofNodeVal - 8)
 	_ = uint(SizeofNode - OffsetofNodeWord - 4)
-	_ = uint(SizeofNode - OffsetofNodeBytes_2 - 4)
+	_ = uint(SizeofNode - OffsetofNodeBytesField - 4)
 	_ = uint(SizeofNode - OffsetofNodeExtra - 8)
 	_ = uint(SizeofPackedBits - OffsetofPackedBitsEnd - 1)
 	_ = uint(SizeofPackedBits - OffsetofPackedBitsUnaligned - 4)
@@ -1652,6 +1657,36 @@ const (
 	_ = uint(SizeofValue - OffsetofValueDv - 8)
 	_ = uint(SizeofValue - OffsetofValueRaw - 8)
 )
+
+// readString reads a NUL-terminated string of at most limit bytes at addr, in
+// pieces that never cross a 64-byte boundary (so never a page boundary),
+// byte by byte where a piece cannot be read whole.
+func (k *Kernel) readString(addr uint64, limit int) (string, error) {
+	if addr == 0 {
+		return "", errors.New("aarch64_dwarf5: string pointer is NULL")
+	}
+	var out []byte
+	for len(out) < limit {
+		n := 64 - int(addr%64)
+		if n > limit-len(out) {
+			n = limit - len(out)
+		}
+		b, err := k.read(addr, n)
+		if err != nil && n > 1 {
+			// The string may end before memory the target cannot read: go byte by byte.
+			b, err = k.read(addr, 1)
+		}
+		if err != nil {
+			return string(out), err
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return string(append(out, b[:i]...)), nil
+		}
+		out = append(out, b...)
+		addr += uint64(len(b))
+	}
+	return string(out), nil
+}
 
 // read reads n bytes at addr from k's target.
 func (k *Kernel) read(addr uint64, n int) ([]byte, error) {
