@@ -95,6 +95,23 @@ func signedConst(v val) int64 {
 	return int64(v.u)
 }
 
+// upperBound reads DW_AT_upper_bound: unsigned (the index type of C is
+// size_t), except that all ones in a 4- or 8-byte form, or a negative
+// sdata, is -1, what compilers write for a zero-length array.
+func upperBound(v val) int64 {
+	switch v.form {
+	case formSdata, formImplicitConst:
+		return v.s
+	case formData4:
+		if v.u == 0xffffffff {
+			return -1
+		}
+	case formData8:
+		return int64(v.u)
+	}
+	return int64(v.u)
+}
+
 func isConstForm(form uint32) bool {
 	switch form {
 	case formData1, formData2, formData4, formData8, formSdata, formUdata, formImplicitConst:
@@ -174,10 +191,7 @@ func (f *File) readDIE(u *unit, b []byte, tab *abbrevTable, pos int) (*die, erro
 			}
 		case atUpperBound:
 			if isConstForm(v.form) {
-				d.upper, d.hasUpper = signedConst(v), true
-				if v.form == formUdata {
-					d.upper = int64(v.u)
-				}
+				d.upper, d.hasUpper = upperBound(v), true
 			} else {
 				d.countDyn = true
 			}

@@ -3,6 +3,8 @@ package dwarfmodel
 import (
 	"debug/dwarf"
 	"debug/elf"
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -183,4 +185,84 @@ func TestKernelIndex(t *testing.T) {
 	for n := range wantVars {
 		t.Errorf("missing variable %q", n)
 	}
+}
+
+// TestKernelAgainstPahole decodes the issue's kernel types and every named
+// struct and union they reach, and compares each one's size and every
+// member's offset, size, bit size and data bit offset with one run of
+// `pahole -F dwarf` on the same vmlinux.
+func TestKernelAgainstPahole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pahole on the vmlinux takes ~20 s and 3 GB")
+	}
+	path := testfix.Path(t, "linux-amd64/vmlinux")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var roots []Type
+	for _, n := range kernelTypes {
+		ty, err := f.Type(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, ty)
+	}
+	byName := map[string]*Struct{}
+	for _, ty := range reach(roots...) {
+		if s, ok := ty.(*Struct); ok && s.Name != "" && !s.Incomplete {
+			if old, dup := byName[s.TypeName()]; dup && old != s {
+				// Two different definitions of one tag (only possible
+				// when they differ in size or place): pahole would print
+				// one of them, compare only the indexed one.
+				continue
+			}
+			byName[s.TypeName()] = s
+		}
+	}
+	if len(byName) < 500 {
+		t.Fatalf("only %d named aggregates reached", len(byName))
+	}
+	var names []string
+	for n := range byName {
+		names = append(names, stripTag(n))
+	}
+	sort.Strings(names)
+	// pahole -C with a long list stops at the first name it misses in
+	// the first units: print everything instead (one run).
+	ph := runPahole(t, path, nil)
+	compared, members := 0, 0
+	for _, n := range names {
+		for _, kind := range []string{"struct ", "union "} {
+			s := byName[kind+n]
+			if s == nil {
+				continue
+			}
+			want, ok := ph[kind+n]
+			if !ok {
+				t.Errorf("pahole printed no %s%s", kind, n)
+				continue
+			}
+			if len(want) != len(s.Members) {
+				t.Errorf("%s: %d members, pahole %d", s.TypeName(), len(s.Members), len(want))
+				continue
+			}
+			compared++
+			for i, m := range s.Members {
+				p := want[i]
+				members++
+				where := fmt.Sprintf("%s.%s (member %d, pahole %q)", s.TypeName(), m.Name, i, p.decl)
+				size := m.Type.Size()
+				if size < 0 {
+					size = 0
+				}
+				if m.ByteOffset != p.off || size != p.size || m.BitSize != p.bits || m.DataBitOffset != p.off*8+p.bit {
+					t.Errorf("%s: offset %d size %d bits %d dbo %d; pahole %d size %d bits %d dbo %d",
+						where, m.ByteOffset, size, m.BitSize, m.DataBitOffset, p.off, p.size, p.bits, p.off*8+p.bit)
+				}
+			}
+		}
+	}
+	t.Logf("compared %d aggregates, %d members with pahole", compared, members)
 }

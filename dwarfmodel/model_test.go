@@ -68,14 +68,19 @@ var (
 	paholeHead = regexp.MustCompile(`^(struct|union) (\w+) \{$`)
 )
 
-// runPahole runs `pahole -F dwarf -C names path` and returns the top-level
-// members of each aggregate, by "struct x" / "union x".
+// runPahole runs `pahole -F dwarf -C names path` (every type when names is
+// nil) and returns the top-level members of each aggregate, by "struct x" /
+// "union x".
 func runPahole(t testing.TB, path string, names []string) map[string][]paholeMember {
 	t.Helper()
 	if _, err := exec.LookPath("pahole"); err != nil {
 		t.Skip("pahole not installed")
 	}
-	cmd := exec.Command("pahole", "-F", "dwarf", "-C", strings.Join(names, ","), path)
+	args := []string{"-F", "dwarf"}
+	if names != nil {
+		args = append(args, "-C", strings.Join(names, ","))
+	}
+	cmd := exec.Command("pahole", append(args, path)...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Run(); err != nil {
@@ -88,6 +93,11 @@ func runPahole(t testing.TB, path string, names []string) map[string][]paholeMem
 		if depth == 0 {
 			if m := paholeHead.FindStringSubmatch(line); m != nil {
 				cur = m[1] + " " + m[2]
+				if _, dup := out[cur]; dup {
+					// A second definition of one tag: keep the first,
+					// the one earliest in the file.
+					cur = "dup " + cur
+				}
 				out[cur] = []paholeMember{}
 				depth = 1
 			}
@@ -523,7 +533,7 @@ func TestShapes(t *testing.T) {
 			t.Errorf("%s: bare tag lookup differs", o.name)
 		}
 		arr := must("struct arrays").(*Struct)
-		dims := map[string]string{"one": "[4]", "two": "[2 3]", "three": "[2 3 4]", "heads": "[2]", "zero": "[0]"}
+		dims := map[string]string{"one": "[4]", "two": "[2 3]", "three": "[2 3 4]", "heads": "[2]", "big": "[256]", "zero": "[0]"}
 		for _, m := range arr.Members {
 			if got := fmt.Sprint(m.Type.(*Array).Dims); got != dims[m.Name] {
 				t.Errorf("%s: arrays.%s dims %s, want %s", o.name, m.Name, got, dims[m.Name])

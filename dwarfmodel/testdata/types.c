@@ -84,6 +84,7 @@ struct arrays {
 	short two[2][3];
 	char three[2][3][4];
 	struct list_head heads[2];
+	char big[256];	/* upper bound 255: a data1 form */
 	int zero[0];
 };
 
