@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,20 +18,76 @@ import (
 )
 
 var (
-	vmlinuxOnce sync.Once
-	vmlinuxDI   *dwarfmodel.File
-	vmlinuxErr  error
+	dwarfMu    sync.Mutex
+	dwarfFiles = map[string]*dwarfmodel.File{}
 )
 
-// kernelDWARF opens the fixture kernel's DWARF once per test binary.
-func kernelDWARF(t *testing.T) (*dwarfmodel.File, string) {
+// fixtureKernel is one kernel's fixture set: the primary cache
+// (testfix.Dir(), the kernel the project's fixtures are built for) and any
+// more listed in $KVMGEN_EXTRA_CACHES (colon-separated caches with the same
+// layout, made by `KVMGEN_CACHE=DIR KVMGEN_KVER=... scripts/fixtures.sh`
+// for another kernel version: the same code must give the same answers).
+type fixtureKernel struct {
+	name  string // release, from linux-amd64/VERSION
+	cache string
+}
+
+func fixtureKernels(t testing.TB) []fixtureKernel {
 	t.Helper()
-	p := testfix.Path(t, "linux-amd64/vmlinux")
-	vmlinuxOnce.Do(func() { vmlinuxDI, vmlinuxErr = dwarfmodel.Open(p) })
-	if vmlinuxErr != nil {
-		t.Fatal(vmlinuxErr)
+	testfix.Path(t, "linux-amd64/vmlinux") // skips (or fails in CI) without the primary fixtures
+	dirs := []string{testfix.Dir()}
+	if e := os.Getenv("KVMGEN_EXTRA_CACHES"); e != "" {
+		dirs = append(dirs, filepath.SplitList(e)...)
 	}
-	return vmlinuxDI, p
+	var out []fixtureKernel
+	for _, d := range dirs {
+		name := filepath.Base(d)
+		if b, err := os.ReadFile(filepath.Join(d, "linux-amd64", "VERSION")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "release="); ok {
+					name = v
+				}
+			}
+		}
+		out = append(out, fixtureKernel{name: name, cache: d})
+	}
+	return out
+}
+
+// path is a fixture of this kernel; a missing one skips (fails under
+// KVMGEN_REQUIRE_FIXTURES=1, or for an extra cache the user asked for).
+func (k fixtureKernel) path(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(k.cache, rel)
+	if _, err := os.Stat(p); err != nil {
+		if testfix.Required() || k.cache != testfix.Dir() {
+			t.Fatalf("fixture %s is missing: %v", p, err)
+		}
+		t.Skipf("fixture %s is missing (run `make fixtures`)", p)
+	}
+	return p
+}
+
+// dwarf opens the kernel's DWARF once per test binary.
+func (k fixtureKernel) dwarf(t testing.TB) (*dwarfmodel.File, string) {
+	t.Helper()
+	p := k.path(t, "linux-amd64/vmlinux")
+	dwarfMu.Lock()
+	defer dwarfMu.Unlock()
+	if f, ok := dwarfFiles[p]; ok {
+		return f, p
+	}
+	f, err := dwarfmodel.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dwarfFiles[p] = f
+	return f, p
+}
+
+// kernelDWARF opens the primary fixture kernel's DWARF.
+func kernelDWARF(t testing.TB) (*dwarfmodel.File, string) {
+	return fixtureKernel{cache: testfix.Dir()}.dwarf(t)
 }
 
 // layoutFields lists every Field of the layout with the C struct it is a
@@ -71,7 +129,13 @@ func TestLayoutAgainstGDB(t *testing.T) {
 	if _, err := exec.LookPath("gdb"); err != nil {
 		t.Skip("gdb not installed")
 	}
-	di, path := kernelDWARF(t)
+	for _, k := range fixtureKernels(t) {
+		t.Run(k.name, func(t *testing.T) { layoutAgainstGDB(t, k) })
+	}
+}
+
+func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
+	di, path := k.dwarf(t)
 	l, err := ResolveLayout(di)
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +171,16 @@ func TestLayoutAgainstGDB(t *testing.T) {
 			qs = append(qs, q{key + " size", fmt.Sprintf("sizeof(((struct %s *)0)->%s)", st, f.Path), f.Size})
 		}
 	}
+	rss := "rss_stat.count[1].counter" // 6.1: struct mm_rss_stat { atomic_long_t count[]; }
+	rssArr := "rss_stat.count"
+	if l.Mm.RSSKind == "percpu_counter" { // 6.2+: struct percpu_counter rss_stat[]
+		rss, rssArr = "rss_stat[1].count", "rss_stat"
+	}
 	qs = append(qs,
 		q{"Time.Timekeeper offset", "(long)&tk_core.timekeeper - (long)&tk_core", l.Time.Timekeeper.Off},
-		q{"Mm.RSS offset", fmt.Sprintf("(long)&((struct mm_struct *)0)->rss_stat.count[1].counter - %d", l.Mm.RSSStride), l.Mm.RSSOff},
-		q{"Mm.RSSCount", "sizeof(((struct mm_struct *)0)->rss_stat.count)/sizeof(((struct mm_struct *)0)->rss_stat.count[0])", l.Mm.RSSCount},
+		q{"Mm.RSS offset", fmt.Sprintf("(long)&((struct mm_struct *)0)->%s - %d", rss, l.Mm.RSSStride), l.Mm.RSSOff},
+		q{"Mm.RSS size", fmt.Sprintf("sizeof(((struct mm_struct *)0)->%s)", rss), l.Mm.RSSSize},
+		q{"Mm.RSSCount", fmt.Sprintf("sizeof(((struct mm_struct *)0)->%s)/sizeof(((struct mm_struct *)0)->%s[0])", rssArr, rssArr), l.Mm.RSSCount},
 		q{"Pid.UpidSize", "sizeof(struct upid)", l.Pid.UpidSize},
 		q{"Task.Size", "sizeof(struct task_struct)", l.Task.Size},
 		q{"Swap.Count", "sizeof(swap_info)/sizeof(swap_info[0])", l.Swap.Count},

@@ -21,10 +21,10 @@ import (
 // stopped guest in three formats. The guest's /proc is the oracle.
 var dumpFormats = []string{"elf.vmcore", "paging.vmcore", "kdump-zlib.vmcore"}
 
-func openSystem(t *testing.T, dump string) (*System, *kvm.KVM) {
+func openSystem(t *testing.T, k fixtureKernel, dump string) (*System, *kvm.KVM) {
 	t.Helper()
-	di, vml := kernelDWARF(t)
-	core := testfix.Path(t, "linux-amd64/dumps/"+dump)
+	di, vml := k.dwarf(t)
+	core := k.path(t, "linux-amd64/dumps/"+dump)
 	l, err := ResolveLayout(di)
 	if err != nil {
 		t.Fatal(err)
@@ -41,8 +41,17 @@ func openSystem(t *testing.T, dump string) (*System, *kvm.KVM) {
 	return s, kd
 }
 
-func truthDir(t *testing.T) string {
-	return testfix.Path(t, "linux-amd64/dumps/truth")
+func truthDir(t *testing.T, k fixtureKernel) string {
+	return k.path(t, "linux-amd64/dumps/truth")
+}
+
+// eachDump runs fn for every fixture kernel and dump format.
+func eachDump(t *testing.T, fn func(t *testing.T, k fixtureKernel, dump string)) {
+	for _, k := range fixtureKernels(t) {
+		for _, d := range dumpFormats {
+			t.Run(k.name+"/"+d, func(t *testing.T) { fn(t, k, d) })
+		}
+	}
 }
 
 // procStat is /proc/PID/stat split into fields; field n (1-based, as
@@ -83,8 +92,8 @@ func readStatus(t *testing.T, path string) map[string][]string {
 // every thread (the leader's own task directory included). The pipeline
 // captured /proc/PID/ first and /proc/PID/task/TID/ after it, nearer the
 // dump; where the two differ (a shell's RSS moved by a page) the later wins.
-func truthTasks(t *testing.T) map[int32]string {
-	dir := truthDir(t)
+func truthTasks(t *testing.T, k fixtureKernel) map[int32]string {
+	dir := truthDir(t, k)
 	out := make(map[int32]string)
 	pids, _ := filepath.Glob(filepath.Join(dir, "proc", "*"))
 	for _, pd := range pids {
@@ -117,10 +126,10 @@ func volatileTruth(pid int32, field string) bool {
 }
 
 func TestProcsMatchGuestProc(t *testing.T) {
-	truth := truthTasks(t)
-	for _, dump := range dumpFormats {
-		t.Run(dump, func(t *testing.T) {
-			s, _ := openSystem(t, dump)
+	eachDump(t, func(t *testing.T, k fixtureKernel, dump string) {
+		truth := truthTasks(t, k)
+		{
+			s, _ := openSystem(t, k, dump)
 			ps, err := s.GetProcs(Filter{Op: All, Threads: true})
 			if err != nil {
 				t.Fatal(err)
@@ -207,8 +216,8 @@ func TestProcsMatchGuestProc(t *testing.T) {
 				}
 			}
 			t.Logf("%d tasks, %d values compared with the guest's /proc", len(byTID), checked)
-		})
-	}
+		}
+	})
 }
 
 func mustAtoi(t *testing.T, s string) int64 {
@@ -221,10 +230,10 @@ func mustAtoi(t *testing.T, s string) int64 {
 }
 
 func TestArgvEnvMatchGuestProc(t *testing.T) {
-	dir := truthDir(t)
-	for _, dump := range dumpFormats {
-		t.Run(dump, func(t *testing.T) {
-			s, _ := openSystem(t, dump)
+	eachDump(t, func(t *testing.T, k fixtureKernel, dump string) {
+		dir := truthDir(t, k)
+		{
+			s, _ := openSystem(t, k, dump)
 			ps, err := s.GetProcs(Filter{})
 			if err != nil {
 				t.Fatal(err)
@@ -274,8 +283,8 @@ func TestArgvEnvMatchGuestProc(t *testing.T) {
 				t.Errorf("only %d processes compared, %d with argv across a page boundary", compared, crossing)
 			}
 			t.Logf("argv and environment of %d processes equal the guest's (%d cross a page boundary)", compared, crossing)
-		})
-	}
+		}
+	})
 }
 
 func trunc(b []byte) string {
@@ -286,13 +295,13 @@ func trunc(b []byte) string {
 }
 
 func TestSwapMatchesGuestProc(t *testing.T) {
-	want, err := os.ReadFile(filepath.Join(truthDir(t), "swaps"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dump := range dumpFormats {
-		t.Run(dump, func(t *testing.T) {
-			s, _ := openSystem(t, dump)
+	eachDump(t, func(t *testing.T, k fixtureKernel, dump string) {
+		want, err := os.ReadFile(filepath.Join(truthDir(t, k), "swaps"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		{
+			s, _ := openSystem(t, k, dump)
 			sw, err := s.GetSwapInfo()
 			if err != nil {
 				t.Fatal(err)
@@ -308,8 +317,8 @@ func TestSwapMatchesGuestProc(t *testing.T) {
 			if len(sw) == 0 || sw[0].Used == 0 {
 				t.Errorf("the fixture should have a swap area in use: %+v", sw)
 			}
-		})
-	}
+		}
+	})
 }
 
 // drgnValues reads avenrun and the timekeeper with drgn (an independent
@@ -346,13 +355,12 @@ print("tk", int(tk.xtime_sec), int(tk.tkr_mono.base), int(tk.tkr_mono.xtime_nsec
 }
 
 func TestLoadAvgAndTimeAgainstDrgn(t *testing.T) {
-	_, vml := kernelDWARF(t)
-	core := testfix.Path(t, "linux-amd64/dumps/paging.vmcore")
-	dv := drgnValues(t, vml, core)
-	guestUptime := readUptime(t)
-	for _, dump := range dumpFormats {
-		t.Run(dump, func(t *testing.T) {
-			s, _ := openSystem(t, dump)
+	eachDump(t, func(t *testing.T, k fixtureKernel, dump string) {
+		_, vml := k.dwarf(t)
+		dv := drgnValues(t, vml, k.path(t, "linux-amd64/dumps/paging.vmcore"))
+		guestUptime := readUptime(t, k)
+		{
+			s, _ := openSystem(t, k, dump)
 			la, err := s.GetLoadAvg()
 			if err != nil {
 				t.Fatal(err)
@@ -375,12 +383,12 @@ func TestLoadAvgAndTimeAgainstDrgn(t *testing.T) {
 			if tm.Uptime < guestUptime || tm.Uptime > guestUptime+2*time.Minute {
 				t.Errorf("uptime %v, but the guest said %v shortly before the dump", tm.Uptime, guestUptime)
 			}
-		})
-	}
+		}
+	})
 }
 
-func readUptime(t *testing.T) time.Duration {
-	b, err := os.ReadFile(filepath.Join(truthDir(t), "uptime"))
+func readUptime(t *testing.T, k fixtureKernel) time.Duration {
+	b, err := os.ReadFile(filepath.Join(truthDir(t, k), "uptime"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +442,8 @@ int main(void) {
 }
 
 func TestFilters(t *testing.T) {
-	s, _ := openSystem(t, "elf.vmcore")
+	k := fixtureKernels(t)[0]
+	s, _ := openSystem(t, k, "elf.vmcore")
 	all, err := s.GetProcs(Filter{Threads: true})
 	if err != nil {
 		t.Fatal(err)
@@ -465,7 +474,7 @@ func TestFilters(t *testing.T) {
 	}
 	// Marker 1 has three threads in the guest (proc/98/task).
 	got, _ := s.GetProcs(Filter{Op: ByPID, Arg: 98, Threads: true})
-	tids, _ := filepath.Glob(filepath.Join(truthDir(t), "proc", "98", "task", "*"))
+	tids, _ := filepath.Glob(filepath.Join(truthDir(t, k), "proc", "98", "task", "*"))
 	if len(got) != len(tids) || len(got) < 2 {
 		t.Errorf("pid 98: %d threads, guest has %d", len(got), len(tids))
 	}
