@@ -149,3 +149,10 @@ func (fd *freebsdDump) WalkPages(fn func(Page) error) error {
 
 // TargetOS names the dumped kernel's operating system.
 func (fd *freebsdDump) TargetOS() string { return "freebsd" }
+
+// disableCache turns the translation cache off (Options.NoCache).
+func (fd *freebsdDump) disableCache() {
+	if c, ok := fd.d.(interface{ SetCache(bool) }); ok {
+		c.SetCache(false)
+	}
+}

@@ -89,6 +89,9 @@ func (m *Minidump) translateAMD64(va uint64) (uint64, error) {
 		if pde&amd64PGPS != 0 {
 			return pde&amd64PGPSFrame + va&(amd64NBPDR-1), nil
 		}
+		if pa, ok := m.tlb.get(va); ok {
+			return pa, nil
+		}
 		pte, err := m.readPhysU64(pde&amd64PGFrame + (va>>12&511)*8)
 		if err != nil {
 			return 0, notMapped(va, "page table page not readable: %v", err)
@@ -96,6 +99,7 @@ func (m *Minidump) translateAMD64(va uint64) (uint64, error) {
 		if pte&amd64PGV == 0 {
 			return 0, notMapped(va, "pte not valid")
 		}
+		m.tlb.put(va, pte&amd64PGFrame|off)
 		return pte&amd64PGFrame | off, nil
 	case va >= h.DMapBase && va < h.DMapEnd:
 		return va - h.DMapBase, nil

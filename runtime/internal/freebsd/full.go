@@ -25,6 +25,7 @@ type FullDump struct {
 	pml4 uint64    // physical address of the kernel's PML4 page
 
 	truncated bool // some PT_LOAD runs past the end of the file
+	tlb
 }
 
 var _ Dump = (*FullDump)(nil)
@@ -283,11 +284,15 @@ func (d *FullDump) ReadMemory(buf []byte, va uint64) (int, error) {
 	done := 0
 	for done < len(buf) {
 		a := va + uint64(done)
-		pa, ps, err := d.Translate(a)
-		if err != nil {
-			return done, err
+		pa, ok := d.tlb.get(a)
+		if !ok {
+			var err error
+			if pa, _, err = d.Translate(a); err != nil {
+				return done, err
+			}
+			d.tlb.put(a, pa)
 		}
-		chunk := ps - a&(ps-1)
+		chunk := 4096 - a&4095
 		if chunk > uint64(len(buf)-done) {
 			chunk = uint64(len(buf) - done)
 		}

@@ -52,6 +52,7 @@ type Minidump struct {
 	pmap      []byte // the kernel page map as stored (little-endian entries)
 	entSize   int    // bytes per page-map entry
 	sparse    *sparseIndex
+	tlb
 }
 
 var _ Dump = (*Minidump)(nil)
