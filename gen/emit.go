@@ -550,10 +550,20 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 			jen.Return(e.decode(vt, "b", off{}, sK(), func(o off) *jen.Statement { return addrPlus(jen.Id("addr"), o) }), jen.Nil()),
 		)
 		e.checks = append(e.checks, jen.Id("_").Op("=").Uint().Call(jen.Id(a.sizeofName).Op("-").Id(fl.offsetofName)))
+		if names, ok := a.extraMethods[fl]; ok && names[0] == "" {
+			e.used["readString"] = true
+			f.Commentf("%s reads the NUL-terminated string in `%s` from the target, at most limit bytes.", names[1], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
+			f.Func().Add(recv()).Id(names[1]).Params(jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
+				jen.Return(sK().Dot("readString").Call(sAddr(off{c: fl.off}), jen.Id("limit"))),
+			)
+		}
 		return
 	}
 	total := vt.size
 	for _, d := range dims {
+		if total > size/d { // also guards against overflow
+			return
+		}
 		total *= d
 	}
 	if fl.off+total > size {
@@ -663,7 +673,15 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 			jen.Return(e.decode(vt, "b", off{}, k(), addrFn), jen.Nil()),
 		)
 		f.Func().Add(kr()).Id(names[0]).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Err().Error()).Block(body...)
-		if names[2] != "" && len(dims) == 1 {
+		if names[2] != "" && len(dims) == 1 && dims[0] <= 0 {
+			e.used["readString"] = true
+			f.Commentf("%s reads `%s;` from the target up to its first NUL byte, at most limit bytes.", names[2], decl)
+			f.Func().Add(kr()).Id(names[2]).Params(jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
+				jen.List(jen.Id("addr"), jen.Err()).Op(":=").Id("k").Dot(names[1]).Call(),
+				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(""), jen.Err())),
+				jen.Return(jen.Id("k").Dot("readString").Call(jen.Id("addr"), jen.Id("limit"))),
+			)
+		} else if names[2] != "" && len(dims) == 1 {
 			e.used["cstring"] = true
 			f.Commentf("%s reads `%s;` from the target, up to its first NUL byte.", names[2], decl)
 			f.Func().Add(kr()).Id(names[2]).Params().Params(jen.Id("v").String(), jen.Err().Error()).Block(append(append([]jen.Code{}, getAddr...),

@@ -409,11 +409,23 @@ func (p *planner) run() {
 }
 
 func (p *planner) walkMembers(a *agg, s *dwarfmodel.Struct, d int) {
+	p.walkMembersDepth(a, s, d, 0)
+}
+
+// walkMembersDepth bounds the nesting of anonymous members, so that a
+// malformed model whose anonymous members contain each other cannot hang.
+func (p *planner) walkMembersDepth(a *agg, s *dwarfmodel.Struct, d, nest int) {
+	if nest > 32 {
+		return
+	}
 	for i := range s.Members {
 		m := &s.Members[i]
+		if m.Type == nil {
+			continue
+		}
 		if m.Anonymous() {
-			if in, ok := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct); ok && in != s {
-				p.walkMembers(a, in, d)
+			if in, ok := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct); ok {
+				p.walkMembersDepth(a, in, d, nest+1)
 			}
 			continue
 		}
@@ -564,6 +576,8 @@ func (p *planner) name() {
 		for _, f := range a.fields {
 			if isCharArray(f.m.Type) {
 				a.extraMethods[f] = [2]string{methods.claim(f.method + "Bytes"), methods.claim(f.method + "String")}
+			} else if isFlexCharArray(f.m.Type) {
+				a.extraMethods[f] = [2]string{"", methods.claim(f.method + "String")}
 			} else if isCharPtr(f.m.Type) && !f.m.IsBitfield() {
 				a.extraMethods[f] = [2]string{"", methods.claim(f.method + "String")}
 			}
@@ -593,7 +607,7 @@ func (p *planner) name() {
 		var names [3]string
 		names[0] = kernel.claim(g)
 		names[1] = kernel.claim(g + "Addr")
-		if isCharArray(v.Type) {
+		if isCharArray(v.Type) || isFlexCharArray(v.Type) {
 			names[2] = kernel.claim(g + "String")
 		}
 		p.varNames[v] = names
@@ -642,13 +656,13 @@ func flattenDepth(s *dwarfmodel.Struct, base int64, via string, depth int) []*fi
 	var out []*field
 	for i := range s.Members {
 		m := &s.Members[i]
-		if m.Anonymous() {
+		if m.Type != nil && m.Anonymous() {
 			in := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
 			w := fmt.Sprintf("in an anonymous %s at offset %d", in.Kind, base+m.ByteOffset)
 			out = append(out, flattenDepth(in, base+m.ByteOffset, w, depth+1)...)
 			continue
 		}
-		if m.Name == "" {
+		if m.Name == "" || m.Type == nil {
 			continue // unnamed bitfield padding
 		}
 		f := &field{m: m, off: base + m.ByteOffset, via: via}
@@ -690,6 +704,17 @@ func isChar(t dwarfmodel.Type) bool {
 func isCharPtr(t dwarfmodel.Type) bool {
 	p, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Pointer)
 	return ok && isChar(p.Elem)
+}
+
+// isFlexCharArray reports whether t is a one-dimensional char array of
+// unknown or zero length ("extern const char linux_banner[];").
+func isFlexCharArray(t dwarfmodel.Type) bool {
+	a, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Array)
+	if !ok {
+		return false
+	}
+	dims, elem := arrayDims(a)
+	return len(dims) == 1 && dims[0] <= 0 && isChar(elem)
 }
 
 // isCharArray reports whether t is an array of char (any signedness).

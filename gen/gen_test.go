@@ -356,3 +356,32 @@ func TestModelEdgeCases(t *testing.T) {
 	}
 	vet(t, tempPackage(t, map[string][]byte{"z.go": src}))
 }
+
+// TestMalformedModel feeds models no compiler emits but corrupt DWARF may
+// decode to: anonymous members containing each other, members without a
+// type, arrays whose size overflows. Generation must end without a panic
+// and the output must compile.
+func TestMalformedModel(t *testing.T) {
+	i32 := &dwarfmodel.Base{Name: "int", ByteSize: 4, Encoding: dwarfmodel.EncSigned}
+	a := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, ByteSize: 8}
+	b := &dwarfmodel.Struct{Kind: dwarfmodel.KindUnion, ByteSize: 8}
+	a.Members = []dwarfmodel.Member{{Type: b}, {Name: "x", Type: i32}}
+	b.Members = []dwarfmodel.Member{{Type: a}, {Name: "y", Type: i32, ByteOffset: 4}}
+	huge := &dwarfmodel.Array{Elem: i32, Dims: []int64{1 << 62, 1 << 62}}
+	s := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "bad", ByteSize: 16, Members: []dwarfmodel.Member{
+		{Type: a},
+		{Name: "notype"},
+		{Name: "huge", Type: huge},
+		{Name: "empty", Type: &dwarfmodel.Array{Elem: i32}},
+		{Name: "ok", Type: i32, ByteOffset: 8},
+	}}
+	v := &dwarfmodel.Variable{Name: "g_huge", Type: huge}
+	src, err := gen.GenerateModel(gen.Input{Package: "bad", DataModel: le64, Types: []dwarfmodel.Type{s}, Vars: []*dwarfmodel.Variable{v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte(") Ok() int32")) || bytes.Contains(src, []byte(") Huge(")) {
+		t.Error("want an Ok accessor and no Huge accessor")
+	}
+	vet(t, tempPackage(t, map[string][]byte{"z.go": src}))
+}

@@ -64,7 +64,7 @@ func runGen(stdout io.Writer, args []string) error {
 		Command: commandLine("kvmgen gen", args),
 	})
 	if err != nil {
-		return fmt.Errorf("gen: %s: %w", *kernel, err)
+		return fmt.Errorf("gen: %w", err)
 	}
 	goGenerate := os.Getenv("GOFILE") != "" && os.Getenv("GOPACKAGE") != ""
 	path := *out
