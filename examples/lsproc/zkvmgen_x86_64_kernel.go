@@ -7651,6 +7651,11 @@ func (s XregsState) ExtendedStateArea(i int) (v uint8, err error) {
 	return u8(b, 0), nil
 }
 
+// ExtendedStateAreaString reads the NUL-terminated string in `u8 extended_state_area[0]` from the target, at most limit bytes.
+func (s XregsState) ExtendedStateAreaString(limit int) (string, error) {
+	return s.k.readString(s.addr+576, limit)
+}
+
 const (
 	// SizeofXstateHeader is the size of C `struct xstate_header` in bytes.
 	SizeofXstateHeader = 64
@@ -8316,7 +8321,8 @@ const (
 )
 
 // readString reads a NUL-terminated string of at most limit bytes at addr, in
-// pieces that never cross a 64-byte boundary (so never a page boundary).
+// pieces that never cross a 64-byte boundary (so never a page boundary),
+// byte by byte where a piece cannot be read whole.
 func (k *Kernel) readString(addr uint64, limit int) (string, error) {
 	if addr == 0 {
 		return "", errors.New("main: string pointer is NULL")
@@ -8328,6 +8334,10 @@ func (k *Kernel) readString(addr uint64, limit int) (string, error) {
 			n = limit - len(out)
 		}
 		b, err := k.read(addr, n)
+		if err != nil && n > 1 {
+			// The string may end before memory the target cannot read: go byte by byte.
+			b, err = k.read(addr, 1)
+		}
 		if err != nil {
 			return string(out), err
 		}
@@ -8335,7 +8345,7 @@ func (k *Kernel) readString(addr uint64, limit int) (string, error) {
 			return string(append(out, b[:i]...)), nil
 		}
 		out = append(out, b...)
-		addr += uint64(n)
+		addr += uint64(len(b))
 	}
 	return string(out), nil
 }
