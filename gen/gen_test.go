@@ -31,6 +31,8 @@ type toolchain struct {
 var toolchains = []toolchain{
 	{arch: "x86_64", cc: "gcc"},
 	{arch: "s390x", cc: "s390x-linux-gnu-gcc", run: []string{"qemu-s390x"}},
+	{arch: "i386", cc: "i686-linux-gnu-gcc", run: []string{"qemu-i386"}},
+	{arch: "aarch64", cc: "aarch64-linux-gnu-gcc", run: []string{"qemu-aarch64"}},
 }
 
 var kindsVars = []string{"g_kinds", "g_count", "g_banner", "g_sign", "g_ptr", "g_vec"}
