@@ -18,6 +18,8 @@
 # that is expected). Idempotent: a variant is skipped when its
 # outputs are newer than truth.c and this script. A missing cross compiler or
 # qemu fails the script unless KVMGEN_CROSS_OPTIONAL=1 (then it is skipped).
+# KVMGEN_CROSS_NATIVE=0 runs x86_64 under qemu-x86_64 too; a native run that
+# leaves no core file (core_pattern naming it otherwise) falls back to it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +39,7 @@ variants=(
 )
 
 native_core=0
-if [ "$(uname -m)" = x86_64 ]; then
+if [ "$(uname -m)" = x86_64 ] && [ "${KVMGEN_CROSS_NATIVE:-1}" = 1 ]; then
   pat=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo '|')
   case "$pat" in
     '|'*|*/*) native_core=0 ;;   # piped to a handler, or written elsewhere
@@ -63,6 +65,45 @@ missing_tool() {
   exit 1
 }
 
+# run_prog DIR NATIVE QEMU NAME: runs DIR/prog (natively when NATIVE is 1,
+# else under QEMU) with cores enabled; leaves prog.out and prog.core in DIR.
+# Fails when the program does not abort or no core file appears.
+run_prog() (
+  local dir=$1 native=$2 qemu=$3 name=$4 rc c
+  cd "$dir"
+  rm -f core core.* qemu_prog_*.core prog.core
+  if ! ulimit -c unlimited 2>/dev/null; then
+    echo "build-cross: $name: cannot raise the core size limit (hard limit: $(ulimit -H -c)); cores are needed" >&2
+    return 1
+  fi
+  set +e
+  if [ "$native" = 1 ]; then
+    ./prog >prog.out 2>prog.err
+  else
+    "$qemu" ./prog >prog.out 2>prog.err
+  fi
+  rc=$?
+  set -e
+  # abort(): 134 = 128+SIGABRT
+  if [ "$rc" -ne 134 ]; then
+    echo "build-cross: $name: prog exited $rc, want SIGABRT (134)" >&2
+    cat prog.err >&2
+    return 1
+  fi
+  if [ "$native" = 1 ]; then
+    c=$(ls core core.* 2>/dev/null | head -n1 || true)
+  else
+    c=$(ls qemu_prog_*.core 2>/dev/null | head -n1 || true)
+    rm -f core core.* # qemu itself also dumps core on the abort it re-raises
+  fi
+  if [ -z "$c" ]; then
+    echo "build-cross: $name: no core file written (core_pattern: $(cat /proc/sys/kernel/core_pattern 2>/dev/null))" >&2
+    return 1
+  fi
+  mv "$c" prog.core
+  rm -f prog.err
+)
+
 for v in "${variants[@]}"; do
   IFS=: read -r arch cc qemu <<<"$v"
   for dw in 4 5; do
@@ -87,36 +128,15 @@ for v in "${variants[@]}"; do
     cflags=(-O0 -g "-gdwarf-$dw" -fno-omit-frame-pointer "-ffile-prefix-map=$srcdir=.")
     (cd "$srcdir" && "$cc" -static "${cflags[@]}" -o "$tmp/prog" truth.c)
     (cd "$srcdir" && "$cc" "${cflags[@]}" -c -o "$tmp/prog.o" truth.c)
-    (
-      cd "$tmp"
-      ulimit -c unlimited
-      set +e
-      if [ "$run_native" = 1 ]; then
-        ./prog >prog.out 2>prog.err
+    if ! run_prog "$tmp" "$run_native" "$qemu" "$arch-dwarf$dw"; then
+      if [ "$run_native" = 1 ] && command -v "$qemu" >/dev/null; then
+        echo "build-cross: $arch-dwarf$dw: no native core; running under $qemu instead" >&2
+        run_native=0
+        run_prog "$tmp" 0 "$qemu" "$arch-dwarf$dw"
       else
-        "$qemu" ./prog >prog.out 2>prog.err
-      fi
-      rc=$?
-      set -e
-      # abort(): 134 = 128+SIGABRT
-      if [ "$rc" -ne 134 ]; then
-        echo "build-cross: $arch-dwarf$dw: prog exited $rc, want SIGABRT (134)" >&2
-        cat prog.err >&2
         exit 1
       fi
-      if [ "$run_native" = 1 ]; then
-        c=$(ls core core.* 2>/dev/null | head -n1 || true)
-      else
-        c=$(ls qemu_prog_*.core 2>/dev/null | head -n1 || true)
-        rm -f core core.* # qemu itself also dumps core on the abort it re-raises
-      fi
-      if [ -z "$c" ]; then
-        echo "build-cross: $arch-dwarf$dw: no core file written (core_pattern: $(cat /proc/sys/kernel/core_pattern))" >&2
-        exit 1
-      fi
-      mv "$c" prog.core
-      rm -f prog.err
-    )
+    fi
     {
       echo "source: testdata/c/truth.c (sha256 $(sha256sum "$src" | cut -d' ' -f1))"
       echo "compiler: $cc: $("$cc" --version | head -n1)"
