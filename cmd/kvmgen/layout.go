@@ -192,7 +192,8 @@ func printLayout(w io.Writer, asked string, t dwarfmodel.Type) {
 		fmt.Fprintf(w, "};\t/* size: %d */\n", x.Size())
 	case *dwarfmodel.Typedef:
 		if s, ok := dwarfmodel.Underlying(x).(*dwarfmodel.Struct); ok {
-			printAggregate(w, "typedef "+dwarfmodel.Declare(x.Type, "")+" "+x.Name+": "+s.Kind.String()+" "+s.Name, s)
+			fmt.Fprintf(w, "/* typedef %s */\n", dwarfmodel.Declare(x.Type, x.Name))
+			printAggregate(w, s.Kind.String()+" "+s.Name, s)
 			return
 		}
 		fmt.Fprintf(w, "%s;\t/* size: %d */\n", "typedef "+dwarfmodel.Declare(x.Type, x.Name), x.Size())
