@@ -52,6 +52,45 @@ type kdumpDump struct {
 	status    uint32
 	pool      sync.Pool // *kdumpScratch
 	zstdDec   *zstd.Decoder
+
+	cacheMu sync.Mutex
+	cache   map[uint64][]byte // decompressed pages, for small reads
+	noCache bool
+}
+
+// kdumpCachePages bounds the decompressed-page cache (32 MiB of 4 KiB pages).
+const kdumpCachePages = 8192
+
+// cachedPage returns page pfn decompressed, from the cache when there.
+// The returned slice must not be modified.
+func (d *kdumpDump) cachedPage(pfn uint64, s *kdumpScratch) ([]byte, error) {
+	if !d.noCache {
+		d.cacheMu.Lock()
+		p, ok := d.cache[pfn]
+		d.cacheMu.Unlock()
+		if ok {
+			return p, nil
+		}
+	}
+	p := make([]byte, d.blockSize)
+	if err := d.readPage(p, pfn, s); err != nil {
+		return nil, err
+	}
+	if !d.noCache {
+		d.cacheMu.Lock()
+		if d.cache == nil {
+			d.cache = make(map[uint64][]byte)
+		}
+		if len(d.cache) >= kdumpCachePages {
+			for k := range d.cache { // evict an arbitrary page
+				delete(d.cache, k)
+				break
+			}
+		}
+		d.cache[pfn] = p
+		d.cacheMu.Unlock()
+	}
+	return p, nil
 }
 
 type kdumpScratch struct {
@@ -281,6 +320,7 @@ func (d *kdumpDump) Info() DumpInfo          { return d.info }
 func (d *kdumpDump) Close() error            { return nil }
 func (d *kdumpDump) VMCoreInfo() *VMCoreInfo { return d.vmci }
 func (d *kdumpDump) disableCache() {
+	d.noCache = true
 	if d.walker != nil {
 		d.walker.cache = nil
 	}
@@ -431,9 +471,11 @@ func (d *kdumpDump) ReadPhys(buf []byte, paddr uint64) (int, error) {
 		if off == 0 && n == d.blockSize {
 			err = d.readPage(buf[done:done+int(n)], pfn, s)
 		} else {
-			page := make([]byte, d.blockSize)
-			err = d.readPage(page, pfn, s)
-			copy(buf[done:done+int(n)], page[off:])
+			var page []byte
+			page, err = d.cachedPage(pfn, s)
+			if err == nil {
+				copy(buf[done:done+int(n)], page[off:])
+			}
 		}
 		if err != nil {
 			return done, &ReadError{Addr: pa, Len: int(n), Err: err}

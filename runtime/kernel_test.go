@@ -85,7 +85,7 @@ func markerPID(t *testing.T) int {
 	return 0
 }
 
-func openFixture(t *testing.T, core string, o Options) *KVM {
+func openFixture(t testing.TB, core string, o Options) *KVM {
 	t.Helper()
 	kd, err := OpenOptions(testfix.Path(t, fxVmlinux), testfix.Path(t, core), o)
 	if err != nil {

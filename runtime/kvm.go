@@ -43,7 +43,7 @@ type KVM struct {
 	execName, coreName string
 	exec               *execImage // nil without an execfile
 	dump               Dump
-	file               *os.File
+	file               io.Closer
 	resolver           Resolver
 	writable           bool
 
@@ -194,7 +194,21 @@ func SameBuildID(a, b string) bool {
 	return len(a) >= 8 && strings.HasPrefix(b, a)
 }
 
-func openCore(name string, ctx *OpenContext, o Options) (Dump, *os.File, error) {
+// mappedFile closes the corefile and its mapping.
+type mappedFile struct {
+	*os.File
+	mm *mmapReader
+}
+
+func (m *mappedFile) Close() error {
+	err := m.mm.Close()
+	if e := m.File.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+func openCore(name string, ctx *OpenContext, o Options) (Dump, io.Closer, error) {
 	flag := os.O_RDONLY
 	if ctx.Writable {
 		flag = os.O_RDWR
@@ -209,10 +223,23 @@ func openCore(name string, ctx *OpenContext, o Options) (Dump, *os.File, error) 
 	}
 	c := *ctx
 	c.Name, c.File, c.Size = name, f, size
+	var mm *mmapReader
+	if !ctx.Writable && size > 0 {
+		if m, ok := mmapFile(f, size); ok {
+			mm = m
+			c.File = m
+		}
+	}
 	d, err := OpenDump(&c)
 	if err != nil {
+		if mm != nil {
+			mm.Close()
+		}
 		f.Close()
 		return nil, nil, err
+	}
+	if mm != nil {
+		return d, &mappedFile{File: f, mm: mm}, nil
 	}
 	if o.NoCache {
 		disableCache(d)
