@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,9 @@ func tempPackageDir(t *testing.T) string {
 }
 
 func TestUsage(t *testing.T) {
+	old := stderr
+	stderr = io.Discard
+	t.Cleanup(func() { stderr = old })
 	var out bytes.Buffer
 	if err := run(&out, []string{"-h"}); err != nil {
 		t.Fatal(err)
