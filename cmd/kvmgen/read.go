@@ -100,7 +100,7 @@ func parseAddress(kd *kvm.KVM, s string) (uint64, error) {
 }
 
 // hexDumper writes `hexdump -C` lines with absolute addresses, folding
-// repeated lines into "*".
+// repeated lines into "*", and ends with the end address.
 type hexDumper struct {
 	w       io.Writer
 	addr    uint64
@@ -117,15 +117,14 @@ func (h *hexDumper) write(p []byte) {
 	}
 }
 
+// flush writes the last partial line and, as hexdump -C does, a line with
+// the end address.
 func (h *hexDumper) flush() {
 	if len(h.pending) > 0 {
 		h.line(h.pending)
 		h.pending = nil
 	}
-	if h.starred {
-		h.starred = false
-		h.last = nil
-	}
+	fmt.Fprintf(h.w, "%016x\n", h.addr)
 }
 
 func (h *hexDumper) line(b []byte) {
