@@ -197,6 +197,7 @@ boot() {
 		-append "console=ttyS0 panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
 		-drive file="$R/swap.img",format=raw,if=virtio \
 		-drive file="$R/truth.img",format=raw,if=virtio \
+		${KVMGEN_LIVE_DISK:+-drive file="$KVMGEN_LIVE_DISK",format=raw,if=virtio,readonly=on} \
 		-monitor unix:"$R/mon.sock",server,nowait -serial file:"$R/serial.log" \
 		-display none </dev/null >"$R/qemu.out" 2>&1 &
 	QPID=$!
@@ -274,6 +275,7 @@ do_dumps() {
 	rm -rf "$R"
 	mkdir -p "$R" "$D"
 	log "booting the guest (TCG; -m $QEMU_MEM)"
+	local KVMGEN_LIVE_DISK= # live mode only
 	boot "$R" "$K/guest/initrd.gz"
 	monitor "$R" stop
 	local t d_elf d_paging d_kdump
@@ -323,6 +325,10 @@ do_live() {
 		cp "$lsproc" "$S/bin/lsproc"
 	fi
 	touch "$S/etc/kvmgen-live"
+	# Extra static programs for the guest's /bin, and commands to run there.
+	local b
+	for b in ${KVMGEN_LIVE_BINS:-}; do cp "$b" "$S/bin/"; done
+	[ -n "${KVMGEN_LIVE_CMDS:-}" ] && cp "$KVMGEN_LIVE_CMDS" "$S/etc/kvmgen-live-cmds"
 	# The kernel unpacks concatenated archives in turn: the overlay adds
 	# /bin/lsproc and the live flag to the base initramfs.
 	cpio_gz "$S" "$R/overlay.gz"
