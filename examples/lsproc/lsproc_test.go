@@ -240,6 +240,32 @@ func TestOtherKernelRefused(t *testing.T) {
 	}
 }
 
+// TestOtherArchRefused pairs the dump with the i386 FreeBSD kernel of the
+// shared fixtures (an ELF of another architecture, with no build ID).
+func TestOtherArchRefused(t *testing.T) {
+	core := testfix.Path(t, "linux-amd64/dumps/elf.vmcore")
+	shared := testfix.Shared()
+	yaml := filepath.Join(shared, "fixtures", "freebsd-lldb", "kernel-i386.yaml")
+	if _, err := os.Stat(yaml); shared == "" || err != nil {
+		if testfix.Required() {
+			t.Fatalf("%s is missing", yaml)
+		}
+		t.Skipf("%s is missing", yaml)
+	}
+	kernel := filepath.Join(t.TempDir(), "kernel-i386")
+	if out, err := exec.Command("yaml2obj", "--max-size=0", yaml, "-o", kernel).CombinedOutput(); err != nil {
+		if testfix.Required() {
+			t.Fatalf("yaml2obj: %v\n%s", err, out)
+		}
+		t.Skipf("yaml2obj: %v\n%s", err, out)
+	}
+	var out bytes.Buffer
+	err := run(&out, []string{"-kernel", kernel, "-core", core})
+	if err == nil || !strings.Contains(err.Error(), "is i386") || !strings.Contains(err.Error(), "x86_64 kernel") {
+		t.Fatalf("lsproc -kernel kernel-i386 -core elf.vmcore: %v; want an error naming i386 and x86_64", err)
+	}
+}
+
 // fakeTarget is memory made of a few regions, for the walk's error paths.
 type fakeTarget struct {
 	regions map[uint64][]byte

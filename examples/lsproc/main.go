@@ -26,6 +26,7 @@ package main
 
 import (
 	"bufio"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,6 +61,11 @@ func run(stdout io.Writer, args []string) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if *kernel != "" {
+		if err := checkKernelArch(*kernel); err != nil {
+			return err
+		}
+	}
 	kd, err := kvm.Open2(*kernel, *core, os.O_RDONLY, nil)
 	if err != nil {
 		return err
@@ -79,6 +85,31 @@ func run(stdout io.Writer, args []string) error {
 		fmt.Fprintf(w, "%d %d %c %s\n", t.PID, t.PPID, t.State, t.Comm)
 	}
 	return w.Flush()
+}
+
+// checkKernelArch refuses a kernel image of another architecture than the
+// one the bindings were generated for (Arch): no dump could match it.
+func checkKernelArch(name string) error {
+	f, err := elf.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	arch := f.Machine.String()
+	switch {
+	case f.Machine == elf.EM_X86_64 && f.Class == elf.ELFCLASS64:
+		arch = "x86_64"
+	case f.Machine == elf.EM_386:
+		arch = "i386"
+	case f.Machine == elf.EM_AARCH64:
+		arch = "aarch64"
+	case f.Machine == elf.EM_S390 && f.Class == elf.ELFCLASS64:
+		arch = "s390x"
+	}
+	if arch != Arch {
+		return fmt.Errorf("kernel %s is %s (%s %s), but lsproc's bindings were generated for an %s kernel (build ID %s)", name, arch, f.Class, f.Machine, Arch, BuildID)
+	}
+	return nil
 }
 
 // Task is one row of lsproc's table.
