@@ -324,12 +324,21 @@ func (f *File) voidType() *Void {
 }
 
 // typeAt decodes the type at off and all it reaches. f.mu is held.
-func (f *File) typeAt(off uint64) (Type, error) {
+func (f *File) typeAt(off uint64) (t Type, err error) {
 	if t, ok := f.memo[off]; ok {
 		return t, nil
 	}
 	dc := &decoder{f: f}
-	t, err := dc.get(off)
+	defer func() {
+		// A last defence: malformed input must give an error, not a crash.
+		if p := recover(); p != nil {
+			for _, o := range dc.created {
+				delete(f.memo, o)
+			}
+			t, err = nil, f.errf(".debug_info", int64(off), "malformed type information (%v)", p)
+		}
+	}()
+	t, err = dc.get(off)
 	if err == nil {
 		err = dc.drain()
 	}
@@ -654,7 +663,7 @@ func (f *File) children(u *unit, b []byte, tab *abbrevTable, d *die) ([]*die, er
 		}
 		pos = k.next
 		if k.children {
-			if k.sibling > k.off && k.sibling < u.end {
+			if k.sibling >= u.off+uint64(k.next) && k.sibling < u.end {
 				pos = int(k.sibling - u.off)
 				continue
 			}
@@ -827,7 +836,7 @@ func (f *File) Type(name string) (Type, error) {
 
 // Variable decodes the named global variable (one with a static address)
 // and the type it has.
-func (f *File) Variable(name string) (*Variable, error) {
+func (f *File) Variable(name string) (_ *Variable, err error) {
 	f.mu.Lock()
 	off, ok := f.idx.ns[nsVar][name]
 	if !ok {
@@ -835,6 +844,11 @@ func (f *File) Variable(name string) (*Variable, error) {
 		return nil, &NotFoundError{File: f.name, Kind: "variable", Name: name, Suggestions: suggest(name, f.VariableNames())}
 	}
 	defer f.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			err = f.errf(".debug_info", int64(off), "malformed variable (%v)", p)
+		}
+	}()
 	u, b, tab, err := f.unitData(off)
 	if err != nil {
 		return nil, err

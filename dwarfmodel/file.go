@@ -343,7 +343,7 @@ func (f *File) loadSections() error {
 		return fmt.Errorf("%s: %w: no .debug_abbrev section", f.displayName(), ErrNoDWARF)
 	}
 	if relocate {
-		if err := f.applyRelocations(); err != nil {
+		if err := f.safeApplyRelocations(); err != nil {
 			return err
 		}
 	}
@@ -447,6 +447,12 @@ func (f *File) Symbol(name string) (Symbol, bool) {
 
 func (f *File) loadSymbols() {
 	f.symOnce.Do(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f.syms, f.symMap = nil, nil
+				f.symErr = &FormatError{File: f.name, Section: ".symtab", Msg: fmt.Sprintf("malformed symbol table (%v)", p)}
+			}
+		}()
 		syms, err := f.ef.Symbols()
 		if err != nil && errors.Is(err, elf.ErrNoSymbols) {
 			syms, err = f.ef.DynamicSymbols()
@@ -479,4 +485,13 @@ func (f *File) loadSymbols() {
 			f.symMap[out[i].Name] = i
 		}
 	})
+}
+
+func (f *File) safeApplyRelocations() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &FormatError{File: f.name, Section: "relocations", Msg: fmt.Sprintf("malformed relocations (%v)", p)}
+		}
+	}()
+	return f.applyRelocations()
 }
