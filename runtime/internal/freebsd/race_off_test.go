@@ -1,0 +1,5 @@
+//go:build !race
+
+package freebsd
+
+const raceEnabled = false
