@@ -2,7 +2,9 @@
 # build-cross.sh [OUTDIR]: builds the truth program (testdata/c/truth.c) for
 # every variant of the layout/value truth suite and runs it to get a core.
 #
-# Variants: x86_64, i386, aarch64, s390x, each with -gdwarf-4 and -gdwarf-5.
+# Variants: x86_64, i386, aarch64, s390x, each with -gdwarf-4 and -gdwarf-5,
+# plus a layout-only -gdwarf-2 -gstrict-dwarf build of each (member offsets
+# as location expressions, DW_AT_bit_offset bitfields): prog and prog.o only.
 # For each, OUTDIR/cross/<arch>-dwarf<N>/ receives:
 #   prog       static executable  ($CC -static -O0 -g -gdwarf-N)
 #   prog.o     the object file     ($CC -O0 -g -gdwarf-N -c)
@@ -47,9 +49,10 @@ if [ "$(uname -m)" = x86_64 ] && [ "${KVMGEN_CROSS_NATIVE:-1}" = 1 ]; then
   esac
 fi
 
-fresh() { # fresh DIR: outputs exist and are newer than the sources
-  local d=$1 f
-  for f in prog prog.o prog.out prog.core BUILD; do
+fresh() { # fresh DIR DWARF: outputs exist and are newer than the sources
+  local d=$1 dw=$2 f files=(prog prog.o prog.out prog.core BUILD)
+  if [ "$dw" = 2 ]; then files=(prog prog.o BUILD); fi
+  for f in "${files[@]}"; do
     [ -s "$d/$f" ] || return 1
     [ "$d/$f" -nt "$src" ] || return 1
     [ "$d/$f" -nt "${BASH_SOURCE[0]}" ] || return 1
@@ -106,16 +109,16 @@ run_prog() (
 
 for v in "${variants[@]}"; do
   IFS=: read -r arch cc qemu <<<"$v"
-  for dw in 4 5; do
+  for dw in 4 5 2; do
     d="$out/cross/$arch-dwarf$dw"
-    if fresh "$d"; then
+    if fresh "$d" "$dw"; then
       echo "build-cross: $arch-dwarf$dw up to date"
       continue
     fi
     command -v "$cc" >/dev/null || { missing_tool "$cc" "$arch-dwarf$dw"; continue; }
     run_native=0
     if [ "$arch" = x86_64 ] && [ "$native_core" = 1 ]; then run_native=1; fi
-    if [ "$run_native" = 0 ]; then
+    if [ "$run_native" = 0 ] && [ "$dw" != 2 ]; then
       command -v "$qemu" >/dev/null || { missing_tool "$qemu" "$arch-dwarf$dw"; continue; }
     fi
     echo "build-cross: building $arch-dwarf$dw"
@@ -126,9 +129,12 @@ for v in "${variants[@]}"; do
     # hence the GNU build ID do not depend on where the checkout is: the
     # committed bindings (internal/truth) record that build ID.
     cflags=(-O0 -g "-gdwarf-$dw" -fno-omit-frame-pointer "-ffile-prefix-map=$srcdir=.")
+    if [ "$dw" = 2 ]; then cflags+=(-gstrict-dwarf); fi
     (cd "$srcdir" && "$cc" -static "${cflags[@]}" -o "$tmp/prog" truth.c)
     (cd "$srcdir" && "$cc" "${cflags[@]}" -c -o "$tmp/prog.o" truth.c)
-    if ! run_prog "$tmp" "$run_native" "$qemu" "$arch-dwarf$dw"; then
+    if [ "$dw" = 2 ]; then
+      : # layout only: not run
+    elif ! run_prog "$tmp" "$run_native" "$qemu" "$arch-dwarf$dw"; then
       if [ "$run_native" = 1 ] && command -v "$qemu" >/dev/null; then
         echo "build-cross: $arch-dwarf$dw: no native core; running under $qemu instead" >&2
         run_native=0
@@ -142,14 +148,17 @@ for v in "${variants[@]}"; do
       echo "compiler: $cc: $("$cc" --version | head -n1)"
       echo "exec: cd testdata/c && $cc -static ${cflags[*]/$srcdir/\$PWD} -o prog truth.c"
       echo "object: cd testdata/c && $cc ${cflags[*]/$srcdir/\$PWD} -c -o prog.o truth.c"
-      if [ "$run_native" = 1 ]; then
+      if [ "$dw" = 2 ]; then
+        echo "run: none (layout-only variant)"
+      elif [ "$run_native" = 1 ]; then
         echo "run: ulimit -c unlimited; ./prog > prog.out (native core)"
       else
         echo "run: ulimit -c unlimited; $qemu ./prog > prog.out ($($qemu --version | head -n1))"
       fi
     } >"$tmp/BUILD"
     chmod 755 "$tmp"
-    chmod 644 "$tmp"/prog.o "$tmp"/prog.out "$tmp"/prog.core "$tmp"/BUILD
+    chmod 644 "$tmp"/prog.o "$tmp"/BUILD
+    if [ "$dw" != 2 ]; then chmod 644 "$tmp"/prog.out "$tmp"/prog.core; fi
     rm -rf "$d"
     mv "$tmp" "$d"
     trap - EXIT

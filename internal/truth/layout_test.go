@@ -125,7 +125,7 @@ func TestLayout(t *testing.T) {
 	if _, err := gdbPath(); err != nil {
 		needTool(t, "gdb")
 	}
-	for _, v := range variants {
+	for _, v := range layoutVariants {
 		for _, file := range []string{"prog", "prog.o"} {
 			t.Run(v.Pkg()+"/"+file, func(t *testing.T) {
 				path := v.File(t, file)

@@ -107,7 +107,7 @@ func flattenJSON(ms []jsonMember) map[string]field {
 func TestLayoutJSON(t *testing.T) {
 	needTool(t, "pahole")
 	bin := kvmgenCLI(t)
-	for _, v := range variants {
+	for _, v := range layoutVariants {
 		t.Run(v.Pkg(), func(t *testing.T) {
 			prog := v.File(t, "prog")
 			args := append([]string{"layout", "-json", "-kernel", prog}, aggregates...)

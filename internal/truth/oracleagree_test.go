@@ -22,7 +22,7 @@ func needTool(t *testing.T, name string) {
 // (a misparse on one side shows as a disagreement).
 func TestOraclesAgree(t *testing.T) {
 	needTool(t, "pahole")
-	for _, v := range variants {
+	for _, v := range layoutVariants {
 		t.Run(v.Pkg(), func(t *testing.T) {
 			prog := v.File(t, "prog")
 			pa, err := runPahole(prog, tags(aggregates))

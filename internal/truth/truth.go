@@ -39,3 +39,8 @@ var Variants = func() []Variant {
 	}
 	return vs
 }()
+
+// LayoutOnly are the -gdwarf-2 -gstrict-dwarf builds (member offsets as
+// location expressions, DWARF 2 DW_AT_bit_offset bitfields): they have a
+// prog and a prog.o but are not run and have no bindings.
+var LayoutOnly = []Variant{{"x86_64", 2}, {"i386", 2}, {"aarch64", 2}, {"s390x", 2}}

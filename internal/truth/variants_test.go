@@ -10,6 +10,9 @@ type variant = Variant
 
 var variants = Variants
 
+// layoutVariants are the builds whose layout is checked: all of them.
+var layoutVariants = append(append([]Variant(nil), Variants...), LayoutOnly...)
+
 // The aggregates and enums of truth.c whose layout is checked.
 var (
 	aggregates = []string{

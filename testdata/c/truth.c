@@ -15,7 +15,9 @@
  * with $CC one of gcc (x86_64), i686-linux-gnu-gcc, aarch64-linux-gnu-gcc,
  * s390x-linux-gnu-gcc and $N 4 or 5, then run (under `ulimit -c unlimited`)
  * natively on x86_64 and under qemu-i386 / qemu-aarch64 / qemu-s390x for the
- * others, its stdout kept as prog.out and its core as prog.core. The prefix
+ * others, its stdout kept as prog.out and its core as prog.core. A
+ * layout-only build per architecture adds -gdwarf-2 -gstrict-dwarf (N=2) and
+ * is not run. The prefix
  * map keeps the DWARF, and so the GNU build ID, independent of the checkout's
  * path (the committed bindings in internal/truth record that build ID).
  *
