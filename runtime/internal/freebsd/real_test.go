@@ -196,6 +196,15 @@ func TestWalkPagesReal(t *testing.T) {
 				phys[p.Phys] = true
 				if p.VirtKnown && p.Virt <= syms["hz"] && syms["hz"] < p.Virt+p.Size {
 					hzSeen = true
+					// FreeBSD/amd64 maps the kernel's .bss read-write
+					// and no-execute (W^X kernel mappings since 12).
+					if c.goArch == "x86_64" && p.Prot != ProtRead|ProtWrite {
+						t.Errorf("hz's page %#x has protection %03b, want rw-", p.Virt, p.Prot)
+					}
+				}
+				if a := syms["proc_off_p_pid"]; c.goArch == "x86_64" && p.VirtKnown && p.Virt <= a && a < p.Virt+p.Size && p.Prot != ProtRead {
+					// ... and its .rodata read-only, no-execute.
+					t.Errorf(".rodata page %#x has protection %03b, want r--", p.Virt, p.Prot)
 				}
 				if n%97 == 0 && p.Offset >= 0 && p.Offset+int64(p.Size) <= st.Size() { // sample
 					if _, err := d.ReadPhys(buf, p.Phys); err != nil {
