@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/rand"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // benchAddrs returns n random 8-byte-aligned direct-map addresses of the
@@ -59,3 +61,20 @@ func BenchmarkReadELFCached(b *testing.B)     { benchRead(b, fxELF, false, 4096)
 func BenchmarkReadELFUncached(b *testing.B)   { benchRead(b, fxELF, true, 1<<16) }
 func BenchmarkReadKdumpCached(b *testing.B)   { benchRead(b, fxKdump, false, 4096) }
 func BenchmarkReadKdumpUncached(b *testing.B) { benchRead(b, fxKdump, true, 1<<16) }
+
+// Opening a descriptor: the vmlinux's symbol table (590 MB file) and the
+// dump's headers, notes, bitmaps.
+func benchOpen(b *testing.B, core string) {
+	vmlinux, c := testfix.Path(b, fxVmlinux), testfix.Path(b, core)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		kd, err := Open2(vmlinux, c, 0, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		kd.Close()
+	}
+}
+
+func BenchmarkOpenELF(b *testing.B)   { benchOpen(b, fxELF) }
+func BenchmarkOpenKdump(b *testing.B) { benchOpen(b, fxKdump) }

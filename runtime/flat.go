@@ -81,38 +81,56 @@ func newFlatReader(name string, r io.ReaderAt, fileSize int64) (*flatReader, err
 	return fr, nil
 }
 
-// flattenExtents resolves overlaps (later wins) and sorts.
+// flattenExtents resolves overlaps (later records win) and sorts. Records
+// are sorted by offset; only clusters of overlapping records (rare: a
+// header rewritten at the end) are resolved pairwise.
 func flattenExtents(recs []flatExtent) []flatExtent {
-	sorted := true
-	for i := 1; i < len(recs); i++ {
-		if recs[i].off < recs[i-1].off+recs[i-1].size {
-			sorted = false
-			break
+	type rec struct {
+		flatExtent
+		seq int
+	}
+	rs := make([]rec, len(recs))
+	for i, r := range recs {
+		rs[i] = rec{r, i}
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].off < rs[j].off })
+	out := make([]flatExtent, 0, len(rs))
+	for i := 0; i < len(rs); {
+		// The cluster of records overlapping rs[i] transitively.
+		j, end := i+1, rs[i].off+rs[i].size
+		for j < len(rs) && rs[j].off < end {
+			end = max(end, rs[j].off+rs[j].size)
+			j++
 		}
-	}
-	if sorted {
-		return recs
-	}
-	var out []flatExtent
-	for _, r := range recs {
-		var next []flatExtent
-		for _, e := range out {
-			// keep parts of e outside r
-			if e.off+e.size <= r.off || e.off >= r.off+r.size {
-				next = append(next, e)
-				continue
-			}
-			if e.off < r.off {
-				next = append(next, flatExtent{off: e.off, size: r.off - e.off, src: e.src})
-			}
-			if e.off+e.size > r.off+r.size {
-				cut := r.off + r.size - e.off
-				next = append(next, flatExtent{off: e.off + cut, size: e.size - cut, src: e.src + cut})
-			}
+		if j == i+1 {
+			out = append(out, rs[i].flatExtent)
+			i = j
+			continue
 		}
-		out = append(next, r)
+		cl := append([]rec(nil), rs[i:j]...)
+		sort.Slice(cl, func(a, b int) bool { return cl[a].seq < cl[b].seq })
+		var res []flatExtent
+		for _, r := range cl {
+			var next []flatExtent
+			for _, e := range res {
+				if e.off+e.size <= r.off || e.off >= r.off+r.size {
+					next = append(next, e)
+					continue
+				}
+				if e.off < r.off {
+					next = append(next, flatExtent{off: e.off, size: r.off - e.off, src: e.src})
+				}
+				if e.off+e.size > r.off+r.size {
+					cut := r.off + r.size - e.off
+					next = append(next, flatExtent{off: e.off + cut, size: e.size - cut, src: e.src + cut})
+				}
+			}
+			res = append(next, r.flatExtent)
+		}
+		sort.Slice(res, func(a, b int) bool { return res[a].off < res[b].off })
+		out = append(out, res...)
+		i = j
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].off < out[j].off })
 	return out
 }
 
