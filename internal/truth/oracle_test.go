@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // field is one member as laid out by an oracle or by kvmgen. Offsets are
@@ -314,11 +315,33 @@ func parseGDB(out string) (map[string]*layout, map[string]map[string]int64, erro
 // runPahole runs pahole -F dwarf on file for the named types (tags without
 // "struct "/"union ").
 func runPahole(file string, names []string) (map[string]*layout, error) {
-	out, err := exec.Command("pahole", "-F", "dwarf", "-C", strings.Join(names, ","), file).Output()
+	out, err := cachedOutput(func() ([]byte, error) {
+		return exec.Command("pahole", "-F", "dwarf", "-C", strings.Join(names, ","), file).Output()
+	}, "pahole", file, strings.Join(names, ","))
 	if err != nil {
 		return nil, fmt.Errorf("pahole %s: %v", file, err)
 	}
 	return parsePahole(string(out))
+}
+
+// oracleOut memoizes oracle runs: several tests ask the same questions
+// about the same files. Parsing is redone each time, so no test sees
+// another's (mutable) results.
+var oracleOut sync.Map // key -> outResult
+
+type outResult struct {
+	out []byte
+	err error
+}
+
+func cachedOutput(run func() ([]byte, error), key ...string) ([]byte, error) {
+	k := strings.Join(key, "\x00")
+	if r, ok := oracleOut.Load(k); ok {
+		return r.(outResult).out, r.(outResult).err
+	}
+	out, err := run()
+	oracleOut.Store(k, outResult{out, err})
+	return out, err
 }
 
 // gdbPath is the gdb that reads every target's DWARF (gdb-multiarch when
@@ -345,7 +368,9 @@ func runGDB(file string, aggs, enums []string) (map[string]*layout, map[string]m
 		args = append(args, "-ex", "ptype "+e)
 	}
 	args = append(args, file)
-	out, err := exec.Command(gdb, args...).CombinedOutput()
+	out, err := cachedOutput(func() ([]byte, error) {
+		return exec.Command(gdb, args...).CombinedOutput()
+	}, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %v\n%s", gdb, file, err, out)
 	}
