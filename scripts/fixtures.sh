@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # scripts/fixtures.sh: the real-kernel fixtures of kvmgen (docs/fixtures.md).
 #
-#   bash scripts/fixtures.sh [all]        kernel + guest + dumps + truth (what `make fixtures` runs)
+#   bash scripts/fixtures.sh [all]        kernel + guest + dumps + truth, then prev (`make fixtures`)
 #   bash scripts/fixtures.sh kernel       only download and lay out the Debian kernel
 #   bash scripts/fixtures.sh guest        ... and build the guest initramfs
 #   bash scripts/fixtures.sh dumps        ... and boot it under QEMU, dump it, extract the truth
+#   bash scripts/fixtures.sh prev         the same for the older kernel, in linux-amd64-prev/
 #   bash scripts/fixtures.sh live OUTDIR [LSPROC]
 #                                         boot the guest with a static lsproc (built from
 #                                         ./examples/lsproc unless LSPROC is given) that reads
@@ -25,13 +26,19 @@ set -euo pipefail
 
 CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-K=$CACHE/linux-amd64
+K=$CACHE/${KVMGEN_KDIR:-linux-amd64}
 # The kernel the committed bindings (examples/lsproc) were generated from.
 # When this exact package is gone from the archive, the version the
 # metapackage linux-image-cloud-amd64-dbg depends on today is used instead
 # (and recorded in linux-amd64/VERSION): the committed bindings then no
 # longer match it and must be regenerated (make generate).
-KVER=${KVMGEN_KVER:-6.1.0-56-cloud-amd64}
+DEFAULT_KVER=6.1.0-56-cloud-amd64
+KVER=${KVMGEN_KVER:-$DEFAULT_KVER}
+# A second, older build of the same kernel series (bookworm main, 6.1.176-1):
+# a real "other kernel" whose dumps the bindings for KVER must refuse, and
+# a second data point for layout resolution. `all` builds it best-effort
+# into linux-amd64-prev/ (UNAVAILABLE there says why not).
+PREV_KVER=${KVMGEN_PREV_KVER:-6.1.0-50-cloud-amd64}
 QEMU_MEM=${KVMGEN_QEMU_MEM:-512}
 BOOT_TIMEOUT=${KVMGEN_BOOT_TIMEOUT:-600}
 
@@ -93,6 +100,11 @@ do_kernel() {
 		apt-get update -qq || true
 		dbg=$(download "linux-image-$KVER-dbg" || true)
 	fi
+	if [ -z "$dbg" ] && [ -n "${KVMGEN_NO_FALLBACK:-}" ]; then
+		echo "linux-image-$KVER-dbg cannot be downloaded (apt-get download failed on $(date -u +%F))" > "$K/UNAVAILABLE"
+		log "$(cat "$K/UNAVAILABLE"); skipping $K"
+		exit 0
+	fi
 	if [ -z "$dbg" ]; then
 		local dep
 		dep=$(apt-cache depends linux-image-cloud-amd64-dbg 2>/dev/null |
@@ -111,6 +123,7 @@ do_kernel() {
 		touch "$vml"
 	fi
 	local U=$CACHE/unsigned
+	[ "$KVER" = "$DEFAULT_KVER" ] || U=$CACHE/unsigned-$KVER
 	if ! newer "$U/boot/vmlinuz-$KVER" "$uns"; then
 		log "extracting $(basename "$uns")"
 		rm -rf "$U"
@@ -130,6 +143,7 @@ do_kernel() {
 		[ -e "$M/$m.ko" ] || die "module $m.ko missing from $(basename "$uns")"
 		link "$M/$m.ko" "$K/modules/$(basename "$m").ko"
 	done
+	rm -f "$K/UNAVAILABLE"
 	newer "$K/VERSION" "$dbg" "$uns" && return
 	{
 		echo "release=$KVER"
@@ -346,7 +360,12 @@ mode=${1:-all}
 case $mode in
 kernel) do_kernel ;;
 guest) do_kernel; do_guest ;;
-dumps | all) do_kernel; do_guest; do_dumps ;;
+dumps) do_kernel; do_guest; do_dumps ;;
+all)
+	do_kernel; do_guest; do_dumps
+	KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 bash "${BASH_SOURCE[0]}" dumps
+	;;
+prev) KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 bash "${BASH_SOURCE[0]}" dumps ;;
 live) shift; do_live "$@" ;;
-*) die "unknown mode $mode (all, kernel, guest, dumps, live OUTDIR [LSPROC])" ;;
+*) die "unknown mode $mode (all, kernel, guest, dumps, prev, live OUTDIR [LSPROC])" ;;
 esac

@@ -240,6 +240,37 @@ func TestOtherKernelRefused(t *testing.T) {
 	}
 }
 
+// TestOtherDebianKernelRefused uses the dumps of another build of the same
+// kernel series (linux-amd64-prev, 6.1.0-50-cloud-amd64): with its own
+// vmlinux the dump opens but the bindings (generated for 6.1.0-56) refuse
+// it; with the bindings' vmlinux the runtime refuses the pair.
+func TestOtherDebianKernelRefused(t *testing.T) {
+	if b, err := os.ReadFile(filepath.Join(testfix.Dir(), "linux-amd64-prev", "UNAVAILABLE")); err == nil {
+		t.Skipf("the older kernel is no longer in the archive: %s", b)
+	}
+	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
+	prevVmlinux := testfix.Path(t, "linux-amd64-prev/vmlinux")
+	prevCore := testfix.Path(t, "linux-amd64-prev/dumps/elf.vmcore")
+	ours, prev := buildIDOf(t, vmlinux), buildIDOf(t, prevVmlinux)
+	if ours != BuildID || prev == ours {
+		t.Fatalf("build IDs: bindings %s, fixture vmlinux %s, older vmlinux %s", BuildID, ours, prev)
+	}
+	var out bytes.Buffer
+	err := run(&out, []string{"-kernel", prevVmlinux, "-core", prevCore})
+	var me *kvm.BuildIDMismatchError
+	if !errors.As(err, &me) || me.Generated != ours || me.Target != prev {
+		t.Errorf("lsproc on the older kernel's dump: %v; want a *runtime.BuildIDMismatchError (%s vs %s)", err, ours, prev)
+	}
+	err = run(&out, []string{"-kernel", vmlinux, "-core", prevCore})
+	var be *kvm.BuildIDError
+	if !errors.As(err, &be) || be.ExecBuildID != ours || be.CoreBID != prev {
+		t.Errorf("lsproc -kernel (6.1.0-56) -core (6.1.0-50 dump): %v; want a *runtime.BuildIDError", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("lsproc printed %q before refusing", out.String())
+	}
+}
+
 // TestOtherArchRefused pairs the dump with the i386 FreeBSD kernel of the
 // shared fixtures (an ELF of another architecture, with no build ID).
 func TestOtherArchRefused(t *testing.T) {

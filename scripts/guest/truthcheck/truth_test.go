@@ -61,7 +61,24 @@ func statState(stat []byte) string {
 // names, states, thread counts, argv and environment (one argument longer
 // than a page), and swap in use.
 func TestTruthShapes(t *testing.T) {
-	dir := testfix.Path(t, "linux-amd64/dumps/truth")
+	forEachKernel(t, testTruthShapes)
+}
+
+// forEachKernel runs f for the fixture kernel and for the older one
+// (unless the archive no longer has it).
+func forEachKernel(t *testing.T, f func(t *testing.T, kdir string)) {
+	for _, kdir := range []string{"linux-amd64", "linux-amd64-prev"} {
+		t.Run(kdir, func(t *testing.T) {
+			if b, err := os.ReadFile(filepath.Join(testfix.Dir(), kdir, "UNAVAILABLE")); err == nil {
+				t.Skipf("%s: %s", kdir, b)
+			}
+			f(t, kdir)
+		})
+	}
+}
+
+func testTruthShapes(t *testing.T, kdir string) {
+	dir := testfix.Path(t, kdir+"/dumps/truth")
 	m := markers(t, dir)
 	for _, name := range []string{"kvmgen-marker-1", "kvmgen-marker-2", "kvmgen-marker-3", "kvmgen-hog"} {
 		pid, ok := m[name]
@@ -128,9 +145,13 @@ for pid in map(int, sys.argv[3:]):
 // the guest's /proc/PID/cmdline and environ: the dump was taken from the
 // state the truth describes, and those pages are in it.
 func TestDumpAgreesWithTruth(t *testing.T) {
-	dir := testfix.Path(t, "linux-amd64/dumps/truth")
-	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
-	core := testfix.Path(t, "linux-amd64/dumps/paging.vmcore")
+	forEachKernel(t, testDumpAgreesWithTruth)
+}
+
+func testDumpAgreesWithTruth(t *testing.T, kdir string) {
+	dir := testfix.Path(t, kdir+"/dumps/truth")
+	vmlinux := testfix.Path(t, kdir+"/vmlinux")
+	core := testfix.Path(t, kdir+"/dumps/paging.vmcore")
 	if testing.Short() {
 		t.Skip("drgn loads the 590 MB vmlinux")
 	}
