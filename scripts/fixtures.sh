@@ -111,7 +111,7 @@ do_kernel() {
 			awk '/Depends: linux-image-[0-9].*-dbg/ { print $2; exit }')
 		[ -n "$dep" ] || die "cannot resolve linux-image-cloud-amd64-dbg's versioned package"
 		KVER=${dep#linux-image-}; KVER=${KVER%-dbg}
-		log "linux-image-6.1.0-56-cloud-amd64-dbg unavailable; using $dep"
+		log "linux-image-$DEFAULT_KVER-dbg unavailable; using $dep"
 		dbg=$(download "linux-image-$KVER-dbg") || die "cannot download linux-image-$KVER-dbg"
 	fi
 	uns=$(download "linux-image-$KVER-unsigned") || die "cannot download linux-image-$KVER-unsigned"
@@ -119,16 +119,24 @@ do_kernel() {
 	local vml=$CACHE/usr/lib/debug/boot/vmlinux-$KVER
 	if ! newer "$vml" "$dbg"; then
 		log "extracting vmlinux from $(basename "$dbg")"
-		dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$CACHE" --wildcards "./usr/lib/debug/boot/vmlinux-$KVER"
-		touch "$vml"
+		# Into a temporary folder first: an interrupted extraction must not
+		# leave a truncated vmlinux that looks newer than its package.
+		local X=$CACHE/extract.tmp
+		rm -rf "$X"; mkdir -p "$X" "$(dirname "$vml")"
+		dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$X" --wildcards "./usr/lib/debug/boot/vmlinux-$KVER"
+		touch "$X/usr/lib/debug/boot/vmlinux-$KVER"
+		mv -f "$X/usr/lib/debug/boot/vmlinux-$KVER" "$vml"
+		rm -rf "$X"
 	fi
 	local U=$CACHE/unsigned
 	[ "$KVER" = "$DEFAULT_KVER" ] || U=$CACHE/unsigned-$KVER
 	if ! newer "$U/boot/vmlinuz-$KVER" "$uns"; then
 		log "extracting $(basename "$uns")"
+		rm -rf "$U.tmp"
+		dpkg -x "$uns" "$U.tmp"
+		touch "$U.tmp/boot/vmlinuz-$KVER"
 		rm -rf "$U"
-		dpkg -x "$uns" "$U"
-		touch "$U/boot/vmlinuz-$KVER"
+		mv "$U.tmp" "$U"
 	fi
 	local M=$U/lib/modules/$KVER/kernel/drivers
 	newer "$K/vmlinux" "$vml" || link "$vml" "$K/vmlinux"
