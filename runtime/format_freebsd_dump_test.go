@@ -127,3 +127,32 @@ func TestFreeBSDFormatListed(t *testing.T) {
 		t.Errorf("Formats() = %v, want FreeBSD first", f)
 	}
 }
+
+// TestFreeBSDNoCache reads through the dumps with the translation cache off
+// (Options.NoCache) and on: the same bytes.
+func TestFreeBSDNoCache(t *testing.T) {
+	for _, c := range [][2]string{{"amd64", "vmcore-amd64-full"}, {"amd64", "vmcore-amd64-minidump"}} {
+		kernel, core := fbsdtest.Kernel(t, c[0]), fbsdtest.Dump(t, c[1])
+		var got [2][]byte
+		for i, nc := range []bool{false, true} {
+			kd, err := kvm.OpenOptions(kernel, core, kvm.Options{NoCache: nc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := kd.LookupSymbol("allproc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = make([]byte, 64)
+			for j := 0; j < 2; j++ { // twice: the second read may come from the cache
+				if err := kvm.ReadFull(kd, got[i], a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kd.Close()
+		}
+		if string(got[0]) != string(got[1]) {
+			t.Errorf("%s: cached and uncached reads differ", c[1])
+		}
+	}
+}
