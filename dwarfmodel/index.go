@@ -2,6 +2,7 @@ package dwarfmodel
 
 import (
 	"runtime"
+	"strings"
 	"sort"
 	"sync"
 )
@@ -22,7 +23,8 @@ const (
 const declBit = 1 << 63
 
 // index maps the names of top-level DIEs to their .debug_info offsets, per
-// namespace: the first complete definition, else the first declaration.
+// namespace: the first complete definition in file order, else the first
+// declaration.
 type index struct {
 	ns [nsCount]map[string]uint64
 }
@@ -35,26 +37,68 @@ func newIndex() index {
 	return x
 }
 
-// add records name at off, keeping the first definition.
-func (x *index) add(ns int, name string, off uint64, decl bool) {
-	m := x.ns[ns]
-	old, ok := m[name]
-	if !decl {
-		if !ok || old&declBit != 0 {
-			m[name] = off
-		}
-		return
+// better reports whether the entry off (a declaration when decl) should
+// replace old: definitions beat declarations, then the smaller offset
+// wins, so the result does not depend on the order of adds.
+func better(old uint64, exists bool, off uint64, decl bool) bool {
+	if !exists {
+		return true
 	}
-	if !ok {
-		m[name] = off | declBit
+	oldDecl := old&declBit != 0
+	if oldDecl != decl {
+		return oldDecl
+	}
+	return off < old&^declBit
+}
+
+func entry(off uint64, decl bool) uint64 {
+	if decl {
+		return off | declBit
+	}
+	return off
+}
+
+// add records name at off.
+func (x *index) add(ns int, name string, off uint64, decl bool) {
+	old, ok := x.ns[ns][name]
+	if better(old, ok, off, decl) {
+		x.ns[ns][name] = entry(off, decl)
 	}
 }
 
-// merge folds y (from later units) into x.
-func (x *index) merge(y *index) {
-	for ns := range y.ns {
-		for name, off := range y.ns[ns] {
-			x.add(ns, name, off&^declBit, off&declBit != 0)
+// partIndex is one indexing worker's index, keyed by the .debug_str
+// offset of the name when it has one (hashing an integer is cheaper than a
+// string, and no string is built), else by the name.
+type partIndex struct {
+	byOff [nsCount]map[uint64]uint64
+	byStr index
+}
+
+func newPartIndex() *partIndex {
+	x := &partIndex{byStr: newIndex()}
+	for i := range x.byOff {
+		x.byOff[i] = map[uint64]uint64{}
+	}
+	return x
+}
+
+func (x *partIndex) addOff(ns int, strOff, off uint64, decl bool) {
+	old, ok := x.byOff[ns][strOff]
+	if better(old, ok, off, decl) {
+		x.byOff[ns][strOff] = entry(off, decl)
+	}
+}
+
+// mergeInto adds the entries of x to idx.
+func (x *partIndex) mergeInto(f *File, idx *index) {
+	for ns := range x.byOff {
+		for so, e := range x.byOff[ns] {
+			if name, ok := strAt(f.str, so); ok && name != "" {
+				idx.add(ns, name, e&^declBit, e&declBit != 0)
+			}
+		}
+		for name, e := range x.byStr.ns[ns] {
+			idx.add(ns, name, e&^declBit, e&declBit != 0)
 		}
 	}
 }
@@ -121,14 +165,14 @@ func (f *File) buildIndex() error {
 		progMu.Unlock()
 	}
 
-	parts := make([]index, len(bounds)-1)
+	parts := make([]*partIndex, len(bounds)-1)
 	errs := make([]error, len(bounds)-1)
 	var wg sync.WaitGroup
 	for w := 0; w+1 < len(bounds); w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			x := newIndex()
+			x := newPartIndex()
 			var buf []byte
 			tab := &abbrevTable{}
 			for _, u := range f.units[bounds[w]:bounds[w+1]] {
@@ -144,7 +188,7 @@ func (f *File) buildIndex() error {
 					errs[w] = err
 					return
 				}
-				if err := f.indexUnit(u, b, tab, &x); err != nil {
+				if err := f.indexUnit(u, b, tab, x); err != nil {
 					errs[w] = err
 					return
 				}
@@ -159,20 +203,16 @@ func (f *File) buildIndex() error {
 			return err
 		}
 	}
-	if len(parts) == 0 {
-		f.idx = newIndex()
-		return nil
-	}
-	f.idx = parts[0]
-	for i := 1; i < len(parts); i++ {
-		f.idx.merge(&parts[i])
+	f.idx = newIndex()
+	for _, x := range parts {
+		x.mergeInto(f, &f.idx)
 	}
 	return nil
 }
 
 // indexUnit records the named top-level DIEs of u, whose bytes (from the
 // unit header on) are b.
-func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *index) error {
+func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *partIndex) error {
 	order := f.dm.ByteOrder
 	r := rd{b: b, p: int(u.dieOff - u.off)}
 	bad := func(at int, msg string) error {
@@ -208,6 +248,7 @@ func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *index) error {
 	if !a.children {
 		return nil
 	}
+	var k dieKeys
 	for {
 		start := r.p
 		if start >= len(b) {
@@ -222,81 +263,180 @@ func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *index) error {
 			return bad(start, "unknown abbreviation code")
 		}
 		ns := tagNS(a.tag)
-		var sibling uint64
-		if ns < 0 {
-			// Not indexed: only find the sibling to skip the subtree.
-			if !a.children && a.fixedSize >= 0 {
-				r.skip(uint64(a.fixedSize))
-			} else {
-				for i := range a.attrs {
-					s := &a.attrs[i]
-					if s.attr == atSibling && a.children {
-						sibling = f.readVal(&r, u, s, order).u
-					} else {
-						skipVal(&r, u, s)
-					}
-				}
-			}
-		} else {
-			var name string
-			var hasName, decl, hasLoc bool
-			var spec uint64
-			for i := range a.attrs {
-				s := &a.attrs[i]
-				switch s.attr {
-				case atName:
-					v := f.readVal(&r, u, s, order)
-					name, hasName = v.str, v.ok && v.str != ""
-				case atDeclaration:
-					decl = f.readVal(&r, u, s, order).u != 0
-				case atSibling:
-					sibling = f.readVal(&r, u, s, order).u
-				case atLocation:
-					if ns == nsVar {
-						v := f.readVal(&r, u, s, order)
-						hasLoc = len(v.blk) > 0 && isAddrExpr(v.blk[0])
-					} else {
-						skipVal(&r, u, s)
-					}
-				case atSpecification, atAbstractOrigin:
-					if ns == nsVar {
-						v := f.readVal(&r, u, s, order)
-						if v.ok {
-							spec = v.u
-						}
-					} else {
-						skipVal(&r, u, s)
-					}
-				default:
-					skipVal(&r, u, s)
-				}
-			}
-			if r.bad {
-				return bad(start, "truncated DIE")
-			}
-			off := u.off + uint64(start)
+		want := wantSibling
+		if ns >= 0 {
+			want |= wantName | wantDecl
 			if ns == nsVar {
-				if hasLoc && !hasName && spec != 0 {
-					name, hasName = f.peekName(u, b, spec, tab)
-				}
-				if hasLoc && hasName {
-					x.add(nsVar, name, off, false)
-				}
-			} else if hasName {
-				x.add(ns, name, off, decl)
+				want |= wantLoc | wantSpec
 			}
 		}
+		f.readKeys(&r, u, a, want, &k)
 		if r.bad {
 			return bad(start, "truncated DIE")
 		}
+		if ns >= 0 {
+			off := u.off + uint64(start)
+			if ns == nsVar {
+				if k.hasLoc && !k.hasName && k.spec != 0 {
+					if name, ok := f.peekName(u, b, k.spec, tab); ok {
+						x.byStr.add(nsVar, name, off, false)
+					}
+				} else if k.hasLoc && k.hasName {
+					k.addTo(x, nsVar, off, false)
+				}
+			} else if k.hasName {
+				k.addTo(x, ns, off, k.decl)
+			}
+		}
 		if a.children {
-			if sibling > u.off+uint64(r.p) && sibling < u.end {
-				r.p = int(sibling - u.off)
+			if k.sibling > u.off+uint64(r.p) && k.sibling < u.end {
+				r.p = int(k.sibling - u.off)
 				continue
 			}
 			if err := f.skipChildren(u, &r, tab); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// dieKeys are the attributes of a top-level DIE the index reads.
+type dieKeys struct {
+	hasName, nameInline bool
+	nameOff             uint64 // in .debug_str
+	name                string // when nameInline
+	decl, hasLoc        bool
+	sibling, spec       uint64
+}
+
+func (k *dieKeys) addTo(x *partIndex, ns int, off uint64, decl bool) {
+	if k.nameInline {
+		x.byStr.add(ns, k.name, off, decl)
+	} else {
+		x.addOff(ns, k.nameOff, off, decl)
+	}
+}
+
+const (
+	wantName = 1 << iota
+	wantDecl
+	wantSibling
+	wantLoc
+	wantSpec
+)
+
+// readKeys reads the wanted attributes of the DIE whose attributes start
+// at r.p and leaves r.p after them. When the attributes it needs sit at
+// fixed positions it reads only those, and when the DIE has children and
+// a sibling it does not walk the rest at all (the caller jumps).
+func (f *File) readKeys(r *rd, u *unit, a *abbrev, want int, k *dieKeys) {
+	*k = dieKeys{}
+	base := r.p
+	fast := true
+	for key := 0; key < nKeyAttrs; key++ {
+		if want&(1<<key) != 0 && a.pos[key] == posVar {
+			fast = false
+		}
+	}
+	if fast {
+		for key := 0; key < nKeyAttrs; key++ {
+			if want&(1<<key) == 0 || a.pos[key] == posNone {
+				continue
+			}
+			q := rd{b: r.b, p: base + int(a.pos[key])}
+			f.readKey(&q, u, &a.attrs[a.idx[key]], key, k)
+			if q.bad {
+				r.bad = true
+				return
+			}
+		}
+		switch {
+		case a.children && k.sibling != 0:
+			// The caller jumps to the sibling; r.p only has to be past
+			// the abbreviation code, which it is.
+			r.p = base
+			if k.sibling <= u.off+uint64(base) {
+				// A sibling pointing backwards: walk the DIE instead.
+				k.sibling = 0
+				f.skipAttrs(r, u, a)
+			}
+			return
+		case a.fixedSize >= 0:
+			r.skip(uint64(a.fixedSize))
+			return
+		}
+		f.skipAttrs(r, u, a)
+		return
+	}
+	for i := range a.attrs {
+		s := &a.attrs[i]
+		key := keyOf(s.attr)
+		if key < 0 || want&(1<<key) == 0 {
+			skipVal(r, u, s)
+			continue
+		}
+		f.readKey(r, u, s, key, k)
+	}
+}
+
+func (f *File) skipAttrs(r *rd, u *unit, a *abbrev) {
+	if a.fixedSize >= 0 {
+		r.skip(uint64(a.fixedSize))
+		return
+	}
+	for i := range a.attrs {
+		skipVal(r, u, &a.attrs[i])
+	}
+}
+
+// readKey reads one wanted attribute value at r.
+func (f *File) readKey(r *rd, u *unit, s *attrSpec, key int, k *dieKeys) {
+	order := f.dm.ByteOrder
+	if key == keyName {
+		switch uint32(s.form) {
+		case formStrp:
+			k.nameOff = r.uN(int(u.offSize), order)
+			// Empty names are dropped when the parts merge: testing the
+			// first byte here costs a cache miss per DIE.
+			k.hasName = k.nameOff < uint64(len(f.str))
+			return
+		case formStrx, formGNUStrIndex, formStrx1, formStrx2, formStrx3, formStrx4:
+			var idx uint64
+			if s.form == formStrx || s.form == formGNUStrIndex {
+				idx = r.uleb()
+			} else {
+				idx = r.uN(int(s.form-formStrx1+1), order)
+			}
+			if so, ok := f.strxOff(u, idx); ok && so < uint64(len(f.str)) {
+				k.nameOff, k.hasName = so, true
+			}
+			return
+		}
+		v := f.readVal(r, u, s, order)
+		if v.ok && v.str != "" {
+			k.name, k.hasName, k.nameInline = strings.Clone(v.str), true, true
+		}
+		return
+	}
+	switch {
+	case key == keySibling && s.form == formRef4:
+		k.sibling = u.off + r.uN(4, order)
+		return
+	case key == keyDecl && s.form == formFlagPresent:
+		k.decl = true
+		return
+	}
+	v := f.readVal(r, u, s, order)
+	switch key {
+	case keyDecl:
+		k.decl = v.u != 0
+	case keySibling:
+		k.sibling = v.u
+	case keyLocation:
+		k.hasLoc = len(v.blk) > 0 && isAddrExpr(v.blk[0])
+	case keySpec:
+		if v.ok {
+			k.spec = v.u
 		}
 	}
 }

@@ -150,6 +150,43 @@ type abbrev struct {
 	fixedSize int32 // total size of all values when all are fixed, else -1
 	first, n  int32 // the attributes' span in the table's specs
 	attrs     []attrSpec
+	// For the index's fast path: where the attributes it reads are, as a
+	// byte offset from the end of the abbreviation code when every value
+	// before them has a fixed size (posVar when not, posNone when absent),
+	// and their index in attrs.
+	pos [nKeyAttrs]int32
+	idx [nKeyAttrs]int16
+}
+
+// The attributes the index reads.
+const (
+	keyName = iota
+	keyDecl
+	keySibling
+	keyLocation
+	keySpec
+	nKeyAttrs
+)
+
+const (
+	posNone = -1
+	posVar  = -2
+)
+
+func keyOf(attr uint16) int {
+	switch attr {
+	case atName:
+		return keyName
+	case atDeclaration:
+		return keyDecl
+	case atSibling:
+		return keySibling
+	case atLocation:
+		return keyLocation
+	case atSpecification, atAbstractOrigin:
+		return keySpec
+	}
+	return -1
 }
 
 // abbrevTable is one parsed abbreviation table. Its slices are reused when
@@ -407,6 +444,23 @@ func (f *File) parseAbbrevsInto(t *abbrevTable, off uint64, u *unit) error {
 	for i := range t.abbrs {
 		a := &t.abbrs[i]
 		a.attrs = t.specs[a.first : a.first+a.n : a.first+a.n]
+		for k := range a.pos {
+			a.pos[k] = posNone
+		}
+		at := int32(0)
+		for j := range a.attrs {
+			if k := keyOf(a.attrs[j].attr); k >= 0 && a.pos[k] == posNone {
+				a.pos[k] = at
+				a.idx[k] = int16(j)
+			}
+			if at >= 0 {
+				if sz := a.attrs[j].size; sz >= 0 {
+					at += sz
+				} else {
+					at = posVar
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -552,6 +606,15 @@ func strAt(sec []byte, off uint64) (string, bool) {
 
 // strx resolves a string index through .debug_str_offsets.
 func (f *File) strx(u *unit, idx uint64) (string, bool) {
+	so, ok := f.strxOff(u, idx)
+	if !ok {
+		return "", false
+	}
+	return strAt(f.str, so)
+}
+
+// strxOff resolves a string index to an offset in .debug_str.
+func (f *File) strxOff(u *unit, idx uint64) (uint64, bool) {
 	base := u.strBase
 	if base == 0 && u.version >= 5 {
 		base = 8 // the first contribution's header, when no base is given
@@ -561,15 +624,12 @@ func (f *File) strx(u *unit, idx uint64) (string, bool) {
 	}
 	p := base + idx*uint64(u.offSize)
 	if idx > uint64(len(f.strOffs)) || p+uint64(u.offSize) > uint64(len(f.strOffs)) {
-		return "", false
+		return 0, false
 	}
-	var so uint64
 	if u.offSize == 8 {
-		so = f.dm.ByteOrder.Uint64(f.strOffs[p:])
-	} else {
-		so = uint64(f.dm.ByteOrder.Uint32(f.strOffs[p:]))
+		return f.dm.ByteOrder.Uint64(f.strOffs[p:]), true
 	}
-	return strAt(f.str, so)
+	return uint64(f.dm.ByteOrder.Uint32(f.strOffs[p:])), true
 }
 
 // addrx resolves an address index through .debug_addr.
