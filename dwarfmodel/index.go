@@ -2,8 +2,8 @@ package dwarfmodel
 
 import (
 	"runtime"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 )
 
