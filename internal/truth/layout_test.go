@@ -3,6 +3,7 @@ package truth
 import (
 	"debug/elf"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -29,6 +30,12 @@ func flattenModel(s *dwarfmodel.Struct) map[string]field {
 				anon++
 			}
 			f := field{Path: prefix + name, Offset: base + m.ByteOffset, Size: m.Type.Size()}
+			if m.Name != "" {
+				f.Decl = dwarfmodel.Declare(m.Type, m.Name)
+				if m.IsBitfield() {
+					f.Decl += fmt.Sprintf(":%d", m.BitSize)
+				}
+			}
 			t := dwarfmodel.Underlying0(m.Type)
 			if a, ok := t.(*dwarfmodel.Array); ok {
 				var b strings.Builder
@@ -170,6 +177,7 @@ func TestLayout(t *testing.T) {
 					got := flattenModel(st)
 					total += compareLayout(t, "pahole", name, pa[name], got)
 					total += compareLayout(t, "gdb", name, gd[name], got)
+					compareDecls(t, name, pa[name], got)
 				}
 				t.Logf("%d member comparisons with pahole and gdb", total)
 				if total < 200 {
@@ -180,6 +188,7 @@ func TestLayout(t *testing.T) {
 				}
 				if file == "prog" {
 					checkGlobals(t, f, path)
+					checkGlobalTypes(t, f, path)
 				}
 			})
 		}
@@ -262,6 +271,69 @@ func checkGlobals(t *testing.T, f *dwarfmodel.File, path string) {
 		}
 		if sz := v.Type.Size(); sz != int64(s.Size) {
 			t.Errorf("%s: type %s size %d, symbol size %d", g, dwarfmodel.Declare(v.Type, ""), sz, s.Size)
+		}
+	}
+}
+
+// normDecl makes pahole's and kvmgen's spellings of a declaration
+// comparable: pahole writes qualifiers as "volatile const" and spaces
+// around '*'; whitespace carries no meaning once removed around
+// punctuation, so it is dropped.
+func normDecl(d string) string {
+	d = strings.ReplaceAll(d, "volatile const", "const volatile")
+	return strings.Join(strings.Fields(d), "")
+}
+
+// compareDecls checks that kvmgen spells each member's C declaration
+// (type and name) as pahole does.
+func compareDecls(t *testing.T, name string, want *layout, got map[string]field) {
+	t.Helper()
+	for _, o := range want.Fields {
+		k, ok := got[o.Path]
+		if !ok || o.Decl == "" || k.Decl == "" {
+			continue
+		}
+		if normDecl(o.Decl) != normDecl(k.Decl) {
+			t.Errorf("%s.%s: kvmgen declares %q, pahole %q", name, o.Path, k.Decl, o.Decl)
+		}
+	}
+}
+
+// checkGlobalTypes compares the C spelling of each global's type with gdb's
+// `whatis` (the globals of truth.c have types whose names gdb and DWARF
+// spell alike: int, enum, struct, char).
+func checkGlobalTypes(t *testing.T, f *dwarfmodel.File, path string) {
+	t.Helper()
+	gdb, err := gdbPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-batch", "-nx"}
+	for _, g := range globals {
+		args = append(args, "-ex", "whatis "+g)
+	}
+	out, err := cachedOutput(func() ([]byte, error) {
+		return exec.Command(gdb, append(args, path)...).CombinedOutput()
+	}, append(args, path)...)
+	if err != nil {
+		t.Fatalf("gdb whatis: %v\n%s", err, out)
+	}
+	var types []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if s, ok := strings.CutPrefix(line, "type = "); ok {
+			types = append(types, s)
+		}
+	}
+	if len(types) != len(globals) {
+		t.Fatalf("gdb whatis printed %d types for %d globals:\n%s", len(types), len(globals), out)
+	}
+	for i, g := range globals {
+		v, err := f.Variable(g)
+		if err != nil {
+			continue // reported by checkGlobals
+		}
+		if got := dwarfmodel.Declare(v.Type, ""); normDecl(got) != normDecl(types[i]) {
+			t.Errorf("%s: kvmgen spells its type %q, gdb %q", g, got, types[i])
 		}
 	}
 }

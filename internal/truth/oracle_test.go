@@ -28,6 +28,7 @@ type field struct {
 	BitOffset int64  // bitfields: data_bit_offset from the start of the outermost struct
 	Dims      string // "[2][3]" for arrays, "" otherwise
 	Expanded  bool   // the oracle listed this member's own members
+	Decl      string // the C declaration (pahole's spelling; kvmgen's dwarfmodel.Declare), "" if unknown
 }
 
 // layout is one struct or union as an oracle lays it out.
@@ -158,7 +159,7 @@ func parsePahole(out string) (map[string]*layout, error) {
 			}
 			off, _ := strconv.ParseInt(m[2], 10, 64)
 			size, _ := strconv.ParseInt(m[4], 10, 64)
-			f := field{Path: memberPath(top, name), Offset: off, Size: size, Dims: dims}
+			f := field{Path: memberPath(top, name), Offset: off, Size: size, Dims: dims, Decl: m[1]}
 			if m[3] != "" {
 				bit, _ := strconv.ParseInt(m[3], 10, 64)
 				f.BitSize = bits
