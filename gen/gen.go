@@ -409,15 +409,17 @@ func (p *planner) run() {
 }
 
 func (p *planner) walkMembers(a *agg, s *dwarfmodel.Struct, d int) {
-	p.walkMembersDepth(a, s, d, 0)
+	p.walkMembersOnce(a, s, d, map[*dwarfmodel.Struct]bool{})
 }
 
-// walkMembersDepth bounds the nesting of anonymous members, so that a
-// malformed model whose anonymous members contain each other cannot hang.
-func (p *planner) walkMembersDepth(a *agg, s *dwarfmodel.Struct, d, nest int) {
-	if nest > 32 {
+// walkMembersOnce walks each anonymous member's type once, so that a
+// malformed model whose anonymous members contain each other (or repeat)
+// cannot hang.
+func (p *planner) walkMembersOnce(a *agg, s *dwarfmodel.Struct, d int, seen map[*dwarfmodel.Struct]bool) {
+	if seen[s] {
 		return
 	}
+	seen[s] = true
 	for i := range s.Members {
 		m := &s.Members[i]
 		if m.Type == nil {
@@ -425,7 +427,7 @@ func (p *planner) walkMembersDepth(a *agg, s *dwarfmodel.Struct, d, nest int) {
 		}
 		if m.Anonymous() {
 			if in, ok := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct); ok {
-				p.walkMembersDepth(a, in, d, nest+1)
+				p.walkMembersOnce(a, in, d, seen)
 			}
 			continue
 		}
@@ -645,26 +647,39 @@ type field struct {
 	lenNames     []string
 }
 
+// maxFields bounds the accessors of one aggregate (task_struct has about
+// 250), against malformed models that repeat anonymous members.
+const maxFields = 1 << 14
+
 func flatten(s *dwarfmodel.Struct, base int64, via string) []*field {
-	return flattenDepth(s, base, via, 0)
+	budget := maxFields
+	return flattenDepth(s, base, via, map[*dwarfmodel.Struct]bool{}, &budget)
 }
 
-func flattenDepth(s *dwarfmodel.Struct, base int64, via string, depth int) []*field {
-	if depth > 32 {
+// flattenDepth lists s's fields, promoting anonymous members' fields;
+// onPath breaks cycles and budget bounds the total.
+func flattenDepth(s *dwarfmodel.Struct, base int64, via string, onPath map[*dwarfmodel.Struct]bool, budget *int) []*field {
+	if onPath[s] || *budget <= 0 {
 		return nil
 	}
+	onPath[s] = true
+	defer delete(onPath, s)
 	var out []*field
 	for i := range s.Members {
 		m := &s.Members[i]
 		if m.Type != nil && m.Anonymous() {
 			in := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
 			w := fmt.Sprintf("in an anonymous %s at offset %d", in.Kind, base+m.ByteOffset)
-			out = append(out, flattenDepth(in, base+m.ByteOffset, w, depth+1)...)
+			out = append(out, flattenDepth(in, base+m.ByteOffset, w, onPath, budget)...)
 			continue
 		}
 		if m.Name == "" || m.Type == nil {
 			continue // unnamed bitfield padding
 		}
+		if *budget <= 0 {
+			break
+		}
+		*budget--
 		f := &field{m: m, off: base + m.ByteOffset, via: via}
 		if m.IsBitfield() {
 			f.bitOff = base*8 + m.DataBitOffset
