@@ -191,15 +191,24 @@ cpio_gz() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet) | gzip -9n > "$2"
 }
 
+# guest_inputs: a digest of what the initramfs is built from. Digests, not
+# file times, decide what to rebuild: a fresh clone (CI) has new file times
+# but must reuse a cache whose inputs have not changed.
+guest_inputs() {
+	cat "${GUEST_SRC[@]}" /bin/busybox "$K"/modules/*.ko "$K/vmlinuz" | sha256sum | cut -d' ' -f1
+}
+
 do_guest() {
 	need_pkgs busybox-static cpio gcc libc6-dev
-	local G=$K/guest
-	if newer "$G/initrd.gz" "${GUEST_SRC[@]}" "$K/vmlinuz"; then return; fi
+	local G=$K/guest h
+	h=$(guest_inputs)
+	if [ -s "$G/initrd.gz" ] && [ "$(cat "$G/INPUTS" 2>/dev/null)" = "$h" ]; then return; fi
 	log "building the guest initramfs"
 	mkdir -p "$G"
 	stage "$G/root"
 	cpio_gz "$G/root" "$G/initrd.gz.new"
 	mv "$G/initrd.gz.new" "$G/initrd.gz"
+	echo "$h" > "$G/INPUTS"
 	rm -rf "$G/root"
 }
 
@@ -288,8 +297,9 @@ truth() {
 }
 
 do_dumps() {
-	local D=$K/dumps
-	if newer "$D/truth/tasks.txt" "$K/guest/initrd.gz" &&
+	local D=$K/dumps h
+	h=$(sha256sum < "$K/guest/initrd.gz" | cut -d' ' -f1)
+	if [ "$(cat "$D/INPUTS" 2>/dev/null)" = "$h" ] && [ -s "$D/truth/tasks.txt" ] &&
 		[ -s "$D/elf.vmcore" ] && [ -s "$D/paging.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ]; then
 		return
 	fi
@@ -324,6 +334,7 @@ do_dumps() {
 		echo "dump_kdump_zlib_s=$d_kdump"
 		echo "qemu=$(qemu-system-x86_64 --version | head -1)"
 	} > "$D/TIMINGS"
+	echo "$h" > "$D/INPUTS"
 	ls -l "$D"/*.vmcore >&2
 	log "dumps ready: $(tr '\n' ' ' < "$D/TIMINGS")"
 	rm -rf "$R"
