@@ -57,6 +57,11 @@ type Minidump struct {
 
 var _ Dump = (*Minidump)(nil)
 
+// maxPartUnsized bounds what the header can make the opener read from a
+// file whose size is unknown (a device): 256 MiB of bitmap covers 8 TiB of
+// memory in 4 KiB pages.
+const maxPartUnsized = 256 << 20
+
 func roundUp(x, p uint64) uint64 { return (x + p - 1) / p * p }
 
 // OpenMinidump opens a FreeBSD minidump of amd64, i386 or arm64.
@@ -156,6 +161,9 @@ func OpenMinidump(name string, r io.ReaderAt, size int64) (*Minidump, error) {
 		p.off = int64(off)
 		if size >= 0 && int64(off)+int64(p.size) > size {
 			return nil, formatErr(name, int64(off), "%s of %d bytes (header says) runs past the end of the file (%d bytes)", p.what, p.size, size)
+		}
+		if size < 0 && p.size > maxPartUnsized {
+			return nil, formatErr(name, int64(off), "%s of %d bytes (header says) exceeds %d bytes, the most read from a file of unknown size", p.what, p.size, maxPartUnsized)
 		}
 		off += roundUp(p.size, ps)
 	}

@@ -440,3 +440,22 @@ func TestMinidumpHeaderErrors(t *testing.T) {
 		t.Errorf("plain text: %v, want ErrNotFreeBSD", err)
 	}
 }
+
+// TestMinidumpUnknownSize opens from a reader of unknown size (-1), as for a
+// device: the header's sizes are then bounded by a limit instead.
+func TestMinidumpUnknownSize(t *testing.T) {
+	pmap := make([]byte, 4096)
+	putEnt(pmap, 0, 8, 0x3000|amd64PGV)
+	s := &synthDump{magic: magicAMD64, pageSize: 4096, fill: amd64Fill(1, 0), pmap: pmap, pages: map[uint64][]byte{0x3000: pagePattern(0x3000, 4096)}}
+	img, _, _ := s.bytes(t)
+	m, err := OpenMinidump("dev", bytes.NewReader(img), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReads(t, m, []vcheck{{kbAMD64 + 8, 0x3008}})
+	binary.LittleEndian.PutUint32(img[0x24:], 0xfffff000)
+	var fe *FormatError
+	if _, err := OpenMinidump("dev", bytes.NewReader(img), -1); !errors.As(err, &fe) || fe.Offset != 0x2000 {
+		t.Errorf("4 GiB page map from a file of unknown size: %v", err)
+	}
+}
