@@ -818,6 +818,10 @@ func (f *File) Type(name string) (Type, error) {
 		try = []int{nsStruct, nsUnion, nsEnum, nsTypedef, nsBase, nsClass}
 	}
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("%s: Type(%q) on a closed file", f.displayName(), name)
+	}
 	if name == "void" {
 		v := f.voidType()
 		f.mu.Unlock()
@@ -838,6 +842,10 @@ func (f *File) Type(name string) (Type, error) {
 // and the type it has.
 func (f *File) Variable(name string) (_ *Variable, err error) {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("%s: Variable(%q) on a closed file", f.displayName(), name)
+	}
 	off, ok := f.idx.ns[nsVar][name]
 	if !ok {
 		f.mu.Unlock()

@@ -160,6 +160,10 @@ func TestCycles(t *testing.T) {
 	if st := s.(*Struct); st.Members[0].Type != s || st.Size() != 8 {
 		t.Errorf("struct self: %+v", st)
 	}
+	f.Close()
+	if _, err := f.Type("struct self"); err == nil {
+		t.Errorf("Type after Close succeeded")
+	}
 }
 
 func TestCorruptDWARF(t *testing.T) {

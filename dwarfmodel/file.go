@@ -39,6 +39,7 @@ type File struct {
 	info      io.ReaderAt
 	infoSize  int64
 	infoMem   []byte
+	closed    bool
 	abbrev    []byte
 	str       []byte
 	lineStr   []byte
@@ -105,14 +106,20 @@ func NewFileWith(r io.ReaderAt, opts Options) (*File, error) {
 	return newFile(r, "", size, opts)
 }
 
-// Close releases the file. Types already decoded stay usable.
+// Close releases the file. Types already decoded stay usable; Type and
+// Variable fail afterwards.
 func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	var err error
 	if f.closer != nil {
-		err := f.closer.Close()
+		if e := f.closer.Close(); err == nil {
+			err = e
+		}
 		f.closer = nil
-		return err
 	}
-	return nil
+	return err
 }
 
 // Name is the file name given to Open, or "".
