@@ -22,46 +22,61 @@ var (
 	dwarfFiles = map[string]*dwarfmodel.File{}
 )
 
-// fixtureKernel is one kernel's fixture set: the primary cache
-// (testfix.Dir(), the kernel the project's fixtures are built for) and any
-// more listed in $KVMGEN_EXTRA_CACHES (colon-separated caches with the same
-// layout, made by `KVMGEN_CACHE=DIR KVMGEN_KVER=... scripts/fixtures.sh`
-// for another kernel version: the same code must give the same answers).
+// fixtureKernel is one kernel's fixture directory: linux-amd64/ (the
+// kernel the project's fixtures are built for), linux-amd64-prev/ (an older
+// Debian kernel the pipeline also boots and dumps: the same code must give
+// the same answers), and any listed in $KVMGEN_EXTRA_CACHES (colon-separated;
+// each a fixture directory like linux-amd64/, or a cache holding one, made
+// e.g. by `KVMGEN_CACHE=DIR KVMGEN_KVER=... scripts/fixtures.sh kernel`).
 type fixtureKernel struct {
-	name  string // release, from linux-amd64/VERSION
-	cache string
+	name    string // release, from VERSION
+	dir     string
+	primary bool
+	extra   bool // from $KVMGEN_EXTRA_CACHES: may hold only a kernel
 }
 
 func fixtureKernels(t testing.TB) []fixtureKernel {
 	t.Helper()
 	testfix.Path(t, "linux-amd64/vmlinux") // skips (or fails in CI) without the primary fixtures
-	dirs := []string{testfix.Dir()}
-	if e := os.Getenv("KVMGEN_EXTRA_CACHES"); e != "" {
-		dirs = append(dirs, filepath.SplitList(e)...)
+	out := []fixtureKernel{{dir: filepath.Join(testfix.Dir(), "linux-amd64"), primary: true}}
+	prev := filepath.Join(testfix.Dir(), "linux-amd64-prev")
+	if _, err := os.Stat(filepath.Join(prev, "vmlinux")); err == nil {
+		out = append(out, fixtureKernel{dir: prev})
+	} else if why, err := os.ReadFile(filepath.Join(prev, "UNAVAILABLE")); err == nil {
+		t.Logf("no older kernel: %s", bytes.TrimSpace(why))
+	} else if testfix.Required() {
+		t.Fatalf("fixture %s is missing (run `make fixtures`)", prev)
 	}
-	var out []fixtureKernel
-	for _, d := range dirs {
-		name := filepath.Base(d)
-		if b, err := os.ReadFile(filepath.Join(d, "linux-amd64", "VERSION")); err == nil {
+	if e := os.Getenv("KVMGEN_EXTRA_CACHES"); e != "" {
+		for _, d := range filepath.SplitList(e) {
+			if _, err := os.Stat(filepath.Join(d, "linux-amd64", "vmlinux")); err == nil {
+				d = filepath.Join(d, "linux-amd64")
+			}
+			out = append(out, fixtureKernel{dir: d, extra: true})
+		}
+	}
+	for i := range out {
+		k := &out[i]
+		k.name = filepath.Base(k.dir)
+		if b, err := os.ReadFile(filepath.Join(k.dir, "VERSION")); err == nil {
 			for _, line := range strings.Split(string(b), "\n") {
 				if v, ok := strings.CutPrefix(line, "release="); ok {
-					name = v
+					k.name = v
 				}
 			}
 		}
-		out = append(out, fixtureKernel{name: name, cache: d})
 	}
 	return out
 }
 
-// path is a fixture of this kernel; a missing one skips (fails under
-// KVMGEN_REQUIRE_FIXTURES=1). An extra cache may hold only the kernel (no
-// dumps): its layout is still checked.
+// path is a fixture of this kernel (rel to its directory); a missing one
+// skips (fails under KVMGEN_REQUIRE_FIXTURES=1). A kernel directory may
+// hold only the kernel (no dumps): its layout is still checked.
 func (k fixtureKernel) path(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join(k.cache, rel)
+	p := filepath.Join(k.dir, rel)
 	if _, err := os.Stat(p); err != nil {
-		if testfix.Required() {
+		if testfix.Required() && !k.extra {
 			t.Fatalf("fixture %s is missing: %v", p, err)
 		}
 		t.Skipf("fixture %s is missing (run `make fixtures`)", p)
@@ -72,7 +87,7 @@ func (k fixtureKernel) path(t testing.TB, rel string) string {
 // dwarf opens the kernel's DWARF once per test binary.
 func (k fixtureKernel) dwarf(t testing.TB) (*dwarfmodel.File, string) {
 	t.Helper()
-	p := k.path(t, "linux-amd64/vmlinux")
+	p := k.path(t, "vmlinux")
 	dwarfMu.Lock()
 	defer dwarfMu.Unlock()
 	if f, ok := dwarfFiles[p]; ok {
@@ -88,7 +103,7 @@ func (k fixtureKernel) dwarf(t testing.TB) (*dwarfmodel.File, string) {
 
 // kernelDWARF opens the primary fixture kernel's DWARF.
 func kernelDWARF(t testing.TB) (*dwarfmodel.File, string) {
-	return fixtureKernel{cache: testfix.Dir()}.dwarf(t)
+	return fixtureKernel{dir: filepath.Join(testfix.Dir(), "linux-amd64"), primary: true}.dwarf(t)
 }
 
 // layoutFields lists every Field of the layout with the C struct it is a
