@@ -208,20 +208,56 @@ func printLayout(w io.Writer, asked string, t dwarfmodel.Type) {
 
 func printAggregate(w io.Writer, head string, s *dwarfmodel.Struct) {
 	fmt.Fprintf(w, "%s {\n", strings.TrimRight(head, " "))
-	printMembers(w, s, 1, 0)
-	fmt.Fprintf(w, "\n\t/* size: %d */\n};\n", s.Size())
+	holes := printMembers(w, s, 1, 0)
+	fmt.Fprintf(w, "\n\t/* size: %d, members: %d", s.Size(), len(s.Members))
+	if holes > 0 {
+		fmt.Fprintf(w, ", holes: %d", holes)
+	}
+	fmt.Fprintf(w, " */\n};\n")
+}
+
+// hole prints a pahole-style comment for the gap between the end of the
+// previous member and the start of the next one (in bits); it reports
+// whether there was a gap.
+func hole(w io.Writer, tabs string, end, start int64) bool {
+	gap := start - end
+	switch {
+	case gap <= 0:
+		return false
+	case gap%8 == 0:
+		fmt.Fprintf(w, "%s/* XXX %d byte(s) hole */\n", tabs, gap/8)
+	default:
+		fmt.Fprintf(w, "%s/* XXX %d bit(s) hole */\n", tabs, gap)
+	}
+	return true
 }
 
 // printMembers prints s's members at indent; base is the offset of s from
 // the outermost aggregate: comments show offsets from there, as pahole's do.
-func printMembers(w io.Writer, s *dwarfmodel.Struct, indent int, base int64) {
+func printMembers(w io.Writer, s *dwarfmodel.Struct, indent int, base int64) (holes int) {
 	tabs := strings.Repeat("\t", indent)
+	var end int64 // bits: the end of the members so far (structs only)
 	for i := range s.Members {
 		m := &s.Members[i]
+		if s.Kind != dwarfmodel.KindUnion {
+			start, n := m.ByteOffset*8, m.Type.Size()*8
+			if m.IsBitfield() {
+				start, n = m.DataBitOffset, m.BitSize
+			}
+			if hole(w, tabs, end, start) {
+				holes++
+			}
+			if n < 0 {
+				n = 0 // flexible array: it starts here and has no size
+			}
+			if start+n > end {
+				end = start + n
+			}
+		}
 		if m.Anonymous() && indent < 32 {
 			in := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
 			fmt.Fprintf(w, "%s%s {\n", tabs, in.Kind)
-			printMembers(w, in, indent+1, base+m.ByteOffset)
+			holes += printMembers(w, in, indent+1, base+m.ByteOffset)
 			line := tabs + "};"
 			fmt.Fprintf(w, "%s%s/* %6d %6d */\n", line, pad(line, 48), base+m.ByteOffset, m.Type.Size())
 			continue
@@ -235,6 +271,14 @@ func printMembers(w io.Writer, s *dwarfmodel.Struct, indent int, base int64) {
 		line += ";"
 		fmt.Fprintf(w, "%s%s/* %6d %6d */\n", line, pad(line, 48), base+m.ByteOffset, m.Type.Size())
 	}
+	if s.Kind != dwarfmodel.KindUnion && s.Size() > 0 && s.Size()*8 > end {
+		if pad := s.Size()*8 - end; pad%8 == 0 {
+			fmt.Fprintf(w, "%s/* padding: %d */\n", tabs, pad/8)
+		} else {
+			fmt.Fprintf(w, "%s/* padding: %d bit(s) */\n", tabs, pad)
+		}
+	}
+	return holes
 }
 
 func pad(s string, col int) string {

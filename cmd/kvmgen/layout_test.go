@@ -144,7 +144,7 @@ func TestLayoutText(t *testing.T) {
 		t.Fatalf("gdb: %v\n%s", err, gdb)
 	}
 	size := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(gdb)), "$1 = "))
-	for _, want := range []string{"struct kinds {", "int bf_b:5;", "/* size: " + size + " */", "int (*fn)(int);"} {
+	for _, want := range []string{"struct kinds {", "int bf_b:5;", "/* size: " + size + ",", "int (*fn)(int);"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text layout lacks %q:\n%s", want, out.String())
 		}
