@@ -24,7 +24,7 @@ func benchAddrs(b *testing.B, kd *KVM, n, pages int) []uint64 {
 	rng := rand.New(rand.NewSource(1))
 	set := make([]uint64, pages)
 	for i := range set {
-		set[i] = base + (1<<20 + uint64(rng.Int63n(499<<20)))&^0xfff
+		set[i] = base + (1<<20+uint64(rng.Int63n(499<<20)))&^0xfff
 	}
 	addrs := make([]uint64, n)
 	for i := range addrs {

@@ -251,11 +251,13 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	}
 	if c.kmem == nil && c.phys != nil && ef.Machine == elf.EM_X86_64 && ctx.Exec != nil {
 		// No VMCOREINFO: find the kernel by its content.
-		var end uint64
+		var held []physRange
 		for _, s := range c.phys.segs {
-			end = max(end, s.start+s.memsz)
+			if s.start+s.filesz > s.start {
+				held = append(held, physRange{s.start, s.start + s.filesz})
+			}
 		}
-		if loc, err := findX86Kernel(c, end, ctx.Exec, c.qemuCR3); err == nil {
+		if loc, err := findX86Kernel(c, held, ctx.Exec, c.qemuCR3); err == nil {
 			c.kmem = &kernelMem{phys: c, xlat: loc.walker}
 			c.info.KernDisp, c.info.KernDispKnown = loc.disp, true
 			c.located = loc.how
@@ -382,10 +384,14 @@ func (c *elfCore) WalkPages(fn func(Page) error) error {
 	}
 	ps := uint64(c.info.PageSize)
 	for _, s := range m.segs {
+		// Pages the file holds one by one; a zero-filled tail (memsz
+		// beyond filesz, unbounded by the file) as one entry.
 		for o := uint64(0); o < s.memsz; o += ps {
 			p := Page{Size: min(ps, s.memsz-o), Prot: ProtRead, Offset: -1}
 			if o < s.filesz {
 				p.Offset = s.off + int64(o)
+			} else {
+				p.Size = s.memsz - o
 			}
 			if m == c.virt {
 				p.Virt, p.VirtKnown = s.start+o, true
@@ -394,6 +400,9 @@ func (c *elfCore) WalkPages(fn func(Page) error) error {
 			}
 			if err := fn(p); err != nil {
 				return err
+			}
+			if p.Offset < 0 {
+				break
 			}
 		}
 	}

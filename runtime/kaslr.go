@@ -35,9 +35,13 @@ type kernelLocation struct {
 // physical memory.
 var ErrKernelNotFound = errors.New("kernel not found in physical memory")
 
+// physRange is a range [Start, End) of physical memory a dump holds.
+type physRange struct{ Start, End uint64 }
+
 // findX86Kernel locates the kernel. cr3, when not 0, is a page-table root
-// from the dump (a CPU's CR3); physEnd bounds the scan.
-func findX86Kernel(phys PhysReader, physEnd uint64, x *ExecInfo, cr3 uint64) (*kernelLocation, error) {
+// from the dump (a CPU's CR3); the scan visits only the ranges given (held
+// memory), so it is bounded by the dump's size.
+func findX86Kernel(phys PhysReader, ranges []physRange, x *ExecInfo, cr3 uint64) (*kernelLocation, error) {
 	if x == nil || x.Symbol == nil || x.ReadLink == nil {
 		return nil, fmt.Errorf("%w: no execfile with symbols to search with", ErrKernelNotFound)
 	}
@@ -69,20 +73,38 @@ func findX86Kernel(phys PhysReader, physEnd uint64, x *ExecInfo, cr3 uint64) (*k
 		return nil, fmt.Errorf("%w: execfile has no init_top_pgt symbol", ErrKernelNotFound)
 	}
 	got := make([]byte, len(banner))
-	for pa := bannerLink % kaslrAlign; pa < physEnd; pa += kaslrAlign {
+	for _, r := range ranges {
+		// The first candidate at or after r.Start.
+		first := r.Start&^(kaslrAlign-1) + bannerLink%kaslrAlign
+		if first < r.Start {
+			first += kaslrAlign
+		}
+		for pa := first; pa < r.End && pa >= first; pa += kaslrAlign {
+			if loc := tryBannerAt(phys, pa, got, banner, bannerLink, pgtLink); loc != nil {
+				return loc, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w: linux_banner %q not found", ErrKernelNotFound, banner)
+}
+
+// tryBannerAt checks for linux_banner at physical pa and, when there,
+// whether the page tables beside it translate it.
+func tryBannerAt(phys PhysReader, pa uint64, got, banner []byte, bannerLink, pgtLink uint64) *kernelLocation {
+	{
 		if n, _ := phys.ReadPhys(got, pa); n != len(got) || !bytes.Equal(got, banner) {
-			continue
+			return nil
 		}
 		root := pa + pgtLink - bannerLink
 		for _, levels := range []int{4, 5} {
 			w := &x86Walker{phys: phys, root: root, levels: levels}
 			if disp, ok := probeDisp(w, bannerLink, banner, &pa); ok {
 				w.cache = newTLB()
-				return &kernelLocation{walker: w, disp: disp, how: fmt.Sprintf("linux_banner found at physical %#x", pa)}, nil
+				return &kernelLocation{walker: w, disp: disp, how: fmt.Sprintf("linux_banner found at physical %#x", pa)}
 			}
 		}
 	}
-	return nil, fmt.Errorf("%w: linux_banner %q not found", ErrKernelNotFound, banner)
+	return nil
 }
 
 // probeDisp tries each 2 MiB-aligned displacement: the right one maps

@@ -307,7 +307,7 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 	}
 	d.pool.New = func() any { return &kdumpScratch{comp: make([]byte, d.blockSize), page: make([]byte, d.blockSize)} }
 	if d.kmem == nil && d.info.Arch == "x86_64" && ctx.Exec != nil {
-		if loc, err := findX86Kernel(d, d.maxMapnr*d.blockSize, ctx.Exec, 0); err == nil {
+		if loc, err := findX86Kernel(d, []physRange{{0, d.maxMapnr * d.blockSize}}, ctx.Exec, 0); err == nil {
 			d.walker = loc.walker
 			d.kmem = &kernelMem{phys: d, xlat: loc.walker}
 			d.info.KernDisp, d.info.KernDispKnown = loc.disp, true

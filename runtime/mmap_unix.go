@@ -5,8 +5,8 @@ package runtime
 import (
 	"fmt"
 	"io"
-	"runtime/debug"
 	"os"
+	"runtime/debug"
 	"syscall"
 )
 

@@ -41,7 +41,7 @@ func openRaw(ctx *OpenContext) (Dump, error) {
 		end = e
 	}
 	d := &rawDump{name: ctx.Name, r: ctx.File, end: end}
-	loc, err := findX86Kernel(d, end, x, 0)
+	loc, err := findX86Kernel(d, []physRange{{0, end}}, x, 0)
 	if err != nil {
 		return nil, &NotMineError{Format: "raw physical memory", Reason: err.Error()}
 	}
