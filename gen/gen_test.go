@@ -387,3 +387,29 @@ func TestMalformedModel(t *testing.T) {
 	}
 	vet(t, tempPackage(t, map[string][]byte{"z.go": src}))
 }
+
+// TestKernelCompiles generates the kernel type set, one pointer hop
+// deep, from the Debian vmlinux, and compiles and vets it: a real kernel
+// has constructs no small test file has.
+func TestKernelCompiles(t *testing.T) {
+	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	cfg := kernelConfig()
+	cfg.Depth = 1
+	cfg.Vars = append(cfg.Vars, "jiffies_64", "linux_banner", "__per_cpu_offset", "nr_threads")
+	src := generateFile(t, vmlinux, cfg)
+	checkHeader(t, src)
+	for _, want := range []string{
+		"func (k *Kernel) InitTask() (v TaskStruct, err error)",
+		"func (s TaskStruct) CommString() string",
+		"func (s TaskStruct) Mm() MmStructPtr",
+		"func (k *Kernel) LinuxBannerString(limit int) (string, error)",
+	} {
+		if !bytes.Contains(src, []byte(want)) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	vet(t, tempPackage(t, map[string][]byte{"zkvmgen.go": src}))
+}
