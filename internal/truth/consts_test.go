@@ -57,6 +57,9 @@ func TestGeneratedConstants(t *testing.T) {
 			consts := genConsts(t, filepath.Join(v.Pkg(), "zkvmgen.go"))
 			matched := 0
 			for _, name := range aggregates {
+				if name == "struct exotic" {
+					continue // not generated (layout only)
+				}
 				_, tag, _ := strings.Cut(name, " ")
 				goName := gen.GoName(tag)
 				l := gd[name]

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -281,8 +282,14 @@ func checkGlobals(t *testing.T, f *dwarfmodel.File, path string) {
 // punctuation, so it is dropped.
 func normDecl(d string) string {
 	d = strings.ReplaceAll(d, "volatile const", "const volatile")
+	// pahole's "void (*h)(int)[2]" is C's "void (*h[2])(int)".
+	if m := paholeFnArray.FindStringSubmatch(d); m != nil {
+		d = m[1] + m[3] + ")" + m[2]
+	}
 	return strings.Join(strings.Fields(d), "")
 }
+
+var paholeFnArray = regexp.MustCompile(`^(.*\(\s*\*+\s*\w+\s*)\)(\(.*\))((?:\[\d*\])+)$`)
 
 // compareDecls checks that kvmgen spells each member's C declaration
 // (type and name) as pahole does.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 )
@@ -61,6 +62,8 @@ func kvmgenCLI(t *testing.T) string {
 	return kvmgenBin
 }
 
+var jsonFnArray = regexp.MustCompile(`^[^(]*\(\s*\*+\s*((?:\[\d*\])+)\s*\)`)
+
 // flattenJSON lays out a `kvmgen layout -json` aggregate as the oracles
 // print it (only anonymous members carry their own members in that JSON).
 func flattenJSON(ms []jsonMember) map[string]field {
@@ -78,7 +81,11 @@ func flattenJSON(ms []jsonMember) map[string]field {
 				anon++
 			}
 			f := field{Path: prefix + name, Offset: base + m.Offset, Size: m.Size}
-			if dims := declDims.FindStringSubmatch(m.Type); dims != nil {
+			dims := declDims.FindStringSubmatch(m.Type)
+			if dims == nil { // an array of function pointers: "void (*[2])(int)"
+				dims = jsonFnArray.FindStringSubmatch(m.Type)
+			}
+			if dims != nil {
 				f.Dims = dims[1]
 				if f.Size < 0 {
 					f.Size = 0

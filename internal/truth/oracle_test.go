@@ -65,7 +65,7 @@ var (
 	paMember = regexp.MustCompile(`^(.*?);\s*/\*\s*(\d+)(?::\s*(\d+))?\s+(\d+)\s*\*/$`)
 	paSize   = regexp.MustCompile(`^/\* size: (\d+),`)
 
-	declFnPtr = regexp.MustCompile(`\(\s*\*+\s*(\w+)\s*\)`)
+	declFnPtr = regexp.MustCompile(`\(\s*\*+\s*(\w+)\s*((?:\[\d*\])*)\s*\)`)
 	declDims  = regexp.MustCompile(`((?:\[\d*\])+)$`)
 	declName  = regexp.MustCompile(`(\w+)$`)
 )
@@ -82,7 +82,15 @@ func declNameDims(decl string) (name, dims string, bits int64, err error) {
 		}
 	}
 	if m := declFnPtr.FindStringSubmatch(d); m != nil {
-		return m[1], "", bits, nil
+		dims = m[2]
+		if dims == "" {
+			// pahole spells an array of function pointers
+			// "void (*handlers)(int)[2]".
+			if t := declDims.FindStringSubmatch(d); t != nil {
+				dims = t[1]
+			}
+		}
+		return m[1], dims, bits, nil
 	}
 	if m := declDims.FindStringSubmatch(d); m != nil {
 		dims = m[1]

@@ -2,6 +2,7 @@ package truth
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -77,8 +78,16 @@ func TestParsePahole(t *testing.T) {
 	if l.Size != 20 {
 		t.Errorf("size = %d, want 20", l.Size)
 	}
+	decls := map[string]string{}
+	for i := range l.Fields {
+		decls[l.Fields[i].Path] = strings.Join(strings.Fields(l.Fields[i].Decl), " ")
+		l.Fields[i].Decl = ""
+	}
 	if !reflect.DeepEqual(l.Fields, wantSample()) {
 		t.Errorf("fields:\n got %+v\nwant %+v", l.Fields, wantSample())
+	}
+	if decls["a"] != "unsigned int a:3" || decls["{0}.{0}.fn"] != "int (*fn)(void)" {
+		t.Errorf("declarations: %q", decls)
 	}
 }
 
@@ -116,6 +125,8 @@ func TestDeclNameDims(t *testing.T) {
 		{"struct node * *            slot", "slot", "", 0},
 		{"const char  *              label", "label", "", 0},
 		{"void (*(*handler)(int))(void)", "handler", "", 0},
+		{"void (*handlers[2])(int)", "handlers", "[2]", 0},
+		{"void                       (*handlers)(int)[2]", "handlers", "[2]", 0},
 	} {
 		n, d, b, err := declNameDims(c.decl)
 		if err != nil || n != c.name || d != c.dims || b != c.bits {

@@ -17,7 +17,7 @@ var layoutVariants = append(append([]Variant(nil), Variants...), LayoutOnly...)
 var (
 	aggregates = []string{
 		"struct ints", "struct flags", "struct packed_bits", "struct point",
-		"union value", "struct shape", "struct arrays", "struct flex", "struct node",
+		"union value", "struct shape", "struct arrays", "struct flex", "struct node", "struct exotic",
 	}
 	enums = []string{"enum color", "enum delta", "enum wide", "enum tiny"}
 	// globals of truth.c

@@ -50,6 +50,7 @@ typedef char label_t[8];                  /* typedef of an array */
 /* ---- base types of every width ---- */
 struct ints {
 	char c;
+	char hc; /* a "negative" plain char: signed on x86, unsigned on aarch64 and s390x */
 	signed char sc;
 	unsigned char uc;
 	short s;
@@ -104,6 +105,16 @@ struct __attribute__((packed)) packed_bits {
 	signed int neg : 11;
 	uint8_t end;
 	uint32_t unaligned; /* a plain member at an odd offset */
+};
+
+/* layout only (g_exotic): types kvmgen lays out but does not decode */
+struct exotic {
+	char tag;
+	long double ld;        /* 12 bytes on i386, 16 elsewhere */
+	double _Complex cd;
+	float _Complex cf;
+	void (*handlers[2])(int); /* array of function pointers */
+	const char *const *argv; /* pointer to const pointer */
 };
 
 /* ---- nested, anonymous, unions ---- */
@@ -193,6 +204,7 @@ enum delta g_delta = DELTA_NEG;
 const char g_banner[] = "kvmgen-truth";
 struct ints g_ints;
 struct flex *g_flex;
+struct exotic g_exotic;
 
 static int op_add(int a, const char *s) { return a + (int)strlen(s); }
 static int answer(void) { return 42; }
@@ -202,6 +214,7 @@ static int answer(void) { return 42; }
 static void print_ints(const char *p, const struct ints *v)
 {
 	printf("%s.c=%d\n", p, (int)v->c);
+	printf("%s.hc=%d\n", p, (int)v->hc);
 	printf("%s.sc=%d\n", p, (int)v->sc);
 	printf("%s.uc=%u\n", p, (unsigned)v->uc);
 	printf("%s.s=%d\n", p, (int)v->s);
@@ -231,6 +244,7 @@ static void print_ints(const char *p, const struct ints *v)
 static void fill_ints(struct ints *v, int k)
 {
 	v->c = (char)('A' + k);
+	v->hc = (char)(0xc8 + k);
 	v->sc = (signed char)(-100 - k);
 	v->uc = (unsigned char)(250 + k);
 	v->s = (short)(-30000 - k);

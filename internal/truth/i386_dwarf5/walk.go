@@ -101,6 +101,7 @@ func (w *walker) flex(p string, f Flex) {
 
 func (w *walker) ints(p string, v Ints) {
 	w.kv(p+".c", v.C())
+	w.kv(p+".hc", v.Hc())
 	w.kv(p+".sc", v.Sc())
 	w.kv(p+".uc", v.Uc())
 	w.kv(p+".s", v.S())
