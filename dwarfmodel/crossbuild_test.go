@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 // version, with and without compressed debug sections (gcc -gz=zlib gives
 // SHF_COMPRESSED zlib, -gz=zlib-gnu legacy .zdebug_, objcopy
 // --compress-debug-sections=zstd SHF_COMPRESSED zstd), plus a linked
-// executable per toolchain. A missing toolchain is skipped unless
+// executable per toolchain (and one with DWARF 5 type units). A missing toolchain is skipped unless
 // KVMGEN_REQUIRE_FIXTURES=1.
 func objects(t testing.TB) []object {
 	t.Helper()
@@ -122,10 +122,21 @@ func objects(t testing.TB) []object {
 				v := tc.versions[len(tc.versions)-1]
 				name := fmt.Sprintf("%s-dwarf%d-linked", tc.arch, v)
 				out := filepath.Join(dir, name)
+				linked := out
 				if err := run(tc.cc, "-O0", "-g", fmt.Sprintf("-gdwarf-%d", v), "-nostdlib", "-static", "-Wl,-e,0", "-Wl,--build-id", "-o", out, src, decl); err != nil {
 					buildErrs = append(buildErrs, err.Error())
 				} else {
 					built = append(built, object{name, out, tc, v, "", true, out})
+				}
+				// DWARF 5 type units (DW_UT_type, DW_FORM_ref_sig8).
+				name = fmt.Sprintf("%s-dwarf5-typeunits-linked", tc.arch)
+				out = filepath.Join(dir, name)
+				if err := run(tc.cc, "-O0", "-g", "-gdwarf-5", "-fdebug-types-section", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, src, decl); err != nil {
+					buildErrs = append(buildErrs, err.Error())
+				} else {
+					// pahole and Go's debug/dwarf do not read type units:
+					// they read the same program built without them.
+					built = append(built, object{name, out, tc, 5, "", true, linked})
 				}
 			}
 		}

@@ -270,6 +270,7 @@ type decoder struct {
 	bits    []bitFixup
 	enums   []enumFixup
 	created []uint64
+	err     error // the first unresolvable reference
 }
 
 type fixup struct {
@@ -352,7 +353,7 @@ func (f *File) typeAt(off uint64) (t Type, err error) {
 }
 
 func (dc *decoder) drain() error {
-	for len(dc.queue) > 0 {
+	for len(dc.queue) > 0 && dc.err == nil {
 		fx := dc.queue[len(dc.queue)-1]
 		dc.queue = dc.queue[:len(dc.queue)-1]
 		t, err := dc.get(fx.ref)
@@ -360,6 +361,9 @@ func (dc *decoder) drain() error {
 			return err
 		}
 		*fx.dst = t
+	}
+	if dc.err != nil {
+		return dc.err
 	}
 	for _, e := range dc.enums {
 		dc.fixEnum(e)
@@ -371,6 +375,9 @@ func (dc *decoder) drain() error {
 }
 
 func (dc *decoder) ref(dst *Type, d *die) {
+	if d.badType && dc.err == nil {
+		dc.err = dc.f.errf(".debug_info", int64(d.off), "type reference cannot be resolved (DW_FORM_ref_sig8 into .debug_types, or a supplementary object file): not supported")
+	}
 	if !d.hasType || d.badType {
 		*dst = dc.f.voidType()
 		return

@@ -226,7 +226,7 @@ func TestAgainstGoDWARF(t *testing.T) {
 	for _, o := range objects(t) {
 		t.Run(o.name, func(t *testing.T) {
 			f := openObj(t, o)
-			ef, err := elf.Open(o.path)
+			ef, err := elf.Open(o.oracle)
 			if err != nil {
 				t.Fatal(err)
 			}
