@@ -168,6 +168,30 @@ func loadKallsyms(name string) (*execImage, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	img.info.Symbol = img.symbol
+	// The running kernel's build ID is in its notes.
+	if b, err := os.ReadFile("/sys/kernel/notes"); err == nil {
+		for _, n := range parseNotes(b, binary.NativeEndian) {
+			if n.Name == "GNU" && n.Type == 3 {
+				img.info.BuildID = hex.EncodeToString(n.Desc)
+			}
+		}
+	}
+	// Of the image's contents only linux_banner is known: /proc/version
+	// prints the same text. It lets a raw reader (/dev/mem) find the kernel.
+	if v, err := os.ReadFile("/proc/version"); err == nil && len(v) > 0 {
+		if ba, ok := img.syms["linux_banner"]; ok {
+			img.info.ReadLink = func(buf []byte, addr uint64) (int, error) {
+				if addr < ba || addr-ba >= uint64(len(v)) {
+					return 0, fmt.Errorf("%#x: only linux_banner (from /proc/version) is known of the running kernel", addr)
+				}
+				n := copy(buf, v[addr-ba:])
+				if n < len(buf) {
+					return n, io.ErrUnexpectedEOF
+				}
+				return n, nil
+			}
+		}
+	}
 	return img, nil
 }
 

@@ -73,6 +73,7 @@ func findX86Kernel(phys PhysReader, ranges []physRange, x *ExecInfo, cr3 uint64)
 		return nil, fmt.Errorf("%w: execfile has no init_top_pgt symbol", ErrKernelNotFound)
 	}
 	got := make([]byte, len(banner))
+	var firstErr error
 	for _, r := range ranges {
 		// The first candidate at or after r.Start.
 		first := r.Start&^(kaslrAlign-1) + bannerLink%kaslrAlign
@@ -80,31 +81,42 @@ func findX86Kernel(phys PhysReader, ranges []physRange, x *ExecInfo, cr3 uint64)
 			first += kaslrAlign
 		}
 		for pa := first; pa < r.End && pa >= first; pa += kaslrAlign {
-			if loc := tryBannerAt(phys, pa, got, banner, bannerLink, pgtLink); loc != nil {
+			loc, err := tryBannerAt(phys, pa, got, banner, bannerLink, pgtLink)
+			if loc != nil {
 				return loc, nil
 			}
+			if firstErr == nil && err != nil {
+				firstErr = err
+			}
 		}
+	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("%w: linux_banner %q not found (first read error: %v)", ErrKernelNotFound, banner, firstErr)
 	}
 	return nil, fmt.Errorf("%w: linux_banner %q not found", ErrKernelNotFound, banner)
 }
 
 // tryBannerAt checks for linux_banner at physical pa and, when there,
 // whether the page tables beside it translate it.
-func tryBannerAt(phys PhysReader, pa uint64, got, banner []byte, bannerLink, pgtLink uint64) *kernelLocation {
+func tryBannerAt(phys PhysReader, pa uint64, got, banner []byte, bannerLink, pgtLink uint64) (*kernelLocation, error) {
 	{
-		if n, _ := phys.ReadPhys(got, pa); n != len(got) || !bytes.Equal(got, banner) {
-			return nil
+		n, err := phys.ReadPhys(got, pa)
+		if n != len(got) {
+			return nil, err
+		}
+		if !bytes.Equal(got, banner) {
+			return nil, nil
 		}
 		root := pa + pgtLink - bannerLink
 		for _, levels := range []int{4, 5} {
 			w := &x86Walker{phys: phys, root: root, levels: levels}
 			if disp, ok := probeDisp(w, bannerLink, banner, &pa); ok {
 				w.cache = newTLB()
-				return &kernelLocation{walker: w, disp: disp, how: fmt.Sprintf("linux_banner found at physical %#x", pa)}
+				return &kernelLocation{walker: w, disp: disp, how: fmt.Sprintf("linux_banner found at physical %#x", pa)}, nil
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // probeDisp tries each 2 MiB-aligned displacement: the right one maps

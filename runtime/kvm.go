@@ -103,6 +103,16 @@ func Open2(execfile, corefile string, flags int, resolver Resolver) (*KVM, error
 	return OpenOptions(execfile, corefile, Options{Flags: flags, Resolver: resolver})
 }
 
+// isLiveCore says whether corefile is the running system's memory.
+func isLiveCore(name string) bool {
+	for _, l := range liveCores {
+		if name == l {
+			return true
+		}
+	}
+	return false
+}
+
 // DevNull as the corefile opens symbols only: reads fail.
 const DevNull = "/dev/null"
 
@@ -136,7 +146,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 	switch {
 	case execfile != "":
 		kd.exec, err = loadExec(execfile)
-	case live || corefile == DevNull:
+	case live || corefile == DevNull || isLiveCore(corefile):
 		kd.exec, kd.execName, err = loadRunningKernel()
 	}
 	if err != nil {
