@@ -131,6 +131,23 @@ func declare(t Type, inner string, depth int) string {
 		}
 		return declare(x.Return, inner+"("+strings.Join(ps, ", ")+")", depth+1)
 	case *Qualified:
+		if arr, ok := Underlying0(x.Type).(*Array); ok {
+			// A qualified array is an array of qualified elements in C
+			// (gcc emits const -> array -> const char): spell the
+			// qualifiers once, on the elements.
+			if eq, ok := arr.Elem.(*Qualified); !ok || (x.Const && !eq.Const) || (x.Volatile && !eq.Volatile) {
+				elem := &Qualified{Const: x.Const, Volatile: x.Volatile, Restrict: x.Restrict, Atomic: x.Atomic, Type: arr.Elem}
+				if ok {
+					elem.Const = elem.Const || eq.Const
+					elem.Volatile = elem.Volatile || eq.Volatile
+					elem.Restrict = elem.Restrict || eq.Restrict
+					elem.Atomic = elem.Atomic || eq.Atomic
+					elem.Type = eq.Type
+				}
+				return declare(&Array{Elem: elem, Dims: arr.Dims, Off: arr.Off}, inner, depth+1)
+			}
+			return declare(arr, inner, depth+1)
+		}
 		var q []string
 		if x.Const {
 			q = append(q, "const")
