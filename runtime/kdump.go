@@ -317,7 +317,15 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 }
 
 func (d *kdumpDump) Info() DumpInfo          { return d.info }
-func (d *kdumpDump) Close() error            { return nil }
+func (d *kdumpDump) Close() error {
+	zstdOnce.Lock()
+	defer zstdOnce.Unlock()
+	if d.zstdDec != nil {
+		d.zstdDec.Close()
+		d.zstdDec = nil
+	}
+	return nil
+}
 func (d *kdumpDump) VMCoreInfo() *VMCoreInfo { return d.vmci }
 func (d *kdumpDump) disableCache() {
 	d.noCache = true

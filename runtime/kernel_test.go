@@ -249,3 +249,46 @@ func TestKernelBuildIDMismatch(t *testing.T) {
 	}
 	kd.Close()
 }
+
+// TestKernelResolver opens a dump with kvm_open2's resolver fed by
+// readelf's symbol table (link-time values): the descriptor adds the
+// displacement, landing on drgn's addresses.
+func TestKernelResolver(t *testing.T) {
+	objs := kernelOracle(t)
+	vmlinux := testfix.Path(t, fxVmlinux)
+	out, err := exec.Command("readelf", "-sW", vmlinux).Output()
+	if err != nil {
+		t.Skipf("readelf: %v", err)
+	}
+	syms := map[string]uint64{}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 8 && (f[7] == "linux_banner" || f[7] == "init_uts_ns") {
+			v, _ := strconv.ParseUint(f[1], 16, 64)
+			syms[f[7]] = v
+		}
+	}
+	calls := 0
+	kd, err := Open2(vmlinux, testfix.Path(t, fxKdump), os.O_RDONLY, func(name string) (KVAddr, error) {
+		calls++
+		if v, ok := syms[name]; ok {
+			return v, nil
+		}
+		return 0, &SymbolError{Name: name}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	nl := []Nlist{{Name: "linux_banner"}, {Name: "init_uts_ns"}, {Name: "init_task"}}
+	missing, err := kd.Nlist2(nl)
+	if err != nil || missing != 1 || calls != 3 {
+		t.Errorf("Nlist2: %d missing, %v, %d resolver calls", missing, err, calls)
+	}
+	if nl[0].Value != objs["linux_banner"].addr || nl[1].Value != objs["init_uts_ns"].addr {
+		t.Errorf("resolved %#x %#x, drgn says %#x %#x", nl[0].Value, nl[1].Value, objs["linux_banner"].addr, objs["init_uts_ns"].addr)
+	}
+	if !strings.Contains(kd.Geterr(), "init_task") {
+		t.Errorf("Geterr() = %q", kd.Geterr())
+	}
+}

@@ -567,6 +567,15 @@ func (kd *KVM) Write(addr KVAddr, buf []byte) (int, error) {
 	return n, kd.seterr(err)
 }
 
+// WalkPages calls fn for each page the corefile holds (kvm_walk_pages).
+func (kd *KVM) WalkPages(fn func(Page) error) error {
+	w, ok := kd.dump.(PageWalker)
+	if !ok {
+		return kd.seterr(fmt.Errorf("%s (%s) cannot list its pages", kd.coreName, kd.dump.Info().Format))
+	}
+	return kd.seterr(w.WalkPages(fn))
+}
+
 // ReadPhys reads physical memory when the corefile holds it.
 func (kd *KVM) ReadPhys(buf []byte, paddr uint64) (int, error) {
 	p, ok := kd.dump.(PhysReader)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,7 +90,9 @@ func makeCore(t *testing.T, cc, qemu string) (prog, core string, objs map[string
 	return prog, cores[0], objs
 }
 
-func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool) {
+// checkProcessCore checks a core of testdata/prog.c; ptr is the target's
+// pointer size, nextOff the offset of struct rec's next member there.
+func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool, ptr int, nextOff uint64, native bool) {
 	prog, core, objs := makeCore(t, cc, qemu)
 	kd, err := Open2(prog, core, os.O_RDONLY, nil)
 	if err != nil {
@@ -97,7 +100,7 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool) {
 	}
 	defer kd.Close()
 	info := kd.Info()
-	if info.Format != "ELF core (process)" || info.Arch != arch || info.PtrSize != 8 || info.BigEndian != bigEndian {
+	if info.Format != "ELF core (process)" || info.Arch != arch || info.PtrSize != ptr || info.BigEndian != bigEndian {
 		t.Errorf("Info() = %+v, want a process core of %s (BE=%v)", info, arch, bigEndian)
 	}
 	for _, o := range objs {
@@ -125,21 +128,46 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool) {
 	if nl[4].Type != NTypeUndef || nl[4].Value != 0 {
 		t.Errorf("missing symbol: %+v", nl[4])
 	}
-	// Follow first.next (a pointer at offset 32 in the target's byte order).
+	if kd.Native() != native {
+		t.Errorf("Native() = %v on a %s host", kd.Native(), goruntime.GOARCH)
+	}
+	// Follow first.next (a pointer in the target's byte order and size).
 	var bo binary.ByteOrder = binary.LittleEndian
 	if bigEndian {
 		bo = binary.BigEndian
 	}
-	var p [8]byte
-	if _, err := kd.Read2(objs["first"].addr+32, p[:]); err != nil {
+	word := func(b []byte) uint64 {
+		if ptr == 4 {
+			return uint64(bo.Uint32(b))
+		}
+		return bo.Uint64(b)
+	}
+	p := make([]byte, ptr)
+	if _, err := kd.Read2(objs["first"].addr+nextOff, p); err != nil {
 		t.Fatal(err)
 	}
-	if got := bo.Uint64(p[:]); got != objs["second"].addr {
+	if got := word(p); got != objs["second"].addr {
 		t.Errorf("first.next = %#x, want &second = %#x", got, objs["second"].addr)
 	}
 	// The heap pointer stored in counter leads to the heap object.
-	if got := bo.Uint64(objs["counter"].bytes); got != objs["heap"].addr {
+	if got := word(objs["counter"].bytes); got != objs["heap"].addr {
 		t.Errorf("counter = %#x, want heap %#x", got, objs["heap"].addr)
+	}
+	// A resolver (here: the program's own printed addresses) replaces the
+	// symbol table; its errors mark entries missing.
+	kr, err := Open2(prog, core, os.O_RDONLY, func(name string) (KVAddr, error) {
+		if o, ok := objs[name]; ok {
+			return o.addr, nil
+		}
+		return 0, &SymbolError{Name: name}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kr.Close()
+	vals, missing, err := kr.Nlist("big", "main")
+	if err != nil || missing != 1 || vals[0] != objs["big"].addr || vals[1] != 0 {
+		t.Errorf("Nlist through the resolver = %#x, %d missing, %v", vals, missing, err)
 	}
 	// Concurrent readers through one descriptor.
 	var wg sync.WaitGroup
@@ -176,11 +204,20 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool) {
 }
 
 func TestProcessCoreX86_64(t *testing.T) {
-	checkProcessCore(t, "gcc", "qemu-x86_64", "x86_64", false)
+	checkProcessCore(t, "gcc", "qemu-x86_64", "x86_64", false, 8, 32, goruntime.GOARCH == "amd64")
+}
+
+func TestProcessCoreI386(t *testing.T) {
+	// i386 aligns uint64 to 4: a@0 b@4 name@12 next@28.
+	checkProcessCore(t, "i686-linux-gnu-gcc", "qemu-i386", "i386", false, 4, 28, goruntime.GOARCH == "386")
+}
+
+func TestProcessCoreAarch64(t *testing.T) {
+	checkProcessCore(t, "aarch64-linux-gnu-gcc", "qemu-aarch64", "aarch64", false, 8, 32, goruntime.GOARCH == "arm64")
 }
 
 func TestProcessCoreS390x(t *testing.T) {
-	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true)
+	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true, 8, 32, goruntime.GOARCH == "s390x")
 }
 
 func TestProcessCoreWrite(t *testing.T) {
