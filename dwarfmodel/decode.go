@@ -9,45 +9,75 @@ import (
 // unitCacheBytes bounds the unit bytes kept between decodes.
 const unitCacheBytes = 64 << 20
 
-// unitCache keeps the bytes of recently decoded units (least recently used
-// dropped first).
+// unitCache keeps windows of recently decoded units, at most max bytes
+// (the least recently used unit's windows are dropped first).
 type unitCache struct {
 	max   int
 	bytes int
 	order []*unit
-	data  map[*unit][]byte
+	data  map[*unit][]window
 }
 
-func (c *unitCache) get(u *unit) []byte {
-	b, ok := c.data[u]
-	if !ok {
-		return nil
-	}
-	if n := len(c.order); n > 0 && c.order[n-1] != u {
-		for i, x := range c.order {
-			if x == u {
-				copy(c.order[i:], c.order[i+1:])
-				c.order[n-1] = u
-				break
-			}
+type window struct {
+	base uint64
+	b    []byte
+}
+
+// find returns a cached window of u holding [off, end).
+func (c *unitCache) find(u *unit, off, end uint64) ([]byte, uint64, bool) {
+	for _, w := range c.data[u] {
+		if w.base <= off && end <= w.base+uint64(len(w.b)) {
+			c.touch(u)
+			return w.b, w.base, true
 		}
 	}
-	return b
+	return nil, 0, false
 }
 
-func (c *unitCache) put(u *unit, b []byte) {
+func (c *unitCache) touch(u *unit) {
+	n := len(c.order)
+	if n == 0 || c.order[n-1] == u {
+		return
+	}
+	for i, x := range c.order {
+		if x == u {
+			copy(c.order[i:], c.order[i+1:])
+			c.order[n-1] = u
+			return
+		}
+	}
+}
+
+// put adds a window of u starting at base, dropping the windows it covers.
+func (c *unitCache) put(u *unit, base uint64, b []byte) {
 	if c.data == nil {
-		c.data = map[*unit][]byte{}
+		c.data = map[*unit][]window{}
 	}
 	for len(c.order) > 0 && c.bytes+len(b) > c.max {
 		old := c.order[0]
 		c.order = c.order[1:]
-		c.bytes -= len(c.data[old])
+		for _, w := range c.data[old] {
+			c.bytes -= len(w.b)
+		}
 		delete(c.data, old)
 	}
-	c.data[u] = b
-	c.order = append(c.order, u)
+	ws, ok := c.data[u]
+	kept := ws[:0]
+	end := base + uint64(len(b))
+	for _, w := range ws {
+		if base <= w.base && w.base+uint64(len(w.b)) <= end {
+			c.bytes -= len(w.b)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	c.data[u] = append(kept, window{base, b})
 	c.bytes += len(b)
+	if !ok {
+		c.order = append(c.order, u)
+	} else {
+		c.touch(u)
+	}
 }
 
 // die holds the attributes of one DIE that the model uses.
@@ -121,17 +151,18 @@ func isConstForm(form uint32) bool {
 }
 
 // readDIE decodes the DIE at pos of the unit bytes b.
-func (f *File) readDIE(u *unit, b []byte, tab *abbrevTable, pos int) (*die, error) {
-	r := rd{b: b, p: pos}
+func (f *File) readDIE(v view, pos int) (*die, error) {
+	u, tab := v.u, v.tab
+	r := rd{b: v.b, p: pos}
 	code := r.uleb()
 	if r.bad || code == 0 {
-		return nil, f.errf(".debug_info", int64(u.off)+int64(pos), "expected a DIE, found %s", map[bool]string{true: "the end of the unit", false: "a null entry"}[r.bad])
+		return nil, f.errf(".debug_info", int64(v.base)+int64(pos), "expected a DIE, found %s", map[bool]string{true: "the end of the unit", false: "a null entry"}[r.bad])
 	}
 	a := tab.get(code)
 	if a == nil {
-		return nil, f.errf(".debug_info", int64(u.off)+int64(pos), "unknown abbreviation code %d", code)
+		return nil, f.errf(".debug_info", int64(v.base)+int64(pos), "unknown abbreviation code %d", code)
 	}
-	d := &die{off: u.off + uint64(pos), tag: a.tag, children: a.children}
+	d := &die{off: v.base + uint64(pos), tag: a.tag, children: a.children}
 	order := f.dm.ByteOrder
 	for i := range a.attrs {
 		s := &a.attrs[i]
@@ -289,28 +320,81 @@ type enumFixup struct {
 	d []*die // enumerators
 }
 
-// unitData returns the unit containing off with its bytes and abbreviations.
-func (f *File) unitData(off uint64) (*unit, []byte, *abbrevTable, error) {
+// view is a window of a unit's bytes: b[0] is at offset base of
+// .debug_info. Decoding reads windows rather than whole units (a unit of
+// the kernel is 60 KB on average, a type a few hundred bytes).
+type view struct {
+	u    *unit
+	tab  *abbrevTable
+	b    []byte
+	base uint64
+}
+
+// partial reports whether the window stops before the end of its unit.
+func (v view) partial() bool { return v.base+uint64(len(v.b)) < v.u.end }
+
+// windowBlock is the granularity of the windows read for decoding (a
+// power of two; a variable so that tests can shrink it).
+var windowBlock uint64 = 16 << 10
+
+// view returns a window of the unit containing off that holds off and, when
+// need > 0, at least need bytes from off (fewer at the end of the unit).
+// New windows are whole aligned blocks of windowBlock bytes.
+func (f *File) view(off uint64, need int) (view, error) {
 	u := f.unitAt(off)
 	if u == nil {
-		return nil, nil, nil, f.errf(".debug_info", int64(off), "reference to an offset outside every unit")
+		return view{}, f.errf(".debug_info", int64(off), "reference to an offset outside every unit")
 	}
 	tab, err := f.abbrevsFor(u)
 	if err != nil {
-		return nil, nil, nil, err
+		return view{}, err
 	}
 	if f.infoMem != nil {
-		return u, f.infoMem[u.off:u.end], tab, nil
+		return view{u, tab, f.infoMem[u.off:u.end], u.off}, nil
 	}
-	if b := f.cache.get(u); b != nil {
-		return u, b, tab, nil
+	want := off + 1
+	if need > 0 {
+		want = off + uint64(need)
 	}
-	b, err := f.readUnit(u, nil)
-	if err != nil {
-		return nil, nil, nil, err
+	if want > u.end {
+		want = u.end
 	}
-	f.cache.put(u, b)
-	return u, b, tab, nil
+	if b, base, ok := f.cache.find(u, off, want); ok {
+		return view{u, tab, b, base}, nil
+	}
+	start := off &^ (windowBlock - 1)
+	if start < u.off {
+		start = u.off
+	}
+	end := (want + windowBlock - 1) &^ (windowBlock - 1)
+	if end > u.end || end < want {
+		end = u.end
+	}
+	b := make([]byte, end-start)
+	if _, err := f.info.ReadAt(b, int64(start)); err != nil {
+		return view{}, f.errf(".debug_info", int64(start), "reading %d bytes: %v", len(b), err)
+	}
+	f.cache.put(u, start, b)
+	return view{u, tab, b, start}, nil
+}
+
+// parseDIE reads the DIE at off and, when withKids, its direct children,
+// in a window grown until they fit.
+func (f *File) parseDIE(off uint64, withKids bool) (*die, []*die, *unit, error) {
+	for need := 0; ; need = max(2*need, int(windowBlock)) {
+		v, err := f.view(off, need)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		d, err := f.readDIE(v, int(off-v.base))
+		var kids []*die
+		if err == nil && withKids && d.children {
+			kids, err = f.children(v, d)
+		}
+		if err == nil || !v.partial() {
+			return d, kids, v.u, err
+		}
+	}
 }
 
 func (f *File) voidType() *Void {
@@ -398,11 +482,7 @@ func (dc *decoder) get(off uint64) (Type, error) {
 	if t, ok := f.memo[off]; ok {
 		return t, nil
 	}
-	u, b, tab, err := f.unitData(off)
-	if err != nil {
-		return nil, err
-	}
-	d, err := f.readDIE(u, b, tab, int(off-u.off))
+	d, kids, u, err := f.parseDIE(off, true)
 	if err != nil {
 		return nil, err
 	}
@@ -436,10 +516,6 @@ func (dc *decoder) get(off uint64) (Type, error) {
 		}
 		if !d.children {
 			return t, nil
-		}
-		kids, err := f.children(u, b, tab, d)
-		if err != nil {
-			return nil, err
 		}
 		n := 0
 		for _, k := range kids {
@@ -483,12 +559,6 @@ func (dc *decoder) get(off uint64) (Type, error) {
 			t.ByteSize = -1
 			t.Incomplete = true
 		}
-		var kids []*die
-		if d.children {
-			if kids, err = f.children(u, b, tab, d); err != nil {
-				return nil, err
-			}
-		}
 		// Signedness: from the underlying type, else from the values.
 		switch {
 		case d.hasType && !d.badType:
@@ -531,10 +601,6 @@ func (dc *decoder) get(off uint64) (Type, error) {
 		dc.memo(off, t)
 		dc.ref(&t.Elem, d)
 		if d.children {
-			kids, err := f.children(u, b, tab, d)
-			if err != nil {
-				return nil, err
-			}
 			for _, k := range kids {
 				if k.tag != tagSubrangeType && k.tag != tagEnumerationType {
 					continue
@@ -565,10 +631,6 @@ func (dc *decoder) get(off uint64) (Type, error) {
 		dc.memo(off, t)
 		dc.ref(&t.Return, d)
 		if d.children {
-			kids, err := f.children(u, b, tab, d)
-			if err != nil {
-				return nil, err
-			}
 			n := 0
 			for _, k := range kids {
 				if k.tag == tagFormalParameter {
@@ -609,11 +671,7 @@ func (dc *decoder) canonical(d *die) (Type, bool, error) {
 	if !found || c&declBit != 0 || c == d.off {
 		return nil, false, nil
 	}
-	u, b, tab, err := dc.f.unitData(c)
-	if err != nil {
-		return nil, false, err
-	}
-	cd, err := dc.f.readDIE(u, b, tab, int(c-u.off))
+	cd, _, _, err := dc.f.parseDIE(c, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -648,35 +706,46 @@ func (dc *decoder) definition(d *die) (Type, bool, error) {
 	return t, true, nil
 }
 
-// children reads the direct children of d.
-func (f *File) children(u *unit, b []byte, tab *abbrevTable, d *die) ([]*die, error) {
+// children reads the direct children of d from v. In a partial window,
+// running off its end is an error (parseDIE then retries with more).
+func (f *File) children(v view, d *die) ([]*die, error) {
 	var kids []*die
-	pos := d.next
+	pos := int(d.next)
 	for {
-		if pos >= len(b) {
+		if pos >= len(v.b) {
+			if v.partial() {
+				return nil, f.errf(".debug_info", int64(d.off), "children run past the window")
+			}
 			return kids, nil
 		}
-		r := rd{b: b, p: pos}
-		if r.uleb() == 0 {
+		r := rd{b: v.b, p: pos}
+		code := r.uleb()
+		if r.bad && v.partial() {
+			return nil, f.errf(".debug_info", int64(d.off), "children run past the window")
+		}
+		if code == 0 {
 			return kids, nil
 		}
-		k, err := f.readDIE(u, b, tab, pos)
+		k, err := f.readDIE(v, pos)
 		if err != nil {
 			return nil, err
 		}
 		kids = append(kids, k)
-		if len(kids) > len(b) {
+		if len(kids) > len(v.b) {
 			return nil, f.errf(".debug_info", int64(k.off), "too many children")
 		}
 		pos = k.next
 		if k.children {
-			if k.sibling >= u.off+uint64(k.next) && k.sibling < u.end {
-				pos = int(k.sibling - u.off)
+			if k.sibling >= v.base+uint64(k.next) && k.sibling < v.u.end {
+				pos = int(k.sibling - v.base)
 				continue
 			}
-			r := rd{b: b, p: pos}
-			if err := f.skipChildren(u, &r, tab); err != nil {
+			r := rd{b: v.b, p: pos}
+			if err := f.skipChildren(v.u, v.base, &r, v.tab); err != nil {
 				return nil, err
+			}
+			if r.bad {
+				return nil, f.errf(".debug_info", int64(k.off), "truncated children")
 			}
 			pos = r.p
 		}
@@ -687,11 +756,7 @@ func (f *File) children(u *unit, b []byte, tab *abbrevTable, d *die) ([]*die, er
 // typedefs and qualifiers) is signed.
 func (f *File) peekSigned(off uint64) bool {
 	for i := 0; i < 16; i++ {
-		u, b, tab, err := f.unitData(off)
-		if err != nil {
-			return false
-		}
-		d, err := f.readDIE(u, b, tab, int(off-u.off))
+		d, _, _, err := f.parseDIE(off, false)
 		if err != nil {
 			return false
 		}
@@ -864,11 +929,7 @@ func (f *File) Variable(name string) (_ *Variable, err error) {
 			err = f.errf(".debug_info", int64(off), "malformed variable (%v)", p)
 		}
 	}()
-	u, b, tab, err := f.unitData(off)
-	if err != nil {
-		return nil, err
-	}
-	d, err := f.readDIE(u, b, tab, int(off-u.off))
+	d, _, u, err := f.parseDIE(off, false)
 	if err != nil {
 		return nil, err
 	}
@@ -881,11 +942,7 @@ func (f *File) Variable(name string) (_ *Variable, err error) {
 	// The type may be on the declaration the definition completes.
 	td := d
 	for i := 0; i < 8 && !td.hasType && td.hasSpec; i++ {
-		su, sb, stab, err := f.unitData(td.spec)
-		if err != nil {
-			return nil, err
-		}
-		if td, err = f.readDIE(su, sb, stab, int(td.spec-su.off)); err != nil {
+		if td, _, _, err = f.parseDIE(td.spec, false); err != nil {
 			return nil, err
 		}
 	}

@@ -293,7 +293,7 @@ func (f *File) indexUnit(u *unit, b []byte, tab *abbrevTable, x *partIndex) erro
 				r.p = int(k.sibling - u.off)
 				continue
 			}
-			if err := f.skipChildren(u, &r, tab); err != nil {
+			if err := f.skipChildren(u, u.off, &r, tab); err != nil {
 				return err
 			}
 		}
@@ -448,11 +448,14 @@ func isAddrExpr(op byte) bool {
 }
 
 // skipChildren skips the children of the DIE just read (and theirs).
-func (f *File) skipChildren(u *unit, r *rd, tab *abbrevTable) error {
+func (f *File) skipChildren(u *unit, base uint64, r *rd, tab *abbrevTable) error {
 	depth := 1
 	for depth > 0 {
 		start := r.p
 		if r.p >= len(r.b) {
+			if base+uint64(len(r.b)) < u.end {
+				r.bad = true // a window that stops inside the unit
+			}
 			return nil
 		}
 		code := r.uleb()
@@ -462,7 +465,7 @@ func (f *File) skipChildren(u *unit, r *rd, tab *abbrevTable) error {
 		}
 		a := tab.get(code)
 		if a == nil {
-			return f.errf(".debug_info", int64(u.off)+int64(start), "unknown abbreviation code %d", code)
+			return f.errf(".debug_info", int64(base)+int64(start), "unknown abbreviation code %d", code)
 		}
 		var sibling uint64
 		if a.fixedSize >= 0 && !a.children {
@@ -478,16 +481,20 @@ func (f *File) skipChildren(u *unit, r *rd, tab *abbrevTable) error {
 			}
 		}
 		if r.bad {
-			return f.errf(".debug_info", int64(u.off)+int64(start), "truncated DIE")
+			return f.errf(".debug_info", int64(base)+int64(start), "truncated DIE")
 		}
 		if a.children {
-			if sibling > u.off+uint64(r.p) && sibling < u.end {
-				r.p = int(sibling - u.off)
+			if sibling > base+uint64(r.p) && sibling < u.end {
+				if sibling-base >= uint64(len(r.b)) {
+					r.bad = true // beyond the window
+					return nil
+				}
+				r.p = int(sibling - base)
 				continue
 			}
 			depth++
 			if depth > maxDepth {
-				return f.errf(".debug_info", int64(u.off)+int64(start), "DIEs nested deeper than %d", maxDepth)
+				return f.errf(".debug_info", int64(base)+int64(start), "DIEs nested deeper than %d", maxDepth)
 			}
 		}
 	}

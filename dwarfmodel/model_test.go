@@ -685,3 +685,41 @@ func TestTypeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallWindows decodes with 64-byte read windows, so that nearly every
+// DIE and member list crosses a window's end, and checks that the result
+// equals the decoding with the normal windows.
+func TestSmallWindows(t *testing.T) {
+	for _, o := range objects(t) {
+		if !o.linked {
+			continue // relocatable objects are decoded from memory
+		}
+		describe := func() string {
+			f := openObj(t, o)
+			var b strings.Builder
+			for _, n := range structNames {
+				ty, err := f.Type(n)
+				if err != nil {
+					t.Fatalf("%s: %v", o.name, err)
+				}
+				for _, x := range reach(ty) {
+					fmt.Fprintf(&b, "%s %d|", Declare(x, ""), x.Size())
+					if s, ok := x.(*Struct); ok {
+						for _, m := range s.Members {
+							fmt.Fprintf(&b, "%s@%d/%d:%d,", Declare(m.Type, m.Name), m.ByteOffset, m.DataBitOffset, m.BitSize)
+						}
+					}
+				}
+			}
+			return b.String()
+		}
+		want := describe()
+		old := windowBlock
+		windowBlock = 64
+		got := describe()
+		windowBlock = old
+		if got != want {
+			t.Errorf("%s: decoding differs with 64-byte windows", o.name)
+		}
+	}
+}
