@@ -723,3 +723,35 @@ func TestSmallWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestProgress checks that Options.Progress reports monotonically up to
+// the size of .debug_info (as readelf gives it).
+func TestProgress(t *testing.T) {
+	for _, o := range objects(t) {
+		if !o.linked {
+			continue
+		}
+		var calls int
+		var last, total int64
+		f, err := OpenWith(o.path, Options{Progress: func(done, tot int64) {
+			if done < last || (total != 0 && tot != total) {
+				t.Errorf("%s: progress went from %d to %d/%d", o.name, last, done, tot)
+			}
+			calls++
+			last, total = done, tot
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		ef, err := elf.Open(o.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(ef.Section(".debug_info").Size)
+		ef.Close()
+		if calls == 0 || last != total || total != want {
+			t.Errorf("%s: %d progress calls, last %d/%d, .debug_info has %d bytes", o.name, calls, last, total, want)
+		}
+	}
+}
