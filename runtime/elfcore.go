@@ -127,13 +127,9 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if n, _ := ctx.File.ReadAt(ident[:], 0); n < len(ident) || string(ident[:4]) != elf.ELFMAG {
 		return nil, &NotMineError{Format: "ELF core", Reason: "no ELF magic"}
 	}
-	ef, err := elf.NewFile(ctx.File)
+	ef, err := readELFHeaders(ctx.Name, ctx.File, ctx.Size)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) {
-			return nil, &FormatError{File: ctx.Name, Msg: "ELF: " + err.Error()}
-		}
-		return nil, fmt.Errorf("%s: %w", ctx.Name, err)
+		return nil, err
 	}
 	if ef.Type != elf.ET_CORE {
 		return nil, &NotMineError{Format: "ELF core", Reason: fmt.Sprintf("ELF type is %v, not ET_CORE", ef.Type)}
@@ -149,11 +145,8 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if ef.Machine == elf.EM_S390 || ef.Machine == elf.EM_X86_64 || ef.Machine == elf.EM_386 {
 		c.info.PageSize = 4096
 	}
-	phentsize := int64(56)
-	if ef.Class == elf.ELFCLASS32 {
-		phentsize = 32
-	}
-	phoff := phOffset(ctx.File, ef)
+	phentsize := ef.phentsize
+	phoff := ef.phoff
 	virt := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
 	phys := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
 	allVZero, anyPhys, vIsP := true, false, true
@@ -279,18 +272,6 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 		}
 	}
 	return c, nil
-}
-
-// phOffset returns e_phoff.
-func phOffset(r io.ReaderAt, ef *elf.File) int64 {
-	if ef.Class == elf.ELFCLASS64 {
-		var b [8]byte
-		r.ReadAt(b[:], 0x20)
-		return int64(ef.ByteOrder.Uint64(b[:]) & (1<<62 - 1))
-	}
-	var b [4]byte
-	r.ReadAt(b[:], 0x1c)
-	return int64(ef.ByteOrder.Uint32(b[:]))
 }
 
 // isKernelExec says whether an execfile is an OS kernel.

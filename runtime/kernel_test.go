@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,5 +292,49 @@ func TestKernelResolver(t *testing.T) {
 	}
 	if !strings.Contains(kd.Geterr(), "init_task") {
 		t.Errorf("Geterr() = %q", kd.Geterr())
+	}
+}
+
+// TestKernelTruncatedELF opens the physical ELF dump cut short: it opens
+// (headers and notes are at the start), reads that the file still holds
+// work, and reads past the cut fail with a FormatError naming the offset.
+func TestKernelTruncatedELF(t *testing.T) {
+	objs := kernelOracle(t)
+	f, err := os.Open(testfix.Path(t, fxELF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := loadExec(testfix.Path(t, fxVmlinux))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cut = 64 << 20 // the kernel image (physical 16 MiB+) partly held
+	d, err := OpenDump(&OpenContext{Name: "cut", File: io.NewSectionReader(f, 0, cut), Size: cut, Exec: &img.info})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	// Physical memory below the cut reads; beyond it fails with the offset.
+	p := d.(PhysReader)
+	if _, err := p.ReadPhys(make([]byte, 16), 0x100000); err != nil {
+		t.Errorf("below the cut: %v", err)
+	}
+	_, err = p.ReadPhys(make([]byte, 16), 0x10000000)
+	var fe *FormatError
+	if !errors.As(err, &fe) || fe.Offset < cut {
+		t.Errorf("past the cut: %v, want a FormatError at or after %#x", err, cut)
+	}
+	// Kernel reads either work or fail with an error; never garbage.
+	for _, name := range []string{"linux_banner", "init_uts_ns"} {
+		o := objs[name]
+		buf := make([]byte, len(o.bytes))
+		if _, err := d.ReadMemory(buf, o.addr); err == nil && !bytes.Equal(buf, o.bytes) {
+			t.Errorf("%s: read succeeded with wrong bytes", name)
+		}
+	}
+	// Cut inside the program headers: a FormatError, not a panic.
+	_, err = OpenDump(&OpenContext{Name: "cut", File: io.NewSectionReader(f, 0, 200), Size: 200})
+	if !errors.As(err, &fe) {
+		t.Errorf("cut in the headers: %v", err)
 	}
 }
