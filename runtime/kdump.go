@@ -316,7 +316,7 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 	return d, nil
 }
 
-func (d *kdumpDump) Info() DumpInfo          { return d.info }
+func (d *kdumpDump) Info() DumpInfo { return d.info }
 func (d *kdumpDump) Close() error {
 	zstdOnce.Lock()
 	defer zstdOnce.Unlock()

@@ -67,7 +67,7 @@ func TestX86Walker(t *testing.T) {
 			va4k = 0xff11000000123000 // needs bits above 47
 		}
 		m.set(walk(va4k, 1)+idx(va4k, 1)*8, 0x7654000|0x63)
-		m.set(walk(va2m, 2)+idx(va2m, 2)*8, 0x3400000|0xe3) // PS
+		m.set(walk(va2m, 2)+idx(va2m, 2)*8, 0x3400000|0xe3)  // PS
 		m.set(walk(va1g, 3)+idx(va1g, 3)*8, 0x80000000|0xe3) // PS
 		notPresent := va4k + 0x1000
 		m.set(walk(notPresent, 1)+idx(notPresent, 1)*8, 0x7655000) // present bit clear
