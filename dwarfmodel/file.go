@@ -22,6 +22,14 @@ type Options struct {
 	// .debug_info indexed so far and the section's size. Calls are
 	// serialized; the last one has done == total.
 	Progress func(done, total int64)
+
+	// CacheDir, when set, keeps the index of each file with a GNU build ID
+	// in this directory (DefaultCacheDir() is the usual choice) and reuses
+	// it on the next open of a file with the same build ID, size and
+	// .debug_info size: open then skips the indexing pass. A damaged or
+	// stale cache file is ignored and rewritten; failing to write one is
+	// not an error.
+	CacheDir string
 }
 
 // File is an ELF file with DWARF, indexed. Its methods are safe for
@@ -40,6 +48,7 @@ type File struct {
 	infoSize  int64
 	infoMem   []byte
 	closed    bool
+	fromCache bool // the index came from Options.CacheDir
 	abbrev    []byte
 	str       []byte
 	lineStr   []byte
@@ -148,9 +157,17 @@ func newFile(r io.ReaderAt, name string, size int64, opts Options) (f *File, err
 	if err := f.loadSections(); err != nil {
 		return nil, err
 	}
+	if f.loadIndexCache() {
+		f.fromCache = true
+		if opts.Progress != nil {
+			opts.Progress(f.infoSize, f.infoSize)
+		}
+		return f, nil
+	}
 	if err := f.buildIndex(); err != nil {
 		return nil, err
 	}
+	f.saveIndexCache() // best effort: the cache only saves time
 	return f, nil
 }
 

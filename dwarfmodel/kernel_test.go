@@ -4,6 +4,7 @@ import (
 	"debug/dwarf"
 	"debug/elf"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -265,4 +266,62 @@ func TestKernelAgainstPahole(t *testing.T) {
 		}
 	}
 	t.Logf("compared %d aggregates, %d members with pahole", compared, members)
+}
+
+// TestIndexCache opens the vmlinux with an index cache twice (writing it,
+// then reading it) and checks that both opens give the same index and the
+// same decoded types; then damages the cache file and checks it is
+// ignored.
+func TestIndexCache(t *testing.T) {
+	path := testfix.Path(t, "linux-amd64/vmlinux")
+	dir := t.TempDir()
+	describe := func(f *File) string {
+		var b strings.Builder
+		fmt.Fprintln(&b, len(f.TypeNames()), len(f.VariableNames()), f.TypeNames()[:20], f.VariableNames()[:20])
+		for _, n := range []string{"task_struct", "mm_struct"} {
+			ty, err := f.Type(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ty.(*Struct).Members {
+				fmt.Fprintf(&b, "%s@%d:%d,", Declare(m.Type, m.Name), m.DataBitOffset, m.BitSize)
+			}
+		}
+		v, err := f.Variable("init_task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "init_task@%#x", v.Address)
+		return b.String()
+	}
+	var results []string
+	for i := 0; i < 3; i++ {
+		f, err := OpenWith(path, Options{CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, describe(f))
+		if f.fromCache != (i == 1) {
+			t.Errorf("open %d: index from the cache %v", i, f.fromCache)
+		}
+		f.Close()
+		files, _ := os.ReadDir(dir)
+		if len(files) != 1 {
+			t.Fatalf("cache dir holds %d files", len(files))
+		}
+		if i == 1 {
+			// Damage the cache: the next open must ignore it.
+			p := dir + "/" + files[0].Name()
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+		}
+	}
+	f, _ := Open(path)
+	want := describe(f)
+	f.Close()
+	for i, r := range results {
+		if r != want {
+			t.Errorf("open %d with the cache differs from the uncached open", i)
+		}
+	}
 }

@@ -3,10 +3,11 @@
 // docs/BENCHMARKS.md reports (run it under /usr/bin/time -v).
 //
 //	go build -o /tmp/typeset ./dwarfmodel/internal/typeset
-//	/usr/bin/time -v /tmp/typeset VMLINUX task_struct mm_struct ...
+//	/usr/bin/time -v /tmp/typeset [-cache DIR] VMLINUX task_struct mm_struct ...
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -15,12 +16,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: typeset FILE [TYPE...]")
+	cache := flag.String("cache", "", "index cache directory (Options.CacheDir)")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "usage: typeset [-cache DIR] FILE [TYPE...]")
 		os.Exit(2)
 	}
 	t0 := time.Now()
-	f, err := dwarfmodel.Open(os.Args[1])
+	f, err := dwarfmodel.OpenWith(args[0], dwarfmodel.Options{CacheDir: *cache})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -28,7 +32,7 @@ func main() {
 	defer f.Close()
 	t1 := time.Now()
 	var roots []dwarfmodel.Type
-	for _, name := range os.Args[2:] {
+	for _, name := range args[1:] {
 		t, err := f.Type(name)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
