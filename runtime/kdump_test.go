@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -364,5 +366,88 @@ func TestKdumpDamaged(t *testing.T) {
 	_, err = orig.ReadPhys(make([]byte, 8), hole*4096)
 	if !errors.Is(err, errPageExcluded) {
 		t.Errorf("excluded page %#x: %v", hole, err)
+	}
+}
+
+// TestKdumpWithoutVMCoreInfo hides the fixture's VMCOREINFO (sub header
+// size 0, note renamed): the kernel is then found by its linux_banner and
+// reads match drgn's.
+func TestKdumpWithoutVMCoreInfo(t *testing.T) {
+	objs := kernelOracle(t)
+	orig := openFixtureKdump(t)
+	fr := orig.r.(*flatReader)
+	data := make([]byte, fr.Size())
+	if _, err := fr.ReadAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	sub := int(orig.blockSize)
+	binary.LittleEndian.PutUint64(data[sub+40:], 0) // size_vmcoreinfo
+	if i := bytes.Index(data[:orig.descOff], []byte("VMCOREINFO\x00")); i >= 0 {
+		copy(data[i:], "XXXX")
+	}
+	img, err := loadExec(testfix.Path(t, fxVmlinux))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenDump(&OpenContext{Name: "novmci", File: bytes.NewReader(data), Size: int64(len(data)), Exec: &img.info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := d.Info()
+	want := objs["linux_banner"].addr - linkAddr(t, "linux_banner")
+	if i.BuildID != "" || !i.KernDispKnown || i.KernDisp != want {
+		t.Errorf("Info() = %+v, want no build ID and displacement %#x", i, want)
+	}
+	for _, name := range []string{"linux_banner", "init_uts_ns", "comm1"} {
+		o := objs[name]
+		buf := make([]byte, len(o.bytes))
+		if _, err := d.ReadMemory(buf, o.addr); err != nil || !bytes.Equal(buf, o.bytes) {
+			t.Errorf("%s: %v (%d bytes differ)", name, err, diffCount(buf, o.bytes))
+		}
+	}
+}
+
+// TestWalkPages counts the pages each dump reports: the ELF dump's
+// PT_LOADs as readelf lists them; the kdump's as set bits in its second
+// bitmap counted by hand.
+func TestWalkPages(t *testing.T) {
+	out, err := exec.Command("readelf", "-lW", testfix.Path(t, fxELF)).Output()
+	if err != nil {
+		t.Skipf("readelf: %v", err)
+	}
+	var want uint64
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 6 && f[0] == "LOAD" {
+			sz, _ := strconv.ParseUint(strings.TrimPrefix(f[4], "0x"), 16, 64)
+			want += (sz + 4095) / 4096
+		}
+	}
+	kd := openFixture(t, fxELF, Options{})
+	var got uint64
+	if err := kd.WalkPages(func(p Page) error {
+		if p.VirtKnown || p.Offset < 0 {
+			t.Fatalf("page %+v of a physical dump", p)
+		}
+		got++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("ELF: %d pages, readelf's PT_LOADs hold %d", got, want)
+	}
+	orig := openFixtureKdump(t)
+	var bits uint64
+	for _, b := range orig.bitmap2 {
+		for ; b != 0; b &= b - 1 {
+			bits++
+		}
+	}
+	kk := openFixture(t, fxKdump, Options{})
+	got = 0
+	kk.WalkPages(func(p Page) error { got++; return nil })
+	if got != bits || got == 0 {
+		t.Errorf("kdump: %d pages, bitmap has %d", got, bits)
 	}
 }
