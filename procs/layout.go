@@ -95,6 +95,10 @@ type MmLayout struct {
 	RSSSize   int64  `json:"rss_size"`
 	RSSCount  int64  `json:"rss_count"`
 	RSSKind   string `json:"rss_kind"` // "atomic" or "percpu_counter"
+	// RSSCPUOff is, for percpu_counter, the offset of the counter's
+	// per-CPU deltas pointer (s32 __percpu *counters) from RSSOff's element
+	// start; see Proc.RSSSum.
+	RSSCPUOff int64 `json:"rss_cpu_off,omitempty"`
 }
 
 // Layout is every offset procs needs for one kernel build.
@@ -172,6 +176,8 @@ type Layout struct {
 		CurrentWork Field `json:"current_work"` // struct worker.current_work
 		Pool        Field `json:"pool"`
 		Desc        Field `json:"desc"`
+		RescueWQ    Field `json:"rescue_wq"` // struct worker.rescue_wq (optional)
+		WQName      Field `json:"wq_name"`   // struct workqueue_struct.name (optional)
 	} `json:"worker"`
 }
 
@@ -509,7 +515,13 @@ func (r *resolver) resolveRSS(mm *dwarfmodel.Struct, l *Layout) {
 			r.fail(&MissingError{Kernel: r.kernel, Type: "struct percpu_counter", Tried: []string{"count"}})
 			return
 		}
+		cpo, _, ok := memberPath(pc, "counters")
+		if !ok {
+			r.fail(&MissingError{Kernel: r.kernel, Type: "struct percpu_counter", Tried: []string{"counters"}})
+			return
+		}
 		m.RSSOff, m.RSSStride, m.RSSSize, m.RSSCount, m.RSSKind = off+co, pc.ByteSize, ct.Size(), n, "percpu_counter"
+		m.RSSCPUOff = cpo - co
 		return
 	}
 	st, ok := dwarfmodel.Underlying(typ).(*dwarfmodel.Struct)
@@ -590,6 +602,10 @@ func (r *resolver) resolveOptional(l *Layout) {
 		l.Worker.CurrentWork = q.field(w, "struct worker", "current_work")
 		l.Worker.Pool = q.field(w, "struct worker", "pool")
 		l.Worker.Desc = q.field(w, "struct worker", "desc")
+		l.Worker.RescueWQ, _ = q.opt(w, "rescue_wq")
+	}
+	if wq := q.strct("struct workqueue_struct"); wq != nil {
+		l.Worker.WQName, _ = q.opt(wq, "name")
 	}
 	if v, err := r.di.Variable("avenrun"); err == nil {
 		if _, n, ok := arrayOf(v.Type); ok {

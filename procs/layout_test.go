@@ -173,6 +173,8 @@ func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 			st = "upid"
 		case ".Mount.MntRoot":
 			st = "vfsmount"
+		case ".Worker.WQName":
+			st = "workqueue_struct"
 		case ".Worker.KthreadData", ".Worker.FullName":
 			st = "kthread"
 		}
@@ -191,6 +193,7 @@ func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 	rssArr := "rss_stat.count"
 	if l.Mm.RSSKind == "percpu_counter" { // 6.2+: struct percpu_counter rss_stat[]
 		rss, rssArr = "rss_stat[1].count", "rss_stat"
+		qs = append(qs, q{"Mm.RSSCPUOff", "(long)&((struct mm_struct *)0)->rss_stat[1].counters - (long)&((struct mm_struct *)0)->rss_stat[1].count", l.Mm.RSSCPUOff})
 	}
 	qs = append(qs,
 		q{"Time.Timekeeper offset", "(long)&tk_core.timekeeper - (long)&tk_core", l.Time.Timekeeper.Off},

@@ -3,6 +3,7 @@ package procs
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -99,13 +100,18 @@ type Proc struct {
 	Nice       int
 	NumThreads int
 	VSize      uint64 // virtual size in bytes (total_vm pages)
-	RSS        uint64 // resident pages (file + anon + shmem), as /proc's stat
-	LockedVM   uint64 // locked pages
-	TTY        uint32 // controlling terminal, /proc stat's tty_nr encoding; 0: none
-	TTYName    string // e.g. "ttyS0"; "" when none
-	TPGID      int32  // foreground process group of the terminal; -1: no terminal
-	Kernel     bool   // a kernel thread (PF_KTHREAD)
-	Thread     bool   // not its thread group's leader
+	RSS        uint64 // resident pages (file + anon + shmem) as /proc/PID/stat: get_mm_rss
+	// RSSSum is RSS with each counter's per-CPU deltas added
+	// (get_mm_counter_sum): what /proc/PID/status VmRSS shows on kernels
+	// that sum them (6.16, and stable backports such as Debian's 6.12.95).
+	// It equals RSS on kernels whose counters are plain atomics (up to 6.1).
+	RSSSum   uint64
+	LockedVM uint64 // locked pages
+	TTY      uint32 // controlling terminal, /proc stat's tty_nr encoding; 0: none
+	TTYName  string // e.g. "ttyS0"; "" when none
+	TPGID    int32  // foreground process group of the terminal; -1: no terminal
+	Kernel   bool   // a kernel thread (PF_KTHREAD)
+	Thread   bool   // not its thread group's leader
 	// User memory of the process (0 for kernel threads).
 	Mm, Pgd          uint64
 	ArgStart, ArgEnd uint64
@@ -297,6 +303,9 @@ func (s *System) readProc(addr uint64) (Proc, error) {
 	if p.Mm != 0 {
 		m := &l.Mm
 		rssEnd := m.RSSOff + m.RSSStride*(m.RSSCount-1) + m.RSSSize
+		if m.RSSKind == "percpu_counter" {
+			rssEnd = max(rssEnd, m.RSSOff+m.RSSStride*(m.RSSCount-1)+m.RSSCPUOff+int64(s.l.PtrSize))
+		}
 		n := span(m.Pgd, m.TotalVM, m.LockedVM, m.ArgStart, m.ArgEnd, m.EnvStart, m.EnvEnd)
 		if rssEnd > n {
 			n = rssEnd
@@ -319,6 +328,17 @@ func (s *System) readProc(addr uint64) (Proc, error) {
 			v := s.i(mb, Field{Path: "rss", Off: m.RSSOff + i*m.RSSStride, Size: m.RSSSize, Signed: true})
 			if v > 0 {
 				p.RSS += uint64(v)
+			}
+			if m.RSSKind == "percpu_counter" {
+				pcpu := s.ptr(mb, Field{Path: "counters", Off: m.RSSOff + i*m.RSSStride + m.RSSCPUOff, Size: int64(s.l.PtrSize)})
+				d, err := s.perCPUSum32(pcpu)
+				if err != nil {
+					return p, err
+				}
+				v += d
+			}
+			if v > 0 {
+				p.RSSSum += uint64(v)
 			}
 		}
 	}
@@ -344,9 +364,18 @@ func (s *System) workerName(p *Proc, task []byte) error {
 	if err != nil || worker == 0 {
 		return err
 	}
-	wb, err := s.read(worker, span(w.CurrentWork, w.Pool, w.Desc), "struct worker")
+	wb, err := s.read(worker, span(w.CurrentWork, w.Pool, w.Desc, w.RescueWQ), "struct worker")
 	if err != nil {
 		return err
+	}
+	// A rescuer's comm "kworker/R-<workqueue>" (6.9+) is cut at 15
+	// characters; /proc shows the workqueue's whole name.
+	if wq := s.ptr(wb, w.RescueWQ); wq != 0 && w.WQName.Size > 0 && strings.HasPrefix(p.Comm, "kworker/R-") {
+		nb, err := s.read(wq+uint64(w.WQName.Off), w.WQName.Size, "struct workqueue_struct.name")
+		if err != nil {
+			return err
+		}
+		p.Name = "kworker/R-" + cstring(nb)
 	}
 	if s.ptr(wb, w.Pool) == 0 {
 		return nil
@@ -359,7 +388,7 @@ func (s *System) workerName(p *Proc, task []byte) error {
 	if s.ptr(wb, w.CurrentWork) != 0 {
 		sep = "+"
 	}
-	name := p.Comm + sep + desc
+	name := p.Name + sep + desc
 	if len(name) > 63 { // the 64-byte buffer of proc_task_name
 		name = name[:63]
 	}
@@ -541,4 +570,83 @@ func (p *Proc) PSStat() string {
 		b = append(b, '+')
 	}
 	return string(b)
+}
+
+// perCPUSum32 adds up the s32 a per-CPU pointer designates on every online
+// (or dying) CPU, as __percpu_counter_sum does: per_cpu_ptr(p, cpu) is
+// p + __per_cpu_offset[cpu].
+func (s *System) perCPUSum32(pcpu uint64) (int64, error) {
+	if pcpu == 0 {
+		return 0, nil
+	}
+	offs, err := s.cpuOffsets()
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, off := range offs {
+		b, err := s.read(pcpu+off, 4, "per-CPU counter")
+		if err != nil {
+			return 0, err
+		}
+		sum += int64(int32(s.bo.Uint32(b)))
+	}
+	return sum, nil
+}
+
+// cpuOffsets returns __per_cpu_offset[cpu] for every CPU in
+// __cpu_online_mask | __cpu_dying_mask, read once.
+func (s *System) cpuOffsets() ([]uint64, error) {
+	s.cpuOnce.Do(func() { s.cpuOffs, s.cpuErr = s.readCPUOffsets() })
+	return s.cpuOffs, s.cpuErr
+}
+
+func (s *System) readCPUOffsets() ([]uint64, error) {
+	offArr, err := s.symbol("__per_cpu_offset")
+	if err != nil {
+		return []uint64{0}, nil // a uniprocessor kernel: per-CPU data is plain data
+	}
+	na, err := s.symbol("nr_cpu_ids")
+	if err != nil {
+		return nil, err
+	}
+	nb, err := s.read(na, 4, "nr_cpu_ids")
+	if err != nil {
+		return nil, err
+	}
+	n := uint64(s.bo.Uint32(nb))
+	if n == 0 || n > 1<<16 {
+		return nil, fmt.Errorf("procs: nr_cpu_ids is %d", n)
+	}
+	words := int64((n + 63) / 64 * 8)
+	mask := make([]byte, words)
+	for _, name := range []string{"__cpu_online_mask", "__cpu_dying_mask"} {
+		a, err := s.symbol(name)
+		if err != nil {
+			if name == "__cpu_dying_mask" {
+				continue // before 5.16
+			}
+			return nil, err
+		}
+		b, err := s.read(a, words, name)
+		if err != nil {
+			return nil, err
+		}
+		for i := range mask {
+			mask[i] |= b[i]
+		}
+	}
+	var offs []uint64
+	for cpu := uint64(0); cpu < n; cpu++ {
+		w := mask[cpu/64*8 : cpu/64*8+8]
+		if s.bo.Uint64(w)&(1<<(cpu%64)) == 0 {
+			continue
+		}
+		off, err := s.readPtr(offArr+cpu*uint64(s.l.PtrSize), "__per_cpu_offset[]")
+		if err != nil {
+			return nil, err
+		}
+		offs = append(offs, off)
+	}
+	return offs, nil
 }

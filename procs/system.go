@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
@@ -39,6 +40,10 @@ type System struct {
 	user     UserReader
 	pageSize uint64
 	maxArg   int
+
+	cpuOnce sync.Once
+	cpuOffs []uint64
+	cpuErr  error
 }
 
 // New binds a layout to a target. The layout must be the target kernel's:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,6 +135,7 @@ func volatileTruth(pid int32, field string) bool {
 // drgn confirms it.
 type drgnState struct {
 	rss      map[int32]uint64 // get_mm_rss pages
+	rssSum   map[int32]uint64 // with per-CPU deltas (percpu_counter_sum)
 	name     map[int32]string // /proc name (kworker descriptions)
 	swapUsed map[int]uint64   // inuse_pages by swap_info index
 }
@@ -146,30 +148,37 @@ var (
 const drgnStateScript = `
 import drgn, sys
 from drgn.helpers.linux.pid import for_each_task
+from drgn.helpers.linux.percpu import percpu_counter_sum
 p = drgn.Program()
 p.set_core_dump(sys.argv[2])
 p.load_debug_info([sys.argv[1]])
 for t in for_each_task(p):
-    rss = 0
+    rss = rsssum = 0
     if t.mm:
         for i in (0, 1, 3):
             try:
-                v = int(t.mm.rss_stat.count[i].counter)
+                v = vs = int(t.mm.rss_stat.count[i].counter)
             except (AttributeError, LookupError, TypeError):
                 v = int(t.mm.rss_stat[i].count)
+                vs = percpu_counter_sum(t.mm.rss_stat[i].address_of_())
             rss += v if v > 0 else 0
+            rsssum += vs if vs > 0 else 0
     name = t.comm.string_().decode()
     if int(t.flags) & 0x20:
         w = drgn.cast("struct worker *", drgn.cast("struct kthread *", t.worker_private).data)
         d = w.desc.string_().decode()
         if w.pool and d:
             name += ("+" if w.current_work else "-") + d
-    print("task", int(t.pid), rss, name)
+    print("task", int(t.pid), rss, rsssum, name)
 for i in range(int(p['nr_swapfiles'])):
     s = p['swap_info'][i]
     if s:
         print("swap", i, int(s.inuse_pages))
 `
+
+// kworkerID matches the worker ID of a kworker's /proc name
+// ("kworker/0:1H", "kworker/u4:2"), before its work description.
+var kworkerID = regexp.MustCompile(`^kworker/u?[0-9]+:[0-9]+H?`)
 
 func drgnDumpState(t *testing.T, k fixtureKernel) *drgnState {
 	t.Helper()
@@ -184,14 +193,15 @@ func drgnDumpState(t *testing.T, k fixtureKernel) *drgnState {
 	if err != nil {
 		t.Fatalf("drgn: %v\n%s", err, out)
 	}
-	st := &drgnState{rss: map[int32]uint64{}, name: map[int32]string{}, swapUsed: map[int]uint64{}}
+	st := &drgnState{rss: map[int32]uint64{}, rssSum: map[int32]uint64{}, name: map[int32]string{}, swapUsed: map[int]uint64{}}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.SplitN(line, " ", 4)
+		f := strings.SplitN(line, " ", 5)
 		switch {
-		case f[0] == "task" && len(f) == 4:
+		case f[0] == "task" && len(f) == 5:
 			pid := atoi32(t, f[1])
 			st.rss[pid] = uint64(mustAtoi(t, f[2]))
-			st.name[pid] = f[3]
+			st.rssSum[pid] = uint64(mustAtoi(t, f[3]))
+			st.name[pid] = f[4]
 		case f[0] == "swap" && len(f) == 3:
 			st.swapUsed[int(mustAtoi(t, f[1]))] = uint64(mustAtoi(t, f[2]))
 		default:
@@ -247,9 +257,12 @@ func TestProcsMatchGuestProc(t *testing.T) {
 					case "rss":
 						v = strconv.FormatUint(dg.rss[tid], 10)
 					case "VmRSS":
-						v = strconv.FormatUint(dg.rss[tid]*s.pageSize/1024, 10)
+						v = strconv.FormatUint(dg.rssSum[tid]*s.pageSize/1024, 10)
 					case "comm":
-						if p.Flags&pfWQWorker == 0 {
+						// Only the description of a kworker's latest work may
+						// have moved, after the same worker ID.
+						id := kworkerID.FindString(got)
+						if p.Flags&pfWQWorker == 0 || id == "" || id != kworkerID.FindString(f[1]) {
 							return false
 						}
 						v = dg.name[tid]
@@ -307,7 +320,7 @@ func TestProcsMatchGuestProc(t *testing.T) {
 				seq("Gid", 1, u(p.EGID))
 				if !p.Kernel && p.Mm != 0 {
 					seq("VmLck", 0, strconv.FormatUint(p.LockedVM*s.pageSize/1024, 10))
-					seq("VmRSS", 0, strconv.FormatUint(p.RSS*s.pageSize/1024, 10))
+					seq("VmRSS", 0, strconv.FormatUint(p.RSSSum*s.pageSize/1024, 10))
 					seq("VmSize", 0, strconv.FormatUint(p.VSize/1024, 10))
 				}
 				if (p.PID != p.TGID) != p.Thread {

@@ -170,7 +170,7 @@ func runPS(stdout io.Writer, args []string) error {
 			comm += " <defunct>"
 		}
 		fmt.Fprintf(w, "%7d %7d %-8s %-4s %6d %5d %-15s %s\n", p.PID, p.PPID, user, p.PSStat(),
-			p.VSize/1024, p.RSS*pageKiB(kd), comm, cmd)
+			p.VSize/1024, p.RSSSum*pageKiB(kd), comm, cmd)
 	}
 	return w.Flush()
 }

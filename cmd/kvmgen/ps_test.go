@@ -96,7 +96,7 @@ func TestPSAgainstGuest(t *testing.T) {
 		if f[4] != statusKB(t, truth, pid, "VmSize") {
 			t.Errorf("pid %d: VSZ %s; guest VmSize %s", pid, f[4], statusKB(t, truth, pid, "VmSize"))
 		}
-		if want := strconv.FormatUint(lib[int32(pid)].RSS*4, 10); f[5] != want {
+		if want := strconv.FormatUint(lib[int32(pid)].RSSSum*4, 10); f[5] != want {
 			t.Errorf("pid %d: RSS %s; procs says %s KiB", pid, f[5], want)
 		}
 		cmd, err := os.ReadFile(filepath.Join(truth, "proc", strconv.Itoa(pid), "cmdline"))
