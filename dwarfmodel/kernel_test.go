@@ -325,3 +325,32 @@ func TestIndexCache(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKernelTypeSetCached is BenchmarkKernelTypeSet with the index
+// read from Options.CacheDir (written once before the timer starts).
+func BenchmarkKernelTypeSetCached(b *testing.B) {
+	path := testfix.Path(b, "linux-amd64/vmlinux")
+	opts := Options{CacheDir: b.TempDir()}
+	f, err := OpenWith(path, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f, err := OpenWith(path, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !f.fromCache {
+			b.Fatal("index not read from the cache")
+		}
+		for _, n := range kernelTypes {
+			if _, err := f.Type(n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f.Close()
+	}
+}
