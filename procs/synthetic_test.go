@@ -187,3 +187,37 @@ func TestNewEncodeDev(t *testing.T) {
 		t.Errorf("136:300 -> %#x", got)
 	}
 }
+
+func (f *fakeTarget) put32(addr uint64, v uint32) {
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, v)
+	f.putBytes(addr, b)
+}
+
+// TestPerCPUSum: per-CPU deltas are summed over online and dying CPUs
+// only, at pointer + __per_cpu_offset[cpu].
+func TestPerCPUSum(t *testing.T) {
+	f := newFake()
+	const offs, online, dying, nr = 0xffffffff82100000, 0xffffffff82200000, 0xffffffff82200100, 0xffffffff82300000
+	f.syms["__per_cpu_offset"], f.syms["__cpu_online_mask"], f.syms["__cpu_dying_mask"], f.syms["nr_cpu_ids"] = offs, online, dying, nr
+	f.put32(nr, 4)
+	f.put64(online, 0b0101) // CPUs 0 and 2
+	f.put64(dying, 0b1000)  // CPU 3 going away: still counted
+	const base = 0x40000    // the __percpu pointer
+	for cpu, v := range []int32{5, 1000, -2, 7} {
+		po := uint64(0xffff888010000000) + uint64(cpu)*0x100000
+		f.put64(offs+uint64(cpu)*8, po)
+		f.put32(base+po, uint32(v))
+	}
+	s, err := New(f, fakeLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.perCPUSum32(base)
+	if err != nil || got != 5-2+7 {
+		t.Errorf("perCPUSum32 = %d, %v; want 10 (CPU 1 is offline)", got, err)
+	}
+	if got, err := s.perCPUSum32(0); got != 0 || err != nil {
+		t.Errorf("NULL pointer: %d, %v", got, err)
+	}
+}
