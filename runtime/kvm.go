@@ -8,6 +8,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -49,7 +50,7 @@ type KVM struct {
 
 	mu     sync.Mutex
 	errmsg string
-	closed bool
+	closed atomic.Bool
 }
 
 // OpenError is returned by the Open functions.
@@ -349,13 +350,9 @@ var errClosed = errors.New("descriptor is closed")
 
 // Close releases the descriptor (kvm_close).
 func (kd *KVM) Close() error {
-	kd.mu.Lock()
-	if kd.closed {
-		kd.mu.Unlock()
+	if kd.closed.Swap(true) {
 		return errClosed
 	}
-	kd.closed = true
-	kd.mu.Unlock()
 	err := kd.dump.Close()
 	if kd.file != nil {
 		if e := kd.file.Close(); err == nil {
@@ -365,11 +362,7 @@ func (kd *KVM) Close() error {
 	return err
 }
 
-func (kd *KVM) isClosed() bool {
-	kd.mu.Lock()
-	defer kd.mu.Unlock()
-	return kd.closed
-}
+func (kd *KVM) isClosed() bool { return kd.closed.Load() }
 
 // Info describes the corefile.
 func (kd *KVM) Info() DumpInfo {
