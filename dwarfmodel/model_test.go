@@ -6,7 +6,10 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"github.com/kvmgen/kvmgen/internal/testfix"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -753,5 +756,63 @@ func TestProgress(t *testing.T) {
 		if calls == 0 || last != total || total != want {
 			t.Errorf("%s: %d progress calls, last %d/%d, .debug_info has %d bytes", o.name, calls, last, total, want)
 		}
+	}
+}
+
+// TestCrossFixtures compares every named aggregate of the fixture
+// programs (cross/<arch>-dwarf<N>/prog and prog.o, built by the fixtures
+// pipeline from testdata/c) with pahole's reading of the same file.
+func TestCrossFixtures(t *testing.T) {
+	dir := testfix.Path(t, "cross")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, e := range entries {
+		for _, name := range []string{"prog", "prog.o"} {
+			path := filepath.Join(dir, e.Name(), name)
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			t.Run(e.Name()+"/"+name, func(t *testing.T) {
+				f, err := Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				ph := runPahole(t, path, nil)
+				for tag, want := range ph {
+					if strings.HasPrefix(tag, "dup ") {
+						continue
+					}
+					ty, err := f.Type(tag)
+					if err != nil {
+						t.Errorf("%s: %v", tag, err)
+						continue
+					}
+					s := ty.(*Struct)
+					if len(s.Members) != len(want) {
+						t.Errorf("%s: %d members, pahole %d", tag, len(s.Members), len(want))
+						continue
+					}
+					for i, m := range s.Members {
+						p := want[i]
+						size := m.Type.Size()
+						if size < 0 {
+							size = 0
+						}
+						if m.ByteOffset != p.off || size != p.size || m.BitSize != p.bits || m.DataBitOffset != p.off*8+p.bit {
+							t.Errorf("%s.%s: offset %d size %d bits %d dbo %d; pahole %d size %d bits %d dbo %d",
+								tag, m.Name, m.ByteOffset, size, m.BitSize, m.DataBitOffset, p.off, p.size, p.bits, p.off*8+p.bit)
+						}
+					}
+					checked++
+				}
+			})
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no aggregate compared under %s", dir)
 	}
 }
