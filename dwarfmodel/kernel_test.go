@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -353,4 +354,134 @@ func BenchmarkKernelTypeSetCached(b *testing.B) {
 		}
 		f.Close()
 	}
+}
+
+// TestKernelVariables checks the address of every indexed global variable
+// of the vmlinux whose name the ELF symbol table holds exactly once
+// against that symbol (the symbol table is written by the linker, not
+// from DWARF).
+func TestKernelVariables(t *testing.T) {
+	path := testfix.Path(t, "linux-amd64/vmlinux")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, s := range syms {
+		count[s.Name]++
+	}
+	checked := 0
+	for _, n := range f.VariableNames() {
+		if count[n] != 1 {
+			continue
+		}
+		v, err := f.Variable(n)
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		s, _ := f.Symbol(n)
+		if v.Address != s.Value {
+			t.Errorf("%s: address %#x, symbol %#x", n, v.Address, s.Value)
+		}
+		// An object of a struct ending in a flexible array can be larger
+		// than its type (init_mm and its cpu_bitmap[]).
+		if sz := v.Type.Size(); sz > 0 && s.Size != 0 && uint64(sz) != s.Size && !(uint64(sz) < s.Size && endsFlexible(v.Type)) {
+			t.Errorf("%s: type %s of %d bytes, symbol of %d", n, Declare(v.Type, ""), sz, s.Size)
+		}
+		checked++
+	}
+	if checked < 10000 {
+		t.Errorf("only %d variables checked", checked)
+	}
+	t.Logf("%d variables checked against .symtab", checked)
+}
+
+// TestKernelEnumsAgainstDrgn compares every named enum reached from the
+// kernel types with drgn's reading of the same vmlinux: enumerator names,
+// values and signedness.
+func TestKernelEnumsAgainstDrgn(t *testing.T) {
+	path := testfix.Path(t, "linux-amd64/vmlinux")
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var roots []Type
+	for _, n := range kernelTypes {
+		ty, err := f.Type(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, ty)
+	}
+	enums := map[string]*Enum{}
+	for _, ty := range reach(roots...) {
+		if e, ok := ty.(*Enum); ok && e.Name != "" {
+			enums[e.Name] = e
+		}
+	}
+	if len(enums) < 20 {
+		t.Fatalf("only %d enums reached", len(enums))
+	}
+	var names []string
+	for n := range enums {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	script := `
+import drgn, sys
+p = drgn.Program()
+p.load_debug_info([sys.argv[1]])
+for n in sys.argv[2:]:
+    t = p.type("enum " + n)
+    print(n, int(t.type.is_signed), " ".join("%s=%d" % (e.name, e.value) for e in t.enumerators))
+`
+	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script, path}, names...)...).Output()
+	if err != nil {
+		t.Skipf("drgn: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(names) {
+		t.Fatalf("drgn printed %d lines for %d enums", len(lines), len(names))
+	}
+	for _, l := range lines {
+		fs := strings.Fields(l)
+		e := enums[fs[0]]
+		var got []string
+		for _, v := range e.Values {
+			if e.Signed {
+				got = append(got, fmt.Sprintf("%s=%d", v.Name, v.Value))
+			} else {
+				got = append(got, fmt.Sprintf("%s=%d", v.Name, uint64(v.Value)))
+			}
+		}
+		signed := "0"
+		if e.Signed {
+			signed = "1"
+		}
+		if signed != fs[1] || strings.Join(got, " ") != strings.Join(fs[2:], " ") {
+			t.Errorf("enum %s: signed %s %v; drgn %s", e.Name, signed, got, l)
+		}
+	}
+	t.Logf("%d enums compared with drgn", len(names))
+}
+
+// endsFlexible reports whether t is a struct whose last member is a
+// flexible array.
+func endsFlexible(t Type) bool {
+	s, ok := Underlying(t).(*Struct)
+	if !ok || len(s.Members) == 0 {
+		return false
+	}
+	a, ok := Underlying(s.Members[len(s.Members)-1].Type).(*Array)
+	return ok && a.Dims[0] == -1
 }
