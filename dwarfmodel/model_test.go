@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -814,5 +815,42 @@ func TestCrossFixtures(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Errorf("no aggregate compared under %s", dir)
+	}
+}
+
+// TestConcurrent decodes from several goroutines at once (run with -race).
+func TestConcurrent(t *testing.T) {
+	for _, o := range objects(t) {
+		if !o.linked {
+			continue
+		}
+		f := openObj(t, o)
+		var wg sync.WaitGroup
+		results := make([]string, 4)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				var b strings.Builder
+				for _, n := range structNames {
+					ty, err := f.Type(n)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					fmt.Fprintf(&b, "%p ", ty)
+				}
+				f.Symbols()
+				f.BuildID()
+				f.Variable("global_bits")
+				results[g] = b.String()
+			}(g)
+		}
+		wg.Wait()
+		for g := 1; g < 4; g++ {
+			if results[g] != results[0] {
+				t.Errorf("%s: goroutines got different type objects", o.name)
+			}
+		}
 	}
 }
