@@ -49,7 +49,7 @@ func (k *Kernel) Target() kvm.Target {
 	return k.t
 }
 
-// GBannerAddr returns the run-time address of `const const char g_banner[13];` (link-time address 0x1061dc0;
+// GBannerAddr returns the run-time address of `const char g_banner[13];` (link-time address 0x1061dc0;
 // the target applies any KASLR displacement).
 func (k *Kernel) GBannerAddr() (uint64, error) {
 	if k == nil || k.t == nil {
@@ -58,7 +58,7 @@ func (k *Kernel) GBannerAddr() (uint64, error) {
 	return k.t.LookupSymbol("g_banner")
 }
 
-// GBanner reads element i of `const const char g_banner[13];` from the target.
+// GBanner reads element i of `const char g_banner[13];` from the target.
 func (k *Kernel) GBanner(i int) (v uint8, err error) {
 	if i < 0 || i >= 13 {
 		return v, errors.New("g_banner: index out of range")
@@ -75,7 +75,7 @@ func (k *Kernel) GBanner(i int) (v uint8, err error) {
 	return u8(b, 0), nil
 }
 
-// GBannerString reads `const const char g_banner[13];` from the target, up to its first NUL byte.
+// GBannerString reads `const char g_banner[13];` from the target, up to its first NUL byte.
 func (k *Kernel) GBannerString() (v string, err error) {
 	addr, err := k.GBannerAddr()
 	if err != nil {
