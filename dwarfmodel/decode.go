@@ -872,7 +872,14 @@ func encoding(e int64) Encoding {
 // "struct task_struct", "union foo", "enum pid_type", "class x", a typedef
 // name, a base type name ("unsigned int"), "void", or a bare tag
 // ("task_struct"), tried as struct, union, enum, then typedef, then base
-// type. A complete definition is preferred over a declaration.
+// type. A complete definition is preferred over a declaration; among
+// several definitions of one name (each unit carries its own copy of a
+// header's types) the first in the file is returned, and a definition of
+// the same name, size and declaration line in another unit decodes to the
+// same object, so a graph holds one struct list_head, not one per unit.
+// Declarations reached from the type resolve to the indexed definition of
+// their name when there is one, else stay Incomplete. Unknown names give a
+// *NotFoundError with close names as suggestions.
 func (f *File) Type(name string) (Type, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	var try []int
@@ -910,8 +917,10 @@ func (f *File) Type(name string) (Type, error) {
 	return nil, &NotFoundError{File: f.name, Kind: "type", Name: name, Suggestions: suggest(name, f.TypeNames())}
 }
 
-// Variable decodes the named global variable (one with a static address)
-// and the type it has.
+// Variable decodes the named global variable (one with a static address,
+// DW_OP_addr or DW_OP_addrx) and the type it has; when several units
+// define a static variable of that name, the first in the file. Address is
+// the link-time address.
 func (f *File) Variable(name string) (_ *Variable, err error) {
 	f.mu.Lock()
 	if f.closed {
