@@ -58,8 +58,18 @@ func TestPSLive(t *testing.T) {
 		t.Fatalf("layout files %v", layouts)
 	}
 	cmds := filepath.Join(dir, "cmds")
-	// The layout is copied to the guest's /bin beside kvmgen.
-	if err := os.WriteFile(cmds, []byte("/bin/kvmgen ps -layout-cache /bin -e\n/bin/kvmgen swapinfo -layout-cache /bin\n"), 0o644); err != nil {
+	// The layout is copied to the guest's /bin beside kvmgen. A sleep
+	// with ttyS0 (4:64, tty_nr 1088) as its controlling terminal, in its
+	// own session, exercises the terminal, session and group filters.
+	guestCmds := []string{
+		"setsid -c sleep 1000 < /dev/ttyS0 > /dev/null 2>&1 &",
+		"sleep 1; /bin/kvmgen ps -layout-cache /bin -e",
+		"/bin/kvmgen swapinfo -layout-cache /bin",
+		"/bin/kvmgen ps -layout-cache /bin -t 1088",
+		"/bin/kvmgen ps -layout-cache /bin -s $(pidof sleep)",
+		"/bin/kvmgen ps -layout-cache /bin -g $(pidof sleep)",
+	}
+	if err := os.WriteFile(cmds, []byte(strings.Join(guestCmds, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
@@ -76,15 +86,15 @@ func TestPSLive(t *testing.T) {
 		}
 		return string(b)
 	}
-	for n := 1; n <= 2; n++ {
+	for n := 1; n <= len(guestCmds); n++ {
 		if rc := strings.TrimSpace(read("live-" + strconv.Itoa(n) + ".rc")); rc != "0" {
 			t.Fatalf("command %d in the guest exited %s: %s", n, rc, read("live-"+strconv.Itoa(n)+".err"))
 		}
 	}
-	if e := read("live-1.err"); e != "" {
+	if e := read("live-2.err"); e != "" {
 		t.Errorf("kvmgen ps in the guest wrote to stderr: %s", e)
 	}
-	lines := strings.Split(strings.TrimSuffix(read("live-1.out"), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(read("live-2.out"), "\n"), "\n")
 	seen := map[int]bool{}
 	self, withArgs := 0, 0
 	for _, line := range lines[1:] {
@@ -135,7 +145,37 @@ func TestPSLive(t *testing.T) {
 			}
 		}
 	}
-	if got, want := read("live-2.out"), read("swaps"); got != want {
+	if got, want := read("live-3.out"), read("swaps"); got != want {
 		t.Errorf("swapinfo in the guest:\n%s\n/proc/swaps:\n%s", got, want)
+	}
+	// The terminal: the guest's processes with tty_nr 1088 (the sleep), in
+	// its session and its process group, are what -t, -s and -g list, each
+	// with procps' "s" (session leader) and "+" (foreground group).
+	var onTTY []string
+	pids, _ := filepath.Glob(filepath.Join(out, "proc", "*", "stat"))
+	for _, sf := range pids {
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(sf)))
+		st := psTruthField(t, out, pid, "stat")
+		if st[7-1] == "1088" {
+			onTTY = append(onTTY, st[1]+" "+strconv.Itoa(pid))
+			if st[5-1] != strconv.Itoa(pid) || st[6-1] != strconv.Itoa(pid) || st[8-1] != strconv.Itoa(pid) {
+				t.Errorf("the guest's sleep: pgrp %s session %s tpgid %s", st[5-1], st[6-1], st[8-1])
+			}
+		}
+	}
+	if len(onTTY) != 1 || !strings.HasPrefix(onTTY[0], "sleep ") {
+		t.Fatalf("the guest's processes on ttyS0: %v", onTTY)
+	}
+	sleepPID := strings.Fields(onTTY[0])[1]
+	for n := 4; n <= 6; n++ {
+		got := strings.Split(strings.TrimSuffix(read("live-"+strconv.Itoa(n)+".out"), "\n"), "\n")
+		if len(got) != 2 {
+			t.Errorf("%s: %q", guestCmds[n-1], got)
+			continue
+		}
+		f := strings.Fields(got[1])
+		if f[0] != sleepPID || f[3] != "Ss+" || f[6] != "sleep" {
+			t.Errorf("%s: %q, want pid %s with STAT Ss+", guestCmds[n-1], got[1], sleepPID)
+		}
 	}
 }
