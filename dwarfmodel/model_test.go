@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/kvmgen/kvmgen/internal/testfix"
@@ -43,7 +44,11 @@ func TestDataModel(t *testing.T) {
 		}
 		// The C data model: long and pointers are the pointer size on
 		// every target here (LP64 / ILP32).
-		for _, n := range []string{"long int", "long unsigned int"} {
+		longs := []string{"long int", "long unsigned int"}
+		if o.tc.prefix == "clang-" {
+			longs = []string{"long", "unsigned long"} // clang's spelling
+		}
+		for _, n := range longs {
 			ty, err := f.Type(n)
 			if err != nil {
 				t.Errorf("%s: %v", o.name, err)
@@ -235,6 +240,12 @@ func TestAgainstGoDWARF(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ef.Close()
+			if o.tc.prefix == "clang-" && o.tc.order == binary.BigEndian && !o.linked {
+				// Go's debug/dwarf fails on clang's s390x objects
+				// ("decoding dwarf section str at offset 0x0: underflow");
+				// pahole still checks them.
+				t.Skip("debug/dwarf cannot read clang's s390x objects")
+			}
 			dw, err := ef.DWARF()
 			if err != nil {
 				t.Fatal(err)
@@ -345,7 +356,9 @@ func compareGo(t *testing.T, path string, ours Type, gt dwarf.Type, o object, se
 			if m.BitSize == 0 && m.ByteOffset != gf.ByteOffset {
 				t.Errorf("%s: offset %d, Go %d", p, m.ByteOffset, gf.ByteOffset)
 			}
-			if m.BitSize != 0 && o.version >= 5 && m.DataBitOffset != gf.DataBitOffset {
+			// Go fills DataBitOffset from DW_AT_data_bit_offset only (clang
+			// writes DWARF 2 style DW_AT_bit_offset even in DWARF 5).
+			if m.BitSize != 0 && o.version >= 5 && gf.DataBitOffset != 0 && m.DataBitOffset != gf.DataBitOffset {
 				t.Errorf("%s: data bit offset %d, Go %d", p, m.DataBitOffset, gf.DataBitOffset)
 			}
 			compareGo(t, p, m.Type, gf.Type, o, seen, depth+1)
@@ -552,6 +565,11 @@ func TestShapes(t *testing.T) {
 			"binop_fn add", "int (*sub)(int, int)", "void (*log)(const char *, ...)",
 			"char *(*lookup)(const struct ops *, long unsigned int)", "void (*noargs)(void)",
 		}
+		if o.tc.prefix == "clang-" {
+			for i := range decls {
+				decls[i] = strings.ReplaceAll(decls[i], "long unsigned int", "unsigned long")
+			}
+		}
 		for i, m := range ops.Members {
 			if got := Declare(m.Type, m.Name); got != decls[i] {
 				t.Errorf("%s: ops member %d is %q, want %q", o.name, i, got, decls[i])
@@ -560,6 +578,9 @@ func TestShapes(t *testing.T) {
 		q := must("struct quals").(*Struct)
 		qd := []string{"const int ci", "volatile long unsigned int vl", "const volatile char cvc",
 			"const char *pcc", "char *const cpc", "int *restrict rp", "_Atomic int ai"}
+		if o.tc.prefix == "clang-" {
+			qd[1] = "volatile unsigned long vl"
+		}
 		for i, m := range q.Members {
 			got := Declare(m.Type, m.Name)
 			// DWARF 2 has no restrict, DWARF 2-4 no _Atomic: GCC drops them.
