@@ -650,3 +650,52 @@ func markerPID(t *testing.T, k fixtureKernel, name string) int64 {
 	t.Fatalf("no %s in markers.txt", name)
 	return 0
 }
+
+// TestConcurrentUse: one System used from many goroutines (run with -race)
+// gives every goroutine the same answers.
+func TestConcurrentUse(t *testing.T) {
+	k := fixtureKernels(t)[0]
+	s, _ := openSystem(t, k, "kdump-zlib.vmcore")
+	describe := func() (string, error) {
+		ps, err := s.GetProcs(Filter{Threads: true})
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		for i := range ps {
+			fmt.Fprintf(&b, "%d %s %d %d\n", ps[i].PID, ps[i].Name, ps[i].RSS, ps[i].RSSSum)
+			if ps[i].Mm != 0 {
+				argv, err := s.Argv(&ps[i])
+				if err != nil {
+					return "", err
+				}
+				fmt.Fprintf(&b, "%q\n", argv)
+			}
+		}
+		return b.String(), nil
+	}
+	want, err := describe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := describe()
+			if err == nil && got != want {
+				err = fmt.Errorf("a goroutine read a different process table")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
