@@ -277,11 +277,11 @@ func (s *System) readProc(addr uint64) (Proc, error) {
 	}
 
 	if rp := s.ptr(b, t.RealParent); rp != 0 && rp != addr {
-		pb, err := s.read(rp, t.Tgid.end(), "struct task_struct (real_parent)")
+		pb, err := s.read(rp+uint64(t.Tgid.Off), t.Tgid.Size, "real_parent->tgid")
 		if err != nil {
 			return p, err
 		}
-		p.PPID = int32(s.i(pb, t.Tgid))
+		p.PPID = int32(s.i(pb, Field{Path: "tgid", Size: t.Tgid.Size, Signed: t.Tgid.Signed}))
 	}
 
 	if c := s.ptr(b, t.RealCred); c != 0 {
