@@ -119,6 +119,12 @@ func TestUserWalkerSynthetic(t *testing.T) {
 	if err != nil || strings.Join(env, ",") != "big,page" {
 		t.Errorf("Envv = %q, %v", env, err)
 	}
+	// Mapped, but the page is not in the dump: the dump's error, wrapped.
+	f.put64(phys(pt)+2*8, 0x9000|0x67) // 0x402000 -> phys 0x9000, never stored
+	p.EnvStart, p.EnvEnd = 0x402000, 0x402010
+	if _, err := s.Envv(p); !errors.As(err, &ue) || ue.Addr != 0x402000 || !strings.Contains(err.Error(), "not in the fake dump") {
+		t.Errorf("absent page: %v", err)
+	}
 	// Unmapped at the top level.
 	p.EnvStart, p.EnvEnd = 0x7f00_0000_0000, 0x7f00_0000_0010
 	if _, err := s.Envv(p); !errors.As(err, &pe) || pe.Level != 4 || pe.Entry != 0 {
