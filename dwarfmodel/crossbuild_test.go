@@ -141,6 +141,16 @@ func objects(t testing.TB) []object {
 				} else {
 					built = append(built, object{name, out, tc, v, "", true, out})
 				}
+				// DWARF 5 type units in a relocatable object: one
+				// .debug_info section per type unit (section groups).
+				name = fmt.Sprintf("%s%s-dwarf5-typeunits.o", tc.prefix, tc.arch)
+				out = filepath.Join(dir, name)
+				if err := run(tc.cc, append(append([]string{}, tc.flags...), "-c", "-O0", "-g", "-gdwarf-5", "-fdebug-types-section", "-o", out, src)...); err != nil {
+					buildErrs = append(buildErrs, err.Error())
+				} else {
+					plain := filepath.Join(dir, fmt.Sprintf("%s%s-dwarf5.o", tc.prefix, tc.arch))
+					built = append(built, object{name, out, tc, 5, "", false, plain})
+				}
 				// DWARF 5 type units (DW_UT_type, DW_FORM_ref_sig8).
 				name = fmt.Sprintf("%s%s-dwarf5-typeunits-linked", tc.prefix, tc.arch)
 				out = filepath.Join(dir, name)

@@ -16,6 +16,13 @@ import (
 	"github.com/go-delve/delve/pkg/dwarf/godwarf"
 )
 
+// infoPart is one .debug_info section of a relocatable object and where
+// its bytes are in File.infoMem.
+type infoPart struct {
+	sec       *elf.Section
+	base, len int
+}
+
 // Options tunes OpenWith and NewFileWith.
 type Options struct {
 	// Progress, when set, is called during indexing with the bytes of
@@ -47,6 +54,7 @@ type File struct {
 	info      io.ReaderAt
 	infoSize  int64
 	infoMem   []byte
+	infoParts []infoPart // relocatable objects: the .debug_info sections in infoMem
 	closed    bool
 	fromCache bool // the index came from Options.CacheDir
 	abbrev    []byte
@@ -287,6 +295,12 @@ func (f *File) sectionData(name string) ([]byte, error) {
 	if s == nil {
 		return nil, nil
 	}
+	return f.sectionBytes(s, name)
+}
+
+// sectionBytes loads the section s, which is .debug_<name> or
+// .zdebug_<name>, decompressing it.
+func (f *File) sectionBytes(s *elf.Section, name string) ([]byte, error) {
 	if err := f.checkRange(s); err != nil {
 		return nil, err
 	}
@@ -312,7 +326,16 @@ func (f *File) sectionData(name string) ([]byte, error) {
 	} else if s.Size > maxDecompressed || s.Size > s.FileSize*maxDecompressedRatio+1<<20 {
 		return nil, f.errf(s.Name, 0, "uncompressed size %#x is implausible for %#x compressed bytes", s.Size, s.FileSize)
 	}
-	b, err := godwarfSection(f.ef, name)
+	var b []byte
+	var err error
+	if s.Flags&elf.SHF_COMPRESSED != 0 && f.section(name) != s {
+		// One of several sections of that name (a relocatable object's
+		// section groups): delve's helper finds only the first by name;
+		// debug/elf decompresses SHF_COMPRESSED itself.
+		b, err = s.Data()
+	} else {
+		b, err = godwarfSection(f.ef, name)
+	}
 	if err != nil {
 		return nil, f.errf(s.Name, 0, "decompressing: %v", err)
 	}
@@ -337,7 +360,26 @@ func (f *File) loadSections() error {
 		return err
 	}
 	relocate := f.ef.Type == elf.ET_REL
-	if compressed(s) || relocate {
+	if relocate {
+		// A relocatable object may hold several .debug_info sections
+		// (section groups, as -fdebug-types-section makes): each holds
+		// whole units, so they are read one after the other.
+		var b []byte
+		for _, p := range f.ef.Sections {
+			if p.Name != s.Name {
+				continue
+			}
+			d, err := f.sectionBytes(p, "info")
+			if err != nil {
+				return err
+			}
+			f.infoParts = append(f.infoParts, infoPart{p, len(b), len(d)})
+			b = append(b, d...)
+		}
+		f.infoMem = b
+		f.info = bytes.NewReader(b)
+		f.infoSize = int64(len(b))
+	} else if compressed(s) {
 		b, err := f.sectionData("info")
 		if err != nil {
 			return err

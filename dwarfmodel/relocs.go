@@ -14,18 +14,26 @@ func (f *File) applyRelocations() error {
 	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 		return &FormatError{File: f.name, Section: ".symtab", Msg: err.Error()}
 	}
-	targets := map[string][]byte{"info": f.infoMem, "str_offsets": f.strOffs, "addr": f.addr}
-	for name, data := range targets {
-		if data == nil {
-			continue
+	type target struct {
+		sec  *elf.Section
+		data []byte
+	}
+	var targets []target
+	for _, p := range f.infoParts {
+		targets = append(targets, target{p.sec, f.infoMem[p.base : p.base+p.len]})
+	}
+	for _, t := range []struct {
+		name string
+		data []byte
+	}{{"str_offsets", f.strOffs}, {"addr", f.addr}} {
+		if sec := f.section(t.name); sec != nil && t.data != nil {
+			targets = append(targets, target{sec, t.data})
 		}
-		sec := f.section(name)
-		if sec == nil {
-			continue
-		}
+	}
+	for _, t := range targets {
 		secIdx := -1
 		for i, s := range f.ef.Sections {
-			if s == sec {
+			if s == t.sec {
 				secIdx = i
 			}
 		}
@@ -33,7 +41,7 @@ func (f *File) applyRelocations() error {
 			if (rs.Type != elf.SHT_RELA && rs.Type != elf.SHT_REL) || int(rs.Info) != secIdx {
 				continue
 			}
-			if err := f.relocate(rs, data, syms); err != nil {
+			if err := f.relocate(rs, t.data, syms); err != nil {
 				return err
 			}
 		}
