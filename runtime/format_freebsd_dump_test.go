@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	kvm "github.com/kvmgen/kvmgen/runtime"
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // The LLVM project's FreeBSD dumps through the libkvm interface: Open2 with

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode"
 
-	kvm "github.com/kvmgen/kvmgen/runtime"
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // The expectations come from the kernel and from lldb, not from this
