@@ -656,9 +656,6 @@ func LoadLayout(dir, buildID string) (*Layout, error) {
 	if buildID == "" {
 		return nil, fmt.Errorf("procs: no build ID to look a layout up by: %w", os.ErrNotExist)
 	}
-	if l, ok := layoutCache.Load(buildID); ok {
-		return l.(*Layout), nil
-	}
 	p := filepath.Join(dir, layoutFileName(buildID))
 	b, err := os.ReadFile(p)
 	if err != nil {
