@@ -117,6 +117,7 @@ type elfCore struct {
 	vmci       *VMCoreInfo
 	qemuCR3    uint64
 	located    string // how the kernel was found without VMCOREINFO
+	xlatErr    error  // why no translation was set up
 	hasQEMUCPU bool
 }
 
@@ -242,6 +243,13 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
 		}
 	}
+	if c.phys != nil && ef.Machine == elf.EM_AARCH64 && c.vmci != nil {
+		if w, err := arm64FromVMCoreInfo(c.vmci, c, ef.ByteOrder); err == nil {
+			c.kmem = &kernelMem{phys: c, xlat: w}
+		} else {
+			c.xlatErr = err
+		}
+	}
 	if c.kmem == nil && c.phys != nil && ef.Machine == elf.EM_X86_64 && ctx.Exec != nil {
 		// No VMCOREINFO: find the kernel by its content.
 		var held []physRange
@@ -312,6 +320,9 @@ func (c *elfCore) ReadMemory(buf []byte, addr uint64) (int, error) {
 	}
 	if c.kmem != nil {
 		return c.kmem.ReadMemory(buf, addr)
+	}
+	if c.xlatErr != nil {
+		return 0, &ReadError{Addr: addr, Len: len(buf), Err: fmt.Errorf("dump holds physical memory only and cannot be translated: %w", c.xlatErr)}
 	}
 	return 0, &ReadError{Addr: addr, Len: len(buf), Err: errors.New("dump holds physical memory only and no page tables were found (no VMCOREINFO, no CPU state)")}
 }

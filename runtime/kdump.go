@@ -53,13 +53,15 @@ type kdumpDump struct {
 	pool      sync.Pool // *kdumpScratch
 	zstdDec   *zstd.Decoder
 
+	xlatErr error // why no translation was set up
 	cacheMu sync.Mutex
 	cache   map[uint64][]byte // decompressed pages, for small reads
 	noCache bool
 }
 
-// kdumpCachePages bounds the decompressed-page cache (32 MiB of 4 KiB pages).
-const kdumpCachePages = 8192
+// kdumpCacheBytes bounds the decompressed-page cache (8192 pages of 4 KiB;
+// fewer of larger blocks: QEMU writes arm64 dumps in 64 KiB blocks).
+const kdumpCacheBytes = 32 << 20
 
 // cachedPage returns page pfn decompressed, from the cache when there.
 // The returned slice must not be modified.
@@ -81,7 +83,7 @@ func (d *kdumpDump) cachedPage(pfn uint64, s *kdumpScratch) ([]byte, error) {
 		if d.cache == nil {
 			d.cache = make(map[uint64][]byte)
 		}
-		if len(d.cache) >= kdumpCachePages {
+		if uint64(len(d.cache)) >= kdumpCacheBytes/d.blockSize {
 			for k := range d.cache { // evict an arbitrary page
 				delete(d.cache, k)
 				break
@@ -182,6 +184,10 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 	}
 	if machine == "arm64" {
 		d.info.Arch = "aarch64"
+	}
+	if x := ctx.Exec; x != nil && x.Machine != 0 && archOf(x.Machine, x.Class) != d.info.Arch {
+		// QEMU writes "Unknown" for some targets: the execfile knows.
+		d.info.Arch = archOf(x.Machine, x.Class)
 	}
 	d.info.OSRelease = cstr(hdr[utsRelease : utsRelease+65])
 
@@ -293,6 +299,9 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		d.info.Format += " incomplete"
 	}
 	if d.vmci != nil {
+		if ps, ok := d.vmci.PageSize(); ok {
+			d.info.PageSize = ps // the kernel's page, not the dump's block
+		}
 		if r, ok := d.vmci.Get("OSRELEASE"); ok {
 			d.info.OSRelease = r
 		}
@@ -303,6 +312,13 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		if root, levels, ok := x86RootFromVMCoreInfo(d.vmci); ok && d.info.Arch == "x86_64" {
 			d.walker = &x86Walker{phys: d, root: root, levels: levels, cache: newTLB()}
 			d.kmem = &kernelMem{phys: d, xlat: d.walker}
+		}
+		if d.info.Arch == "aarch64" {
+			if w, err := arm64FromVMCoreInfo(d.vmci, d, d.bo); err == nil {
+				d.kmem = &kernelMem{phys: d, xlat: w}
+			} else {
+				d.xlatErr = err
+			}
 		}
 	}
 	d.pool.New = func() any { return &kdumpScratch{comp: make([]byte, d.blockSize), page: make([]byte, d.blockSize)} }
@@ -329,14 +345,17 @@ func (d *kdumpDump) Close() error {
 func (d *kdumpDump) VMCoreInfo() *VMCoreInfo { return d.vmci }
 func (d *kdumpDump) disableCache() {
 	d.noCache = true
-	if d.walker != nil {
-		d.walker.cache = nil
+	if d.kmem != nil {
+		dropCache(d.kmem.xlat)
 	}
 }
 
 // ReadMemory reads kernel virtual memory through the page tables.
 func (d *kdumpDump) ReadMemory(buf []byte, addr uint64) (int, error) {
 	if d.kmem == nil {
+		if d.xlatErr != nil {
+			return 0, &ReadError{Addr: addr, Len: len(buf), Err: d.xlatErr}
+		}
 		return 0, &ReadError{Addr: addr, Len: len(buf), Err: errors.New("no page tables known for this dump (no VMCOREINFO with init_top_pgt)")}
 	}
 	return d.kmem.ReadMemory(buf, addr)

@@ -591,9 +591,17 @@ func disableCache(d Dump) {
 
 func (c *elfCore) disableCache() {
 	if c.kmem != nil {
-		if w, ok := c.kmem.xlat.(*x86Walker); ok {
-			w.cache = nil
-		}
+		dropCache(c.kmem.xlat)
+	}
+}
+
+// dropCache turns a translator's cache off.
+func dropCache(t translator) {
+	switch w := t.(type) {
+	case *x86Walker:
+		w.cache = nil
+	case *arm64Walker:
+		w.cache = nil
 	}
 }
 

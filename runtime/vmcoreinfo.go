@@ -50,15 +50,21 @@ func (vi *VMCoreInfo) Symbol(name string) (uint64, bool) {
 	return x, err == nil
 }
 
-// Number returns NUMBER(name) (written in decimal, possibly negative).
+// Number returns NUMBER(name) (decimal, possibly negative, or 0x hex).
 func (vi *VMCoreInfo) Number(name string) (int64, bool) {
 	v, ok := vi.Get("NUMBER(" + name + ")")
 	if !ok {
 		return 0, false
 	}
-	x, err := strconv.ParseInt(v, 10, 64)
+	// Decimal (NUMBER(phys_base)=-268435456) or hex with 0x
+	// (NUMBER(kimage_voffset)=0xffffbf6132c00000 on arm64).
+	base := 10
+	if strings.HasPrefix(v, "0x") || strings.HasPrefix(v, "0X") {
+		base, v = 16, v[2:]
+	}
+	x, err := strconv.ParseInt(v, base, 64)
 	if err != nil {
-		u, err2 := strconv.ParseUint(v, 10, 64)
+		u, err2 := strconv.ParseUint(v, base, 64)
 		return int64(u), err2 == nil
 	}
 	return x, true

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Builds the arm64 Linux fixture the runtime's aarch64 translation tests read:
+#   $KVMGEN_CACHE/linux-arm64/{vmlinux,VERSION}
+#   $KVMGEN_CACHE/linux-arm64/dumps/{elf.vmcore,kdump-zlib.vmcore}
+#   $KVMGEN_CACHE/linux-arm64/dumps/truth/{uname.txt,version.txt}
+# Debian's cloud arm64 kernel (dbg + unsigned packages, fetched with a private
+# apt lists folder for arm64, so the machine's apt state is untouched), booted
+# under qemu-system-aarch64 (TCG) with a busybox initramfs that loads
+# qemu_fw_cfg (VMCOREINFO in the dumps) and prints the guest's own view of
+# itself (the oracle); then QEMU's monitor dumps it.
+# Needs: apt-get, dpkg-deb, cpio, gzip, socat, qemu-system-aarch64 (qemu-system-arm).
+set -euo pipefail
+CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
+KVER=${KVMGEN_ARM64_KVER:-6.1.0-56-cloud-arm64}
+OUT=$CACHE/linux-arm64
+W=$CACHE/arm64-work
+mkdir -p "$W/lists/partial" "$W/archives/partial" "$OUT/dumps/truth"
+cd "$W"
+APT=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
+if [ ! -s "$OUT/vmlinux" ]; then
+	apt-get "${APT[@]}" update >/dev/null
+	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "linux-image-$KVER-unsigned" busybox-static >/dev/null
+	rm -rf x && mkdir x
+	dpkg-deb --fsys-tarfile linux-image-"$KVER"-dbg_*.deb | tar -x -C x --wildcards "*boot/vmlinux-$KVER"
+	dpkg -x linux-image-"$KVER"-unsigned_*.deb x
+	dpkg -x busybox-static_*.deb x
+	mv "x/usr/lib/debug/boot/vmlinux-$KVER" "$OUT/vmlinux"
+fi
+[ -s "$OUT/vmlinuz" ] || cp "x/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+rm -rf rootfs && mkdir -p rootfs/{bin,proc,sys,dev,tmp}
+cp x/bin/busybox rootfs/bin/
+for a in sh mount insmod sleep echo cat uname; do ln -s busybox "rootfs/bin/$a"; done
+cp "x/lib/modules/$KVER/kernel/drivers/firmware/qemu_fw_cfg.ko" rootfs/
+cat > rootfs/init <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+insmod /qemu_fw_cfg.ko
+echo "UNAME=$(uname -r)"
+echo "VERSION=$(cat /proc/version)"
+echo KVMGEN-READY
+while :; do sleep 1000; done
+INIT
+chmod +x rootfs/init
+(cd rootfs && find . | cpio -o -H newc 2>/dev/null | gzip) > initrd.gz
+rm -f mon.sock serial.log elf.vmcore kdump-zlib.vmcore
+qemu-system-aarch64 -M virt -cpu cortex-a57 -m 512 -smp 1 -kernel "$OUT/vmlinuz" -initrd initrd.gz \
+	-append "console=ttyAMA0 panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
+	-monitor unix:mon.sock,server,nowait -serial file:serial.log >qemu.out 2>&1 &
+QPID=$!
+for _ in $(seq 1 300); do
+	grep -q KVMGEN-READY serial.log 2>/dev/null && break
+	kill -0 $QPID 2>/dev/null || break
+	sleep 1
+done
+grep -q KVMGEN-READY serial.log || { kill $QPID 2>/dev/null; cat qemu.out >&2; echo "guest did not come up" >&2; exit 1; }
+mon() { echo "$1" | socat -t 60 - UNIX-CONNECT:mon.sock >/dev/null; }
+mon stop
+mon "dump-guest-memory $W/elf.vmcore"
+mon "dump-guest-memory -z $W/kdump-zlib.vmcore"
+for _ in $(seq 1 120); do [ -s kdump-zlib.vmcore ] && ! fuser kdump-zlib.vmcore >/dev/null 2>&1 && break; sleep 1; done
+sleep 2
+mon quit || true
+wait $QPID || true
+sed -n 's/^UNAME=//p' serial.log | tr -d '\r' > "$OUT/dumps/truth/uname.txt"
+sed -n 's/^VERSION=//p' serial.log | tr -d '\r' > "$OUT/dumps/truth/version.txt"
+mv -f elf.vmcore kdump-zlib.vmcore "$OUT/dumps/"
+echo "release=$KVER" > "$OUT/VERSION"
+ls -l "$OUT" "$OUT/dumps" >&2
