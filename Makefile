@@ -5,7 +5,7 @@ export KVMGEN_CACHE ?= $(HOME)/.cache/kvmgen
 VMLINUX := $(KVMGEN_CACHE)/linux-amd64/vmlinux
 DUMPS := $(KVMGEN_CACHE)/linux-amd64/dumps
 
-.PHONY: all build test vet fmt-check fixtures kernel cross freebsd demo bench generate clean-fixtures
+.PHONY: all build test vet fmt-check fixtures kernel cross freebsd arm64 demo bench generate clean-fixtures
 
 all: build
 
@@ -26,8 +26,12 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## fixtures: real kernel, QEMU dumps, cross-built programs and their cores (cached).
-fixtures: kernel cross freebsd
+fixtures: kernel cross freebsd arm64
 	bash scripts/fixtures.sh
+
+# arm64: Debian's arm64 cloud kernel and two QEMU dumps of it (runtime's aarch64 tests).
+arm64:
+	bash runtime/testdata/arm64-fixture.sh
 
 kernel:
 	bash scripts/fixtures.sh kernel

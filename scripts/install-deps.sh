@@ -10,6 +10,7 @@ pkgs=(
   gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
   busybox-static
   python3-drgn crash # peers for the benchmarks and oracles
+  qemu-system-arm socat python3-lzo bsdextrautils # runtime: arm64 fixture, LZO kdump test, hexdump oracle
 )
 missing=()
 for p in "${pkgs[@]}"; do
