@@ -14,17 +14,21 @@ CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
 KVER=${KVMGEN_ARM64_KVER:-6.1.0-56-cloud-arm64}
 OUT=$CACHE/linux-arm64
 W=$CACHE/arm64-work
+if [ -z "${KVMGEN_ARM64_FORCE:-}" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/dumps/elf.vmcore" ] &&
+	[ -s "$OUT/dumps/kdump-zlib.vmcore" ] && [ -s "$OUT/dumps/truth/version.txt" ]; then
+	exit 0 # cached; KVMGEN_ARM64_FORCE=1 redoes it
+fi
 mkdir -p "$W/lists/partial" "$W/archives/partial" "$OUT/dumps/truth"
 cd "$W"
 APT=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
-if [ ! -s "$OUT/vmlinux" ]; then
+if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
 	apt-get "${APT[@]}" update >/dev/null
 	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "linux-image-$KVER-unsigned" busybox-static >/dev/null
 	rm -rf x && mkdir x
 	dpkg-deb --fsys-tarfile linux-image-"$KVER"-dbg_*.deb | tar -x -C x --wildcards "*boot/vmlinux-$KVER"
 	dpkg -x linux-image-"$KVER"-unsigned_*.deb x
 	dpkg -x busybox-static_*.deb x
-	mv "x/usr/lib/debug/boot/vmlinux-$KVER" "$OUT/vmlinux"
+	mv -f "x/usr/lib/debug/boot/vmlinux-$KVER" "$OUT/vmlinux"
 fi
 [ -s "$OUT/vmlinuz" ] || cp "x/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 rm -rf rootfs && mkdir -p rootfs/{bin,proc,sys,dev,tmp}
