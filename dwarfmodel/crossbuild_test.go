@@ -141,25 +141,35 @@ func objects(t testing.TB) []object {
 				} else {
 					built = append(built, object{name, out, tc, v, "", true, out})
 				}
-				// DWARF 5 type units in a relocatable object: one
-				// .debug_info section per type unit (section groups).
-				name = fmt.Sprintf("%s%s-dwarf5-typeunits.o", tc.prefix, tc.arch)
-				out = filepath.Join(dir, name)
-				if err := run(tc.cc, append(append([]string{}, tc.flags...), "-c", "-O0", "-g", "-gdwarf-5", "-fdebug-types-section", "-o", out, src)...); err != nil {
-					buildErrs = append(buildErrs, err.Error())
-				} else {
-					plain := filepath.Join(dir, fmt.Sprintf("%s%s-dwarf5.o", tc.prefix, tc.arch))
-					built = append(built, object{name, out, tc, 5, "", false, plain})
-				}
-				// DWARF 5 type units (DW_UT_type, DW_FORM_ref_sig8).
-				name = fmt.Sprintf("%s%s-dwarf5-typeunits-linked", tc.prefix, tc.arch)
-				out = filepath.Join(dir, name)
-				if err := run(tc.cc, "-O0", "-g", "-gdwarf-5", "-fdebug-types-section", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, src, decl); err != nil {
-					buildErrs = append(buildErrs, err.Error())
-				} else {
-					// pahole and Go's debug/dwarf do not read type units:
-					// they read the same program built without them.
-					built = append(built, object{name, out, tc, 5, "", true, linked})
+				// Type units: DWARF 5 (DW_UT_type in .debug_info) and
+				// DWARF 4 (.debug_types), referenced by DW_FORM_ref_sig8,
+				// relocatable (one section per type unit, in section
+				// groups) and linked. pahole and Go's debug/dwarf do not
+				// read type units: they read the same program built
+				// without them.
+				for _, tv := range []int{4, 5} {
+					plain := filepath.Join(dir, fmt.Sprintf("%s%s-dwarf%d.o", tc.prefix, tc.arch, tv))
+					if _, err := os.Stat(plain); err != nil {
+						continue
+					}
+					name := fmt.Sprintf("%s%s-dwarf%d-typeunits.o", tc.prefix, tc.arch, tv)
+					out := filepath.Join(dir, name)
+					if err := run(tc.cc, append(append([]string{}, tc.flags...), "-c", "-O0", "-g", fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section", "-o", out, src)...); err != nil {
+						buildErrs = append(buildErrs, err.Error())
+					} else {
+						built = append(built, object{name, out, tc, tv, "", false, plain})
+					}
+					oracle := plain
+					if tv == v {
+						oracle = linked
+					}
+					name = fmt.Sprintf("%s%s-dwarf%d-typeunits-linked", tc.prefix, tc.arch, tv)
+					out = filepath.Join(dir, name)
+					if err := run(tc.cc, append(append([]string{}, tc.flags...), "-O0", "-g", fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, src, decl)...); err != nil {
+						buildErrs = append(buildErrs, err.Error())
+					} else {
+						built = append(built, object{name, out, tc, tv, "", true, oracle})
+					}
 				}
 			}
 		}

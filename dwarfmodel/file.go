@@ -26,8 +26,9 @@ type infoPart struct {
 // Options tunes OpenWith and NewFileWith.
 type Options struct {
 	// Progress, when set, is called during indexing with the bytes of
-	// .debug_info indexed so far and the section's size. Calls are
-	// serialized; the last one has done == total.
+	// .debug_info (and .debug_types, when the file has DWARF 4 type
+	// units) indexed so far and their total size. Calls are serialized;
+	// the last one has done == total.
 	Progress func(done, total int64)
 
 	// CacheDir, when set, keeps the index of each file with a GNU build ID
@@ -52,7 +53,8 @@ type File struct {
 	// DWARF sections. info is read with ReadAt, one unit at a time, unless
 	// the section was compressed (then infoMem holds it whole).
 	info      io.ReaderAt
-	infoSize  int64
+	infoSize  int64 // of .debug_info, plus .debug_types when there is one
+	typesBase int64 // where .debug_types starts in that space; 0: none
 	infoMem   []byte
 	infoParts []infoPart // relocatable objects: the .debug_info sections in infoMem
 	closed    bool
@@ -391,6 +393,9 @@ func (f *File) loadSections() error {
 		f.info = io.NewSectionReader(f.ra, int64(s.Offset), int64(s.Size))
 		f.infoSize = int64(s.Size)
 	}
+	if err := f.loadTypes(relocate); err != nil {
+		return err
+	}
 	var err error
 	load := func(dst *[]byte, name string) {
 		if err == nil {
@@ -414,6 +419,76 @@ func (f *File) loadSections() error {
 		}
 	}
 	return nil
+}
+
+// loadTypes appends the DWARF 4 type units of .debug_types (if any) to the
+// units' address space: they are read at offsets from f.typesBase (the
+// size of .debug_info) on, so that one offset names any DIE. Type.Offset of
+// a type from .debug_types is therefore its section offset plus the size
+// of .debug_info.
+func (f *File) loadTypes(relocate bool) error {
+	var parts []*elf.Section
+	for _, p := range f.ef.Sections {
+		if p.Name == ".debug_types" || p.Name == ".zdebug_types" {
+			parts = append(parts, p)
+			if !relocate {
+				break
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	f.typesBase = f.infoSize
+	if f.infoMem == nil && len(parts) == 1 && !compressed(parts[0]) {
+		p := parts[0]
+		if err := f.checkRange(p); err != nil {
+			return err
+		}
+		f.info = &pairReaderAt{f.info, io.NewSectionReader(f.ra, int64(p.Offset), int64(p.Size)), f.infoSize}
+		f.infoSize += int64(p.Size)
+		return nil
+	}
+	var b []byte
+	for _, p := range parts {
+		d, err := f.sectionBytes(p, "types")
+		if err != nil {
+			return err
+		}
+		if relocate {
+			f.infoParts = append(f.infoParts, infoPart{p, int(f.infoSize) + len(b), len(d)})
+		}
+		b = append(b, d...)
+	}
+	if f.infoMem != nil {
+		f.infoMem = append(f.infoMem, b...)
+		f.info = bytes.NewReader(f.infoMem)
+	} else {
+		f.info = &pairReaderAt{f.info, bytes.NewReader(b), f.infoSize}
+	}
+	f.infoSize += int64(len(b))
+	return nil
+}
+
+// pairReaderAt reads a then b as one space (a is split bytes long).
+type pairReaderAt struct {
+	a, b  io.ReaderAt
+	split int64
+}
+
+func (p *pairReaderAt) ReadAt(buf []byte, off int64) (int, error) {
+	if off >= p.split {
+		return p.b.ReadAt(buf, off-p.split)
+	}
+	if off+int64(len(buf)) <= p.split {
+		return p.a.ReadAt(buf, off)
+	}
+	n, err := p.a.ReadAt(buf[:p.split-off], off)
+	if err != nil {
+		return n, err
+	}
+	m, err := p.b.ReadAt(buf[n:], 0)
+	return n + m, err
 }
 
 func (f *File) displayName() string {

@@ -750,7 +750,7 @@ func TestSmallWindows(t *testing.T) {
 }
 
 // TestProgress checks that Options.Progress reports monotonically up to
-// the size of .debug_info (as readelf gives it).
+// the size of .debug_info and .debug_types (as debug/elf gives them).
 func TestProgress(t *testing.T) {
 	for _, o := range objects(t) {
 		if !o.linked {
@@ -774,6 +774,9 @@ func TestProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := int64(ef.Section(".debug_info").Size)
+		if ts := ef.Section(".debug_types"); ts != nil {
+			want += int64(ts.Size)
+		}
 		ef.Close()
 		if calls == 0 || last != total || total != want {
 			t.Errorf("%s: %d progress calls, last %d/%d, .debug_info has %d bytes", o.name, calls, last, total, want)

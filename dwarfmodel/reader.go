@@ -518,7 +518,14 @@ func (f *File) readUnits() error {
 		if u.version < 2 || u.version > 5 {
 			return f.errf(".debug_info", int64(off), "unsupported DWARF version %d (expected 2 to 5)", u.version)
 		}
-		if u.version >= 5 {
+		if f.typesBase > 0 && off >= uint64(f.typesBase) {
+			// A DWARF 4 type unit of .debug_types.
+			u.unitType = 0x02
+			u.abbrevOff = r.uN(int(u.offSize), order)
+			u.addrSize = r.u8()
+			u.sig = r.uN(8, order)
+			u.typeOff = r.uN(int(u.offSize), order)
+		} else if u.version >= 5 {
 			u.unitType = r.u8()
 			u.addrSize = r.u8()
 			u.abbrevOff = r.uN(int(u.offSize), order)
