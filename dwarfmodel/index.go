@@ -172,6 +172,12 @@ func (f *File) buildIndex() error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			defer func() {
+				// A last defence: malformed input must give an error.
+				if p := recover(); p != nil {
+					errs[w] = f.errf(".debug_info", 0, "malformed DWARF (%v)", p)
+				}
+			}()
 			x := newPartIndex()
 			var buf []byte
 			tab := &abbrevTable{}

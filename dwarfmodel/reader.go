@@ -230,7 +230,7 @@ func (r *rd) u8() uint8 {
 }
 
 func (r *rd) need(n int) bool {
-	if n < 0 || n > len(r.b)-r.p {
+	if n < 0 || r.p > len(r.b) || n > len(r.b)-r.p {
 		r.bad = true
 		r.p = len(r.b)
 		return false
@@ -307,7 +307,7 @@ func (r *rd) sleb() int64 {
 }
 
 func (r *rd) skip(n uint64) {
-	if n > uint64(len(r.b)-r.p) {
+	if r.p > len(r.b) || n > uint64(len(r.b)-r.p) {
 		r.bad = true
 		r.p = len(r.b)
 		return
@@ -317,6 +317,11 @@ func (r *rd) skip(n uint64) {
 
 // cstr reads a NUL-terminated string in place.
 func (r *rd) cstr() []byte {
+	if r.p >= len(r.b) {
+		r.bad = true
+		r.p = len(r.b)
+		return nil
+	}
 	i := bytes.IndexByte(r.b[r.p:], 0)
 	if i < 0 {
 		r.bad = true
