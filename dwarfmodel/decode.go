@@ -486,7 +486,7 @@ func (dc *decoder) get(off uint64) (Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, ok, err := dc.canonical(d); ok || err != nil {
+	if t, ok, err := dc.canonical(d, kids); ok || err != nil {
 		return t, err
 	}
 	switch d.tag {
@@ -656,10 +656,12 @@ func (dc *decoder) get(off uint64) (Type, error) {
 
 // canonical returns the indexed definition of the same name as d (a named
 // struct, union, enum, typedef or base type defined in another unit) when
-// it has the same size and the same declaration line, so that the copies
-// every compilation unit carries of a header's types decode to one object.
+// it has the same size, declaration line and members (names, places) or
+// enumerators, or for a typedef names a type of the same tag, name and
+// size, so that the copies every compilation unit carries of a header's
+// types decode to one object.
 // ok is false when d is its own canonical definition or differs from it.
-func (dc *decoder) canonical(d *die) (Type, bool, error) {
+func (dc *decoder) canonical(d *die, kids []*die) (Type, bool, error) {
 	if !d.hasName || d.decl {
 		return nil, false, nil
 	}
@@ -671,12 +673,16 @@ func (dc *decoder) canonical(d *die) (Type, bool, error) {
 	if !found || c&declBit != 0 || c == d.off {
 		return nil, false, nil
 	}
-	cd, _, _, err := dc.f.parseDIE(c, false)
+	cd, ckids, _, err := dc.f.parseDIE(c, true)
 	if err != nil {
 		return nil, false, err
 	}
 	if cd.tag != d.tag || cd.byteSize != d.byteSize || cd.hasByteSize != d.hasByteSize ||
-		cd.declLine != d.declLine || cd.encoding != d.encoding || cd.children != d.children {
+		cd.declLine != d.declLine || cd.encoding != d.encoding || cd.children != d.children ||
+		!sameKids(kids, ckids) {
+		return nil, false, nil
+	}
+	if d.tag == tagTypedef && !dc.f.sameTarget(d, cd) {
 		return nil, false, nil
 	}
 	t, err := dc.get(c)
@@ -685,6 +691,40 @@ func (dc *decoder) canonical(d *die) (Type, bool, error) {
 	}
 	dc.memo(d.off, t)
 	return t, true, nil
+}
+
+// sameKids reports whether two definitions have the same members (names,
+// places, bit sizes) or enumerators (names, values).
+func sameKids(a, b []*die) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, x := range a {
+		y := b[i]
+		if x.tag != y.tag || x.name != y.name || x.memberLoc != y.memberLoc || x.bitSize != y.bitSize ||
+			x.bitOffset != y.bitOffset || x.dataBitOffset != y.dataBitOffset ||
+			x.hasConst != y.hasConst || x.constVal.u != y.constVal.u || x.constVal.s != y.constVal.s {
+			return false
+		}
+	}
+	return true
+}
+
+// sameTarget reports whether two typedefs name alike types: the same tag,
+// name and size one level down.
+func (f *File) sameTarget(a, b *die) bool {
+	if a.hasType != b.hasType {
+		return false
+	}
+	if !a.hasType {
+		return true
+	}
+	ta, _, _, err1 := f.parseDIE(a.typ, false)
+	tb, _, _, err2 := f.parseDIE(b.typ, false)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ta.tag == tb.tag && ta.name == tb.name && ta.byteSize == tb.byteSize
 }
 
 // definition finds the complete definition of a declared struct, union or
