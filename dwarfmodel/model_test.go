@@ -878,3 +878,36 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestConflictingDefinitions links two units that define different
+// struct dup (same size, same line): each unit's uses must keep its own.
+func TestConflictingDefinitions(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	out := filepath.Join(t.TempDir(), "dup")
+	cmd := exec.Command("gcc", "-O0", "-g", "-gdwarf-5", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, "testdata/dup_a.c", "testdata/dup_b.c")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	f, err := Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	first, err := f.Type("struct dup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := first.(*Struct).Members[0]; m.Name != "a" {
+		t.Errorf("struct dup (first in the file) has member %q, want a", m.Name)
+	}
+	h, err := f.Type("struct holder_b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.(*Struct).Members[0].Type.(*Struct)
+	if d == first || d.Members[0].Name != "b" || Declare(d.Members[0].Type, "") != "float" {
+		t.Errorf("holder_b.d is %s { %s }, want dup_b.c's struct dup { float b }", d.TypeName(), Declare(d.Members[0].Type, d.Members[0].Name))
+	}
+}
