@@ -29,9 +29,10 @@ fmt-check:
 fixtures: kernel cross freebsd arm64
 	bash scripts/fixtures.sh
 
-# arm64: Debian's arm64 cloud kernel and two QEMU dumps of it (runtime's aarch64 tests).
+# arm64: Debian arm64 and i386 kernels and two QEMU dumps of each (runtime translation tests).
 arm64:
-	bash runtime/testdata/arm64-fixture.sh
+	bash runtime/testdata/kernel-fixture.sh arm64
+	bash runtime/testdata/kernel-fixture.sh i386
 
 kernel:
 	bash scripts/fixtures.sh kernel

@@ -141,6 +141,12 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if ef.Class == elf.ELFCLASS64 {
 		c.info.PtrSize = 8
 	}
+	switch ef.Machine {
+	case elf.EM_386, elf.EM_ARM, elf.EM_PPC:
+		// QEMU writes ELF64 cores of 32-bit guests with memory above 4 GiB
+		// addresses (or always, as for i386).
+		c.info.PtrSize = 4
+	}
 	c.info.BigEndian = ef.ByteOrder == binary.BigEndian
 	c.info.PageSize = 4096
 	if ef.Machine == elf.EM_S390 || ef.Machine == elf.EM_X86_64 || ef.Machine == elf.EM_386 {
@@ -234,6 +240,8 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 		}
 		if off, ok := c.vmci.KernelOffset(); ok {
 			c.info.KernDisp, c.info.KernDispKnown = off, true
+		} else if disp, ok := dispFromStext(c.vmci, ctx.Exec); ok {
+			c.info.KernDisp, c.info.KernDispKnown = disp, true
 		}
 	}
 	if c.phys != nil && ef.Machine == elf.EM_X86_64 {
@@ -241,6 +249,13 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: root, levels: levels, cache: newTLB()}}
 		} else if c.hasQEMUCPU && c.qemuCR3 != 0 && ctx.Exec == nil {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
+		}
+	}
+	if c.phys != nil && ef.Machine == elf.EM_386 && c.vmci != nil {
+		if w, err := i386FromVMCoreInfo(c.vmci, c); err == nil {
+			c.kmem = &kernelMem{phys: c, xlat: w}
+		} else {
+			c.xlatErr = err
 		}
 	}
 	if c.phys != nil && ef.Machine == elf.EM_AARCH64 && c.vmci != nil {

@@ -162,9 +162,22 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		return nil, &FormatError{File: ctx.Name, Offset: 8, Msg: fmt.Sprintf("header_version %d is not a known version (1..6+)", version)}
 	}
 	// struct timeval follows utsname (which ends at 402), aligned to the
-	// word size.
-	tv := (402 + ptr - 1) &^ (ptr - 1)
-	o := tv + 2*ptr
+	// word size of the machine that wrote the file: makedumpfile's is the
+	// kernel's; QEMU writes the 64-bit layout for every guest whose dump
+	// it makes ELF64 (i386 included). Take the layout whose block_size is
+	// sane, preferring the target's word size.
+	word := ptr
+	validBS := func(o int) bool {
+		bs := d.bo.Uint32(hdr[o+4:])
+		return bs >= 1024 && bs <= 1<<20 && bs&(bs-1) == 0
+	}
+	if !validBS((402+word-1)&^(word-1) + 2*word) {
+		if other := 12 - word; validBS((402+other-1)&^(other-1) + 2*other) {
+			word = other
+		}
+	}
+	tv := (402 + word - 1) &^ (word - 1)
+	o := tv + 2*word
 	d.status = d.bo.Uint32(hdr[o:])
 	blockSize := int64(int32(d.bo.Uint32(hdr[o+4:])))
 	subHdrSize := int64(int32(d.bo.Uint32(hdr[o+8:])))
@@ -177,6 +190,7 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		return nil, &FormatError{File: ctx.Name, Offset: int64(o + 8), Msg: fmt.Sprintf("sub_hdr_size %d blocks is out of range", subHdrSize)}
 	}
 	d.blockSize = uint64(blockSize)
+	d.pool.New = func() any { return &kdumpScratch{comp: make([]byte, d.blockSize), page: make([]byte, d.blockSize)} }
 	d.info = DumpInfo{Version: int(version), PtrSize: ptr, BigEndian: d.bo == binary.BigEndian, PageSize: int(blockSize)}
 	d.info.Arch = machine
 	if machine == "i686" || machine == "i586" || machine == "i486" {
@@ -199,20 +213,13 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 			return nil, &FormatError{File: ctx.Name, Offset: subOff + int64(n), Msg: fmt.Sprintf("kdump_sub_header truncated: %v", err)}
 		}
 	}
-	word := func(i int) uint64 { // i-th word-sized field of the sub header
-		if ptr == 8 {
-			return d.bo.Uint64(sub[i*8:])
-		}
-		return uint64(d.bo.Uint32(sub[i*4:]))
-	}
 	// Layout (unsigned long = ptr, off_t = 8 bytes):
 	// phys_base; int dump_level; int split; start_pfn; end_pfn;
 	// off_t offset_vmcoreinfo; size_vmcoreinfo; off_t offset_note;
 	// size_note; off_t offset_eraseinfo; size_eraseinfo;
 	// u64 start_pfn_64, end_pfn_64, max_mapnr_64.
 	var offVI, sizeVI, offNote, sizeNote int64
-	if subHdrSize > 0 && ptr == 8 {
-		_ = word
+	if subHdrSize > 0 && word == 8 {
 		offVI, sizeVI = int64(d.bo.Uint64(sub[32:])), int64(d.bo.Uint64(sub[40:]))
 		offNote, sizeNote = int64(d.bo.Uint64(sub[48:])), int64(d.bo.Uint64(sub[56:]))
 		if version >= 6 {
@@ -308,10 +315,19 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		d.info.BuildID, _ = d.vmci.Get("BUILD-ID")
 		if off, ok := d.vmci.KernelOffset(); ok {
 			d.info.KernDisp, d.info.KernDispKnown = off, true
+		} else if disp, ok := dispFromStext(d.vmci, ctx.Exec); ok {
+			d.info.KernDisp, d.info.KernDispKnown = disp, true
 		}
 		if root, levels, ok := x86RootFromVMCoreInfo(d.vmci); ok && d.info.Arch == "x86_64" {
 			d.walker = &x86Walker{phys: d, root: root, levels: levels, cache: newTLB()}
 			d.kmem = &kernelMem{phys: d, xlat: d.walker}
+		}
+		if d.info.Arch == "i386" {
+			if w, err := i386FromVMCoreInfo(d.vmci, d); err == nil {
+				d.kmem = &kernelMem{phys: d, xlat: w}
+			} else {
+				d.xlatErr = err
+			}
 		}
 		if d.info.Arch == "aarch64" {
 			if w, err := arm64FromVMCoreInfo(d.vmci, d, d.bo); err == nil {
@@ -321,7 +337,6 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 			}
 		}
 	}
-	d.pool.New = func() any { return &kdumpScratch{comp: make([]byte, d.blockSize), page: make([]byte, d.blockSize)} }
 	if d.kmem == nil && d.info.Arch == "x86_64" && ctx.Exec != nil {
 		if loc, err := findX86Kernel(d, []physRange{{0, d.maxMapnr * d.blockSize}}, ctx.Exec, 0); err == nil {
 			d.walker = loc.walker

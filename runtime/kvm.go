@@ -602,6 +602,8 @@ func dropCache(t translator) {
 		w.cache = nil
 	case *arm64Walker:
 		w.cache = nil
+	case *i386Walker:
+		w.cache = nil
 	}
 }
 

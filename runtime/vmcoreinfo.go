@@ -89,3 +89,20 @@ func (vi *VMCoreInfo) PageSize() (int, bool) {
 	x, err := strconv.Atoi(v)
 	return x, err == nil && x > 0
 }
+
+// dispFromStext derives the KASLR displacement where VMCOREINFO has no
+// KERNELOFFSET (i386): the run-time SYMBOL(_stext) minus the execfile's.
+func dispFromStext(vi *VMCoreInfo, x *ExecInfo) (uint64, bool) {
+	if vi == nil || x == nil || x.Symbol == nil {
+		return 0, false
+	}
+	rt, ok := vi.Symbol("_stext")
+	if !ok {
+		return 0, false
+	}
+	link, ok := x.Symbol("_stext")
+	if !ok {
+		return 0, false
+	}
+	return rt - link, true
+}

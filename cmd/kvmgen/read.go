@@ -48,7 +48,10 @@ func runRead(stdout io.Writer, args []string) error {
 	}
 	var hd *hexDumper
 	if !*raw {
-		hd = &hexDumper{w: stdout, addr: addr}
+		hd = &hexDumper{w: stdout, addr: addr, width: 16}
+		if kd.Info().PtrSize == 4 && !*phys {
+			hd.width = 8 // 32-bit targets: 8 hex digits
+		}
 	}
 	buf := make([]byte, 64<<10)
 	for done := uint64(0); done < length; {
@@ -103,6 +106,7 @@ func parseAddress(kd *kvm.KVM, s string) (uint64, error) {
 // repeated lines into "*", and ends with the end address.
 type hexDumper struct {
 	w       io.Writer
+	width   int // hex digits of an address
 	addr    uint64
 	pending []byte
 	last    []byte
@@ -124,7 +128,7 @@ func (h *hexDumper) flush() {
 		h.line(h.pending)
 		h.pending = nil
 	}
-	fmt.Fprintf(h.w, "%016x\n", h.addr)
+	fmt.Fprintf(h.w, "%0*x\n", h.width, h.addr)
 }
 
 func (h *hexDumper) line(b []byte) {
@@ -139,7 +143,7 @@ func (h *hexDumper) line(b []byte) {
 	h.starred = false
 	h.last = append(h.last[:0], b...)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%016x ", h.addr)
+	fmt.Fprintf(&sb, "%0*x ", h.width, h.addr)
 	for i := 0; i < 16; i++ {
 		if i == 8 {
 			sb.WriteByte(' ')

@@ -12,16 +12,24 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-// The arm64 fixture (runtime/testdata/arm64-fixture.sh): Debian's cloud
-// arm64 kernel under qemu-system-aarch64, dumped plain (ELF, physical) and
-// kdump-compressed (zlib, flattened, 64 KiB blocks) while stopped, so both
+// The arm64 and i386 fixtures (runtime/testdata/kernel-fixture.sh):
+// Debian's arm64 cloud and i386 686-pae kernels under QEMU, each dumped
+// plain (ELF, physical) and kdump-compressed (zlib, flattened; arm64 in
+// 64 KiB blocks, i386 with QEMU's 64-bit header) while stopped, so both
 // dumps hold the same memory.
-const (
-	fxArm64Vmlinux = "linux-arm64/vmlinux"
-	fxArm64ELF     = "linux-arm64/dumps/elf.vmcore"
-	fxArm64Kdump   = "linux-arm64/dumps/kdump-zlib.vmcore"
-	fxArm64Truth   = "linux-arm64/dumps/truth"
-)
+type crossKernel struct {
+	dir, arch string
+	ptrSize   int
+	// ptrVar is a variable holding a pointer into the linear map;
+	// inVMCoreInfo says VMCOREINFO's SYMBOL(ptrVar) is that pointer.
+	ptrVar       string
+	inVMCoreInfo bool
+}
+
+var crossKernels = []crossKernel{
+	{"linux-arm64", "aarch64", 8, "mem_section", true},
+	{"linux-i386", "i386", 4, "mem_map", false},
+}
 
 // imageBytes reads a symbol's initialized bytes from the vmlinux with
 // debug/elf (independent of the runtime).
@@ -53,25 +61,31 @@ func imageBytes(t *testing.T, vmlinux, sym string, n int) (uint64, []byte) {
 	return 0, nil
 }
 
-func TestArm64KernelDumps(t *testing.T) {
-	vmlinux := testfix.Path(t, fxArm64Vmlinux)
-	truth := testfix.Path(t, fxArm64Truth)
+func TestCrossKernelDumps(t *testing.T) {
+	for _, ck := range crossKernels {
+		t.Run(ck.arch, func(t *testing.T) { checkCrossKernel(t, ck) })
+	}
+}
+
+func checkCrossKernel(t *testing.T, ck crossKernel) {
+	vmlinux := testfix.Path(t, ck.dir+"/vmlinux")
+	truth := testfix.Path(t, ck.dir+"/dumps/truth")
 	release, _ := os.ReadFile(filepath.Join(truth, "uname.txt"))
 	version, _ := os.ReadFile(filepath.Join(truth, "version.txt"))
-	if len(release) == 0 || len(version) == 0 {
+	if len(bytes.TrimSpace(release)) == 0 || len(version) == 0 {
 		t.Fatal("truth/uname.txt or version.txt empty")
 	}
 	bannerLink, image := imageBytes(t, vmlinux, "linux_banner", 32<<10)
 	stextLink, _ := imageBytes(t, vmlinux, "_stext", 8)
 	var mems [][]byte
-	for _, core := range []string{fxArm64ELF, fxArm64Kdump} {
+	for _, core := range []string{ck.dir + "/dumps/elf.vmcore", ck.dir + "/dumps/kdump-zlib.vmcore"} {
 		kd, err := OpenOptions(vmlinux, testfix.Path(t, core), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer kd.Close()
 		i := kd.Info()
-		if i.Arch != "aarch64" || i.PtrSize != 8 || i.BigEndian || i.PageSize != 4096 || i.OSRelease != strings.TrimSpace(string(release)) {
+		if i.Arch != ck.arch || i.PtrSize != ck.ptrSize || i.BigEndian || i.PageSize != 4096 || i.OSRelease != strings.TrimSpace(string(release)) {
 			t.Errorf("%s: Info() = %+v", core, i)
 		}
 		// The displacement: the kernel's own SYMBOL(_stext) minus the
@@ -98,26 +112,28 @@ func TestArm64KernelDumps(t *testing.T) {
 		if d := diffCount(got, image); d != 0 {
 			t.Errorf("%s: %d of %d .rodata bytes differ from the vmlinux", core, d, len(image))
 		}
-		// The mem_section variable holds a linear-map pointer, which the
-		// kernel also wrote into VMCOREINFO; reading through it exercises
-		// the linear map.
-		ms, _ := kd.LookupSymbol("mem_section")
-		var p [8]byte
-		if _, err := kd.Read2(ms, p[:]); err != nil {
+		// A pointer variable leads into the linear map; on arm64 the
+		// kernel also wrote the pointer into VMCOREINFO.
+		pv, _ := kd.LookupSymbol(ck.ptrVar)
+		p := make([]byte, ck.ptrSize)
+		if _, err := kd.Read2(pv, p); err != nil {
 			t.Fatal(err)
 		}
-		want, _ := kd.VMCoreInfo().Symbol("mem_section")
-		ptr := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 | uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
-		if ptr != want {
-			t.Errorf("%s: mem_section = %#x, VMCOREINFO says %#x", core, ptr, want)
+		var ptr uint64
+		for i := len(p) - 1; i >= 0; i-- {
+			ptr = ptr<<8 | uint64(p[i])
+		}
+		if want, _ := kd.VMCoreInfo().Symbol(ck.ptrVar); ck.inVMCoreInfo && ptr != want {
+			t.Errorf("%s: %s = %#x, VMCOREINFO says %#x", core, ck.ptrVar, ptr, want)
 		}
 		lin := make([]byte, 8192)
 		if _, err := kd.Read2(ptr, lin); err != nil {
 			t.Errorf("%s: linear map at %#x: %v", core, ptr, err)
 		}
 		mems = append(mems, lin)
-		// User addresses are not kernel addresses: a clear error.
-		if _, err := kd.Read2(0x400000, p[:]); err == nil || !strings.Contains(err.Error(), "0x400000") {
+		// A user address is not mapped in the kernel's tables: an error
+		// naming it.
+		if _, err := kd.Read2(0x400000, p); err == nil || !strings.Contains(err.Error(), "0x400000") {
 			t.Errorf("%s: user address: %v", core, err)
 		}
 	}

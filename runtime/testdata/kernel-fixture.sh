@@ -1,32 +1,49 @@
 #!/bin/bash
-# Builds the arm64 Linux fixture the runtime's aarch64 translation tests read:
-#   $KVMGEN_CACHE/linux-arm64/{vmlinux,VERSION}
-#   $KVMGEN_CACHE/linux-arm64/dumps/{elf.vmcore,kdump-zlib.vmcore}
-#   $KVMGEN_CACHE/linux-arm64/dumps/truth/{uname.txt,version.txt}
-# Debian's cloud arm64 kernel (dbg + unsigned packages, fetched with a private
-# apt lists folder for arm64, so the machine's apt state is untouched), booted
-# under qemu-system-aarch64 (TCG) with a busybox initramfs that loads
-# qemu_fw_cfg (VMCOREINFO in the dumps) and prints the guest's own view of
-# itself (the oracle); then QEMU's monitor dumps it.
-# Needs: apt-get, dpkg-deb, cpio, gzip, socat, qemu-system-aarch64 (qemu-system-arm).
+# Builds a non-amd64 Linux fixture the runtime's translation tests read:
+#   bash kernel-fixture.sh arm64|i386
+#   $KVMGEN_CACHE/linux-ARCH/{vmlinux,VERSION}
+#   $KVMGEN_CACHE/linux-ARCH/dumps/{elf.vmcore,kdump-zlib.vmcore}
+#   $KVMGEN_CACHE/linux-ARCH/dumps/truth/{uname.txt,version.txt}
+# A Debian kernel (dbg + image packages, fetched with a private apt lists
+# folder for that architecture, so the machine's apt state is untouched):
+# arm64 cloud under qemu-system-aarch64, i386 686-pae under qemu-system-i386
+# (TCG), with a busybox initramfs that loads qemu_fw_cfg (VMCOREINFO in the
+# dumps) and prints the guest's own view of itself (the oracle); then QEMU's
+# monitor dumps it, plain ELF and kdump-compressed.
+# Needs: apt-get, dpkg-deb, cpio, gzip, socat, qemu-system-arm, qemu-system-x86.
 set -euo pipefail
+ARCH=${1:?usage: kernel-fixture.sh arm64|i386}
 CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
-KVER=${KVMGEN_ARM64_KVER:-6.1.0-56-cloud-arm64}
-OUT=$CACHE/linux-arm64
-W=$CACHE/arm64-work
+case $ARCH in
+arm64)
+	KVER=${KVMGEN_ARM64_KVER:-6.1.0-56-cloud-arm64}
+	IMGPKG=linux-image-$KVER-unsigned
+	QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57)
+	CONSOLE=ttyAMA0
+	;;
+i386)
+	KVER=${KVMGEN_I386_KVER:-6.1.0-50-686-pae}
+	IMGPKG=linux-image-$KVER
+	QEMU=(qemu-system-i386 -cpu max)
+	CONSOLE=ttyS0
+	;;
+*) echo "unknown architecture $ARCH" >&2; exit 2 ;;
+esac
+OUT=$CACHE/linux-$ARCH
+W=$CACHE/$ARCH-work
 if [ -z "${KVMGEN_ARM64_FORCE:-}" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/dumps/elf.vmcore" ] &&
 	[ -s "$OUT/dumps/kdump-zlib.vmcore" ] && [ -s "$OUT/dumps/truth/version.txt" ]; then
 	exit 0 # cached; KVMGEN_ARM64_FORCE=1 redoes it
 fi
 mkdir -p "$W/lists/partial" "$W/archives/partial" "$OUT/dumps/truth"
 cd "$W"
-APT=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
+APT=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
 if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
 	apt-get "${APT[@]}" update >/dev/null
-	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "linux-image-$KVER-unsigned" busybox-static >/dev/null
+	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "$IMGPKG" busybox-static >/dev/null
 	rm -rf x && mkdir x
 	dpkg-deb --fsys-tarfile linux-image-"$KVER"-dbg_*.deb | tar -x -C x --wildcards "*boot/vmlinux-$KVER"
-	dpkg -x linux-image-"$KVER"-unsigned_*.deb x
+	dpkg -x "$IMGPKG"_*.deb x
 	dpkg -x busybox-static_*.deb x
 	mv -f "x/usr/lib/debug/boot/vmlinux-$KVER" "$OUT/vmlinux"
 fi
@@ -49,8 +66,8 @@ INIT
 chmod +x rootfs/init
 (cd rootfs && find . | cpio -o -H newc 2>/dev/null | gzip) > initrd.gz
 rm -f mon.sock serial.log elf.vmcore kdump-zlib.vmcore
-qemu-system-aarch64 -M virt -cpu cortex-a57 -m 512 -smp 1 -kernel "$OUT/vmlinuz" -initrd initrd.gz \
-	-append "console=ttyAMA0 panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
+"${QEMU[@]}" -m 512 -smp 1 -kernel "$OUT/vmlinuz" -initrd initrd.gz \
+	-append "console=$CONSOLE panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
 	-monitor unix:mon.sock,server,nowait -serial file:serial.log >qemu.out 2>&1 &
 QPID=$!
 for _ in $(seq 1 300); do
@@ -67,8 +84,9 @@ for _ in $(seq 1 120); do [ -s kdump-zlib.vmcore ] && ! fuser kdump-zlib.vmcore 
 sleep 2
 mon quit || true
 wait $QPID || true
-sed -n 's/^UNAME=//p' serial.log | tr -d '\r' > "$OUT/dumps/truth/uname.txt"
-sed -n 's/^VERSION=//p' serial.log | tr -d '\r' > "$OUT/dumps/truth/version.txt"
+# (The firmware's terminal escapes may precede the first line.)
+grep -ao 'UNAME=.*' serial.log | sed 's/^UNAME=//' | tr -d '\r' > "$OUT/dumps/truth/uname.txt"
+grep -ao 'VERSION=.*' serial.log | sed 's/^VERSION=//' | tr -d '\r' > "$OUT/dumps/truth/version.txt"
 mv -f elf.vmcore kdump-zlib.vmcore "$OUT/dumps/"
 echo "release=$KVER" > "$OUT/VERSION"
 ls -l "$OUT" "$OUT/dumps" >&2
