@@ -52,20 +52,22 @@ type File struct {
 
 	// DWARF sections. info is read with ReadAt, one unit at a time, unless
 	// the section was compressed (then infoMem holds it whole).
-	info      io.ReaderAt
-	infoSize  int64 // of .debug_info, plus .debug_types when there is one
-	typesBase int64 // where .debug_types starts in that space; 0: none
-	infoMem   []byte
-	infoParts []infoPart // relocatable objects: the .debug_info sections in infoMem
-	closed    bool
-	fromCache bool // the index came from Options.CacheDir
-	abbrev    []byte
-	str       []byte
-	lineStr   []byte
-	strOffs   []byte
-	addr      []byte
-	abbrevMu  sync.Mutex
-	abbrevMap map[abbrevKey]*abbrevTable
+	info       io.ReaderAt
+	infoSize   int64 // of .debug_info, plus .debug_types when there is one
+	typesBase  int64 // where .debug_types starts in that space; 0: none
+	infoMem    []byte
+	infoParts  []infoPart // relocatable objects: the .debug_info sections in infoMem
+	closed     bool
+	fromCache  bool   // the index came from Options.CacheDir
+	abbrev     []byte // when loaded whole (compressed, relocatable)
+	abbrevRA   io.ReaderAt
+	abbrevSize int64
+	str        []byte
+	lineStr    []byte
+	strOffs    []byte
+	addr       []byte
+	abbrevMu   sync.Mutex
+	abbrevMap  map[abbrevKey]*abbrevTable
 
 	units  []*unit
 	sigs   map[uint64]uint64 // type signature -> type DIE offset (DWARF 5 type units)
@@ -402,7 +404,18 @@ func (f *File) loadSections() error {
 			*dst, err = f.sectionData(name)
 		}
 	}
-	load(&f.abbrev, "abbrev")
+	if as := f.section("abbrev"); as != nil && !compressed(as) && !relocate {
+		// Read a table at a time: the kernel's is 5 MB.
+		if err := f.checkRange(as); err != nil {
+			return err
+		}
+		f.abbrevRA, f.abbrevSize = io.NewSectionReader(f.ra, int64(as.Offset), int64(as.Size)), int64(as.Size)
+	} else {
+		load(&f.abbrev, "abbrev")
+		if f.abbrev != nil {
+			f.abbrevRA, f.abbrevSize = bytes.NewReader(f.abbrev), int64(len(f.abbrev))
+		}
+	}
 	load(&f.str, "str")
 	load(&f.lineStr, "line_str")
 	load(&f.strOffs, "str_offsets")
@@ -410,7 +423,7 @@ func (f *File) loadSections() error {
 	if err != nil {
 		return err
 	}
-	if f.abbrev == nil {
+	if f.abbrevRA == nil {
 		return fmt.Errorf("%s: %w: no .debug_abbrev section", f.displayName(), ErrNoDWARF)
 	}
 	if relocate {

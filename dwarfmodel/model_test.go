@@ -711,9 +711,10 @@ func TestTypeNames(t *testing.T) {
 	}
 }
 
-// TestSmallWindows decodes with 64-byte read windows, so that nearly every
-// DIE and member list crosses a window's end, and checks that the result
-// equals the decoding with the normal windows.
+// TestSmallWindows decodes with 64-byte read windows and 16-byte first
+// reads of abbreviation tables, so that nearly every DIE, member list and
+// table crosses the end of what was read, and checks that the result equals
+// the decoding with the normal sizes.
 func TestSmallWindows(t *testing.T) {
 	for _, o := range objects(t) {
 		if !o.linked {
@@ -739,10 +740,10 @@ func TestSmallWindows(t *testing.T) {
 			return b.String()
 		}
 		want := describe()
-		old := windowBlock
-		windowBlock = 64
+		old, oldChunk := windowBlock, abbrevChunk
+		windowBlock, abbrevChunk = 64, 16
 		got := describe()
-		windowBlock = old
+		windowBlock, abbrevChunk = old, oldChunk
 		if got != want {
 			t.Errorf("%s: decoding differs with 64-byte windows", o.name)
 		}

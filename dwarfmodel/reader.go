@@ -3,6 +3,7 @@ package dwarfmodel
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"unsafe"
 )
 
@@ -196,6 +197,7 @@ type abbrevTable struct {
 	specs  []attrSpec
 	dense  []int32 // by code: index in abbrs + 1, 0 when absent
 	sparse map[uint64]int32
+	buf    []byte // the table's bytes, while parsing
 }
 
 func (t *abbrevTable) get(code uint64) *abbrev {
@@ -372,22 +374,52 @@ func (f *File) parseAbbrevs(off uint64, u *unit) (*abbrevTable, error) {
 	}
 	// Trim what a reused table would keep spare.
 	t.abbrs = t.abbrs[:len(t.abbrs):len(t.abbrs)]
+	t.buf = nil
 	return t, nil
 }
 
-// parseAbbrevsInto parses into t, reusing its memory.
+// abbrevChunk is the first read of an abbreviation table (2 KB on average
+// in the kernel); longer tables are read again, larger. A variable so that
+// tests can shrink it.
+var abbrevChunk = 8 << 10
+
+// parseAbbrevsInto parses the table at off into t, reusing its memory.
+// .debug_abbrev is read with ReadAt, a table at a time.
 func (f *File) parseAbbrevsInto(t *abbrevTable, off uint64, u *unit) error {
-	if off >= uint64(len(f.abbrev)) {
-		return f.errf(".debug_info", int64(u.off), "abbreviation table offset %#x is beyond .debug_abbrev (%#x bytes)", off, len(f.abbrev))
+	size := uint64(f.abbrevSize)
+	if off >= size {
+		return f.errf(".debug_info", int64(u.off), "abbreviation table offset %#x is beyond .debug_abbrev (%#x bytes)", off, size)
 	}
+	for n := uint64(abbrevChunk); ; n *= 4 {
+		end := size
+		if n < size-off {
+			end = off + n
+		}
+		if uint64(cap(t.buf)) < end-off {
+			t.buf = make([]byte, end-off)
+		}
+		b := t.buf[:end-off]
+		if _, err := f.abbrevRA.ReadAt(b, int64(off)); err != nil && err != io.EOF {
+			return f.errf(".debug_abbrev", int64(off), "reading: %v", err)
+		}
+		err := f.parseAbbrevBytes(t, b, off, u)
+		if err == nil || end == size {
+			return err
+		}
+	}
+}
+
+// parseAbbrevBytes parses the table at the start of b (which is at off of
+// .debug_abbrev) into t. Running off the end of b is an error.
+func (f *File) parseAbbrevBytes(t *abbrevTable, b []byte, off uint64, u *unit) error {
 	t.abbrs = t.abbrs[:0]
 	t.specs = t.specs[:0]
 	clear(t.dense)
 	t.dense = t.dense[:0]
 	t.sparse = nil
-	r := rd{b: f.abbrev, p: int(off)}
+	r := rd{b: b}
 	for {
-		start := r.p
+		start := int(off) + r.p
 		code := r.uleb()
 		if r.bad {
 			return f.errf(".debug_abbrev", int64(start), "truncated abbreviation table")
