@@ -5,7 +5,7 @@ export KVMGEN_CACHE ?= $(HOME)/.cache/kvmgen
 VMLINUX := $(KVMGEN_CACHE)/linux-amd64/vmlinux
 DUMPS := $(KVMGEN_CACHE)/linux-amd64/dumps
 
-.PHONY: all build test vet fmt-check fixtures kernel cross freebsd arm64 demo bench generate clean-fixtures
+.PHONY: all build test vet fmt-check fixtures kernel cross freebsd cross-kernels demo bench generate clean-fixtures
 
 all: build
 
@@ -26,11 +26,11 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## fixtures: real kernel, QEMU dumps, cross-built programs and their cores (cached).
-fixtures: kernel cross freebsd arm64
+fixtures: kernel cross freebsd cross-kernels
 	bash scripts/fixtures.sh
 
-# arm64: Debian arm64 and i386 kernels and two QEMU dumps of each (runtime translation tests).
-arm64:
+# cross-kernels: Debian arm64 and i386 kernels and two QEMU dumps of each (runtime translation tests).
+cross-kernels:
 	bash runtime/testdata/kernel-fixture.sh arm64
 	bash runtime/testdata/kernel-fixture.sh i386
 

@@ -202,3 +202,48 @@ func TestArm64Walker(t *testing.T) {
 		}
 	}
 }
+
+// TestI386Walker checks PAE and classic tables built by hand.
+func TestI386Walker(t *testing.T) {
+	// PAE: PDPT at 0x1000, PD at 0x2000, PT at 0x3000.
+	m := fakePhys{}
+	va := uint64(0xc1234567)
+	m.set(0x1000+(va>>30)*8, 0x2000|1)
+	m.set(0x2000+(va>>21&0x1ff)*8, 0x3000|0x63)
+	m.set(0x3000+(va>>12&0x1ff)*8, 0x1_2345_6000|0x63) // above 4 GiB: PAE
+	big := uint64(0xc0600000)
+	m.set(0x2000+(big>>21&0x1ff)*8, 0x800000|0xe3) // 2 MiB page
+	w := &i386Walker{phys: m, root: 0x1000, pae: true, cache: newTLB()}
+	for _, tc := range []struct{ va, pa uint64 }{{va, 0x1_2345_6567}, {big + 0x1234, 0x801234}} {
+		for pass := 0; pass < 2; pass++ {
+			if pa, _, err := w.translate(tc.va); err != nil || pa != tc.pa {
+				t.Errorf("PAE translate(%#x) = %#x, %v; want %#x", tc.va, pa, err, tc.pa)
+			}
+		}
+	}
+	var te *TranslationError
+	if _, _, err := w.translate(0x40000000); !errorsAs(err, &te) || te.Level != 3 {
+		t.Errorf("PAE not-present PDPT entry: %v", err)
+	}
+	if _, _, err := w.translate(1 << 32); !errorsAs(err, &te) {
+		t.Errorf("64-bit address: %v", err)
+	}
+	// Classic: PD at 0x5000, PT at 0x6000, a 4 MiB page.
+	m2 := fakePhys{}
+	binary.LittleEndian.PutUint32(getPage(m2, 0x5000)[(va>>22)*4:], 0x6000|0x63)
+	binary.LittleEndian.PutUint32(getPage(m2, 0x6000)[(va>>12&0x3ff)*4:], 0x789000|0x63)
+	binary.LittleEndian.PutUint32(getPage(m2, 0x5000)[(big>>22)*4:], 0x1000000|0xe3)
+	w2 := &i386Walker{phys: m2, root: 0x5000}
+	for _, tc := range []struct{ va, pa uint64 }{{va, 0x789567}, {big + 0x1234, 0x1000000 + (big & (1<<22 - 1)) + 0x1234}} {
+		if pa, _, err := w2.translate(tc.va); err != nil || pa != tc.pa {
+			t.Errorf("classic translate(%#x) = %#x, %v; want %#x", tc.va, pa, err, tc.pa)
+		}
+	}
+}
+
+func getPage(m fakePhys, pa uint64) []byte {
+	if _, ok := m[pa]; !ok {
+		m[pa] = make([]byte, 4096)
+	}
+	return m[pa]
+}
