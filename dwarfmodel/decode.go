@@ -507,7 +507,13 @@ func (dc *decoder) get(off uint64) (Type, error) {
 				return t, err
 			}
 		}
-		kind := map[uint32]Kind{tagStructureType: KindStruct, tagUnionType: KindUnion, tagClassType: KindClass}[d.tag]
+		kind := KindStruct
+		switch d.tag {
+		case tagUnionType:
+			kind = KindUnion
+		case tagClassType:
+			kind = KindClass
+		}
 		t := &Struct{Kind: kind, Name: d.name, ByteSize: d.byteSize, Off: off}
 		dc.memo(off, t)
 		if d.decl || !d.hasByteSize {

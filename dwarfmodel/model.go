@@ -39,7 +39,9 @@ type Type interface {
 	// Size is the byte size; -1 when unknown (void, functions, incomplete
 	// types, flexible arrays).
 	Size() int64
-	// Offset is the DIE's offset in .debug_info: a stable identity.
+	// Offset is the DIE's offset in .debug_info: a stable identity (for a
+	// DIE of a DWARF 4 type unit, its .debug_types offset plus the size of
+	// .debug_info; 0 for the void that stands for a missing DW_AT_type).
 	Offset() uint64
 	isType()
 }
