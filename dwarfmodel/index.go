@@ -72,10 +72,18 @@ func (x *index) add(ns int, name string, off uint64, decl bool) {
 type partIndex struct {
 	byOff [nsCount]map[uint64]uint64
 	byStr index
+	// defined is a direct-mapped cache of the (name, namespace) keys that
+	// already have a definition here: a worker reads its units in offset
+	// order, so any later DIE of such a key loses, and the map need not be
+	// consulted. Every unit repeats its headers' types, so most adds stop
+	// here.
+	defined []uint64
 }
 
+const definedBits = 16
+
 func newPartIndex() *partIndex {
-	x := &partIndex{byStr: newIndex()}
+	x := &partIndex{byStr: newIndex(), defined: make([]uint64, 1<<definedBits)}
 	for i := range x.byOff {
 		x.byOff[i] = map[uint64]uint64{}
 	}
@@ -83,9 +91,17 @@ func newPartIndex() *partIndex {
 }
 
 func (x *partIndex) addOff(ns int, strOff, off uint64, decl bool) {
+	key := strOff<<3 | uint64(ns) + 1 // never 0, the empty slot
+	h := (key * 0x9e3779b97f4a7c15) >> (64 - definedBits)
+	if x.defined[h] == key {
+		return
+	}
 	old, ok := x.byOff[ns][strOff]
 	if better(old, ok, off, decl) {
 		x.byOff[ns][strOff] = entry(off, decl)
+	}
+	if !decl || (ok && old&declBit == 0) {
+		x.defined[h] = key
 	}
 }
 
