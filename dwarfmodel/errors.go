@@ -91,16 +91,19 @@ func suggest(name string, all []string) []string {
 		switch {
 		case ls == lname:
 			score = 0
-		case len(lname) >= 3 && strings.HasPrefix(ls, lname):
-			score = 10 + len(ls) - len(lname)
+		case len(lname) >= 2 && strings.HasPrefix(ls, lname):
+			score = 8 + min(len(ls)-len(lname), 40)/4
 		case len(lname) >= 4 && strings.Contains(ls, lname):
-			score = 20 + len(ls) - len(lname)
+			score = 20 + min(len(ls)-len(lname), 40)/4
 		default:
 			if d := len(ls) - len(lname); d <= maxDist && d >= -maxDist {
 				if dist := editDistance(ls, lname, maxDist); dist <= maxDist {
-					score = 5 + dist
+					score = 2 + 4*dist
 				}
 			}
+		}
+		if score >= 0 && s != sb && strings.HasPrefix(name, s[:len(s)-len(sb)]) {
+			score-- // the same kind of name as asked ("struct ...")
 		}
 		if score >= 0 {
 			cs = append(cs, cand{s, score})
