@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -192,5 +194,43 @@ func TestCorruptDWARF(t *testing.T) {
 				t.Errorf("error %q does not name .debug_info and an offset", fe)
 			}
 		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	all := []string{"struct list_head", "struct hlist_head", "int", "struct task_struct",
+		"struct mm_struct", "struct tm", "unsigned int", "union mm_u", "pid_t"}
+	cases := []struct {
+		name      string
+		want, not []string
+	}{
+		{"list_haed", []string{"struct list_head", "struct hlist_head"}, []string{"struct task_struct", "int"}},
+		{"struct mm", []string{"struct mm_struct", "union mm_u"}, []string{"pid_t"}},
+		{"TASK_STRUCT", []string{"struct task_struct"}, []string{"struct list_head"}},
+		{"unsigned", []string{"unsigned int"}, nil},
+		{"zzzzzz", nil, all},
+	}
+	for _, c := range cases {
+		got := suggest(c.name, all)
+		if len(got) > maxSuggestions || !sort.StringsAreSorted(got) {
+			t.Errorf("suggest(%q) = %v: more than %d or unsorted", c.name, got, maxSuggestions)
+		}
+		for _, w := range c.want {
+			if !contains(got, w) {
+				t.Errorf("suggest(%q) = %v, lacks %q", c.name, got, w)
+			}
+		}
+		for _, n := range c.not {
+			if contains(got, n) {
+				t.Errorf("suggest(%q) = %v, has %q", c.name, got, n)
+			}
+		}
+	}
+	var many []string
+	for i := 0; i < 100; i++ {
+		many = append(many, fmt.Sprintf("struct foo%d", i))
+	}
+	if got := suggest("foo", many); len(got) != maxSuggestions {
+		t.Errorf("suggest over 100 prefixed names gave %d", len(got))
 	}
 }
