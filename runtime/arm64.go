@@ -98,3 +98,7 @@ func arm64FromVMCoreInfo(vi *VMCoreInfo, phys PhysReader, bo binary.ByteOrder) (
 	}
 	return &arm64Walker{phys: phys, root: pgd - uint64(voff), vaBits: uint(vaBits), cache: newTLB(), bo: bo}, nil
 }
+
+func (w *arm64Walker) String() string {
+	return fmt.Sprintf("aarch64 %d-level tables (4 KiB granule, %d-bit VA) at physical %#x", w.levels(), w.vaBits, w.root)
+}

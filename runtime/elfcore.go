@@ -247,13 +247,16 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if c.phys != nil && ef.Machine == elf.EM_X86_64 {
 		if root, levels, ok := x86RootFromVMCoreInfo(c.vmci); ok {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: root, levels: levels, cache: newTLB()}}
+			c.located = "VMCOREINFO"
 		} else if c.hasQEMUCPU && c.qemuCR3 != 0 && ctx.Exec == nil {
 			c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
+			c.located = "QEMU CPU state CR3"
 		}
 	}
 	if c.phys != nil && ef.Machine == elf.EM_386 && c.vmci != nil {
 		if w, err := i386FromVMCoreInfo(c.vmci, c); err == nil {
 			c.kmem = &kernelMem{phys: c, xlat: w}
+			c.located = "VMCOREINFO"
 		} else {
 			c.xlatErr = err
 		}
@@ -261,6 +264,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if c.phys != nil && ef.Machine == elf.EM_AARCH64 && c.vmci != nil {
 		if w, err := arm64FromVMCoreInfo(c.vmci, c, ef.ByteOrder); err == nil {
 			c.kmem = &kernelMem{phys: c, xlat: w}
+			c.located = "VMCOREINFO"
 		} else {
 			c.xlatErr = err
 		}
@@ -282,12 +286,20 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	if c.kmem == nil && c.phys != nil && c.hasQEMUCPU && c.qemuCR3 != 0 && ef.Machine == elf.EM_X86_64 {
 		// The CPU's page tables, displacement unknown.
 		c.kmem = &kernelMem{phys: c, xlat: &x86Walker{phys: c, root: c.qemuCR3 & x86PTEAddrMask, levels: 4, cache: newTLB()}}
+		c.located = "QEMU CPU state CR3"
 	}
 	if c.virt != nil && kernel && !c.info.KernDispKnown {
 		if disp, ok := findDispInMemory(c.virt, ctx.Exec); ok {
 			c.info.KernDisp, c.info.KernDispKnown = disp, true
-			c.located = "linux_banner in virtual memory"
 		}
+	}
+	switch {
+	case c.virt != nil && c.kmem != nil:
+		c.info.Translation = "PT_LOAD virtual addresses, then " + describe(c.kmem.xlat, c.located)
+	case c.virt != nil:
+		c.info.Translation = "PT_LOAD virtual addresses"
+	case c.kmem != nil:
+		c.info.Translation = describe(c.kmem.xlat, c.located)
 	}
 	if ctx.Writable {
 		if w, ok := ctx.File.(io.WriterAt); ok {
@@ -302,8 +314,9 @@ func isKernelExec(x *ExecInfo) bool {
 	if x.Symbol == nil {
 		return false
 	}
-	for _, s := range []string{"linux_banner", "init_top_pgt", "swapper_pg_dir", "kernbase", "version"} {
-		if _, ok := x.Symbol(s); ok && s != "version" {
+	// Linux (linux_banner, the page-table roots), FreeBSD (kernbase).
+	for _, s := range []string{"linux_banner", "init_top_pgt", "swapper_pg_dir", "kernbase"} {
+		if _, ok := x.Symbol(s); ok {
 			return true
 		}
 	}

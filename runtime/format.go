@@ -82,6 +82,10 @@ type DumpInfo struct {
 	// addresses; KernDispKnown says whether the dump or a search found it.
 	KernDisp      uint64
 	KernDispKnown bool
+	// Translation says how kernel virtual addresses are mapped to the
+	// dump's contents, e.g. "x86-64 4-level page tables at physical
+	// 0x2c10000 (from VMCOREINFO)"; "" when not known or not needed.
+	Translation string
 }
 
 // PhysReader is implemented by dumps that hold physical memory.

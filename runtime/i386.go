@@ -134,3 +134,10 @@ func i386FromVMCoreInfo(vi *VMCoreInfo, phys PhysReader) (*i386Walker, error) {
 	}
 	return nil, fmt.Errorf("no PAGE_OFFSET maps swapper_pg_dir (%#x) onto itself (PAE %v)", pgd, pae)
 }
+
+func (w *i386Walker) String() string {
+	if w.pae {
+		return fmt.Sprintf("i386 PAE page tables at physical %#x", w.root)
+	}
+	return fmt.Sprintf("i386 2-level page tables at physical %#x", w.root)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kvmgen/kvmgen/internal/testfix"
@@ -112,17 +113,21 @@ func TestKernelWithoutVMCoreInfo(t *testing.T) {
 		name, format string
 		r            io.ReaderAt
 		size         int64
+		how          string // in Info().Translation
 	}{
-		{"ELF physical, CR3 from QEMU's CPU note", "ELF vmcore (physical)", hideNotes(t, physF, "VMCOREINFO"), -1},
-		{"ELF physical, no notes: banner scan", "ELF vmcore (physical)", hideNotes(t, physF, "VMCOREINFO", "QEMU"), -1},
-		{"ELF virtual, no VMCOREINFO", "ELF vmcore (virtual)", hideNotes(t, pagingF, "VMCOREINFO"), -1},
-		{"raw physical image", "raw physical memory", raw, raw.size},
+		{"ELF physical, CR3 from QEMU's CPU note", "ELF vmcore (physical)", hideNotes(t, physF, "VMCOREINFO"), -1, "CR3"},
+		{"ELF physical, no notes: banner scan", "ELF vmcore (physical)", hideNotes(t, physF, "VMCOREINFO", "QEMU"), -1, "linux_banner found at physical"},
+		{"ELF virtual, no VMCOREINFO", "ELF vmcore (virtual)", hideNotes(t, pagingF, "VMCOREINFO"), -1, "PT_LOAD virtual addresses"},
+		{"raw physical image", "raw physical memory", raw, raw.size, "linux_banner found at physical"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := open(t, tc.name, tc.r, tc.size)
 			i := d.Info()
 			if i.Format != tc.format || !i.KernDispKnown || i.KernDisp != wantDisp {
 				t.Errorf("Info() = %+v, want format %q and displacement %#x (drgn)", i, tc.format, wantDisp)
+			}
+			if !strings.Contains(i.Translation, tc.how) {
+				t.Errorf("Translation = %q, want it to mention %q", i.Translation, tc.how)
 			}
 			for _, name := range []string{"linux_banner", "init_uts_ns", "comm1", "stack" + pid} {
 				o := objs[name]

@@ -344,6 +344,13 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 			d.info.KernDisp, d.info.KernDispKnown = loc.disp, true
 		}
 	}
+	if d.kmem != nil {
+		from := "VMCOREINFO"
+		if d.vmci == nil {
+			from = "linux_banner scan"
+		}
+		d.info.Translation = describe(d.kmem.xlat, from)
+	}
 	return d, nil
 }
 

@@ -606,5 +606,3 @@ func dropCache(t translator) {
 		w.cache = nil
 	}
 }
-
-var _ = goruntime.GOARCH

@@ -47,7 +47,8 @@ func openRaw(ctx *OpenContext) (Dump, error) {
 	}
 	d.walk = loc.walker
 	d.kmem = &kernelMem{phys: d, xlat: loc.walker}
-	d.info = DumpInfo{Format: "raw physical memory", Arch: "x86_64", PtrSize: 8, PageSize: 4096, KernDisp: loc.disp, KernDispKnown: true}
+	d.info = DumpInfo{Format: "raw physical memory", Arch: "x86_64", PtrSize: 8, PageSize: 4096, KernDisp: loc.disp, KernDispKnown: true,
+		Translation: describe(loc.walker, loc.how)}
 	if ctx.Writable {
 		if w, ok := ctx.File.(io.WriterAt); ok {
 			d.w = w

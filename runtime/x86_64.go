@@ -165,3 +165,16 @@ func x86RootFromVMCoreInfo(vi *VMCoreInfo) (root uint64, levels int, ok bool) {
 	}
 	return sym - x86StartKernelMap + uint64(pb), levels, true
 }
+
+func (w *x86Walker) String() string {
+	return fmt.Sprintf("x86-64 %d-level page tables at physical %#x", w.levels, w.root)
+}
+
+// describe names a translator and where its root came from.
+func describe(t translator, from string) string {
+	d := fmt.Sprint(t)
+	if from != "" {
+		d += " (from " + from + ")"
+	}
+	return d
+}

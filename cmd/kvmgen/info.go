@@ -64,6 +64,9 @@ func runInfo(stdout io.Writer, args []string) error {
 	if i.OSRelease != "" {
 		p("OS release", "%s", i.OSRelease)
 	}
+	if i.Translation != "" {
+		p("translation", "%s", i.Translation)
+	}
 	if i.KernDispKnown {
 		p("KASLR displacement", "%#x", i.KernDisp)
 	} else {
