@@ -189,9 +189,10 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
 		}
 	}
-	if kd.resolver == nil && kd.exec == nil && !kd.Native() && kd.vmcoreinfo() == nil {
+	noSyms := kd.exec == nil || len(kd.exec.syms) == 0
+	if kd.resolver == nil && noSyms && !kd.Native() && kd.vmcoreinfo() == nil {
 		kd.Close()
-		return nil, errors.New("a kernel of another architecture needs an execfile with symbols or a resolver")
+		return nil, errors.New("a kernel of another architecture needs an execfile with symbols or a resolver (kvm_open2)")
 	}
 	return kd, nil
 }

@@ -216,6 +216,37 @@ func TestProcessCoreAarch64(t *testing.T) {
 	checkProcessCore(t, "aarch64-linux-gnu-gcc", "qemu-aarch64", "aarch64", false, 8, 32, goruntime.GOARCH == "arm64")
 }
 
+// TestForeignNeedsSymbols: a kernel (or program) of another architecture
+// opened with a stripped execfile and no resolver is refused, as
+// kvm_open2 requires; with a resolver it opens.
+func TestForeignNeedsSymbols(t *testing.T) {
+	if goruntime.GOARCH == "s390x" {
+		t.Skip("s390x is native here")
+	}
+	strip := needTool(t, "s390x-linux-gnu-strip")
+	prog, core, objs := makeCore(t, "s390x-linux-gnu-gcc", "qemu-s390x")
+	stripped := prog + ".stripped"
+	if out, err := exec.Command(strip, "-o", stripped, prog).CombinedOutput(); err != nil {
+		t.Fatalf("strip: %v\n%s", err, out)
+	}
+	if _, err := Open2(stripped, core, os.O_RDONLY, nil); err == nil || !strings.Contains(err.Error(), "resolver") {
+		t.Errorf("stripped foreign execfile without a resolver: %v", err)
+	}
+	kd, err := Open2(stripped, core, os.O_RDONLY, func(name string) (KVAddr, error) {
+		if o, ok := objs[name]; ok {
+			return o.addr, nil
+		}
+		return 0, &SymbolError{Name: name}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	if a, err := kd.LookupSymbol("counter"); err != nil || a != objs["counter"].addr {
+		t.Errorf("LookupSymbol(counter) = %#x, %v", a, err)
+	}
+}
+
 func TestProcessCoreS390x(t *testing.T) {
 	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true, 8, 32, goruntime.GOARCH == "s390x")
 }
