@@ -6,7 +6,7 @@ pkgs=(
   make gcc gdb binutils bzip2 xz-utils zstd cpio file
   dwarves            # pahole: the layout oracle
   llvm               # yaml2obj, llvm-dwarfdump
-  qemu-system-x86 qemu-user
+  qemu-system-x86 qemu-system-arm qemu-user socat gzip
   gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
   busybox-static
   python3-drgn crash # peers for the benchmarks and oracles
@@ -19,6 +19,6 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  for try in 1 2 3 4; do apt-get update -qq && break; [ $try = 4 ] && exit 1; sleep 15; done
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -39,7 +39,8 @@ mkdir -p "$W/lists/partial" "$W/archives/partial" "$OUT/dumps/truth"
 cd "$W"
 APT=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
 if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
-	apt-get "${APT[@]}" update >/dev/null
+	# a mirror mid-sync fails an update now and then: try again before giving up
+	for try in 1 2 3 4; do apt-get "${APT[@]}" update >/dev/null && break; [ $try = 4 ] && exit 1; sleep 15; done
 	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "$IMGPKG" busybox-static >/dev/null
 	rm -rf x && mkdir x
 	dpkg-deb --fsys-tarfile linux-image-"$KVER"-dbg_*.deb | tar -x -C x --wildcards "*boot/vmlinux-$KVER"
