@@ -5,4 +5,22 @@
 // package; they never need DWARF at run time. Import it under a short name:
 //
 //	import kvm "github.com/kvmgen/kvmgen/runtime"
+//
+// # The descriptor
+//
+// Open, OpenFiles, Open2 and OpenOptions open a *KVM over a corefile: a
+// crash dump (ELF vmcores from QEMU or kdump, kdump-compressed files with
+// zlib, LZO, snappy or zstd pages, the flattened format, FreeBSD
+// minidumps), a process core, live memory (/proc/kcore, /dev/mem) or a raw
+// physical memory image. The format is detected from the content; the
+// openers are tried in turn (Formats lists them). Kernel virtual addresses
+// are translated through the kernel's own page tables (x86-64 4- and
+// 5-level, i386 PAE and classic, aarch64 with 4 KiB pages), found from
+// VMCOREINFO or, without it, by looking for the execfile's linux_banner.
+//
+// The descriptor's methods mirror libkvm's: Read2 (kvm_read2), Write
+// (kvm_write, only when opened for writing), Nlist2 (kvm_nlist2), Geterr,
+// Native, Kerndisp, Close; it is also a Target for generated bindings
+// (ReadMemory, LookupSymbol with the KASLR displacement applied, BuildID).
+// All methods are safe for concurrent use. See docs/runtime.md.
 package runtime
