@@ -16,14 +16,14 @@ ARCH=${1:?usage: kernel-fixture.sh arm64|i386}
 CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
 case $ARCH in
 arm64)
-	KVER=${KVMGEN_ARM64_KVER:-6.1.0-56-cloud-arm64}
-	IMGPKG=linux-image-$KVER-unsigned
+	META=linux-image-cloud-arm64-dbg
+	KVER=${KVMGEN_ARM64_KVER:-}
 	QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57)
 	CONSOLE=ttyAMA0
 	;;
 i386)
-	KVER=${KVMGEN_I386_KVER:-6.1.0-50-686-pae}
-	IMGPKG=linux-image-$KVER
+	META=linux-image-686-pae-dbg
+	KVER=${KVMGEN_I386_KVER:-}
 	QEMU=(qemu-system-i386 -cpu max)
 	CONSOLE=ttyS0
 	;;
@@ -41,6 +41,14 @@ APT=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH -o "Dir::State::List
 if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
 	# a mirror mid-sync fails an update now and then: try again before giving up
 	for try in 1 2 3 4; do apt-get "${APT[@]}" update >/dev/null && break; [ $try = 4 ] && exit 1; sleep 15; done
+	if [ -z "$KVER" ]; then
+		# The release the metapackage currently points at.
+		KVER=$(apt-cache "${APT[@]}" depends "$META" | sed -n 's/.*Depends: linux-image-\(.*\)-dbg$/\1/p' | head -1)
+		[ -n "$KVER" ] || { echo "cannot resolve $META" >&2; exit 1; }
+	fi
+	echo "$KVER" > release
+	IMGPKG=linux-image-$KVER
+	if [ "$ARCH" = arm64 ]; then IMGPKG=$IMGPKG-unsigned; fi
 	apt-get "${APT[@]}" download "linux-image-$KVER-dbg" "$IMGPKG" busybox-static >/dev/null
 	rm -rf x && mkdir x
 	dpkg-deb --fsys-tarfile linux-image-"$KVER"-dbg_*.deb | tar -x -C x --wildcards "*boot/vmlinux-$KVER"
@@ -48,6 +56,7 @@ if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
 	dpkg -x busybox-static_*.deb x
 	mv -f "x/usr/lib/debug/boot/vmlinux-$KVER" "$OUT/vmlinux"
 fi
+[ -n "$KVER" ] || KVER=$(cat release)
 [ -s "$OUT/vmlinuz" ] || cp "x/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 rm -rf rootfs && mkdir -p rootfs/{bin,proc,sys,dev,tmp}
 cp x/bin/busybox rootfs/bin/
