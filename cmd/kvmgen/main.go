@@ -120,6 +120,17 @@ func openKernel(name string) (*dwarfmodel.File, error) {
 		return nil, errors.New("no kernel image: give -kernel FILE or set $KVMGEN_KERNEL")
 	}
 	var opts dwarfmodel.Options
+	// The index of a kernel's DWARF is kept between runs, keyed by its build
+	// ID and sizes (dwarfmodel.Options.CacheDir): a second run skips the
+	// indexing pass. KVMGEN_INDEX_CACHE=off turns that off; any other value
+	// names the directory.
+	switch d := os.Getenv("KVMGEN_INDEX_CACHE"); d {
+	case "off":
+	case "":
+		opts.CacheDir = dwarfmodel.DefaultCacheDir()
+	default:
+		opts.CacheDir = d
+	}
 	var bar *progressbar.ProgressBar
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		start := time.Now()
