@@ -39,8 +39,10 @@ mkdir -p "$W/lists/partial" "$W/archives/partial" "$OUT/dumps/truth"
 cd "$W"
 APT=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH -o "Dir::State::Lists=$W/lists" -o "Dir::Cache::Archives=$W/archives")
 if [ ! -s "$OUT/vmlinux" ] || [ ! -x x/bin/busybox ]; then
-	# a mirror mid-sync fails an update now and then: try again before giving up
-	for try in 1 2 3 4; do apt-get "${APT[@]}" update >/dev/null && break; [ $try = 4 ] && exit 1; sleep 15; done
+	# A mirror mid-sync fails an index now and then: try again, and if one
+	# index still fails, go on: the packages may be in the others, and the
+	# download below fails clearly if they are not.
+	for try in 1 2 3; do apt-get "${APT[@]}" update >/dev/null && break; sleep 15; done
 	if [ -z "$KVER" ]; then
 		# The release the metapackage currently points at.
 		KVER=$(apt-cache "${APT[@]}" depends "$META" | sed -n 's/.*Depends: linux-image-\(.*\)-dbg$/\1/p' | head -1)
