@@ -21,7 +21,12 @@ import (
 
 func psTruthField(t *testing.T, dir string, pid int, file string) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "proc", strconv.Itoa(pid), file))
+	// As statusKB: the task/PID capture came later, nearer the dump (a
+	// kernel thread seen running in the first may be asleep by then).
+	b, err := os.ReadFile(filepath.Join(dir, "proc", strconv.Itoa(pid), "task", strconv.Itoa(pid), file))
+	if os.IsNotExist(err) {
+		b, err = os.ReadFile(filepath.Join(dir, "proc", strconv.Itoa(pid), file))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
