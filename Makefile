@@ -5,7 +5,7 @@ export KVMGEN_CACHE ?= $(HOME)/.cache/kvmgen
 VMLINUX := $(KVMGEN_CACHE)/linux-amd64/vmlinux
 DUMPS := $(KVMGEN_CACHE)/linux-amd64/dumps
 
-.PHONY: all build test vet fmt-check fixtures kernel cross freebsd cross-kernels demo bench generate clean-fixtures
+.PHONY: all build deps test unit vet fmt-check fixtures amd64-dumps kernel cross freebsd cross-kernels demo bench generate clean-fixtures
 
 all: build
 
@@ -13,8 +13,17 @@ build:
 	$(GO) build ./...
 	$(GO) build -o bin/kvmgen ./cmd/kvmgen
 
-## test: everything CI checks (formatting, vet, unit, truth, kernel and dump tests).
-test: fmt-check vet
+## deps: the Debian packages building, testing and the fixtures need (root; idempotent).
+deps:
+	bash scripts/install-deps.sh
+
+## test: everything CI checks: formatting, vet, and every test over the real
+## fixtures (built or downloaded once by `make fixtures`, then cached).
+test: fixtures unit
+
+## unit: the tests alone; those whose fixtures are missing skip (unless
+## KVMGEN_REQUIRE_FIXTURES=1, as in CI).
+unit: fmt-check vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -race -timeout 20m ./runtime/...
 
@@ -26,7 +35,10 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## fixtures: real kernel, QEMU dumps, cross-built programs and their cores (cached).
-fixtures: kernel cross freebsd cross-kernels
+fixtures: deps kernel cross freebsd cross-kernels amd64-dumps
+
+# amd64-dumps: the Debian cloud amd64 kernels booted under QEMU and dumped (and the guests' own view).
+amd64-dumps:
 	bash scripts/fixtures.sh
 
 # cross-kernels: Debian arm64 and i386 kernels and two QEMU dumps of each (runtime translation tests).
@@ -41,11 +53,11 @@ cross:
 	bash scripts/build-cross.sh
 
 freebsd:
-	@if [ -x scripts/freebsd-fixtures.sh ] || [ -f scripts/freebsd-fixtures.sh ]; then bash scripts/freebsd-fixtures.sh; fi
+	bash scripts/freebsd-fixtures.sh
 
 ## demo: the main job on a real Debian kernel: fetch it, generate bindings,
 ## and use them on a dump of that kernel booted under QEMU.
-demo: build fixtures
+demo: deps build amd64-dumps
 	@echo "== kvmgen layout: struct uts_namespace, from the DWARF of $(VMLINUX)"
 	./bin/kvmgen layout -kernel $(VMLINUX) uts_namespace
 	@echo "== kvmgen gen: bindings for task_struct and friends"

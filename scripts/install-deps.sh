@@ -3,10 +3,11 @@
 # bookworm machine (root). Idempotent: packages already present are skipped.
 set -euo pipefail
 pkgs=(
-  make gcc gdb binutils bzip2 xz-utils zstd cpio file
+  make gcc gdb gdb-multiarch binutils bzip2 xz-utils zstd cpio file
+  clang-14           # a second compiler whose DWARF dwarfmodel is tested on
   dwarves            # pahole: the layout oracle
   llvm               # yaml2obj, llvm-dwarfdump
-  qemu-system-x86 qemu-system-arm qemu-user socat gzip
+  qemu-system-x86 qemu-user gzip
   gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
   busybox-static
   python3-drgn crash # peers for the benchmarks and oracles
