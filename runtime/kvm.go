@@ -71,6 +71,17 @@ func (e *OpenError) Error() string {
 
 func (e *OpenError) Unwrap() error { return e.Err }
 
+// ArchMismatchError is returned when the execfile and the corefile are of
+// different architectures or data models.
+type ArchMismatchError struct {
+	Exec, Core         string
+	ExecArch, CoreArch string
+}
+
+func (e *ArchMismatchError) Error() string {
+	return fmt.Sprintf("kernel %s is %s but dump %s is %s: they cannot belong together", e.Exec, e.ExecArch, e.Core, e.CoreArch)
+}
+
 // BuildIDError is returned when a dump's kernel is not the execfile.
 type BuildIDError struct {
 	Exec, Core           string
@@ -187,6 +198,20 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 				kd.file.Close()
 			}
 			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
+		}
+	}
+	if kd.exec != nil && !kd.exec.live {
+		// A kernel image of one architecture (or data model) never
+		// describes a dump of another: refuse it now rather than misread
+		// every structure later. The build ID cannot say so when the dump
+		// records none.
+		ea, da := archOf(kd.exec.info.Machine, kd.exec.info.Class), kd.dump.Info().Arch
+		if ea != "" && da != "" && ea != da {
+			kd.dump.Close()
+			if kd.file != nil {
+				kd.file.Close()
+			}
+			return nil, &ArchMismatchError{Exec: kd.execName, Core: kd.coreName, ExecArch: ea, CoreArch: da}
 		}
 	}
 	noSyms := kd.exec == nil || len(kd.exec.syms) == 0
