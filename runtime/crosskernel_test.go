@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -31,36 +30,6 @@ var crossKernels = []crossKernel{
 	{"linux-i386", "i386", 4, "mem_map", false},
 }
 
-// imageBytes reads a symbol's initialized bytes from the vmlinux with
-// debug/elf (independent of the runtime).
-func imageBytes(t *testing.T, vmlinux, sym string, n int) (uint64, []byte) {
-	f, err := elf.Open(vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != sym {
-			continue
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && s.Value >= p.Vaddr && s.Value+uint64(n) <= p.Vaddr+p.Filesz {
-				b := make([]byte, n)
-				if _, err := p.ReadAt(b, int64(s.Value-p.Vaddr)); err != nil {
-					t.Fatal(err)
-				}
-				return s.Value, b
-			}
-		}
-	}
-	t.Fatalf("no %s in %s", sym, vmlinux)
-	return 0, nil
-}
-
 func TestCrossKernelDumps(t *testing.T) {
 	for _, ck := range crossKernels {
 		t.Run(ck.arch, func(t *testing.T) { checkCrossKernel(t, ck) })
@@ -75,8 +44,8 @@ func checkCrossKernel(t *testing.T, ck crossKernel) {
 	if len(bytes.TrimSpace(release)) == 0 || len(version) == 0 {
 		t.Fatal("truth/uname.txt or version.txt empty")
 	}
-	bannerLink, image := imageBytes(t, vmlinux, "linux_banner", 32<<10)
-	stextLink, _ := imageBytes(t, vmlinux, "_stext", 8)
+	bannerLink, image := testfix.ELFSymbolBytes(t, vmlinux, "linux_banner", 32<<10)
+	stextLink, _ := testfix.ELFSymbolBytes(t, vmlinux, "_stext", 8)
 	var mems [][]byte
 	for _, core := range []string{ck.dir + "/dumps/elf.vmcore", ck.dir + "/dumps/kdump-zlib.vmcore"} {
 		kd, err := OpenOptions(vmlinux, testfix.Path(t, core), Options{})

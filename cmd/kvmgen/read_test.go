@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,37 +11,6 @@ import (
 
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
-
-// elfBytes reads n bytes of an ELF file at a link-time virtual address
-// (debug/elf, independent of the runtime).
-func elfBytes(t *testing.T, name, sym string, n int) (uint64, []byte) {
-	t.Helper()
-	f, err := elf.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name != sym {
-			continue
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && s.Value >= p.Vaddr && s.Value+uint64(n) <= p.Vaddr+p.Filesz {
-				b := make([]byte, n)
-				if _, err := p.ReadAt(b, int64(s.Value-p.Vaddr)); err != nil {
-					t.Fatal(err)
-				}
-				return s.Value, b
-			}
-		}
-	}
-	t.Fatalf("%s: no initialized symbol %s", name, sym)
-	return 0, nil
-}
 
 // hexdumpC runs `hexdump -C` (the oracle for the format) on b.
 func hexdumpC(t *testing.T, b []byte) string {
@@ -81,7 +49,7 @@ func TestReadKernelDumps(t *testing.T) {
 	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
 	// linux_banner in memory is what the image holds; 200 bytes, not
 	// 16-aligned in length.
-	link, want := elfBytes(t, vmlinux, "linux_banner", 200)
+	link, want := testfix.ELFSymbolBytes(t, vmlinux, "linux_banner", 200)
 	wantHex := dropAddresses(hexdumpC(t, want))
 	for _, dump := range []string{"elf.vmcore", "paging.vmcore", "kdump-zlib.vmcore"} {
 		core := testfix.Path(t, filepath.Join("linux-amd64/dumps", dump))

@@ -8,6 +8,7 @@
 package testfix
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,4 +60,37 @@ func Shared() string {
 		dir = filepath.Dir(dir)
 	}
 	return ""
+}
+
+// ELFSymbolBytes returns the link-time address of symbol sym in the ELF
+// file name and its first n initialised bytes, read with debug/elf: an
+// oracle independent of the project's own readers. The test fails when the
+// symbol is missing or not backed by file bytes.
+func ELFSymbolBytes(t testing.TB, name, sym string, n int) (uint64, []byte) {
+	t.Helper()
+	f, err := elf.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name != sym {
+			continue
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && s.Value >= p.Vaddr && s.Value+uint64(n) <= p.Vaddr+p.Filesz {
+				b := make([]byte, n)
+				if _, err := p.ReadAt(b, int64(s.Value-p.Vaddr)); err != nil {
+					t.Fatal(err)
+				}
+				return s.Value, b
+			}
+		}
+	}
+	t.Fatalf("%s: no initialised symbol %s", name, sym)
+	return 0, nil
 }
