@@ -5,7 +5,7 @@ export KVMGEN_CACHE ?= $(HOME)/.cache/kvmgen
 VMLINUX := $(KVMGEN_CACHE)/linux-amd64/vmlinux
 DUMPS := $(KVMGEN_CACHE)/linux-amd64/dumps
 
-.PHONY: all build deps test unit vet fmt-check fixtures amd64-dumps kernel cross freebsd cross-kernels demo bench generate clean-fixtures
+.PHONY: all build deps test unit vet fmt-check fixtures amd64-dumps kernel trixie-kernel cross freebsd cross-kernels demo bench generate clean-fixtures
 
 all: build
 
@@ -35,7 +35,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## fixtures: real kernel, QEMU dumps, cross-built programs and their cores (cached).
-fixtures: deps kernel cross freebsd cross-kernels amd64-dumps
+fixtures: deps kernel cross freebsd cross-kernels amd64-dumps trixie-kernel
 
 # amd64-dumps: the Debian cloud amd64 kernels booted under QEMU and dumped (and the guests' own view).
 amd64-dumps:
@@ -48,6 +48,10 @@ cross-kernels:
 
 kernel:
 	bash scripts/fixtures.sh kernel
+
+# trixie-kernel: Debian's current 6.12 cloud amd64 vmlinux (DWARF + BTF), for the BTF layout test.
+trixie-kernel:
+	bash scripts/trixie-kernel.sh
 
 cross:
 	bash scripts/build-cross.sh

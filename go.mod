@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/anchore/go-lzo v0.1.1 // indirect
+	github.com/cilium/ebpf v0.22.0 // indirect
 	github.com/dave/jennifer v1.7.1 // indirect
 	github.com/go-delve/delve v1.27.2 // indirect
 	github.com/golang/snappy v1.0.0 // indirect

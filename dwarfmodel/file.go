@@ -200,67 +200,73 @@ func dataModel(ef *elf.File) DataModel {
 		m.ByteOrder = binary.LittleEndian
 	}
 	m.PtrSize = 4
-	is64 := ef.Class == elf.ELFCLASS64
-	if is64 {
+	if ef.Class == elf.ELFCLASS64 {
 		m.PtrSize = 8
 	}
-	be := m.ByteOrder == binary.BigEndian
-	switch ef.Machine {
+	m.Arch = ArchName(ef.Machine, ef.Class, m.ByteOrder)
+	return m
+}
+
+// ArchName names an architecture by its ELF machine, class and byte order
+// with GNU triplet CPU names: "x86_64", "i386", "aarch64", "s390x",
+// "ppc64le", "mipsel"...
+func ArchName(machine elf.Machine, class elf.Class, bo binary.ByteOrder) string {
+	is64 := class == elf.ELFCLASS64
+	be := bo == binary.BigEndian
+	switch machine {
 	case elf.EM_X86_64:
-		m.Arch = "x86_64"
 		if !is64 {
-			m.Arch = "x32"
+			return "x32"
 		}
+		return "x86_64"
 	case elf.EM_386:
-		m.Arch = "i386"
+		return "i386"
 	case elf.EM_AARCH64:
-		m.Arch = "aarch64"
 		if be {
-			m.Arch = "aarch64_be"
+			return "aarch64_be"
 		}
+		return "aarch64"
 	case elf.EM_ARM:
-		m.Arch = "arm"
 		if be {
-			m.Arch = "armeb"
+			return "armeb"
 		}
+		return "arm"
 	case elf.EM_S390:
-		m.Arch = "s390"
 		if is64 {
-			m.Arch = "s390x"
+			return "s390x"
 		}
+		return "s390"
 	case elf.EM_PPC64:
-		m.Arch = "ppc64"
 		if !be {
-			m.Arch = "ppc64le"
+			return "ppc64le"
 		}
+		return "ppc64"
 	case elf.EM_PPC:
-		m.Arch = "powerpc"
+		return "powerpc"
 	case elf.EM_RISCV:
-		m.Arch = "riscv32"
 		if is64 {
-			m.Arch = "riscv64"
+			return "riscv64"
 		}
+		return "riscv32"
 	case elf.EM_MIPS:
 		switch {
 		case is64 && be:
-			m.Arch = "mips64"
+			return "mips64"
 		case is64:
-			m.Arch = "mips64el"
+			return "mips64el"
 		case be:
-			m.Arch = "mips"
+			return "mips"
 		default:
-			m.Arch = "mipsel"
+			return "mipsel"
 		}
 	case elf.EM_SPARCV9:
-		m.Arch = "sparc64"
+		return "sparc64"
 	case elf.EM_SPARC:
-		m.Arch = "sparc"
+		return "sparc"
 	case elf.EM_LOONGARCH:
-		m.Arch = "loongarch64"
-	default:
-		m.Arch = fmt.Sprintf("elf-machine-%d", int(ef.Machine))
+		return "loongarch64"
 	}
-	return m
+	return fmt.Sprintf("elf-machine-%d", int(machine))
 }
 
 // Limits on what a section may decompress to, so a forged header cannot
@@ -533,6 +539,27 @@ func (f *File) BuildID() string {
 	return f.buildID
 }
 
+// NoteBuildID returns the GNU build ID (NT_GNU_BUILD_ID) in a note section
+// or segment's bytes as lower-case hex, "" if there is none.
+func NoteBuildID(b []byte, order binary.ByteOrder) string {
+	for len(b) >= 12 {
+		nsz := uint64(order.Uint32(b))
+		dsz := uint64(order.Uint32(b[4:]))
+		typ := order.Uint32(b[8:])
+		b = b[12:]
+		na := (nsz + 3) &^ 3
+		da := (dsz + 3) &^ 3
+		if na > uint64(len(b)) || da > uint64(len(b))-na || dsz > da {
+			return ""
+		}
+		if typ == 3 && nsz == 4 && string(b[:4]) == "GNU\x00" && dsz > 0 {
+			return hex.EncodeToString(b[na : na+dsz])
+		}
+		b = b[na+da:]
+	}
+	return ""
+}
+
 func (f *File) noteBuildID() string {
 	order := f.dm.ByteOrder
 	scan := func(r io.ReaderAt, size uint64) string {
@@ -541,23 +568,7 @@ func (f *File) noteBuildID() string {
 		}
 		b := make([]byte, size)
 		n, _ := r.ReadAt(b, 0)
-		b = b[:n]
-		for len(b) >= 12 {
-			nsz := uint64(order.Uint32(b))
-			dsz := uint64(order.Uint32(b[4:]))
-			typ := order.Uint32(b[8:])
-			b = b[12:]
-			na := (nsz + 3) &^ 3
-			da := (dsz + 3) &^ 3
-			if na > uint64(len(b)) || da > uint64(len(b))-na {
-				return ""
-			}
-			if typ == 3 && nsz == 4 && string(b[:4]) == "GNU\x00" && dsz > 0 {
-				return hex.EncodeToString(b[na : na+dsz])
-			}
-			b = b[na+da:]
-		}
-		return ""
+		return NoteBuildID(b[:n], order)
 	}
 	for _, s := range f.ef.Sections {
 		if s.Type == elf.SHT_NOTE && f.checkRange(s) == nil {

@@ -20,13 +20,9 @@ import (
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
 
-// Source is what Generate reads types from. *dwarfmodel.File implements it.
-type Source interface {
-	DataModel() dwarfmodel.DataModel
-	BuildID() string
-	Type(name string) (dwarfmodel.Type, error)
-	Variable(name string) (*dwarfmodel.Variable, error)
-}
+// Source is what Generate reads types from: a kernel's DWARF
+// (*dwarfmodel.File) or BTF (*btfmodel.File).
+type Source = dwarfmodel.Source
 
 // Config says what to generate.
 type Config struct {

@@ -17,14 +17,10 @@ import (
 // another version is not used.
 const LayoutVersion = 1
 
-// DebugInfo is what ResolveLayout needs from a kernel's debugging
-// information. *dwarfmodel.File implements it.
-type DebugInfo interface {
-	Type(name string) (dwarfmodel.Type, error)
-	Variable(name string) (*dwarfmodel.Variable, error)
-	BuildID() string
-	DataModel() dwarfmodel.DataModel
-}
+// DebugInfo is what ResolveLayout reads the kernel's types from: its DWARF
+// (*dwarfmodel.File) or its BTF (*btfmodel.File, from a file, the image or
+// the target's own memory).
+type DebugInfo = dwarfmodel.Source
 
 // Field is where a member lives in its structure: byte offset, size and
 // signedness of the integer it holds. Path is the member path that was

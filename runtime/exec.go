@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +17,16 @@ import (
 // running kernel's /proc/kallsyms.
 type execImage struct {
 	info ExecInfo
-	syms map[string]uint64 // link-time values (kallsyms: run-time values)
-	// live says the symbols came from /proc/kallsyms: they already carry
-	// the KASLR displacement.
-	live  bool
-	name  string
-	loads []segment // PT_LOADs by link-time virtual address
+	syms map[string]uint64 // link-time values (runtimeAddrs: run-time values)
+	// list is every symbol, in the file's (or table's) order, with its
+	// nm type letter; same values as syms.
+	list []KernelSymbol
+	// runtimeAddrs says the values already carry the KASLR displacement:
+	// /proc/kallsyms of the running kernel, the kallsyms table decoded
+	// from a dump, a SymbolFile holding a running kernel's /proc/kallsyms.
+	runtimeAddrs bool
+	name         string
+	loads        []segment // PT_LOADs by link-time virtual address
 }
 
 // readLink reads the execfile's contents at a link-time address.
@@ -72,6 +77,7 @@ func loadExec(name string) (*execImage, error) {
 	if len(syms) > maxSymbols {
 		return nil, fmt.Errorf("execfile %s: %d symbols exceed the limit of %d", name, len(syms), maxSymbols)
 	}
+	img.list = make([]KernelSymbol, 0, len(syms))
 	for _, s := range syms {
 		if s.Name == "" || s.Section == elf.SHN_UNDEF {
 			continue
@@ -80,6 +86,7 @@ func loadExec(name string) (*execImage, error) {
 		case elf.STT_SECTION, elf.STT_FILE:
 			continue
 		}
+		img.list = append(img.list, KernelSymbol{Name: s.Name, Addr: s.Value, Type: elfTypeLetter(ef, s)})
 		// Prefer global definitions over local ones of the same name.
 		if _, ok := img.syms[s.Name]; ok && elf.ST_BIND(s.Info) == elf.STB_LOCAL {
 			continue
@@ -88,6 +95,42 @@ func loadExec(name string) (*execImage, error) {
 	}
 	img.info.Symbol = img.symbol
 	return img, nil
+}
+
+// elfTypeLetter is the letter nm would print for an ELF symbol, from its
+// section's type and flags: 'A' absolute, 'T' text, 'B' bss, 'D' data,
+// 'R' read-only data, 'W' weak, 'N' other; lower case when local.
+func elfTypeLetter(ef *elf.File, s elf.Symbol) byte {
+	var c byte
+	switch {
+	case s.Section == elf.SHN_ABS:
+		c = 'a'
+	case s.Section == elf.SHN_COMMON:
+		c = 'c'
+	case int(s.Section) < len(ef.Sections):
+		sec := ef.Sections[s.Section]
+		switch {
+		case sec.Flags&elf.SHF_EXECINSTR != 0:
+			c = 't'
+		case sec.Type == elf.SHT_NOBITS:
+			c = 'b'
+		case sec.Flags&elf.SHF_WRITE != 0:
+			c = 'd'
+		case sec.Flags&elf.SHF_ALLOC != 0:
+			c = 'r'
+		default:
+			c = 'n'
+		}
+	default:
+		c = '?'
+	}
+	switch elf.ST_BIND(s.Info) {
+	case elf.STB_GLOBAL:
+		c -= 'a' - 'A'
+	case elf.STB_WEAK:
+		c = 'W'
+	}
+	return c
 }
 
 func (img *execImage) symbol(name string) (uint64, bool) {
@@ -157,16 +200,12 @@ func parseNotes(data []byte, bo binary.ByteOrder) []elfNote {
 // loadKallsyms reads the running kernel's symbols from /proc/kallsyms (or
 // another file of its format). The values are run-time addresses.
 func loadKallsyms(name string) (*execImage, error) {
-	f, err := os.Open(name)
+	img, err := loadSymbolText(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img := &execImage{syms: make(map[string]uint64), live: true}
+	img.runtimeAddrs = true
 	img.info = ExecInfo{Name: name, Machine: hostMachine(), Class: hostClass(), ByteOrder: binary.NativeEndian}
-	if err := parseKallsyms(f, img.syms); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
 	img.info.Symbol = img.symbol
 	// The running kernel's build ID is in its notes.
 	if b, err := os.ReadFile("/sys/kernel/notes"); err == nil {
@@ -195,36 +234,93 @@ func loadKallsyms(name string) (*execImage, error) {
 	return img, nil
 }
 
-func parseKallsyms(r io.Reader, syms map[string]uint64) error {
+// loadSymbolText reads a symbol file of nm's format, "ADDRESS TYPE NAME"
+// lines: System.map (link-time addresses) or /proc/kallsyms (run-time
+// ones; the caller says which).
+func loadSymbolText(name string) (*execImage, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img := &execImage{name: name}
+	var core int
+	if img.list, core, err = parseKallsyms(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// The kernel's own symbols first; modules' (after them in
+	// /proc/kallsyms) only where the kernel has no such name.
+	img.syms = symbolsByName(img.list[:core])
+	for n, v := range symbolsByName(img.list[core:]) {
+		if _, ok := img.syms[n]; !ok {
+			img.syms[n] = v
+		}
+	}
+	img.info.Name = name
+	img.info.Symbol = img.symbol
+	return img, nil
+}
+
+// symbolsByName indexes symbols by name; where a name repeats, the first
+// global (upper-case type) definition wins, else the first local one.
+func symbolsByName(list []KernelSymbol) map[string]uint64 {
+	m := make(map[string]uint64, len(list))
+	for _, s := range list {
+		if s.Type >= 'A' && s.Type <= 'Z' {
+			if _, ok := m[s.Name]; !ok {
+				m[s.Name] = s.Addr
+			}
+		}
+	}
+	for _, s := range list {
+		if _, ok := m[s.Name]; !ok {
+			m[s.Name] = s.Addr
+		}
+	}
+	return m
+}
+
+// errKptrRestrict is the error for a kallsyms file whose addresses are
+// all hidden.
+var errKptrRestrict = errors.New("all addresses are 0: kernel.kptr_restrict hides the addresses: run as root or set kernel.kptr_restrict=0")
+
+// parseKallsyms parses "ADDRESS TYPE NAME [\[MODULE\]]" lines; core is
+// the number before the first module's symbol.
+func parseKallsyms(r io.Reader) (list []KernelSymbol, core int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line := 0
 	allZero := true
+	core = -1
 	for sc.Scan() {
 		line++
 		fs := strings.Fields(sc.Text())
-		if len(fs) < 3 {
-			return fmt.Errorf("line %d: expected \"ADDRESS TYPE NAME\"", line)
+		if len(fs) < 3 || len(fs[1]) != 1 || len(fs) > 4 || len(fs) == 4 && !strings.HasPrefix(fs[3], "[") {
+			return nil, 0, fmt.Errorf("line %d: expected \"ADDRESS TYPE NAME\" or \"ADDRESS TYPE NAME [MODULE]\"", line)
 		}
 		v, err := strconv.ParseUint(fs[0], 16, 64)
 		if err != nil {
-			return fmt.Errorf("line %d: bad address %q", line, fs[0])
+			return nil, 0, fmt.Errorf("line %d: bad address %q", line, fs[0])
 		}
 		if v != 0 {
 			allZero = false
 		}
-		if len(syms) >= maxSymbols {
-			return fmt.Errorf("more than %d symbols", maxSymbols)
+		if len(list) >= maxSymbols {
+			return nil, 0, fmt.Errorf("more than %d symbols", maxSymbols)
 		}
-		if _, ok := syms[fs[2]]; !ok {
-			syms[fs[2]] = v
+		if core < 0 && len(fs) > 3 && strings.HasPrefix(fs[3], "[") {
+			core = len(list)
 		}
+		list = append(list, KernelSymbol{Name: fs[2], Addr: v, Type: fs[1][0]})
 	}
 	if err := sc.Err(); err != nil {
-		return err
+		return nil, 0, err
 	}
 	if line > 0 && allZero {
-		return fmt.Errorf("all addresses are 0 (kernel.kptr_restrict hides them; run as root)")
+		return nil, 0, errKptrRestrict
 	}
-	return nil
+	if core < 0 {
+		core = len(list)
+	}
+	return list, core, nil
 }

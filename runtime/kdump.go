@@ -306,6 +306,11 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 		d.info.Format += " incomplete"
 	}
 	if d.vmci != nil {
+		if _, ok := d.vmci.Number("kimage_voffset"); ok && d.info.Arch != "aarch64" && (ctx.Exec == nil || ctx.Exec.Machine == 0) {
+			// QEMU writes "Unknown" as an arm64 guest's machine; only
+			// arm64 records kimage_voffset.
+			d.info.Arch = "aarch64"
+		}
 		if ps, ok := d.vmci.PageSize(); ok {
 			d.info.PageSize = ps // the kernel's page, not the dump's block
 		}

@@ -1,11 +1,16 @@
 package runtime
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	goruntime "runtime"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +41,19 @@ type Options struct {
 	IgnoreBuildID bool
 	// NoCache disables the address-translation cache.
 	NoCache bool
+	// SymbolFile is a symbol table of nm's "ADDRESS TYPE NAME" format to
+	// look symbols up in instead of the execfile's (or the dump's own
+	// kallsyms): a System.map, whose addresses are link-time ones (the
+	// descriptor adds the displacement), or a copy of a running kernel's
+	// /proc/kallsyms, whose addresses are run-time ones. Which one it is
+	// is read from the data: when the file's _stext equals VMCOREINFO's
+	// SYMBOL(_stext) its addresses are run-time ones; otherwise the
+	// difference is the displacement added, and it must agree with the
+	// dump's KASLR offset when that is known (else the file belongs to
+	// another kernel: an error, unless IgnoreBuildID). Without
+	// SYMBOL(_stext), a file under /proc/ is taken as run-time, any other
+	// as link-time (Kerndisp added).
+	SymbolFile string
 }
 
 // KVM is an open kernel memory descriptor (libkvm's kvm_t). Its methods
@@ -47,6 +65,28 @@ type KVM struct {
 	file               io.Closer
 	resolver           Resolver
 	writable           bool
+
+	// symFile is Options.SymbolFile, symFileDisp what its values need
+	// added.
+	symFile     *execImage
+	symFileDisp uint64
+	// wantKallsyms says symbols come from the kallsyms table in the
+	// dump's memory (no execfile symbols, no resolver, no SymbolFile, a
+	// dump file); it is decoded on first use (ks).
+	wantKallsyms bool
+	ks           struct {
+		once sync.Once
+		img  *execImage
+		at   uint64 // SYMBOL(kallsyms_names)
+		err  error
+	}
+	// sorted are all symbols by run-time address, text those Symbolize
+	// searches; built on first use.
+	sorted struct {
+		once      sync.Once
+		all, text []KernelSymbol
+		err       error
+	}
 
 	mu     sync.Mutex
 	errmsg string
@@ -158,11 +198,18 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 	switch {
 	case execfile != "":
 		kd.exec, err = loadExec(execfile)
+	case o.SymbolFile != "":
+		// The symbols are given: no need of the running kernel's.
 	case live || corefile == DevNull || isLiveCore(corefile):
 		kd.exec, kd.execName, err = loadRunningKernel()
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.SymbolFile != "" {
+		if kd.symFile, err = loadSymbolText(o.SymbolFile); err != nil {
+			return nil, fmt.Errorf("symbol file %w", err)
+		}
 	}
 	var ctx *OpenContext
 	if kd.exec != nil {
@@ -191,7 +238,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, errors.Join(errs...)
 		}
 	}
-	if !o.IgnoreBuildID && kd.exec != nil && !kd.exec.live {
+	if !o.IgnoreBuildID && kd.exec != nil && !kd.exec.runtimeAddrs {
 		if cb, eb := kd.dump.Info().BuildID, kd.exec.info.BuildID; cb != "" && eb != "" && !SameBuildID(cb, eb) {
 			kd.dump.Close()
 			if kd.file != nil {
@@ -200,7 +247,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
 		}
 	}
-	if kd.exec != nil && !kd.exec.live {
+	if kd.exec != nil && !kd.exec.runtimeAddrs {
 		// A kernel image of one architecture (or data model) never
 		// describes a dump of another: refuse it now rather than misread
 		// every structure later. The build ID cannot say so when the dump
@@ -214,12 +261,72 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, &ArchMismatchError{Exec: kd.execName, Core: kd.coreName, ExecArch: ea, CoreArch: da}
 		}
 	}
-	noSyms := kd.exec == nil || len(kd.exec.syms) == 0
+	noSyms := (kd.exec == nil || len(kd.exec.syms) == 0) && kd.symFile == nil
 	if kd.resolver == nil && noSyms && !kd.Native() && kd.vmcoreinfo() == nil {
 		kd.Close()
 		return nil, errors.New("a kernel of another architecture needs an execfile with symbols or a resolver (kvm_open2)")
 	}
+	if kd.symFile != nil {
+		if err := kd.placeSymbolFile(o.IgnoreBuildID); err != nil {
+			kd.Close()
+			return nil, err
+		}
+	}
+	// A dump without other symbols: the kernel's own kallsyms table,
+	// decoded when first needed (it costs tens of milliseconds; a
+	// caller reading only VMCOREINFO or memory does not pay it).
+	kd.wantKallsyms = kd.resolver == nil && noSyms && !live && corefile != DevNull && !isLiveCore(corefile)
 	return kd, nil
+}
+
+// placeSymbolFile decides whether the SymbolFile's values are link-time or
+// run-time ones (see Options.SymbolFile) and checks that it describes the
+// dump's kernel.
+func (kd *KVM) placeSymbolFile(ignoreMismatch bool) error {
+	f := kd.symFile
+	info := kd.dump.Info()
+	vi := kd.vmcoreinfo()
+	fileStext, ok1 := f.syms["_stext"]
+	vmStext, ok2 := vi.Symbol("_stext")
+	switch {
+	case ok1 && ok2:
+		kd.symFileDisp = vmStext - fileStext
+	case strings.HasPrefix(f.name, "/proc/"):
+		kd.symFileDisp = 0
+	default:
+		kd.symFileDisp = kd.Kerndisp()
+	}
+	f.runtimeAddrs = kd.symFileDisp == 0
+	if ignoreMismatch {
+		return nil
+	}
+	mismatch := func(name string, file, vm uint64) error {
+		return fmt.Errorf("symbol file %s does not belong to the dump's kernel: its %s is %#x, +%#x = %#x, but VMCOREINFO's SYMBOL(%s) is %#x (set Options.IgnoreBuildID to use it anyway)", f.name, name, file, kd.symFileDisp, file+kd.symFileDisp, name, vm)
+	}
+	if ok1 && ok2 && info.KernDispKnown && kd.symFileDisp != 0 && kd.symFileDisp != info.KernDisp {
+		return fmt.Errorf("symbol file %s does not belong to the dump's kernel: its _stext is %#x, VMCOREINFO's %#x, and the KASLR offset %#x (set Options.IgnoreBuildID to use it anyway)", f.name, fileStext, vmStext, info.KernDisp)
+	}
+	// Every other SYMBOL() VMCOREINFO records must agree too (two
+	// builds of one release often share _stext). mem_section's line is
+	// the pointer's value, not its address.
+	if vi != nil {
+		for k, v := range vi.Fields {
+			name, ok := strings.CutPrefix(k, "SYMBOL(")
+			if !ok || !strings.HasSuffix(name, ")") {
+				continue
+			}
+			name = strings.TrimSuffix(name, ")")
+			fv, ok := f.syms[name]
+			vm, err := strconv.ParseUint(v, 16, 64)
+			if !ok || err != nil || name == "mem_section" {
+				continue
+			}
+			if fv+kd.symFileDisp != vm {
+				return mismatch(name, fv, vm)
+			}
+		}
+	}
+	return nil
 }
 
 // SameBuildID compares build IDs; VMCOREINFO may record a prefix.
@@ -435,7 +542,7 @@ func (kd *KVM) Native() bool {
 // Kerndisp returns the kernel's displacement from its link-time addresses
 // (KASLR slide), 0 when there is none or it is unknown (kvm_kerndisp).
 func (kd *KVM) Kerndisp() KVAddr {
-	if kd.exec != nil && kd.exec.live {
+	if kd.exec != nil && kd.exec.runtimeAddrs {
 		return 0
 	}
 	i := kd.dump.Info()
@@ -457,13 +564,190 @@ func (kd *KVM) vmcoreinfo() *VMCoreInfo {
 // VMCoreInfo returns the dump's VMCOREINFO, nil if it has none.
 func (kd *KVM) VMCoreInfo() *VMCoreInfo { return kd.vmcoreinfo() }
 
-// SymbolError is returned when a symbol is not found.
-type SymbolError struct{ Name string }
+// SymbolError is returned when a symbol is not found. Err, when not nil,
+// says why no full symbol table was at hand (e.g. the *KallsymsError of a
+// dump opened without an execfile whose kallsyms could not be decoded):
+// only VMCOREINFO's few SYMBOL() lines were searched.
+type SymbolError struct {
+	Name string
+	Err  error
+}
 
-func (e *SymbolError) Error() string { return "symbol " + e.Name + " not found" }
+func (e *SymbolError) Error() string {
+	if e.Err != nil {
+		return "symbol " + e.Name + " not found (only VMCOREINFO was searched: " + e.Err.Error() + ")"
+	}
+	return "symbol " + e.Name + " not found"
+}
 
-// LookupSymbol returns a symbol's run-time address: the resolver's or
-// execfile's value plus Kerndisp, else VMCOREINFO's SYMBOL(name).
+func (e *SymbolError) Unwrap() error { return e.Err }
+
+// symtab returns the symbol table LookupSymbol searches and what its
+// values need added (the KASLR displacement for link-time values), or nil
+// and why there is none (nil error: no table was expected).
+func (kd *KVM) symtab() (*execImage, uint64, error) {
+	switch {
+	case kd.symFile != nil:
+		return kd.symFile, kd.symFileDisp, nil
+	case kd.exec != nil && len(kd.exec.syms) > 0:
+		return kd.exec, kd.Kerndisp(), nil
+	case kd.wantKallsyms:
+		kd.ks.once.Do(kd.loadDumpKallsyms)
+		if kd.ks.err != nil {
+			return nil, 0, kd.ks.err
+		}
+		return kd.ks.img, 0, nil
+	}
+	return nil, 0, nil
+}
+
+// closedCheck reads the dump unless the descriptor is closed, without
+// recording errors (the decoder's probing reads may fail harmlessly).
+type closedCheck struct{ kd *KVM }
+
+func (c closedCheck) ReadMemory(buf []byte, addr uint64) (int, error) {
+	if c.kd.isClosed() {
+		return 0, errClosed
+	}
+	return c.kd.dump.ReadMemory(buf, addr)
+}
+
+func (kd *KVM) loadDumpKallsyms() {
+	i := kd.dump.Info()
+	var bo binary.ByteOrder = binary.LittleEndian
+	if i.BigEndian {
+		bo = binary.BigEndian
+	}
+	ps := i.PtrSize
+	if ps == 0 {
+		ps = 8
+	}
+	t, err := readKallsyms(closedCheck{kd}, kd.vmcoreinfo(), bo, ps)
+	if err != nil {
+		kd.ks.err = err
+		return
+	}
+	img := &execImage{list: t.syms, syms: symbolsByName(t.syms), runtimeAddrs: true, name: kd.coreName}
+	img.info = ExecInfo{Name: kd.coreName, Symbol: img.symbol}
+	kd.ks.img, kd.ks.at = img, t.names
+}
+
+// SymbolSource says where the descriptor's symbols come from:
+// "execfile PATH (.symtab, N symbols)", "kallsyms in the dump at ADDR (N
+// symbols)", "/proc/kallsyms (N symbols)", "System.map FILE (N symbols)"
+// (", run-time addresses" when the file holds them), "resolver", or
+// "VMCOREINFO only" (with, in parentheses, why the dump's kallsyms could
+// not be used), "none". It decodes the dump's kallsyms if not yet done.
+func (kd *KVM) SymbolSource() string {
+	if kd.resolver != nil {
+		return "resolver"
+	}
+	img, _, err := kd.symtab()
+	switch {
+	case img == kd.symFile && img != nil:
+		if img.runtimeAddrs && kd.Kerndisp() != 0 {
+			return fmt.Sprintf("System.map %s (%d symbols, run-time addresses)", img.name, len(img.list))
+		}
+		return fmt.Sprintf("System.map %s (%d symbols)", img.name, len(img.list))
+	case img == kd.exec && img != nil:
+		if img.runtimeAddrs {
+			return fmt.Sprintf("%s (%d symbols)", img.info.Name, len(img.list))
+		}
+		return fmt.Sprintf("execfile %s (.symtab, %d symbols)", kd.execName, len(img.list))
+	case img != nil:
+		return fmt.Sprintf("kallsyms in the dump at %#x (%d symbols)", kd.ks.at, len(img.list))
+	case err != nil:
+		return "VMCOREINFO only (" + err.Error() + ")"
+	case kd.vmcoreinfo() != nil:
+		return "VMCOREINFO only"
+	}
+	return "none"
+}
+
+// sortedSymbols builds (once) all symbols with run-time addresses, by
+// address, and the subset Symbolize searches.
+func (kd *KVM) sortedSymbols() ([]KernelSymbol, []KernelSymbol, error) {
+	kd.sorted.once.Do(func() {
+		if kd.resolver != nil {
+			kd.sorted.err = errors.New("symbols come from a resolver, which cannot list them")
+			return
+		}
+		img, disp, err := kd.symtab()
+		if img == nil {
+			if err == nil {
+				err = errors.New("no symbol table (VMCOREINFO's SYMBOL() lines only)")
+			}
+			kd.sorted.err = err
+			return
+		}
+		all := make([]KernelSymbol, len(img.list))
+		for i, s := range img.list {
+			s.Addr += disp
+			all[i] = s
+		}
+		slices.SortStableFunc(all, func(a, b KernelSymbol) int {
+			if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
+				return c
+			}
+			// Globals first: Symbolize names an address by them.
+			ga, gb := isGlobalType(a.Type), isGlobalType(b.Type)
+			if ga != gb {
+				if ga {
+					return -1
+				}
+				return 1
+			}
+			return 0
+		})
+		text := make([]KernelSymbol, 0, len(all))
+		for _, s := range all {
+			if s.Type != 'A' && s.Type != 'a' {
+				text = append(text, s)
+			}
+		}
+		kd.sorted.all, kd.sorted.text = all, text
+	})
+	return kd.sorted.all, kd.sorted.text, kd.sorted.err
+}
+
+func isGlobalType(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// Symbols returns all the kernel's symbols with their run-time addresses
+// (as LookupSymbol returns them), sorted by address (globals first among
+// equal addresses), in a new slice. It fails when symbols come from a
+// resolver or from VMCOREINFO only.
+func (kd *KVM) Symbols() ([]KernelSymbol, error) {
+	all, _, err := kd.sortedSymbols()
+	if err != nil {
+		return nil, kd.seterr(err)
+	}
+	return slices.Clone(all), nil
+}
+
+// Symbolize names a run-time address: the symbol at or nearest below addr
+// and addr's offset from it. Absolute symbols ('A', e.g. x86-64 per-cpu
+// variables, whose values are offsets) are not considered; among symbols
+// at the same address a global one is preferred. ok is false below the
+// first symbol or without a symbol table (see Symbols).
+func (kd *KVM) Symbolize(addr uint64) (name string, off uint64, ok bool) {
+	_, text, err := kd.sortedSymbols()
+	if err != nil || len(text) == 0 {
+		return "", 0, false
+	}
+	// The first symbol above addr; the one before it is at or below.
+	i := sort.Search(len(text), func(i int) bool { return text[i].Addr > addr })
+	if i == 0 {
+		return "", 0, false
+	}
+	a := text[i-1].Addr
+	j := sort.Search(i, func(j int) bool { return text[j].Addr >= a })
+	return text[j].Name, addr - a, true
+}
+
+// LookupSymbol returns a symbol's run-time address: the resolver's value
+// plus Kerndisp; else the symbol table's (the execfile's, the SymbolFile's,
+// or the dump's own kallsyms), with Kerndisp added to link-time values;
+// else VMCOREINFO's SYMBOL(name).
 func (kd *KVM) LookupSymbol(name string) (uint64, error) {
 	if kd.resolver != nil {
 		v, err := kd.resolver(name)
@@ -472,15 +756,16 @@ func (kd *KVM) LookupSymbol(name string) (uint64, error) {
 		}
 		return v + kd.Kerndisp(), nil
 	}
-	if kd.exec != nil {
-		if v, ok := kd.exec.syms[name]; ok {
-			return v + kd.Kerndisp(), nil
+	img, disp, why := kd.symtab()
+	if img != nil {
+		if v, ok := img.syms[name]; ok {
+			return v + disp, nil
 		}
 	}
 	if v, ok := kd.vmcoreinfo().Symbol(name); ok {
 		return v, nil
 	}
-	return 0, kd.seterr(&SymbolError{Name: name})
+	return 0, kd.seterr(&SymbolError{Name: name, Err: why})
 }
 
 // BuildID returns the kernel's build ID: VMCOREINFO's BUILD-ID when the

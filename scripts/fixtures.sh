@@ -128,6 +128,18 @@ do_kernel() {
 		mv -f "$X/usr/lib/debug/boot/vmlinux-$KVER" "$vml"
 		rm -rf "$X"
 	fi
+	# The image package's System.map is a placeholder ("The real System.map
+	# is in the linux-image-<version>-dbg package"): take the dbg one.
+	local map=$CACHE/usr/lib/debug/boot/System.map-$KVER
+	if ! newer "$map" "$dbg"; then
+		log "extracting System.map from $(basename "$dbg")"
+		local X=$CACHE/extract.tmp
+		rm -rf "$X"; mkdir -p "$X"
+		dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$X" --wildcards "./usr/lib/debug/boot/System.map-$KVER"
+		touch "$X/usr/lib/debug/boot/System.map-$KVER"
+		mv -f "$X/usr/lib/debug/boot/System.map-$KVER" "$map"
+		rm -rf "$X"
+	fi
 	local U=$CACHE/unsigned
 	[ "$KVER" = "$DEFAULT_KVER" ] || U=$CACHE/unsigned-$KVER
 	if ! newer "$U/boot/vmlinuz-$KVER" "$uns"; then
@@ -142,7 +154,7 @@ do_kernel() {
 	newer "$K/vmlinux" "$vml" || link "$vml" "$K/vmlinux"
 	link "$U/boot/vmlinuz-$KVER" "$K/vmlinuz"
 	link "$U/boot/config-$KVER" "$K/config"
-	[ -e "$U/boot/System.map-$KVER" ] && link "$U/boot/System.map-$KVER" "$K/System.map"
+	link "$map" "$K/System.map"
 	link "$M/firmware/qemu_fw_cfg.ko" "$K/qemu_fw_cfg.ko"
 	mkdir -p "$K/modules"
 	local m

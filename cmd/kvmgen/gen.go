@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kvmgen/kvmgen/btfmodel"
 	"github.com/kvmgen/kvmgen/gen"
 	"golang.org/x/tools/go/packages"
 )
@@ -16,7 +17,7 @@ import (
 func init() {
 	register(command{
 		name:  "gen",
-		usage: "gen -kernel VMLINUX -type T[,T] [-var V[,V]] [-pkg P] [-o FILE] [-depth N] [-check]: write Go bindings",
+		usage: "gen [-kernel VMLINUX|-btf FILE|-core DUMP] -type T[,T] [-var V[,V]] [-pkg P] [-o FILE] [-depth N] [-check]: write Go bindings",
 		run:   runGen,
 	})
 }
@@ -35,9 +36,11 @@ Without -o (and outside go generate) the code goes to standard output.`
 func runGen(stdout io.Writer, args []string) error {
 	fs := newFlagSet("gen", genSynopsis)
 	kernel := kernelFlag(fs)
+	btfFile := btfFlag(fs)
+	core := fs.String("core", "", "take the types from this dump's own BTF (with no -kernel or -btf)")
 	var types, vars listFlag
 	fs.Var(&types, "type", "types to generate, comma-separated or repeated: task_struct, \"struct pid\", atomic_t")
-	fs.Var(&vars, "var", "global variables to generate accessors for, comma-separated or repeated")
+	fs.Var(&vars, "var", "global variables to generate accessors for, comma-separated or repeated; NAME:TYPE gives the type of a global BTF does not describe (\"-var 'tk_core:struct { seq, timekeeper }'\")")
 	pkg := fs.String("pkg", os.Getenv("GOPACKAGE"), "Go package name (default $GOPACKAGE, else \"kernel\")")
 	out := fs.String("o", "", "output file (default: zkvmgen_<arch>_kernel.go under go generate, else standard output)")
 	depth := fs.Int("depth", 0, "pointer hops to follow from the named types to generate the types they point to")
@@ -51,15 +54,30 @@ func runGen(stdout io.Writer, args []string) error {
 	if len(types) == 0 && len(vars) == 0 {
 		return errors.New("gen: give at least one -type or -var")
 	}
-	f, err := openKernel(*kernel)
+	f, err := typesFor(*kernel, *btfFile, *core)
 	if err != nil {
 		return fmt.Errorf("gen: %w", err)
 	}
 	defer f.Close()
+	var names []string
+	for _, v := range vars {
+		name, typ, ok := strings.Cut(v, ":")
+		names = append(names, name)
+		if !ok {
+			continue
+		}
+		bf, isBTF := f.Source.(*btfmodel.File)
+		if !isBTF {
+			continue // DWARF knows every global's type: TYPE is for BTF
+		}
+		if err := bf.AddGlobal(name, typ); err != nil {
+			return fmt.Errorf("gen: -var %s: %w", v, err)
+		}
+	}
 	src, err := gen.Generate(f, gen.Config{
 		Package: *pkg,
 		Types:   types,
-		Vars:    vars,
+		Vars:    names,
 		Depth:   *depth,
 		Command: commandLine("kvmgen gen", args),
 	})

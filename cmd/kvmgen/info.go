@@ -17,26 +17,55 @@ func init() {
 	})
 }
 
-// targetFlags adds the -kernel, -core and -ignore-build-id flags that info
-// and read share. An empty -kernel (and no $KVMGEN_KERNEL) means the
-// running kernel.
-func targetFlags(fs *flag.FlagSet) (kernel, core *string, ignore *bool) {
-	kernel = kernelFlag(fs)
-	core = fs.String("core", "", "crash dump or memory image (default: live memory)")
-	ignore = fs.Bool("ignore-build-id", false, "open a dump whose kernel build ID differs from -kernel's")
-	return
+// targetArgs are the flags that name a target and where its symbols and
+// types come from: -kernel, -core, -btf, -symbols, -ignore-build-id. An
+// empty -kernel (and no $KVMGEN_KERNEL) means the target describes itself:
+// symbols from the dump's kallsyms (or the running kernel's
+// /proc/kallsyms), types from its BTF.
+type targetArgs struct {
+	kernel, core, btf, symbols *string
+	ignore                     *bool
+}
+
+func targetFlags(fs *flag.FlagSet) *targetArgs {
+	return &targetArgs{
+		kernel:  kernelFlag(fs),
+		core:    fs.String("core", "", "crash dump or memory image (default: live memory)"),
+		btf:     btfFlag(fs),
+		symbols: symbolsFlag(fs),
+		ignore:  fs.Bool("ignore-build-id", false, "open a dump whose kernel build ID differs from -kernel's"),
+	}
+}
+
+// open opens the target read-only.
+func (t *targetArgs) open() (*kvm.KVM, error) {
+	for _, f := range []struct{ name, flag string }{{*t.kernel, "-kernel"}, {*t.core, "-core"}, {*t.symbols, "-symbols"}} {
+		if f.name == "" || f.name == kvm.DevNull || isLiveName(f.name) {
+			continue
+		}
+		if err := regularFile(f.name, f.flag); err != nil {
+			return nil, err
+		}
+	}
+	return kvm.OpenOptions(*t.kernel, *t.core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *t.ignore, SymbolFile: *t.symbols})
+}
+
+// types opens the kernel's types for the open target kd.
+func (t *targetArgs) types(kd *kvm.KVM) (*typeSource, error) {
+	return openTypes(*t.kernel, *t.btf, kd)
 }
 
 func runInfo(stdout io.Writer, args []string) error {
 	fs := newFlagSet("info", "info [-kernel VMLINUX] [-core DUMP]")
-	kernel, core, ignore := targetFlags(fs)
+	ta := targetFlags(fs)
+	noTypes := fs.Bool("no-types", false, "do not look for the kernel's types (faster)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("info: unexpected arguments %q", fs.Args())
 	}
-	kd, err := kvm.OpenOptions(*kernel, *core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *ignore})
+	kd, err := ta.open()
 	if err != nil {
 		return err
 	}
@@ -73,6 +102,15 @@ func runInfo(stdout io.Writer, args []string) error {
 		p("KASLR displacement", "unknown")
 	}
 	p("kernel", "%s", kd.ExecFile())
+	p("symbols", "%s", kd.SymbolSource())
+	if !*noTypes {
+		if ts, err := ta.types(kd); err != nil {
+			p("types", "none: %v", err)
+		} else {
+			p("types", "%s", ts.describe())
+			ts.Close()
+		}
+	}
 	eb, cb := kd.ExecBuildID(), i.BuildID
 	if cb != "" {
 		p("dump build ID", "%s", cb)

@@ -13,15 +13,17 @@ import (
 func init() {
 	register(command{
 		name:  "layout",
-		usage: "layout [-json] -kernel VMLINUX TYPE...: print type layouts (offsets, sizes, bitfields), like pahole",
+		usage: "layout [-json] [-kernel VMLINUX|-btf FILE|-core DUMP] TYPE...: print type layouts (offsets, sizes, bitfields), like pahole",
 		run:   runLayout,
 	})
 }
 
-const layoutSynopsis = `layout [-json] -kernel VMLINUX TYPE...
+const layoutSynopsis = `layout [-json] [-kernel VMLINUX | -btf FILE | -core DUMP] TYPE...
 
 Prints the layout of each TYPE (a struct, union or enum tag, "struct foo",
-a typedef or a base type name) as the kernel's DWARF describes it.
+a typedef or a base type name) as the kernel's DWARF (-kernel) or BTF (-btf
+FILE, the BTF in a dump with -core, else the running kernel's
+/sys/kernel/btf/vmlinux) describes it.
 
 Text output looks like pahole's: one line per member with its offset and
 size in bytes; bitfields add ":BITS" and their data bit offset.
@@ -68,6 +70,8 @@ type layoutType struct {
 func runLayout(stdout io.Writer, args []string) error {
 	fs := newFlagSet("layout", layoutSynopsis)
 	kernel := kernelFlag(fs)
+	btfFile := btfFlag(fs)
+	core := fs.String("core", "", "take the types from this dump's own BTF (with no -kernel or -btf)")
 	asJSON := fs.Bool("json", false, "print one JSON array instead of text")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +79,7 @@ func runLayout(stdout io.Writer, args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New("layout: give at least one TYPE")
 	}
-	f, err := openKernel(*kernel)
+	f, err := typesFor(*kernel, *btfFile, *core)
 	if err != nil {
 		return fmt.Errorf("layout: %w", err)
 	}

@@ -7,23 +7,30 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 func init() {
 	register(command{
 		name:  "nlist",
-		usage: "nlist -kernel VMLINUX SYMBOL...: print symbols' link-time values, sizes and types",
+		usage: "nlist [-kernel VMLINUX | -core DUMP | -symbols FILE] SYMBOL...: print symbols' values, sizes and types",
 		run:   runNlist,
 	})
 }
 
-const nlistSynopsis = `nlist -kernel VMLINUX SYMBOL...
+const nlistSynopsis = `nlist [-kernel VMLINUX | -core DUMP | -symbols FILE] SYMBOL...
 
-Prints each SYMBOL's link-time value (hex), size, type and binding from the
-kernel image's ELF symbol table (.symtab, else .dynsym), one per line. The
-value has no KASLR displacement: read a target's run-time addresses with
-kvmgen info / the runtime's Nlist2. Missing symbols are listed on standard
-error and the command fails.`
+With -kernel, prints each SYMBOL's link-time value (hex), size, type and
+binding from the kernel image's ELF symbol table (.symtab, else .dynsym),
+one per line. The value has no KASLR displacement.
+
+Without -kernel, the target's own symbols are used: the kallsyms table in
+the dump (-core), a System.map (-symbols), or the running kernel's
+/proc/kallsyms; values are run-time addresses (KASLR applied), the size is
+"-" (kallsyms records none) and the type is nm's letter (T, t, D, B, ...).
+
+Missing symbols are listed on standard error and the command fails.`
 
 // SymbolNotFoundError lists the symbols nlist could not find.
 type SymbolNotFoundError struct {
@@ -38,6 +45,8 @@ func (e *SymbolNotFoundError) Error() string {
 func runNlist(stdout io.Writer, args []string) error {
 	fs := newFlagSet("nlist", nlistSynopsis)
 	kernel := kernelFlag(fs)
+	core := fs.String("core", "", "the dump whose kallsyms to read (without -kernel)")
+	symbols := symbolsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +54,10 @@ func runNlist(stdout io.Writer, args []string) error {
 		return errors.New("nlist: give at least one SYMBOL")
 	}
 	if *kernel == "" {
-		return errors.New("nlist: no kernel image: give -kernel FILE or set $KVMGEN_KERNEL")
+		return nlistTarget(stdout, *core, *symbols, fs.Args())
+	}
+	if err := regularFile(*kernel, "-kernel"); err != nil {
+		return fmt.Errorf("nlist: %w", err)
 	}
 	ef, err := elf.Open(*kernel)
 	if err != nil {
@@ -105,4 +117,55 @@ func symType(t elf.SymType) string {
 
 func symBind(b elf.SymBind) string {
 	return strings.ToLower(strings.TrimPrefix(b.String(), "STB_"))
+}
+
+// nlistTarget prints run-time symbol values from the target's own symbols.
+func nlistTarget(stdout io.Writer, core, symbols string, names []string) error {
+	if core == "" && symbols != "" {
+		core = kvm.DevNull // symbols only
+	}
+	ta := &targetArgs{kernel: new(string), core: &core, btf: new(string), symbols: &symbols, ignore: new(bool)}
+	kd, err := ta.open()
+	if err != nil {
+		return fmt.Errorf("nlist: %w", err)
+	}
+	defer kd.Close()
+	types := map[string]byte{}
+	if all, err := kd.Symbols(); err == nil {
+		want := map[string]bool{}
+		for _, n := range names {
+			want[n] = true
+		}
+		for _, s := range all {
+			if want[s.Name] {
+				if _, ok := types[s.Name]; !ok {
+					types[s.Name] = s.Type
+				}
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 8, 1, ' ', 0)
+	var missing []string
+	for _, n := range names {
+		a, err := kd.LookupSymbol(n)
+		if err != nil {
+			missing = append(missing, n)
+			continue
+		}
+		typ := "?"
+		if c, ok := types[n]; ok && c != 0 {
+			typ = string(rune(c))
+		}
+		fmt.Fprintf(tw, "%s\t%#016x\t-\t%s\n", n, a, typ)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		for _, n := range missing {
+			fmt.Fprintf(stderr, "kvmgen nlist: %s: not found\n", n)
+		}
+		return &SymbolNotFoundError{File: kd.SymbolSource(), Names: missing}
+	}
+	return nil
 }

@@ -26,13 +26,14 @@ func init() {
 
 // procsFlags are the flags ps, uptime and swapinfo share.
 type procsFlags struct {
-	kernel, core, cache *string
-	ignore, noCache     *bool
+	*targetArgs
+	cache   *string
+	noCache *bool
 }
 
 func addProcsFlags(fs *flag.FlagSet) *procsFlags {
 	var p procsFlags
-	p.kernel, p.core, p.ignore = targetFlags(fs)
+	p.targetArgs = targetFlags(fs)
 	p.cache = fs.String("layout-cache", defaultLayoutCache(), "directory caching the structure offsets resolved from each kernel's DWARF, by build ID")
 	p.noCache = fs.Bool("no-layout-cache", false, "resolve offsets from the kernel's DWARF even when a cached layout exists, and do not save it")
 	return &p
@@ -50,7 +51,7 @@ func defaultLayoutCache() string {
 // layout comes from the cache when this kernel was seen before, else from
 // the kernel's DWARF (then cached).
 func (p *procsFlags) open() (*procs.System, *kvm.KVM, error) {
-	kd, err := kvm.OpenOptions(*p.kernel, *p.core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *p.ignore})
+	kd, err := p.targetArgs.open()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,10 +81,10 @@ func (p *procsFlags) layout(kd *kvm.KVM) (*procs.Layout, error) {
 		}
 	}
 	name := *p.kernel
-	if name == "" {
-		name = kd.ExecFile()
+	if name == "" && *p.btf == "" && isLive(kd) && kd.ExecFile() != "/proc/kallsyms" {
+		name = kd.ExecFile() // the running kernel's image, found by the runtime
 	}
-	kf, err := openKernel(name)
+	kf, err := openTypes(name, *p.btf, kd)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,11 @@ import (
 // TestPSLive boots the fixture kernel under QEMU (scripts/fixtures.sh
 // live) with a static kvmgen and the layout procs resolved from the
 // fixture vmlinux on the host: inside the guest, with no vmlinux there,
-// `kvmgen ps -e` reads the running kernel through /proc/kcore (symbols from
-// /proc/kallsyms, the layout from the cache by the build ID in kcore's
-// VMCOREINFO). Its table is compared with the guest's own /proc, captured
-// right after.
+// `kvmgen ps -e` reads the running kernel through /proc/kcore with symbols
+// from /proc/kallsyms and types from /sys/kernel/btf/vmlinux (no layout
+// cache). Its table is compared with the guest's own /proc, captured right
+// after. swapinfo and the filters take the layout from the cache, by the
+// build ID in kcore's VMCOREINFO.
 func TestPSLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a QEMU guest")
@@ -63,7 +64,9 @@ func TestPSLive(t *testing.T) {
 	// own session, exercises the terminal, session and group filters.
 	guestCmds := []string{
 		"setsid -c sleep 1000 < /dev/ttyS0 > /dev/null 2>&1 &",
-		"sleep 1; /bin/kvmgen ps -layout-cache /bin -e",
+		// No vmlinux and no cached layout: types from the running
+		// kernel's /sys/kernel/btf/vmlinux, symbols from /proc/kallsyms.
+		"sleep 1; /bin/kvmgen ps -no-layout-cache -e",
 		"/bin/kvmgen swapinfo -layout-cache /bin",
 		"/bin/kvmgen ps -layout-cache /bin -t 1088",
 		"/bin/kvmgen ps -layout-cache /bin -s $(pidof sleep)",

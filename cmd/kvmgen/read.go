@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -24,7 +23,7 @@ const maxReadLength = 1 << 30
 
 func runRead(stdout io.Writer, args []string) error {
 	fs := newFlagSet("read", "read [-kernel VMLINUX] [-core DUMP] [-phys] [-raw] ADDRESS|SYMBOL[+OFFSET] LENGTH")
-	kernel, core, ignore := targetFlags(fs)
+	ta := targetFlags(fs)
 	phys := fs.Bool("phys", false, "ADDRESS is physical")
 	raw := fs.Bool("raw", false, "write the raw bytes instead of a hex dump")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +36,7 @@ func runRead(stdout io.Writer, args []string) error {
 	if err != nil || length > maxReadLength {
 		return fmt.Errorf("read: bad LENGTH %q (a number up to %d)", fs.Arg(1), maxReadLength)
 	}
-	kd, err := kvm.OpenOptions(*kernel, *core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *ignore})
+	kd, err := ta.open()
 	if err != nil {
 		return err
 	}

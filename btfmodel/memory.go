@@ -1,0 +1,136 @@
+package btfmodel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Memory reads a target's kernel virtual memory (*kvm.KVM is one).
+type Memory interface {
+	ReadMemory(buf []byte, addr uint64) (int, error)
+}
+
+// Lookup returns a kernel symbol's run-time address (kvm.KVM.LookupSymbol).
+type Lookup func(name string) (uint64, error)
+
+// LocateError says why the BTF could not be found in a target's memory,
+// and what to pass instead.
+type LocateError struct {
+	Start, Stop uint64 // __start_BTF and __stop_BTF when found
+	Msg         string
+	Err         error
+}
+
+func (e *LocateError) Error() string {
+	s := "BTF in the target's memory: " + e.Msg
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s + " (give the kernel's types with -kernel VMLINUX or -btf FILE)"
+}
+
+func (e *LocateError) Unwrap() error { return e.Err }
+
+// Locate finds the kernel's BTF in memory: the bytes between the symbols
+// __start_BTF and __stop_BTF (the .BTF section, which the kernel keeps
+// mapped read-only for /sys/kernel/btf/vmlinux).
+func Locate(lookup Lookup) (start, size uint64, err error) {
+	start, err = lookup("__start_BTF")
+	if err != nil {
+		return 0, 0, &LocateError{Msg: "symbol __start_BTF not found (a kernel without CONFIG_DEBUG_INFO_BTF, or no symbols)", Err: err}
+	}
+	stop, err := lookup("__stop_BTF")
+	if err != nil {
+		return 0, 0, &LocateError{Start: start, Msg: "symbol __stop_BTF not found", Err: err}
+	}
+	if stop <= start || stop-start > maxBTF || stop-start < 24 {
+		return 0, 0, &LocateError{Start: start, Stop: stop, Msg: fmt.Sprintf("__start_BTF %#x and __stop_BTF %#x do not bound a BTF blob of 24 bytes to %d MiB", start, stop, maxBTF>>20)}
+	}
+	return start, stop - start, nil
+}
+
+// FromMemory reads the kernel's BTF out of its memory (a dump or the live
+// kernel). opts should name the target's architecture and build ID, which
+// BTF does not record.
+func FromMemory(m Memory, lookup Lookup, opts Options) (*File, error) {
+	start, size, err := Locate(lookup)
+	if err != nil {
+		return nil, err
+	}
+	b, err := readAll(m, start, size)
+	if err != nil {
+		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at __start_BTF %#x", size, start), Err: err}
+	}
+	if opts.Name == "" {
+		opts.Name = fmt.Sprintf("the target's memory at %#x", start)
+	}
+	var bo binary.ByteOrder
+	switch {
+	case binary.LittleEndian.Uint16(b) == btfMagic:
+		bo = binary.LittleEndian
+	case binary.BigEndian.Uint16(b) == btfMagic:
+		bo = binary.BigEndian
+	default:
+		return nil, &FormatError{Name: opts.Name, Off: 0, Msg: fmt.Sprintf("expected the BTF magic 0xeb9f at __start_BTF, found % x", b[:2])}
+	}
+	f, err := newRaw(bytes.NewReader(b), bo, opts)
+	if err != nil {
+		return nil, err
+	}
+	f.raw = b
+	return f, nil
+}
+
+// readAll reads size bytes at addr in page-sized pieces, so that an error
+// names the first page that is missing.
+func readAll(m Memory, addr, size uint64) ([]byte, error) {
+	b := make([]byte, size) // size is bounded by Locate
+	const chunk = 1 << 16
+	for off := uint64(0); off < size; {
+		n := min(uint64(chunk), size-off)
+		got, err := m.ReadMemory(b[off:off+n], addr+off)
+		if err != nil {
+			return nil, err
+		}
+		if got <= 0 {
+			return nil, fmt.Errorf("%#x: short read", addr+off)
+		}
+		off += uint64(got)
+	}
+	return b, nil
+}
+
+// ErrOtherKernel is wrapped by SameKernel's error.
+var ErrOtherKernel = errors.New("BTF of another kernel")
+
+// Raw returns the BTF bytes when the File was read from memory or a raw
+// file, nil otherwise.
+func (f *File) Raw() []byte { return f.raw }
+
+// SameKernel checks that f describes the kernel whose memory m is: the BTF
+// the kernel carries in memory must hold the same bytes. It returns nil
+// when the memory's BTF cannot be read (nothing to compare with) and says
+// so in the returned bool.
+func (f *File) SameKernel(m Memory, lookup Lookup) (compared bool, err error) {
+	start, size, err := Locate(lookup)
+	if err != nil {
+		return false, nil
+	}
+	mine := f.raw
+	if mine == nil {
+		return false, nil
+	}
+	if uint64(len(mine)) != size {
+		return true, fmt.Errorf("%s: %w: it is %d bytes, the target's own BTF at %#x is %d bytes (use the target's BTF: drop -btf, or give the matching file)", f.opts.Name, ErrOtherKernel, len(mine), start, size)
+	}
+	theirs, err := readAll(m, start, size)
+	if err != nil {
+		return false, nil
+	}
+	if !bytes.Equal(mine, theirs) {
+		return true, fmt.Errorf("%s: %w: its bytes differ from the target's own BTF at %#x (use the target's BTF: drop -btf, or give the matching file)", f.opts.Name, ErrOtherKernel, start)
+	}
+	return true, nil
+}
