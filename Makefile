@@ -62,6 +62,12 @@ freebsd:
 ## demo: the main job on a real Debian kernel: fetch it, generate bindings,
 ## and use them on a dump of that kernel booted under QEMU.
 demo: deps build amd64-dumps
+	@echo "== kvmgen info and ps on the QEMU dump, with no vmlinux: the dump's kallsyms and BTF"
+	KVMGEN_KERNEL= ./bin/kvmgen info -core $(DUMPS)/paging.vmcore
+	KVMGEN_KERNEL= ./bin/kvmgen ps -core $(DUMPS)/paging.vmcore
+	@echo "== kvmgen gen from the dump's BTF"
+	KVMGEN_KERNEL= ./bin/kvmgen gen -core $(DUMPS)/paging.vmcore -pkg demo -type task_struct,mm_struct,list_head -var init_task -o /tmp/kvmgen-demo-btf.go
+	@head -1 /tmp/kvmgen-demo-btf.go
 	@echo "== kvmgen layout: struct uts_namespace, from the DWARF of $(VMLINUX)"
 	./bin/kvmgen layout -kernel $(VMLINUX) uts_namespace
 	@echo "== kvmgen gen: bindings for task_struct and friends"

@@ -61,14 +61,15 @@ type File struct {
 	opts Options
 	size int64
 
-	mu     sync.Mutex
-	extra  map[string]string // AddGlobal
-	raw    []byte            // the BTF bytes, when read whole
-	conv   map[btf.Type]dwarfmodel.Type
-	ids    map[btf.Type]btf.TypeID
-	byName map[string][]btf.Type
-	tnames []string
-	ntypes int
+	mu      sync.Mutex
+	extra   map[string]string // AddGlobal
+	raw     []byte            // the BTF bytes, when read whole
+	modules []moduleFile      // AddModule, in order
+	conv    map[btf.Type]dwarfmodel.Type
+	ids     map[btf.Type]btf.TypeID
+	byName  map[string][]btf.Type
+	tnames  []string
+	ntypes  int
 }
 
 // FormatError is returned for BTF that cannot be decoded: Name is the
@@ -297,7 +298,11 @@ func (f *File) Close() error { return nil }
 
 // Describe says where the types come from.
 func (f *File) Describe() string {
-	return fmt.Sprintf("BTF in %s (%d bytes, %d types)", f.opts.Name, f.size, f.NumTypes())
+	s := fmt.Sprintf("BTF in %s (%d bytes, %d types)", f.opts.Name, f.size, f.NumTypes())
+	if mods := f.Modules(); len(mods) > 0 {
+		s += fmt.Sprintf(", and the split BTF of %d modules (%s)", len(mods), strings.Join(mods, ", "))
+	}
+	return s
 }
 
 // NumTypes counts the BTF's types (decoding them all once).
@@ -379,6 +384,14 @@ func (f *File) Type(name string) (dwarfmodel.Type, error) {
 		}
 		if fwd != nil {
 			return f.convert(fwd)
+		}
+	}
+	f.mu.Lock()
+	mods := f.modules
+	f.mu.Unlock()
+	for _, m := range mods {
+		if t, err := m.f.Type(name); err == nil {
+			return t, nil
 		}
 	}
 	return nil, &dwarfmodel.NotFoundError{File: f.opts.Name, Kind: "type", Name: name, Suggestions: dwarfmodel.Suggest(name, f.TypeNames())}
@@ -477,7 +490,7 @@ func (f *File) conv1(t btf.Type, depth int, errp *error) dwarfmodel.Type {
 			b.Encoding = dwarfmodel.EncBool
 		case x.Encoding&btf.Char != 0 || (x.Size == 1 && strings.Contains(x.Name, "char")):
 			b.Encoding = dwarfmodel.EncUnsignedChar
-			if x.Encoding&btf.Signed != 0 || x.Name == "char" || x.Name == "signed char" {
+			if x.Encoding&btf.Signed != 0 { // pahole keeps DWARF's signedness
 				b.Encoding = dwarfmodel.EncSignedChar
 			}
 		case x.Encoding&btf.Signed != 0:
@@ -601,6 +614,13 @@ func (f *File) members(ms []btf.Member, depth int, errp *error) []dwarfmodel.Mem
 			BitSize:       int64(m.BitfieldSize),
 		}
 		dm.Type = f.conv1(m.Type, depth+1, errp)
+		if dm.BitSize != 0 {
+			// The storage unit holding the first bit, as dwarfmodel (and
+			// pahole) report a bitfield's byte offset.
+			if ts := dm.Type.Size(); ts > 0 {
+				dm.ByteOffset = dm.DataBitOffset / (ts * 8) * ts
+			}
+		}
 		out = append(out, dm)
 	}
 	// BTF spells a flexible array member "T a[]" as "T a[0]". A trailing

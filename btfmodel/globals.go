@@ -245,19 +245,48 @@ func (f *File) anonymous(spec, s string) (dwarfmodel.Type, error) {
 		}
 		return true
 	}
+	match := func(t btf.Type) (dwarfmodel.Type, bool) {
+		switch x := t.(type) {
+		case *btf.Struct:
+			if !union && x.Name == "" && same(x.Members) {
+				ct, err := f.convert(x)
+				return ct, err == nil
+			}
+		case *btf.Union:
+			if union && x.Name == "" && same(x.Members) {
+				ct, err := f.convert(x)
+				return ct, err == nil
+			}
+		}
+		return nil, false
+	}
+	// pahole emits an anonymous type beside the first use of the types of
+	// its members: look near a type named like a member first (tk_core's
+	// struct is a few IDs from struct timekeeper), then everywhere. This
+	// spares decoding all of the kernel's 100,000 types.
+	for _, m := range want {
+		for _, near := range f.candidates(m) {
+			id, err := f.spec.TypeID(near)
+			if err != nil {
+				continue
+			}
+			for d := btf.TypeID(1); d < 256; d++ {
+				for _, cand := range []btf.TypeID{id + d, id - d} {
+					if t, err := f.spec.TypeByID(cand); err == nil {
+						if ct, ok := match(t); ok {
+							return ct, nil
+						}
+					}
+				}
+			}
+		}
+	}
 	for t, err := range f.spec.All() {
 		if err != nil {
 			return nil, &TypeError{spec, err.Error()}
 		}
-		switch x := t.(type) {
-		case *btf.Struct:
-			if !union && x.Name == "" && same(x.Members) {
-				return f.convert(x)
-			}
-		case *btf.Union:
-			if union && x.Name == "" && same(x.Members) {
-				return f.convert(x)
-			}
+		if ct, ok := match(t); ok {
+			return ct, nil
 		}
 	}
 	return nil, &TypeError{spec, "no anonymous aggregate with these members in the BTF"}

@@ -147,7 +147,7 @@ func (c *comparer) one(path string, dw, bt dwarfmodel.Type, depth int) {
 				t.Errorf("%s: DWARF %q bits %d at bit %d; BTF %q bits %d at bit %d", mp, dm.Name, dm.BitSize, dm.DataBitOffset, bm.Name, bm.BitSize, bm.DataBitOffset)
 				continue
 			}
-			if !dm.IsBitfield() && dm.ByteOffset != bm.ByteOffset {
+			if dm.ByteOffset != bm.ByteOffset {
 				t.Errorf("%s: offset DWARF %d, BTF %d", mp, dm.ByteOffset, bm.ByteOffset)
 				continue
 			}
@@ -195,7 +195,7 @@ func (c *comparer) one(path string, dw, bt dwarfmodel.Type, depth int) {
 		}
 	case *dwarfmodel.Base:
 		b, ok := btu.(*dwarfmodel.Base)
-		if !ok || d.Name != b.Name || d.ByteSize != b.ByteSize {
+		if !ok || d.Name != b.Name || d.ByteSize != b.ByteSize || d.Encoding != b.Encoding {
 			t.Errorf("%s: base %v vs %v", path, d, btu)
 		}
 	}
@@ -263,6 +263,22 @@ func TestGlobalsTable(t *testing.T) {
 					t.Errorf("%s: DWARF %q, table %q (%s)", g.Name, dd, bd, g.Type)
 					continue
 				}
+				if ds, ok := dwarfmodel.Underlying(dv.Type).(*dwarfmodel.Struct); ok {
+					bs, _ := dwarfmodel.Underlying(bv.Type).(*dwarfmodel.Struct)
+					if bs == nil || ds.ByteSize != bs.ByteSize {
+						t.Errorf("%s: DWARF %s, table %s", g.Name, dwarfmodel.Declare(dv.Type, ""), dwarfmodel.Declare(bv.Type, ""))
+					} else if d, b := memberOffsets(ds), memberOffsets(bs); fmt.Sprint(d) != fmt.Sprint(b) {
+						for i := range min(len(d), len(b)) {
+							if d[i] != b[i] {
+								t.Errorf("%s: member %d: DWARF %s, table %s", g.Name, i, d[i], b[i])
+								break
+							}
+						}
+						if len(d) != len(b) {
+							t.Errorf("%s: %d members in DWARF, %d by the table", g.Name, len(d), len(b))
+						}
+					}
+				}
 				checked++
 			}
 			if checked < len(btfmodel.Globals())-3 {
@@ -280,4 +296,12 @@ func sameOpenArray(dw, tab dwarfmodel.Type) bool {
 		return false
 	}
 	return dwarfmodel.Declare(da.Elem, "") == dwarfmodel.Declare(ta.Elem, "")
+}
+
+func memberOffsets(st *dwarfmodel.Struct) []string {
+	var out []string
+	for _, m := range st.Members {
+		out = append(out, fmt.Sprintf("%s@bit%d", m.Name, m.DataBitOffset))
+	}
+	return out
 }

@@ -51,13 +51,59 @@ func Locate(lookup Lookup) (start, size uint64, err error) {
 	return start, stop - start, nil
 }
 
+// scanLimit bounds the scan for the BTF header after _etext: .BTF sits in
+// the read-only data that follows the text (3.6 MB after _etext in
+// Debian's 6.1 arm64 kernel).
+const scanLimit = 64 << 20
+
+// Scan finds the kernel's BTF when its symbols do not name it (kallsyms
+// without CONFIG_KALLSYMS_ALL holds text symbols only, as in Debian's
+// arm64 and i386 kernels): it looks for a BTF header after _etext, 4-byte
+// aligned, within 64 MiB: magic 0xeb9f, version 1, a 24-byte header, types
+// first and strings right after them, as pahole writes vmlinux BTF.
+func Scan(m Memory, lookup Lookup) (start, size uint64, err error) {
+	etext, err := lookup("_etext")
+	if err != nil {
+		return 0, 0, &LocateError{Msg: "neither __start_BTF nor _etext is among the target's symbols", Err: err}
+	}
+	const chunk = 1 << 16
+	buf := make([]byte, chunk+24)
+	for off := uint64(0); off < scanLimit; off += chunk {
+		n, _ := m.ReadMemory(buf, etext+off)
+		if n < 24 {
+			if off == 0 {
+				return 0, 0, &LocateError{Msg: fmt.Sprintf("reading the kernel image at _etext %#x", etext)}
+			}
+			break
+		}
+		for i := 0; i+24 <= n && i < chunk; i += 4 {
+			h := buf[i : i+24]
+			for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+				if bo.Uint16(h) != btfMagic || h[2] != 1 || h[3] != 0 || bo.Uint32(h[4:]) != 24 || bo.Uint32(h[8:]) != 0 {
+					continue
+				}
+				typeLen, strOff, strLen := uint64(bo.Uint32(h[12:])), uint64(bo.Uint32(h[16:])), uint64(bo.Uint32(h[20:]))
+				if strOff != typeLen || strLen == 0 || typeLen == 0 || 24+strOff+strLen > maxBTF {
+					continue
+				}
+				return etext + off + uint64(i), 24 + strOff + strLen, nil
+			}
+		}
+	}
+	return 0, 0, &LocateError{Msg: fmt.Sprintf("__start_BTF is not among the target's symbols (a kernel built without CONFIG_KALLSYMS_ALL or CONFIG_DEBUG_INFO_BTF) and no BTF header follows _etext %#x within %d MiB", etext, scanLimit>>20)}
+}
+
 // FromMemory reads the kernel's BTF out of its memory (a dump or the live
-// kernel). opts should name the target's architecture and build ID, which
-// BTF does not record.
+// kernel): between __start_BTF and __stop_BTF, or, when the symbols do not
+// name them, where Scan finds it. opts should name the target's
+// architecture and build ID, which BTF does not record.
 func FromMemory(m Memory, lookup Lookup, opts Options) (*File, error) {
 	start, size, err := Locate(lookup)
 	if err != nil {
-		return nil, err
+		var serr error
+		if start, size, serr = Scan(m, lookup); serr != nil {
+			return nil, fmt.Errorf("%w; %w", err, serr)
+		}
 	}
 	b, err := readAll(m, start, size)
 	if err != nil {
@@ -116,7 +162,9 @@ func (f *File) Raw() []byte { return f.raw }
 func (f *File) SameKernel(m Memory, lookup Lookup) (compared bool, err error) {
 	start, size, err := Locate(lookup)
 	if err != nil {
-		return false, nil
+		if start, size, err = Scan(m, lookup); err != nil {
+			return false, nil
+		}
 	}
 	mine := f.raw
 	if mine == nil {

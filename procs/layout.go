@@ -280,55 +280,9 @@ func (r *resolver) opt(st *dwarfmodel.Struct, paths ...string) (Field, bool) {
 	return Field{}, false
 }
 
-// memberPath resolves a dotted member path ("ctrl.pgrp") in st, looking
-// through anonymous struct and union members as C does. It returns the
-// byte offset from the start of st and the member's type.
+// memberPath is dwarfmodel.MemberPath: the one way members are found.
 func memberPath(st *dwarfmodel.Struct, path string) (int64, dwarfmodel.Type, bool) {
-	var off int64
-	cur := st
-	parts := strings.Split(path, ".")
-	for i, name := range parts {
-		o, t, ok := findMember(cur, name, 0)
-		if !ok {
-			return 0, nil, false
-		}
-		off += o
-		if i == len(parts)-1 {
-			return off, t, true
-		}
-		next, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Struct)
-		if !ok {
-			return 0, nil, false
-		}
-		cur = next
-	}
-	return 0, nil, false
-}
-
-func findMember(st *dwarfmodel.Struct, name string, depth int) (int64, dwarfmodel.Type, bool) {
-	if st == nil || depth > 16 { // anonymous nesting is shallow; bound it anyway
-		return 0, nil, false
-	}
-	for i := range st.Members {
-		m := &st.Members[i]
-		if m.Name == name {
-			return m.ByteOffset, m.Type, true
-		}
-	}
-	for i := range st.Members {
-		m := &st.Members[i]
-		if m.Name != "" {
-			continue
-		}
-		inner, ok := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
-		if !ok {
-			continue
-		}
-		if o, t, ok := findMember(inner, name, depth+1); ok {
-			return m.ByteOffset + o, t, true
-		}
-	}
-	return 0, nil, false
+	return dwarfmodel.MemberPath(st, path)
 }
 
 // arrayOf returns the element type and count of an array member's type.

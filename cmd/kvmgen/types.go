@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 
 	"github.com/kvmgen/kvmgen/btfmodel"
@@ -105,6 +106,17 @@ func openTypes(kernel, btfFile string, kd *kvm.KVM) (*typeSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", kd.CoreFile(), err)
 		}
+		// The loaded modules' split BTF, for their types: best effort (a
+		// kernel without CONFIG_DEBUG_INFO_BTF_MODULES has none).
+		mods, err := f.ModulesInMemory(kd, kd.LookupSymbol)
+		for _, m := range mods {
+			if err := f.AddModule(m); err != nil {
+				fmt.Fprintf(stderr, "kvmgen: %v\n", err)
+			}
+		}
+		if err != nil && len(mods) > 0 {
+			fmt.Fprintf(stderr, "kvmgen: %s: %v\n", kd.CoreFile(), err)
+		}
 		return &typeSource{Source: f, close: f.Close}, nil
 	}
 	// The running kernel.
@@ -117,6 +129,13 @@ func openTypes(kernel, btfFile string, kd *kvm.KVM) (*typeSource, error) {
 	f, err := btfmodel.OpenWith(sysBTF, opts)
 	if err != nil {
 		return nil, err
+	}
+	if mods, err := btfmodel.ModulesInSysfs(filepath.Dir(sysBTF)); err == nil {
+		for _, m := range mods {
+			if err := f.AddModule(m); err != nil {
+				fmt.Fprintf(stderr, "kvmgen: %v\n", err)
+			}
+		}
 	}
 	return &typeSource{Source: f, close: f.Close}, nil
 }
