@@ -352,49 +352,50 @@ func indexNUL(b []byte) int {
 // seven bits, then the second byte's eight bits above them) and that many
 // token indexes. An entry's first character is the symbol's type.
 func readKallsymsNames(m Memory, addr uint64, num int, toks *[256][]byte) ([]KernelSymbol, error) {
-	r := &memStream{m: m, addr: addr, table: "kallsyms_names"}
-	// Grown as entries are read, not sized by the count alone.
-	syms := make([]KernelSymbol, 0, min(num, 1<<14))
-	// The names share one string: one allocation instead of one each.
-	arena := make([]byte, 0, min(num, 1<<14)*24)
-	ends := make([]int, 0, cap(syms))
-	for i := 0; i < num; i++ {
-		at := r.pos()
-		b, ok := r.need(1)
-		if !ok {
-			return nil, r.fail(fmt.Sprintf("entry %d of %d", i, num))
+	// Two passes: the first checks every entry and sums the expanded
+	// lengths, the second expands into one string of exactly that size (no
+	// regrowing of a 2 MB buffer, no allocation sized by the table alone).
+	var tokLen [256]int
+	for t, b := range toks {
+		tokLen[t] = len(b)
+	}
+	total := 0
+	if err := walkKallsymsNames(m, addr, num, func(i int, at uint64, idx []byte) error {
+		n := 0
+		for _, t := range idx {
+			n += tokLen[t]
 		}
-		n := int(b[0])
-		hdr := 1
-		if n&0x80 != 0 {
-			if b, ok = r.need(2); !ok {
-				return nil, r.fail(fmt.Sprintf("entry %d of %d: a two-byte length", i, num))
-			}
-			n = n&0x7f | int(b[1])<<7
-			hdr = 2
+		if n > maxKallsymsName {
+			return &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d to expand to under %d bytes", i, maxKallsymsName)}
 		}
-		if n == 0 {
-			return nil, &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d of %d to have a non-zero length", i, num)}
+		if n < 2 {
+			return &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d to expand to a type letter and a name", i)}
 		}
-		if b, ok = r.need(hdr + n); !ok {
-			return nil, r.fail(fmt.Sprintf("entry %d of %d: %d token bytes", i, num, n))
+		total += n
+		if total > maxKallsymsNameSum {
+			return &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("names of under %d bytes in all", maxKallsymsNameSum)}
 		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// num entries were read, so num is backed by that many bytes at least.
+	syms := make([]KernelSymbol, num)
+	arena := make([]byte, 0, total)
+	ends := make([]int, num)
+	if err := walkKallsymsNames(m, addr, num, func(i int, at uint64, idx []byte) error {
 		start := len(arena)
-		for _, t := range b[hdr:] {
+		for _, t := range idx {
 			arena = append(arena, toks[t]...)
-			if len(arena)-start > maxKallsymsName {
-				return nil, &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d to expand to under %d bytes", i, maxKallsymsName)}
-			}
 		}
-		if len(arena)-start < 2 {
-			return nil, &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d to expand to a type letter and a name", i)}
+		if len(arena) > total {
+			return &KallsymsError{Table: "kallsyms_names", Addr: at, Want: "the table not to change between two reads"}
 		}
-		if len(arena) > maxKallsymsNameSum {
-			return nil, &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("names of under %d bytes in all", maxKallsymsNameSum)}
-		}
-		syms = append(syms, KernelSymbol{Type: arena[start]})
-		ends = append(ends, len(arena))
-		r.skip(hdr + n)
+		syms[i].Type = arena[start]
+		ends[i] = len(arena)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	all := string(arena)
 	start := 0
@@ -403,6 +404,39 @@ func readKallsymsNames(m Memory, addr uint64, num int, toks *[256][]byte) ([]Ker
 		start = ends[i]
 	}
 	return syms, nil
+}
+
+// walkKallsymsNames reads the num entries of kallsyms_names in order and
+// calls fn with each entry's token indexes (valid during the call).
+func walkKallsymsNames(m Memory, addr uint64, num int, fn func(i int, at uint64, idx []byte) error) error {
+	r := &memStream{m: m, addr: addr, table: "kallsyms_names"}
+	for i := 0; i < num; i++ {
+		at := r.pos()
+		b, ok := r.need(1)
+		if !ok {
+			return r.fail(fmt.Sprintf("entry %d of %d", i, num))
+		}
+		n := int(b[0])
+		hdr := 1
+		if n&0x80 != 0 {
+			if b, ok = r.need(2); !ok {
+				return r.fail(fmt.Sprintf("entry %d of %d: a two-byte length", i, num))
+			}
+			n = n&0x7f | int(b[1])<<7
+			hdr = 2
+		}
+		if n == 0 {
+			return &KallsymsError{Table: "kallsyms_names", Addr: at, Want: fmt.Sprintf("entry %d of %d to have a non-zero length", i, num)}
+		}
+		if b, ok = r.need(hdr + n); !ok {
+			return r.fail(fmt.Sprintf("entry %d of %d: %d token bytes", i, num, n))
+		}
+		if err := fn(i, at, b[hdr:hdr+n]); err != nil {
+			return err
+		}
+		r.skip(hdr + n)
+	}
+	return nil
 }
 
 // memStream reads a table sequentially in chunks.

@@ -5,6 +5,7 @@
 #   bash scripts/fixtures.sh kernel       only download and lay out the Debian kernel
 #   bash scripts/fixtures.sh guest        ... and build the guest initramfs
 #   bash scripts/fixtures.sh dumps        ... and boot it under QEMU, dump it, extract the truth
+#   bash scripts/fixtures.sh panic       ... and only the panic dumps (dumps/panic/)
 #   bash scripts/fixtures.sh prev         the same for the older kernel, in linux-amd64-prev/
 #   bash scripts/fixtures.sh live OUTDIR [LSPROC]
 #                                         boot the guest with a static lsproc (built from
@@ -20,6 +21,7 @@
 #   linux-amd64/guest/initrd.gz the guest initramfs (scripts/guest/)
 #   linux-amd64/dumps/{elf,paging,kdump-zlib}.vmcore   QEMU dump-guest-memory (plain, -p, -z)
 #   linux-amd64/dumps/truth/    the guest's own view at dump time (see docs/fixtures.md)
+#   linux-amd64/dumps/panic/{elf,kdump-zlib}.vmcore, truth/   a guest that crashed (sysrq c)
 #   linux-amd64/dumps/TIMINGS   seconds spent booting and dumping
 # Needs root for apt-get (only when something is missing).
 set -euo pipefail
@@ -236,8 +238,8 @@ boot() {
 	truncate -s 64M "$R/truth.img"
 	local t0=$SECONDS t0n
 	t0n=$(now)
-	qemu-system-x86_64 -m "$QEMU_MEM" -smp 1 -kernel "$K/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet" -nographic -no-reboot -device vmcoreinfo \
+	qemu-system-x86_64 -m "$QEMU_MEM" -smp "${BOOT_SMP:-1}" -kernel "$K/vmlinuz" -initrd "$initrd" \
+		-append "${BOOT_APPEND:-console=ttyS0 panic=-1 quiet}" -nographic -no-reboot -device vmcoreinfo \
 		-drive file="$R/swap.img",format=raw,if=virtio \
 		-drive file="$R/truth.img",format=raw,if=virtio \
 		${KVMGEN_LIVE_DISK:+-drive file="$KVMGEN_LIVE_DISK",format=raw,if=virtio,readonly=on} \
@@ -352,6 +354,66 @@ do_dumps() {
 	rm -rf "$R"
 }
 
+# ---------------------------------------------------------------- panic
+# The panic dumps (dumps/panic/): the same guest booted with panic=0 and the
+# kernel parameter kvmgen_panic on two CPUs; after its truth, /init crashes
+# the kernel through /proc/sysrq-trigger ("Kernel panic - not syncing:
+# sysrq triggered crash"). panic=0 keeps the panicked kernel spinning, so
+# QEMU stays up and dumps it (ELF and zlib kdump).
+PANIC_APPEND="console=ttyS0 panic=0 quiet kvmgen_panic"
+PANIC_SMP=2
+do_panic() {
+	local D=$K/dumps/panic h
+	h=$( (sha256sum < "$K/guest/initrd.gz"; echo "$PANIC_APPEND $PANIC_SMP") | sha256sum | cut -d' ' -f1)
+	if [ "$(cat "$D/INPUTS" 2>/dev/null)" = "$h" ] && [ -s "$D/truth/markers.txt" ] &&
+		[ -s "$D/elf.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ]; then
+		return
+	fi
+	local R=$K/run-panic
+	rm -rf "$R"
+	mkdir -p "$R" "$D"
+	log "booting the panic guest (TCG; -m $QEMU_MEM -smp $PANIC_SMP)"
+	local KVMGEN_LIVE_DISK=
+	BOOT_APPEND=$PANIC_APPEND BOOT_SMP=$PANIC_SMP boot "$R" "$K/guest/initrd.gz"
+	local t0=$SECONDS
+	until grep -q "Kernel panic - not syncing" "$R/serial.log"; do
+		kill -0 "$QPID" 2>/dev/null || die "QEMU exited before the panic (see $R/serial.log)"
+		if [ $((SECONDS - t0)) -gt 120 ]; then
+			kill "$QPID" || true
+			tail -50 "$R/serial.log" >&2 || true
+			die "no kernel panic 120 s after KVMGEN-READY (serial log above)"
+		fi
+		sleep 0.5
+	done
+	# Let the panic finish its messages (the end marker), then stop.
+	sleep 2
+	monitor "$R" stop
+	local t d_elf d_kdump
+	t=$(now); monitor "$R" "dump-guest-memory $R/elf.vmcore"; d_elf=$(since "$t")
+	t=$(now); monitor "$R" "dump-guest-memory -z $R/kdump-zlib.vmcore"; d_kdump=$(since "$t")
+	monitor "$R" quit || true
+	wait "$QPID" || true
+	local f
+	for f in elf kdump-zlib; do
+		[ -s "$R/$f.vmcore" ] || die "QEMU wrote no $f.vmcore (see $R/monitor.log)"
+	done
+	truth "$R" "$R/truth"
+	rm -rf "$D/truth"
+	for f in elf kdump-zlib; do
+		chmod 0444 "$R/$f.vmcore"
+		mv -f "$R/$f.vmcore" "$D/$f.vmcore"
+	done
+	mv "$R/truth" "$D/truth"
+	{
+		echo "boot_to_ready_s=$BOOT_SECONDS"
+		echo "dump_elf_s=$d_elf"
+		echo "dump_kdump_zlib_s=$d_kdump"
+	} > "$D/TIMINGS"
+	echo "$h" > "$D/INPUTS"
+	log "panic dumps ready: $(tr '\n' ' ' < "$D/TIMINGS")"
+	rm -rf "$R"
+}
+
 # ---------------------------------------------------------------- live
 do_live() {
 	local out=${1:?usage: fixtures.sh live OUTDIR [LSPROC]} lsproc=${2:-}
@@ -391,12 +453,13 @@ mode=${1:-all}
 case $mode in
 kernel) do_kernel ;;
 guest) do_kernel; do_guest ;;
-dumps) do_kernel; do_guest; do_dumps ;;
+dumps) do_kernel; do_guest; do_dumps; [ -n "${KVMGEN_NO_PANIC:-}" ] || do_panic ;;
+panic) do_kernel; do_guest; do_panic ;;
 all)
-	do_kernel; do_guest; do_dumps
-	KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 bash "${BASH_SOURCE[0]}" dumps
+	do_kernel; do_guest; do_dumps; do_panic
+	KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 KVMGEN_NO_PANIC=1 bash "${BASH_SOURCE[0]}" dumps
 	;;
-prev) KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 bash "${BASH_SOURCE[0]}" dumps ;;
+prev) KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 KVMGEN_NO_PANIC=1 bash "${BASH_SOURCE[0]}" dumps ;;
 live) shift; do_live "$@" ;;
 *) die "unknown mode $mode (all, kernel, guest, dumps, prev, live OUTDIR [LSPROC])" ;;
 esac

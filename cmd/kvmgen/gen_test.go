@@ -181,9 +181,16 @@ func TestGenErrors(t *testing.T) {
 	if !errors.Is(err, dwarfmodel.ErrNoDWARF) || !strings.Contains(err.Error(), noDWARF) {
 		t.Errorf("no DWARF: got %v, want ErrNoDWARF naming %s", err, noDWARF)
 	}
+	// With no kernel, the build host's own BTF is the type source; where
+	// there is none, the error names what to give.
 	t.Setenv("KVMGEN_KERNEL", "")
-	if err := run(&out, []string{"gen", "-type", "kinds"}); err == nil || !strings.Contains(err.Error(), "KVMGEN_KERNEL") {
-		t.Errorf("no kernel: got %v", err)
+	err = run(&out, []string{"gen", "-type", "kinds"})
+	if _, serr := os.Stat(sysBTF); serr == nil {
+		if !errors.As(err, &nf) || !strings.Contains(err.Error(), sysBTF) {
+			t.Errorf("no kernel, host BTF: got %v, want a NotFoundError naming %s", err, sysBTF)
+		}
+	} else if err == nil || !strings.Contains(err.Error(), "-kernel") {
+		t.Errorf("no kernel, no host BTF: got %v", err)
 	}
 	if err := run(&out, []string{"gen", "-kernel", obj}); err == nil {
 		t.Error("no -type/-var: no error")
