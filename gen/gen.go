@@ -37,6 +37,14 @@ type Config struct {
 	Depth int
 	// Command is the command line recorded in the header comment.
 	Command string
+	// Fixed compiles the generation-time offsets into the accessors: the
+	// bindings then bind only to the kernel they were generated from (its
+	// build ID). The default is relocatable bindings, whose accessors read
+	// offsets from a table Bind fills from the target's own types.
+	Fixed bool
+	// Prefix is prepended to the Go names of generated types, enums and
+	// their constants ("K" gives KTaskStruct).
+	Prefix string
 }
 
 // Input is a model to generate from without a Source.
@@ -50,6 +58,11 @@ type Input struct {
 	Types []dwarfmodel.Type
 	Vars  []*dwarfmodel.Variable
 	Depth int
+	Fixed  bool   // see Config.Fixed
+	Prefix string // see Config.Prefix
+	// PerCPU names the variables of Vars that are per-CPU variables: their
+	// accessors take a CPU number. Generate fills it from the Source.
+	PerCPU map[string]bool
 }
 
 // MaxDepth bounds Config.Depth.
@@ -68,6 +81,8 @@ func Generate(f Source, cfg Config) ([]byte, error) {
 		DataModel: f.DataModel(),
 		BuildID:   f.BuildID(),
 		Depth:     cfg.Depth,
+		Fixed:     cfg.Fixed,
+		Prefix:    cfg.Prefix,
 	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Types {
@@ -93,6 +108,12 @@ func Generate(f Source, cfg Config) ([]byte, error) {
 			return nil, err
 		}
 		in.Vars = append(in.Vars, v)
+		if isPerCPU(f, v) {
+			if in.PerCPU == nil {
+				in.PerCPU = map[string]bool{}
+			}
+			in.PerCPU[v.Name] = true
+		}
 	}
 	return GenerateModel(in)
 }
@@ -101,6 +122,9 @@ func Generate(f Source, cfg Config) ([]byte, error) {
 func GenerateModel(in Input) ([]byte, error) {
 	if in.Package == "" {
 		in.Package = "kernel"
+	}
+	if in.Prefix != "" && (!token.IsIdentifier(in.Prefix) || !token.IsExported(in.Prefix)) {
+		return nil, fmt.Errorf("gen: prefix %q is not an exported Go identifier", in.Prefix)
 	}
 	if !token.IsIdentifier(in.Package) || in.Package == "_" {
 		return nil, fmt.Errorf("gen: %q is not a valid Go package name", in.Package)
@@ -145,6 +169,7 @@ type agg struct {
 
 	// Filled by name().
 	ptrName, sizeofName, readName string
+	index                int // in the layout table (Spec.Types)
 	fields                        []*field
 	extraMethods                  map[*field][2]string // char arrays: Bytes and String helper names
 }
@@ -489,7 +514,8 @@ func (p *planner) walk(t dwarfmodel.Type, d int, hint nameHint, viaPtr bool) {
 // name gives every generated declaration its Go name, in an order that
 // depends only on the model.
 func (p *planner) name() {
-	top := newNamer("Kernel", "Bind", "BuildID", "Arch", "PtrSize", "BigEndian")
+	top := newNamer("Kernel", "Bind", "BuildID", "Arch", "PtrSize", "BigEndian", "Relocatable")
+	pre := p.in.Prefix
 	aggs := append([]*agg(nil), p.aggList...)
 	rank := func(h nameHint, named bool) int {
 		switch {
@@ -518,19 +544,19 @@ func (p *planner) name() {
 		kind := a.s.Kind.String()
 		switch {
 		case a.s.Name != "":
-			a.goName = top.claim(GoName(a.s.Name))
+			a.goName = top.claim(pre + GoName(a.s.Name))
 			a.cname = kind + " " + a.s.Name
 		case a.hint.typedef != "":
-			a.goName = top.claim(GoName(a.hint.typedef))
+			a.goName = top.claim(pre + GoName(a.hint.typedef))
 			a.cname = a.hint.typedef + " (an anonymous " + kind + ")"
 		case a.hint.varName != "":
-			a.goName = top.claim(GoName(a.hint.varName) + "Type")
+			a.goName = top.claim(pre + GoName(a.hint.varName) + "Type")
 			a.cname = "the anonymous " + kind + " of variable " + a.hint.varName
 		case a.hint.parent != nil:
 			a.goName = top.claim(a.hint.parent.goName + GoName(a.hint.member))
 			a.cname = "the anonymous " + kind + " of " + a.hint.parent.cname + " member " + a.hint.member
 		default:
-			a.goName = top.claim("Anon" + kind)
+			a.goName = top.claim(pre + "Anon" + kind)
 			a.cname = "an anonymous " + kind
 		}
 	}
@@ -541,10 +567,10 @@ func (p *planner) name() {
 	})
 	for _, e := range enums {
 		if e.e.Name != "" {
-			e.goName = top.claim(GoName(e.e.Name))
+			e.goName = top.claim(pre + GoName(e.e.Name))
 			e.cname = "enum " + e.e.Name
 		} else {
-			e.goName = top.claim(GoName(e.hint.typedef))
+			e.goName = top.claim(pre + GoName(e.hint.typedef))
 			e.cname = e.hint.typedef + " (an anonymous enum)"
 		}
 	}
@@ -552,7 +578,7 @@ func (p *planner) name() {
 	sort.Slice(enums, func(i, j int) bool { return enums[i].goName < enums[j].goName })
 	p.aggList, p.enumList = aggs, enums
 
-	kernel := newNamer("Target", "read")
+	kernel := newNamer("Target", "Binding", "Err", "NumCPUs")
 	for _, a := range aggs {
 		a.ptrName = top.claim(a.goName + "Ptr")
 		a.sizeofName = top.claim("Sizeof" + a.goName)
@@ -560,11 +586,11 @@ func (p *planner) name() {
 	}
 	for _, e := range enums {
 		for _, v := range e.e.Values {
-			e.consts = append(e.consts, top.claim(GoName(v.Name)))
+			e.consts = append(e.consts, top.claim(pre+GoName(v.Name)))
 		}
 	}
 	for _, a := range aggs {
-		methods := newNamer("Addr", "Bytes")
+		methods := newNamer("Addr", "Bytes", "KVMType", "View")
 		a.fields = flatten(a.s, 0, "")
 		for _, f := range a.fields {
 			g := GoName(f.m.Name)
@@ -578,6 +604,11 @@ func (p *planner) name() {
 				a.extraMethods[f] = [2]string{"", methods.claim(f.method + "String")}
 			} else if isCharPtr(f.m.Type) && !f.m.IsBitfield() {
 				a.extraMethods[f] = [2]string{"", methods.claim(f.method + "String")}
+			}
+		}
+		for _, f := range a.fields {
+			if !p.in.Fixed {
+				f.hasName = methods.claim("Has" + f.method)
 			}
 		}
 		for _, f := range a.fields {
@@ -639,7 +670,9 @@ type field struct {
 	via    string // "" or where the anonymous member lies, for docs
 
 	method       string
+	hasName      string
 	offsetofName string
+	index        int // flat index in the layout table; -1 when not in it
 	lenNames     []string
 }
 

@@ -3,6 +3,7 @@ package gen_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -149,35 +150,49 @@ func TestGolden(t *testing.T) {
 	var dirs []string
 	parent := t
 	for _, tc := range toolchains {
-		t.Run(tc.arch, func(t *testing.T) {
-			obj := buildKinds(t, tc, false)
-			src := generateFile(t, obj, kindsConfig("kinds"))
-			checkHeader(t, src)
-			if again := generateFile(t, obj, kindsConfig("kinds")); !bytes.Equal(src, again) {
-				t.Error("two generations from the same file differ")
+		for _, fixed := range []bool{false, true} {
+			name, suffix := tc.arch, ""
+			if fixed {
+				name, suffix = tc.arch+"_fixed", "_fixed"
 			}
-			golden := filepath.Join("testdata", "kinds_"+tc.arch+".golden")
-			if *update {
-				if err := os.WriteFile(golden, src, 0o644); err != nil {
-					t.Fatal(err)
+			t.Run(name, func(t *testing.T) {
+				obj := buildKinds(t, tc, false)
+				cfg := kindsConfig("kinds")
+				cfg.Fixed = fixed
+				src := generateFile(t, obj, cfg)
+				checkHeader(t, src)
+				if again := generateFile(t, obj, cfg); !bytes.Equal(src, again) {
+					t.Error("two generations from the same file differ")
 				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./gen -update)", err)
-			}
-			if !bytes.Equal(src, want) {
-				t.Errorf("generated code differs from %s (if the change is intended, run go test ./gen -update)\n%s", golden, firstDiff(want, src))
-			}
-			bo := "LittleEndian"
-			if tc.arch == "s390x" {
-				bo = "BigEndian"
-			}
-			if !bytes.Contains(src, []byte("binary."+bo+".")) {
-				t.Errorf("%s bindings do not decode with binary.%s", tc.arch, bo)
-			}
-			dirs = append(dirs, tempPackage(parent, map[string][]byte{"zkvmgen.go": src}))
-		})
+				golden := filepath.Join("testdata", "kinds_"+tc.arch+suffix+".golden")
+				if *update {
+					if err := os.WriteFile(golden, src, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./gen -update)", err)
+				}
+				if !bytes.Equal(src, want) {
+					t.Errorf("generated code differs from %s (if the change is intended, run go test ./gen -update)\n%s", golden, firstDiff(want, src))
+				}
+				be := tc.arch == "s390x"
+				if !bytes.Contains(src, []byte(fmt.Sprintf("BigEndian = %v", be))) || !bytes.Contains(src, []byte(fmt.Sprintf("Relocatable = %v", !fixed))) {
+					t.Errorf("%s bindings do not declare BigEndian = %v, Relocatable = %v", tc.arch, be, !fixed)
+				}
+				if fixed {
+					order := "LE("
+					if be {
+						order = "BE("
+					}
+					if !bytes.Contains(src, []byte(order)) {
+						t.Errorf("fixed %s bindings do not decode with kvm.*%s", tc.arch, order)
+					}
+				}
+				dirs = append(dirs, tempPackage(parent, map[string][]byte{"zkvmgen.go": src}))
+			})
+		}
 	}
 	if len(dirs) > 0 {
 		vet(t, dirs...)
@@ -204,46 +219,54 @@ func TestValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range toolchains {
-		t.Run(tc.arch, func(t *testing.T) {
-			prog := buildKinds(t, tc, true)
-			var runner []string
-			if len(tc.run) > 0 {
-				runner = append(runner, need(t, tc.run[0]))
-				runner = append(runner, tc.run[1:]...)
+		for _, fixed := range []bool{false, true} {
+			name := tc.arch
+			if fixed {
+				name += "_fixed"
 			}
-			runner = append(runner, prog)
-			out, err := exec.Command(runner[0], runner[1:]...).Output()
-			if err != nil {
-				t.Fatalf("running %s: %v", prog, err)
-			}
-			src := generateFile(t, prog, kindsConfig("main"))
-			dir := tempPackage(t, map[string][]byte{"zkvmgen.go": src, "main.go": driver})
-			cmd := exec.Command(need(t, "go"), "run", dir)
-			cmd.Stdin = bytes.NewReader(out)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			got, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
-			}
-			want := valueLines(out)
-			have := valueLines(got)
-			if len(want) < 80 {
-				t.Fatalf("the program printed only %d values", len(want))
-			}
-			for i := 0; i < len(want) || i < len(have); i++ {
-				var w, h string
-				if i < len(want) {
-					w = want[i]
+			t.Run(name, func(t *testing.T) {
+				prog := buildKinds(t, tc, true)
+				var runner []string
+				if len(tc.run) > 0 {
+					runner = append(runner, need(t, tc.run[0]))
+					runner = append(runner, tc.run[1:]...)
 				}
-				if i < len(have) {
-					h = have[i]
+				runner = append(runner, prog)
+				out, err := exec.Command(runner[0], runner[1:]...).Output()
+				if err != nil {
+					t.Fatalf("running %s: %v", prog, err)
 				}
-				if w != h {
-					t.Errorf("line %d: C printed %q, the bindings read %q", i+1, w, h)
+				cfg := kindsConfig("main")
+				cfg.Fixed = fixed
+				src := generateFile(t, prog, cfg)
+				dir := tempPackage(t, map[string][]byte{"zkvmgen.go": src, "main.go": driver})
+				cmd := exec.Command(need(t, "go"), "run", dir)
+				cmd.Stdin = bytes.NewReader(out)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				got, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
 				}
-			}
-		})
+				want := valueLines(out)
+				have := valueLines(got)
+				if len(want) < 80 {
+					t.Fatalf("the program printed only %d values", len(want))
+				}
+				for i := 0; i < len(want) || i < len(have); i++ {
+					var w, h string
+					if i < len(want) {
+						w = want[i]
+					}
+					if i < len(have) {
+						h = have[i]
+					}
+					if w != h {
+						t.Errorf("line %d: C printed %q, the bindings read %q", i+1, w, h)
+					}
+				}
+			})
+		}
 	}
 }
 

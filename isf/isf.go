@@ -214,7 +214,10 @@ func Write(w io.Writer, src Types, opts Options) (Stats, error) {
 			}
 			enums[x.Name] = named{x.Name, x}
 		case *dwarfmodel.Typedef:
-			if s, ok := x.Type.(*dwarfmodel.Struct); ok && s.Name == "" && !s.Incomplete && s.ByteSize >= 0 {
+			// A typedef of a struct or union is a user type of the
+			// typedef's name, as dwarf2json writes it (spinlock_t,
+			// kernel_cap_t): Volatility's plugins know those names.
+			if s, ok := x.Type.(*dwarfmodel.Struct); ok && !s.Incomplete && s.ByteSize >= 0 {
 				if _, dup := users[x.Name]; dup {
 					st.Shadowed++
 					continue
@@ -667,7 +670,7 @@ func (wr *writer) desc(b []byte, t dwarfmodel.Type, depth int) []byte {
 		b = appendString(b, name)
 		return append(b, '}')
 	case *dwarfmodel.Typedef:
-		if s, ok := x.Type.(*dwarfmodel.Struct); ok && s.Name == "" {
+		if s, ok := x.Type.(*dwarfmodel.Struct); ok {
 			b = append(b, `{"kind":`...)
 			b = appendString(b, s.Kind.String())
 			b = append(b, `,"name":`...)

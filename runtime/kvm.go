@@ -105,6 +105,8 @@ func (e *OpenError) Error() string {
 		return fmt.Sprintf("kvm open %s (kernel %s): %v", e.Core, e.Exec, e.Err)
 	case e.Core != "":
 		return fmt.Sprintf("kvm open %s: %v", e.Core, e.Err)
+	case e.Exec == "":
+		return fmt.Sprintf("kvm open (the running kernel): %v", e.Err)
 	}
 	return fmt.Sprintf("kvm open (kernel %s): %v", e.Exec, e.Err)
 }

@@ -3,6 +3,8 @@ package runtime
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
 
 // Memory reads target memory at a kernel (or process) virtual address. It is
@@ -99,7 +101,11 @@ func (e *BuildIDMismatchError) Error() string {
 // BindOption changes how generated bindings attach to a target.
 type BindOption func(*bindConfig)
 
-type bindConfig struct{ ignoreBuildID bool }
+type bindConfig struct {
+	ignoreBuildID bool
+	types         func() (dwarfmodel.Source, error) // the target's own types (relocatable bindings)
+	forceRelocate bool
+}
 
 // IgnoreBuildID binds generated code to a target even when its kernel's
 // build ID differs from the one the code was generated from.

@@ -101,7 +101,11 @@ func runInfo(stdout io.Writer, args []string) error {
 	} else {
 		p("KASLR displacement", "unknown")
 	}
-	p("kernel", "%s", kd.ExecFile())
+	if kd.ExecFile() != "" {
+		p("kernel", "%s", kd.ExecFile())
+	} else {
+		p("kernel", "none given: the target describes itself")
+	}
 	p("symbols", "%s", kd.SymbolSource())
 	if !*noTypes {
 		if ts, err := ta.types(kd); err != nil {
@@ -119,6 +123,7 @@ func runInfo(stdout io.Writer, args []string) error {
 		p("kernel build ID", "%s", eb)
 	}
 	switch {
+	case kd.ExecFile() == "":
 	case eb == "" || cb == "":
 		p("match", "unknown (build ID missing)")
 	case kvm.SameBuildID(eb, cb):

@@ -240,27 +240,55 @@ func TestOtherKernelRefused(t *testing.T) {
 	}
 }
 
-// TestOtherDebianKernelRefused uses the dumps of another build of the same
-// kernel series (linux-amd64-prev, 6.1.0-50-cloud-amd64): with its own
-// vmlinux the dump opens but the bindings (generated for 6.1.0-56) refuse
-// it; with the bindings' vmlinux the runtime refuses the pair.
-func TestOtherDebianKernelRefused(t *testing.T) {
+// TestOtherDebianKernel is "one binary, many kernels": the bindings,
+// generated for 6.1.0-56, read the dumps of another build of the series
+// (linux-amd64-prev, 6.1.0-50-cloud-amd64) with that kernel's own layout,
+// taken from its vmlinux's DWARF or, with no vmlinux, from the BTF the
+// dump carries; each table equals that guest's /proc. Bind without the
+// target's types refuses it, and the runtime refuses a vmlinux of another
+// build than the dump.
+func TestOtherDebianKernel(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(testfix.Dir(), "linux-amd64-prev", "UNAVAILABLE")); err == nil {
 		t.Skipf("the older kernel is no longer in the archive: %s", b)
 	}
 	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
 	prevVmlinux := testfix.Path(t, "linux-amd64-prev/vmlinux")
-	prevCore := testfix.Path(t, "linux-amd64-prev/dumps/elf.vmcore")
+	truthDir := testfix.Path(t, "linux-amd64-prev/dumps/truth")
 	ours, prev := buildIDOf(t, vmlinux), buildIDOf(t, prevVmlinux)
 	if ours != BuildID || prev == ours {
 		t.Fatalf("build IDs: bindings %s, fixture vmlinux %s, older vmlinux %s", BuildID, ours, prev)
 	}
-	var out bytes.Buffer
-	err := run(&out, []string{"-kernel", prevVmlinux, "-core", prevCore})
-	var me *kvm.BuildIDMismatchError
-	if !errors.As(err, &me) || me.Generated != ours || me.Target != prev {
-		t.Errorf("lsproc on the older kernel's dump: %v; want a *runtime.BuildIDMismatchError (%s vs %s)", err, ours, prev)
+	tasks, err := os.ReadFile(filepath.Join(truthDir, "tasks.txt"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	want := parseTable(t, "prev truth/tasks.txt", tasks)
+	markers := readMarkers(t, filepath.Join(truthDir, "markers.txt"))
+	for _, dump := range []string{"elf.vmcore", "paging.vmcore", "kdump-zlib.vmcore"} {
+		core := testfix.Path(t, "linux-amd64-prev/dumps/"+dump)
+		t.Run(dump+"/dwarf", func(t *testing.T) {
+			got := parseTable(t, "lsproc", runLsproc(t, "-kernel", prevVmlinux, "-core", core))
+			compareWithTruth(t, got, want)
+			checkMarkers(t, got, markers)
+		})
+		t.Run(dump+"/btf", func(t *testing.T) {
+			t.Setenv("KVMGEN_KERNEL", "")
+			got := parseTable(t, "lsproc", runLsproc(t, "-core", core))
+			compareWithTruth(t, got, want)
+			checkMarkers(t, got, markers)
+		})
+	}
+	prevCore := testfix.Path(t, "linux-amd64-prev/dumps/elf.vmcore")
+	kd, err := kvm.Open2(prevVmlinux, prevCore, os.O_RDONLY, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	var me *kvm.BuildIDMismatchError
+	if _, err := Bind(kd); !errors.As(err, &me) || me.Generated != ours || me.Target != prev {
+		t.Errorf("Bind without types on the older kernel's dump: %v; want a *runtime.BuildIDMismatchError (%s vs %s)", err, ours, prev)
+	}
+	var out bytes.Buffer
 	err = run(&out, []string{"-kernel", vmlinux, "-core", prevCore})
 	var be *kvm.BuildIDError
 	if !errors.As(err, &be) || be.ExecBuildID != ours || be.CoreBID != prev {
@@ -350,7 +378,7 @@ func TestWalkErrors(t *testing.T) {
 	}{
 		{"ring", []uint64{lh(a[1]), lh(a[2]), lh(a[0])}, ""},
 		{"cycle", []uint64{lh(a[1]), lh(a[2]), lh(a[1])}, "cycle"},
-		{"null", []uint64{lh(a[1]), 0, lh(a[0])}, "broken"},
+		{"null", []uint64{lh(a[1]), 0, lh(a[0])}, "NULL link"},
 		{"unmapped", []uint64{lh(a[1]), lh(base + 0x900000), lh(a[0])}, "not mapped"},
 	}
 	for _, c := range cases {
@@ -368,6 +396,15 @@ func TestWalkErrors(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("listTasks = %+v, %v; want an error about %q", tasks, err, c.want)
+			}
+			// The error names the node whose link is bad.
+			node := lh(a[1])
+			if c.name == "cycle" {
+				node = lh(a[2]) // its link leads back to task 1
+			}
+			var le *kvm.ListError
+			if !errors.As(err, &le) || le.Node != node || !strings.Contains(err.Error(), fmt.Sprintf("%#x", node)) {
+				t.Fatalf("listTasks: %v; want a *runtime.ListError naming node %#x", err, node)
 			}
 		})
 	}
@@ -494,4 +531,94 @@ func TestLive(t *testing.T) {
 	delete(got, self)
 	compareWithTruth(t, got, want)
 	checkMarkers(t, got, readMarkers(t, filepath.Join(out, "markers.txt")))
+}
+
+// typesSource is a synthetic kernel's types: struct task_struct with the
+// members lsproc reads at the offsets off gives (a member absent from off
+// is absent from the kernel), and struct list_head.
+type typesSource struct {
+	off     map[string]int64
+	size    int64
+	buildID string
+}
+
+func (s *typesSource) DataModel() dwarfmodel.DataModel {
+	return dwarfmodel.DataModel{Arch: "x86_64", PtrSize: 8, ByteOrder: binary.LittleEndian}
+}
+func (s *typesSource) BuildID() string { return s.buildID }
+func (s *typesSource) Variable(name string) (*dwarfmodel.Variable, error) {
+	return nil, errors.New("no variables")
+}
+func (s *typesSource) Type(name string) (dwarfmodel.Type, error) {
+	u32 := &dwarfmodel.Base{Name: "unsigned int", ByteSize: 4, Encoding: dwarfmodel.EncUnsigned}
+	i32 := &dwarfmodel.Base{Name: "int", ByteSize: 4, Encoding: dwarfmodel.EncSigned}
+	char := &dwarfmodel.Base{Name: "char", ByteSize: 1, Encoding: dwarfmodel.EncSignedChar}
+	lh := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "list_head", ByteSize: 16}
+	lh.Members = []dwarfmodel.Member{{Name: "next", Type: &dwarfmodel.Pointer{Elem: lh, ByteSize: 8}}, {Name: "prev", Type: &dwarfmodel.Pointer{Elem: lh, ByteSize: 8}, ByteOffset: 8}}
+	switch name {
+	case "struct list_head":
+		return lh, nil
+	case "struct task_struct":
+		ts := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "task_struct", ByteSize: s.size}
+		types := map[string]dwarfmodel.Type{
+			"__state": u32, "exit_state": i32, "pid": i32, "tgid": i32, "tasks": lh,
+			"real_parent": &dwarfmodel.Pointer{Elem: ts, ByteSize: 8},
+			"comm":        &dwarfmodel.Array{Elem: char, Dims: []int64{16}},
+		}
+		for m, o := range s.off {
+			ts.Members = append(ts.Members, dwarfmodel.Member{Name: m, Type: types[m], ByteOffset: o, DataBitOffset: o * 8})
+		}
+		return ts, nil
+	}
+	return nil, fmt.Errorf("no type %s", name)
+}
+
+// TestRelocated binds the bindings to a synthetic kernel (another build
+// ID) whose task_struct has the members lsproc reads at other offsets, in
+// another size: read through its types, the task list is the same. A
+// kernel lacking a member lsproc reads gives a *kvm.MissingMemberError
+// naming it.
+func TestRelocated(t *testing.T) {
+	const base = 0xffff888000100000
+	a := []uint64{base, base + 0x10000, base + 0x20000}
+	off := map[string]int64{"__state": 8, "exit_state": 12, "pid": 100, "tgid": 104, "tasks": 200, "real_parent": 64, "comm": 300}
+	src := &typesSource{off: off, size: 512, buildID: "0123456789abcdef0123456789abcdef01234567"}
+	f := &fakeTarget{regions: map[uint64][]byte{}, syms: map[string]uint64{"init_task": a[0]}, buildID: src.buildID}
+	for i, addr := range a {
+		b := make([]byte, src.size)
+		binary.LittleEndian.PutUint32(b[off["pid"]:], uint32(i))
+		binary.LittleEndian.PutUint32(b[off["tgid"]:], uint32(i))
+		binary.LittleEndian.PutUint32(b[off["__state"]:], 1)
+		binary.LittleEndian.PutUint64(b[off["real_parent"]:], a[0])
+		binary.LittleEndian.PutUint64(b[off["tasks"]:], a[(i+1)%3]+uint64(off["tasks"]))
+		copy(b[off["comm"]:], fmt.Sprintf("task%d", i))
+		f.regions[addr] = b
+	}
+	if _, err := Bind(f); err == nil {
+		t.Fatal("Bind without types on another kernel: no error")
+	}
+	k, err := Bind(f, kvm.Types(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := listTasks(k)
+	if err != nil || len(tasks) != 2 || tasks[0].Comm != "task1" || tasks[1].Comm != "task2" || tasks[1].PID != 2 || tasks[1].State != 'S' {
+		t.Fatalf("listTasks = %+v, %v", tasks, err)
+	}
+	it, _ := k.InitTask()
+	if !it.HasPid() || it.HasOnCPU() {
+		t.Errorf("HasPid %v, HasOnCPU %v; want true, false", it.HasPid(), it.HasOnCPU())
+	}
+
+	delete(off, "tgid")
+	k, err = Bind(f, kvm.Types(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = listTasks(k)
+	var me *kvm.MissingMemberError
+	if !errors.As(err, &me) || me.Type != "struct task_struct" || me.Member != "tgid" {
+		t.Fatalf("listTasks on a kernel without task_struct.tgid: %v; want a *runtime.MissingMemberError naming it", err)
+	}
+	t.Log(err)
 }

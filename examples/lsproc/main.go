@@ -18,8 +18,10 @@
 //	KVMGEN_KERNEL=/path/to/vmlinux go generate ./examples/lsproc
 //
 // Without -core, lsproc reads the running kernel (/proc/kcore, as root).
-// A dump of another kernel than the bindings' is refused: the dump's
-// build ID (VMCOREINFO) must match the one the bindings were generated from.
+// The bindings are relocatable: a dump of another kernel than the
+// bindings' (its build ID, from VMCOREINFO, differs) is read with that
+// kernel's own layout, taken from the DWARF of -kernel, else from the BTF
+// the dump carries; a member that kernel lacks is a *kvm.MissingMemberError.
 package main
 
 //go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen -type task_struct,list_head -var init_task
@@ -34,6 +36,8 @@ import (
 	"os"
 	"sort"
 
+	"github.com/kvmgen/kvmgen/btfmodel"
+	"github.com/kvmgen/kvmgen/dwarfmodel"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
@@ -71,7 +75,7 @@ func run(stdout io.Writer, args []string) error {
 		return err
 	}
 	defer kd.Close()
-	k, err := Bind(kd)
+	k, err := Bind(kd, kvm.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(*kernel, kd) }))
 	if err != nil {
 		return err
 	}
@@ -85,6 +89,17 @@ func run(stdout io.Writer, args []string) error {
 		fmt.Fprintf(w, "%d %d %c %s\n", t.PID, t.PPID, t.State, t.Comm)
 	}
 	return w.Flush()
+}
+
+// kernelTypes loads the types of the dump's kernel, which Bind needs
+// when it is not the kernel the bindings were generated from: the DWARF
+// of the kernel image given, else the BTF the kernel carries in memory.
+func kernelTypes(kernel string, kd *kvm.KVM) (dwarfmodel.Source, error) {
+	if kernel != "" {
+		return dwarfmodel.Open(kernel)
+	}
+	i := kd.Info()
+	return btfmodel.FromMemory(kd, kd.LookupSymbol, btfmodel.Options{Arch: i.Arch, PtrSize: i.PtrSize, BuildID: kd.BuildID()})
 }
 
 // checkKernelArch refuses a kernel image of another architecture than the
@@ -122,66 +137,48 @@ type Task struct {
 	Comm  string // task_struct.comm
 }
 
-// maxTasks bounds the walk: PID_MAX_LIMIT is 4M on 64-bit kernels.
-const maxTasks = 1 << 22
-
 // listTasks walks init_task.tasks and returns every task but init_task
-// itself (PID 0, which ps does not list either), sorted by PID. A list
-// that does not come back to its head, or points outside the dump, is an
-// error naming the address, never a hang.
+// itself (PID 0, which ps does not list either), sorted by PID. The
+// runtime's list iterator checks every link (NULL, cycles, memory outside
+// the dump, length) and names the node at fault: never a hang. A member
+// the bound kernel lacks is a *kvm.MissingMemberError (k.Err).
 func listTasks(k *Kernel) ([]Task, error) {
-	head, err := k.InitTaskAddr()
-	if err != nil {
-		return nil, err
-	}
-	initTask, err := k.ReadTaskStruct(head)
+	initTask, err := k.InitTask()
 	if err != nil {
 		return nil, fmt.Errorf("reading init_task: %w", err)
 	}
-	end := head + OffsetofTaskStructTasks
-	tgid := map[uint64]int32{head: initTask.Tgid()}
-	parent := map[uint64]uint64{}
+	tgid := map[uint64]int32{initTask.Addr(): initTask.Tgid()}
+	parent := map[uint64]kvm.Ptr[TaskStruct]{}
 	var tasks []Task
-	prev := end
-	for p := initTask.Tasks().Next(); p.Addr != end; {
-		if p.IsNil() || p.Addr < OffsetofTaskStructTasks {
-			return nil, fmt.Errorf("task list broken: list_head at %#x points to %#x", prev, p.Addr)
-		}
-		addr := p.Addr - OffsetofTaskStructTasks
-		if _, dup := tgid[addr]; dup {
-			return nil, fmt.Errorf("task list has a cycle: task_struct at %#x seen twice", addr)
-		}
-		if len(tasks) >= maxTasks {
-			return nil, fmt.Errorf("task list longer than %d entries", maxTasks)
-		}
-		t, err := k.ReadTaskStruct(addr)
+	for t, err := range kvm.List[TaskStruct](initTask.Tasks().View, "tasks") {
 		if err != nil {
-			return nil, fmt.Errorf("reading task_struct at %#x (from the list_head at %#x): %w", addr, prev, err)
+			return nil, fmt.Errorf("task list: %w", err)
 		}
-		tgid[addr] = t.Tgid()
-		parent[addr] = t.RealParent().Addr
+		tgid[t.Addr()] = t.Tgid()
+		parent[t.Addr()] = t.RealParent()
 		tasks = append(tasks, Task{
-			Addr:  addr,
+			Addr:  t.Addr(),
 			PID:   t.Pid(),
 			TGID:  t.Tgid(),
 			State: stateLetter(t.State(), uint32(t.ExitState())),
 			Comm:  t.CommString(),
 		})
-		prev = p.Addr
-		p = t.Tasks().Next()
 	}
 	for i := range tasks {
 		pa := parent[tasks[i].Addr]
-		g, ok := tgid[pa]
-		if !ok && pa != 0 {
-			pt, err := TaskStructPtr{k: k, Addr: pa}.Read()
+		g, ok := tgid[pa.Addr]
+		if !ok && !pa.IsNil() {
+			pt, err := pa.Read()
 			if err != nil {
-				return nil, fmt.Errorf("reading the parent (task_struct at %#x) of PID %d: %w", pa, tasks[i].PID, err)
+				return nil, fmt.Errorf("reading the parent (task_struct at %#x) of PID %d: %w", pa.Addr, tasks[i].PID, err)
 			}
 			g = pt.Tgid()
-			tgid[pa] = g
+			tgid[pa.Addr] = g
 		}
 		tasks[i].PPID = g
+	}
+	if err := k.Err(); err != nil {
+		return nil, err
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].PID < tasks[j].PID })
 	return tasks, nil

@@ -3,12 +3,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
-	"fmt"
-	kvm "github.com/kvmgen/kvmgen/runtime"
 	"strconv"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 const (
@@ -20,42 +18,52 @@ const (
 	PtrSize = 8
 	// BigEndian reports whether the target stores values big-endian.
 	BigEndian = false
+	// Relocatable reports whether the accessors read member offsets from
+	// the layout table Bind fills from the target's own types (else the
+	// generation-time offsets are compiled in and only kernel BuildID binds).
+	Relocatable = true
 )
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	t kvm.Target
+	b *kvm.Binding
 }
 
-// Bind returns a Kernel reading t. It fails with a *kvm.BuildIDMismatchError
-// when t runs a kernel other than the one these bindings were generated from
-// (BuildID), unless kvm.IgnoreBuildID() is given.
+// Bind returns a Kernel reading t. Architecture, pointer size and byte
+// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
+// When t runs the kernel these bindings were generated from (BuildID), the
+// generation-time layout is used; for another kernel, give its types with
+// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
+// each member is then read where that kernel has it, and a member it lacks
+// reads as zero and is reported by HasX methods and Err as a
+// *kvm.MissingMemberError. Without types, another kernel is refused with a
+// *kvm.BuildIDMismatchError unless kvm.IgnoreBuildID() is given.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	if t == nil {
-		return nil, errors.New("main: Bind: nil target")
-	}
-	if err := kvm.CheckBuildID(t, BuildID, opts...); err != nil {
+	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &Kernel{t: t}, nil
+	return &Kernel{b: b}, nil
 }
 
 // Target returns the target k reads.
-func (k *Kernel) Target() kvm.Target {
+func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
+
+// Binding returns k's binding: its layout table and target (nil for a nil k).
+func (k *Kernel) Binding() *kvm.Binding {
 	if k == nil {
 		return nil
 	}
-	return k.t
+	return k.b
 }
+
+// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// member the bound kernel lacks, or nil.
+func (k *Kernel) Err() error { return k.Binding().Err() }
 
 // InitTaskAddr returns the run-time address of `struct task_struct init_task;` (link-time address 0xffffffff82a1aa40;
 // the target applies any KASLR displacement).
-func (k *Kernel) InitTaskAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("init_task")
-}
+func (k *Kernel) InitTaskAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "init_task") }
 
 // InitTask reads `struct task_struct init_task;` (9728 bytes) from the target.
 func (k *Kernel) InitTask() (v TaskStruct, err error) {
@@ -63,379 +71,224 @@ func (k *Kernel) InitTask() (v TaskStruct, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 9728)
-	if err != nil {
-		return v, fmt.Errorf("init_task at %#x: %w", addr, err)
-	}
-	return TaskStruct{k: k, addr: addr, b: sub(b, 0, 9728)}, nil
+	return kvm.ReadView[TaskStruct](k.Binding(), addr)
 }
 
 const (
-	// SizeofArchTlbflushUnmapBatch is the size of C `struct arch_tlbflush_unmap_batch` in bytes.
+	// SizeofArchTlbflushUnmapBatch is the size of C `struct arch_tlbflush_unmap_batch` in bytes in the kernel the bindings were generated from.
 	SizeofArchTlbflushUnmapBatch = 1024
-	// OffsetofArchTlbflushUnmapBatchCpumask is the offset of `cpumask` in C `struct arch_tlbflush_unmap_batch`.
-	OffsetofArchTlbflushUnmapBatchCpumask = 0
+	// OffsetofArchTlbflushUnmapBatch… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofArchTlbflushUnmapBatchCpumask = 0 // cpumask
 )
 
-// ArchTlbflushUnmapBatch is a snapshot of C `struct arch_tlbflush_unmap_batch` (1024 bytes) read from the target:
+// ArchTlbflushUnmapBatch is a snapshot of C `struct arch_tlbflush_unmap_batch` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ArchTlbflushUnmapBatch struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ArchTlbflushUnmapBatchPtr is a typed pointer to a C `struct arch_tlbflush_unmap_batch` in the target (Read, IsNil, Addr).
+type ArchTlbflushUnmapBatchPtr = kvm.Ptr[ArchTlbflushUnmapBatch]
+
+// KVMType is ArchTlbflushUnmapBatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (ArchTlbflushUnmapBatch) KVMType() int { return 0 }
 
 // ReadArchTlbflushUnmapBatch reads a C `struct arch_tlbflush_unmap_batch` at addr in one read.
 func (k *Kernel) ReadArchTlbflushUnmapBatch(addr uint64) (ArchTlbflushUnmapBatch, error) {
-	b, err := k.read(addr, SizeofArchTlbflushUnmapBatch)
-	if err != nil {
-		return ArchTlbflushUnmapBatch{}, fmt.Errorf("struct arch_tlbflush_unmap_batch at %#x: %w", addr, err)
-	}
-	return ArchTlbflushUnmapBatch{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s ArchTlbflushUnmapBatch) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 1024 bytes (nil for the zero value); they are shared, not copied.
-func (s ArchTlbflushUnmapBatch) Bytes() []byte {
-	return s.b
-}
-
-// ArchTlbflushUnmapBatchPtr is a pointer to a C `struct arch_tlbflush_unmap_batch` in the target.
-type ArchTlbflushUnmapBatchPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct arch_tlbflush_unmap_batch` p points to.
-func (p ArchTlbflushUnmapBatchPtr) Read() (ArchTlbflushUnmapBatch, error) {
-	return p.k.ReadArchTlbflushUnmapBatch(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ArchTlbflushUnmapBatchPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[ArchTlbflushUnmapBatch](k.Binding(), addr)
 }
 
 // Cpumask is `struct cpumask cpumask;` at offset 0, size 1024.
-func (s ArchTlbflushUnmapBatch) Cpumask() Cpumask {
-	return Cpumask{k: s.k, addr: s.addr, b: sub(s.b, 0, 1024)}
-}
+func (s ArchTlbflushUnmapBatch) Cpumask() Cpumask { return Cpumask{kvm.Sub(s.View, 0)} }
+
+// HasCpumask reports whether the bound kernel's `struct arch_tlbflush_unmap_batch` has member `cpumask` of a type Cpumask can read.
+func (s ArchTlbflushUnmapBatch) HasCpumask() bool { return kvm.BindingOf(s.View).Has(0) }
 
 const (
-	// SizeofAtomicLongT is the size of C `atomic_long_t (an anonymous struct)` in bytes.
+	// SizeofAtomicLongT is the size of C `atomic_long_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofAtomicLongT = 8
-	// OffsetofAtomicLongTCounter is the offset of `counter` in C `atomic_long_t (an anonymous struct)`.
-	OffsetofAtomicLongTCounter = 0
+	// OffsetofAtomicLongT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofAtomicLongTCounter = 0 // counter
 )
 
-// AtomicLongT is a snapshot of C `atomic_long_t (an anonymous struct)` (8 bytes) read from the target:
+// AtomicLongT is a snapshot of C `atomic_long_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicLongT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// AtomicLongTPtr is a typed pointer to a C `atomic_long_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type AtomicLongTPtr = kvm.Ptr[AtomicLongT]
+
+// KVMType is AtomicLongT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (AtomicLongT) KVMType() int { return 1 }
 
 // ReadAtomicLongT reads a C `atomic_long_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicLongT(addr uint64) (AtomicLongT, error) {
-	b, err := k.read(addr, SizeofAtomicLongT)
-	if err != nil {
-		return AtomicLongT{}, fmt.Errorf("atomic_long_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return AtomicLongT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s AtomicLongT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s AtomicLongT) Bytes() []byte {
-	return s.b
-}
-
-// AtomicLongTPtr is a pointer to a C `atomic_long_t (an anonymous struct)` in the target.
-type AtomicLongTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `atomic_long_t (an anonymous struct)` p points to.
-func (p AtomicLongTPtr) Read() (AtomicLongT, error) {
-	return p.k.ReadAtomicLongT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p AtomicLongTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[AtomicLongT](k.Binding(), addr)
 }
 
 // Counter is `s64 counter;` at offset 0, size 8.
-func (s AtomicLongT) Counter() int64 {
-	return int64(u64(s.b, 0))
-}
+func (s AtomicLongT) Counter() int64 { return int64(kvm.Uint(s.View, 1)) }
+
+// HasCounter reports whether the bound kernel's `atomic_long_t (an anonymous struct)` has member `counter` of a type Counter can read.
+func (s AtomicLongT) HasCounter() bool { return kvm.BindingOf(s.View).Has(1) }
 
 const (
-	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes.
+	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofAtomicT = 4
-	// OffsetofAtomicTCounter is the offset of `counter` in C `atomic_t (an anonymous struct)`.
-	OffsetofAtomicTCounter = 0
+	// OffsetofAtomicT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofAtomicTCounter = 0 // counter
 )
 
-// AtomicT is a snapshot of C `atomic_t (an anonymous struct)` (4 bytes) read from the target:
+// AtomicT is a snapshot of C `atomic_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// AtomicTPtr is a typed pointer to a C `atomic_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type AtomicTPtr = kvm.Ptr[AtomicT]
+
+// KVMType is AtomicT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (AtomicT) KVMType() int { return 2 }
 
 // ReadAtomicT reads a C `atomic_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicT(addr uint64) (AtomicT, error) {
-	b, err := k.read(addr, SizeofAtomicT)
-	if err != nil {
-		return AtomicT{}, fmt.Errorf("atomic_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return AtomicT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s AtomicT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s AtomicT) Bytes() []byte {
-	return s.b
-}
-
-// AtomicTPtr is a pointer to a C `atomic_t (an anonymous struct)` in the target.
-type AtomicTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `atomic_t (an anonymous struct)` p points to.
-func (p AtomicTPtr) Read() (AtomicT, error) {
-	return p.k.ReadAtomicT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p AtomicTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[AtomicT](k.Binding(), addr)
 }
 
 // Counter is `int counter;` at offset 0, size 4.
-func (s AtomicT) Counter() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s AtomicT) Counter() int32 { return int32(kvm.Uint(s.View, 2)) }
+
+// HasCounter reports whether the bound kernel's `atomic_t (an anonymous struct)` has member `counter` of a type Counter can read.
+func (s AtomicT) HasCounter() bool { return kvm.BindingOf(s.View).Has(2) }
 
 const (
-	// SizeofCallSingleNode is the size of C `struct __call_single_node` in bytes.
+	// SizeofCallSingleNode is the size of C `struct __call_single_node` in bytes in the kernel the bindings were generated from.
 	SizeofCallSingleNode = 16
-	// OffsetofCallSingleNodeLlist is the offset of `llist` in C `struct __call_single_node`.
-	OffsetofCallSingleNodeLlist = 0
-	// OffsetofCallSingleNodeUFlags is the offset of `u_flags` in C `struct __call_single_node`.
-	OffsetofCallSingleNodeUFlags = 8
-	// OffsetofCallSingleNodeAFlags is the offset of `a_flags` in C `struct __call_single_node`.
-	OffsetofCallSingleNodeAFlags = 8
-	// OffsetofCallSingleNodeSrc is the offset of `src` in C `struct __call_single_node`.
-	OffsetofCallSingleNodeSrc = 12
-	// OffsetofCallSingleNodeDst is the offset of `dst` in C `struct __call_single_node`.
-	OffsetofCallSingleNodeDst = 14
+	// OffsetofCallSingleNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofCallSingleNodeLlist  = 0  // llist
+	OffsetofCallSingleNodeUFlags = 8  // u_flags
+	OffsetofCallSingleNodeAFlags = 8  // a_flags
+	OffsetofCallSingleNodeSrc    = 12 // src
+	OffsetofCallSingleNodeDst    = 14 // dst
 )
 
-// CallSingleNode is a snapshot of C `struct __call_single_node` (16 bytes) read from the target:
+// CallSingleNode is a snapshot of C `struct __call_single_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type CallSingleNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// CallSingleNodePtr is a typed pointer to a C `struct __call_single_node` in the target (Read, IsNil, Addr).
+type CallSingleNodePtr = kvm.Ptr[CallSingleNode]
+
+// KVMType is CallSingleNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (CallSingleNode) KVMType() int { return 3 }
 
 // ReadCallSingleNode reads a C `struct __call_single_node` at addr in one read.
 func (k *Kernel) ReadCallSingleNode(addr uint64) (CallSingleNode, error) {
-	b, err := k.read(addr, SizeofCallSingleNode)
-	if err != nil {
-		return CallSingleNode{}, fmt.Errorf("struct __call_single_node at %#x: %w", addr, err)
-	}
-	return CallSingleNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s CallSingleNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s CallSingleNode) Bytes() []byte {
-	return s.b
-}
-
-// CallSingleNodePtr is a pointer to a C `struct __call_single_node` in the target.
-type CallSingleNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct __call_single_node` p points to.
-func (p CallSingleNodePtr) Read() (CallSingleNode, error) {
-	return p.k.ReadCallSingleNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p CallSingleNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[CallSingleNode](k.Binding(), addr)
 }
 
 // Llist is `struct llist_node llist;` at offset 0, size 8.
-func (s CallSingleNode) Llist() LlistNode {
-	return LlistNode{k: s.k, addr: s.addr, b: sub(s.b, 0, 8)}
-}
+func (s CallSingleNode) Llist() LlistNode { return LlistNode{kvm.Sub(s.View, 3)} }
+
+// HasLlist reports whether the bound kernel's `struct __call_single_node` has member `llist` of a type Llist can read.
+func (s CallSingleNode) HasLlist() bool { return kvm.BindingOf(s.View).Has(3) }
 
 // UFlags is `unsigned int u_flags;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s CallSingleNode) UFlags() uint32 {
-	return u32(s.b, 8)
-}
+func (s CallSingleNode) UFlags() uint32 { return uint32(kvm.Uint(s.View, 4)) }
+
+// HasUFlags reports whether the bound kernel's `struct __call_single_node` has member `u_flags` of a type UFlags can read.
+func (s CallSingleNode) HasUFlags() bool { return kvm.BindingOf(s.View).Has(4) }
 
 // AFlags is `atomic_t a_flags;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s CallSingleNode) AFlags() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr + 8, b: sub(s.b, 8, 4)}
-}
+func (s CallSingleNode) AFlags() AtomicT { return AtomicT{kvm.Sub(s.View, 5)} }
+
+// HasAFlags reports whether the bound kernel's `struct __call_single_node` has member `a_flags` of a type AFlags can read.
+func (s CallSingleNode) HasAFlags() bool { return kvm.BindingOf(s.View).Has(5) }
 
 // Src is `u16 src;` at offset 12, size 2.
-func (s CallSingleNode) Src() uint16 {
-	return u16(s.b, 12)
-}
+func (s CallSingleNode) Src() uint16 { return uint16(kvm.Uint(s.View, 6)) }
+
+// HasSrc reports whether the bound kernel's `struct __call_single_node` has member `src` of a type Src can read.
+func (s CallSingleNode) HasSrc() bool { return kvm.BindingOf(s.View).Has(6) }
 
 // Dst is `u16 dst;` at offset 14, size 2.
-func (s CallSingleNode) Dst() uint16 {
-	return u16(s.b, 14)
-}
+func (s CallSingleNode) Dst() uint16 { return uint16(kvm.Uint(s.View, 7)) }
+
+// HasDst reports whether the bound kernel's `struct __call_single_node` has member `dst` of a type Dst can read.
+func (s CallSingleNode) HasDst() bool { return kvm.BindingOf(s.View).Has(7) }
 
 const (
-	// SizeofCallbackHead is the size of C `struct callback_head` in bytes.
+	// SizeofCallbackHead is the size of C `struct callback_head` in bytes in the kernel the bindings were generated from.
 	SizeofCallbackHead = 16
-	// OffsetofCallbackHeadNext is the offset of `next` in C `struct callback_head`.
-	OffsetofCallbackHeadNext = 0
-	// OffsetofCallbackHeadFunc is the offset of `func` in C `struct callback_head`.
-	OffsetofCallbackHeadFunc = 8
+	// OffsetofCallbackHead… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofCallbackHeadNext = 0 // next
+	OffsetofCallbackHeadFunc = 8 // func
 )
 
-// CallbackHead is a snapshot of C `struct callback_head` (16 bytes) read from the target:
+// CallbackHead is a snapshot of C `struct callback_head` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type CallbackHead struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// CallbackHeadPtr is a typed pointer to a C `struct callback_head` in the target (Read, IsNil, Addr).
+type CallbackHeadPtr = kvm.Ptr[CallbackHead]
+
+// KVMType is CallbackHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (CallbackHead) KVMType() int { return 4 }
 
 // ReadCallbackHead reads a C `struct callback_head` at addr in one read.
 func (k *Kernel) ReadCallbackHead(addr uint64) (CallbackHead, error) {
-	b, err := k.read(addr, SizeofCallbackHead)
-	if err != nil {
-		return CallbackHead{}, fmt.Errorf("struct callback_head at %#x: %w", addr, err)
-	}
-	return CallbackHead{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s CallbackHead) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s CallbackHead) Bytes() []byte {
-	return s.b
-}
-
-// CallbackHeadPtr is a pointer to a C `struct callback_head` in the target.
-type CallbackHeadPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct callback_head` p points to.
-func (p CallbackHeadPtr) Read() (CallbackHead, error) {
-	return p.k.ReadCallbackHead(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p CallbackHeadPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[CallbackHead](k.Binding(), addr)
 }
 
 // Next is `struct callback_head *next;` at offset 0, size 8.
-func (s CallbackHead) Next() CallbackHeadPtr {
-	return CallbackHeadPtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s CallbackHead) Next() CallbackHeadPtr { return kvm.PtrAt[CallbackHead](s.View, 8) }
+
+// HasNext reports whether the bound kernel's `struct callback_head` has member `next` of a type Next can read.
+func (s CallbackHead) HasNext() bool { return kvm.BindingOf(s.View).Has(8) }
 
 // Func is `void (*func)(struct callback_head *);` at offset 8, size 8.
-func (s CallbackHead) Func() uint64 {
-	return u64(s.b, 8)
-}
+func (s CallbackHead) Func() uint64 { return kvm.Uint(s.View, 9) }
+
+// HasFunc reports whether the bound kernel's `struct callback_head` has member `func` of a type Func can read.
+func (s CallbackHead) HasFunc() bool { return kvm.BindingOf(s.View).Has(9) }
 
 const (
-	// SizeofCpumask is the size of C `struct cpumask` in bytes.
+	// SizeofCpumask is the size of C `struct cpumask` in bytes in the kernel the bindings were generated from.
 	SizeofCpumask = 1024
-	// OffsetofCpumaskBits is the offset of `bits` in C `struct cpumask`.
-	OffsetofCpumaskBits = 0
+	// OffsetofCpumask… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofCpumaskBits = 0 // bits
 	// CpumaskBitsLen is the element count of `long unsigned int bits[128]`.
 	CpumaskBitsLen = 128
 )
 
-// Cpumask is a snapshot of C `struct cpumask` (1024 bytes) read from the target:
+// Cpumask is a snapshot of C `struct cpumask` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Cpumask struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// CpumaskPtr is a typed pointer to a C `struct cpumask` in the target (Read, IsNil, Addr).
+type CpumaskPtr = kvm.Ptr[Cpumask]
+
+// KVMType is Cpumask's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Cpumask) KVMType() int { return 5 }
 
 // ReadCpumask reads a C `struct cpumask` at addr in one read.
 func (k *Kernel) ReadCpumask(addr uint64) (Cpumask, error) {
-	b, err := k.read(addr, SizeofCpumask)
-	if err != nil {
-		return Cpumask{}, fmt.Errorf("struct cpumask at %#x: %w", addr, err)
-	}
-	return Cpumask{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Cpumask) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 1024 bytes (nil for the zero value); they are shared, not copied.
-func (s Cpumask) Bytes() []byte {
-	return s.b
-}
-
-// CpumaskPtr is a pointer to a C `struct cpumask` in the target.
-type CpumaskPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct cpumask` p points to.
-func (p CpumaskPtr) Read() (Cpumask, error) {
-	return p.k.ReadCpumask(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p CpumaskPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Cpumask](k.Binding(), addr)
 }
 
 // Bits is `long unsigned int bits[128];` at offset 0, size 1024.
@@ -444,208 +297,174 @@ func (s Cpumask) Bits(i int) (v uint64, ok bool) {
 	if i < 0 || i >= CpumaskBitsLen {
 		return
 	}
-	off := 0 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 10, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 10), true
 }
 
+// HasBits reports whether the bound kernel's `struct cpumask` has member `bits` of a type Bits can read.
+func (s Cpumask) HasBits() bool { return kvm.BindingOf(s.View).Has(10) }
+
 const (
-	// SizeofDescStruct is the size of C `struct desc_struct` in bytes.
+	// SizeofDescStruct is the size of C `struct desc_struct` in bytes in the kernel the bindings were generated from.
 	SizeofDescStruct = 8
-	// OffsetofDescStructLimit0 is the offset of `limit0` in C `struct desc_struct`.
-	OffsetofDescStructLimit0 = 0
-	// OffsetofDescStructBase0 is the offset of `base0` in C `struct desc_struct`.
-	OffsetofDescStructBase0 = 2
+	// OffsetofDescStruct… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofDescStructLimit0 = 0 // limit0
+	OffsetofDescStructBase0  = 2 // base0
 )
 
-// DescStruct is a snapshot of C `struct desc_struct` (8 bytes) read from the target:
+// DescStruct is a snapshot of C `struct desc_struct` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type DescStruct struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// DescStructPtr is a typed pointer to a C `struct desc_struct` in the target (Read, IsNil, Addr).
+type DescStructPtr = kvm.Ptr[DescStruct]
+
+// KVMType is DescStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (DescStruct) KVMType() int { return 6 }
 
 // ReadDescStruct reads a C `struct desc_struct` at addr in one read.
 func (k *Kernel) ReadDescStruct(addr uint64) (DescStruct, error) {
-	b, err := k.read(addr, SizeofDescStruct)
-	if err != nil {
-		return DescStruct{}, fmt.Errorf("struct desc_struct at %#x: %w", addr, err)
-	}
-	return DescStruct{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s DescStruct) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s DescStruct) Bytes() []byte {
-	return s.b
-}
-
-// DescStructPtr is a pointer to a C `struct desc_struct` in the target.
-type DescStructPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct desc_struct` p points to.
-func (p DescStructPtr) Read() (DescStruct, error) {
-	return p.k.ReadDescStruct(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p DescStructPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[DescStruct](k.Binding(), addr)
 }
 
 // Limit0 is `u16 limit0;` at offset 0, size 2.
-func (s DescStruct) Limit0() uint16 {
-	return u16(s.b, 0)
-}
+func (s DescStruct) Limit0() uint16 { return uint16(kvm.Uint(s.View, 11)) }
+
+// HasLimit0 reports whether the bound kernel's `struct desc_struct` has member `limit0` of a type Limit0 can read.
+func (s DescStruct) HasLimit0() bool { return kvm.BindingOf(s.View).Has(11) }
 
 // Base0 is `u16 base0;` at offset 2, size 2.
-func (s DescStruct) Base0() uint16 {
-	return u16(s.b, 2)
-}
+func (s DescStruct) Base0() uint16 { return uint16(kvm.Uint(s.View, 12)) }
+
+// HasBase0 reports whether the bound kernel's `struct desc_struct` has member `base0` of a type Base0 can read.
+func (s DescStruct) HasBase0() bool { return kvm.BindingOf(s.View).Has(12) }
 
 // Base1 is `u16 base1 : 8;` at data bit offset 32 (byte 4), 8 bit(s).
-func (s DescStruct) Base1() uint16 {
-	return uint16(bits(s.b, 32, 8))
-}
+func (s DescStruct) Base1() uint16 { return uint16(kvm.Uint(s.View, 13)) }
+
+// HasBase1 reports whether the bound kernel's `struct desc_struct` has member `base1` of a type Base1 can read.
+func (s DescStruct) HasBase1() bool { return kvm.BindingOf(s.View).Has(13) }
 
 // Type is `u16 type : 4;` at data bit offset 40 (byte 5), 4 bit(s).
-func (s DescStruct) Type() uint16 {
-	return uint16(bits(s.b, 40, 4))
-}
+func (s DescStruct) Type() uint16 { return uint16(kvm.Uint(s.View, 14)) }
+
+// HasType reports whether the bound kernel's `struct desc_struct` has member `type` of a type Type can read.
+func (s DescStruct) HasType() bool { return kvm.BindingOf(s.View).Has(14) }
 
 // S is `u16 s : 1;` at data bit offset 44 (byte 5), 1 bit(s).
-func (s DescStruct) S() uint16 {
-	return uint16(bits(s.b, 44, 1))
-}
+func (s DescStruct) S() uint16 { return uint16(kvm.Uint(s.View, 15)) }
+
+// HasS reports whether the bound kernel's `struct desc_struct` has member `s` of a type S can read.
+func (s DescStruct) HasS() bool { return kvm.BindingOf(s.View).Has(15) }
 
 // Dpl is `u16 dpl : 2;` at data bit offset 45 (byte 5), 2 bit(s).
-func (s DescStruct) Dpl() uint16 {
-	return uint16(bits(s.b, 45, 2))
-}
+func (s DescStruct) Dpl() uint16 { return uint16(kvm.Uint(s.View, 16)) }
+
+// HasDpl reports whether the bound kernel's `struct desc_struct` has member `dpl` of a type Dpl can read.
+func (s DescStruct) HasDpl() bool { return kvm.BindingOf(s.View).Has(16) }
 
 // P is `u16 p : 1;` at data bit offset 47 (byte 5), 1 bit(s).
-func (s DescStruct) P() uint16 {
-	return uint16(bits(s.b, 47, 1))
-}
+func (s DescStruct) P() uint16 { return uint16(kvm.Uint(s.View, 17)) }
+
+// HasP reports whether the bound kernel's `struct desc_struct` has member `p` of a type P can read.
+func (s DescStruct) HasP() bool { return kvm.BindingOf(s.View).Has(17) }
 
 // Limit1 is `u16 limit1 : 4;` at data bit offset 48 (byte 6), 4 bit(s).
-func (s DescStruct) Limit1() uint16 {
-	return uint16(bits(s.b, 48, 4))
-}
+func (s DescStruct) Limit1() uint16 { return uint16(kvm.Uint(s.View, 18)) }
+
+// HasLimit1 reports whether the bound kernel's `struct desc_struct` has member `limit1` of a type Limit1 can read.
+func (s DescStruct) HasLimit1() bool { return kvm.BindingOf(s.View).Has(18) }
 
 // Avl is `u16 avl : 1;` at data bit offset 52 (byte 6), 1 bit(s).
-func (s DescStruct) Avl() uint16 {
-	return uint16(bits(s.b, 52, 1))
-}
+func (s DescStruct) Avl() uint16 { return uint16(kvm.Uint(s.View, 19)) }
+
+// HasAvl reports whether the bound kernel's `struct desc_struct` has member `avl` of a type Avl can read.
+func (s DescStruct) HasAvl() bool { return kvm.BindingOf(s.View).Has(19) }
 
 // L is `u16 l : 1;` at data bit offset 53 (byte 6), 1 bit(s).
-func (s DescStruct) L() uint16 {
-	return uint16(bits(s.b, 53, 1))
-}
+func (s DescStruct) L() uint16 { return uint16(kvm.Uint(s.View, 20)) }
+
+// HasL reports whether the bound kernel's `struct desc_struct` has member `l` of a type L can read.
+func (s DescStruct) HasL() bool { return kvm.BindingOf(s.View).Has(20) }
 
 // D is `u16 d : 1;` at data bit offset 54 (byte 6), 1 bit(s).
-func (s DescStruct) D() uint16 {
-	return uint16(bits(s.b, 54, 1))
-}
+func (s DescStruct) D() uint16 { return uint16(kvm.Uint(s.View, 21)) }
+
+// HasD reports whether the bound kernel's `struct desc_struct` has member `d` of a type D can read.
+func (s DescStruct) HasD() bool { return kvm.BindingOf(s.View).Has(21) }
 
 // G is `u16 g : 1;` at data bit offset 55 (byte 6), 1 bit(s).
-func (s DescStruct) G() uint16 {
-	return uint16(bits(s.b, 55, 1))
-}
+func (s DescStruct) G() uint16 { return uint16(kvm.Uint(s.View, 22)) }
+
+// HasG reports whether the bound kernel's `struct desc_struct` has member `g` of a type G can read.
+func (s DescStruct) HasG() bool { return kvm.BindingOf(s.View).Has(22) }
 
 // Base2 is `u16 base2 : 8;` at data bit offset 56 (byte 7), 8 bit(s).
-func (s DescStruct) Base2() uint16 {
-	return uint16(bits(s.b, 56, 8))
-}
+func (s DescStruct) Base2() uint16 { return uint16(kvm.Uint(s.View, 23)) }
+
+// HasBase2 reports whether the bound kernel's `struct desc_struct` has member `base2` of a type Base2 can read.
+func (s DescStruct) HasBase2() bool { return kvm.BindingOf(s.View).Has(23) }
 
 const (
-	// SizeofFpregsState is the size of C `union fpregs_state` in bytes.
+	// SizeofFpregsState is the size of C `union fpregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofFpregsState = 4096
-	// OffsetofFpregsStateFsave is the offset of `fsave` in C `union fpregs_state`.
-	OffsetofFpregsStateFsave = 0
-	// OffsetofFpregsStateFxsave is the offset of `fxsave` in C `union fpregs_state`.
-	OffsetofFpregsStateFxsave = 0
-	// OffsetofFpregsStateSoft is the offset of `soft` in C `union fpregs_state`.
-	OffsetofFpregsStateSoft = 0
-	// OffsetofFpregsStateXsave is the offset of `xsave` in C `union fpregs_state`.
-	OffsetofFpregsStateXsave = 0
-	// OffsetofFpregsStatePadding is the offset of `__padding` in C `union fpregs_state`.
-	OffsetofFpregsStatePadding = 0
+	// OffsetofFpregsState… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFpregsStateFsave   = 0 // fsave
+	OffsetofFpregsStateFxsave  = 0 // fxsave
+	OffsetofFpregsStateSoft    = 0 // soft
+	OffsetofFpregsStateXsave   = 0 // xsave
+	OffsetofFpregsStatePadding = 0 // __padding
 	// FpregsStatePaddingLen is the element count of `u8 __padding[4096]`.
 	FpregsStatePaddingLen = 4096
 )
 
-// FpregsState is a snapshot of C `union fpregs_state` (4096 bytes) read from the target:
+// FpregsState is a snapshot of C `union fpregs_state` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FpregsState struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FpregsStatePtr is a typed pointer to a C `union fpregs_state` in the target (Read, IsNil, Addr).
+type FpregsStatePtr = kvm.Ptr[FpregsState]
+
+// KVMType is FpregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (FpregsState) KVMType() int { return 7 }
 
 // ReadFpregsState reads a C `union fpregs_state` at addr in one read.
 func (k *Kernel) ReadFpregsState(addr uint64) (FpregsState, error) {
-	b, err := k.read(addr, SizeofFpregsState)
-	if err != nil {
-		return FpregsState{}, fmt.Errorf("union fpregs_state at %#x: %w", addr, err)
-	}
-	return FpregsState{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s FpregsState) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4096 bytes (nil for the zero value); they are shared, not copied.
-func (s FpregsState) Bytes() []byte {
-	return s.b
-}
-
-// FpregsStatePtr is a pointer to a C `union fpregs_state` in the target.
-type FpregsStatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `union fpregs_state` p points to.
-func (p FpregsStatePtr) Read() (FpregsState, error) {
-	return p.k.ReadFpregsState(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FpregsStatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[FpregsState](k.Binding(), addr)
 }
 
 // Fsave is `struct fregs_state fsave;` at offset 0, size 112.
-func (s FpregsState) Fsave() FregsState {
-	return FregsState{k: s.k, addr: s.addr, b: sub(s.b, 0, 112)}
-}
+func (s FpregsState) Fsave() FregsState { return FregsState{kvm.Sub(s.View, 24)} }
+
+// HasFsave reports whether the bound kernel's `union fpregs_state` has member `fsave` of a type Fsave can read.
+func (s FpregsState) HasFsave() bool { return kvm.BindingOf(s.View).Has(24) }
 
 // Fxsave is `struct fxregs_state fxsave;` at offset 0, size 512.
-func (s FpregsState) Fxsave() FxregsState {
-	return FxregsState{k: s.k, addr: s.addr, b: sub(s.b, 0, 512)}
-}
+func (s FpregsState) Fxsave() FxregsState { return FxregsState{kvm.Sub(s.View, 25)} }
+
+// HasFxsave reports whether the bound kernel's `union fpregs_state` has member `fxsave` of a type Fxsave can read.
+func (s FpregsState) HasFxsave() bool { return kvm.BindingOf(s.View).Has(25) }
 
 // Soft is `struct swregs_state soft;` at offset 0, size 136.
-func (s FpregsState) Soft() SwregsState {
-	return SwregsState{k: s.k, addr: s.addr, b: sub(s.b, 0, 136)}
-}
+func (s FpregsState) Soft() SwregsState { return SwregsState{kvm.Sub(s.View, 26)} }
+
+// HasSoft reports whether the bound kernel's `union fpregs_state` has member `soft` of a type Soft can read.
+func (s FpregsState) HasSoft() bool { return kvm.BindingOf(s.View).Has(26) }
 
 // Xsave is `struct xregs_state xsave;` at offset 0, size 576.
-func (s FpregsState) Xsave() XregsState {
-	return XregsState{k: s.k, addr: s.addr, b: sub(s.b, 0, 576)}
-}
+func (s FpregsState) Xsave() XregsState { return XregsState{kvm.Sub(s.View, 27)} }
+
+// HasXsave reports whether the bound kernel's `union fpregs_state` has member `xsave` of a type Xsave can read.
+func (s FpregsState) HasXsave() bool { return kvm.BindingOf(s.View).Has(27) }
 
 // Padding is `u8 __padding[4096];` at offset 0, size 4096.
 // It returns false when an index is out of range.
@@ -653,402 +472,304 @@ func (s FpregsState) Padding(i int) (v uint8, ok bool) {
 	if i < 0 || i >= FpregsStatePaddingLen {
 		return
 	}
-	off := 0 + i*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 28, i)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 28)), true
 }
+
+// HasPadding reports whether the bound kernel's `union fpregs_state` has member `__padding` of a type Padding can read.
+func (s FpregsState) HasPadding() bool { return kvm.BindingOf(s.View).Has(28) }
 
 // PaddingBytes returns the bytes of `u8 __padding[4096]`, shared with the snapshot.
-func (s FpregsState) PaddingBytes() []byte {
-	return sub(s.b, 0, 4096)
-}
+func (s FpregsState) PaddingBytes() []byte { return kvm.Raw(s.View, 28) }
 
 // PaddingString returns `u8 __padding[4096]` up to its first NUL byte.
-func (s FpregsState) PaddingString() string {
-	return cstring(sub(s.b, 0, 4096))
-}
+func (s FpregsState) PaddingString() string { return kvm.Cstring(kvm.Raw(s.View, 28)) }
 
 const (
-	// SizeofFpstate is the size of C `struct fpstate` in bytes.
+	// SizeofFpstate is the size of C `struct fpstate` in bytes in the kernel the bindings were generated from.
 	SizeofFpstate = 4160
-	// OffsetofFpstateSize is the offset of `size` in C `struct fpstate`.
-	OffsetofFpstateSize = 0
-	// OffsetofFpstateUserSize is the offset of `user_size` in C `struct fpstate`.
-	OffsetofFpstateUserSize = 4
-	// OffsetofFpstateXfeatures is the offset of `xfeatures` in C `struct fpstate`.
-	OffsetofFpstateXfeatures = 8
-	// OffsetofFpstateUserXfeatures is the offset of `user_xfeatures` in C `struct fpstate`.
-	OffsetofFpstateUserXfeatures = 16
-	// OffsetofFpstateXfd is the offset of `xfd` in C `struct fpstate`.
-	OffsetofFpstateXfd = 24
-	// OffsetofFpstateRegs is the offset of `regs` in C `struct fpstate`.
-	OffsetofFpstateRegs = 64
+	// OffsetofFpstate… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFpstateSize          = 0  // size
+	OffsetofFpstateUserSize      = 4  // user_size
+	OffsetofFpstateXfeatures     = 8  // xfeatures
+	OffsetofFpstateUserXfeatures = 16 // user_xfeatures
+	OffsetofFpstateXfd           = 24 // xfd
+	OffsetofFpstateRegs          = 64 // regs
 )
 
-// Fpstate is a snapshot of C `struct fpstate` (4160 bytes) read from the target:
+// Fpstate is a snapshot of C `struct fpstate` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Fpstate struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FpstatePtr is a typed pointer to a C `struct fpstate` in the target (Read, IsNil, Addr).
+type FpstatePtr = kvm.Ptr[Fpstate]
+
+// KVMType is Fpstate's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Fpstate) KVMType() int { return 8 }
 
 // ReadFpstate reads a C `struct fpstate` at addr in one read.
 func (k *Kernel) ReadFpstate(addr uint64) (Fpstate, error) {
-	b, err := k.read(addr, SizeofFpstate)
-	if err != nil {
-		return Fpstate{}, fmt.Errorf("struct fpstate at %#x: %w", addr, err)
-	}
-	return Fpstate{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Fpstate) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4160 bytes (nil for the zero value); they are shared, not copied.
-func (s Fpstate) Bytes() []byte {
-	return s.b
-}
-
-// FpstatePtr is a pointer to a C `struct fpstate` in the target.
-type FpstatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct fpstate` p points to.
-func (p FpstatePtr) Read() (Fpstate, error) {
-	return p.k.ReadFpstate(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FpstatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Fpstate](k.Binding(), addr)
 }
 
 // Size is `unsigned int size;` at offset 0, size 4.
-func (s Fpstate) Size() uint32 {
-	return u32(s.b, 0)
-}
+func (s Fpstate) Size() uint32 { return uint32(kvm.Uint(s.View, 29)) }
+
+// HasSize reports whether the bound kernel's `struct fpstate` has member `size` of a type Size can read.
+func (s Fpstate) HasSize() bool { return kvm.BindingOf(s.View).Has(29) }
 
 // UserSize is `unsigned int user_size;` at offset 4, size 4.
-func (s Fpstate) UserSize() uint32 {
-	return u32(s.b, 4)
-}
+func (s Fpstate) UserSize() uint32 { return uint32(kvm.Uint(s.View, 30)) }
+
+// HasUserSize reports whether the bound kernel's `struct fpstate` has member `user_size` of a type UserSize can read.
+func (s Fpstate) HasUserSize() bool { return kvm.BindingOf(s.View).Has(30) }
 
 // Xfeatures is `u64 xfeatures;` at offset 8, size 8.
-func (s Fpstate) Xfeatures() uint64 {
-	return u64(s.b, 8)
-}
+func (s Fpstate) Xfeatures() uint64 { return kvm.Uint(s.View, 31) }
+
+// HasXfeatures reports whether the bound kernel's `struct fpstate` has member `xfeatures` of a type Xfeatures can read.
+func (s Fpstate) HasXfeatures() bool { return kvm.BindingOf(s.View).Has(31) }
 
 // UserXfeatures is `u64 user_xfeatures;` at offset 16, size 8.
-func (s Fpstate) UserXfeatures() uint64 {
-	return u64(s.b, 16)
-}
+func (s Fpstate) UserXfeatures() uint64 { return kvm.Uint(s.View, 32) }
+
+// HasUserXfeatures reports whether the bound kernel's `struct fpstate` has member `user_xfeatures` of a type UserXfeatures can read.
+func (s Fpstate) HasUserXfeatures() bool { return kvm.BindingOf(s.View).Has(32) }
 
 // Xfd is `u64 xfd;` at offset 24, size 8.
-func (s Fpstate) Xfd() uint64 {
-	return u64(s.b, 24)
-}
+func (s Fpstate) Xfd() uint64 { return kvm.Uint(s.View, 33) }
+
+// HasXfd reports whether the bound kernel's `struct fpstate` has member `xfd` of a type Xfd can read.
+func (s Fpstate) HasXfd() bool { return kvm.BindingOf(s.View).Has(33) }
 
 // IsValloc is `unsigned int is_valloc : 1;` at data bit offset 256 (byte 32), 1 bit(s).
-func (s Fpstate) IsValloc() uint32 {
-	return uint32(bits(s.b, 256, 1))
-}
+func (s Fpstate) IsValloc() uint32 { return uint32(kvm.Uint(s.View, 34)) }
+
+// HasIsValloc reports whether the bound kernel's `struct fpstate` has member `is_valloc` of a type IsValloc can read.
+func (s Fpstate) HasIsValloc() bool { return kvm.BindingOf(s.View).Has(34) }
 
 // IsGuest is `unsigned int is_guest : 1;` at data bit offset 257 (byte 32), 1 bit(s).
-func (s Fpstate) IsGuest() uint32 {
-	return uint32(bits(s.b, 257, 1))
-}
+func (s Fpstate) IsGuest() uint32 { return uint32(kvm.Uint(s.View, 35)) }
+
+// HasIsGuest reports whether the bound kernel's `struct fpstate` has member `is_guest` of a type IsGuest can read.
+func (s Fpstate) HasIsGuest() bool { return kvm.BindingOf(s.View).Has(35) }
 
 // IsConfidential is `unsigned int is_confidential : 1;` at data bit offset 258 (byte 32), 1 bit(s).
-func (s Fpstate) IsConfidential() uint32 {
-	return uint32(bits(s.b, 258, 1))
-}
+func (s Fpstate) IsConfidential() uint32 { return uint32(kvm.Uint(s.View, 36)) }
+
+// HasIsConfidential reports whether the bound kernel's `struct fpstate` has member `is_confidential` of a type IsConfidential can read.
+func (s Fpstate) HasIsConfidential() bool { return kvm.BindingOf(s.View).Has(36) }
 
 // InUse is `unsigned int in_use : 1;` at data bit offset 259 (byte 32), 1 bit(s).
-func (s Fpstate) InUse() uint32 {
-	return uint32(bits(s.b, 259, 1))
-}
+func (s Fpstate) InUse() uint32 { return uint32(kvm.Uint(s.View, 37)) }
+
+// HasInUse reports whether the bound kernel's `struct fpstate` has member `in_use` of a type InUse can read.
+func (s Fpstate) HasInUse() bool { return kvm.BindingOf(s.View).Has(37) }
 
 // Regs is `union fpregs_state regs;` at offset 64, size 4096.
-func (s Fpstate) Regs() FpregsState {
-	return FpregsState{k: s.k, addr: s.addr + 64, b: sub(s.b, 64, 4096)}
-}
+func (s Fpstate) Regs() FpregsState { return FpregsState{kvm.Sub(s.View, 38)} }
+
+// HasRegs reports whether the bound kernel's `struct fpstate` has member `regs` of a type Regs can read.
+func (s Fpstate) HasRegs() bool { return kvm.BindingOf(s.View).Has(38) }
 
 const (
-	// SizeofFpu is the size of C `struct fpu` in bytes.
+	// SizeofFpu is the size of C `struct fpu` in bytes in the kernel the bindings were generated from.
 	SizeofFpu = 4224
-	// OffsetofFpuLastCPU is the offset of `last_cpu` in C `struct fpu`.
-	OffsetofFpuLastCPU = 0
-	// OffsetofFpuAvx512Timestamp is the offset of `avx512_timestamp` in C `struct fpu`.
-	OffsetofFpuAvx512Timestamp = 8
-	// OffsetofFpuFpstate is the offset of `fpstate` in C `struct fpu`.
-	OffsetofFpuFpstate = 16
-	// OffsetofFpuTaskFpstate is the offset of `__task_fpstate` in C `struct fpu`.
-	OffsetofFpuTaskFpstate = 24
-	// OffsetofFpuPerm is the offset of `perm` in C `struct fpu`.
-	OffsetofFpuPerm = 32
-	// OffsetofFpuGuestPerm is the offset of `guest_perm` in C `struct fpu`.
-	OffsetofFpuGuestPerm = 48
-	// OffsetofFpuFpstateField is the offset of `__fpstate` in C `struct fpu`.
-	OffsetofFpuFpstateField = 64
+	// OffsetofFpu… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFpuLastCPU         = 0  // last_cpu
+	OffsetofFpuAvx512Timestamp = 8  // avx512_timestamp
+	OffsetofFpuFpstate         = 16 // fpstate
+	OffsetofFpuTaskFpstate     = 24 // __task_fpstate
+	OffsetofFpuPerm            = 32 // perm
+	OffsetofFpuGuestPerm       = 48 // guest_perm
+	OffsetofFpuFpstateField    = 64 // __fpstate
 )
 
-// Fpu is a snapshot of C `struct fpu` (4224 bytes) read from the target:
+// Fpu is a snapshot of C `struct fpu` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Fpu struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FpuPtr is a typed pointer to a C `struct fpu` in the target (Read, IsNil, Addr).
+type FpuPtr = kvm.Ptr[Fpu]
+
+// KVMType is Fpu's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Fpu) KVMType() int { return 9 }
 
 // ReadFpu reads a C `struct fpu` at addr in one read.
-func (k *Kernel) ReadFpu(addr uint64) (Fpu, error) {
-	b, err := k.read(addr, SizeofFpu)
-	if err != nil {
-		return Fpu{}, fmt.Errorf("struct fpu at %#x: %w", addr, err)
-	}
-	return Fpu{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Fpu) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4224 bytes (nil for the zero value); they are shared, not copied.
-func (s Fpu) Bytes() []byte {
-	return s.b
-}
-
-// FpuPtr is a pointer to a C `struct fpu` in the target.
-type FpuPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct fpu` p points to.
-func (p FpuPtr) Read() (Fpu, error) {
-	return p.k.ReadFpu(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FpuPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadFpu(addr uint64) (Fpu, error) { return kvm.ReadView[Fpu](k.Binding(), addr) }
 
 // LastCPU is `unsigned int last_cpu;` at offset 0, size 4.
-func (s Fpu) LastCPU() uint32 {
-	return u32(s.b, 0)
-}
+func (s Fpu) LastCPU() uint32 { return uint32(kvm.Uint(s.View, 39)) }
+
+// HasLastCPU reports whether the bound kernel's `struct fpu` has member `last_cpu` of a type LastCPU can read.
+func (s Fpu) HasLastCPU() bool { return kvm.BindingOf(s.View).Has(39) }
 
 // Avx512Timestamp is `long unsigned int avx512_timestamp;` at offset 8, size 8.
-func (s Fpu) Avx512Timestamp() uint64 {
-	return u64(s.b, 8)
-}
+func (s Fpu) Avx512Timestamp() uint64 { return kvm.Uint(s.View, 40) }
+
+// HasAvx512Timestamp reports whether the bound kernel's `struct fpu` has member `avx512_timestamp` of a type Avx512Timestamp can read.
+func (s Fpu) HasAvx512Timestamp() bool { return kvm.BindingOf(s.View).Has(40) }
 
 // Fpstate is `struct fpstate *fpstate;` at offset 16, size 8.
-func (s Fpu) Fpstate() FpstatePtr {
-	return FpstatePtr{k: s.k, Addr: u64(s.b, 16)}
-}
+func (s Fpu) Fpstate() FpstatePtr { return kvm.PtrAt[Fpstate](s.View, 41) }
+
+// HasFpstate reports whether the bound kernel's `struct fpu` has member `fpstate` of a type Fpstate can read.
+func (s Fpu) HasFpstate() bool { return kvm.BindingOf(s.View).Has(41) }
 
 // TaskFpstate is `struct fpstate *__task_fpstate;` at offset 24, size 8.
-func (s Fpu) TaskFpstate() FpstatePtr {
-	return FpstatePtr{k: s.k, Addr: u64(s.b, 24)}
-}
+func (s Fpu) TaskFpstate() FpstatePtr { return kvm.PtrAt[Fpstate](s.View, 42) }
+
+// HasTaskFpstate reports whether the bound kernel's `struct fpu` has member `__task_fpstate` of a type TaskFpstate can read.
+func (s Fpu) HasTaskFpstate() bool { return kvm.BindingOf(s.View).Has(42) }
 
 // Perm is `struct fpu_state_perm perm;` at offset 32, size 16.
-func (s Fpu) Perm() FpuStatePerm {
-	return FpuStatePerm{k: s.k, addr: s.addr + 32, b: sub(s.b, 32, 16)}
-}
+func (s Fpu) Perm() FpuStatePerm { return FpuStatePerm{kvm.Sub(s.View, 43)} }
+
+// HasPerm reports whether the bound kernel's `struct fpu` has member `perm` of a type Perm can read.
+func (s Fpu) HasPerm() bool { return kvm.BindingOf(s.View).Has(43) }
 
 // GuestPerm is `struct fpu_state_perm guest_perm;` at offset 48, size 16.
-func (s Fpu) GuestPerm() FpuStatePerm {
-	return FpuStatePerm{k: s.k, addr: s.addr + 48, b: sub(s.b, 48, 16)}
-}
+func (s Fpu) GuestPerm() FpuStatePerm { return FpuStatePerm{kvm.Sub(s.View, 44)} }
+
+// HasGuestPerm reports whether the bound kernel's `struct fpu` has member `guest_perm` of a type GuestPerm can read.
+func (s Fpu) HasGuestPerm() bool { return kvm.BindingOf(s.View).Has(44) }
 
 // FpstateField is `struct fpstate __fpstate;` at offset 64, size 4160.
-func (s Fpu) FpstateField() Fpstate {
-	return Fpstate{k: s.k, addr: s.addr + 64, b: sub(s.b, 64, 4160)}
-}
+func (s Fpu) FpstateField() Fpstate { return Fpstate{kvm.Sub(s.View, 45)} }
+
+// HasFpstateField reports whether the bound kernel's `struct fpu` has member `__fpstate` of a type FpstateField can read.
+func (s Fpu) HasFpstateField() bool { return kvm.BindingOf(s.View).Has(45) }
 
 const (
-	// SizeofFpuStatePerm is the size of C `struct fpu_state_perm` in bytes.
+	// SizeofFpuStatePerm is the size of C `struct fpu_state_perm` in bytes in the kernel the bindings were generated from.
 	SizeofFpuStatePerm = 16
-	// OffsetofFpuStatePermStatePerm is the offset of `__state_perm` in C `struct fpu_state_perm`.
-	OffsetofFpuStatePermStatePerm = 0
-	// OffsetofFpuStatePermStateSize is the offset of `__state_size` in C `struct fpu_state_perm`.
-	OffsetofFpuStatePermStateSize = 8
-	// OffsetofFpuStatePermUserStateSize is the offset of `__user_state_size` in C `struct fpu_state_perm`.
-	OffsetofFpuStatePermUserStateSize = 12
+	// OffsetofFpuStatePerm… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFpuStatePermStatePerm     = 0  // __state_perm
+	OffsetofFpuStatePermStateSize     = 8  // __state_size
+	OffsetofFpuStatePermUserStateSize = 12 // __user_state_size
 )
 
-// FpuStatePerm is a snapshot of C `struct fpu_state_perm` (16 bytes) read from the target:
+// FpuStatePerm is a snapshot of C `struct fpu_state_perm` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FpuStatePerm struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FpuStatePermPtr is a typed pointer to a C `struct fpu_state_perm` in the target (Read, IsNil, Addr).
+type FpuStatePermPtr = kvm.Ptr[FpuStatePerm]
+
+// KVMType is FpuStatePerm's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (FpuStatePerm) KVMType() int { return 10 }
 
 // ReadFpuStatePerm reads a C `struct fpu_state_perm` at addr in one read.
 func (k *Kernel) ReadFpuStatePerm(addr uint64) (FpuStatePerm, error) {
-	b, err := k.read(addr, SizeofFpuStatePerm)
-	if err != nil {
-		return FpuStatePerm{}, fmt.Errorf("struct fpu_state_perm at %#x: %w", addr, err)
-	}
-	return FpuStatePerm{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s FpuStatePerm) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s FpuStatePerm) Bytes() []byte {
-	return s.b
-}
-
-// FpuStatePermPtr is a pointer to a C `struct fpu_state_perm` in the target.
-type FpuStatePermPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct fpu_state_perm` p points to.
-func (p FpuStatePermPtr) Read() (FpuStatePerm, error) {
-	return p.k.ReadFpuStatePerm(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FpuStatePermPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[FpuStatePerm](k.Binding(), addr)
 }
 
 // StatePerm is `u64 __state_perm;` at offset 0, size 8.
-func (s FpuStatePerm) StatePerm() uint64 {
-	return u64(s.b, 0)
-}
+func (s FpuStatePerm) StatePerm() uint64 { return kvm.Uint(s.View, 46) }
+
+// HasStatePerm reports whether the bound kernel's `struct fpu_state_perm` has member `__state_perm` of a type StatePerm can read.
+func (s FpuStatePerm) HasStatePerm() bool { return kvm.BindingOf(s.View).Has(46) }
 
 // StateSize is `unsigned int __state_size;` at offset 8, size 4.
-func (s FpuStatePerm) StateSize() uint32 {
-	return u32(s.b, 8)
-}
+func (s FpuStatePerm) StateSize() uint32 { return uint32(kvm.Uint(s.View, 47)) }
+
+// HasStateSize reports whether the bound kernel's `struct fpu_state_perm` has member `__state_size` of a type StateSize can read.
+func (s FpuStatePerm) HasStateSize() bool { return kvm.BindingOf(s.View).Has(47) }
 
 // UserStateSize is `unsigned int __user_state_size;` at offset 12, size 4.
-func (s FpuStatePerm) UserStateSize() uint32 {
-	return u32(s.b, 12)
-}
+func (s FpuStatePerm) UserStateSize() uint32 { return uint32(kvm.Uint(s.View, 48)) }
+
+// HasUserStateSize reports whether the bound kernel's `struct fpu_state_perm` has member `__user_state_size` of a type UserStateSize can read.
+func (s FpuStatePerm) HasUserStateSize() bool { return kvm.BindingOf(s.View).Has(48) }
 
 const (
-	// SizeofFregsState is the size of C `struct fregs_state` in bytes.
+	// SizeofFregsState is the size of C `struct fregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofFregsState = 112
-	// OffsetofFregsStateCwd is the offset of `cwd` in C `struct fregs_state`.
-	OffsetofFregsStateCwd = 0
-	// OffsetofFregsStateSwd is the offset of `swd` in C `struct fregs_state`.
-	OffsetofFregsStateSwd = 4
-	// OffsetofFregsStateTwd is the offset of `twd` in C `struct fregs_state`.
-	OffsetofFregsStateTwd = 8
-	// OffsetofFregsStateFip is the offset of `fip` in C `struct fregs_state`.
-	OffsetofFregsStateFip = 12
-	// OffsetofFregsStateFcs is the offset of `fcs` in C `struct fregs_state`.
-	OffsetofFregsStateFcs = 16
-	// OffsetofFregsStateFoo is the offset of `foo` in C `struct fregs_state`.
-	OffsetofFregsStateFoo = 20
-	// OffsetofFregsStateFos is the offset of `fos` in C `struct fregs_state`.
-	OffsetofFregsStateFos = 24
-	// OffsetofFregsStateStSpace is the offset of `st_space` in C `struct fregs_state`.
-	OffsetofFregsStateStSpace = 28
+	// OffsetofFregsState… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFregsStateCwd     = 0  // cwd
+	OffsetofFregsStateSwd     = 4  // swd
+	OffsetofFregsStateTwd     = 8  // twd
+	OffsetofFregsStateFip     = 12 // fip
+	OffsetofFregsStateFcs     = 16 // fcs
+	OffsetofFregsStateFoo     = 20 // foo
+	OffsetofFregsStateFos     = 24 // fos
+	OffsetofFregsStateStSpace = 28 // st_space
 	// FregsStateStSpaceLen is the element count of `u32 st_space[20]`.
-	FregsStateStSpaceLen = 20
-	// OffsetofFregsStateStatus is the offset of `status` in C `struct fregs_state`.
-	OffsetofFregsStateStatus = 108
+	FregsStateStSpaceLen     = 20
+	OffsetofFregsStateStatus = 108 // status
 )
 
-// FregsState is a snapshot of C `struct fregs_state` (112 bytes) read from the target:
+// FregsState is a snapshot of C `struct fregs_state` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FregsState struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FregsStatePtr is a typed pointer to a C `struct fregs_state` in the target (Read, IsNil, Addr).
+type FregsStatePtr = kvm.Ptr[FregsState]
+
+// KVMType is FregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (FregsState) KVMType() int { return 11 }
 
 // ReadFregsState reads a C `struct fregs_state` at addr in one read.
 func (k *Kernel) ReadFregsState(addr uint64) (FregsState, error) {
-	b, err := k.read(addr, SizeofFregsState)
-	if err != nil {
-		return FregsState{}, fmt.Errorf("struct fregs_state at %#x: %w", addr, err)
-	}
-	return FregsState{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s FregsState) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 112 bytes (nil for the zero value); they are shared, not copied.
-func (s FregsState) Bytes() []byte {
-	return s.b
-}
-
-// FregsStatePtr is a pointer to a C `struct fregs_state` in the target.
-type FregsStatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct fregs_state` p points to.
-func (p FregsStatePtr) Read() (FregsState, error) {
-	return p.k.ReadFregsState(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FregsStatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[FregsState](k.Binding(), addr)
 }
 
 // Cwd is `u32 cwd;` at offset 0, size 4.
-func (s FregsState) Cwd() uint32 {
-	return u32(s.b, 0)
-}
+func (s FregsState) Cwd() uint32 { return uint32(kvm.Uint(s.View, 49)) }
+
+// HasCwd reports whether the bound kernel's `struct fregs_state` has member `cwd` of a type Cwd can read.
+func (s FregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(49) }
 
 // Swd is `u32 swd;` at offset 4, size 4.
-func (s FregsState) Swd() uint32 {
-	return u32(s.b, 4)
-}
+func (s FregsState) Swd() uint32 { return uint32(kvm.Uint(s.View, 50)) }
+
+// HasSwd reports whether the bound kernel's `struct fregs_state` has member `swd` of a type Swd can read.
+func (s FregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(50) }
 
 // Twd is `u32 twd;` at offset 8, size 4.
-func (s FregsState) Twd() uint32 {
-	return u32(s.b, 8)
-}
+func (s FregsState) Twd() uint32 { return uint32(kvm.Uint(s.View, 51)) }
+
+// HasTwd reports whether the bound kernel's `struct fregs_state` has member `twd` of a type Twd can read.
+func (s FregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(51) }
 
 // Fip is `u32 fip;` at offset 12, size 4.
-func (s FregsState) Fip() uint32 {
-	return u32(s.b, 12)
-}
+func (s FregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 52)) }
+
+// HasFip reports whether the bound kernel's `struct fregs_state` has member `fip` of a type Fip can read.
+func (s FregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(52) }
 
 // Fcs is `u32 fcs;` at offset 16, size 4.
-func (s FregsState) Fcs() uint32 {
-	return u32(s.b, 16)
-}
+func (s FregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 53)) }
+
+// HasFcs reports whether the bound kernel's `struct fregs_state` has member `fcs` of a type Fcs can read.
+func (s FregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(53) }
 
 // Foo is `u32 foo;` at offset 20, size 4.
-func (s FregsState) Foo() uint32 {
-	return u32(s.b, 20)
-}
+func (s FregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 54)) }
+
+// HasFoo reports whether the bound kernel's `struct fregs_state` has member `foo` of a type Foo can read.
+func (s FregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(54) }
 
 // Fos is `u32 fos;` at offset 24, size 4.
-func (s FregsState) Fos() uint32 {
-	return u32(s.b, 24)
-}
+func (s FregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 55)) }
+
+// HasFos reports whether the bound kernel's `struct fregs_state` has member `fos` of a type Fos can read.
+func (s FregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(55) }
 
 // StSpace is `u32 st_space[20];` at offset 28, size 80.
 // It returns false when an index is out of range.
@@ -1056,167 +777,144 @@ func (s FregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FregsStateStSpaceLen {
 		return
 	}
-	off := 28 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 56, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 56)), true
 }
+
+// HasStSpace reports whether the bound kernel's `struct fregs_state` has member `st_space` of a type StSpace can read.
+func (s FregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(56) }
 
 // Status is `u32 status;` at offset 108, size 4.
-func (s FregsState) Status() uint32 {
-	return u32(s.b, 108)
-}
+func (s FregsState) Status() uint32 { return uint32(kvm.Uint(s.View, 57)) }
+
+// HasStatus reports whether the bound kernel's `struct fregs_state` has member `status` of a type Status can read.
+func (s FregsState) HasStatus() bool { return kvm.BindingOf(s.View).Has(57) }
 
 const (
-	// SizeofFxregsState is the size of C `struct fxregs_state` in bytes.
+	// SizeofFxregsState is the size of C `struct fxregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofFxregsState = 512
-	// OffsetofFxregsStateCwd is the offset of `cwd` in C `struct fxregs_state`.
-	OffsetofFxregsStateCwd = 0
-	// OffsetofFxregsStateSwd is the offset of `swd` in C `struct fxregs_state`.
-	OffsetofFxregsStateSwd = 2
-	// OffsetofFxregsStateTwd is the offset of `twd` in C `struct fxregs_state`.
-	OffsetofFxregsStateTwd = 4
-	// OffsetofFxregsStateFop is the offset of `fop` in C `struct fxregs_state`.
-	OffsetofFxregsStateFop = 6
-	// OffsetofFxregsStateRip is the offset of `rip` in C `struct fxregs_state`.
-	OffsetofFxregsStateRip = 8
-	// OffsetofFxregsStateRdp is the offset of `rdp` in C `struct fxregs_state`.
-	OffsetofFxregsStateRdp = 16
-	// OffsetofFxregsStateFip is the offset of `fip` in C `struct fxregs_state`.
-	OffsetofFxregsStateFip = 8
-	// OffsetofFxregsStateFcs is the offset of `fcs` in C `struct fxregs_state`.
-	OffsetofFxregsStateFcs = 12
-	// OffsetofFxregsStateFoo is the offset of `foo` in C `struct fxregs_state`.
-	OffsetofFxregsStateFoo = 16
-	// OffsetofFxregsStateFos is the offset of `fos` in C `struct fxregs_state`.
-	OffsetofFxregsStateFos = 20
-	// OffsetofFxregsStateMxcsr is the offset of `mxcsr` in C `struct fxregs_state`.
-	OffsetofFxregsStateMxcsr = 24
-	// OffsetofFxregsStateMxcsrMask is the offset of `mxcsr_mask` in C `struct fxregs_state`.
-	OffsetofFxregsStateMxcsrMask = 28
-	// OffsetofFxregsStateStSpace is the offset of `st_space` in C `struct fxregs_state`.
-	OffsetofFxregsStateStSpace = 32
+	// OffsetofFxregsState… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFxregsStateCwd       = 0  // cwd
+	OffsetofFxregsStateSwd       = 2  // swd
+	OffsetofFxregsStateTwd       = 4  // twd
+	OffsetofFxregsStateFop       = 6  // fop
+	OffsetofFxregsStateRip       = 8  // rip
+	OffsetofFxregsStateRdp       = 16 // rdp
+	OffsetofFxregsStateFip       = 8  // fip
+	OffsetofFxregsStateFcs       = 12 // fcs
+	OffsetofFxregsStateFoo       = 16 // foo
+	OffsetofFxregsStateFos       = 20 // fos
+	OffsetofFxregsStateMxcsr     = 24 // mxcsr
+	OffsetofFxregsStateMxcsrMask = 28 // mxcsr_mask
+	OffsetofFxregsStateStSpace   = 32 // st_space
 	// FxregsStateStSpaceLen is the element count of `u32 st_space[32]`.
-	FxregsStateStSpaceLen = 32
-	// OffsetofFxregsStateXmmSpace is the offset of `xmm_space` in C `struct fxregs_state`.
-	OffsetofFxregsStateXmmSpace = 160
+	FxregsStateStSpaceLen       = 32
+	OffsetofFxregsStateXmmSpace = 160 // xmm_space
 	// FxregsStateXmmSpaceLen is the element count of `u32 xmm_space[64]`.
-	FxregsStateXmmSpaceLen = 64
-	// OffsetofFxregsStatePadding is the offset of `padding` in C `struct fxregs_state`.
-	OffsetofFxregsStatePadding = 416
+	FxregsStateXmmSpaceLen     = 64
+	OffsetofFxregsStatePadding = 416 // padding
 	// FxregsStatePaddingLen is the element count of `u32 padding[12]`.
-	FxregsStatePaddingLen = 12
-	// OffsetofFxregsStatePadding1 is the offset of `padding1` in C `struct fxregs_state`.
-	OffsetofFxregsStatePadding1 = 464
+	FxregsStatePaddingLen       = 12
+	OffsetofFxregsStatePadding1 = 464 // padding1
 	// FxregsStatePadding1Len is the element count of `u32 padding1[12]`.
-	FxregsStatePadding1Len = 12
-	// OffsetofFxregsStateSwReserved is the offset of `sw_reserved` in C `struct fxregs_state`.
-	OffsetofFxregsStateSwReserved = 464
+	FxregsStatePadding1Len        = 12
+	OffsetofFxregsStateSwReserved = 464 // sw_reserved
 	// FxregsStateSwReservedLen is the element count of `u32 sw_reserved[12]`.
 	FxregsStateSwReservedLen = 12
 )
 
-// FxregsState is a snapshot of C `struct fxregs_state` (512 bytes) read from the target:
+// FxregsState is a snapshot of C `struct fxregs_state` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FxregsState struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FxregsStatePtr is a typed pointer to a C `struct fxregs_state` in the target (Read, IsNil, Addr).
+type FxregsStatePtr = kvm.Ptr[FxregsState]
+
+// KVMType is FxregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (FxregsState) KVMType() int { return 12 }
 
 // ReadFxregsState reads a C `struct fxregs_state` at addr in one read.
 func (k *Kernel) ReadFxregsState(addr uint64) (FxregsState, error) {
-	b, err := k.read(addr, SizeofFxregsState)
-	if err != nil {
-		return FxregsState{}, fmt.Errorf("struct fxregs_state at %#x: %w", addr, err)
-	}
-	return FxregsState{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s FxregsState) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 512 bytes (nil for the zero value); they are shared, not copied.
-func (s FxregsState) Bytes() []byte {
-	return s.b
-}
-
-// FxregsStatePtr is a pointer to a C `struct fxregs_state` in the target.
-type FxregsStatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct fxregs_state` p points to.
-func (p FxregsStatePtr) Read() (FxregsState, error) {
-	return p.k.ReadFxregsState(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FxregsStatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[FxregsState](k.Binding(), addr)
 }
 
 // Cwd is `u16 cwd;` at offset 0, size 2.
-func (s FxregsState) Cwd() uint16 {
-	return u16(s.b, 0)
-}
+func (s FxregsState) Cwd() uint16 { return uint16(kvm.Uint(s.View, 58)) }
+
+// HasCwd reports whether the bound kernel's `struct fxregs_state` has member `cwd` of a type Cwd can read.
+func (s FxregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(58) }
 
 // Swd is `u16 swd;` at offset 2, size 2.
-func (s FxregsState) Swd() uint16 {
-	return u16(s.b, 2)
-}
+func (s FxregsState) Swd() uint16 { return uint16(kvm.Uint(s.View, 59)) }
+
+// HasSwd reports whether the bound kernel's `struct fxregs_state` has member `swd` of a type Swd can read.
+func (s FxregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(59) }
 
 // Twd is `u16 twd;` at offset 4, size 2.
-func (s FxregsState) Twd() uint16 {
-	return u16(s.b, 4)
-}
+func (s FxregsState) Twd() uint16 { return uint16(kvm.Uint(s.View, 60)) }
+
+// HasTwd reports whether the bound kernel's `struct fxregs_state` has member `twd` of a type Twd can read.
+func (s FxregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(60) }
 
 // Fop is `u16 fop;` at offset 6, size 2.
-func (s FxregsState) Fop() uint16 {
-	return u16(s.b, 6)
-}
+func (s FxregsState) Fop() uint16 { return uint16(kvm.Uint(s.View, 61)) }
+
+// HasFop reports whether the bound kernel's `struct fxregs_state` has member `fop` of a type Fop can read.
+func (s FxregsState) HasFop() bool { return kvm.BindingOf(s.View).Has(61) }
 
 // Rip is `u64 rip;` at offset 8, size 8, in an anonymous struct at offset 8.
-func (s FxregsState) Rip() uint64 {
-	return u64(s.b, 8)
-}
+func (s FxregsState) Rip() uint64 { return kvm.Uint(s.View, 62) }
+
+// HasRip reports whether the bound kernel's `struct fxregs_state` has member `rip` of a type Rip can read.
+func (s FxregsState) HasRip() bool { return kvm.BindingOf(s.View).Has(62) }
 
 // Rdp is `u64 rdp;` at offset 16, size 8, in an anonymous struct at offset 8.
-func (s FxregsState) Rdp() uint64 {
-	return u64(s.b, 16)
-}
+func (s FxregsState) Rdp() uint64 { return kvm.Uint(s.View, 63) }
+
+// HasRdp reports whether the bound kernel's `struct fxregs_state` has member `rdp` of a type Rdp can read.
+func (s FxregsState) HasRdp() bool { return kvm.BindingOf(s.View).Has(63) }
 
 // Fip is `u32 fip;` at offset 8, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fip() uint32 {
-	return u32(s.b, 8)
-}
+func (s FxregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 64)) }
+
+// HasFip reports whether the bound kernel's `struct fxregs_state` has member `fip` of a type Fip can read.
+func (s FxregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(64) }
 
 // Fcs is `u32 fcs;` at offset 12, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fcs() uint32 {
-	return u32(s.b, 12)
-}
+func (s FxregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 65)) }
+
+// HasFcs reports whether the bound kernel's `struct fxregs_state` has member `fcs` of a type Fcs can read.
+func (s FxregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(65) }
 
 // Foo is `u32 foo;` at offset 16, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Foo() uint32 {
-	return u32(s.b, 16)
-}
+func (s FxregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 66)) }
+
+// HasFoo reports whether the bound kernel's `struct fxregs_state` has member `foo` of a type Foo can read.
+func (s FxregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(66) }
 
 // Fos is `u32 fos;` at offset 20, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fos() uint32 {
-	return u32(s.b, 20)
-}
+func (s FxregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 67)) }
+
+// HasFos reports whether the bound kernel's `struct fxregs_state` has member `fos` of a type Fos can read.
+func (s FxregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(67) }
 
 // Mxcsr is `u32 mxcsr;` at offset 24, size 4.
-func (s FxregsState) Mxcsr() uint32 {
-	return u32(s.b, 24)
-}
+func (s FxregsState) Mxcsr() uint32 { return uint32(kvm.Uint(s.View, 68)) }
+
+// HasMxcsr reports whether the bound kernel's `struct fxregs_state` has member `mxcsr` of a type Mxcsr can read.
+func (s FxregsState) HasMxcsr() bool { return kvm.BindingOf(s.View).Has(68) }
 
 // MxcsrMask is `u32 mxcsr_mask;` at offset 28, size 4.
-func (s FxregsState) MxcsrMask() uint32 {
-	return u32(s.b, 28)
-}
+func (s FxregsState) MxcsrMask() uint32 { return uint32(kvm.Uint(s.View, 69)) }
+
+// HasMxcsrMask reports whether the bound kernel's `struct fxregs_state` has member `mxcsr_mask` of a type MxcsrMask can read.
+func (s FxregsState) HasMxcsrMask() bool { return kvm.BindingOf(s.View).Has(69) }
 
 // StSpace is `u32 st_space[32];` at offset 32, size 128.
 // It returns false when an index is out of range.
@@ -1224,9 +922,15 @@ func (s FxregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateStSpaceLen {
 		return
 	}
-	off := 32 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 70, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 70)), true
 }
+
+// HasStSpace reports whether the bound kernel's `struct fxregs_state` has member `st_space` of a type StSpace can read.
+func (s FxregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(70) }
 
 // XmmSpace is `u32 xmm_space[64];` at offset 160, size 256.
 // It returns false when an index is out of range.
@@ -1234,9 +938,15 @@ func (s FxregsState) XmmSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateXmmSpaceLen {
 		return
 	}
-	off := 160 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 71, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 71)), true
 }
+
+// HasXmmSpace reports whether the bound kernel's `struct fxregs_state` has member `xmm_space` of a type XmmSpace can read.
+func (s FxregsState) HasXmmSpace() bool { return kvm.BindingOf(s.View).Has(71) }
 
 // Padding is `u32 padding[12];` at offset 416, size 48.
 // It returns false when an index is out of range.
@@ -1244,9 +954,15 @@ func (s FxregsState) Padding(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStatePaddingLen {
 		return
 	}
-	off := 416 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 72, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 72)), true
 }
+
+// HasPadding reports whether the bound kernel's `struct fxregs_state` has member `padding` of a type Padding can read.
+func (s FxregsState) HasPadding() bool { return kvm.BindingOf(s.View).Has(72) }
 
 // Padding1 is `u32 padding1[12];` at offset 464, size 48, in an anonymous union at offset 464.
 // It returns false when an index is out of range.
@@ -1254,9 +970,15 @@ func (s FxregsState) Padding1(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStatePadding1Len {
 		return
 	}
-	off := 464 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 73, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 73)), true
 }
+
+// HasPadding1 reports whether the bound kernel's `struct fxregs_state` has member `padding1` of a type Padding1 can read.
+func (s FxregsState) HasPadding1() bool { return kvm.BindingOf(s.View).Has(73) }
 
 // SwReserved is `u32 sw_reserved[12];` at offset 464, size 48, in an anonymous union at offset 464.
 // It returns false when an index is out of range.
@@ -1264,705 +986,430 @@ func (s FxregsState) SwReserved(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateSwReservedLen {
 		return
 	}
-	off := 464 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 74, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 74)), true
 }
 
+// HasSwReserved reports whether the bound kernel's `struct fxregs_state` has member `sw_reserved` of a type SwReserved can read.
+func (s FxregsState) HasSwReserved() bool { return kvm.BindingOf(s.View).Has(74) }
+
 const (
-	// SizeofHlistHead is the size of C `struct hlist_head` in bytes.
+	// SizeofHlistHead is the size of C `struct hlist_head` in bytes in the kernel the bindings were generated from.
 	SizeofHlistHead = 8
-	// OffsetofHlistHeadFirst is the offset of `first` in C `struct hlist_head`.
-	OffsetofHlistHeadFirst = 0
+	// OffsetofHlistHead… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofHlistHeadFirst = 0 // first
 )
 
-// HlistHead is a snapshot of C `struct hlist_head` (8 bytes) read from the target:
+// HlistHead is a snapshot of C `struct hlist_head` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type HlistHead struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// HlistHeadPtr is a typed pointer to a C `struct hlist_head` in the target (Read, IsNil, Addr).
+type HlistHeadPtr = kvm.Ptr[HlistHead]
+
+// KVMType is HlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (HlistHead) KVMType() int { return 13 }
 
 // ReadHlistHead reads a C `struct hlist_head` at addr in one read.
 func (k *Kernel) ReadHlistHead(addr uint64) (HlistHead, error) {
-	b, err := k.read(addr, SizeofHlistHead)
-	if err != nil {
-		return HlistHead{}, fmt.Errorf("struct hlist_head at %#x: %w", addr, err)
-	}
-	return HlistHead{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s HlistHead) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s HlistHead) Bytes() []byte {
-	return s.b
-}
-
-// HlistHeadPtr is a pointer to a C `struct hlist_head` in the target.
-type HlistHeadPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct hlist_head` p points to.
-func (p HlistHeadPtr) Read() (HlistHead, error) {
-	return p.k.ReadHlistHead(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p HlistHeadPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[HlistHead](k.Binding(), addr)
 }
 
 // First is `struct hlist_node *first;` at offset 0, size 8.
-func (s HlistHead) First() HlistNodePtr {
-	return HlistNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s HlistHead) First() HlistNodePtr { return kvm.PtrAt[HlistNode](s.View, 75) }
+
+// HasFirst reports whether the bound kernel's `struct hlist_head` has member `first` of a type First can read.
+func (s HlistHead) HasFirst() bool { return kvm.BindingOf(s.View).Has(75) }
 
 const (
-	// SizeofHlistNode is the size of C `struct hlist_node` in bytes.
+	// SizeofHlistNode is the size of C `struct hlist_node` in bytes in the kernel the bindings were generated from.
 	SizeofHlistNode = 16
-	// OffsetofHlistNodeNext is the offset of `next` in C `struct hlist_node`.
-	OffsetofHlistNodeNext = 0
-	// OffsetofHlistNodePprev is the offset of `pprev` in C `struct hlist_node`.
-	OffsetofHlistNodePprev = 8
+	// OffsetofHlistNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofHlistNodeNext  = 0 // next
+	OffsetofHlistNodePprev = 8 // pprev
 )
 
-// HlistNode is a snapshot of C `struct hlist_node` (16 bytes) read from the target:
+// HlistNode is a snapshot of C `struct hlist_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type HlistNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// HlistNodePtr is a typed pointer to a C `struct hlist_node` in the target (Read, IsNil, Addr).
+type HlistNodePtr = kvm.Ptr[HlistNode]
+
+// KVMType is HlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (HlistNode) KVMType() int { return 14 }
 
 // ReadHlistNode reads a C `struct hlist_node` at addr in one read.
 func (k *Kernel) ReadHlistNode(addr uint64) (HlistNode, error) {
-	b, err := k.read(addr, SizeofHlistNode)
-	if err != nil {
-		return HlistNode{}, fmt.Errorf("struct hlist_node at %#x: %w", addr, err)
-	}
-	return HlistNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s HlistNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s HlistNode) Bytes() []byte {
-	return s.b
-}
-
-// HlistNodePtr is a pointer to a C `struct hlist_node` in the target.
-type HlistNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct hlist_node` p points to.
-func (p HlistNodePtr) Read() (HlistNode, error) {
-	return p.k.ReadHlistNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p HlistNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[HlistNode](k.Binding(), addr)
 }
 
 // Next is `struct hlist_node *next;` at offset 0, size 8.
-func (s HlistNode) Next() HlistNodePtr {
-	return HlistNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s HlistNode) Next() HlistNodePtr { return kvm.PtrAt[HlistNode](s.View, 76) }
+
+// HasNext reports whether the bound kernel's `struct hlist_node` has member `next` of a type Next can read.
+func (s HlistNode) HasNext() bool { return kvm.BindingOf(s.View).Has(76) }
 
 // Pprev is `struct hlist_node **pprev;` at offset 8, size 8.
-func (s HlistNode) Pprev() uint64 {
-	return u64(s.b, 8)
-}
+func (s HlistNode) Pprev() uint64 { return kvm.Uint(s.View, 77) }
+
+// HasPprev reports whether the bound kernel's `struct hlist_node` has member `pprev` of a type Pprev can read.
+func (s HlistNode) HasPprev() bool { return kvm.BindingOf(s.View).Has(77) }
 
 const (
-	// SizeofHrtimer is the size of C `struct hrtimer` in bytes.
+	// SizeofHrtimer is the size of C `struct hrtimer` in bytes in the kernel the bindings were generated from.
 	SizeofHrtimer = 64
-	// OffsetofHrtimerNode is the offset of `node` in C `struct hrtimer`.
-	OffsetofHrtimerNode = 0
-	// OffsetofHrtimerSoftexpires is the offset of `_softexpires` in C `struct hrtimer`.
-	OffsetofHrtimerSoftexpires = 32
-	// OffsetofHrtimerFunction is the offset of `function` in C `struct hrtimer`.
-	OffsetofHrtimerFunction = 40
-	// OffsetofHrtimerBase is the offset of `base` in C `struct hrtimer`.
-	OffsetofHrtimerBase = 48
-	// OffsetofHrtimerState is the offset of `state` in C `struct hrtimer`.
-	OffsetofHrtimerState = 56
-	// OffsetofHrtimerIsRel is the offset of `is_rel` in C `struct hrtimer`.
-	OffsetofHrtimerIsRel = 57
-	// OffsetofHrtimerIsSoft is the offset of `is_soft` in C `struct hrtimer`.
-	OffsetofHrtimerIsSoft = 58
-	// OffsetofHrtimerIsHard is the offset of `is_hard` in C `struct hrtimer`.
-	OffsetofHrtimerIsHard = 59
+	// OffsetofHrtimer… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofHrtimerNode        = 0  // node
+	OffsetofHrtimerSoftexpires = 32 // _softexpires
+	OffsetofHrtimerFunction    = 40 // function
+	OffsetofHrtimerBase        = 48 // base
+	OffsetofHrtimerState       = 56 // state
+	OffsetofHrtimerIsRel       = 57 // is_rel
+	OffsetofHrtimerIsSoft      = 58 // is_soft
+	OffsetofHrtimerIsHard      = 59 // is_hard
 )
 
-// Hrtimer is a snapshot of C `struct hrtimer` (64 bytes) read from the target:
+// Hrtimer is a snapshot of C `struct hrtimer` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Hrtimer struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// HrtimerPtr is a typed pointer to a C `struct hrtimer` in the target (Read, IsNil, Addr).
+type HrtimerPtr = kvm.Ptr[Hrtimer]
+
+// KVMType is Hrtimer's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Hrtimer) KVMType() int { return 15 }
 
 // ReadHrtimer reads a C `struct hrtimer` at addr in one read.
 func (k *Kernel) ReadHrtimer(addr uint64) (Hrtimer, error) {
-	b, err := k.read(addr, SizeofHrtimer)
-	if err != nil {
-		return Hrtimer{}, fmt.Errorf("struct hrtimer at %#x: %w", addr, err)
-	}
-	return Hrtimer{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Hrtimer) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 64 bytes (nil for the zero value); they are shared, not copied.
-func (s Hrtimer) Bytes() []byte {
-	return s.b
-}
-
-// HrtimerPtr is a pointer to a C `struct hrtimer` in the target.
-type HrtimerPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct hrtimer` p points to.
-func (p HrtimerPtr) Read() (Hrtimer, error) {
-	return p.k.ReadHrtimer(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p HrtimerPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Hrtimer](k.Binding(), addr)
 }
 
 // Node is `struct timerqueue_node node;` at offset 0, size 32.
-func (s Hrtimer) Node() TimerqueueNode {
-	return TimerqueueNode{k: s.k, addr: s.addr, b: sub(s.b, 0, 32)}
-}
+func (s Hrtimer) Node() TimerqueueNode { return TimerqueueNode{kvm.Sub(s.View, 78)} }
+
+// HasNode reports whether the bound kernel's `struct hrtimer` has member `node` of a type Node can read.
+func (s Hrtimer) HasNode() bool { return kvm.BindingOf(s.View).Has(78) }
 
 // Softexpires is `ktime_t _softexpires;` at offset 32, size 8.
-func (s Hrtimer) Softexpires() int64 {
-	return int64(u64(s.b, 32))
-}
+func (s Hrtimer) Softexpires() int64 { return int64(kvm.Uint(s.View, 79)) }
+
+// HasSoftexpires reports whether the bound kernel's `struct hrtimer` has member `_softexpires` of a type Softexpires can read.
+func (s Hrtimer) HasSoftexpires() bool { return kvm.BindingOf(s.View).Has(79) }
 
 // Function is `enum hrtimer_restart (*function)(struct hrtimer *);` at offset 40, size 8.
-func (s Hrtimer) Function() uint64 {
-	return u64(s.b, 40)
-}
+func (s Hrtimer) Function() uint64 { return kvm.Uint(s.View, 80) }
+
+// HasFunction reports whether the bound kernel's `struct hrtimer` has member `function` of a type Function can read.
+func (s Hrtimer) HasFunction() bool { return kvm.BindingOf(s.View).Has(80) }
 
 // Base is `struct hrtimer_clock_base *base;` at offset 48, size 8.
-func (s Hrtimer) Base() uint64 {
-	return u64(s.b, 48)
-}
+func (s Hrtimer) Base() uint64 { return kvm.Uint(s.View, 81) }
+
+// HasBase reports whether the bound kernel's `struct hrtimer` has member `base` of a type Base can read.
+func (s Hrtimer) HasBase() bool { return kvm.BindingOf(s.View).Has(81) }
 
 // State is `u8 state;` at offset 56, size 1.
-func (s Hrtimer) State() uint8 {
-	return u8(s.b, 56)
-}
+func (s Hrtimer) State() uint8 { return uint8(kvm.Uint(s.View, 82)) }
+
+// HasState reports whether the bound kernel's `struct hrtimer` has member `state` of a type State can read.
+func (s Hrtimer) HasState() bool { return kvm.BindingOf(s.View).Has(82) }
 
 // IsRel is `u8 is_rel;` at offset 57, size 1.
-func (s Hrtimer) IsRel() uint8 {
-	return u8(s.b, 57)
-}
+func (s Hrtimer) IsRel() uint8 { return uint8(kvm.Uint(s.View, 83)) }
+
+// HasIsRel reports whether the bound kernel's `struct hrtimer` has member `is_rel` of a type IsRel can read.
+func (s Hrtimer) HasIsRel() bool { return kvm.BindingOf(s.View).Has(83) }
 
 // IsSoft is `u8 is_soft;` at offset 58, size 1.
-func (s Hrtimer) IsSoft() uint8 {
-	return u8(s.b, 58)
-}
+func (s Hrtimer) IsSoft() uint8 { return uint8(kvm.Uint(s.View, 84)) }
+
+// HasIsSoft reports whether the bound kernel's `struct hrtimer` has member `is_soft` of a type IsSoft can read.
+func (s Hrtimer) HasIsSoft() bool { return kvm.BindingOf(s.View).Has(84) }
 
 // IsHard is `u8 is_hard;` at offset 59, size 1.
-func (s Hrtimer) IsHard() uint8 {
-	return u8(s.b, 59)
-}
+func (s Hrtimer) IsHard() uint8 { return uint8(kvm.Uint(s.View, 85)) }
+
+// HasIsHard reports whether the bound kernel's `struct hrtimer` has member `is_hard` of a type IsHard can read.
+func (s Hrtimer) HasIsHard() bool { return kvm.BindingOf(s.View).Has(85) }
 
 const (
-	// SizeofKmapCtrl is the size of C `struct kmap_ctrl` in bytes.
+	// SizeofKmapCtrl is the size of C `struct kmap_ctrl` in bytes in the kernel the bindings were generated from.
 	SizeofKmapCtrl = 0
 )
 
-// KmapCtrl is a snapshot of C `struct kmap_ctrl` (0 bytes) read from the target:
+// KmapCtrl is a snapshot of C `struct kmap_ctrl` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type KmapCtrl struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// KmapCtrlPtr is a typed pointer to a C `struct kmap_ctrl` in the target (Read, IsNil, Addr).
+type KmapCtrlPtr = kvm.Ptr[KmapCtrl]
+
+// KVMType is KmapCtrl's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (KmapCtrl) KVMType() int { return 16 }
 
 // ReadKmapCtrl reads a C `struct kmap_ctrl` at addr in one read.
 func (k *Kernel) ReadKmapCtrl(addr uint64) (KmapCtrl, error) {
-	b, err := k.read(addr, SizeofKmapCtrl)
-	if err != nil {
-		return KmapCtrl{}, fmt.Errorf("struct kmap_ctrl at %#x: %w", addr, err)
-	}
-	return KmapCtrl{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s KmapCtrl) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 0 bytes (nil for the zero value); they are shared, not copied.
-func (s KmapCtrl) Bytes() []byte {
-	return s.b
-}
-
-// KmapCtrlPtr is a pointer to a C `struct kmap_ctrl` in the target.
-type KmapCtrlPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct kmap_ctrl` p points to.
-func (p KmapCtrlPtr) Read() (KmapCtrl, error) {
-	return p.k.ReadKmapCtrl(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p KmapCtrlPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[KmapCtrl](k.Binding(), addr)
 }
 
 const (
-	// SizeofKuidT is the size of C `kuid_t (an anonymous struct)` in bytes.
+	// SizeofKuidT is the size of C `kuid_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofKuidT = 4
-	// OffsetofKuidTVal is the offset of `val` in C `kuid_t (an anonymous struct)`.
-	OffsetofKuidTVal = 0
+	// OffsetofKuidT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofKuidTVal = 0 // val
 )
 
-// KuidT is a snapshot of C `kuid_t (an anonymous struct)` (4 bytes) read from the target:
+// KuidT is a snapshot of C `kuid_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type KuidT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// KuidTPtr is a typed pointer to a C `kuid_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type KuidTPtr = kvm.Ptr[KuidT]
+
+// KVMType is KuidT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (KuidT) KVMType() int { return 17 }
 
 // ReadKuidT reads a C `kuid_t (an anonymous struct)` at addr in one read.
-func (k *Kernel) ReadKuidT(addr uint64) (KuidT, error) {
-	b, err := k.read(addr, SizeofKuidT)
-	if err != nil {
-		return KuidT{}, fmt.Errorf("kuid_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return KuidT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s KuidT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s KuidT) Bytes() []byte {
-	return s.b
-}
-
-// KuidTPtr is a pointer to a C `kuid_t (an anonymous struct)` in the target.
-type KuidTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `kuid_t (an anonymous struct)` p points to.
-func (p KuidTPtr) Read() (KuidT, error) {
-	return p.k.ReadKuidT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p KuidTPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadKuidT(addr uint64) (KuidT, error) { return kvm.ReadView[KuidT](k.Binding(), addr) }
 
 // Val is `uid_t val;` at offset 0, size 4.
-func (s KuidT) Val() uint32 {
-	return u32(s.b, 0)
-}
+func (s KuidT) Val() uint32 { return uint32(kvm.Uint(s.View, 86)) }
+
+// HasVal reports whether the bound kernel's `kuid_t (an anonymous struct)` has member `val` of a type Val can read.
+func (s KuidT) HasVal() bool { return kvm.BindingOf(s.View).Has(86) }
 
 const (
-	// SizeofListHead is the size of C `struct list_head` in bytes.
+	// SizeofListHead is the size of C `struct list_head` in bytes in the kernel the bindings were generated from.
 	SizeofListHead = 16
-	// OffsetofListHeadNext is the offset of `next` in C `struct list_head`.
-	OffsetofListHeadNext = 0
-	// OffsetofListHeadPrev is the offset of `prev` in C `struct list_head`.
-	OffsetofListHeadPrev = 8
+	// OffsetofListHead… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofListHeadNext = 0 // next
+	OffsetofListHeadPrev = 8 // prev
 )
 
-// ListHead is a snapshot of C `struct list_head` (16 bytes) read from the target:
+// ListHead is a snapshot of C `struct list_head` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ListHead struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ListHeadPtr is a typed pointer to a C `struct list_head` in the target (Read, IsNil, Addr).
+type ListHeadPtr = kvm.Ptr[ListHead]
+
+// KVMType is ListHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (ListHead) KVMType() int { return 18 }
 
 // ReadListHead reads a C `struct list_head` at addr in one read.
 func (k *Kernel) ReadListHead(addr uint64) (ListHead, error) {
-	b, err := k.read(addr, SizeofListHead)
-	if err != nil {
-		return ListHead{}, fmt.Errorf("struct list_head at %#x: %w", addr, err)
-	}
-	return ListHead{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s ListHead) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s ListHead) Bytes() []byte {
-	return s.b
-}
-
-// ListHeadPtr is a pointer to a C `struct list_head` in the target.
-type ListHeadPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct list_head` p points to.
-func (p ListHeadPtr) Read() (ListHead, error) {
-	return p.k.ReadListHead(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ListHeadPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[ListHead](k.Binding(), addr)
 }
 
 // Next is `struct list_head *next;` at offset 0, size 8.
-func (s ListHead) Next() ListHeadPtr {
-	return ListHeadPtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s ListHead) Next() ListHeadPtr { return kvm.PtrAt[ListHead](s.View, 87) }
+
+// HasNext reports whether the bound kernel's `struct list_head` has member `next` of a type Next can read.
+func (s ListHead) HasNext() bool { return kvm.BindingOf(s.View).Has(87) }
 
 // Prev is `struct list_head *prev;` at offset 8, size 8.
-func (s ListHead) Prev() ListHeadPtr {
-	return ListHeadPtr{k: s.k, Addr: u64(s.b, 8)}
-}
+func (s ListHead) Prev() ListHeadPtr { return kvm.PtrAt[ListHead](s.View, 88) }
+
+// HasPrev reports whether the bound kernel's `struct list_head` has member `prev` of a type Prev can read.
+func (s ListHead) HasPrev() bool { return kvm.BindingOf(s.View).Has(88) }
 
 const (
-	// SizeofLlistHead is the size of C `struct llist_head` in bytes.
+	// SizeofLlistHead is the size of C `struct llist_head` in bytes in the kernel the bindings were generated from.
 	SizeofLlistHead = 8
-	// OffsetofLlistHeadFirst is the offset of `first` in C `struct llist_head`.
-	OffsetofLlistHeadFirst = 0
+	// OffsetofLlistHead… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofLlistHeadFirst = 0 // first
 )
 
-// LlistHead is a snapshot of C `struct llist_head` (8 bytes) read from the target:
+// LlistHead is a snapshot of C `struct llist_head` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LlistHead struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// LlistHeadPtr is a typed pointer to a C `struct llist_head` in the target (Read, IsNil, Addr).
+type LlistHeadPtr = kvm.Ptr[LlistHead]
+
+// KVMType is LlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (LlistHead) KVMType() int { return 19 }
 
 // ReadLlistHead reads a C `struct llist_head` at addr in one read.
 func (k *Kernel) ReadLlistHead(addr uint64) (LlistHead, error) {
-	b, err := k.read(addr, SizeofLlistHead)
-	if err != nil {
-		return LlistHead{}, fmt.Errorf("struct llist_head at %#x: %w", addr, err)
-	}
-	return LlistHead{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s LlistHead) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s LlistHead) Bytes() []byte {
-	return s.b
-}
-
-// LlistHeadPtr is a pointer to a C `struct llist_head` in the target.
-type LlistHeadPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct llist_head` p points to.
-func (p LlistHeadPtr) Read() (LlistHead, error) {
-	return p.k.ReadLlistHead(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p LlistHeadPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[LlistHead](k.Binding(), addr)
 }
 
 // First is `struct llist_node *first;` at offset 0, size 8.
-func (s LlistHead) First() LlistNodePtr {
-	return LlistNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s LlistHead) First() LlistNodePtr { return kvm.PtrAt[LlistNode](s.View, 89) }
+
+// HasFirst reports whether the bound kernel's `struct llist_head` has member `first` of a type First can read.
+func (s LlistHead) HasFirst() bool { return kvm.BindingOf(s.View).Has(89) }
 
 const (
-	// SizeofLlistNode is the size of C `struct llist_node` in bytes.
+	// SizeofLlistNode is the size of C `struct llist_node` in bytes in the kernel the bindings were generated from.
 	SizeofLlistNode = 8
-	// OffsetofLlistNodeNext is the offset of `next` in C `struct llist_node`.
-	OffsetofLlistNodeNext = 0
+	// OffsetofLlistNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofLlistNodeNext = 0 // next
 )
 
-// LlistNode is a snapshot of C `struct llist_node` (8 bytes) read from the target:
+// LlistNode is a snapshot of C `struct llist_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LlistNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// LlistNodePtr is a typed pointer to a C `struct llist_node` in the target (Read, IsNil, Addr).
+type LlistNodePtr = kvm.Ptr[LlistNode]
+
+// KVMType is LlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (LlistNode) KVMType() int { return 20 }
 
 // ReadLlistNode reads a C `struct llist_node` at addr in one read.
 func (k *Kernel) ReadLlistNode(addr uint64) (LlistNode, error) {
-	b, err := k.read(addr, SizeofLlistNode)
-	if err != nil {
-		return LlistNode{}, fmt.Errorf("struct llist_node at %#x: %w", addr, err)
-	}
-	return LlistNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s LlistNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s LlistNode) Bytes() []byte {
-	return s.b
-}
-
-// LlistNodePtr is a pointer to a C `struct llist_node` in the target.
-type LlistNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct llist_node` p points to.
-func (p LlistNodePtr) Read() (LlistNode, error) {
-	return p.k.ReadLlistNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p LlistNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[LlistNode](k.Binding(), addr)
 }
 
 // Next is `struct llist_node *next;` at offset 0, size 8.
-func (s LlistNode) Next() LlistNodePtr {
-	return LlistNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s LlistNode) Next() LlistNodePtr { return kvm.PtrAt[LlistNode](s.View, 90) }
+
+// HasNext reports whether the bound kernel's `struct llist_node` has member `next` of a type Next can read.
+func (s LlistNode) HasNext() bool { return kvm.BindingOf(s.View).Has(90) }
 
 const (
-	// SizeofLoadWeight is the size of C `struct load_weight` in bytes.
+	// SizeofLoadWeight is the size of C `struct load_weight` in bytes in the kernel the bindings were generated from.
 	SizeofLoadWeight = 16
-	// OffsetofLoadWeightWeight is the offset of `weight` in C `struct load_weight`.
-	OffsetofLoadWeightWeight = 0
-	// OffsetofLoadWeightInvWeight is the offset of `inv_weight` in C `struct load_weight`.
-	OffsetofLoadWeightInvWeight = 8
+	// OffsetofLoadWeight… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofLoadWeightWeight    = 0 // weight
+	OffsetofLoadWeightInvWeight = 8 // inv_weight
 )
 
-// LoadWeight is a snapshot of C `struct load_weight` (16 bytes) read from the target:
+// LoadWeight is a snapshot of C `struct load_weight` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LoadWeight struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// LoadWeightPtr is a typed pointer to a C `struct load_weight` in the target (Read, IsNil, Addr).
+type LoadWeightPtr = kvm.Ptr[LoadWeight]
+
+// KVMType is LoadWeight's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (LoadWeight) KVMType() int { return 21 }
 
 // ReadLoadWeight reads a C `struct load_weight` at addr in one read.
 func (k *Kernel) ReadLoadWeight(addr uint64) (LoadWeight, error) {
-	b, err := k.read(addr, SizeofLoadWeight)
-	if err != nil {
-		return LoadWeight{}, fmt.Errorf("struct load_weight at %#x: %w", addr, err)
-	}
-	return LoadWeight{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s LoadWeight) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s LoadWeight) Bytes() []byte {
-	return s.b
-}
-
-// LoadWeightPtr is a pointer to a C `struct load_weight` in the target.
-type LoadWeightPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct load_weight` p points to.
-func (p LoadWeightPtr) Read() (LoadWeight, error) {
-	return p.k.ReadLoadWeight(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p LoadWeightPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[LoadWeight](k.Binding(), addr)
 }
 
 // Weight is `long unsigned int weight;` at offset 0, size 8.
-func (s LoadWeight) Weight() uint64 {
-	return u64(s.b, 0)
-}
+func (s LoadWeight) Weight() uint64 { return kvm.Uint(s.View, 91) }
+
+// HasWeight reports whether the bound kernel's `struct load_weight` has member `weight` of a type Weight can read.
+func (s LoadWeight) HasWeight() bool { return kvm.BindingOf(s.View).Has(91) }
 
 // InvWeight is `u32 inv_weight;` at offset 8, size 4.
-func (s LoadWeight) InvWeight() uint32 {
-	return u32(s.b, 8)
-}
+func (s LoadWeight) InvWeight() uint32 { return uint32(kvm.Uint(s.View, 92)) }
+
+// HasInvWeight reports whether the bound kernel's `struct load_weight` has member `inv_weight` of a type InvWeight can read.
+func (s LoadWeight) HasInvWeight() bool { return kvm.BindingOf(s.View).Has(92) }
 
 const (
-	// SizeofMutex is the size of C `struct mutex` in bytes.
+	// SizeofMutex is the size of C `struct mutex` in bytes in the kernel the bindings were generated from.
 	SizeofMutex = 32
-	// OffsetofMutexOwner is the offset of `owner` in C `struct mutex`.
-	OffsetofMutexOwner = 0
-	// OffsetofMutexWaitLock is the offset of `wait_lock` in C `struct mutex`.
-	OffsetofMutexWaitLock = 8
-	// OffsetofMutexOsq is the offset of `osq` in C `struct mutex`.
-	OffsetofMutexOsq = 12
-	// OffsetofMutexWaitList is the offset of `wait_list` in C `struct mutex`.
-	OffsetofMutexWaitList = 16
+	// OffsetofMutex… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofMutexOwner    = 0  // owner
+	OffsetofMutexWaitLock = 8  // wait_lock
+	OffsetofMutexOsq      = 12 // osq
+	OffsetofMutexWaitList = 16 // wait_list
 )
 
-// Mutex is a snapshot of C `struct mutex` (32 bytes) read from the target:
+// Mutex is a snapshot of C `struct mutex` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Mutex struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// MutexPtr is a typed pointer to a C `struct mutex` in the target (Read, IsNil, Addr).
+type MutexPtr = kvm.Ptr[Mutex]
+
+// KVMType is Mutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Mutex) KVMType() int { return 22 }
 
 // ReadMutex reads a C `struct mutex` at addr in one read.
-func (k *Kernel) ReadMutex(addr uint64) (Mutex, error) {
-	b, err := k.read(addr, SizeofMutex)
-	if err != nil {
-		return Mutex{}, fmt.Errorf("struct mutex at %#x: %w", addr, err)
-	}
-	return Mutex{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Mutex) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s Mutex) Bytes() []byte {
-	return s.b
-}
-
-// MutexPtr is a pointer to a C `struct mutex` in the target.
-type MutexPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct mutex` p points to.
-func (p MutexPtr) Read() (Mutex, error) {
-	return p.k.ReadMutex(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p MutexPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadMutex(addr uint64) (Mutex, error) { return kvm.ReadView[Mutex](k.Binding(), addr) }
 
 // Owner is `atomic_long_t owner;` at offset 0, size 8.
-func (s Mutex) Owner() AtomicLongT {
-	return AtomicLongT{k: s.k, addr: s.addr, b: sub(s.b, 0, 8)}
-}
+func (s Mutex) Owner() AtomicLongT { return AtomicLongT{kvm.Sub(s.View, 93)} }
+
+// HasOwner reports whether the bound kernel's `struct mutex` has member `owner` of a type Owner can read.
+func (s Mutex) HasOwner() bool { return kvm.BindingOf(s.View).Has(93) }
 
 // WaitLock is `raw_spinlock_t wait_lock;` at offset 8, size 4.
-func (s Mutex) WaitLock() RawSpinlock {
-	return RawSpinlock{k: s.k, addr: s.addr + 8, b: sub(s.b, 8, 4)}
-}
+func (s Mutex) WaitLock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 94)} }
+
+// HasWaitLock reports whether the bound kernel's `struct mutex` has member `wait_lock` of a type WaitLock can read.
+func (s Mutex) HasWaitLock() bool { return kvm.BindingOf(s.View).Has(94) }
 
 // Osq is `struct optimistic_spin_queue osq;` at offset 12, size 4.
-func (s Mutex) Osq() OptimisticSpinQueue {
-	return OptimisticSpinQueue{k: s.k, addr: s.addr + 12, b: sub(s.b, 12, 4)}
-}
+func (s Mutex) Osq() OptimisticSpinQueue { return OptimisticSpinQueue{kvm.Sub(s.View, 95)} }
+
+// HasOsq reports whether the bound kernel's `struct mutex` has member `osq` of a type Osq can read.
+func (s Mutex) HasOsq() bool { return kvm.BindingOf(s.View).Has(95) }
 
 // WaitList is `struct list_head wait_list;` at offset 16, size 16.
-func (s Mutex) WaitList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 16)}
-}
+func (s Mutex) WaitList() ListHead { return ListHead{kvm.Sub(s.View, 96)} }
+
+// HasWaitList reports whether the bound kernel's `struct mutex` has member `wait_list` of a type WaitList can read.
+func (s Mutex) HasWaitList() bool { return kvm.BindingOf(s.View).Has(96) }
 
 const (
-	// SizeofNodemaskT is the size of C `nodemask_t (an anonymous struct)` in bytes.
+	// SizeofNodemaskT is the size of C `nodemask_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofNodemaskT = 128
-	// OffsetofNodemaskTBits is the offset of `bits` in C `nodemask_t (an anonymous struct)`.
-	OffsetofNodemaskTBits = 0
+	// OffsetofNodemaskT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofNodemaskTBits = 0 // bits
 	// NodemaskTBitsLen is the element count of `long unsigned int bits[16]`.
 	NodemaskTBitsLen = 16
 )
 
-// NodemaskT is a snapshot of C `nodemask_t (an anonymous struct)` (128 bytes) read from the target:
+// NodemaskT is a snapshot of C `nodemask_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NodemaskT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// NodemaskTPtr is a typed pointer to a C `nodemask_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type NodemaskTPtr = kvm.Ptr[NodemaskT]
+
+// KVMType is NodemaskT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (NodemaskT) KVMType() int { return 23 }
 
 // ReadNodemaskT reads a C `nodemask_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadNodemaskT(addr uint64) (NodemaskT, error) {
-	b, err := k.read(addr, SizeofNodemaskT)
-	if err != nil {
-		return NodemaskT{}, fmt.Errorf("nodemask_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return NodemaskT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s NodemaskT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 128 bytes (nil for the zero value); they are shared, not copied.
-func (s NodemaskT) Bytes() []byte {
-	return s.b
-}
-
-// NodemaskTPtr is a pointer to a C `nodemask_t (an anonymous struct)` in the target.
-type NodemaskTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `nodemask_t (an anonymous struct)` p points to.
-func (p NodemaskTPtr) Read() (NodemaskT, error) {
-	return p.k.ReadNodemaskT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p NodemaskTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[NodemaskT](k.Binding(), addr)
 }
 
 // Bits is `long unsigned int bits[16];` at offset 0, size 128.
@@ -1971,324 +1418,202 @@ func (s NodemaskT) Bits(i int) (v uint64, ok bool) {
 	if i < 0 || i >= NodemaskTBitsLen {
 		return
 	}
-	off := 0 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 97, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 97), true
 }
 
+// HasBits reports whether the bound kernel's `nodemask_t (an anonymous struct)` has member `bits` of a type Bits can read.
+func (s NodemaskT) HasBits() bool { return kvm.BindingOf(s.View).Has(97) }
+
 const (
-	// SizeofOptimisticSpinQueue is the size of C `struct optimistic_spin_queue` in bytes.
+	// SizeofOptimisticSpinQueue is the size of C `struct optimistic_spin_queue` in bytes in the kernel the bindings were generated from.
 	SizeofOptimisticSpinQueue = 4
-	// OffsetofOptimisticSpinQueueTail is the offset of `tail` in C `struct optimistic_spin_queue`.
-	OffsetofOptimisticSpinQueueTail = 0
+	// OffsetofOptimisticSpinQueue… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofOptimisticSpinQueueTail = 0 // tail
 )
 
-// OptimisticSpinQueue is a snapshot of C `struct optimistic_spin_queue` (4 bytes) read from the target:
+// OptimisticSpinQueue is a snapshot of C `struct optimistic_spin_queue` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type OptimisticSpinQueue struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// OptimisticSpinQueuePtr is a typed pointer to a C `struct optimistic_spin_queue` in the target (Read, IsNil, Addr).
+type OptimisticSpinQueuePtr = kvm.Ptr[OptimisticSpinQueue]
+
+// KVMType is OptimisticSpinQueue's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (OptimisticSpinQueue) KVMType() int { return 24 }
 
 // ReadOptimisticSpinQueue reads a C `struct optimistic_spin_queue` at addr in one read.
 func (k *Kernel) ReadOptimisticSpinQueue(addr uint64) (OptimisticSpinQueue, error) {
-	b, err := k.read(addr, SizeofOptimisticSpinQueue)
-	if err != nil {
-		return OptimisticSpinQueue{}, fmt.Errorf("struct optimistic_spin_queue at %#x: %w", addr, err)
-	}
-	return OptimisticSpinQueue{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s OptimisticSpinQueue) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s OptimisticSpinQueue) Bytes() []byte {
-	return s.b
-}
-
-// OptimisticSpinQueuePtr is a pointer to a C `struct optimistic_spin_queue` in the target.
-type OptimisticSpinQueuePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct optimistic_spin_queue` p points to.
-func (p OptimisticSpinQueuePtr) Read() (OptimisticSpinQueue, error) {
-	return p.k.ReadOptimisticSpinQueue(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p OptimisticSpinQueuePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[OptimisticSpinQueue](k.Binding(), addr)
 }
 
 // Tail is `atomic_t tail;` at offset 0, size 4.
-func (s OptimisticSpinQueue) Tail() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s OptimisticSpinQueue) Tail() AtomicT { return AtomicT{kvm.Sub(s.View, 98)} }
+
+// HasTail reports whether the bound kernel's `struct optimistic_spin_queue` has member `tail` of a type Tail can read.
+func (s OptimisticSpinQueue) HasTail() bool { return kvm.BindingOf(s.View).Has(98) }
 
 const (
-	// SizeofPageFrag is the size of C `struct page_frag` in bytes.
+	// SizeofPageFrag is the size of C `struct page_frag` in bytes in the kernel the bindings were generated from.
 	SizeofPageFrag = 16
-	// OffsetofPageFragPage is the offset of `page` in C `struct page_frag`.
-	OffsetofPageFragPage = 0
-	// OffsetofPageFragOffset is the offset of `offset` in C `struct page_frag`.
-	OffsetofPageFragOffset = 8
-	// OffsetofPageFragSize is the offset of `size` in C `struct page_frag`.
-	OffsetofPageFragSize = 12
+	// OffsetofPageFrag… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPageFragPage   = 0  // page
+	OffsetofPageFragOffset = 8  // offset
+	OffsetofPageFragSize   = 12 // size
 )
 
-// PageFrag is a snapshot of C `struct page_frag` (16 bytes) read from the target:
+// PageFrag is a snapshot of C `struct page_frag` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PageFrag struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PageFragPtr is a typed pointer to a C `struct page_frag` in the target (Read, IsNil, Addr).
+type PageFragPtr = kvm.Ptr[PageFrag]
+
+// KVMType is PageFrag's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PageFrag) KVMType() int { return 25 }
 
 // ReadPageFrag reads a C `struct page_frag` at addr in one read.
 func (k *Kernel) ReadPageFrag(addr uint64) (PageFrag, error) {
-	b, err := k.read(addr, SizeofPageFrag)
-	if err != nil {
-		return PageFrag{}, fmt.Errorf("struct page_frag at %#x: %w", addr, err)
-	}
-	return PageFrag{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PageFrag) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s PageFrag) Bytes() []byte {
-	return s.b
-}
-
-// PageFragPtr is a pointer to a C `struct page_frag` in the target.
-type PageFragPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct page_frag` p points to.
-func (p PageFragPtr) Read() (PageFrag, error) {
-	return p.k.ReadPageFrag(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PageFragPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PageFrag](k.Binding(), addr)
 }
 
 // Page is `struct page *page;` at offset 0, size 8.
-func (s PageFrag) Page() uint64 {
-	return u64(s.b, 0)
-}
+func (s PageFrag) Page() uint64 { return kvm.Uint(s.View, 99) }
+
+// HasPage reports whether the bound kernel's `struct page_frag` has member `page` of a type Page can read.
+func (s PageFrag) HasPage() bool { return kvm.BindingOf(s.View).Has(99) }
 
 // Offset is `__u32 offset;` at offset 8, size 4.
-func (s PageFrag) Offset() uint32 {
-	return u32(s.b, 8)
-}
+func (s PageFrag) Offset() uint32 { return uint32(kvm.Uint(s.View, 100)) }
+
+// HasOffset reports whether the bound kernel's `struct page_frag` has member `offset` of a type Offset can read.
+func (s PageFrag) HasOffset() bool { return kvm.BindingOf(s.View).Has(100) }
 
 // Size is `__u32 size;` at offset 12, size 4.
-func (s PageFrag) Size() uint32 {
-	return u32(s.b, 12)
-}
+func (s PageFrag) Size() uint32 { return uint32(kvm.Uint(s.View, 101)) }
+
+// HasSize reports whether the bound kernel's `struct page_frag` has member `size` of a type Size can read.
+func (s PageFrag) HasSize() bool { return kvm.BindingOf(s.View).Has(101) }
 
 const (
-	// SizeofPlistNode is the size of C `struct plist_node` in bytes.
+	// SizeofPlistNode is the size of C `struct plist_node` in bytes in the kernel the bindings were generated from.
 	SizeofPlistNode = 40
-	// OffsetofPlistNodePrio is the offset of `prio` in C `struct plist_node`.
-	OffsetofPlistNodePrio = 0
-	// OffsetofPlistNodePrioList is the offset of `prio_list` in C `struct plist_node`.
-	OffsetofPlistNodePrioList = 8
-	// OffsetofPlistNodeNodeList is the offset of `node_list` in C `struct plist_node`.
-	OffsetofPlistNodeNodeList = 24
+	// OffsetofPlistNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPlistNodePrio     = 0  // prio
+	OffsetofPlistNodePrioList = 8  // prio_list
+	OffsetofPlistNodeNodeList = 24 // node_list
 )
 
-// PlistNode is a snapshot of C `struct plist_node` (40 bytes) read from the target:
+// PlistNode is a snapshot of C `struct plist_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PlistNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PlistNodePtr is a typed pointer to a C `struct plist_node` in the target (Read, IsNil, Addr).
+type PlistNodePtr = kvm.Ptr[PlistNode]
+
+// KVMType is PlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PlistNode) KVMType() int { return 26 }
 
 // ReadPlistNode reads a C `struct plist_node` at addr in one read.
 func (k *Kernel) ReadPlistNode(addr uint64) (PlistNode, error) {
-	b, err := k.read(addr, SizeofPlistNode)
-	if err != nil {
-		return PlistNode{}, fmt.Errorf("struct plist_node at %#x: %w", addr, err)
-	}
-	return PlistNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PlistNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 40 bytes (nil for the zero value); they are shared, not copied.
-func (s PlistNode) Bytes() []byte {
-	return s.b
-}
-
-// PlistNodePtr is a pointer to a C `struct plist_node` in the target.
-type PlistNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct plist_node` p points to.
-func (p PlistNodePtr) Read() (PlistNode, error) {
-	return p.k.ReadPlistNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PlistNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PlistNode](k.Binding(), addr)
 }
 
 // Prio is `int prio;` at offset 0, size 4.
-func (s PlistNode) Prio() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s PlistNode) Prio() int32 { return int32(kvm.Uint(s.View, 102)) }
+
+// HasPrio reports whether the bound kernel's `struct plist_node` has member `prio` of a type Prio can read.
+func (s PlistNode) HasPrio() bool { return kvm.BindingOf(s.View).Has(102) }
 
 // PrioList is `struct list_head prio_list;` at offset 8, size 16.
-func (s PlistNode) PrioList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 8, b: sub(s.b, 8, 16)}
-}
+func (s PlistNode) PrioList() ListHead { return ListHead{kvm.Sub(s.View, 103)} }
+
+// HasPrioList reports whether the bound kernel's `struct plist_node` has member `prio_list` of a type PrioList can read.
+func (s PlistNode) HasPrioList() bool { return kvm.BindingOf(s.View).Has(103) }
 
 // NodeList is `struct list_head node_list;` at offset 24, size 16.
-func (s PlistNode) NodeList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 24, b: sub(s.b, 24, 16)}
-}
+func (s PlistNode) NodeList() ListHead { return ListHead{kvm.Sub(s.View, 104)} }
+
+// HasNodeList reports whether the bound kernel's `struct plist_node` has member `node_list` of a type NodeList can read.
+func (s PlistNode) HasNodeList() bool { return kvm.BindingOf(s.View).Has(104) }
 
 const (
-	// SizeofPosixCputimerBase is the size of C `struct posix_cputimer_base` in bytes.
+	// SizeofPosixCputimerBase is the size of C `struct posix_cputimer_base` in bytes in the kernel the bindings were generated from.
 	SizeofPosixCputimerBase = 24
-	// OffsetofPosixCputimerBaseNextevt is the offset of `nextevt` in C `struct posix_cputimer_base`.
-	OffsetofPosixCputimerBaseNextevt = 0
-	// OffsetofPosixCputimerBaseTqhead is the offset of `tqhead` in C `struct posix_cputimer_base`.
-	OffsetofPosixCputimerBaseTqhead = 8
+	// OffsetofPosixCputimerBase… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPosixCputimerBaseNextevt = 0 // nextevt
+	OffsetofPosixCputimerBaseTqhead  = 8 // tqhead
 )
 
-// PosixCputimerBase is a snapshot of C `struct posix_cputimer_base` (24 bytes) read from the target:
+// PosixCputimerBase is a snapshot of C `struct posix_cputimer_base` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimerBase struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PosixCputimerBasePtr is a typed pointer to a C `struct posix_cputimer_base` in the target (Read, IsNil, Addr).
+type PosixCputimerBasePtr = kvm.Ptr[PosixCputimerBase]
+
+// KVMType is PosixCputimerBase's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PosixCputimerBase) KVMType() int { return 27 }
 
 // ReadPosixCputimerBase reads a C `struct posix_cputimer_base` at addr in one read.
 func (k *Kernel) ReadPosixCputimerBase(addr uint64) (PosixCputimerBase, error) {
-	b, err := k.read(addr, SizeofPosixCputimerBase)
-	if err != nil {
-		return PosixCputimerBase{}, fmt.Errorf("struct posix_cputimer_base at %#x: %w", addr, err)
-	}
-	return PosixCputimerBase{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PosixCputimerBase) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s PosixCputimerBase) Bytes() []byte {
-	return s.b
-}
-
-// PosixCputimerBasePtr is a pointer to a C `struct posix_cputimer_base` in the target.
-type PosixCputimerBasePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct posix_cputimer_base` p points to.
-func (p PosixCputimerBasePtr) Read() (PosixCputimerBase, error) {
-	return p.k.ReadPosixCputimerBase(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PosixCputimerBasePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PosixCputimerBase](k.Binding(), addr)
 }
 
 // Nextevt is `u64 nextevt;` at offset 0, size 8.
-func (s PosixCputimerBase) Nextevt() uint64 {
-	return u64(s.b, 0)
-}
+func (s PosixCputimerBase) Nextevt() uint64 { return kvm.Uint(s.View, 105) }
+
+// HasNextevt reports whether the bound kernel's `struct posix_cputimer_base` has member `nextevt` of a type Nextevt can read.
+func (s PosixCputimerBase) HasNextevt() bool { return kvm.BindingOf(s.View).Has(105) }
 
 // Tqhead is `struct timerqueue_head tqhead;` at offset 8, size 16.
-func (s PosixCputimerBase) Tqhead() TimerqueueHead {
-	return TimerqueueHead{k: s.k, addr: s.addr + 8, b: sub(s.b, 8, 16)}
-}
+func (s PosixCputimerBase) Tqhead() TimerqueueHead { return TimerqueueHead{kvm.Sub(s.View, 106)} }
+
+// HasTqhead reports whether the bound kernel's `struct posix_cputimer_base` has member `tqhead` of a type Tqhead can read.
+func (s PosixCputimerBase) HasTqhead() bool { return kvm.BindingOf(s.View).Has(106) }
 
 const (
-	// SizeofPosixCputimers is the size of C `struct posix_cputimers` in bytes.
+	// SizeofPosixCputimers is the size of C `struct posix_cputimers` in bytes in the kernel the bindings were generated from.
 	SizeofPosixCputimers = 80
-	// OffsetofPosixCputimersBases is the offset of `bases` in C `struct posix_cputimers`.
-	OffsetofPosixCputimersBases = 0
+	// OffsetofPosixCputimers… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPosixCputimersBases = 0 // bases
 	// PosixCputimersBasesLen is the element count of `struct posix_cputimer_base bases[3]`.
-	PosixCputimersBasesLen = 3
-	// OffsetofPosixCputimersTimersActive is the offset of `timers_active` in C `struct posix_cputimers`.
-	OffsetofPosixCputimersTimersActive = 72
-	// OffsetofPosixCputimersExpiryActive is the offset of `expiry_active` in C `struct posix_cputimers`.
-	OffsetofPosixCputimersExpiryActive = 76
+	PosixCputimersBasesLen             = 3
+	OffsetofPosixCputimersTimersActive = 72 // timers_active
+	OffsetofPosixCputimersExpiryActive = 76 // expiry_active
 )
 
-// PosixCputimers is a snapshot of C `struct posix_cputimers` (80 bytes) read from the target:
+// PosixCputimers is a snapshot of C `struct posix_cputimers` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimers struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PosixCputimersPtr is a typed pointer to a C `struct posix_cputimers` in the target (Read, IsNil, Addr).
+type PosixCputimersPtr = kvm.Ptr[PosixCputimers]
+
+// KVMType is PosixCputimers's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PosixCputimers) KVMType() int { return 28 }
 
 // ReadPosixCputimers reads a C `struct posix_cputimers` at addr in one read.
 func (k *Kernel) ReadPosixCputimers(addr uint64) (PosixCputimers, error) {
-	b, err := k.read(addr, SizeofPosixCputimers)
-	if err != nil {
-		return PosixCputimers{}, fmt.Errorf("struct posix_cputimers at %#x: %w", addr, err)
-	}
-	return PosixCputimers{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PosixCputimers) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 80 bytes (nil for the zero value); they are shared, not copied.
-func (s PosixCputimers) Bytes() []byte {
-	return s.b
-}
-
-// PosixCputimersPtr is a pointer to a C `struct posix_cputimers` in the target.
-type PosixCputimersPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct posix_cputimers` p points to.
-func (p PosixCputimersPtr) Read() (PosixCputimers, error) {
-	return p.k.ReadPosixCputimers(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PosixCputimersPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PosixCputimers](k.Binding(), addr)
 }
 
 // Bases is `struct posix_cputimer_base bases[3];` at offset 0, size 72.
@@ -2297,2163 +1622,1551 @@ func (s PosixCputimers) Bases(i int) (v PosixCputimerBase, ok bool) {
 	if i < 0 || i >= PosixCputimersBasesLen {
 		return
 	}
-	off := 0 + i*24
-	return PosixCputimerBase{k: s.k, addr: s.addr + uint64(off), b: sub(s.b, off, 24)}, true
+	el, ok := kvm.Elem(s.View, 107, i)
+	if !ok {
+		return
+	}
+	return PosixCputimerBase{el}, true
 }
+
+// HasBases reports whether the bound kernel's `struct posix_cputimers` has member `bases` of a type Bases can read.
+func (s PosixCputimers) HasBases() bool { return kvm.BindingOf(s.View).Has(107) }
 
 // TimersActive is `unsigned int timers_active;` at offset 72, size 4.
-func (s PosixCputimers) TimersActive() uint32 {
-	return u32(s.b, 72)
-}
+func (s PosixCputimers) TimersActive() uint32 { return uint32(kvm.Uint(s.View, 108)) }
+
+// HasTimersActive reports whether the bound kernel's `struct posix_cputimers` has member `timers_active` of a type TimersActive can read.
+func (s PosixCputimers) HasTimersActive() bool { return kvm.BindingOf(s.View).Has(108) }
 
 // ExpiryActive is `unsigned int expiry_active;` at offset 76, size 4.
-func (s PosixCputimers) ExpiryActive() uint32 {
-	return u32(s.b, 76)
-}
+func (s PosixCputimers) ExpiryActive() uint32 { return uint32(kvm.Uint(s.View, 109)) }
+
+// HasExpiryActive reports whether the bound kernel's `struct posix_cputimers` has member `expiry_active` of a type ExpiryActive can read.
+func (s PosixCputimers) HasExpiryActive() bool { return kvm.BindingOf(s.View).Has(109) }
 
 const (
-	// SizeofPosixCputimersWork is the size of C `struct posix_cputimers_work` in bytes.
+	// SizeofPosixCputimersWork is the size of C `struct posix_cputimers_work` in bytes in the kernel the bindings were generated from.
 	SizeofPosixCputimersWork = 56
-	// OffsetofPosixCputimersWorkWork is the offset of `work` in C `struct posix_cputimers_work`.
-	OffsetofPosixCputimersWorkWork = 0
-	// OffsetofPosixCputimersWorkMutex is the offset of `mutex` in C `struct posix_cputimers_work`.
-	OffsetofPosixCputimersWorkMutex = 16
-	// OffsetofPosixCputimersWorkScheduled is the offset of `scheduled` in C `struct posix_cputimers_work`.
-	OffsetofPosixCputimersWorkScheduled = 48
+	// OffsetofPosixCputimersWork… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPosixCputimersWorkWork      = 0  // work
+	OffsetofPosixCputimersWorkMutex     = 16 // mutex
+	OffsetofPosixCputimersWorkScheduled = 48 // scheduled
 )
 
-// PosixCputimersWork is a snapshot of C `struct posix_cputimers_work` (56 bytes) read from the target:
+// PosixCputimersWork is a snapshot of C `struct posix_cputimers_work` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimersWork struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PosixCputimersWorkPtr is a typed pointer to a C `struct posix_cputimers_work` in the target (Read, IsNil, Addr).
+type PosixCputimersWorkPtr = kvm.Ptr[PosixCputimersWork]
+
+// KVMType is PosixCputimersWork's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PosixCputimersWork) KVMType() int { return 29 }
 
 // ReadPosixCputimersWork reads a C `struct posix_cputimers_work` at addr in one read.
 func (k *Kernel) ReadPosixCputimersWork(addr uint64) (PosixCputimersWork, error) {
-	b, err := k.read(addr, SizeofPosixCputimersWork)
-	if err != nil {
-		return PosixCputimersWork{}, fmt.Errorf("struct posix_cputimers_work at %#x: %w", addr, err)
-	}
-	return PosixCputimersWork{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PosixCputimersWork) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 56 bytes (nil for the zero value); they are shared, not copied.
-func (s PosixCputimersWork) Bytes() []byte {
-	return s.b
-}
-
-// PosixCputimersWorkPtr is a pointer to a C `struct posix_cputimers_work` in the target.
-type PosixCputimersWorkPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct posix_cputimers_work` p points to.
-func (p PosixCputimersWorkPtr) Read() (PosixCputimersWork, error) {
-	return p.k.ReadPosixCputimersWork(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PosixCputimersWorkPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PosixCputimersWork](k.Binding(), addr)
 }
 
 // Work is `struct callback_head work;` at offset 0, size 16.
-func (s PosixCputimersWork) Work() CallbackHead {
-	return CallbackHead{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s PosixCputimersWork) Work() CallbackHead { return CallbackHead{kvm.Sub(s.View, 110)} }
+
+// HasWork reports whether the bound kernel's `struct posix_cputimers_work` has member `work` of a type Work can read.
+func (s PosixCputimersWork) HasWork() bool { return kvm.BindingOf(s.View).Has(110) }
 
 // Mutex is `struct mutex mutex;` at offset 16, size 32.
-func (s PosixCputimersWork) Mutex() Mutex {
-	return Mutex{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 32)}
-}
+func (s PosixCputimersWork) Mutex() Mutex { return Mutex{kvm.Sub(s.View, 111)} }
+
+// HasMutex reports whether the bound kernel's `struct posix_cputimers_work` has member `mutex` of a type Mutex can read.
+func (s PosixCputimersWork) HasMutex() bool { return kvm.BindingOf(s.View).Has(111) }
 
 // Scheduled is `unsigned int scheduled;` at offset 48, size 4.
-func (s PosixCputimersWork) Scheduled() uint32 {
-	return u32(s.b, 48)
-}
+func (s PosixCputimersWork) Scheduled() uint32 { return uint32(kvm.Uint(s.View, 112)) }
+
+// HasScheduled reports whether the bound kernel's `struct posix_cputimers_work` has member `scheduled` of a type Scheduled can read.
+func (s PosixCputimersWork) HasScheduled() bool { return kvm.BindingOf(s.View).Has(112) }
 
 const (
-	// SizeofPrevCputime is the size of C `struct prev_cputime` in bytes.
+	// SizeofPrevCputime is the size of C `struct prev_cputime` in bytes in the kernel the bindings were generated from.
 	SizeofPrevCputime = 24
-	// OffsetofPrevCputimeUtime is the offset of `utime` in C `struct prev_cputime`.
-	OffsetofPrevCputimeUtime = 0
-	// OffsetofPrevCputimeStime is the offset of `stime` in C `struct prev_cputime`.
-	OffsetofPrevCputimeStime = 8
-	// OffsetofPrevCputimeLock is the offset of `lock` in C `struct prev_cputime`.
-	OffsetofPrevCputimeLock = 16
+	// OffsetofPrevCputime… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPrevCputimeUtime = 0  // utime
+	OffsetofPrevCputimeStime = 8  // stime
+	OffsetofPrevCputimeLock  = 16 // lock
 )
 
-// PrevCputime is a snapshot of C `struct prev_cputime` (24 bytes) read from the target:
+// PrevCputime is a snapshot of C `struct prev_cputime` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PrevCputime struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PrevCputimePtr is a typed pointer to a C `struct prev_cputime` in the target (Read, IsNil, Addr).
+type PrevCputimePtr = kvm.Ptr[PrevCputime]
+
+// KVMType is PrevCputime's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PrevCputime) KVMType() int { return 30 }
 
 // ReadPrevCputime reads a C `struct prev_cputime` at addr in one read.
 func (k *Kernel) ReadPrevCputime(addr uint64) (PrevCputime, error) {
-	b, err := k.read(addr, SizeofPrevCputime)
-	if err != nil {
-		return PrevCputime{}, fmt.Errorf("struct prev_cputime at %#x: %w", addr, err)
-	}
-	return PrevCputime{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PrevCputime) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s PrevCputime) Bytes() []byte {
-	return s.b
-}
-
-// PrevCputimePtr is a pointer to a C `struct prev_cputime` in the target.
-type PrevCputimePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct prev_cputime` p points to.
-func (p PrevCputimePtr) Read() (PrevCputime, error) {
-	return p.k.ReadPrevCputime(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PrevCputimePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PrevCputime](k.Binding(), addr)
 }
 
 // Utime is `u64 utime;` at offset 0, size 8.
-func (s PrevCputime) Utime() uint64 {
-	return u64(s.b, 0)
-}
+func (s PrevCputime) Utime() uint64 { return kvm.Uint(s.View, 113) }
+
+// HasUtime reports whether the bound kernel's `struct prev_cputime` has member `utime` of a type Utime can read.
+func (s PrevCputime) HasUtime() bool { return kvm.BindingOf(s.View).Has(113) }
 
 // Stime is `u64 stime;` at offset 8, size 8.
-func (s PrevCputime) Stime() uint64 {
-	return u64(s.b, 8)
-}
+func (s PrevCputime) Stime() uint64 { return kvm.Uint(s.View, 114) }
+
+// HasStime reports whether the bound kernel's `struct prev_cputime` has member `stime` of a type Stime can read.
+func (s PrevCputime) HasStime() bool { return kvm.BindingOf(s.View).Has(114) }
 
 // Lock is `raw_spinlock_t lock;` at offset 16, size 4.
-func (s PrevCputime) Lock() RawSpinlock {
-	return RawSpinlock{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 4)}
-}
+func (s PrevCputime) Lock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 115)} }
+
+// HasLock reports whether the bound kernel's `struct prev_cputime` has member `lock` of a type Lock can read.
+func (s PrevCputime) HasLock() bool { return kvm.BindingOf(s.View).Has(115) }
 
 const (
-	// SizeofQspinlock is the size of C `struct qspinlock` in bytes.
+	// SizeofQspinlock is the size of C `struct qspinlock` in bytes in the kernel the bindings were generated from.
 	SizeofQspinlock = 4
-	// OffsetofQspinlockVal is the offset of `val` in C `struct qspinlock`.
-	OffsetofQspinlockVal = 0
-	// OffsetofQspinlockLocked is the offset of `locked` in C `struct qspinlock`.
-	OffsetofQspinlockLocked = 0
-	// OffsetofQspinlockPending is the offset of `pending` in C `struct qspinlock`.
-	OffsetofQspinlockPending = 1
-	// OffsetofQspinlockLockedPending is the offset of `locked_pending` in C `struct qspinlock`.
-	OffsetofQspinlockLockedPending = 0
-	// OffsetofQspinlockTail is the offset of `tail` in C `struct qspinlock`.
-	OffsetofQspinlockTail = 2
+	// OffsetofQspinlock… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofQspinlockVal           = 0 // val
+	OffsetofQspinlockLocked        = 0 // locked
+	OffsetofQspinlockPending       = 1 // pending
+	OffsetofQspinlockLockedPending = 0 // locked_pending
+	OffsetofQspinlockTail          = 2 // tail
 )
 
-// Qspinlock is a snapshot of C `struct qspinlock` (4 bytes) read from the target:
+// Qspinlock is a snapshot of C `struct qspinlock` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Qspinlock struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// QspinlockPtr is a typed pointer to a C `struct qspinlock` in the target (Read, IsNil, Addr).
+type QspinlockPtr = kvm.Ptr[Qspinlock]
+
+// KVMType is Qspinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Qspinlock) KVMType() int { return 31 }
 
 // ReadQspinlock reads a C `struct qspinlock` at addr in one read.
 func (k *Kernel) ReadQspinlock(addr uint64) (Qspinlock, error) {
-	b, err := k.read(addr, SizeofQspinlock)
-	if err != nil {
-		return Qspinlock{}, fmt.Errorf("struct qspinlock at %#x: %w", addr, err)
-	}
-	return Qspinlock{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Qspinlock) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s Qspinlock) Bytes() []byte {
-	return s.b
-}
-
-// QspinlockPtr is a pointer to a C `struct qspinlock` in the target.
-type QspinlockPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct qspinlock` p points to.
-func (p QspinlockPtr) Read() (Qspinlock, error) {
-	return p.k.ReadQspinlock(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p QspinlockPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Qspinlock](k.Binding(), addr)
 }
 
 // Val is `atomic_t val;` at offset 0, size 4, in an anonymous union at offset 0.
-func (s Qspinlock) Val() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s Qspinlock) Val() AtomicT { return AtomicT{kvm.Sub(s.View, 116)} }
+
+// HasVal reports whether the bound kernel's `struct qspinlock` has member `val` of a type Val can read.
+func (s Qspinlock) HasVal() bool { return kvm.BindingOf(s.View).Has(116) }
 
 // Locked is `u8 locked;` at offset 0, size 1, in an anonymous struct at offset 0.
-func (s Qspinlock) Locked() uint8 {
-	return u8(s.b, 0)
-}
+func (s Qspinlock) Locked() uint8 { return uint8(kvm.Uint(s.View, 117)) }
+
+// HasLocked reports whether the bound kernel's `struct qspinlock` has member `locked` of a type Locked can read.
+func (s Qspinlock) HasLocked() bool { return kvm.BindingOf(s.View).Has(117) }
 
 // Pending is `u8 pending;` at offset 1, size 1, in an anonymous struct at offset 0.
-func (s Qspinlock) Pending() uint8 {
-	return u8(s.b, 1)
-}
+func (s Qspinlock) Pending() uint8 { return uint8(kvm.Uint(s.View, 118)) }
+
+// HasPending reports whether the bound kernel's `struct qspinlock` has member `pending` of a type Pending can read.
+func (s Qspinlock) HasPending() bool { return kvm.BindingOf(s.View).Has(118) }
 
 // LockedPending is `u16 locked_pending;` at offset 0, size 2, in an anonymous struct at offset 0.
-func (s Qspinlock) LockedPending() uint16 {
-	return u16(s.b, 0)
-}
+func (s Qspinlock) LockedPending() uint16 { return uint16(kvm.Uint(s.View, 119)) }
+
+// HasLockedPending reports whether the bound kernel's `struct qspinlock` has member `locked_pending` of a type LockedPending can read.
+func (s Qspinlock) HasLockedPending() bool { return kvm.BindingOf(s.View).Has(119) }
 
 // Tail is `u16 tail;` at offset 2, size 2, in an anonymous struct at offset 0.
-func (s Qspinlock) Tail() uint16 {
-	return u16(s.b, 2)
-}
+func (s Qspinlock) Tail() uint16 { return uint16(kvm.Uint(s.View, 120)) }
+
+// HasTail reports whether the bound kernel's `struct qspinlock` has member `tail` of a type Tail can read.
+func (s Qspinlock) HasTail() bool { return kvm.BindingOf(s.View).Has(120) }
 
 const (
-	// SizeofRCUSpecial is the size of C `union rcu_special` in bytes.
+	// SizeofRCUSpecial is the size of C `union rcu_special` in bytes in the kernel the bindings were generated from.
 	SizeofRCUSpecial = 4
-	// OffsetofRCUSpecialB is the offset of `b` in C `union rcu_special`.
-	OffsetofRCUSpecialB = 0
-	// OffsetofRCUSpecialS is the offset of `s` in C `union rcu_special`.
-	OffsetofRCUSpecialS = 0
+	// OffsetofRCUSpecial… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRCUSpecialB = 0 // b
+	OffsetofRCUSpecialS = 0 // s
 )
 
-// RCUSpecial is a snapshot of C `union rcu_special` (4 bytes) read from the target:
+// RCUSpecial is a snapshot of C `union rcu_special` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RCUSpecial struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RCUSpecialPtr is a typed pointer to a C `union rcu_special` in the target (Read, IsNil, Addr).
+type RCUSpecialPtr = kvm.Ptr[RCUSpecial]
+
+// KVMType is RCUSpecial's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RCUSpecial) KVMType() int { return 32 }
 
 // ReadRCUSpecial reads a C `union rcu_special` at addr in one read.
 func (k *Kernel) ReadRCUSpecial(addr uint64) (RCUSpecial, error) {
-	b, err := k.read(addr, SizeofRCUSpecial)
-	if err != nil {
-		return RCUSpecial{}, fmt.Errorf("union rcu_special at %#x: %w", addr, err)
-	}
-	return RCUSpecial{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RCUSpecial) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s RCUSpecial) Bytes() []byte {
-	return s.b
-}
-
-// RCUSpecialPtr is a pointer to a C `union rcu_special` in the target.
-type RCUSpecialPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `union rcu_special` p points to.
-func (p RCUSpecialPtr) Read() (RCUSpecial, error) {
-	return p.k.ReadRCUSpecial(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RCUSpecialPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RCUSpecial](k.Binding(), addr)
 }
 
 // B is `struct {...} b;` at offset 0, size 4.
-func (s RCUSpecial) B() RCUSpecialB {
-	return RCUSpecialB{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s RCUSpecial) B() RCUSpecialB { return RCUSpecialB{kvm.Sub(s.View, 121)} }
+
+// HasB reports whether the bound kernel's `union rcu_special` has member `b` of a type B can read.
+func (s RCUSpecial) HasB() bool { return kvm.BindingOf(s.View).Has(121) }
 
 // S is `u32 s;` at offset 0, size 4.
-func (s RCUSpecial) S() uint32 {
-	return u32(s.b, 0)
-}
+func (s RCUSpecial) S() uint32 { return uint32(kvm.Uint(s.View, 122)) }
+
+// HasS reports whether the bound kernel's `union rcu_special` has member `s` of a type S can read.
+func (s RCUSpecial) HasS() bool { return kvm.BindingOf(s.View).Has(122) }
 
 const (
-	// SizeofRCUSpecialB is the size of C `the anonymous struct of union rcu_special member b` in bytes.
+	// SizeofRCUSpecialB is the size of C `the anonymous struct of union rcu_special member b` in bytes in the kernel the bindings were generated from.
 	SizeofRCUSpecialB = 4
-	// OffsetofRCUSpecialBBlocked is the offset of `blocked` in C `the anonymous struct of union rcu_special member b`.
-	OffsetofRCUSpecialBBlocked = 0
-	// OffsetofRCUSpecialBNeedQs is the offset of `need_qs` in C `the anonymous struct of union rcu_special member b`.
-	OffsetofRCUSpecialBNeedQs = 1
-	// OffsetofRCUSpecialBExpHint is the offset of `exp_hint` in C `the anonymous struct of union rcu_special member b`.
-	OffsetofRCUSpecialBExpHint = 2
-	// OffsetofRCUSpecialBNeedMb is the offset of `need_mb` in C `the anonymous struct of union rcu_special member b`.
-	OffsetofRCUSpecialBNeedMb = 3
+	// OffsetofRCUSpecialB… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRCUSpecialBBlocked = 0 // blocked
+	OffsetofRCUSpecialBNeedQs  = 1 // need_qs
+	OffsetofRCUSpecialBExpHint = 2 // exp_hint
+	OffsetofRCUSpecialBNeedMb  = 3 // need_mb
 )
 
-// RCUSpecialB is a snapshot of C `the anonymous struct of union rcu_special member b` (4 bytes) read from the target:
+// RCUSpecialB is a snapshot of C `the anonymous struct of union rcu_special member b` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RCUSpecialB struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RCUSpecialBPtr is a typed pointer to a C `the anonymous struct of union rcu_special member b` in the target (Read, IsNil, Addr).
+type RCUSpecialBPtr = kvm.Ptr[RCUSpecialB]
+
+// KVMType is RCUSpecialB's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RCUSpecialB) KVMType() int { return 33 }
 
 // ReadRCUSpecialB reads a C `the anonymous struct of union rcu_special member b` at addr in one read.
 func (k *Kernel) ReadRCUSpecialB(addr uint64) (RCUSpecialB, error) {
-	b, err := k.read(addr, SizeofRCUSpecialB)
-	if err != nil {
-		return RCUSpecialB{}, fmt.Errorf("the anonymous struct of union rcu_special member b at %#x: %w", addr, err)
-	}
-	return RCUSpecialB{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RCUSpecialB) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s RCUSpecialB) Bytes() []byte {
-	return s.b
-}
-
-// RCUSpecialBPtr is a pointer to a C `the anonymous struct of union rcu_special member b` in the target.
-type RCUSpecialBPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `the anonymous struct of union rcu_special member b` p points to.
-func (p RCUSpecialBPtr) Read() (RCUSpecialB, error) {
-	return p.k.ReadRCUSpecialB(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RCUSpecialBPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RCUSpecialB](k.Binding(), addr)
 }
 
 // Blocked is `u8 blocked;` at offset 0, size 1.
-func (s RCUSpecialB) Blocked() uint8 {
-	return u8(s.b, 0)
-}
+func (s RCUSpecialB) Blocked() uint8 { return uint8(kvm.Uint(s.View, 123)) }
+
+// HasBlocked reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `blocked` of a type Blocked can read.
+func (s RCUSpecialB) HasBlocked() bool { return kvm.BindingOf(s.View).Has(123) }
 
 // NeedQs is `u8 need_qs;` at offset 1, size 1.
-func (s RCUSpecialB) NeedQs() uint8 {
-	return u8(s.b, 1)
-}
+func (s RCUSpecialB) NeedQs() uint8 { return uint8(kvm.Uint(s.View, 124)) }
+
+// HasNeedQs reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `need_qs` of a type NeedQs can read.
+func (s RCUSpecialB) HasNeedQs() bool { return kvm.BindingOf(s.View).Has(124) }
 
 // ExpHint is `u8 exp_hint;` at offset 2, size 1.
-func (s RCUSpecialB) ExpHint() uint8 {
-	return u8(s.b, 2)
-}
+func (s RCUSpecialB) ExpHint() uint8 { return uint8(kvm.Uint(s.View, 125)) }
+
+// HasExpHint reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `exp_hint` of a type ExpHint can read.
+func (s RCUSpecialB) HasExpHint() bool { return kvm.BindingOf(s.View).Has(125) }
 
 // NeedMb is `u8 need_mb;` at offset 3, size 1.
-func (s RCUSpecialB) NeedMb() uint8 {
-	return u8(s.b, 3)
-}
+func (s RCUSpecialB) NeedMb() uint8 { return uint8(kvm.Uint(s.View, 126)) }
+
+// HasNeedMb reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `need_mb` of a type NeedMb can read.
+func (s RCUSpecialB) HasNeedMb() bool { return kvm.BindingOf(s.View).Has(126) }
 
 const (
-	// SizeofRawSpinlock is the size of C `struct raw_spinlock` in bytes.
+	// SizeofRawSpinlock is the size of C `struct raw_spinlock` in bytes in the kernel the bindings were generated from.
 	SizeofRawSpinlock = 4
-	// OffsetofRawSpinlockRawLock is the offset of `raw_lock` in C `struct raw_spinlock`.
-	OffsetofRawSpinlockRawLock = 0
+	// OffsetofRawSpinlock… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRawSpinlockRawLock = 0 // raw_lock
 )
 
-// RawSpinlock is a snapshot of C `struct raw_spinlock` (4 bytes) read from the target:
+// RawSpinlock is a snapshot of C `struct raw_spinlock` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RawSpinlock struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RawSpinlockPtr is a typed pointer to a C `struct raw_spinlock` in the target (Read, IsNil, Addr).
+type RawSpinlockPtr = kvm.Ptr[RawSpinlock]
+
+// KVMType is RawSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RawSpinlock) KVMType() int { return 34 }
 
 // ReadRawSpinlock reads a C `struct raw_spinlock` at addr in one read.
 func (k *Kernel) ReadRawSpinlock(addr uint64) (RawSpinlock, error) {
-	b, err := k.read(addr, SizeofRawSpinlock)
-	if err != nil {
-		return RawSpinlock{}, fmt.Errorf("struct raw_spinlock at %#x: %w", addr, err)
-	}
-	return RawSpinlock{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RawSpinlock) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s RawSpinlock) Bytes() []byte {
-	return s.b
-}
-
-// RawSpinlockPtr is a pointer to a C `struct raw_spinlock` in the target.
-type RawSpinlockPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct raw_spinlock` p points to.
-func (p RawSpinlockPtr) Read() (RawSpinlock, error) {
-	return p.k.ReadRawSpinlock(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RawSpinlockPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RawSpinlock](k.Binding(), addr)
 }
 
 // RawLock is `arch_spinlock_t raw_lock;` at offset 0, size 4.
-func (s RawSpinlock) RawLock() Qspinlock {
-	return Qspinlock{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s RawSpinlock) RawLock() Qspinlock { return Qspinlock{kvm.Sub(s.View, 127)} }
+
+// HasRawLock reports whether the bound kernel's `struct raw_spinlock` has member `raw_lock` of a type RawLock can read.
+func (s RawSpinlock) HasRawLock() bool { return kvm.BindingOf(s.View).Has(127) }
 
 const (
-	// SizeofRbNode is the size of C `struct rb_node` in bytes.
+	// SizeofRbNode is the size of C `struct rb_node` in bytes in the kernel the bindings were generated from.
 	SizeofRbNode = 24
-	// OffsetofRbNodeRbParentColor is the offset of `__rb_parent_color` in C `struct rb_node`.
-	OffsetofRbNodeRbParentColor = 0
-	// OffsetofRbNodeRbRight is the offset of `rb_right` in C `struct rb_node`.
-	OffsetofRbNodeRbRight = 8
-	// OffsetofRbNodeRbLeft is the offset of `rb_left` in C `struct rb_node`.
-	OffsetofRbNodeRbLeft = 16
+	// OffsetofRbNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRbNodeRbParentColor = 0  // __rb_parent_color
+	OffsetofRbNodeRbRight       = 8  // rb_right
+	OffsetofRbNodeRbLeft        = 16 // rb_left
 )
 
-// RbNode is a snapshot of C `struct rb_node` (24 bytes) read from the target:
+// RbNode is a snapshot of C `struct rb_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RbNodePtr is a typed pointer to a C `struct rb_node` in the target (Read, IsNil, Addr).
+type RbNodePtr = kvm.Ptr[RbNode]
+
+// KVMType is RbNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RbNode) KVMType() int { return 35 }
 
 // ReadRbNode reads a C `struct rb_node` at addr in one read.
 func (k *Kernel) ReadRbNode(addr uint64) (RbNode, error) {
-	b, err := k.read(addr, SizeofRbNode)
-	if err != nil {
-		return RbNode{}, fmt.Errorf("struct rb_node at %#x: %w", addr, err)
-	}
-	return RbNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RbNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s RbNode) Bytes() []byte {
-	return s.b
-}
-
-// RbNodePtr is a pointer to a C `struct rb_node` in the target.
-type RbNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct rb_node` p points to.
-func (p RbNodePtr) Read() (RbNode, error) {
-	return p.k.ReadRbNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RbNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RbNode](k.Binding(), addr)
 }
 
 // RbParentColor is `long unsigned int __rb_parent_color;` at offset 0, size 8.
-func (s RbNode) RbParentColor() uint64 {
-	return u64(s.b, 0)
-}
+func (s RbNode) RbParentColor() uint64 { return kvm.Uint(s.View, 128) }
+
+// HasRbParentColor reports whether the bound kernel's `struct rb_node` has member `__rb_parent_color` of a type RbParentColor can read.
+func (s RbNode) HasRbParentColor() bool { return kvm.BindingOf(s.View).Has(128) }
 
 // RbRight is `struct rb_node *rb_right;` at offset 8, size 8.
-func (s RbNode) RbRight() RbNodePtr {
-	return RbNodePtr{k: s.k, Addr: u64(s.b, 8)}
-}
+func (s RbNode) RbRight() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 129) }
+
+// HasRbRight reports whether the bound kernel's `struct rb_node` has member `rb_right` of a type RbRight can read.
+func (s RbNode) HasRbRight() bool { return kvm.BindingOf(s.View).Has(129) }
 
 // RbLeft is `struct rb_node *rb_left;` at offset 16, size 8.
-func (s RbNode) RbLeft() RbNodePtr {
-	return RbNodePtr{k: s.k, Addr: u64(s.b, 16)}
-}
+func (s RbNode) RbLeft() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 130) }
+
+// HasRbLeft reports whether the bound kernel's `struct rb_node` has member `rb_left` of a type RbLeft can read.
+func (s RbNode) HasRbLeft() bool { return kvm.BindingOf(s.View).Has(130) }
 
 const (
-	// SizeofRbRoot is the size of C `struct rb_root` in bytes.
+	// SizeofRbRoot is the size of C `struct rb_root` in bytes in the kernel the bindings were generated from.
 	SizeofRbRoot = 8
-	// OffsetofRbRootRbNode is the offset of `rb_node` in C `struct rb_root`.
-	OffsetofRbRootRbNode = 0
+	// OffsetofRbRoot… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRbRootRbNode = 0 // rb_node
 )
 
-// RbRoot is a snapshot of C `struct rb_root` (8 bytes) read from the target:
+// RbRoot is a snapshot of C `struct rb_root` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbRoot struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RbRootPtr is a typed pointer to a C `struct rb_root` in the target (Read, IsNil, Addr).
+type RbRootPtr = kvm.Ptr[RbRoot]
+
+// KVMType is RbRoot's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RbRoot) KVMType() int { return 36 }
 
 // ReadRbRoot reads a C `struct rb_root` at addr in one read.
 func (k *Kernel) ReadRbRoot(addr uint64) (RbRoot, error) {
-	b, err := k.read(addr, SizeofRbRoot)
-	if err != nil {
-		return RbRoot{}, fmt.Errorf("struct rb_root at %#x: %w", addr, err)
-	}
-	return RbRoot{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RbRoot) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s RbRoot) Bytes() []byte {
-	return s.b
-}
-
-// RbRootPtr is a pointer to a C `struct rb_root` in the target.
-type RbRootPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct rb_root` p points to.
-func (p RbRootPtr) Read() (RbRoot, error) {
-	return p.k.ReadRbRoot(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RbRootPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RbRoot](k.Binding(), addr)
 }
 
 // RbNode is `struct rb_node *rb_node;` at offset 0, size 8.
-func (s RbRoot) RbNode() RbNodePtr {
-	return RbNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s RbRoot) RbNode() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 131) }
+
+// HasRbNode reports whether the bound kernel's `struct rb_root` has member `rb_node` of a type RbNode can read.
+func (s RbRoot) HasRbNode() bool { return kvm.BindingOf(s.View).Has(131) }
 
 const (
-	// SizeofRbRootCached is the size of C `struct rb_root_cached` in bytes.
+	// SizeofRbRootCached is the size of C `struct rb_root_cached` in bytes in the kernel the bindings were generated from.
 	SizeofRbRootCached = 16
-	// OffsetofRbRootCachedRbRoot is the offset of `rb_root` in C `struct rb_root_cached`.
-	OffsetofRbRootCachedRbRoot = 0
-	// OffsetofRbRootCachedRbLeftmost is the offset of `rb_leftmost` in C `struct rb_root_cached`.
-	OffsetofRbRootCachedRbLeftmost = 8
+	// OffsetofRbRootCached… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRbRootCachedRbRoot     = 0 // rb_root
+	OffsetofRbRootCachedRbLeftmost = 8 // rb_leftmost
 )
 
-// RbRootCached is a snapshot of C `struct rb_root_cached` (16 bytes) read from the target:
+// RbRootCached is a snapshot of C `struct rb_root_cached` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbRootCached struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RbRootCachedPtr is a typed pointer to a C `struct rb_root_cached` in the target (Read, IsNil, Addr).
+type RbRootCachedPtr = kvm.Ptr[RbRootCached]
+
+// KVMType is RbRootCached's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RbRootCached) KVMType() int { return 37 }
 
 // ReadRbRootCached reads a C `struct rb_root_cached` at addr in one read.
 func (k *Kernel) ReadRbRootCached(addr uint64) (RbRootCached, error) {
-	b, err := k.read(addr, SizeofRbRootCached)
-	if err != nil {
-		return RbRootCached{}, fmt.Errorf("struct rb_root_cached at %#x: %w", addr, err)
-	}
-	return RbRootCached{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RbRootCached) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s RbRootCached) Bytes() []byte {
-	return s.b
-}
-
-// RbRootCachedPtr is a pointer to a C `struct rb_root_cached` in the target.
-type RbRootCachedPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct rb_root_cached` p points to.
-func (p RbRootCachedPtr) Read() (RbRootCached, error) {
-	return p.k.ReadRbRootCached(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RbRootCachedPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RbRootCached](k.Binding(), addr)
 }
 
 // RbRoot is `struct rb_root rb_root;` at offset 0, size 8.
-func (s RbRootCached) RbRoot() RbRoot {
-	return RbRoot{k: s.k, addr: s.addr, b: sub(s.b, 0, 8)}
-}
+func (s RbRootCached) RbRoot() RbRoot { return RbRoot{kvm.Sub(s.View, 132)} }
+
+// HasRbRoot reports whether the bound kernel's `struct rb_root_cached` has member `rb_root` of a type RbRoot can read.
+func (s RbRootCached) HasRbRoot() bool { return kvm.BindingOf(s.View).Has(132) }
 
 // RbLeftmost is `struct rb_node *rb_leftmost;` at offset 8, size 8.
-func (s RbRootCached) RbLeftmost() RbNodePtr {
-	return RbNodePtr{k: s.k, Addr: u64(s.b, 8)}
-}
+func (s RbRootCached) RbLeftmost() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 133) }
+
+// HasRbLeftmost reports whether the bound kernel's `struct rb_root_cached` has member `rb_leftmost` of a type RbLeftmost can read.
+func (s RbRootCached) HasRbLeftmost() bool { return kvm.BindingOf(s.View).Has(133) }
 
 const (
-	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes.
+	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes in the kernel the bindings were generated from.
 	SizeofRefcountStruct = 4
-	// OffsetofRefcountStructRefs is the offset of `refs` in C `struct refcount_struct`.
-	OffsetofRefcountStructRefs = 0
+	// OffsetofRefcountStruct… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRefcountStructRefs = 0 // refs
 )
 
-// RefcountStruct is a snapshot of C `struct refcount_struct` (4 bytes) read from the target:
+// RefcountStruct is a snapshot of C `struct refcount_struct` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RefcountStruct struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RefcountStructPtr is a typed pointer to a C `struct refcount_struct` in the target (Read, IsNil, Addr).
+type RefcountStructPtr = kvm.Ptr[RefcountStruct]
+
+// KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RefcountStruct) KVMType() int { return 38 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
-	b, err := k.read(addr, SizeofRefcountStruct)
-	if err != nil {
-		return RefcountStruct{}, fmt.Errorf("struct refcount_struct at %#x: %w", addr, err)
-	}
-	return RefcountStruct{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RefcountStruct) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s RefcountStruct) Bytes() []byte {
-	return s.b
-}
-
-// RefcountStructPtr is a pointer to a C `struct refcount_struct` in the target.
-type RefcountStructPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct refcount_struct` p points to.
-func (p RefcountStructPtr) Read() (RefcountStruct, error) {
-	return p.k.ReadRefcountStruct(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RefcountStructPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RefcountStruct](k.Binding(), addr)
 }
 
 // Refs is `atomic_t refs;` at offset 0, size 4.
-func (s RefcountStruct) Refs() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 134)} }
+
+// HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
+func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(134) }
 
 const (
-	// SizeofRestartBlock is the size of C `struct restart_block` in bytes.
+	// SizeofRestartBlock is the size of C `struct restart_block` in bytes in the kernel the bindings were generated from.
 	SizeofRestartBlock = 56
-	// OffsetofRestartBlockArchData is the offset of `arch_data` in C `struct restart_block`.
-	OffsetofRestartBlockArchData = 0
-	// OffsetofRestartBlockFn is the offset of `fn` in C `struct restart_block`.
-	OffsetofRestartBlockFn = 8
-	// OffsetofRestartBlockFutex is the offset of `futex` in C `struct restart_block`.
-	OffsetofRestartBlockFutex = 16
-	// OffsetofRestartBlockNanosleep is the offset of `nanosleep` in C `struct restart_block`.
-	OffsetofRestartBlockNanosleep = 16
-	// OffsetofRestartBlockPoll is the offset of `poll` in C `struct restart_block`.
-	OffsetofRestartBlockPoll = 16
+	// OffsetofRestartBlock… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRestartBlockArchData  = 0  // arch_data
+	OffsetofRestartBlockFn        = 8  // fn
+	OffsetofRestartBlockFutex     = 16 // futex
+	OffsetofRestartBlockNanosleep = 16 // nanosleep
+	OffsetofRestartBlockPoll      = 16 // poll
 )
 
-// RestartBlock is a snapshot of C `struct restart_block` (56 bytes) read from the target:
+// RestartBlock is a snapshot of C `struct restart_block` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlock struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RestartBlockPtr is a typed pointer to a C `struct restart_block` in the target (Read, IsNil, Addr).
+type RestartBlockPtr = kvm.Ptr[RestartBlock]
+
+// KVMType is RestartBlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RestartBlock) KVMType() int { return 39 }
 
 // ReadRestartBlock reads a C `struct restart_block` at addr in one read.
 func (k *Kernel) ReadRestartBlock(addr uint64) (RestartBlock, error) {
-	b, err := k.read(addr, SizeofRestartBlock)
-	if err != nil {
-		return RestartBlock{}, fmt.Errorf("struct restart_block at %#x: %w", addr, err)
-	}
-	return RestartBlock{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RestartBlock) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 56 bytes (nil for the zero value); they are shared, not copied.
-func (s RestartBlock) Bytes() []byte {
-	return s.b
-}
-
-// RestartBlockPtr is a pointer to a C `struct restart_block` in the target.
-type RestartBlockPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct restart_block` p points to.
-func (p RestartBlockPtr) Read() (RestartBlock, error) {
-	return p.k.ReadRestartBlock(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RestartBlockPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RestartBlock](k.Binding(), addr)
 }
 
 // ArchData is `long unsigned int arch_data;` at offset 0, size 8.
-func (s RestartBlock) ArchData() uint64 {
-	return u64(s.b, 0)
-}
+func (s RestartBlock) ArchData() uint64 { return kvm.Uint(s.View, 135) }
+
+// HasArchData reports whether the bound kernel's `struct restart_block` has member `arch_data` of a type ArchData can read.
+func (s RestartBlock) HasArchData() bool { return kvm.BindingOf(s.View).Has(135) }
 
 // Fn is `long int (*fn)(struct restart_block *);` at offset 8, size 8.
-func (s RestartBlock) Fn() uint64 {
-	return u64(s.b, 8)
-}
+func (s RestartBlock) Fn() uint64 { return kvm.Uint(s.View, 136) }
+
+// HasFn reports whether the bound kernel's `struct restart_block` has member `fn` of a type Fn can read.
+func (s RestartBlock) HasFn() bool { return kvm.BindingOf(s.View).Has(136) }
 
 // Futex is `struct {...} futex;` at offset 16, size 40, in an anonymous union at offset 16.
-func (s RestartBlock) Futex() RestartBlockFutex {
-	return RestartBlockFutex{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 40)}
-}
+func (s RestartBlock) Futex() RestartBlockFutex { return RestartBlockFutex{kvm.Sub(s.View, 137)} }
+
+// HasFutex reports whether the bound kernel's `struct restart_block` has member `futex` of a type Futex can read.
+func (s RestartBlock) HasFutex() bool { return kvm.BindingOf(s.View).Has(137) }
 
 // Nanosleep is `struct {...} nanosleep;` at offset 16, size 24, in an anonymous union at offset 16.
 func (s RestartBlock) Nanosleep() RestartBlockNanosleep {
-	return RestartBlockNanosleep{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 24)}
+	return RestartBlockNanosleep{kvm.Sub(s.View, 138)}
 }
+
+// HasNanosleep reports whether the bound kernel's `struct restart_block` has member `nanosleep` of a type Nanosleep can read.
+func (s RestartBlock) HasNanosleep() bool { return kvm.BindingOf(s.View).Has(138) }
 
 // Poll is `struct {...} poll;` at offset 16, size 32, in an anonymous union at offset 16.
-func (s RestartBlock) Poll() RestartBlockPoll {
-	return RestartBlockPoll{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 32)}
-}
+func (s RestartBlock) Poll() RestartBlockPoll { return RestartBlockPoll{kvm.Sub(s.View, 139)} }
+
+// HasPoll reports whether the bound kernel's `struct restart_block` has member `poll` of a type Poll can read.
+func (s RestartBlock) HasPoll() bool { return kvm.BindingOf(s.View).Has(139) }
 
 const (
-	// SizeofRestartBlockFutex is the size of C `the anonymous struct of struct restart_block member futex` in bytes.
+	// SizeofRestartBlockFutex is the size of C `the anonymous struct of struct restart_block member futex` in bytes in the kernel the bindings were generated from.
 	SizeofRestartBlockFutex = 40
-	// OffsetofRestartBlockFutexUaddr is the offset of `uaddr` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexUaddr = 0
-	// OffsetofRestartBlockFutexVal is the offset of `val` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexVal = 8
-	// OffsetofRestartBlockFutexFlags is the offset of `flags` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexFlags = 12
-	// OffsetofRestartBlockFutexBitset is the offset of `bitset` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexBitset = 16
-	// OffsetofRestartBlockFutexTime is the offset of `time` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexTime = 24
-	// OffsetofRestartBlockFutexUaddr2 is the offset of `uaddr2` in C `the anonymous struct of struct restart_block member futex`.
-	OffsetofRestartBlockFutexUaddr2 = 32
+	// OffsetofRestartBlockFutex… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRestartBlockFutexUaddr  = 0  // uaddr
+	OffsetofRestartBlockFutexVal    = 8  // val
+	OffsetofRestartBlockFutexFlags  = 12 // flags
+	OffsetofRestartBlockFutexBitset = 16 // bitset
+	OffsetofRestartBlockFutexTime   = 24 // time
+	OffsetofRestartBlockFutexUaddr2 = 32 // uaddr2
 )
 
-// RestartBlockFutex is a snapshot of C `the anonymous struct of struct restart_block member futex` (40 bytes) read from the target:
+// RestartBlockFutex is a snapshot of C `the anonymous struct of struct restart_block member futex` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockFutex struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RestartBlockFutexPtr is a typed pointer to a C `the anonymous struct of struct restart_block member futex` in the target (Read, IsNil, Addr).
+type RestartBlockFutexPtr = kvm.Ptr[RestartBlockFutex]
+
+// KVMType is RestartBlockFutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RestartBlockFutex) KVMType() int { return 40 }
 
 // ReadRestartBlockFutex reads a C `the anonymous struct of struct restart_block member futex` at addr in one read.
 func (k *Kernel) ReadRestartBlockFutex(addr uint64) (RestartBlockFutex, error) {
-	b, err := k.read(addr, SizeofRestartBlockFutex)
-	if err != nil {
-		return RestartBlockFutex{}, fmt.Errorf("the anonymous struct of struct restart_block member futex at %#x: %w", addr, err)
-	}
-	return RestartBlockFutex{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RestartBlockFutex) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 40 bytes (nil for the zero value); they are shared, not copied.
-func (s RestartBlockFutex) Bytes() []byte {
-	return s.b
-}
-
-// RestartBlockFutexPtr is a pointer to a C `the anonymous struct of struct restart_block member futex` in the target.
-type RestartBlockFutexPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `the anonymous struct of struct restart_block member futex` p points to.
-func (p RestartBlockFutexPtr) Read() (RestartBlockFutex, error) {
-	return p.k.ReadRestartBlockFutex(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RestartBlockFutexPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RestartBlockFutex](k.Binding(), addr)
 }
 
 // Uaddr is `u32 *uaddr;` at offset 0, size 8.
-func (s RestartBlockFutex) Uaddr() uint64 {
-	return u64(s.b, 0)
-}
+func (s RestartBlockFutex) Uaddr() uint64 { return kvm.Uint(s.View, 140) }
+
+// HasUaddr reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `uaddr` of a type Uaddr can read.
+func (s RestartBlockFutex) HasUaddr() bool { return kvm.BindingOf(s.View).Has(140) }
 
 // Val is `u32 val;` at offset 8, size 4.
-func (s RestartBlockFutex) Val() uint32 {
-	return u32(s.b, 8)
-}
+func (s RestartBlockFutex) Val() uint32 { return uint32(kvm.Uint(s.View, 141)) }
+
+// HasVal reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `val` of a type Val can read.
+func (s RestartBlockFutex) HasVal() bool { return kvm.BindingOf(s.View).Has(141) }
 
 // Flags is `u32 flags;` at offset 12, size 4.
-func (s RestartBlockFutex) Flags() uint32 {
-	return u32(s.b, 12)
-}
+func (s RestartBlockFutex) Flags() uint32 { return uint32(kvm.Uint(s.View, 142)) }
+
+// HasFlags reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `flags` of a type Flags can read.
+func (s RestartBlockFutex) HasFlags() bool { return kvm.BindingOf(s.View).Has(142) }
 
 // Bitset is `u32 bitset;` at offset 16, size 4.
-func (s RestartBlockFutex) Bitset() uint32 {
-	return u32(s.b, 16)
-}
+func (s RestartBlockFutex) Bitset() uint32 { return uint32(kvm.Uint(s.View, 143)) }
+
+// HasBitset reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `bitset` of a type Bitset can read.
+func (s RestartBlockFutex) HasBitset() bool { return kvm.BindingOf(s.View).Has(143) }
 
 // Time is `u64 time;` at offset 24, size 8.
-func (s RestartBlockFutex) Time() uint64 {
-	return u64(s.b, 24)
-}
+func (s RestartBlockFutex) Time() uint64 { return kvm.Uint(s.View, 144) }
+
+// HasTime reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `time` of a type Time can read.
+func (s RestartBlockFutex) HasTime() bool { return kvm.BindingOf(s.View).Has(144) }
 
 // Uaddr2 is `u32 *uaddr2;` at offset 32, size 8.
-func (s RestartBlockFutex) Uaddr2() uint64 {
-	return u64(s.b, 32)
-}
+func (s RestartBlockFutex) Uaddr2() uint64 { return kvm.Uint(s.View, 145) }
+
+// HasUaddr2 reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `uaddr2` of a type Uaddr2 can read.
+func (s RestartBlockFutex) HasUaddr2() bool { return kvm.BindingOf(s.View).Has(145) }
 
 const (
-	// SizeofRestartBlockNanosleep is the size of C `the anonymous struct of struct restart_block member nanosleep` in bytes.
+	// SizeofRestartBlockNanosleep is the size of C `the anonymous struct of struct restart_block member nanosleep` in bytes in the kernel the bindings were generated from.
 	SizeofRestartBlockNanosleep = 24
-	// OffsetofRestartBlockNanosleepClockid is the offset of `clockid` in C `the anonymous struct of struct restart_block member nanosleep`.
-	OffsetofRestartBlockNanosleepClockid = 0
-	// OffsetofRestartBlockNanosleepType is the offset of `type` in C `the anonymous struct of struct restart_block member nanosleep`.
-	OffsetofRestartBlockNanosleepType = 4
-	// OffsetofRestartBlockNanosleepRmtp is the offset of `rmtp` in C `the anonymous struct of struct restart_block member nanosleep`.
-	OffsetofRestartBlockNanosleepRmtp = 8
-	// OffsetofRestartBlockNanosleepCompatRmtp is the offset of `compat_rmtp` in C `the anonymous struct of struct restart_block member nanosleep`.
-	OffsetofRestartBlockNanosleepCompatRmtp = 8
-	// OffsetofRestartBlockNanosleepExpires is the offset of `expires` in C `the anonymous struct of struct restart_block member nanosleep`.
-	OffsetofRestartBlockNanosleepExpires = 16
+	// OffsetofRestartBlockNanosleep… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRestartBlockNanosleepClockid    = 0  // clockid
+	OffsetofRestartBlockNanosleepType       = 4  // type
+	OffsetofRestartBlockNanosleepRmtp       = 8  // rmtp
+	OffsetofRestartBlockNanosleepCompatRmtp = 8  // compat_rmtp
+	OffsetofRestartBlockNanosleepExpires    = 16 // expires
 )
 
-// RestartBlockNanosleep is a snapshot of C `the anonymous struct of struct restart_block member nanosleep` (24 bytes) read from the target:
+// RestartBlockNanosleep is a snapshot of C `the anonymous struct of struct restart_block member nanosleep` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockNanosleep struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RestartBlockNanosleepPtr is a typed pointer to a C `the anonymous struct of struct restart_block member nanosleep` in the target (Read, IsNil, Addr).
+type RestartBlockNanosleepPtr = kvm.Ptr[RestartBlockNanosleep]
+
+// KVMType is RestartBlockNanosleep's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RestartBlockNanosleep) KVMType() int { return 41 }
 
 // ReadRestartBlockNanosleep reads a C `the anonymous struct of struct restart_block member nanosleep` at addr in one read.
 func (k *Kernel) ReadRestartBlockNanosleep(addr uint64) (RestartBlockNanosleep, error) {
-	b, err := k.read(addr, SizeofRestartBlockNanosleep)
-	if err != nil {
-		return RestartBlockNanosleep{}, fmt.Errorf("the anonymous struct of struct restart_block member nanosleep at %#x: %w", addr, err)
-	}
-	return RestartBlockNanosleep{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RestartBlockNanosleep) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s RestartBlockNanosleep) Bytes() []byte {
-	return s.b
-}
-
-// RestartBlockNanosleepPtr is a pointer to a C `the anonymous struct of struct restart_block member nanosleep` in the target.
-type RestartBlockNanosleepPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `the anonymous struct of struct restart_block member nanosleep` p points to.
-func (p RestartBlockNanosleepPtr) Read() (RestartBlockNanosleep, error) {
-	return p.k.ReadRestartBlockNanosleep(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RestartBlockNanosleepPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RestartBlockNanosleep](k.Binding(), addr)
 }
 
 // Clockid is `clockid_t clockid;` at offset 0, size 4.
-func (s RestartBlockNanosleep) Clockid() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s RestartBlockNanosleep) Clockid() int32 { return int32(kvm.Uint(s.View, 146)) }
+
+// HasClockid reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `clockid` of a type Clockid can read.
+func (s RestartBlockNanosleep) HasClockid() bool { return kvm.BindingOf(s.View).Has(146) }
 
 // Type is `enum timespec_type type;` at offset 4, size 4.
-func (s RestartBlockNanosleep) Type() TimespecType {
-	return TimespecType(u32(s.b, 4))
-}
+func (s RestartBlockNanosleep) Type() TimespecType { return TimespecType(kvm.Uint(s.View, 147)) }
+
+// HasType reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `type` of a type Type can read.
+func (s RestartBlockNanosleep) HasType() bool { return kvm.BindingOf(s.View).Has(147) }
 
 // Rmtp is `struct __kernel_timespec *rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s RestartBlockNanosleep) Rmtp() uint64 {
-	return u64(s.b, 8)
-}
+func (s RestartBlockNanosleep) Rmtp() uint64 { return kvm.Uint(s.View, 148) }
+
+// HasRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `rmtp` of a type Rmtp can read.
+func (s RestartBlockNanosleep) HasRmtp() bool { return kvm.BindingOf(s.View).Has(148) }
 
 // CompatRmtp is `struct old_timespec32 *compat_rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s RestartBlockNanosleep) CompatRmtp() uint64 {
-	return u64(s.b, 8)
-}
+func (s RestartBlockNanosleep) CompatRmtp() uint64 { return kvm.Uint(s.View, 149) }
+
+// HasCompatRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `compat_rmtp` of a type CompatRmtp can read.
+func (s RestartBlockNanosleep) HasCompatRmtp() bool { return kvm.BindingOf(s.View).Has(149) }
 
 // Expires is `u64 expires;` at offset 16, size 8.
-func (s RestartBlockNanosleep) Expires() uint64 {
-	return u64(s.b, 16)
-}
+func (s RestartBlockNanosleep) Expires() uint64 { return kvm.Uint(s.View, 150) }
+
+// HasExpires reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `expires` of a type Expires can read.
+func (s RestartBlockNanosleep) HasExpires() bool { return kvm.BindingOf(s.View).Has(150) }
 
 const (
-	// SizeofRestartBlockPoll is the size of C `the anonymous struct of struct restart_block member poll` in bytes.
+	// SizeofRestartBlockPoll is the size of C `the anonymous struct of struct restart_block member poll` in bytes in the kernel the bindings were generated from.
 	SizeofRestartBlockPoll = 32
-	// OffsetofRestartBlockPollUfds is the offset of `ufds` in C `the anonymous struct of struct restart_block member poll`.
-	OffsetofRestartBlockPollUfds = 0
-	// OffsetofRestartBlockPollNfds is the offset of `nfds` in C `the anonymous struct of struct restart_block member poll`.
-	OffsetofRestartBlockPollNfds = 8
-	// OffsetofRestartBlockPollHasTimeout is the offset of `has_timeout` in C `the anonymous struct of struct restart_block member poll`.
-	OffsetofRestartBlockPollHasTimeout = 12
-	// OffsetofRestartBlockPollTvSec is the offset of `tv_sec` in C `the anonymous struct of struct restart_block member poll`.
-	OffsetofRestartBlockPollTvSec = 16
-	// OffsetofRestartBlockPollTvNsec is the offset of `tv_nsec` in C `the anonymous struct of struct restart_block member poll`.
-	OffsetofRestartBlockPollTvNsec = 24
+	// OffsetofRestartBlockPoll… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRestartBlockPollUfds       = 0  // ufds
+	OffsetofRestartBlockPollNfds       = 8  // nfds
+	OffsetofRestartBlockPollHasTimeout = 12 // has_timeout
+	OffsetofRestartBlockPollTvSec      = 16 // tv_sec
+	OffsetofRestartBlockPollTvNsec     = 24 // tv_nsec
 )
 
-// RestartBlockPoll is a snapshot of C `the anonymous struct of struct restart_block member poll` (32 bytes) read from the target:
+// RestartBlockPoll is a snapshot of C `the anonymous struct of struct restart_block member poll` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockPoll struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RestartBlockPollPtr is a typed pointer to a C `the anonymous struct of struct restart_block member poll` in the target (Read, IsNil, Addr).
+type RestartBlockPollPtr = kvm.Ptr[RestartBlockPoll]
+
+// KVMType is RestartBlockPoll's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RestartBlockPoll) KVMType() int { return 42 }
 
 // ReadRestartBlockPoll reads a C `the anonymous struct of struct restart_block member poll` at addr in one read.
 func (k *Kernel) ReadRestartBlockPoll(addr uint64) (RestartBlockPoll, error) {
-	b, err := k.read(addr, SizeofRestartBlockPoll)
-	if err != nil {
-		return RestartBlockPoll{}, fmt.Errorf("the anonymous struct of struct restart_block member poll at %#x: %w", addr, err)
-	}
-	return RestartBlockPoll{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RestartBlockPoll) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s RestartBlockPoll) Bytes() []byte {
-	return s.b
-}
-
-// RestartBlockPollPtr is a pointer to a C `the anonymous struct of struct restart_block member poll` in the target.
-type RestartBlockPollPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `the anonymous struct of struct restart_block member poll` p points to.
-func (p RestartBlockPollPtr) Read() (RestartBlockPoll, error) {
-	return p.k.ReadRestartBlockPoll(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RestartBlockPollPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RestartBlockPoll](k.Binding(), addr)
 }
 
 // Ufds is `struct pollfd *ufds;` at offset 0, size 8.
-func (s RestartBlockPoll) Ufds() uint64 {
-	return u64(s.b, 0)
-}
+func (s RestartBlockPoll) Ufds() uint64 { return kvm.Uint(s.View, 151) }
+
+// HasUfds reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `ufds` of a type Ufds can read.
+func (s RestartBlockPoll) HasUfds() bool { return kvm.BindingOf(s.View).Has(151) }
 
 // Nfds is `int nfds;` at offset 8, size 4.
-func (s RestartBlockPoll) Nfds() int32 {
-	return int32(u32(s.b, 8))
-}
+func (s RestartBlockPoll) Nfds() int32 { return int32(kvm.Uint(s.View, 152)) }
+
+// HasNfds reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `nfds` of a type Nfds can read.
+func (s RestartBlockPoll) HasNfds() bool { return kvm.BindingOf(s.View).Has(152) }
 
 // HasTimeout is `int has_timeout;` at offset 12, size 4.
-func (s RestartBlockPoll) HasTimeout() int32 {
-	return int32(u32(s.b, 12))
-}
+func (s RestartBlockPoll) HasTimeout() int32 { return int32(kvm.Uint(s.View, 153)) }
+
+// HasHasTimeout reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `has_timeout` of a type HasTimeout can read.
+func (s RestartBlockPoll) HasHasTimeout() bool { return kvm.BindingOf(s.View).Has(153) }
 
 // TvSec is `long unsigned int tv_sec;` at offset 16, size 8.
-func (s RestartBlockPoll) TvSec() uint64 {
-	return u64(s.b, 16)
-}
+func (s RestartBlockPoll) TvSec() uint64 { return kvm.Uint(s.View, 154) }
+
+// HasTvSec reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `tv_sec` of a type TvSec can read.
+func (s RestartBlockPoll) HasTvSec() bool { return kvm.BindingOf(s.View).Has(154) }
 
 // TvNsec is `long unsigned int tv_nsec;` at offset 24, size 8.
-func (s RestartBlockPoll) TvNsec() uint64 {
-	return u64(s.b, 24)
-}
+func (s RestartBlockPoll) TvNsec() uint64 { return kvm.Uint(s.View, 155) }
+
+// HasTvNsec reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `tv_nsec` of a type TvNsec can read.
+func (s RestartBlockPoll) HasTvNsec() bool { return kvm.BindingOf(s.View).Has(155) }
 
 const (
-	// SizeofSchedAvg is the size of C `struct sched_avg` in bytes.
+	// SizeofSchedAvg is the size of C `struct sched_avg` in bytes in the kernel the bindings were generated from.
 	SizeofSchedAvg = 64
-	// OffsetofSchedAvgLastUpdateTime is the offset of `last_update_time` in C `struct sched_avg`.
-	OffsetofSchedAvgLastUpdateTime = 0
-	// OffsetofSchedAvgLoadSum is the offset of `load_sum` in C `struct sched_avg`.
-	OffsetofSchedAvgLoadSum = 8
-	// OffsetofSchedAvgRunnableSum is the offset of `runnable_sum` in C `struct sched_avg`.
-	OffsetofSchedAvgRunnableSum = 16
-	// OffsetofSchedAvgUtilSum is the offset of `util_sum` in C `struct sched_avg`.
-	OffsetofSchedAvgUtilSum = 24
-	// OffsetofSchedAvgPeriodContrib is the offset of `period_contrib` in C `struct sched_avg`.
-	OffsetofSchedAvgPeriodContrib = 28
-	// OffsetofSchedAvgLoadAvg is the offset of `load_avg` in C `struct sched_avg`.
-	OffsetofSchedAvgLoadAvg = 32
-	// OffsetofSchedAvgRunnableAvg is the offset of `runnable_avg` in C `struct sched_avg`.
-	OffsetofSchedAvgRunnableAvg = 40
-	// OffsetofSchedAvgUtilAvg is the offset of `util_avg` in C `struct sched_avg`.
-	OffsetofSchedAvgUtilAvg = 48
-	// OffsetofSchedAvgUtilEst is the offset of `util_est` in C `struct sched_avg`.
-	OffsetofSchedAvgUtilEst = 56
+	// OffsetofSchedAvg… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedAvgLastUpdateTime = 0  // last_update_time
+	OffsetofSchedAvgLoadSum        = 8  // load_sum
+	OffsetofSchedAvgRunnableSum    = 16 // runnable_sum
+	OffsetofSchedAvgUtilSum        = 24 // util_sum
+	OffsetofSchedAvgPeriodContrib  = 28 // period_contrib
+	OffsetofSchedAvgLoadAvg        = 32 // load_avg
+	OffsetofSchedAvgRunnableAvg    = 40 // runnable_avg
+	OffsetofSchedAvgUtilAvg        = 48 // util_avg
+	OffsetofSchedAvgUtilEst        = 56 // util_est
 )
 
-// SchedAvg is a snapshot of C `struct sched_avg` (64 bytes) read from the target:
+// SchedAvg is a snapshot of C `struct sched_avg` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedAvg struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedAvgPtr is a typed pointer to a C `struct sched_avg` in the target (Read, IsNil, Addr).
+type SchedAvgPtr = kvm.Ptr[SchedAvg]
+
+// KVMType is SchedAvg's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedAvg) KVMType() int { return 43 }
 
 // ReadSchedAvg reads a C `struct sched_avg` at addr in one read.
 func (k *Kernel) ReadSchedAvg(addr uint64) (SchedAvg, error) {
-	b, err := k.read(addr, SizeofSchedAvg)
-	if err != nil {
-		return SchedAvg{}, fmt.Errorf("struct sched_avg at %#x: %w", addr, err)
-	}
-	return SchedAvg{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedAvg) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 64 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedAvg) Bytes() []byte {
-	return s.b
-}
-
-// SchedAvgPtr is a pointer to a C `struct sched_avg` in the target.
-type SchedAvgPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_avg` p points to.
-func (p SchedAvgPtr) Read() (SchedAvg, error) {
-	return p.k.ReadSchedAvg(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedAvgPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedAvg](k.Binding(), addr)
 }
 
 // LastUpdateTime is `u64 last_update_time;` at offset 0, size 8.
-func (s SchedAvg) LastUpdateTime() uint64 {
-	return u64(s.b, 0)
-}
+func (s SchedAvg) LastUpdateTime() uint64 { return kvm.Uint(s.View, 156) }
+
+// HasLastUpdateTime reports whether the bound kernel's `struct sched_avg` has member `last_update_time` of a type LastUpdateTime can read.
+func (s SchedAvg) HasLastUpdateTime() bool { return kvm.BindingOf(s.View).Has(156) }
 
 // LoadSum is `u64 load_sum;` at offset 8, size 8.
-func (s SchedAvg) LoadSum() uint64 {
-	return u64(s.b, 8)
-}
+func (s SchedAvg) LoadSum() uint64 { return kvm.Uint(s.View, 157) }
+
+// HasLoadSum reports whether the bound kernel's `struct sched_avg` has member `load_sum` of a type LoadSum can read.
+func (s SchedAvg) HasLoadSum() bool { return kvm.BindingOf(s.View).Has(157) }
 
 // RunnableSum is `u64 runnable_sum;` at offset 16, size 8.
-func (s SchedAvg) RunnableSum() uint64 {
-	return u64(s.b, 16)
-}
+func (s SchedAvg) RunnableSum() uint64 { return kvm.Uint(s.View, 158) }
+
+// HasRunnableSum reports whether the bound kernel's `struct sched_avg` has member `runnable_sum` of a type RunnableSum can read.
+func (s SchedAvg) HasRunnableSum() bool { return kvm.BindingOf(s.View).Has(158) }
 
 // UtilSum is `u32 util_sum;` at offset 24, size 4.
-func (s SchedAvg) UtilSum() uint32 {
-	return u32(s.b, 24)
-}
+func (s SchedAvg) UtilSum() uint32 { return uint32(kvm.Uint(s.View, 159)) }
+
+// HasUtilSum reports whether the bound kernel's `struct sched_avg` has member `util_sum` of a type UtilSum can read.
+func (s SchedAvg) HasUtilSum() bool { return kvm.BindingOf(s.View).Has(159) }
 
 // PeriodContrib is `u32 period_contrib;` at offset 28, size 4.
-func (s SchedAvg) PeriodContrib() uint32 {
-	return u32(s.b, 28)
-}
+func (s SchedAvg) PeriodContrib() uint32 { return uint32(kvm.Uint(s.View, 160)) }
+
+// HasPeriodContrib reports whether the bound kernel's `struct sched_avg` has member `period_contrib` of a type PeriodContrib can read.
+func (s SchedAvg) HasPeriodContrib() bool { return kvm.BindingOf(s.View).Has(160) }
 
 // LoadAvg is `long unsigned int load_avg;` at offset 32, size 8.
-func (s SchedAvg) LoadAvg() uint64 {
-	return u64(s.b, 32)
-}
+func (s SchedAvg) LoadAvg() uint64 { return kvm.Uint(s.View, 161) }
+
+// HasLoadAvg reports whether the bound kernel's `struct sched_avg` has member `load_avg` of a type LoadAvg can read.
+func (s SchedAvg) HasLoadAvg() bool { return kvm.BindingOf(s.View).Has(161) }
 
 // RunnableAvg is `long unsigned int runnable_avg;` at offset 40, size 8.
-func (s SchedAvg) RunnableAvg() uint64 {
-	return u64(s.b, 40)
-}
+func (s SchedAvg) RunnableAvg() uint64 { return kvm.Uint(s.View, 162) }
+
+// HasRunnableAvg reports whether the bound kernel's `struct sched_avg` has member `runnable_avg` of a type RunnableAvg can read.
+func (s SchedAvg) HasRunnableAvg() bool { return kvm.BindingOf(s.View).Has(162) }
 
 // UtilAvg is `long unsigned int util_avg;` at offset 48, size 8.
-func (s SchedAvg) UtilAvg() uint64 {
-	return u64(s.b, 48)
-}
+func (s SchedAvg) UtilAvg() uint64 { return kvm.Uint(s.View, 163) }
+
+// HasUtilAvg reports whether the bound kernel's `struct sched_avg` has member `util_avg` of a type UtilAvg can read.
+func (s SchedAvg) HasUtilAvg() bool { return kvm.BindingOf(s.View).Has(163) }
 
 // UtilEst is `struct util_est util_est;` at offset 56, size 8.
-func (s SchedAvg) UtilEst() UtilEst {
-	return UtilEst{k: s.k, addr: s.addr + 56, b: sub(s.b, 56, 8)}
-}
+func (s SchedAvg) UtilEst() UtilEst { return UtilEst{kvm.Sub(s.View, 164)} }
+
+// HasUtilEst reports whether the bound kernel's `struct sched_avg` has member `util_est` of a type UtilEst can read.
+func (s SchedAvg) HasUtilEst() bool { return kvm.BindingOf(s.View).Has(164) }
 
 const (
-	// SizeofSchedDlEntity is the size of C `struct sched_dl_entity` in bytes.
+	// SizeofSchedDlEntity is the size of C `struct sched_dl_entity` in bytes in the kernel the bindings were generated from.
 	SizeofSchedDlEntity = 224
-	// OffsetofSchedDlEntityRbNode is the offset of `rb_node` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityRbNode = 0
-	// OffsetofSchedDlEntityDlRuntime is the offset of `dl_runtime` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlRuntime = 24
-	// OffsetofSchedDlEntityDlDeadline is the offset of `dl_deadline` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlDeadline = 32
-	// OffsetofSchedDlEntityDlPeriod is the offset of `dl_period` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlPeriod = 40
-	// OffsetofSchedDlEntityDlBw is the offset of `dl_bw` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlBw = 48
-	// OffsetofSchedDlEntityDlDensity is the offset of `dl_density` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlDensity = 56
-	// OffsetofSchedDlEntityRuntime is the offset of `runtime` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityRuntime = 64
-	// OffsetofSchedDlEntityDeadline is the offset of `deadline` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDeadline = 72
-	// OffsetofSchedDlEntityFlags is the offset of `flags` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityFlags = 80
-	// OffsetofSchedDlEntityDlTimer is the offset of `dl_timer` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityDlTimer = 88
-	// OffsetofSchedDlEntityInactiveTimer is the offset of `inactive_timer` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityInactiveTimer = 152
-	// OffsetofSchedDlEntityPiSe is the offset of `pi_se` in C `struct sched_dl_entity`.
-	OffsetofSchedDlEntityPiSe = 216
+	// OffsetofSchedDlEntity… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedDlEntityRbNode        = 0   // rb_node
+	OffsetofSchedDlEntityDlRuntime     = 24  // dl_runtime
+	OffsetofSchedDlEntityDlDeadline    = 32  // dl_deadline
+	OffsetofSchedDlEntityDlPeriod      = 40  // dl_period
+	OffsetofSchedDlEntityDlBw          = 48  // dl_bw
+	OffsetofSchedDlEntityDlDensity     = 56  // dl_density
+	OffsetofSchedDlEntityRuntime       = 64  // runtime
+	OffsetofSchedDlEntityDeadline      = 72  // deadline
+	OffsetofSchedDlEntityFlags         = 80  // flags
+	OffsetofSchedDlEntityDlTimer       = 88  // dl_timer
+	OffsetofSchedDlEntityInactiveTimer = 152 // inactive_timer
+	OffsetofSchedDlEntityPiSe          = 216 // pi_se
 )
 
-// SchedDlEntity is a snapshot of C `struct sched_dl_entity` (224 bytes) read from the target:
+// SchedDlEntity is a snapshot of C `struct sched_dl_entity` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedDlEntity struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedDlEntityPtr is a typed pointer to a C `struct sched_dl_entity` in the target (Read, IsNil, Addr).
+type SchedDlEntityPtr = kvm.Ptr[SchedDlEntity]
+
+// KVMType is SchedDlEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedDlEntity) KVMType() int { return 44 }
 
 // ReadSchedDlEntity reads a C `struct sched_dl_entity` at addr in one read.
 func (k *Kernel) ReadSchedDlEntity(addr uint64) (SchedDlEntity, error) {
-	b, err := k.read(addr, SizeofSchedDlEntity)
-	if err != nil {
-		return SchedDlEntity{}, fmt.Errorf("struct sched_dl_entity at %#x: %w", addr, err)
-	}
-	return SchedDlEntity{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedDlEntity) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 224 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedDlEntity) Bytes() []byte {
-	return s.b
-}
-
-// SchedDlEntityPtr is a pointer to a C `struct sched_dl_entity` in the target.
-type SchedDlEntityPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_dl_entity` p points to.
-func (p SchedDlEntityPtr) Read() (SchedDlEntity, error) {
-	return p.k.ReadSchedDlEntity(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedDlEntityPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedDlEntity](k.Binding(), addr)
 }
 
 // RbNode is `struct rb_node rb_node;` at offset 0, size 24.
-func (s SchedDlEntity) RbNode() RbNode {
-	return RbNode{k: s.k, addr: s.addr, b: sub(s.b, 0, 24)}
-}
+func (s SchedDlEntity) RbNode() RbNode { return RbNode{kvm.Sub(s.View, 165)} }
+
+// HasRbNode reports whether the bound kernel's `struct sched_dl_entity` has member `rb_node` of a type RbNode can read.
+func (s SchedDlEntity) HasRbNode() bool { return kvm.BindingOf(s.View).Has(165) }
 
 // DlRuntime is `u64 dl_runtime;` at offset 24, size 8.
-func (s SchedDlEntity) DlRuntime() uint64 {
-	return u64(s.b, 24)
-}
+func (s SchedDlEntity) DlRuntime() uint64 { return kvm.Uint(s.View, 166) }
+
+// HasDlRuntime reports whether the bound kernel's `struct sched_dl_entity` has member `dl_runtime` of a type DlRuntime can read.
+func (s SchedDlEntity) HasDlRuntime() bool { return kvm.BindingOf(s.View).Has(166) }
 
 // DlDeadline is `u64 dl_deadline;` at offset 32, size 8.
-func (s SchedDlEntity) DlDeadline() uint64 {
-	return u64(s.b, 32)
-}
+func (s SchedDlEntity) DlDeadline() uint64 { return kvm.Uint(s.View, 167) }
+
+// HasDlDeadline reports whether the bound kernel's `struct sched_dl_entity` has member `dl_deadline` of a type DlDeadline can read.
+func (s SchedDlEntity) HasDlDeadline() bool { return kvm.BindingOf(s.View).Has(167) }
 
 // DlPeriod is `u64 dl_period;` at offset 40, size 8.
-func (s SchedDlEntity) DlPeriod() uint64 {
-	return u64(s.b, 40)
-}
+func (s SchedDlEntity) DlPeriod() uint64 { return kvm.Uint(s.View, 168) }
+
+// HasDlPeriod reports whether the bound kernel's `struct sched_dl_entity` has member `dl_period` of a type DlPeriod can read.
+func (s SchedDlEntity) HasDlPeriod() bool { return kvm.BindingOf(s.View).Has(168) }
 
 // DlBw is `u64 dl_bw;` at offset 48, size 8.
-func (s SchedDlEntity) DlBw() uint64 {
-	return u64(s.b, 48)
-}
+func (s SchedDlEntity) DlBw() uint64 { return kvm.Uint(s.View, 169) }
+
+// HasDlBw reports whether the bound kernel's `struct sched_dl_entity` has member `dl_bw` of a type DlBw can read.
+func (s SchedDlEntity) HasDlBw() bool { return kvm.BindingOf(s.View).Has(169) }
 
 // DlDensity is `u64 dl_density;` at offset 56, size 8.
-func (s SchedDlEntity) DlDensity() uint64 {
-	return u64(s.b, 56)
-}
+func (s SchedDlEntity) DlDensity() uint64 { return kvm.Uint(s.View, 170) }
+
+// HasDlDensity reports whether the bound kernel's `struct sched_dl_entity` has member `dl_density` of a type DlDensity can read.
+func (s SchedDlEntity) HasDlDensity() bool { return kvm.BindingOf(s.View).Has(170) }
 
 // Runtime is `s64 runtime;` at offset 64, size 8.
-func (s SchedDlEntity) Runtime() int64 {
-	return int64(u64(s.b, 64))
-}
+func (s SchedDlEntity) Runtime() int64 { return int64(kvm.Uint(s.View, 171)) }
+
+// HasRuntime reports whether the bound kernel's `struct sched_dl_entity` has member `runtime` of a type Runtime can read.
+func (s SchedDlEntity) HasRuntime() bool { return kvm.BindingOf(s.View).Has(171) }
 
 // Deadline is `u64 deadline;` at offset 72, size 8.
-func (s SchedDlEntity) Deadline() uint64 {
-	return u64(s.b, 72)
-}
+func (s SchedDlEntity) Deadline() uint64 { return kvm.Uint(s.View, 172) }
+
+// HasDeadline reports whether the bound kernel's `struct sched_dl_entity` has member `deadline` of a type Deadline can read.
+func (s SchedDlEntity) HasDeadline() bool { return kvm.BindingOf(s.View).Has(172) }
 
 // Flags is `unsigned int flags;` at offset 80, size 4.
-func (s SchedDlEntity) Flags() uint32 {
-	return u32(s.b, 80)
-}
+func (s SchedDlEntity) Flags() uint32 { return uint32(kvm.Uint(s.View, 173)) }
+
+// HasFlags reports whether the bound kernel's `struct sched_dl_entity` has member `flags` of a type Flags can read.
+func (s SchedDlEntity) HasFlags() bool { return kvm.BindingOf(s.View).Has(173) }
 
 // DlThrottled is `unsigned int dl_throttled : 1;` at data bit offset 672 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlThrottled() uint32 {
-	return uint32(bits(s.b, 672, 1))
-}
+func (s SchedDlEntity) DlThrottled() uint32 { return uint32(kvm.Uint(s.View, 174)) }
+
+// HasDlThrottled reports whether the bound kernel's `struct sched_dl_entity` has member `dl_throttled` of a type DlThrottled can read.
+func (s SchedDlEntity) HasDlThrottled() bool { return kvm.BindingOf(s.View).Has(174) }
 
 // DlYielded is `unsigned int dl_yielded : 1;` at data bit offset 673 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlYielded() uint32 {
-	return uint32(bits(s.b, 673, 1))
-}
+func (s SchedDlEntity) DlYielded() uint32 { return uint32(kvm.Uint(s.View, 175)) }
+
+// HasDlYielded reports whether the bound kernel's `struct sched_dl_entity` has member `dl_yielded` of a type DlYielded can read.
+func (s SchedDlEntity) HasDlYielded() bool { return kvm.BindingOf(s.View).Has(175) }
 
 // DlNonContending is `unsigned int dl_non_contending : 1;` at data bit offset 674 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlNonContending() uint32 {
-	return uint32(bits(s.b, 674, 1))
-}
+func (s SchedDlEntity) DlNonContending() uint32 { return uint32(kvm.Uint(s.View, 176)) }
+
+// HasDlNonContending reports whether the bound kernel's `struct sched_dl_entity` has member `dl_non_contending` of a type DlNonContending can read.
+func (s SchedDlEntity) HasDlNonContending() bool { return kvm.BindingOf(s.View).Has(176) }
 
 // DlOverrun is `unsigned int dl_overrun : 1;` at data bit offset 675 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlOverrun() uint32 {
-	return uint32(bits(s.b, 675, 1))
-}
+func (s SchedDlEntity) DlOverrun() uint32 { return uint32(kvm.Uint(s.View, 177)) }
+
+// HasDlOverrun reports whether the bound kernel's `struct sched_dl_entity` has member `dl_overrun` of a type DlOverrun can read.
+func (s SchedDlEntity) HasDlOverrun() bool { return kvm.BindingOf(s.View).Has(177) }
 
 // DlTimer is `struct hrtimer dl_timer;` at offset 88, size 64.
-func (s SchedDlEntity) DlTimer() Hrtimer {
-	return Hrtimer{k: s.k, addr: s.addr + 88, b: sub(s.b, 88, 64)}
-}
+func (s SchedDlEntity) DlTimer() Hrtimer { return Hrtimer{kvm.Sub(s.View, 178)} }
+
+// HasDlTimer reports whether the bound kernel's `struct sched_dl_entity` has member `dl_timer` of a type DlTimer can read.
+func (s SchedDlEntity) HasDlTimer() bool { return kvm.BindingOf(s.View).Has(178) }
 
 // InactiveTimer is `struct hrtimer inactive_timer;` at offset 152, size 64.
-func (s SchedDlEntity) InactiveTimer() Hrtimer {
-	return Hrtimer{k: s.k, addr: s.addr + 152, b: sub(s.b, 152, 64)}
-}
+func (s SchedDlEntity) InactiveTimer() Hrtimer { return Hrtimer{kvm.Sub(s.View, 179)} }
+
+// HasInactiveTimer reports whether the bound kernel's `struct sched_dl_entity` has member `inactive_timer` of a type InactiveTimer can read.
+func (s SchedDlEntity) HasInactiveTimer() bool { return kvm.BindingOf(s.View).Has(179) }
 
 // PiSe is `struct sched_dl_entity *pi_se;` at offset 216, size 8.
-func (s SchedDlEntity) PiSe() SchedDlEntityPtr {
-	return SchedDlEntityPtr{k: s.k, Addr: u64(s.b, 216)}
-}
+func (s SchedDlEntity) PiSe() SchedDlEntityPtr { return kvm.PtrAt[SchedDlEntity](s.View, 180) }
+
+// HasPiSe reports whether the bound kernel's `struct sched_dl_entity` has member `pi_se` of a type PiSe can read.
+func (s SchedDlEntity) HasPiSe() bool { return kvm.BindingOf(s.View).Has(180) }
 
 const (
-	// SizeofSchedEntity is the size of C `struct sched_entity` in bytes.
+	// SizeofSchedEntity is the size of C `struct sched_entity` in bytes in the kernel the bindings were generated from.
 	SizeofSchedEntity = 256
-	// OffsetofSchedEntityLoad is the offset of `load` in C `struct sched_entity`.
-	OffsetofSchedEntityLoad = 0
-	// OffsetofSchedEntityRunNode is the offset of `run_node` in C `struct sched_entity`.
-	OffsetofSchedEntityRunNode = 16
-	// OffsetofSchedEntityGroupNode is the offset of `group_node` in C `struct sched_entity`.
-	OffsetofSchedEntityGroupNode = 40
-	// OffsetofSchedEntityOnRq is the offset of `on_rq` in C `struct sched_entity`.
-	OffsetofSchedEntityOnRq = 56
-	// OffsetofSchedEntityExecStart is the offset of `exec_start` in C `struct sched_entity`.
-	OffsetofSchedEntityExecStart = 64
-	// OffsetofSchedEntitySumExecRuntime is the offset of `sum_exec_runtime` in C `struct sched_entity`.
-	OffsetofSchedEntitySumExecRuntime = 72
-	// OffsetofSchedEntityVruntime is the offset of `vruntime` in C `struct sched_entity`.
-	OffsetofSchedEntityVruntime = 80
-	// OffsetofSchedEntityPrevSumExecRuntime is the offset of `prev_sum_exec_runtime` in C `struct sched_entity`.
-	OffsetofSchedEntityPrevSumExecRuntime = 88
-	// OffsetofSchedEntityNrMigrations is the offset of `nr_migrations` in C `struct sched_entity`.
-	OffsetofSchedEntityNrMigrations = 96
-	// OffsetofSchedEntityDepth is the offset of `depth` in C `struct sched_entity`.
-	OffsetofSchedEntityDepth = 104
-	// OffsetofSchedEntityParent is the offset of `parent` in C `struct sched_entity`.
-	OffsetofSchedEntityParent = 112
-	// OffsetofSchedEntityCfsRq is the offset of `cfs_rq` in C `struct sched_entity`.
-	OffsetofSchedEntityCfsRq = 120
-	// OffsetofSchedEntityMyQ is the offset of `my_q` in C `struct sched_entity`.
-	OffsetofSchedEntityMyQ = 128
-	// OffsetofSchedEntityRunnableWeight is the offset of `runnable_weight` in C `struct sched_entity`.
-	OffsetofSchedEntityRunnableWeight = 136
-	// OffsetofSchedEntityAvg is the offset of `avg` in C `struct sched_entity`.
-	OffsetofSchedEntityAvg = 192
+	// OffsetofSchedEntity… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedEntityLoad               = 0   // load
+	OffsetofSchedEntityRunNode            = 16  // run_node
+	OffsetofSchedEntityGroupNode          = 40  // group_node
+	OffsetofSchedEntityOnRq               = 56  // on_rq
+	OffsetofSchedEntityExecStart          = 64  // exec_start
+	OffsetofSchedEntitySumExecRuntime     = 72  // sum_exec_runtime
+	OffsetofSchedEntityVruntime           = 80  // vruntime
+	OffsetofSchedEntityPrevSumExecRuntime = 88  // prev_sum_exec_runtime
+	OffsetofSchedEntityNrMigrations       = 96  // nr_migrations
+	OffsetofSchedEntityDepth              = 104 // depth
+	OffsetofSchedEntityParent             = 112 // parent
+	OffsetofSchedEntityCfsRq              = 120 // cfs_rq
+	OffsetofSchedEntityMyQ                = 128 // my_q
+	OffsetofSchedEntityRunnableWeight     = 136 // runnable_weight
+	OffsetofSchedEntityAvg                = 192 // avg
 )
 
-// SchedEntity is a snapshot of C `struct sched_entity` (256 bytes) read from the target:
+// SchedEntity is a snapshot of C `struct sched_entity` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedEntity struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedEntityPtr is a typed pointer to a C `struct sched_entity` in the target (Read, IsNil, Addr).
+type SchedEntityPtr = kvm.Ptr[SchedEntity]
+
+// KVMType is SchedEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedEntity) KVMType() int { return 45 }
 
 // ReadSchedEntity reads a C `struct sched_entity` at addr in one read.
 func (k *Kernel) ReadSchedEntity(addr uint64) (SchedEntity, error) {
-	b, err := k.read(addr, SizeofSchedEntity)
-	if err != nil {
-		return SchedEntity{}, fmt.Errorf("struct sched_entity at %#x: %w", addr, err)
-	}
-	return SchedEntity{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedEntity) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 256 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedEntity) Bytes() []byte {
-	return s.b
-}
-
-// SchedEntityPtr is a pointer to a C `struct sched_entity` in the target.
-type SchedEntityPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_entity` p points to.
-func (p SchedEntityPtr) Read() (SchedEntity, error) {
-	return p.k.ReadSchedEntity(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedEntityPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedEntity](k.Binding(), addr)
 }
 
 // Load is `struct load_weight load;` at offset 0, size 16.
-func (s SchedEntity) Load() LoadWeight {
-	return LoadWeight{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s SchedEntity) Load() LoadWeight { return LoadWeight{kvm.Sub(s.View, 181)} }
+
+// HasLoad reports whether the bound kernel's `struct sched_entity` has member `load` of a type Load can read.
+func (s SchedEntity) HasLoad() bool { return kvm.BindingOf(s.View).Has(181) }
 
 // RunNode is `struct rb_node run_node;` at offset 16, size 24.
-func (s SchedEntity) RunNode() RbNode {
-	return RbNode{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 24)}
-}
+func (s SchedEntity) RunNode() RbNode { return RbNode{kvm.Sub(s.View, 182)} }
+
+// HasRunNode reports whether the bound kernel's `struct sched_entity` has member `run_node` of a type RunNode can read.
+func (s SchedEntity) HasRunNode() bool { return kvm.BindingOf(s.View).Has(182) }
 
 // GroupNode is `struct list_head group_node;` at offset 40, size 16.
-func (s SchedEntity) GroupNode() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 40, b: sub(s.b, 40, 16)}
-}
+func (s SchedEntity) GroupNode() ListHead { return ListHead{kvm.Sub(s.View, 183)} }
+
+// HasGroupNode reports whether the bound kernel's `struct sched_entity` has member `group_node` of a type GroupNode can read.
+func (s SchedEntity) HasGroupNode() bool { return kvm.BindingOf(s.View).Has(183) }
 
 // OnRq is `unsigned int on_rq;` at offset 56, size 4.
-func (s SchedEntity) OnRq() uint32 {
-	return u32(s.b, 56)
-}
+func (s SchedEntity) OnRq() uint32 { return uint32(kvm.Uint(s.View, 184)) }
+
+// HasOnRq reports whether the bound kernel's `struct sched_entity` has member `on_rq` of a type OnRq can read.
+func (s SchedEntity) HasOnRq() bool { return kvm.BindingOf(s.View).Has(184) }
 
 // ExecStart is `u64 exec_start;` at offset 64, size 8.
-func (s SchedEntity) ExecStart() uint64 {
-	return u64(s.b, 64)
-}
+func (s SchedEntity) ExecStart() uint64 { return kvm.Uint(s.View, 185) }
+
+// HasExecStart reports whether the bound kernel's `struct sched_entity` has member `exec_start` of a type ExecStart can read.
+func (s SchedEntity) HasExecStart() bool { return kvm.BindingOf(s.View).Has(185) }
 
 // SumExecRuntime is `u64 sum_exec_runtime;` at offset 72, size 8.
-func (s SchedEntity) SumExecRuntime() uint64 {
-	return u64(s.b, 72)
-}
+func (s SchedEntity) SumExecRuntime() uint64 { return kvm.Uint(s.View, 186) }
+
+// HasSumExecRuntime reports whether the bound kernel's `struct sched_entity` has member `sum_exec_runtime` of a type SumExecRuntime can read.
+func (s SchedEntity) HasSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(186) }
 
 // Vruntime is `u64 vruntime;` at offset 80, size 8.
-func (s SchedEntity) Vruntime() uint64 {
-	return u64(s.b, 80)
-}
+func (s SchedEntity) Vruntime() uint64 { return kvm.Uint(s.View, 187) }
+
+// HasVruntime reports whether the bound kernel's `struct sched_entity` has member `vruntime` of a type Vruntime can read.
+func (s SchedEntity) HasVruntime() bool { return kvm.BindingOf(s.View).Has(187) }
 
 // PrevSumExecRuntime is `u64 prev_sum_exec_runtime;` at offset 88, size 8.
-func (s SchedEntity) PrevSumExecRuntime() uint64 {
-	return u64(s.b, 88)
-}
+func (s SchedEntity) PrevSumExecRuntime() uint64 { return kvm.Uint(s.View, 188) }
+
+// HasPrevSumExecRuntime reports whether the bound kernel's `struct sched_entity` has member `prev_sum_exec_runtime` of a type PrevSumExecRuntime can read.
+func (s SchedEntity) HasPrevSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(188) }
 
 // NrMigrations is `u64 nr_migrations;` at offset 96, size 8.
-func (s SchedEntity) NrMigrations() uint64 {
-	return u64(s.b, 96)
-}
+func (s SchedEntity) NrMigrations() uint64 { return kvm.Uint(s.View, 189) }
+
+// HasNrMigrations reports whether the bound kernel's `struct sched_entity` has member `nr_migrations` of a type NrMigrations can read.
+func (s SchedEntity) HasNrMigrations() bool { return kvm.BindingOf(s.View).Has(189) }
 
 // Depth is `int depth;` at offset 104, size 4.
-func (s SchedEntity) Depth() int32 {
-	return int32(u32(s.b, 104))
-}
+func (s SchedEntity) Depth() int32 { return int32(kvm.Uint(s.View, 190)) }
+
+// HasDepth reports whether the bound kernel's `struct sched_entity` has member `depth` of a type Depth can read.
+func (s SchedEntity) HasDepth() bool { return kvm.BindingOf(s.View).Has(190) }
 
 // Parent is `struct sched_entity *parent;` at offset 112, size 8.
-func (s SchedEntity) Parent() SchedEntityPtr {
-	return SchedEntityPtr{k: s.k, Addr: u64(s.b, 112)}
-}
+func (s SchedEntity) Parent() SchedEntityPtr { return kvm.PtrAt[SchedEntity](s.View, 191) }
+
+// HasParent reports whether the bound kernel's `struct sched_entity` has member `parent` of a type Parent can read.
+func (s SchedEntity) HasParent() bool { return kvm.BindingOf(s.View).Has(191) }
 
 // CfsRq is `struct cfs_rq *cfs_rq;` at offset 120, size 8.
-func (s SchedEntity) CfsRq() uint64 {
-	return u64(s.b, 120)
-}
+func (s SchedEntity) CfsRq() uint64 { return kvm.Uint(s.View, 192) }
+
+// HasCfsRq reports whether the bound kernel's `struct sched_entity` has member `cfs_rq` of a type CfsRq can read.
+func (s SchedEntity) HasCfsRq() bool { return kvm.BindingOf(s.View).Has(192) }
 
 // MyQ is `struct cfs_rq *my_q;` at offset 128, size 8.
-func (s SchedEntity) MyQ() uint64 {
-	return u64(s.b, 128)
-}
+func (s SchedEntity) MyQ() uint64 { return kvm.Uint(s.View, 193) }
+
+// HasMyQ reports whether the bound kernel's `struct sched_entity` has member `my_q` of a type MyQ can read.
+func (s SchedEntity) HasMyQ() bool { return kvm.BindingOf(s.View).Has(193) }
 
 // RunnableWeight is `long unsigned int runnable_weight;` at offset 136, size 8.
-func (s SchedEntity) RunnableWeight() uint64 {
-	return u64(s.b, 136)
-}
+func (s SchedEntity) RunnableWeight() uint64 { return kvm.Uint(s.View, 194) }
+
+// HasRunnableWeight reports whether the bound kernel's `struct sched_entity` has member `runnable_weight` of a type RunnableWeight can read.
+func (s SchedEntity) HasRunnableWeight() bool { return kvm.BindingOf(s.View).Has(194) }
 
 // Avg is `struct sched_avg avg;` at offset 192, size 64.
-func (s SchedEntity) Avg() SchedAvg {
-	return SchedAvg{k: s.k, addr: s.addr + 192, b: sub(s.b, 192, 64)}
-}
+func (s SchedEntity) Avg() SchedAvg { return SchedAvg{kvm.Sub(s.View, 195)} }
+
+// HasAvg reports whether the bound kernel's `struct sched_entity` has member `avg` of a type Avg can read.
+func (s SchedEntity) HasAvg() bool { return kvm.BindingOf(s.View).Has(195) }
 
 const (
-	// SizeofSchedInfo is the size of C `struct sched_info` in bytes.
+	// SizeofSchedInfo is the size of C `struct sched_info` in bytes in the kernel the bindings were generated from.
 	SizeofSchedInfo = 32
-	// OffsetofSchedInfoPcount is the offset of `pcount` in C `struct sched_info`.
-	OffsetofSchedInfoPcount = 0
-	// OffsetofSchedInfoRunDelay is the offset of `run_delay` in C `struct sched_info`.
-	OffsetofSchedInfoRunDelay = 8
-	// OffsetofSchedInfoLastArrival is the offset of `last_arrival` in C `struct sched_info`.
-	OffsetofSchedInfoLastArrival = 16
-	// OffsetofSchedInfoLastQueued is the offset of `last_queued` in C `struct sched_info`.
-	OffsetofSchedInfoLastQueued = 24
+	// OffsetofSchedInfo… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedInfoPcount      = 0  // pcount
+	OffsetofSchedInfoRunDelay    = 8  // run_delay
+	OffsetofSchedInfoLastArrival = 16 // last_arrival
+	OffsetofSchedInfoLastQueued  = 24 // last_queued
 )
 
-// SchedInfo is a snapshot of C `struct sched_info` (32 bytes) read from the target:
+// SchedInfo is a snapshot of C `struct sched_info` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedInfo struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedInfoPtr is a typed pointer to a C `struct sched_info` in the target (Read, IsNil, Addr).
+type SchedInfoPtr = kvm.Ptr[SchedInfo]
+
+// KVMType is SchedInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedInfo) KVMType() int { return 46 }
 
 // ReadSchedInfo reads a C `struct sched_info` at addr in one read.
 func (k *Kernel) ReadSchedInfo(addr uint64) (SchedInfo, error) {
-	b, err := k.read(addr, SizeofSchedInfo)
-	if err != nil {
-		return SchedInfo{}, fmt.Errorf("struct sched_info at %#x: %w", addr, err)
-	}
-	return SchedInfo{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedInfo) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedInfo) Bytes() []byte {
-	return s.b
-}
-
-// SchedInfoPtr is a pointer to a C `struct sched_info` in the target.
-type SchedInfoPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_info` p points to.
-func (p SchedInfoPtr) Read() (SchedInfo, error) {
-	return p.k.ReadSchedInfo(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedInfoPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedInfo](k.Binding(), addr)
 }
 
 // Pcount is `long unsigned int pcount;` at offset 0, size 8.
-func (s SchedInfo) Pcount() uint64 {
-	return u64(s.b, 0)
-}
+func (s SchedInfo) Pcount() uint64 { return kvm.Uint(s.View, 196) }
+
+// HasPcount reports whether the bound kernel's `struct sched_info` has member `pcount` of a type Pcount can read.
+func (s SchedInfo) HasPcount() bool { return kvm.BindingOf(s.View).Has(196) }
 
 // RunDelay is `long long unsigned int run_delay;` at offset 8, size 8.
-func (s SchedInfo) RunDelay() uint64 {
-	return u64(s.b, 8)
-}
+func (s SchedInfo) RunDelay() uint64 { return kvm.Uint(s.View, 197) }
+
+// HasRunDelay reports whether the bound kernel's `struct sched_info` has member `run_delay` of a type RunDelay can read.
+func (s SchedInfo) HasRunDelay() bool { return kvm.BindingOf(s.View).Has(197) }
 
 // LastArrival is `long long unsigned int last_arrival;` at offset 16, size 8.
-func (s SchedInfo) LastArrival() uint64 {
-	return u64(s.b, 16)
-}
+func (s SchedInfo) LastArrival() uint64 { return kvm.Uint(s.View, 198) }
+
+// HasLastArrival reports whether the bound kernel's `struct sched_info` has member `last_arrival` of a type LastArrival can read.
+func (s SchedInfo) HasLastArrival() bool { return kvm.BindingOf(s.View).Has(198) }
 
 // LastQueued is `long long unsigned int last_queued;` at offset 24, size 8.
-func (s SchedInfo) LastQueued() uint64 {
-	return u64(s.b, 24)
-}
+func (s SchedInfo) LastQueued() uint64 { return kvm.Uint(s.View, 199) }
+
+// HasLastQueued reports whether the bound kernel's `struct sched_info` has member `last_queued` of a type LastQueued can read.
+func (s SchedInfo) HasLastQueued() bool { return kvm.BindingOf(s.View).Has(199) }
 
 const (
-	// SizeofSchedRtEntity is the size of C `struct sched_rt_entity` in bytes.
+	// SizeofSchedRtEntity is the size of C `struct sched_rt_entity` in bytes in the kernel the bindings were generated from.
 	SizeofSchedRtEntity = 48
-	// OffsetofSchedRtEntityRunList is the offset of `run_list` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityRunList = 0
-	// OffsetofSchedRtEntityTimeout is the offset of `timeout` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityTimeout = 16
-	// OffsetofSchedRtEntityWatchdogStamp is the offset of `watchdog_stamp` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityWatchdogStamp = 24
-	// OffsetofSchedRtEntityTimeSlice is the offset of `time_slice` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityTimeSlice = 32
-	// OffsetofSchedRtEntityOnRq is the offset of `on_rq` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityOnRq = 36
-	// OffsetofSchedRtEntityOnList is the offset of `on_list` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityOnList = 38
-	// OffsetofSchedRtEntityBack is the offset of `back` in C `struct sched_rt_entity`.
-	OffsetofSchedRtEntityBack = 40
+	// OffsetofSchedRtEntity… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedRtEntityRunList       = 0  // run_list
+	OffsetofSchedRtEntityTimeout       = 16 // timeout
+	OffsetofSchedRtEntityWatchdogStamp = 24 // watchdog_stamp
+	OffsetofSchedRtEntityTimeSlice     = 32 // time_slice
+	OffsetofSchedRtEntityOnRq          = 36 // on_rq
+	OffsetofSchedRtEntityOnList        = 38 // on_list
+	OffsetofSchedRtEntityBack          = 40 // back
 )
 
-// SchedRtEntity is a snapshot of C `struct sched_rt_entity` (48 bytes) read from the target:
+// SchedRtEntity is a snapshot of C `struct sched_rt_entity` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedRtEntity struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedRtEntityPtr is a typed pointer to a C `struct sched_rt_entity` in the target (Read, IsNil, Addr).
+type SchedRtEntityPtr = kvm.Ptr[SchedRtEntity]
+
+// KVMType is SchedRtEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedRtEntity) KVMType() int { return 47 }
 
 // ReadSchedRtEntity reads a C `struct sched_rt_entity` at addr in one read.
 func (k *Kernel) ReadSchedRtEntity(addr uint64) (SchedRtEntity, error) {
-	b, err := k.read(addr, SizeofSchedRtEntity)
-	if err != nil {
-		return SchedRtEntity{}, fmt.Errorf("struct sched_rt_entity at %#x: %w", addr, err)
-	}
-	return SchedRtEntity{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedRtEntity) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 48 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedRtEntity) Bytes() []byte {
-	return s.b
-}
-
-// SchedRtEntityPtr is a pointer to a C `struct sched_rt_entity` in the target.
-type SchedRtEntityPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_rt_entity` p points to.
-func (p SchedRtEntityPtr) Read() (SchedRtEntity, error) {
-	return p.k.ReadSchedRtEntity(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedRtEntityPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedRtEntity](k.Binding(), addr)
 }
 
 // RunList is `struct list_head run_list;` at offset 0, size 16.
-func (s SchedRtEntity) RunList() ListHead {
-	return ListHead{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s SchedRtEntity) RunList() ListHead { return ListHead{kvm.Sub(s.View, 200)} }
+
+// HasRunList reports whether the bound kernel's `struct sched_rt_entity` has member `run_list` of a type RunList can read.
+func (s SchedRtEntity) HasRunList() bool { return kvm.BindingOf(s.View).Has(200) }
 
 // Timeout is `long unsigned int timeout;` at offset 16, size 8.
-func (s SchedRtEntity) Timeout() uint64 {
-	return u64(s.b, 16)
-}
+func (s SchedRtEntity) Timeout() uint64 { return kvm.Uint(s.View, 201) }
+
+// HasTimeout reports whether the bound kernel's `struct sched_rt_entity` has member `timeout` of a type Timeout can read.
+func (s SchedRtEntity) HasTimeout() bool { return kvm.BindingOf(s.View).Has(201) }
 
 // WatchdogStamp is `long unsigned int watchdog_stamp;` at offset 24, size 8.
-func (s SchedRtEntity) WatchdogStamp() uint64 {
-	return u64(s.b, 24)
-}
+func (s SchedRtEntity) WatchdogStamp() uint64 { return kvm.Uint(s.View, 202) }
+
+// HasWatchdogStamp reports whether the bound kernel's `struct sched_rt_entity` has member `watchdog_stamp` of a type WatchdogStamp can read.
+func (s SchedRtEntity) HasWatchdogStamp() bool { return kvm.BindingOf(s.View).Has(202) }
 
 // TimeSlice is `unsigned int time_slice;` at offset 32, size 4.
-func (s SchedRtEntity) TimeSlice() uint32 {
-	return u32(s.b, 32)
-}
+func (s SchedRtEntity) TimeSlice() uint32 { return uint32(kvm.Uint(s.View, 203)) }
+
+// HasTimeSlice reports whether the bound kernel's `struct sched_rt_entity` has member `time_slice` of a type TimeSlice can read.
+func (s SchedRtEntity) HasTimeSlice() bool { return kvm.BindingOf(s.View).Has(203) }
 
 // OnRq is `short unsigned int on_rq;` at offset 36, size 2.
-func (s SchedRtEntity) OnRq() uint16 {
-	return u16(s.b, 36)
-}
+func (s SchedRtEntity) OnRq() uint16 { return uint16(kvm.Uint(s.View, 204)) }
+
+// HasOnRq reports whether the bound kernel's `struct sched_rt_entity` has member `on_rq` of a type OnRq can read.
+func (s SchedRtEntity) HasOnRq() bool { return kvm.BindingOf(s.View).Has(204) }
 
 // OnList is `short unsigned int on_list;` at offset 38, size 2.
-func (s SchedRtEntity) OnList() uint16 {
-	return u16(s.b, 38)
-}
+func (s SchedRtEntity) OnList() uint16 { return uint16(kvm.Uint(s.View, 205)) }
+
+// HasOnList reports whether the bound kernel's `struct sched_rt_entity` has member `on_list` of a type OnList can read.
+func (s SchedRtEntity) HasOnList() bool { return kvm.BindingOf(s.View).Has(205) }
 
 // Back is `struct sched_rt_entity *back;` at offset 40, size 8.
-func (s SchedRtEntity) Back() SchedRtEntityPtr {
-	return SchedRtEntityPtr{k: s.k, Addr: u64(s.b, 40)}
-}
+func (s SchedRtEntity) Back() SchedRtEntityPtr { return kvm.PtrAt[SchedRtEntity](s.View, 206) }
+
+// HasBack reports whether the bound kernel's `struct sched_rt_entity` has member `back` of a type Back can read.
+func (s SchedRtEntity) HasBack() bool { return kvm.BindingOf(s.View).Has(206) }
 
 const (
-	// SizeofSchedStatistics is the size of C `struct sched_statistics` in bytes.
+	// SizeofSchedStatistics is the size of C `struct sched_statistics` in bytes in the kernel the bindings were generated from.
 	SizeofSchedStatistics = 256
-	// OffsetofSchedStatisticsWaitStart is the offset of `wait_start` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsWaitStart = 0
-	// OffsetofSchedStatisticsWaitMax is the offset of `wait_max` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsWaitMax = 8
-	// OffsetofSchedStatisticsWaitCount is the offset of `wait_count` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsWaitCount = 16
-	// OffsetofSchedStatisticsWaitSum is the offset of `wait_sum` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsWaitSum = 24
-	// OffsetofSchedStatisticsIowaitCount is the offset of `iowait_count` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsIowaitCount = 32
-	// OffsetofSchedStatisticsIowaitSum is the offset of `iowait_sum` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsIowaitSum = 40
-	// OffsetofSchedStatisticsSleepStart is the offset of `sleep_start` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsSleepStart = 48
-	// OffsetofSchedStatisticsSleepMax is the offset of `sleep_max` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsSleepMax = 56
-	// OffsetofSchedStatisticsSumSleepRuntime is the offset of `sum_sleep_runtime` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsSumSleepRuntime = 64
-	// OffsetofSchedStatisticsBlockStart is the offset of `block_start` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsBlockStart = 72
-	// OffsetofSchedStatisticsBlockMax is the offset of `block_max` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsBlockMax = 80
-	// OffsetofSchedStatisticsSumBlockRuntime is the offset of `sum_block_runtime` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsSumBlockRuntime = 88
-	// OffsetofSchedStatisticsExecMax is the offset of `exec_max` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsExecMax = 96
-	// OffsetofSchedStatisticsSliceMax is the offset of `slice_max` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsSliceMax = 104
-	// OffsetofSchedStatisticsNrMigrationsCold is the offset of `nr_migrations_cold` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrMigrationsCold = 112
-	// OffsetofSchedStatisticsNrFailedMigrationsAffine is the offset of `nr_failed_migrations_affine` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrFailedMigrationsAffine = 120
-	// OffsetofSchedStatisticsNrFailedMigrationsRunning is the offset of `nr_failed_migrations_running` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrFailedMigrationsRunning = 128
-	// OffsetofSchedStatisticsNrFailedMigrationsHot is the offset of `nr_failed_migrations_hot` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrFailedMigrationsHot = 136
-	// OffsetofSchedStatisticsNrForcedMigrations is the offset of `nr_forced_migrations` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrForcedMigrations = 144
-	// OffsetofSchedStatisticsNrWakeups is the offset of `nr_wakeups` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeups = 152
-	// OffsetofSchedStatisticsNrWakeupsSync is the offset of `nr_wakeups_sync` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsSync = 160
-	// OffsetofSchedStatisticsNrWakeupsMigrate is the offset of `nr_wakeups_migrate` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsMigrate = 168
-	// OffsetofSchedStatisticsNrWakeupsLocal is the offset of `nr_wakeups_local` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsLocal = 176
-	// OffsetofSchedStatisticsNrWakeupsRemote is the offset of `nr_wakeups_remote` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsRemote = 184
-	// OffsetofSchedStatisticsNrWakeupsAffine is the offset of `nr_wakeups_affine` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsAffine = 192
-	// OffsetofSchedStatisticsNrWakeupsAffineAttempts is the offset of `nr_wakeups_affine_attempts` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsAffineAttempts = 200
-	// OffsetofSchedStatisticsNrWakeupsPassive is the offset of `nr_wakeups_passive` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsPassive = 208
-	// OffsetofSchedStatisticsNrWakeupsIdle is the offset of `nr_wakeups_idle` in C `struct sched_statistics`.
-	OffsetofSchedStatisticsNrWakeupsIdle = 216
+	// OffsetofSchedStatistics… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSchedStatisticsWaitStart                 = 0   // wait_start
+	OffsetofSchedStatisticsWaitMax                   = 8   // wait_max
+	OffsetofSchedStatisticsWaitCount                 = 16  // wait_count
+	OffsetofSchedStatisticsWaitSum                   = 24  // wait_sum
+	OffsetofSchedStatisticsIowaitCount               = 32  // iowait_count
+	OffsetofSchedStatisticsIowaitSum                 = 40  // iowait_sum
+	OffsetofSchedStatisticsSleepStart                = 48  // sleep_start
+	OffsetofSchedStatisticsSleepMax                  = 56  // sleep_max
+	OffsetofSchedStatisticsSumSleepRuntime           = 64  // sum_sleep_runtime
+	OffsetofSchedStatisticsBlockStart                = 72  // block_start
+	OffsetofSchedStatisticsBlockMax                  = 80  // block_max
+	OffsetofSchedStatisticsSumBlockRuntime           = 88  // sum_block_runtime
+	OffsetofSchedStatisticsExecMax                   = 96  // exec_max
+	OffsetofSchedStatisticsSliceMax                  = 104 // slice_max
+	OffsetofSchedStatisticsNrMigrationsCold          = 112 // nr_migrations_cold
+	OffsetofSchedStatisticsNrFailedMigrationsAffine  = 120 // nr_failed_migrations_affine
+	OffsetofSchedStatisticsNrFailedMigrationsRunning = 128 // nr_failed_migrations_running
+	OffsetofSchedStatisticsNrFailedMigrationsHot     = 136 // nr_failed_migrations_hot
+	OffsetofSchedStatisticsNrForcedMigrations        = 144 // nr_forced_migrations
+	OffsetofSchedStatisticsNrWakeups                 = 152 // nr_wakeups
+	OffsetofSchedStatisticsNrWakeupsSync             = 160 // nr_wakeups_sync
+	OffsetofSchedStatisticsNrWakeupsMigrate          = 168 // nr_wakeups_migrate
+	OffsetofSchedStatisticsNrWakeupsLocal            = 176 // nr_wakeups_local
+	OffsetofSchedStatisticsNrWakeupsRemote           = 184 // nr_wakeups_remote
+	OffsetofSchedStatisticsNrWakeupsAffine           = 192 // nr_wakeups_affine
+	OffsetofSchedStatisticsNrWakeupsAffineAttempts   = 200 // nr_wakeups_affine_attempts
+	OffsetofSchedStatisticsNrWakeupsPassive          = 208 // nr_wakeups_passive
+	OffsetofSchedStatisticsNrWakeupsIdle             = 216 // nr_wakeups_idle
 )
 
-// SchedStatistics is a snapshot of C `struct sched_statistics` (256 bytes) read from the target:
+// SchedStatistics is a snapshot of C `struct sched_statistics` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedStatistics struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SchedStatisticsPtr is a typed pointer to a C `struct sched_statistics` in the target (Read, IsNil, Addr).
+type SchedStatisticsPtr = kvm.Ptr[SchedStatistics]
+
+// KVMType is SchedStatistics's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SchedStatistics) KVMType() int { return 48 }
 
 // ReadSchedStatistics reads a C `struct sched_statistics` at addr in one read.
 func (k *Kernel) ReadSchedStatistics(addr uint64) (SchedStatistics, error) {
-	b, err := k.read(addr, SizeofSchedStatistics)
-	if err != nil {
-		return SchedStatistics{}, fmt.Errorf("struct sched_statistics at %#x: %w", addr, err)
-	}
-	return SchedStatistics{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SchedStatistics) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 256 bytes (nil for the zero value); they are shared, not copied.
-func (s SchedStatistics) Bytes() []byte {
-	return s.b
-}
-
-// SchedStatisticsPtr is a pointer to a C `struct sched_statistics` in the target.
-type SchedStatisticsPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sched_statistics` p points to.
-func (p SchedStatisticsPtr) Read() (SchedStatistics, error) {
-	return p.k.ReadSchedStatistics(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SchedStatisticsPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SchedStatistics](k.Binding(), addr)
 }
 
 // WaitStart is `u64 wait_start;` at offset 0, size 8.
-func (s SchedStatistics) WaitStart() uint64 {
-	return u64(s.b, 0)
-}
+func (s SchedStatistics) WaitStart() uint64 { return kvm.Uint(s.View, 207) }
+
+// HasWaitStart reports whether the bound kernel's `struct sched_statistics` has member `wait_start` of a type WaitStart can read.
+func (s SchedStatistics) HasWaitStart() bool { return kvm.BindingOf(s.View).Has(207) }
 
 // WaitMax is `u64 wait_max;` at offset 8, size 8.
-func (s SchedStatistics) WaitMax() uint64 {
-	return u64(s.b, 8)
-}
+func (s SchedStatistics) WaitMax() uint64 { return kvm.Uint(s.View, 208) }
+
+// HasWaitMax reports whether the bound kernel's `struct sched_statistics` has member `wait_max` of a type WaitMax can read.
+func (s SchedStatistics) HasWaitMax() bool { return kvm.BindingOf(s.View).Has(208) }
 
 // WaitCount is `u64 wait_count;` at offset 16, size 8.
-func (s SchedStatistics) WaitCount() uint64 {
-	return u64(s.b, 16)
-}
+func (s SchedStatistics) WaitCount() uint64 { return kvm.Uint(s.View, 209) }
+
+// HasWaitCount reports whether the bound kernel's `struct sched_statistics` has member `wait_count` of a type WaitCount can read.
+func (s SchedStatistics) HasWaitCount() bool { return kvm.BindingOf(s.View).Has(209) }
 
 // WaitSum is `u64 wait_sum;` at offset 24, size 8.
-func (s SchedStatistics) WaitSum() uint64 {
-	return u64(s.b, 24)
-}
+func (s SchedStatistics) WaitSum() uint64 { return kvm.Uint(s.View, 210) }
+
+// HasWaitSum reports whether the bound kernel's `struct sched_statistics` has member `wait_sum` of a type WaitSum can read.
+func (s SchedStatistics) HasWaitSum() bool { return kvm.BindingOf(s.View).Has(210) }
 
 // IowaitCount is `u64 iowait_count;` at offset 32, size 8.
-func (s SchedStatistics) IowaitCount() uint64 {
-	return u64(s.b, 32)
-}
+func (s SchedStatistics) IowaitCount() uint64 { return kvm.Uint(s.View, 211) }
+
+// HasIowaitCount reports whether the bound kernel's `struct sched_statistics` has member `iowait_count` of a type IowaitCount can read.
+func (s SchedStatistics) HasIowaitCount() bool { return kvm.BindingOf(s.View).Has(211) }
 
 // IowaitSum is `u64 iowait_sum;` at offset 40, size 8.
-func (s SchedStatistics) IowaitSum() uint64 {
-	return u64(s.b, 40)
-}
+func (s SchedStatistics) IowaitSum() uint64 { return kvm.Uint(s.View, 212) }
+
+// HasIowaitSum reports whether the bound kernel's `struct sched_statistics` has member `iowait_sum` of a type IowaitSum can read.
+func (s SchedStatistics) HasIowaitSum() bool { return kvm.BindingOf(s.View).Has(212) }
 
 // SleepStart is `u64 sleep_start;` at offset 48, size 8.
-func (s SchedStatistics) SleepStart() uint64 {
-	return u64(s.b, 48)
-}
+func (s SchedStatistics) SleepStart() uint64 { return kvm.Uint(s.View, 213) }
+
+// HasSleepStart reports whether the bound kernel's `struct sched_statistics` has member `sleep_start` of a type SleepStart can read.
+func (s SchedStatistics) HasSleepStart() bool { return kvm.BindingOf(s.View).Has(213) }
 
 // SleepMax is `u64 sleep_max;` at offset 56, size 8.
-func (s SchedStatistics) SleepMax() uint64 {
-	return u64(s.b, 56)
-}
+func (s SchedStatistics) SleepMax() uint64 { return kvm.Uint(s.View, 214) }
+
+// HasSleepMax reports whether the bound kernel's `struct sched_statistics` has member `sleep_max` of a type SleepMax can read.
+func (s SchedStatistics) HasSleepMax() bool { return kvm.BindingOf(s.View).Has(214) }
 
 // SumSleepRuntime is `s64 sum_sleep_runtime;` at offset 64, size 8.
-func (s SchedStatistics) SumSleepRuntime() int64 {
-	return int64(u64(s.b, 64))
-}
+func (s SchedStatistics) SumSleepRuntime() int64 { return int64(kvm.Uint(s.View, 215)) }
+
+// HasSumSleepRuntime reports whether the bound kernel's `struct sched_statistics` has member `sum_sleep_runtime` of a type SumSleepRuntime can read.
+func (s SchedStatistics) HasSumSleepRuntime() bool { return kvm.BindingOf(s.View).Has(215) }
 
 // BlockStart is `u64 block_start;` at offset 72, size 8.
-func (s SchedStatistics) BlockStart() uint64 {
-	return u64(s.b, 72)
-}
+func (s SchedStatistics) BlockStart() uint64 { return kvm.Uint(s.View, 216) }
+
+// HasBlockStart reports whether the bound kernel's `struct sched_statistics` has member `block_start` of a type BlockStart can read.
+func (s SchedStatistics) HasBlockStart() bool { return kvm.BindingOf(s.View).Has(216) }
 
 // BlockMax is `u64 block_max;` at offset 80, size 8.
-func (s SchedStatistics) BlockMax() uint64 {
-	return u64(s.b, 80)
-}
+func (s SchedStatistics) BlockMax() uint64 { return kvm.Uint(s.View, 217) }
+
+// HasBlockMax reports whether the bound kernel's `struct sched_statistics` has member `block_max` of a type BlockMax can read.
+func (s SchedStatistics) HasBlockMax() bool { return kvm.BindingOf(s.View).Has(217) }
 
 // SumBlockRuntime is `s64 sum_block_runtime;` at offset 88, size 8.
-func (s SchedStatistics) SumBlockRuntime() int64 {
-	return int64(u64(s.b, 88))
-}
+func (s SchedStatistics) SumBlockRuntime() int64 { return int64(kvm.Uint(s.View, 218)) }
+
+// HasSumBlockRuntime reports whether the bound kernel's `struct sched_statistics` has member `sum_block_runtime` of a type SumBlockRuntime can read.
+func (s SchedStatistics) HasSumBlockRuntime() bool { return kvm.BindingOf(s.View).Has(218) }
 
 // ExecMax is `u64 exec_max;` at offset 96, size 8.
-func (s SchedStatistics) ExecMax() uint64 {
-	return u64(s.b, 96)
-}
+func (s SchedStatistics) ExecMax() uint64 { return kvm.Uint(s.View, 219) }
+
+// HasExecMax reports whether the bound kernel's `struct sched_statistics` has member `exec_max` of a type ExecMax can read.
+func (s SchedStatistics) HasExecMax() bool { return kvm.BindingOf(s.View).Has(219) }
 
 // SliceMax is `u64 slice_max;` at offset 104, size 8.
-func (s SchedStatistics) SliceMax() uint64 {
-	return u64(s.b, 104)
-}
+func (s SchedStatistics) SliceMax() uint64 { return kvm.Uint(s.View, 220) }
+
+// HasSliceMax reports whether the bound kernel's `struct sched_statistics` has member `slice_max` of a type SliceMax can read.
+func (s SchedStatistics) HasSliceMax() bool { return kvm.BindingOf(s.View).Has(220) }
 
 // NrMigrationsCold is `u64 nr_migrations_cold;` at offset 112, size 8.
-func (s SchedStatistics) NrMigrationsCold() uint64 {
-	return u64(s.b, 112)
-}
+func (s SchedStatistics) NrMigrationsCold() uint64 { return kvm.Uint(s.View, 221) }
+
+// HasNrMigrationsCold reports whether the bound kernel's `struct sched_statistics` has member `nr_migrations_cold` of a type NrMigrationsCold can read.
+func (s SchedStatistics) HasNrMigrationsCold() bool { return kvm.BindingOf(s.View).Has(221) }
 
 // NrFailedMigrationsAffine is `u64 nr_failed_migrations_affine;` at offset 120, size 8.
-func (s SchedStatistics) NrFailedMigrationsAffine() uint64 {
-	return u64(s.b, 120)
-}
+func (s SchedStatistics) NrFailedMigrationsAffine() uint64 { return kvm.Uint(s.View, 222) }
+
+// HasNrFailedMigrationsAffine reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_affine` of a type NrFailedMigrationsAffine can read.
+func (s SchedStatistics) HasNrFailedMigrationsAffine() bool { return kvm.BindingOf(s.View).Has(222) }
 
 // NrFailedMigrationsRunning is `u64 nr_failed_migrations_running;` at offset 128, size 8.
-func (s SchedStatistics) NrFailedMigrationsRunning() uint64 {
-	return u64(s.b, 128)
-}
+func (s SchedStatistics) NrFailedMigrationsRunning() uint64 { return kvm.Uint(s.View, 223) }
+
+// HasNrFailedMigrationsRunning reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_running` of a type NrFailedMigrationsRunning can read.
+func (s SchedStatistics) HasNrFailedMigrationsRunning() bool { return kvm.BindingOf(s.View).Has(223) }
 
 // NrFailedMigrationsHot is `u64 nr_failed_migrations_hot;` at offset 136, size 8.
-func (s SchedStatistics) NrFailedMigrationsHot() uint64 {
-	return u64(s.b, 136)
-}
+func (s SchedStatistics) NrFailedMigrationsHot() uint64 { return kvm.Uint(s.View, 224) }
+
+// HasNrFailedMigrationsHot reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_hot` of a type NrFailedMigrationsHot can read.
+func (s SchedStatistics) HasNrFailedMigrationsHot() bool { return kvm.BindingOf(s.View).Has(224) }
 
 // NrForcedMigrations is `u64 nr_forced_migrations;` at offset 144, size 8.
-func (s SchedStatistics) NrForcedMigrations() uint64 {
-	return u64(s.b, 144)
-}
+func (s SchedStatistics) NrForcedMigrations() uint64 { return kvm.Uint(s.View, 225) }
+
+// HasNrForcedMigrations reports whether the bound kernel's `struct sched_statistics` has member `nr_forced_migrations` of a type NrForcedMigrations can read.
+func (s SchedStatistics) HasNrForcedMigrations() bool { return kvm.BindingOf(s.View).Has(225) }
 
 // NrWakeups is `u64 nr_wakeups;` at offset 152, size 8.
-func (s SchedStatistics) NrWakeups() uint64 {
-	return u64(s.b, 152)
-}
+func (s SchedStatistics) NrWakeups() uint64 { return kvm.Uint(s.View, 226) }
+
+// HasNrWakeups reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups` of a type NrWakeups can read.
+func (s SchedStatistics) HasNrWakeups() bool { return kvm.BindingOf(s.View).Has(226) }
 
 // NrWakeupsSync is `u64 nr_wakeups_sync;` at offset 160, size 8.
-func (s SchedStatistics) NrWakeupsSync() uint64 {
-	return u64(s.b, 160)
-}
+func (s SchedStatistics) NrWakeupsSync() uint64 { return kvm.Uint(s.View, 227) }
+
+// HasNrWakeupsSync reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_sync` of a type NrWakeupsSync can read.
+func (s SchedStatistics) HasNrWakeupsSync() bool { return kvm.BindingOf(s.View).Has(227) }
 
 // NrWakeupsMigrate is `u64 nr_wakeups_migrate;` at offset 168, size 8.
-func (s SchedStatistics) NrWakeupsMigrate() uint64 {
-	return u64(s.b, 168)
-}
+func (s SchedStatistics) NrWakeupsMigrate() uint64 { return kvm.Uint(s.View, 228) }
+
+// HasNrWakeupsMigrate reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_migrate` of a type NrWakeupsMigrate can read.
+func (s SchedStatistics) HasNrWakeupsMigrate() bool { return kvm.BindingOf(s.View).Has(228) }
 
 // NrWakeupsLocal is `u64 nr_wakeups_local;` at offset 176, size 8.
-func (s SchedStatistics) NrWakeupsLocal() uint64 {
-	return u64(s.b, 176)
-}
+func (s SchedStatistics) NrWakeupsLocal() uint64 { return kvm.Uint(s.View, 229) }
+
+// HasNrWakeupsLocal reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_local` of a type NrWakeupsLocal can read.
+func (s SchedStatistics) HasNrWakeupsLocal() bool { return kvm.BindingOf(s.View).Has(229) }
 
 // NrWakeupsRemote is `u64 nr_wakeups_remote;` at offset 184, size 8.
-func (s SchedStatistics) NrWakeupsRemote() uint64 {
-	return u64(s.b, 184)
-}
+func (s SchedStatistics) NrWakeupsRemote() uint64 { return kvm.Uint(s.View, 230) }
+
+// HasNrWakeupsRemote reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_remote` of a type NrWakeupsRemote can read.
+func (s SchedStatistics) HasNrWakeupsRemote() bool { return kvm.BindingOf(s.View).Has(230) }
 
 // NrWakeupsAffine is `u64 nr_wakeups_affine;` at offset 192, size 8.
-func (s SchedStatistics) NrWakeupsAffine() uint64 {
-	return u64(s.b, 192)
-}
+func (s SchedStatistics) NrWakeupsAffine() uint64 { return kvm.Uint(s.View, 231) }
+
+// HasNrWakeupsAffine reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_affine` of a type NrWakeupsAffine can read.
+func (s SchedStatistics) HasNrWakeupsAffine() bool { return kvm.BindingOf(s.View).Has(231) }
 
 // NrWakeupsAffineAttempts is `u64 nr_wakeups_affine_attempts;` at offset 200, size 8.
-func (s SchedStatistics) NrWakeupsAffineAttempts() uint64 {
-	return u64(s.b, 200)
-}
+func (s SchedStatistics) NrWakeupsAffineAttempts() uint64 { return kvm.Uint(s.View, 232) }
+
+// HasNrWakeupsAffineAttempts reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_affine_attempts` of a type NrWakeupsAffineAttempts can read.
+func (s SchedStatistics) HasNrWakeupsAffineAttempts() bool { return kvm.BindingOf(s.View).Has(232) }
 
 // NrWakeupsPassive is `u64 nr_wakeups_passive;` at offset 208, size 8.
-func (s SchedStatistics) NrWakeupsPassive() uint64 {
-	return u64(s.b, 208)
-}
+func (s SchedStatistics) NrWakeupsPassive() uint64 { return kvm.Uint(s.View, 233) }
+
+// HasNrWakeupsPassive reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_passive` of a type NrWakeupsPassive can read.
+func (s SchedStatistics) HasNrWakeupsPassive() bool { return kvm.BindingOf(s.View).Has(233) }
 
 // NrWakeupsIdle is `u64 nr_wakeups_idle;` at offset 216, size 8.
-func (s SchedStatistics) NrWakeupsIdle() uint64 {
-	return u64(s.b, 216)
-}
+func (s SchedStatistics) NrWakeupsIdle() uint64 { return kvm.Uint(s.View, 234) }
+
+// HasNrWakeupsIdle reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_idle` of a type NrWakeupsIdle can read.
+func (s SchedStatistics) HasNrWakeupsIdle() bool { return kvm.BindingOf(s.View).Has(234) }
 
 const (
-	// SizeofSeccomp is the size of C `struct seccomp` in bytes.
+	// SizeofSeccomp is the size of C `struct seccomp` in bytes in the kernel the bindings were generated from.
 	SizeofSeccomp = 16
-	// OffsetofSeccompMode is the offset of `mode` in C `struct seccomp`.
-	OffsetofSeccompMode = 0
-	// OffsetofSeccompFilterCount is the offset of `filter_count` in C `struct seccomp`.
-	OffsetofSeccompFilterCount = 4
-	// OffsetofSeccompFilter is the offset of `filter` in C `struct seccomp`.
-	OffsetofSeccompFilter = 8
+	// OffsetofSeccomp… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSeccompMode        = 0 // mode
+	OffsetofSeccompFilterCount = 4 // filter_count
+	OffsetofSeccompFilter      = 8 // filter
 )
 
-// Seccomp is a snapshot of C `struct seccomp` (16 bytes) read from the target:
+// Seccomp is a snapshot of C `struct seccomp` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Seccomp struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SeccompPtr is a typed pointer to a C `struct seccomp` in the target (Read, IsNil, Addr).
+type SeccompPtr = kvm.Ptr[Seccomp]
+
+// KVMType is Seccomp's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Seccomp) KVMType() int { return 49 }
 
 // ReadSeccomp reads a C `struct seccomp` at addr in one read.
 func (k *Kernel) ReadSeccomp(addr uint64) (Seccomp, error) {
-	b, err := k.read(addr, SizeofSeccomp)
-	if err != nil {
-		return Seccomp{}, fmt.Errorf("struct seccomp at %#x: %w", addr, err)
-	}
-	return Seccomp{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Seccomp) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s Seccomp) Bytes() []byte {
-	return s.b
-}
-
-// SeccompPtr is a pointer to a C `struct seccomp` in the target.
-type SeccompPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct seccomp` p points to.
-func (p SeccompPtr) Read() (Seccomp, error) {
-	return p.k.ReadSeccomp(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SeccompPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Seccomp](k.Binding(), addr)
 }
 
 // Mode is `int mode;` at offset 0, size 4.
-func (s Seccomp) Mode() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s Seccomp) Mode() int32 { return int32(kvm.Uint(s.View, 235)) }
+
+// HasMode reports whether the bound kernel's `struct seccomp` has member `mode` of a type Mode can read.
+func (s Seccomp) HasMode() bool { return kvm.BindingOf(s.View).Has(235) }
 
 // FilterCount is `atomic_t filter_count;` at offset 4, size 4.
-func (s Seccomp) FilterCount() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr + 4, b: sub(s.b, 4, 4)}
-}
+func (s Seccomp) FilterCount() AtomicT { return AtomicT{kvm.Sub(s.View, 236)} }
+
+// HasFilterCount reports whether the bound kernel's `struct seccomp` has member `filter_count` of a type FilterCount can read.
+func (s Seccomp) HasFilterCount() bool { return kvm.BindingOf(s.View).Has(236) }
 
 // Filter is `struct seccomp_filter *filter;` at offset 8, size 8.
-func (s Seccomp) Filter() uint64 {
-	return u64(s.b, 8)
-}
+func (s Seccomp) Filter() uint64 { return kvm.Uint(s.View, 237) }
+
+// HasFilter reports whether the bound kernel's `struct seccomp` has member `filter` of a type Filter can read.
+func (s Seccomp) HasFilter() bool { return kvm.BindingOf(s.View).Has(237) }
 
 const (
-	// SizeofSeqcount is the size of C `struct seqcount` in bytes.
+	// SizeofSeqcount is the size of C `struct seqcount` in bytes in the kernel the bindings were generated from.
 	SizeofSeqcount = 4
-	// OffsetofSeqcountSequence is the offset of `sequence` in C `struct seqcount`.
-	OffsetofSeqcountSequence = 0
+	// OffsetofSeqcount… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSeqcountSequence = 0 // sequence
 )
 
-// Seqcount is a snapshot of C `struct seqcount` (4 bytes) read from the target:
+// Seqcount is a snapshot of C `struct seqcount` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Seqcount struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SeqcountPtr is a typed pointer to a C `struct seqcount` in the target (Read, IsNil, Addr).
+type SeqcountPtr = kvm.Ptr[Seqcount]
+
+// KVMType is Seqcount's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Seqcount) KVMType() int { return 50 }
 
 // ReadSeqcount reads a C `struct seqcount` at addr in one read.
 func (k *Kernel) ReadSeqcount(addr uint64) (Seqcount, error) {
-	b, err := k.read(addr, SizeofSeqcount)
-	if err != nil {
-		return Seqcount{}, fmt.Errorf("struct seqcount at %#x: %w", addr, err)
-	}
-	return Seqcount{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Seqcount) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s Seqcount) Bytes() []byte {
-	return s.b
-}
-
-// SeqcountPtr is a pointer to a C `struct seqcount` in the target.
-type SeqcountPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct seqcount` p points to.
-func (p SeqcountPtr) Read() (Seqcount, error) {
-	return p.k.ReadSeqcount(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SeqcountPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Seqcount](k.Binding(), addr)
 }
 
 // Sequence is `unsigned int sequence;` at offset 0, size 4.
-func (s Seqcount) Sequence() uint32 {
-	return u32(s.b, 0)
-}
+func (s Seqcount) Sequence() uint32 { return uint32(kvm.Uint(s.View, 238)) }
+
+// HasSequence reports whether the bound kernel's `struct seqcount` has member `sequence` of a type Sequence can read.
+func (s Seqcount) HasSequence() bool { return kvm.BindingOf(s.View).Has(238) }
 
 const (
-	// SizeofSeqcountSpinlock is the size of C `struct seqcount_spinlock` in bytes.
+	// SizeofSeqcountSpinlock is the size of C `struct seqcount_spinlock` in bytes in the kernel the bindings were generated from.
 	SizeofSeqcountSpinlock = 4
-	// OffsetofSeqcountSpinlockSeqcount is the offset of `seqcount` in C `struct seqcount_spinlock`.
-	OffsetofSeqcountSpinlockSeqcount = 0
+	// OffsetofSeqcountSpinlock… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSeqcountSpinlockSeqcount = 0 // seqcount
 )
 
-// SeqcountSpinlock is a snapshot of C `struct seqcount_spinlock` (4 bytes) read from the target:
+// SeqcountSpinlock is a snapshot of C `struct seqcount_spinlock` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SeqcountSpinlock struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SeqcountSpinlockPtr is a typed pointer to a C `struct seqcount_spinlock` in the target (Read, IsNil, Addr).
+type SeqcountSpinlockPtr = kvm.Ptr[SeqcountSpinlock]
+
+// KVMType is SeqcountSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SeqcountSpinlock) KVMType() int { return 51 }
 
 // ReadSeqcountSpinlock reads a C `struct seqcount_spinlock` at addr in one read.
 func (k *Kernel) ReadSeqcountSpinlock(addr uint64) (SeqcountSpinlock, error) {
-	b, err := k.read(addr, SizeofSeqcountSpinlock)
-	if err != nil {
-		return SeqcountSpinlock{}, fmt.Errorf("struct seqcount_spinlock at %#x: %w", addr, err)
-	}
-	return SeqcountSpinlock{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SeqcountSpinlock) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s SeqcountSpinlock) Bytes() []byte {
-	return s.b
-}
-
-// SeqcountSpinlockPtr is a pointer to a C `struct seqcount_spinlock` in the target.
-type SeqcountSpinlockPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct seqcount_spinlock` p points to.
-func (p SeqcountSpinlockPtr) Read() (SeqcountSpinlock, error) {
-	return p.k.ReadSeqcountSpinlock(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SeqcountSpinlockPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SeqcountSpinlock](k.Binding(), addr)
 }
 
 // Seqcount is `seqcount_t seqcount;` at offset 0, size 4.
-func (s SeqcountSpinlock) Seqcount() Seqcount {
-	return Seqcount{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s SeqcountSpinlock) Seqcount() Seqcount { return Seqcount{kvm.Sub(s.View, 239)} }
+
+// HasSeqcount reports whether the bound kernel's `struct seqcount_spinlock` has member `seqcount` of a type Seqcount can read.
+func (s SeqcountSpinlock) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(239) }
 
 const (
-	// SizeofSigpending is the size of C `struct sigpending` in bytes.
+	// SizeofSigpending is the size of C `struct sigpending` in bytes in the kernel the bindings were generated from.
 	SizeofSigpending = 24
-	// OffsetofSigpendingList is the offset of `list` in C `struct sigpending`.
-	OffsetofSigpendingList = 0
-	// OffsetofSigpendingSignal is the offset of `signal` in C `struct sigpending`.
-	OffsetofSigpendingSignal = 16
+	// OffsetofSigpending… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSigpendingList   = 0  // list
+	OffsetofSigpendingSignal = 16 // signal
 )
 
-// Sigpending is a snapshot of C `struct sigpending` (24 bytes) read from the target:
+// Sigpending is a snapshot of C `struct sigpending` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Sigpending struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SigpendingPtr is a typed pointer to a C `struct sigpending` in the target (Read, IsNil, Addr).
+type SigpendingPtr = kvm.Ptr[Sigpending]
+
+// KVMType is Sigpending's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Sigpending) KVMType() int { return 52 }
 
 // ReadSigpending reads a C `struct sigpending` at addr in one read.
 func (k *Kernel) ReadSigpending(addr uint64) (Sigpending, error) {
-	b, err := k.read(addr, SizeofSigpending)
-	if err != nil {
-		return Sigpending{}, fmt.Errorf("struct sigpending at %#x: %w", addr, err)
-	}
-	return Sigpending{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Sigpending) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s Sigpending) Bytes() []byte {
-	return s.b
-}
-
-// SigpendingPtr is a pointer to a C `struct sigpending` in the target.
-type SigpendingPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sigpending` p points to.
-func (p SigpendingPtr) Read() (Sigpending, error) {
-	return p.k.ReadSigpending(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SigpendingPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Sigpending](k.Binding(), addr)
 }
 
 // List is `struct list_head list;` at offset 0, size 16.
-func (s Sigpending) List() ListHead {
-	return ListHead{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s Sigpending) List() ListHead { return ListHead{kvm.Sub(s.View, 240)} }
+
+// HasList reports whether the bound kernel's `struct sigpending` has member `list` of a type List can read.
+func (s Sigpending) HasList() bool { return kvm.BindingOf(s.View).Has(240) }
 
 // Signal is `sigset_t signal;` at offset 16, size 8.
-func (s Sigpending) Signal() SigsetT {
-	return SigsetT{k: s.k, addr: s.addr + 16, b: sub(s.b, 16, 8)}
-}
+func (s Sigpending) Signal() SigsetT { return SigsetT{kvm.Sub(s.View, 241)} }
+
+// HasSignal reports whether the bound kernel's `struct sigpending` has member `signal` of a type Signal can read.
+func (s Sigpending) HasSignal() bool { return kvm.BindingOf(s.View).Has(241) }
 
 const (
-	// SizeofSigsetT is the size of C `sigset_t (an anonymous struct)` in bytes.
+	// SizeofSigsetT is the size of C `sigset_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofSigsetT = 8
-	// OffsetofSigsetTSig is the offset of `sig` in C `sigset_t (an anonymous struct)`.
-	OffsetofSigsetTSig = 0
+	// OffsetofSigsetT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSigsetTSig = 0 // sig
 	// SigsetTSigLen is the element count of `long unsigned int sig[1]`.
 	SigsetTSigLen = 1
 )
 
-// SigsetT is a snapshot of C `sigset_t (an anonymous struct)` (8 bytes) read from the target:
+// SigsetT is a snapshot of C `sigset_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SigsetT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SigsetTPtr is a typed pointer to a C `sigset_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type SigsetTPtr = kvm.Ptr[SigsetT]
+
+// KVMType is SigsetT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SigsetT) KVMType() int { return 53 }
 
 // ReadSigsetT reads a C `sigset_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadSigsetT(addr uint64) (SigsetT, error) {
-	b, err := k.read(addr, SizeofSigsetT)
-	if err != nil {
-		return SigsetT{}, fmt.Errorf("sigset_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return SigsetT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SigsetT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s SigsetT) Bytes() []byte {
-	return s.b
-}
-
-// SigsetTPtr is a pointer to a C `sigset_t (an anonymous struct)` in the target.
-type SigsetTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `sigset_t (an anonymous struct)` p points to.
-func (p SigsetTPtr) Read() (SigsetT, error) {
-	return p.k.ReadSigsetT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SigsetTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SigsetT](k.Binding(), addr)
 }
 
 // Sig is `long unsigned int sig[1];` at offset 0, size 8.
@@ -4462,183 +3175,130 @@ func (s SigsetT) Sig(i int) (v uint64, ok bool) {
 	if i < 0 || i >= SigsetTSigLen {
 		return
 	}
-	off := 0 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 242, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 242), true
 }
 
+// HasSig reports whether the bound kernel's `sigset_t (an anonymous struct)` has member `sig` of a type Sig can read.
+func (s SigsetT) HasSig() bool { return kvm.BindingOf(s.View).Has(242) }
+
 const (
-	// SizeofSpinlock is the size of C `struct spinlock` in bytes.
+	// SizeofSpinlock is the size of C `struct spinlock` in bytes in the kernel the bindings were generated from.
 	SizeofSpinlock = 4
-	// OffsetofSpinlockRlock is the offset of `rlock` in C `struct spinlock`.
-	OffsetofSpinlockRlock = 0
+	// OffsetofSpinlock… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSpinlockRlock = 0 // rlock
 )
 
-// Spinlock is a snapshot of C `struct spinlock` (4 bytes) read from the target:
+// Spinlock is a snapshot of C `struct spinlock` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Spinlock struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SpinlockPtr is a typed pointer to a C `struct spinlock` in the target (Read, IsNil, Addr).
+type SpinlockPtr = kvm.Ptr[Spinlock]
+
+// KVMType is Spinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Spinlock) KVMType() int { return 54 }
 
 // ReadSpinlock reads a C `struct spinlock` at addr in one read.
 func (k *Kernel) ReadSpinlock(addr uint64) (Spinlock, error) {
-	b, err := k.read(addr, SizeofSpinlock)
-	if err != nil {
-		return Spinlock{}, fmt.Errorf("struct spinlock at %#x: %w", addr, err)
-	}
-	return Spinlock{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Spinlock) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s Spinlock) Bytes() []byte {
-	return s.b
-}
-
-// SpinlockPtr is a pointer to a C `struct spinlock` in the target.
-type SpinlockPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct spinlock` p points to.
-func (p SpinlockPtr) Read() (Spinlock, error) {
-	return p.k.ReadSpinlock(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SpinlockPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Spinlock](k.Binding(), addr)
 }
 
 // Rlock is `struct raw_spinlock rlock;` at offset 0, size 4, in an anonymous union at offset 0.
-func (s Spinlock) Rlock() RawSpinlock {
-	return RawSpinlock{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s Spinlock) Rlock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 243)} }
+
+// HasRlock reports whether the bound kernel's `struct spinlock` has member `rlock` of a type Rlock can read.
+func (s Spinlock) HasRlock() bool { return kvm.BindingOf(s.View).Has(243) }
 
 const (
-	// SizeofSwregsState is the size of C `struct swregs_state` in bytes.
+	// SizeofSwregsState is the size of C `struct swregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofSwregsState = 136
-	// OffsetofSwregsStateCwd is the offset of `cwd` in C `struct swregs_state`.
-	OffsetofSwregsStateCwd = 0
-	// OffsetofSwregsStateSwd is the offset of `swd` in C `struct swregs_state`.
-	OffsetofSwregsStateSwd = 4
-	// OffsetofSwregsStateTwd is the offset of `twd` in C `struct swregs_state`.
-	OffsetofSwregsStateTwd = 8
-	// OffsetofSwregsStateFip is the offset of `fip` in C `struct swregs_state`.
-	OffsetofSwregsStateFip = 12
-	// OffsetofSwregsStateFcs is the offset of `fcs` in C `struct swregs_state`.
-	OffsetofSwregsStateFcs = 16
-	// OffsetofSwregsStateFoo is the offset of `foo` in C `struct swregs_state`.
-	OffsetofSwregsStateFoo = 20
-	// OffsetofSwregsStateFos is the offset of `fos` in C `struct swregs_state`.
-	OffsetofSwregsStateFos = 24
-	// OffsetofSwregsStateStSpace is the offset of `st_space` in C `struct swregs_state`.
-	OffsetofSwregsStateStSpace = 28
+	// OffsetofSwregsState… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSwregsStateCwd     = 0  // cwd
+	OffsetofSwregsStateSwd     = 4  // swd
+	OffsetofSwregsStateTwd     = 8  // twd
+	OffsetofSwregsStateFip     = 12 // fip
+	OffsetofSwregsStateFcs     = 16 // fcs
+	OffsetofSwregsStateFoo     = 20 // foo
+	OffsetofSwregsStateFos     = 24 // fos
+	OffsetofSwregsStateStSpace = 28 // st_space
 	// SwregsStateStSpaceLen is the element count of `u32 st_space[20]`.
-	SwregsStateStSpaceLen = 20
-	// OffsetofSwregsStateFtop is the offset of `ftop` in C `struct swregs_state`.
-	OffsetofSwregsStateFtop = 108
-	// OffsetofSwregsStateChanged is the offset of `changed` in C `struct swregs_state`.
-	OffsetofSwregsStateChanged = 109
-	// OffsetofSwregsStateLookahead is the offset of `lookahead` in C `struct swregs_state`.
-	OffsetofSwregsStateLookahead = 110
-	// OffsetofSwregsStateNoUpdate is the offset of `no_update` in C `struct swregs_state`.
-	OffsetofSwregsStateNoUpdate = 111
-	// OffsetofSwregsStateRm is the offset of `rm` in C `struct swregs_state`.
-	OffsetofSwregsStateRm = 112
-	// OffsetofSwregsStateAlimit is the offset of `alimit` in C `struct swregs_state`.
-	OffsetofSwregsStateAlimit = 113
-	// OffsetofSwregsStateInfo is the offset of `info` in C `struct swregs_state`.
-	OffsetofSwregsStateInfo = 120
-	// OffsetofSwregsStateEntryEip is the offset of `entry_eip` in C `struct swregs_state`.
-	OffsetofSwregsStateEntryEip = 128
+	SwregsStateStSpaceLen        = 20
+	OffsetofSwregsStateFtop      = 108 // ftop
+	OffsetofSwregsStateChanged   = 109 // changed
+	OffsetofSwregsStateLookahead = 110 // lookahead
+	OffsetofSwregsStateNoUpdate  = 111 // no_update
+	OffsetofSwregsStateRm        = 112 // rm
+	OffsetofSwregsStateAlimit    = 113 // alimit
+	OffsetofSwregsStateInfo      = 120 // info
+	OffsetofSwregsStateEntryEip  = 128 // entry_eip
 )
 
-// SwregsState is a snapshot of C `struct swregs_state` (136 bytes) read from the target:
+// SwregsState is a snapshot of C `struct swregs_state` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SwregsState struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SwregsStatePtr is a typed pointer to a C `struct swregs_state` in the target (Read, IsNil, Addr).
+type SwregsStatePtr = kvm.Ptr[SwregsState]
+
+// KVMType is SwregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SwregsState) KVMType() int { return 55 }
 
 // ReadSwregsState reads a C `struct swregs_state` at addr in one read.
 func (k *Kernel) ReadSwregsState(addr uint64) (SwregsState, error) {
-	b, err := k.read(addr, SizeofSwregsState)
-	if err != nil {
-		return SwregsState{}, fmt.Errorf("struct swregs_state at %#x: %w", addr, err)
-	}
-	return SwregsState{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SwregsState) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 136 bytes (nil for the zero value); they are shared, not copied.
-func (s SwregsState) Bytes() []byte {
-	return s.b
-}
-
-// SwregsStatePtr is a pointer to a C `struct swregs_state` in the target.
-type SwregsStatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct swregs_state` p points to.
-func (p SwregsStatePtr) Read() (SwregsState, error) {
-	return p.k.ReadSwregsState(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SwregsStatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SwregsState](k.Binding(), addr)
 }
 
 // Cwd is `u32 cwd;` at offset 0, size 4.
-func (s SwregsState) Cwd() uint32 {
-	return u32(s.b, 0)
-}
+func (s SwregsState) Cwd() uint32 { return uint32(kvm.Uint(s.View, 244)) }
+
+// HasCwd reports whether the bound kernel's `struct swregs_state` has member `cwd` of a type Cwd can read.
+func (s SwregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(244) }
 
 // Swd is `u32 swd;` at offset 4, size 4.
-func (s SwregsState) Swd() uint32 {
-	return u32(s.b, 4)
-}
+func (s SwregsState) Swd() uint32 { return uint32(kvm.Uint(s.View, 245)) }
+
+// HasSwd reports whether the bound kernel's `struct swregs_state` has member `swd` of a type Swd can read.
+func (s SwregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(245) }
 
 // Twd is `u32 twd;` at offset 8, size 4.
-func (s SwregsState) Twd() uint32 {
-	return u32(s.b, 8)
-}
+func (s SwregsState) Twd() uint32 { return uint32(kvm.Uint(s.View, 246)) }
+
+// HasTwd reports whether the bound kernel's `struct swregs_state` has member `twd` of a type Twd can read.
+func (s SwregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(246) }
 
 // Fip is `u32 fip;` at offset 12, size 4.
-func (s SwregsState) Fip() uint32 {
-	return u32(s.b, 12)
-}
+func (s SwregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 247)) }
+
+// HasFip reports whether the bound kernel's `struct swregs_state` has member `fip` of a type Fip can read.
+func (s SwregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(247) }
 
 // Fcs is `u32 fcs;` at offset 16, size 4.
-func (s SwregsState) Fcs() uint32 {
-	return u32(s.b, 16)
-}
+func (s SwregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 248)) }
+
+// HasFcs reports whether the bound kernel's `struct swregs_state` has member `fcs` of a type Fcs can read.
+func (s SwregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(248) }
 
 // Foo is `u32 foo;` at offset 20, size 4.
-func (s SwregsState) Foo() uint32 {
-	return u32(s.b, 20)
-}
+func (s SwregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 249)) }
+
+// HasFoo reports whether the bound kernel's `struct swregs_state` has member `foo` of a type Foo can read.
+func (s SwregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(249) }
 
 // Fos is `u32 fos;` at offset 24, size 4.
-func (s SwregsState) Fos() uint32 {
-	return u32(s.b, 24)
-}
+func (s SwregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 250)) }
+
+// HasFos reports whether the bound kernel's `struct swregs_state` has member `fos` of a type Fos can read.
+func (s SwregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(250) }
 
 // StSpace is `u32 st_space[20];` at offset 28, size 80.
 // It returns false when an index is out of range.
@@ -4646,401 +3306,289 @@ func (s SwregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= SwregsStateStSpaceLen {
 		return
 	}
-	off := 28 + i*4
-	return u32(s.b, off), true
+	el, ok := kvm.Elem(s.View, 251, i)
+	if !ok {
+		return
+	}
+	return uint32(kvm.ElemUint(el, 251)), true
 }
+
+// HasStSpace reports whether the bound kernel's `struct swregs_state` has member `st_space` of a type StSpace can read.
+func (s SwregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(251) }
 
 // Ftop is `u8 ftop;` at offset 108, size 1.
-func (s SwregsState) Ftop() uint8 {
-	return u8(s.b, 108)
-}
+func (s SwregsState) Ftop() uint8 { return uint8(kvm.Uint(s.View, 252)) }
+
+// HasFtop reports whether the bound kernel's `struct swregs_state` has member `ftop` of a type Ftop can read.
+func (s SwregsState) HasFtop() bool { return kvm.BindingOf(s.View).Has(252) }
 
 // Changed is `u8 changed;` at offset 109, size 1.
-func (s SwregsState) Changed() uint8 {
-	return u8(s.b, 109)
-}
+func (s SwregsState) Changed() uint8 { return uint8(kvm.Uint(s.View, 253)) }
+
+// HasChanged reports whether the bound kernel's `struct swregs_state` has member `changed` of a type Changed can read.
+func (s SwregsState) HasChanged() bool { return kvm.BindingOf(s.View).Has(253) }
 
 // Lookahead is `u8 lookahead;` at offset 110, size 1.
-func (s SwregsState) Lookahead() uint8 {
-	return u8(s.b, 110)
-}
+func (s SwregsState) Lookahead() uint8 { return uint8(kvm.Uint(s.View, 254)) }
+
+// HasLookahead reports whether the bound kernel's `struct swregs_state` has member `lookahead` of a type Lookahead can read.
+func (s SwregsState) HasLookahead() bool { return kvm.BindingOf(s.View).Has(254) }
 
 // NoUpdate is `u8 no_update;` at offset 111, size 1.
-func (s SwregsState) NoUpdate() uint8 {
-	return u8(s.b, 111)
-}
+func (s SwregsState) NoUpdate() uint8 { return uint8(kvm.Uint(s.View, 255)) }
+
+// HasNoUpdate reports whether the bound kernel's `struct swregs_state` has member `no_update` of a type NoUpdate can read.
+func (s SwregsState) HasNoUpdate() bool { return kvm.BindingOf(s.View).Has(255) }
 
 // Rm is `u8 rm;` at offset 112, size 1.
-func (s SwregsState) Rm() uint8 {
-	return u8(s.b, 112)
-}
+func (s SwregsState) Rm() uint8 { return uint8(kvm.Uint(s.View, 256)) }
+
+// HasRm reports whether the bound kernel's `struct swregs_state` has member `rm` of a type Rm can read.
+func (s SwregsState) HasRm() bool { return kvm.BindingOf(s.View).Has(256) }
 
 // Alimit is `u8 alimit;` at offset 113, size 1.
-func (s SwregsState) Alimit() uint8 {
-	return u8(s.b, 113)
-}
+func (s SwregsState) Alimit() uint8 { return uint8(kvm.Uint(s.View, 257)) }
+
+// HasAlimit reports whether the bound kernel's `struct swregs_state` has member `alimit` of a type Alimit can read.
+func (s SwregsState) HasAlimit() bool { return kvm.BindingOf(s.View).Has(257) }
 
 // Info is `struct math_emu_info *info;` at offset 120, size 8.
-func (s SwregsState) Info() uint64 {
-	return u64(s.b, 120)
-}
+func (s SwregsState) Info() uint64 { return kvm.Uint(s.View, 258) }
+
+// HasInfo reports whether the bound kernel's `struct swregs_state` has member `info` of a type Info can read.
+func (s SwregsState) HasInfo() bool { return kvm.BindingOf(s.View).Has(258) }
 
 // EntryEip is `u32 entry_eip;` at offset 128, size 4.
-func (s SwregsState) EntryEip() uint32 {
-	return u32(s.b, 128)
-}
+func (s SwregsState) EntryEip() uint32 { return uint32(kvm.Uint(s.View, 259)) }
+
+// HasEntryEip reports whether the bound kernel's `struct swregs_state` has member `entry_eip` of a type EntryEip can read.
+func (s SwregsState) HasEntryEip() bool { return kvm.BindingOf(s.View).Has(259) }
 
 const (
-	// SizeofSyscallUserDispatch is the size of C `struct syscall_user_dispatch` in bytes.
+	// SizeofSyscallUserDispatch is the size of C `struct syscall_user_dispatch` in bytes in the kernel the bindings were generated from.
 	SizeofSyscallUserDispatch = 32
-	// OffsetofSyscallUserDispatchSelector is the offset of `selector` in C `struct syscall_user_dispatch`.
-	OffsetofSyscallUserDispatchSelector = 0
-	// OffsetofSyscallUserDispatchOffset is the offset of `offset` in C `struct syscall_user_dispatch`.
-	OffsetofSyscallUserDispatchOffset = 8
-	// OffsetofSyscallUserDispatchLen is the offset of `len` in C `struct syscall_user_dispatch`.
-	OffsetofSyscallUserDispatchLen = 16
-	// OffsetofSyscallUserDispatchOnDispatch is the offset of `on_dispatch` in C `struct syscall_user_dispatch`.
-	OffsetofSyscallUserDispatchOnDispatch = 24
+	// OffsetofSyscallUserDispatch… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSyscallUserDispatchSelector   = 0  // selector
+	OffsetofSyscallUserDispatchOffset     = 8  // offset
+	OffsetofSyscallUserDispatchLen        = 16 // len
+	OffsetofSyscallUserDispatchOnDispatch = 24 // on_dispatch
 )
 
-// SyscallUserDispatch is a snapshot of C `struct syscall_user_dispatch` (32 bytes) read from the target:
+// SyscallUserDispatch is a snapshot of C `struct syscall_user_dispatch` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SyscallUserDispatch struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SyscallUserDispatchPtr is a typed pointer to a C `struct syscall_user_dispatch` in the target (Read, IsNil, Addr).
+type SyscallUserDispatchPtr = kvm.Ptr[SyscallUserDispatch]
+
+// KVMType is SyscallUserDispatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SyscallUserDispatch) KVMType() int { return 56 }
 
 // ReadSyscallUserDispatch reads a C `struct syscall_user_dispatch` at addr in one read.
 func (k *Kernel) ReadSyscallUserDispatch(addr uint64) (SyscallUserDispatch, error) {
-	b, err := k.read(addr, SizeofSyscallUserDispatch)
-	if err != nil {
-		return SyscallUserDispatch{}, fmt.Errorf("struct syscall_user_dispatch at %#x: %w", addr, err)
-	}
-	return SyscallUserDispatch{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SyscallUserDispatch) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s SyscallUserDispatch) Bytes() []byte {
-	return s.b
-}
-
-// SyscallUserDispatchPtr is a pointer to a C `struct syscall_user_dispatch` in the target.
-type SyscallUserDispatchPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct syscall_user_dispatch` p points to.
-func (p SyscallUserDispatchPtr) Read() (SyscallUserDispatch, error) {
-	return p.k.ReadSyscallUserDispatch(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SyscallUserDispatchPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SyscallUserDispatch](k.Binding(), addr)
 }
 
 // Selector is `char *selector;` at offset 0, size 8.
-func (s SyscallUserDispatch) Selector() uint64 {
-	return u64(s.b, 0)
-}
+func (s SyscallUserDispatch) Selector() uint64 { return kvm.Uint(s.View, 260) }
+
+// HasSelector reports whether the bound kernel's `struct syscall_user_dispatch` has member `selector` of a type Selector can read.
+func (s SyscallUserDispatch) HasSelector() bool { return kvm.BindingOf(s.View).Has(260) }
 
 // SelectorString reads the NUL-terminated string `selector` points to, at most limit bytes.
 func (s SyscallUserDispatch) SelectorString(limit int) (string, error) {
-	return s.k.readString(u64(s.b, 0), limit)
+	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.Selector(), limit)
 }
 
 // Offset is `long unsigned int offset;` at offset 8, size 8.
-func (s SyscallUserDispatch) Offset() uint64 {
-	return u64(s.b, 8)
-}
+func (s SyscallUserDispatch) Offset() uint64 { return kvm.Uint(s.View, 261) }
+
+// HasOffset reports whether the bound kernel's `struct syscall_user_dispatch` has member `offset` of a type Offset can read.
+func (s SyscallUserDispatch) HasOffset() bool { return kvm.BindingOf(s.View).Has(261) }
 
 // Len is `long unsigned int len;` at offset 16, size 8.
-func (s SyscallUserDispatch) Len() uint64 {
-	return u64(s.b, 16)
-}
+func (s SyscallUserDispatch) Len() uint64 { return kvm.Uint(s.View, 262) }
+
+// HasLen reports whether the bound kernel's `struct syscall_user_dispatch` has member `len` of a type Len can read.
+func (s SyscallUserDispatch) HasLen() bool { return kvm.BindingOf(s.View).Has(262) }
 
 // OnDispatch is `bool on_dispatch;` at offset 24, size 1.
-func (s SyscallUserDispatch) OnDispatch() bool {
-	return u8(s.b, 24) != 0
-}
+func (s SyscallUserDispatch) OnDispatch() bool { return kvm.Uint(s.View, 263) != 0 }
+
+// HasOnDispatch reports whether the bound kernel's `struct syscall_user_dispatch` has member `on_dispatch` of a type OnDispatch can read.
+func (s SyscallUserDispatch) HasOnDispatch() bool { return kvm.BindingOf(s.View).Has(263) }
 
 const (
-	// SizeofSysvSem is the size of C `struct sysv_sem` in bytes.
+	// SizeofSysvSem is the size of C `struct sysv_sem` in bytes in the kernel the bindings were generated from.
 	SizeofSysvSem = 8
-	// OffsetofSysvSemUndoList is the offset of `undo_list` in C `struct sysv_sem`.
-	OffsetofSysvSemUndoList = 0
+	// OffsetofSysvSem… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSysvSemUndoList = 0 // undo_list
 )
 
-// SysvSem is a snapshot of C `struct sysv_sem` (8 bytes) read from the target:
+// SysvSem is a snapshot of C `struct sysv_sem` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SysvSem struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SysvSemPtr is a typed pointer to a C `struct sysv_sem` in the target (Read, IsNil, Addr).
+type SysvSemPtr = kvm.Ptr[SysvSem]
+
+// KVMType is SysvSem's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SysvSem) KVMType() int { return 57 }
 
 // ReadSysvSem reads a C `struct sysv_sem` at addr in one read.
 func (k *Kernel) ReadSysvSem(addr uint64) (SysvSem, error) {
-	b, err := k.read(addr, SizeofSysvSem)
-	if err != nil {
-		return SysvSem{}, fmt.Errorf("struct sysv_sem at %#x: %w", addr, err)
-	}
-	return SysvSem{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SysvSem) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s SysvSem) Bytes() []byte {
-	return s.b
-}
-
-// SysvSemPtr is a pointer to a C `struct sysv_sem` in the target.
-type SysvSemPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sysv_sem` p points to.
-func (p SysvSemPtr) Read() (SysvSem, error) {
-	return p.k.ReadSysvSem(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SysvSemPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SysvSem](k.Binding(), addr)
 }
 
 // UndoList is `struct sem_undo_list *undo_list;` at offset 0, size 8.
-func (s SysvSem) UndoList() uint64 {
-	return u64(s.b, 0)
-}
+func (s SysvSem) UndoList() uint64 { return kvm.Uint(s.View, 264) }
+
+// HasUndoList reports whether the bound kernel's `struct sysv_sem` has member `undo_list` of a type UndoList can read.
+func (s SysvSem) HasUndoList() bool { return kvm.BindingOf(s.View).Has(264) }
 
 const (
-	// SizeofSysvShm is the size of C `struct sysv_shm` in bytes.
+	// SizeofSysvShm is the size of C `struct sysv_shm` in bytes in the kernel the bindings were generated from.
 	SizeofSysvShm = 16
-	// OffsetofSysvShmShmClist is the offset of `shm_clist` in C `struct sysv_shm`.
-	OffsetofSysvShmShmClist = 0
+	// OffsetofSysvShm… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofSysvShmShmClist = 0 // shm_clist
 )
 
-// SysvShm is a snapshot of C `struct sysv_shm` (16 bytes) read from the target:
+// SysvShm is a snapshot of C `struct sysv_shm` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SysvShm struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// SysvShmPtr is a typed pointer to a C `struct sysv_shm` in the target (Read, IsNil, Addr).
+type SysvShmPtr = kvm.Ptr[SysvShm]
+
+// KVMType is SysvShm's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (SysvShm) KVMType() int { return 58 }
 
 // ReadSysvShm reads a C `struct sysv_shm` at addr in one read.
 func (k *Kernel) ReadSysvShm(addr uint64) (SysvShm, error) {
-	b, err := k.read(addr, SizeofSysvShm)
-	if err != nil {
-		return SysvShm{}, fmt.Errorf("struct sysv_shm at %#x: %w", addr, err)
-	}
-	return SysvShm{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s SysvShm) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s SysvShm) Bytes() []byte {
-	return s.b
-}
-
-// SysvShmPtr is a pointer to a C `struct sysv_shm` in the target.
-type SysvShmPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct sysv_shm` p points to.
-func (p SysvShmPtr) Read() (SysvShm, error) {
-	return p.k.ReadSysvShm(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p SysvShmPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[SysvShm](k.Binding(), addr)
 }
 
 // ShmClist is `struct list_head shm_clist;` at offset 0, size 16.
-func (s SysvShm) ShmClist() ListHead {
-	return ListHead{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s SysvShm) ShmClist() ListHead { return ListHead{kvm.Sub(s.View, 265)} }
+
+// HasShmClist reports whether the bound kernel's `struct sysv_shm` has member `shm_clist` of a type ShmClist can read.
+func (s SysvShm) HasShmClist() bool { return kvm.BindingOf(s.View).Has(265) }
 
 const (
-	// SizeofTaskIOAccounting is the size of C `struct task_io_accounting` in bytes.
+	// SizeofTaskIOAccounting is the size of C `struct task_io_accounting` in bytes in the kernel the bindings were generated from.
 	SizeofTaskIOAccounting = 56
-	// OffsetofTaskIOAccountingRchar is the offset of `rchar` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingRchar = 0
-	// OffsetofTaskIOAccountingWchar is the offset of `wchar` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingWchar = 8
-	// OffsetofTaskIOAccountingSyscr is the offset of `syscr` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingSyscr = 16
-	// OffsetofTaskIOAccountingSyscw is the offset of `syscw` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingSyscw = 24
-	// OffsetofTaskIOAccountingReadBytes is the offset of `read_bytes` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingReadBytes = 32
-	// OffsetofTaskIOAccountingWriteBytes is the offset of `write_bytes` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingWriteBytes = 40
-	// OffsetofTaskIOAccountingCancelledWriteBytes is the offset of `cancelled_write_bytes` in C `struct task_io_accounting`.
-	OffsetofTaskIOAccountingCancelledWriteBytes = 48
+	// OffsetofTaskIOAccounting… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTaskIOAccountingRchar               = 0  // rchar
+	OffsetofTaskIOAccountingWchar               = 8  // wchar
+	OffsetofTaskIOAccountingSyscr               = 16 // syscr
+	OffsetofTaskIOAccountingSyscw               = 24 // syscw
+	OffsetofTaskIOAccountingReadBytes           = 32 // read_bytes
+	OffsetofTaskIOAccountingWriteBytes          = 40 // write_bytes
+	OffsetofTaskIOAccountingCancelledWriteBytes = 48 // cancelled_write_bytes
 )
 
-// TaskIOAccounting is a snapshot of C `struct task_io_accounting` (56 bytes) read from the target:
+// TaskIOAccounting is a snapshot of C `struct task_io_accounting` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskIOAccounting struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TaskIOAccountingPtr is a typed pointer to a C `struct task_io_accounting` in the target (Read, IsNil, Addr).
+type TaskIOAccountingPtr = kvm.Ptr[TaskIOAccounting]
+
+// KVMType is TaskIOAccounting's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TaskIOAccounting) KVMType() int { return 59 }
 
 // ReadTaskIOAccounting reads a C `struct task_io_accounting` at addr in one read.
 func (k *Kernel) ReadTaskIOAccounting(addr uint64) (TaskIOAccounting, error) {
-	b, err := k.read(addr, SizeofTaskIOAccounting)
-	if err != nil {
-		return TaskIOAccounting{}, fmt.Errorf("struct task_io_accounting at %#x: %w", addr, err)
-	}
-	return TaskIOAccounting{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TaskIOAccounting) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 56 bytes (nil for the zero value); they are shared, not copied.
-func (s TaskIOAccounting) Bytes() []byte {
-	return s.b
-}
-
-// TaskIOAccountingPtr is a pointer to a C `struct task_io_accounting` in the target.
-type TaskIOAccountingPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct task_io_accounting` p points to.
-func (p TaskIOAccountingPtr) Read() (TaskIOAccounting, error) {
-	return p.k.ReadTaskIOAccounting(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TaskIOAccountingPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TaskIOAccounting](k.Binding(), addr)
 }
 
 // Rchar is `u64 rchar;` at offset 0, size 8.
-func (s TaskIOAccounting) Rchar() uint64 {
-	return u64(s.b, 0)
-}
+func (s TaskIOAccounting) Rchar() uint64 { return kvm.Uint(s.View, 266) }
+
+// HasRchar reports whether the bound kernel's `struct task_io_accounting` has member `rchar` of a type Rchar can read.
+func (s TaskIOAccounting) HasRchar() bool { return kvm.BindingOf(s.View).Has(266) }
 
 // Wchar is `u64 wchar;` at offset 8, size 8.
-func (s TaskIOAccounting) Wchar() uint64 {
-	return u64(s.b, 8)
-}
+func (s TaskIOAccounting) Wchar() uint64 { return kvm.Uint(s.View, 267) }
+
+// HasWchar reports whether the bound kernel's `struct task_io_accounting` has member `wchar` of a type Wchar can read.
+func (s TaskIOAccounting) HasWchar() bool { return kvm.BindingOf(s.View).Has(267) }
 
 // Syscr is `u64 syscr;` at offset 16, size 8.
-func (s TaskIOAccounting) Syscr() uint64 {
-	return u64(s.b, 16)
-}
+func (s TaskIOAccounting) Syscr() uint64 { return kvm.Uint(s.View, 268) }
+
+// HasSyscr reports whether the bound kernel's `struct task_io_accounting` has member `syscr` of a type Syscr can read.
+func (s TaskIOAccounting) HasSyscr() bool { return kvm.BindingOf(s.View).Has(268) }
 
 // Syscw is `u64 syscw;` at offset 24, size 8.
-func (s TaskIOAccounting) Syscw() uint64 {
-	return u64(s.b, 24)
-}
+func (s TaskIOAccounting) Syscw() uint64 { return kvm.Uint(s.View, 269) }
+
+// HasSyscw reports whether the bound kernel's `struct task_io_accounting` has member `syscw` of a type Syscw can read.
+func (s TaskIOAccounting) HasSyscw() bool { return kvm.BindingOf(s.View).Has(269) }
 
 // ReadBytes is `u64 read_bytes;` at offset 32, size 8.
-func (s TaskIOAccounting) ReadBytes() uint64 {
-	return u64(s.b, 32)
-}
+func (s TaskIOAccounting) ReadBytes() uint64 { return kvm.Uint(s.View, 270) }
+
+// HasReadBytes reports whether the bound kernel's `struct task_io_accounting` has member `read_bytes` of a type ReadBytes can read.
+func (s TaskIOAccounting) HasReadBytes() bool { return kvm.BindingOf(s.View).Has(270) }
 
 // WriteBytes is `u64 write_bytes;` at offset 40, size 8.
-func (s TaskIOAccounting) WriteBytes() uint64 {
-	return u64(s.b, 40)
-}
+func (s TaskIOAccounting) WriteBytes() uint64 { return kvm.Uint(s.View, 271) }
+
+// HasWriteBytes reports whether the bound kernel's `struct task_io_accounting` has member `write_bytes` of a type WriteBytes can read.
+func (s TaskIOAccounting) HasWriteBytes() bool { return kvm.BindingOf(s.View).Has(271) }
 
 // CancelledWriteBytes is `u64 cancelled_write_bytes;` at offset 48, size 8.
-func (s TaskIOAccounting) CancelledWriteBytes() uint64 {
-	return u64(s.b, 48)
-}
+func (s TaskIOAccounting) CancelledWriteBytes() uint64 { return kvm.Uint(s.View, 272) }
+
+// HasCancelledWriteBytes reports whether the bound kernel's `struct task_io_accounting` has member `cancelled_write_bytes` of a type CancelledWriteBytes can read.
+func (s TaskIOAccounting) HasCancelledWriteBytes() bool { return kvm.BindingOf(s.View).Has(272) }
 
 const (
-	// SizeofTaskRssStat is the size of C `struct task_rss_stat` in bytes.
+	// SizeofTaskRssStat is the size of C `struct task_rss_stat` in bytes in the kernel the bindings were generated from.
 	SizeofTaskRssStat = 20
-	// OffsetofTaskRssStatEvents is the offset of `events` in C `struct task_rss_stat`.
-	OffsetofTaskRssStatEvents = 0
-	// OffsetofTaskRssStatCount is the offset of `count` in C `struct task_rss_stat`.
-	OffsetofTaskRssStatCount = 4
+	// OffsetofTaskRssStat… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTaskRssStatEvents = 0 // events
+	OffsetofTaskRssStatCount  = 4 // count
 	// TaskRssStatCountLen is the element count of `int count[4]`.
 	TaskRssStatCountLen = 4
 )
 
-// TaskRssStat is a snapshot of C `struct task_rss_stat` (20 bytes) read from the target:
+// TaskRssStat is a snapshot of C `struct task_rss_stat` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskRssStat struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TaskRssStatPtr is a typed pointer to a C `struct task_rss_stat` in the target (Read, IsNil, Addr).
+type TaskRssStatPtr = kvm.Ptr[TaskRssStat]
+
+// KVMType is TaskRssStat's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TaskRssStat) KVMType() int { return 60 }
 
 // ReadTaskRssStat reads a C `struct task_rss_stat` at addr in one read.
 func (k *Kernel) ReadTaskRssStat(addr uint64) (TaskRssStat, error) {
-	b, err := k.read(addr, SizeofTaskRssStat)
-	if err != nil {
-		return TaskRssStat{}, fmt.Errorf("struct task_rss_stat at %#x: %w", addr, err)
-	}
-	return TaskRssStat{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TaskRssStat) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 20 bytes (nil for the zero value); they are shared, not copied.
-func (s TaskRssStat) Bytes() []byte {
-	return s.b
-}
-
-// TaskRssStatPtr is a pointer to a C `struct task_rss_stat` in the target.
-type TaskRssStatPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct task_rss_stat` p points to.
-func (p TaskRssStatPtr) Read() (TaskRssStat, error) {
-	return p.k.ReadTaskRssStat(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TaskRssStatPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TaskRssStat](k.Binding(), addr)
 }
 
 // Events is `int events;` at offset 0, size 4.
-func (s TaskRssStat) Events() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s TaskRssStat) Events() int32 { return int32(kvm.Uint(s.View, 273)) }
+
+// HasEvents reports whether the bound kernel's `struct task_rss_stat` has member `events` of a type Events can read.
+func (s TaskRssStat) HasEvents() bool { return kvm.BindingOf(s.View).Has(273) }
 
 // Count is `int count[4];` at offset 4, size 16.
 // It returns false when an index is out of range.
@@ -5048,988 +3596,837 @@ func (s TaskRssStat) Count(i int) (v int32, ok bool) {
 	if i < 0 || i >= TaskRssStatCountLen {
 		return
 	}
-	off := 4 + i*4
-	return int32(u32(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 274, i)
+	if !ok {
+		return
+	}
+	return int32(kvm.ElemUint(el, 274)), true
 }
 
+// HasCount reports whether the bound kernel's `struct task_rss_stat` has member `count` of a type Count can read.
+func (s TaskRssStat) HasCount() bool { return kvm.BindingOf(s.View).Has(274) }
+
 const (
-	// SizeofTaskStruct is the size of C `struct task_struct` in bytes.
+	// SizeofTaskStruct is the size of C `struct task_struct` in bytes in the kernel the bindings were generated from.
 	SizeofTaskStruct = 9728
-	// OffsetofTaskStructThreadInfo is the offset of `thread_info` in C `struct task_struct`.
-	OffsetofTaskStructThreadInfo = 0
-	// OffsetofTaskStructState is the offset of `__state` in C `struct task_struct`.
-	OffsetofTaskStructState = 24
-	// OffsetofTaskStructStack is the offset of `stack` in C `struct task_struct`.
-	OffsetofTaskStructStack = 32
-	// OffsetofTaskStructUsage is the offset of `usage` in C `struct task_struct`.
-	OffsetofTaskStructUsage = 40
-	// OffsetofTaskStructFlags is the offset of `flags` in C `struct task_struct`.
-	OffsetofTaskStructFlags = 44
-	// OffsetofTaskStructPtrace is the offset of `ptrace` in C `struct task_struct`.
-	OffsetofTaskStructPtrace = 48
-	// OffsetofTaskStructOnCPU is the offset of `on_cpu` in C `struct task_struct`.
-	OffsetofTaskStructOnCPU = 52
-	// OffsetofTaskStructWakeEntry is the offset of `wake_entry` in C `struct task_struct`.
-	OffsetofTaskStructWakeEntry = 56
-	// OffsetofTaskStructWakeeFlips is the offset of `wakee_flips` in C `struct task_struct`.
-	OffsetofTaskStructWakeeFlips = 72
-	// OffsetofTaskStructWakeeFlipDecayTs is the offset of `wakee_flip_decay_ts` in C `struct task_struct`.
-	OffsetofTaskStructWakeeFlipDecayTs = 80
-	// OffsetofTaskStructLastWakee is the offset of `last_wakee` in C `struct task_struct`.
-	OffsetofTaskStructLastWakee = 88
-	// OffsetofTaskStructRecentUsedCPU is the offset of `recent_used_cpu` in C `struct task_struct`.
-	OffsetofTaskStructRecentUsedCPU = 96
-	// OffsetofTaskStructWakeCPU is the offset of `wake_cpu` in C `struct task_struct`.
-	OffsetofTaskStructWakeCPU = 100
-	// OffsetofTaskStructOnRq is the offset of `on_rq` in C `struct task_struct`.
-	OffsetofTaskStructOnRq = 104
-	// OffsetofTaskStructPrio is the offset of `prio` in C `struct task_struct`.
-	OffsetofTaskStructPrio = 108
-	// OffsetofTaskStructStaticPrio is the offset of `static_prio` in C `struct task_struct`.
-	OffsetofTaskStructStaticPrio = 112
-	// OffsetofTaskStructNormalPrio is the offset of `normal_prio` in C `struct task_struct`.
-	OffsetofTaskStructNormalPrio = 116
-	// OffsetofTaskStructRtPriority is the offset of `rt_priority` in C `struct task_struct`.
-	OffsetofTaskStructRtPriority = 120
-	// OffsetofTaskStructSe is the offset of `se` in C `struct task_struct`.
-	OffsetofTaskStructSe = 128
-	// OffsetofTaskStructRt is the offset of `rt` in C `struct task_struct`.
-	OffsetofTaskStructRt = 384
-	// OffsetofTaskStructDl is the offset of `dl` in C `struct task_struct`.
-	OffsetofTaskStructDl = 432
-	// OffsetofTaskStructSchedClass is the offset of `sched_class` in C `struct task_struct`.
-	OffsetofTaskStructSchedClass = 656
-	// OffsetofTaskStructSchedTaskGroup is the offset of `sched_task_group` in C `struct task_struct`.
-	OffsetofTaskStructSchedTaskGroup = 664
-	// OffsetofTaskStructStats is the offset of `stats` in C `struct task_struct`.
-	OffsetofTaskStructStats = 704
-	// OffsetofTaskStructPreemptNotifiers is the offset of `preempt_notifiers` in C `struct task_struct`.
-	OffsetofTaskStructPreemptNotifiers = 960
-	// OffsetofTaskStructBtraceSeq is the offset of `btrace_seq` in C `struct task_struct`.
-	OffsetofTaskStructBtraceSeq = 968
-	// OffsetofTaskStructPolicy is the offset of `policy` in C `struct task_struct`.
-	OffsetofTaskStructPolicy = 972
-	// OffsetofTaskStructNrCpusAllowed is the offset of `nr_cpus_allowed` in C `struct task_struct`.
-	OffsetofTaskStructNrCpusAllowed = 976
-	// OffsetofTaskStructCpusPtr is the offset of `cpus_ptr` in C `struct task_struct`.
-	OffsetofTaskStructCpusPtr = 984
-	// OffsetofTaskStructUserCpusPtr is the offset of `user_cpus_ptr` in C `struct task_struct`.
-	OffsetofTaskStructUserCpusPtr = 992
-	// OffsetofTaskStructCpusMask is the offset of `cpus_mask` in C `struct task_struct`.
-	OffsetofTaskStructCpusMask = 1000
-	// OffsetofTaskStructMigrationPending is the offset of `migration_pending` in C `struct task_struct`.
-	OffsetofTaskStructMigrationPending = 2024
-	// OffsetofTaskStructMigrationDisabled is the offset of `migration_disabled` in C `struct task_struct`.
-	OffsetofTaskStructMigrationDisabled = 2032
-	// OffsetofTaskStructMigrationFlags is the offset of `migration_flags` in C `struct task_struct`.
-	OffsetofTaskStructMigrationFlags = 2034
-	// OffsetofTaskStructRCUReadLockNesting is the offset of `rcu_read_lock_nesting` in C `struct task_struct`.
-	OffsetofTaskStructRCUReadLockNesting = 2036
-	// OffsetofTaskStructRCUReadUnlockSpecial is the offset of `rcu_read_unlock_special` in C `struct task_struct`.
-	OffsetofTaskStructRCUReadUnlockSpecial = 2040
-	// OffsetofTaskStructRCUNodeEntry is the offset of `rcu_node_entry` in C `struct task_struct`.
-	OffsetofTaskStructRCUNodeEntry = 2048
-	// OffsetofTaskStructRCUBlockedNode is the offset of `rcu_blocked_node` in C `struct task_struct`.
-	OffsetofTaskStructRCUBlockedNode = 2064
-	// OffsetofTaskStructRCUTasksNvcsw is the offset of `rcu_tasks_nvcsw` in C `struct task_struct`.
-	OffsetofTaskStructRCUTasksNvcsw = 2072
-	// OffsetofTaskStructRCUTasksHoldout is the offset of `rcu_tasks_holdout` in C `struct task_struct`.
-	OffsetofTaskStructRCUTasksHoldout = 2080
-	// OffsetofTaskStructRCUTasksIdx is the offset of `rcu_tasks_idx` in C `struct task_struct`.
-	OffsetofTaskStructRCUTasksIdx = 2081
-	// OffsetofTaskStructRCUTasksIdleCPU is the offset of `rcu_tasks_idle_cpu` in C `struct task_struct`.
-	OffsetofTaskStructRCUTasksIdleCPU = 2084
-	// OffsetofTaskStructRCUTasksHoldoutList is the offset of `rcu_tasks_holdout_list` in C `struct task_struct`.
-	OffsetofTaskStructRCUTasksHoldoutList = 2088
-	// OffsetofTaskStructTrcReaderNesting is the offset of `trc_reader_nesting` in C `struct task_struct`.
-	OffsetofTaskStructTrcReaderNesting = 2104
-	// OffsetofTaskStructTrcIpiToCPU is the offset of `trc_ipi_to_cpu` in C `struct task_struct`.
-	OffsetofTaskStructTrcIpiToCPU = 2108
-	// OffsetofTaskStructTrcReaderSpecial is the offset of `trc_reader_special` in C `struct task_struct`.
-	OffsetofTaskStructTrcReaderSpecial = 2112
-	// OffsetofTaskStructTrcHoldoutList is the offset of `trc_holdout_list` in C `struct task_struct`.
-	OffsetofTaskStructTrcHoldoutList = 2120
-	// OffsetofTaskStructTrcBlkdNode is the offset of `trc_blkd_node` in C `struct task_struct`.
-	OffsetofTaskStructTrcBlkdNode = 2136
-	// OffsetofTaskStructTrcBlkdCPU is the offset of `trc_blkd_cpu` in C `struct task_struct`.
-	OffsetofTaskStructTrcBlkdCPU = 2152
-	// OffsetofTaskStructSchedInfo is the offset of `sched_info` in C `struct task_struct`.
-	OffsetofTaskStructSchedInfo = 2160
-	// OffsetofTaskStructTasks is the offset of `tasks` in C `struct task_struct`.
-	OffsetofTaskStructTasks = 2192
-	// OffsetofTaskStructPushableTasks is the offset of `pushable_tasks` in C `struct task_struct`.
-	OffsetofTaskStructPushableTasks = 2208
-	// OffsetofTaskStructPushableDlTasks is the offset of `pushable_dl_tasks` in C `struct task_struct`.
-	OffsetofTaskStructPushableDlTasks = 2248
-	// OffsetofTaskStructMm is the offset of `mm` in C `struct task_struct`.
-	OffsetofTaskStructMm = 2272
-	// OffsetofTaskStructActiveMm is the offset of `active_mm` in C `struct task_struct`.
-	OffsetofTaskStructActiveMm = 2280
-	// OffsetofTaskStructRssStat is the offset of `rss_stat` in C `struct task_struct`.
-	OffsetofTaskStructRssStat = 2288
-	// OffsetofTaskStructExitState is the offset of `exit_state` in C `struct task_struct`.
-	OffsetofTaskStructExitState = 2308
-	// OffsetofTaskStructExitCode is the offset of `exit_code` in C `struct task_struct`.
-	OffsetofTaskStructExitCode = 2312
-	// OffsetofTaskStructExitSignal is the offset of `exit_signal` in C `struct task_struct`.
-	OffsetofTaskStructExitSignal = 2316
-	// OffsetofTaskStructPdeathSignal is the offset of `pdeath_signal` in C `struct task_struct`.
-	OffsetofTaskStructPdeathSignal = 2320
-	// OffsetofTaskStructJobctl is the offset of `jobctl` in C `struct task_struct`.
-	OffsetofTaskStructJobctl = 2328
-	// OffsetofTaskStructPersonality is the offset of `personality` in C `struct task_struct`.
-	OffsetofTaskStructPersonality = 2336
-	// OffsetofTaskStructAtomicFlags is the offset of `atomic_flags` in C `struct task_struct`.
-	OffsetofTaskStructAtomicFlags = 2352
-	// OffsetofTaskStructRestartBlock is the offset of `restart_block` in C `struct task_struct`.
-	OffsetofTaskStructRestartBlock = 2360
-	// OffsetofTaskStructPid is the offset of `pid` in C `struct task_struct`.
-	OffsetofTaskStructPid = 2416
-	// OffsetofTaskStructTgid is the offset of `tgid` in C `struct task_struct`.
-	OffsetofTaskStructTgid = 2420
-	// OffsetofTaskStructStackCanary is the offset of `stack_canary` in C `struct task_struct`.
-	OffsetofTaskStructStackCanary = 2424
-	// OffsetofTaskStructRealParent is the offset of `real_parent` in C `struct task_struct`.
-	OffsetofTaskStructRealParent = 2432
-	// OffsetofTaskStructParent is the offset of `parent` in C `struct task_struct`.
-	OffsetofTaskStructParent = 2440
-	// OffsetofTaskStructChildren is the offset of `children` in C `struct task_struct`.
-	OffsetofTaskStructChildren = 2448
-	// OffsetofTaskStructSibling is the offset of `sibling` in C `struct task_struct`.
-	OffsetofTaskStructSibling = 2464
-	// OffsetofTaskStructGroupLeader is the offset of `group_leader` in C `struct task_struct`.
-	OffsetofTaskStructGroupLeader = 2480
-	// OffsetofTaskStructPtraced is the offset of `ptraced` in C `struct task_struct`.
-	OffsetofTaskStructPtraced = 2488
-	// OffsetofTaskStructPtraceEntry is the offset of `ptrace_entry` in C `struct task_struct`.
-	OffsetofTaskStructPtraceEntry = 2504
-	// OffsetofTaskStructThreadPid is the offset of `thread_pid` in C `struct task_struct`.
-	OffsetofTaskStructThreadPid = 2520
-	// OffsetofTaskStructPidLinks is the offset of `pid_links` in C `struct task_struct`.
-	OffsetofTaskStructPidLinks = 2528
+	// OffsetofTaskStruct… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTaskStructThreadInfo           = 0    // thread_info
+	OffsetofTaskStructState                = 24   // __state
+	OffsetofTaskStructStack                = 32   // stack
+	OffsetofTaskStructUsage                = 40   // usage
+	OffsetofTaskStructFlags                = 44   // flags
+	OffsetofTaskStructPtrace               = 48   // ptrace
+	OffsetofTaskStructOnCPU                = 52   // on_cpu
+	OffsetofTaskStructWakeEntry            = 56   // wake_entry
+	OffsetofTaskStructWakeeFlips           = 72   // wakee_flips
+	OffsetofTaskStructWakeeFlipDecayTs     = 80   // wakee_flip_decay_ts
+	OffsetofTaskStructLastWakee            = 88   // last_wakee
+	OffsetofTaskStructRecentUsedCPU        = 96   // recent_used_cpu
+	OffsetofTaskStructWakeCPU              = 100  // wake_cpu
+	OffsetofTaskStructOnRq                 = 104  // on_rq
+	OffsetofTaskStructPrio                 = 108  // prio
+	OffsetofTaskStructStaticPrio           = 112  // static_prio
+	OffsetofTaskStructNormalPrio           = 116  // normal_prio
+	OffsetofTaskStructRtPriority           = 120  // rt_priority
+	OffsetofTaskStructSe                   = 128  // se
+	OffsetofTaskStructRt                   = 384  // rt
+	OffsetofTaskStructDl                   = 432  // dl
+	OffsetofTaskStructSchedClass           = 656  // sched_class
+	OffsetofTaskStructSchedTaskGroup       = 664  // sched_task_group
+	OffsetofTaskStructStats                = 704  // stats
+	OffsetofTaskStructPreemptNotifiers     = 960  // preempt_notifiers
+	OffsetofTaskStructBtraceSeq            = 968  // btrace_seq
+	OffsetofTaskStructPolicy               = 972  // policy
+	OffsetofTaskStructNrCpusAllowed        = 976  // nr_cpus_allowed
+	OffsetofTaskStructCpusPtr              = 984  // cpus_ptr
+	OffsetofTaskStructUserCpusPtr          = 992  // user_cpus_ptr
+	OffsetofTaskStructCpusMask             = 1000 // cpus_mask
+	OffsetofTaskStructMigrationPending     = 2024 // migration_pending
+	OffsetofTaskStructMigrationDisabled    = 2032 // migration_disabled
+	OffsetofTaskStructMigrationFlags       = 2034 // migration_flags
+	OffsetofTaskStructRCUReadLockNesting   = 2036 // rcu_read_lock_nesting
+	OffsetofTaskStructRCUReadUnlockSpecial = 2040 // rcu_read_unlock_special
+	OffsetofTaskStructRCUNodeEntry         = 2048 // rcu_node_entry
+	OffsetofTaskStructRCUBlockedNode       = 2064 // rcu_blocked_node
+	OffsetofTaskStructRCUTasksNvcsw        = 2072 // rcu_tasks_nvcsw
+	OffsetofTaskStructRCUTasksHoldout      = 2080 // rcu_tasks_holdout
+	OffsetofTaskStructRCUTasksIdx          = 2081 // rcu_tasks_idx
+	OffsetofTaskStructRCUTasksIdleCPU      = 2084 // rcu_tasks_idle_cpu
+	OffsetofTaskStructRCUTasksHoldoutList  = 2088 // rcu_tasks_holdout_list
+	OffsetofTaskStructTrcReaderNesting     = 2104 // trc_reader_nesting
+	OffsetofTaskStructTrcIpiToCPU          = 2108 // trc_ipi_to_cpu
+	OffsetofTaskStructTrcReaderSpecial     = 2112 // trc_reader_special
+	OffsetofTaskStructTrcHoldoutList       = 2120 // trc_holdout_list
+	OffsetofTaskStructTrcBlkdNode          = 2136 // trc_blkd_node
+	OffsetofTaskStructTrcBlkdCPU           = 2152 // trc_blkd_cpu
+	OffsetofTaskStructSchedInfo            = 2160 // sched_info
+	OffsetofTaskStructTasks                = 2192 // tasks
+	OffsetofTaskStructPushableTasks        = 2208 // pushable_tasks
+	OffsetofTaskStructPushableDlTasks      = 2248 // pushable_dl_tasks
+	OffsetofTaskStructMm                   = 2272 // mm
+	OffsetofTaskStructActiveMm             = 2280 // active_mm
+	OffsetofTaskStructRssStat              = 2288 // rss_stat
+	OffsetofTaskStructExitState            = 2308 // exit_state
+	OffsetofTaskStructExitCode             = 2312 // exit_code
+	OffsetofTaskStructExitSignal           = 2316 // exit_signal
+	OffsetofTaskStructPdeathSignal         = 2320 // pdeath_signal
+	OffsetofTaskStructJobctl               = 2328 // jobctl
+	OffsetofTaskStructPersonality          = 2336 // personality
+	OffsetofTaskStructAtomicFlags          = 2352 // atomic_flags
+	OffsetofTaskStructRestartBlock         = 2360 // restart_block
+	OffsetofTaskStructPid                  = 2416 // pid
+	OffsetofTaskStructTgid                 = 2420 // tgid
+	OffsetofTaskStructStackCanary          = 2424 // stack_canary
+	OffsetofTaskStructRealParent           = 2432 // real_parent
+	OffsetofTaskStructParent               = 2440 // parent
+	OffsetofTaskStructChildren             = 2448 // children
+	OffsetofTaskStructSibling              = 2464 // sibling
+	OffsetofTaskStructGroupLeader          = 2480 // group_leader
+	OffsetofTaskStructPtraced              = 2488 // ptraced
+	OffsetofTaskStructPtraceEntry          = 2504 // ptrace_entry
+	OffsetofTaskStructThreadPid            = 2520 // thread_pid
+	OffsetofTaskStructPidLinks             = 2528 // pid_links
 	// TaskStructPidLinksLen is the element count of `struct hlist_node pid_links[4]`.
-	TaskStructPidLinksLen = 4
-	// OffsetofTaskStructThreadGroup is the offset of `thread_group` in C `struct task_struct`.
-	OffsetofTaskStructThreadGroup = 2592
-	// OffsetofTaskStructThreadNode is the offset of `thread_node` in C `struct task_struct`.
-	OffsetofTaskStructThreadNode = 2608
-	// OffsetofTaskStructVforkDone is the offset of `vfork_done` in C `struct task_struct`.
-	OffsetofTaskStructVforkDone = 2624
-	// OffsetofTaskStructSetChildTid is the offset of `set_child_tid` in C `struct task_struct`.
-	OffsetofTaskStructSetChildTid = 2632
-	// OffsetofTaskStructClearChildTid is the offset of `clear_child_tid` in C `struct task_struct`.
-	OffsetofTaskStructClearChildTid = 2640
-	// OffsetofTaskStructWorkerPrivate is the offset of `worker_private` in C `struct task_struct`.
-	OffsetofTaskStructWorkerPrivate = 2648
-	// OffsetofTaskStructUtime is the offset of `utime` in C `struct task_struct`.
-	OffsetofTaskStructUtime = 2656
-	// OffsetofTaskStructStime is the offset of `stime` in C `struct task_struct`.
-	OffsetofTaskStructStime = 2664
-	// OffsetofTaskStructGtime is the offset of `gtime` in C `struct task_struct`.
-	OffsetofTaskStructGtime = 2672
-	// OffsetofTaskStructPrevCputime is the offset of `prev_cputime` in C `struct task_struct`.
-	OffsetofTaskStructPrevCputime = 2680
-	// OffsetofTaskStructVtime is the offset of `vtime` in C `struct task_struct`.
-	OffsetofTaskStructVtime = 2704
-	// OffsetofTaskStructTickDepMask is the offset of `tick_dep_mask` in C `struct task_struct`.
-	OffsetofTaskStructTickDepMask = 2752
-	// OffsetofTaskStructNvcsw is the offset of `nvcsw` in C `struct task_struct`.
-	OffsetofTaskStructNvcsw = 2760
-	// OffsetofTaskStructNivcsw is the offset of `nivcsw` in C `struct task_struct`.
-	OffsetofTaskStructNivcsw = 2768
-	// OffsetofTaskStructStartTime is the offset of `start_time` in C `struct task_struct`.
-	OffsetofTaskStructStartTime = 2776
-	// OffsetofTaskStructStartBoottime is the offset of `start_boottime` in C `struct task_struct`.
-	OffsetofTaskStructStartBoottime = 2784
-	// OffsetofTaskStructMinFlt is the offset of `min_flt` in C `struct task_struct`.
-	OffsetofTaskStructMinFlt = 2792
-	// OffsetofTaskStructMajFlt is the offset of `maj_flt` in C `struct task_struct`.
-	OffsetofTaskStructMajFlt = 2800
-	// OffsetofTaskStructPosixCputimers is the offset of `posix_cputimers` in C `struct task_struct`.
-	OffsetofTaskStructPosixCputimers = 2808
-	// OffsetofTaskStructPosixCputimersWork is the offset of `posix_cputimers_work` in C `struct task_struct`.
-	OffsetofTaskStructPosixCputimersWork = 2888
-	// OffsetofTaskStructPtracerCred is the offset of `ptracer_cred` in C `struct task_struct`.
-	OffsetofTaskStructPtracerCred = 2944
-	// OffsetofTaskStructRealCred is the offset of `real_cred` in C `struct task_struct`.
-	OffsetofTaskStructRealCred = 2952
-	// OffsetofTaskStructCred is the offset of `cred` in C `struct task_struct`.
-	OffsetofTaskStructCred = 2960
-	// OffsetofTaskStructCachedRequestedKey is the offset of `cached_requested_key` in C `struct task_struct`.
-	OffsetofTaskStructCachedRequestedKey = 2968
-	// OffsetofTaskStructComm is the offset of `comm` in C `struct task_struct`.
-	OffsetofTaskStructComm = 2976
+	TaskStructPidLinksLen                = 4
+	OffsetofTaskStructThreadGroup        = 2592 // thread_group
+	OffsetofTaskStructThreadNode         = 2608 // thread_node
+	OffsetofTaskStructVforkDone          = 2624 // vfork_done
+	OffsetofTaskStructSetChildTid        = 2632 // set_child_tid
+	OffsetofTaskStructClearChildTid      = 2640 // clear_child_tid
+	OffsetofTaskStructWorkerPrivate      = 2648 // worker_private
+	OffsetofTaskStructUtime              = 2656 // utime
+	OffsetofTaskStructStime              = 2664 // stime
+	OffsetofTaskStructGtime              = 2672 // gtime
+	OffsetofTaskStructPrevCputime        = 2680 // prev_cputime
+	OffsetofTaskStructVtime              = 2704 // vtime
+	OffsetofTaskStructTickDepMask        = 2752 // tick_dep_mask
+	OffsetofTaskStructNvcsw              = 2760 // nvcsw
+	OffsetofTaskStructNivcsw             = 2768 // nivcsw
+	OffsetofTaskStructStartTime          = 2776 // start_time
+	OffsetofTaskStructStartBoottime      = 2784 // start_boottime
+	OffsetofTaskStructMinFlt             = 2792 // min_flt
+	OffsetofTaskStructMajFlt             = 2800 // maj_flt
+	OffsetofTaskStructPosixCputimers     = 2808 // posix_cputimers
+	OffsetofTaskStructPosixCputimersWork = 2888 // posix_cputimers_work
+	OffsetofTaskStructPtracerCred        = 2944 // ptracer_cred
+	OffsetofTaskStructRealCred           = 2952 // real_cred
+	OffsetofTaskStructCred               = 2960 // cred
+	OffsetofTaskStructCachedRequestedKey = 2968 // cached_requested_key
+	OffsetofTaskStructComm               = 2976 // comm
 	// TaskStructCommLen is the element count of `char comm[16]`.
-	TaskStructCommLen = 16
-	// OffsetofTaskStructNameidata is the offset of `nameidata` in C `struct task_struct`.
-	OffsetofTaskStructNameidata = 2992
-	// OffsetofTaskStructSysvsem is the offset of `sysvsem` in C `struct task_struct`.
-	OffsetofTaskStructSysvsem = 3000
-	// OffsetofTaskStructSysvshm is the offset of `sysvshm` in C `struct task_struct`.
-	OffsetofTaskStructSysvshm = 3008
-	// OffsetofTaskStructLastSwitchCount is the offset of `last_switch_count` in C `struct task_struct`.
-	OffsetofTaskStructLastSwitchCount = 3024
-	// OffsetofTaskStructLastSwitchTime is the offset of `last_switch_time` in C `struct task_struct`.
-	OffsetofTaskStructLastSwitchTime = 3032
-	// OffsetofTaskStructFs is the offset of `fs` in C `struct task_struct`.
-	OffsetofTaskStructFs = 3040
-	// OffsetofTaskStructFiles is the offset of `files` in C `struct task_struct`.
-	OffsetofTaskStructFiles = 3048
-	// OffsetofTaskStructIOUring is the offset of `io_uring` in C `struct task_struct`.
-	OffsetofTaskStructIOUring = 3056
-	// OffsetofTaskStructNsproxy is the offset of `nsproxy` in C `struct task_struct`.
-	OffsetofTaskStructNsproxy = 3064
-	// OffsetofTaskStructSignal is the offset of `signal` in C `struct task_struct`.
-	OffsetofTaskStructSignal = 3072
-	// OffsetofTaskStructSighand is the offset of `sighand` in C `struct task_struct`.
-	OffsetofTaskStructSighand = 3080
-	// OffsetofTaskStructBlocked is the offset of `blocked` in C `struct task_struct`.
-	OffsetofTaskStructBlocked = 3088
-	// OffsetofTaskStructRealBlocked is the offset of `real_blocked` in C `struct task_struct`.
-	OffsetofTaskStructRealBlocked = 3096
-	// OffsetofTaskStructSavedSigmask is the offset of `saved_sigmask` in C `struct task_struct`.
-	OffsetofTaskStructSavedSigmask = 3104
-	// OffsetofTaskStructPending is the offset of `pending` in C `struct task_struct`.
-	OffsetofTaskStructPending = 3112
-	// OffsetofTaskStructSasSsSp is the offset of `sas_ss_sp` in C `struct task_struct`.
-	OffsetofTaskStructSasSsSp = 3136
-	// OffsetofTaskStructSasSsSize is the offset of `sas_ss_size` in C `struct task_struct`.
-	OffsetofTaskStructSasSsSize = 3144
-	// OffsetofTaskStructSasSsFlags is the offset of `sas_ss_flags` in C `struct task_struct`.
-	OffsetofTaskStructSasSsFlags = 3152
-	// OffsetofTaskStructTaskWorks is the offset of `task_works` in C `struct task_struct`.
-	OffsetofTaskStructTaskWorks = 3160
-	// OffsetofTaskStructAuditContext is the offset of `audit_context` in C `struct task_struct`.
-	OffsetofTaskStructAuditContext = 3168
-	// OffsetofTaskStructLoginuid is the offset of `loginuid` in C `struct task_struct`.
-	OffsetofTaskStructLoginuid = 3176
-	// OffsetofTaskStructSessionid is the offset of `sessionid` in C `struct task_struct`.
-	OffsetofTaskStructSessionid = 3180
-	// OffsetofTaskStructSeccomp is the offset of `seccomp` in C `struct task_struct`.
-	OffsetofTaskStructSeccomp = 3184
-	// OffsetofTaskStructSyscallDispatch is the offset of `syscall_dispatch` in C `struct task_struct`.
-	OffsetofTaskStructSyscallDispatch = 3200
-	// OffsetofTaskStructParentExecID is the offset of `parent_exec_id` in C `struct task_struct`.
-	OffsetofTaskStructParentExecID = 3232
-	// OffsetofTaskStructSelfExecID is the offset of `self_exec_id` in C `struct task_struct`.
-	OffsetofTaskStructSelfExecID = 3240
-	// OffsetofTaskStructAllocLock is the offset of `alloc_lock` in C `struct task_struct`.
-	OffsetofTaskStructAllocLock = 3248
-	// OffsetofTaskStructPiLock is the offset of `pi_lock` in C `struct task_struct`.
-	OffsetofTaskStructPiLock = 3252
-	// OffsetofTaskStructWakeQ is the offset of `wake_q` in C `struct task_struct`.
-	OffsetofTaskStructWakeQ = 3256
-	// OffsetofTaskStructPiWaiters is the offset of `pi_waiters` in C `struct task_struct`.
-	OffsetofTaskStructPiWaiters = 3264
-	// OffsetofTaskStructPiTopTask is the offset of `pi_top_task` in C `struct task_struct`.
-	OffsetofTaskStructPiTopTask = 3280
-	// OffsetofTaskStructPiBlockedOn is the offset of `pi_blocked_on` in C `struct task_struct`.
-	OffsetofTaskStructPiBlockedOn = 3288
-	// OffsetofTaskStructJournalInfo is the offset of `journal_info` in C `struct task_struct`.
-	OffsetofTaskStructJournalInfo = 3296
-	// OffsetofTaskStructBioList is the offset of `bio_list` in C `struct task_struct`.
-	OffsetofTaskStructBioList = 3304
-	// OffsetofTaskStructPlug is the offset of `plug` in C `struct task_struct`.
-	OffsetofTaskStructPlug = 3312
-	// OffsetofTaskStructReclaimState is the offset of `reclaim_state` in C `struct task_struct`.
-	OffsetofTaskStructReclaimState = 3320
-	// OffsetofTaskStructBackingDevInfo is the offset of `backing_dev_info` in C `struct task_struct`.
-	OffsetofTaskStructBackingDevInfo = 3328
-	// OffsetofTaskStructIOContext is the offset of `io_context` in C `struct task_struct`.
-	OffsetofTaskStructIOContext = 3336
-	// OffsetofTaskStructCaptureControl is the offset of `capture_control` in C `struct task_struct`.
-	OffsetofTaskStructCaptureControl = 3344
-	// OffsetofTaskStructPtraceMessage is the offset of `ptrace_message` in C `struct task_struct`.
-	OffsetofTaskStructPtraceMessage = 3352
-	// OffsetofTaskStructLastSiginfo is the offset of `last_siginfo` in C `struct task_struct`.
-	OffsetofTaskStructLastSiginfo = 3360
-	// OffsetofTaskStructIoac is the offset of `ioac` in C `struct task_struct`.
-	OffsetofTaskStructIoac = 3368
-	// OffsetofTaskStructPsiFlags is the offset of `psi_flags` in C `struct task_struct`.
-	OffsetofTaskStructPsiFlags = 3424
-	// OffsetofTaskStructAcctRssMem1 is the offset of `acct_rss_mem1` in C `struct task_struct`.
-	OffsetofTaskStructAcctRssMem1 = 3432
-	// OffsetofTaskStructAcctVmMem1 is the offset of `acct_vm_mem1` in C `struct task_struct`.
-	OffsetofTaskStructAcctVmMem1 = 3440
-	// OffsetofTaskStructAcctTimexpd is the offset of `acct_timexpd` in C `struct task_struct`.
-	OffsetofTaskStructAcctTimexpd = 3448
-	// OffsetofTaskStructMemsAllowed is the offset of `mems_allowed` in C `struct task_struct`.
-	OffsetofTaskStructMemsAllowed = 3456
-	// OffsetofTaskStructMemsAllowedSeq is the offset of `mems_allowed_seq` in C `struct task_struct`.
-	OffsetofTaskStructMemsAllowedSeq = 3584
-	// OffsetofTaskStructCpusetMemSpreadRotor is the offset of `cpuset_mem_spread_rotor` in C `struct task_struct`.
-	OffsetofTaskStructCpusetMemSpreadRotor = 3588
-	// OffsetofTaskStructCpusetSlabSpreadRotor is the offset of `cpuset_slab_spread_rotor` in C `struct task_struct`.
-	OffsetofTaskStructCpusetSlabSpreadRotor = 3592
-	// OffsetofTaskStructCgroups is the offset of `cgroups` in C `struct task_struct`.
-	OffsetofTaskStructCgroups = 3600
-	// OffsetofTaskStructCgList is the offset of `cg_list` in C `struct task_struct`.
-	OffsetofTaskStructCgList = 3608
-	// OffsetofTaskStructClosid is the offset of `closid` in C `struct task_struct`.
-	OffsetofTaskStructClosid = 3624
-	// OffsetofTaskStructRmid is the offset of `rmid` in C `struct task_struct`.
-	OffsetofTaskStructRmid = 3628
-	// OffsetofTaskStructRobustList is the offset of `robust_list` in C `struct task_struct`.
-	OffsetofTaskStructRobustList = 3632
-	// OffsetofTaskStructCompatRobustList is the offset of `compat_robust_list` in C `struct task_struct`.
-	OffsetofTaskStructCompatRobustList = 3640
-	// OffsetofTaskStructPiStateList is the offset of `pi_state_list` in C `struct task_struct`.
-	OffsetofTaskStructPiStateList = 3648
-	// OffsetofTaskStructPiStateCache is the offset of `pi_state_cache` in C `struct task_struct`.
-	OffsetofTaskStructPiStateCache = 3664
-	// OffsetofTaskStructFutexExitMutex is the offset of `futex_exit_mutex` in C `struct task_struct`.
-	OffsetofTaskStructFutexExitMutex = 3672
-	// OffsetofTaskStructFutexState is the offset of `futex_state` in C `struct task_struct`.
-	OffsetofTaskStructFutexState = 3704
-	// OffsetofTaskStructPerfEventCtxp is the offset of `perf_event_ctxp` in C `struct task_struct`.
-	OffsetofTaskStructPerfEventCtxp = 3712
+	TaskStructCommLen                       = 16
+	OffsetofTaskStructNameidata             = 2992 // nameidata
+	OffsetofTaskStructSysvsem               = 3000 // sysvsem
+	OffsetofTaskStructSysvshm               = 3008 // sysvshm
+	OffsetofTaskStructLastSwitchCount       = 3024 // last_switch_count
+	OffsetofTaskStructLastSwitchTime        = 3032 // last_switch_time
+	OffsetofTaskStructFs                    = 3040 // fs
+	OffsetofTaskStructFiles                 = 3048 // files
+	OffsetofTaskStructIOUring               = 3056 // io_uring
+	OffsetofTaskStructNsproxy               = 3064 // nsproxy
+	OffsetofTaskStructSignal                = 3072 // signal
+	OffsetofTaskStructSighand               = 3080 // sighand
+	OffsetofTaskStructBlocked               = 3088 // blocked
+	OffsetofTaskStructRealBlocked           = 3096 // real_blocked
+	OffsetofTaskStructSavedSigmask          = 3104 // saved_sigmask
+	OffsetofTaskStructPending               = 3112 // pending
+	OffsetofTaskStructSasSsSp               = 3136 // sas_ss_sp
+	OffsetofTaskStructSasSsSize             = 3144 // sas_ss_size
+	OffsetofTaskStructSasSsFlags            = 3152 // sas_ss_flags
+	OffsetofTaskStructTaskWorks             = 3160 // task_works
+	OffsetofTaskStructAuditContext          = 3168 // audit_context
+	OffsetofTaskStructLoginuid              = 3176 // loginuid
+	OffsetofTaskStructSessionid             = 3180 // sessionid
+	OffsetofTaskStructSeccomp               = 3184 // seccomp
+	OffsetofTaskStructSyscallDispatch       = 3200 // syscall_dispatch
+	OffsetofTaskStructParentExecID          = 3232 // parent_exec_id
+	OffsetofTaskStructSelfExecID            = 3240 // self_exec_id
+	OffsetofTaskStructAllocLock             = 3248 // alloc_lock
+	OffsetofTaskStructPiLock                = 3252 // pi_lock
+	OffsetofTaskStructWakeQ                 = 3256 // wake_q
+	OffsetofTaskStructPiWaiters             = 3264 // pi_waiters
+	OffsetofTaskStructPiTopTask             = 3280 // pi_top_task
+	OffsetofTaskStructPiBlockedOn           = 3288 // pi_blocked_on
+	OffsetofTaskStructJournalInfo           = 3296 // journal_info
+	OffsetofTaskStructBioList               = 3304 // bio_list
+	OffsetofTaskStructPlug                  = 3312 // plug
+	OffsetofTaskStructReclaimState          = 3320 // reclaim_state
+	OffsetofTaskStructBackingDevInfo        = 3328 // backing_dev_info
+	OffsetofTaskStructIOContext             = 3336 // io_context
+	OffsetofTaskStructCaptureControl        = 3344 // capture_control
+	OffsetofTaskStructPtraceMessage         = 3352 // ptrace_message
+	OffsetofTaskStructLastSiginfo           = 3360 // last_siginfo
+	OffsetofTaskStructIoac                  = 3368 // ioac
+	OffsetofTaskStructPsiFlags              = 3424 // psi_flags
+	OffsetofTaskStructAcctRssMem1           = 3432 // acct_rss_mem1
+	OffsetofTaskStructAcctVmMem1            = 3440 // acct_vm_mem1
+	OffsetofTaskStructAcctTimexpd           = 3448 // acct_timexpd
+	OffsetofTaskStructMemsAllowed           = 3456 // mems_allowed
+	OffsetofTaskStructMemsAllowedSeq        = 3584 // mems_allowed_seq
+	OffsetofTaskStructCpusetMemSpreadRotor  = 3588 // cpuset_mem_spread_rotor
+	OffsetofTaskStructCpusetSlabSpreadRotor = 3592 // cpuset_slab_spread_rotor
+	OffsetofTaskStructCgroups               = 3600 // cgroups
+	OffsetofTaskStructCgList                = 3608 // cg_list
+	OffsetofTaskStructClosid                = 3624 // closid
+	OffsetofTaskStructRmid                  = 3628 // rmid
+	OffsetofTaskStructRobustList            = 3632 // robust_list
+	OffsetofTaskStructCompatRobustList      = 3640 // compat_robust_list
+	OffsetofTaskStructPiStateList           = 3648 // pi_state_list
+	OffsetofTaskStructPiStateCache          = 3664 // pi_state_cache
+	OffsetofTaskStructFutexExitMutex        = 3672 // futex_exit_mutex
+	OffsetofTaskStructFutexState            = 3704 // futex_state
+	OffsetofTaskStructPerfEventCtxp         = 3712 // perf_event_ctxp
 	// TaskStructPerfEventCtxpLen is the element count of `struct perf_event_context *perf_event_ctxp[2]`.
-	TaskStructPerfEventCtxpLen = 2
-	// OffsetofTaskStructPerfEventMutex is the offset of `perf_event_mutex` in C `struct task_struct`.
-	OffsetofTaskStructPerfEventMutex = 3728
-	// OffsetofTaskStructPerfEventList is the offset of `perf_event_list` in C `struct task_struct`.
-	OffsetofTaskStructPerfEventList = 3760
-	// OffsetofTaskStructMempolicy is the offset of `mempolicy` in C `struct task_struct`.
-	OffsetofTaskStructMempolicy = 3776
-	// OffsetofTaskStructIlPrev is the offset of `il_prev` in C `struct task_struct`.
-	OffsetofTaskStructIlPrev = 3784
-	// OffsetofTaskStructPrefNodeFork is the offset of `pref_node_fork` in C `struct task_struct`.
-	OffsetofTaskStructPrefNodeFork = 3786
-	// OffsetofTaskStructNumaScanSeq is the offset of `numa_scan_seq` in C `struct task_struct`.
-	OffsetofTaskStructNumaScanSeq = 3788
-	// OffsetofTaskStructNumaScanPeriod is the offset of `numa_scan_period` in C `struct task_struct`.
-	OffsetofTaskStructNumaScanPeriod = 3792
-	// OffsetofTaskStructNumaScanPeriodMax is the offset of `numa_scan_period_max` in C `struct task_struct`.
-	OffsetofTaskStructNumaScanPeriodMax = 3796
-	// OffsetofTaskStructNumaPreferredNid is the offset of `numa_preferred_nid` in C `struct task_struct`.
-	OffsetofTaskStructNumaPreferredNid = 3800
-	// OffsetofTaskStructNumaMigrateRetry is the offset of `numa_migrate_retry` in C `struct task_struct`.
-	OffsetofTaskStructNumaMigrateRetry = 3808
-	// OffsetofTaskStructNodeStamp is the offset of `node_stamp` in C `struct task_struct`.
-	OffsetofTaskStructNodeStamp = 3816
-	// OffsetofTaskStructLastTaskNumaPlacement is the offset of `last_task_numa_placement` in C `struct task_struct`.
-	OffsetofTaskStructLastTaskNumaPlacement = 3824
-	// OffsetofTaskStructLastSumExecRuntime is the offset of `last_sum_exec_runtime` in C `struct task_struct`.
-	OffsetofTaskStructLastSumExecRuntime = 3832
-	// OffsetofTaskStructNumaWork is the offset of `numa_work` in C `struct task_struct`.
-	OffsetofTaskStructNumaWork = 3840
-	// OffsetofTaskStructNumaGroup is the offset of `numa_group` in C `struct task_struct`.
-	OffsetofTaskStructNumaGroup = 3856
-	// OffsetofTaskStructNumaFaults is the offset of `numa_faults` in C `struct task_struct`.
-	OffsetofTaskStructNumaFaults = 3864
-	// OffsetofTaskStructTotalNumaFaults is the offset of `total_numa_faults` in C `struct task_struct`.
-	OffsetofTaskStructTotalNumaFaults = 3872
-	// OffsetofTaskStructNumaFaultsLocality is the offset of `numa_faults_locality` in C `struct task_struct`.
-	OffsetofTaskStructNumaFaultsLocality = 3880
+	TaskStructPerfEventCtxpLen              = 2
+	OffsetofTaskStructPerfEventMutex        = 3728 // perf_event_mutex
+	OffsetofTaskStructPerfEventList         = 3760 // perf_event_list
+	OffsetofTaskStructMempolicy             = 3776 // mempolicy
+	OffsetofTaskStructIlPrev                = 3784 // il_prev
+	OffsetofTaskStructPrefNodeFork          = 3786 // pref_node_fork
+	OffsetofTaskStructNumaScanSeq           = 3788 // numa_scan_seq
+	OffsetofTaskStructNumaScanPeriod        = 3792 // numa_scan_period
+	OffsetofTaskStructNumaScanPeriodMax     = 3796 // numa_scan_period_max
+	OffsetofTaskStructNumaPreferredNid      = 3800 // numa_preferred_nid
+	OffsetofTaskStructNumaMigrateRetry      = 3808 // numa_migrate_retry
+	OffsetofTaskStructNodeStamp             = 3816 // node_stamp
+	OffsetofTaskStructLastTaskNumaPlacement = 3824 // last_task_numa_placement
+	OffsetofTaskStructLastSumExecRuntime    = 3832 // last_sum_exec_runtime
+	OffsetofTaskStructNumaWork              = 3840 // numa_work
+	OffsetofTaskStructNumaGroup             = 3856 // numa_group
+	OffsetofTaskStructNumaFaults            = 3864 // numa_faults
+	OffsetofTaskStructTotalNumaFaults       = 3872 // total_numa_faults
+	OffsetofTaskStructNumaFaultsLocality    = 3880 // numa_faults_locality
 	// TaskStructNumaFaultsLocalityLen is the element count of `long unsigned int numa_faults_locality[3]`.
-	TaskStructNumaFaultsLocalityLen = 3
-	// OffsetofTaskStructNumaPagesMigrated is the offset of `numa_pages_migrated` in C `struct task_struct`.
-	OffsetofTaskStructNumaPagesMigrated = 3904
-	// OffsetofTaskStructRseq is the offset of `rseq` in C `struct task_struct`.
-	OffsetofTaskStructRseq = 3912
-	// OffsetofTaskStructRseqSig is the offset of `rseq_sig` in C `struct task_struct`.
-	OffsetofTaskStructRseqSig = 3920
-	// OffsetofTaskStructRseqEventMask is the offset of `rseq_event_mask` in C `struct task_struct`.
-	OffsetofTaskStructRseqEventMask = 3928
-	// OffsetofTaskStructTlbUbc is the offset of `tlb_ubc` in C `struct task_struct`.
-	OffsetofTaskStructTlbUbc = 3936
-	// OffsetofTaskStructRCUUsers is the offset of `rcu_users` in C `struct task_struct`.
-	OffsetofTaskStructRCUUsers = 4968
-	// OffsetofTaskStructRCU is the offset of `rcu` in C `struct task_struct`.
-	OffsetofTaskStructRCU = 4968
-	// OffsetofTaskStructSplicePipe is the offset of `splice_pipe` in C `struct task_struct`.
-	OffsetofTaskStructSplicePipe = 4984
-	// OffsetofTaskStructTaskFrag is the offset of `task_frag` in C `struct task_struct`.
-	OffsetofTaskStructTaskFrag = 4992
-	// OffsetofTaskStructDelays is the offset of `delays` in C `struct task_struct`.
-	OffsetofTaskStructDelays = 5008
-	// OffsetofTaskStructNrDirtied is the offset of `nr_dirtied` in C `struct task_struct`.
-	OffsetofTaskStructNrDirtied = 5016
-	// OffsetofTaskStructNrDirtiedPause is the offset of `nr_dirtied_pause` in C `struct task_struct`.
-	OffsetofTaskStructNrDirtiedPause = 5020
-	// OffsetofTaskStructDirtyPausedWhen is the offset of `dirty_paused_when` in C `struct task_struct`.
-	OffsetofTaskStructDirtyPausedWhen = 5024
-	// OffsetofTaskStructTimerSlackNs is the offset of `timer_slack_ns` in C `struct task_struct`.
-	OffsetofTaskStructTimerSlackNs = 5032
-	// OffsetofTaskStructDefaultTimerSlackNs is the offset of `default_timer_slack_ns` in C `struct task_struct`.
-	OffsetofTaskStructDefaultTimerSlackNs = 5040
-	// OffsetofTaskStructCurrRetStack is the offset of `curr_ret_stack` in C `struct task_struct`.
-	OffsetofTaskStructCurrRetStack = 5048
-	// OffsetofTaskStructCurrRetDepth is the offset of `curr_ret_depth` in C `struct task_struct`.
-	OffsetofTaskStructCurrRetDepth = 5052
-	// OffsetofTaskStructRetStack is the offset of `ret_stack` in C `struct task_struct`.
-	OffsetofTaskStructRetStack = 5056
-	// OffsetofTaskStructFtraceTimestamp is the offset of `ftrace_timestamp` in C `struct task_struct`.
-	OffsetofTaskStructFtraceTimestamp = 5064
-	// OffsetofTaskStructTraceOverrun is the offset of `trace_overrun` in C `struct task_struct`.
-	OffsetofTaskStructTraceOverrun = 5072
-	// OffsetofTaskStructTracingGraphPause is the offset of `tracing_graph_pause` in C `struct task_struct`.
-	OffsetofTaskStructTracingGraphPause = 5076
-	// OffsetofTaskStructTraceRecursion is the offset of `trace_recursion` in C `struct task_struct`.
-	OffsetofTaskStructTraceRecursion = 5080
-	// OffsetofTaskStructMemcgInOom is the offset of `memcg_in_oom` in C `struct task_struct`.
-	OffsetofTaskStructMemcgInOom = 5088
-	// OffsetofTaskStructMemcgOomGfpMask is the offset of `memcg_oom_gfp_mask` in C `struct task_struct`.
-	OffsetofTaskStructMemcgOomGfpMask = 5096
-	// OffsetofTaskStructMemcgOomOrder is the offset of `memcg_oom_order` in C `struct task_struct`.
-	OffsetofTaskStructMemcgOomOrder = 5100
-	// OffsetofTaskStructMemcgNrPagesOverHigh is the offset of `memcg_nr_pages_over_high` in C `struct task_struct`.
-	OffsetofTaskStructMemcgNrPagesOverHigh = 5104
-	// OffsetofTaskStructActiveMemcg is the offset of `active_memcg` in C `struct task_struct`.
-	OffsetofTaskStructActiveMemcg = 5112
-	// OffsetofTaskStructThrottleQueue is the offset of `throttle_queue` in C `struct task_struct`.
-	OffsetofTaskStructThrottleQueue = 5120
-	// OffsetofTaskStructUtask is the offset of `utask` in C `struct task_struct`.
-	OffsetofTaskStructUtask = 5128
-	// OffsetofTaskStructSequentialIO is the offset of `sequential_io` in C `struct task_struct`.
-	OffsetofTaskStructSequentialIO = 5136
-	// OffsetofTaskStructSequentialIOAvg is the offset of `sequential_io_avg` in C `struct task_struct`.
-	OffsetofTaskStructSequentialIOAvg = 5140
-	// OffsetofTaskStructKmapCtrl is the offset of `kmap_ctrl` in C `struct task_struct`.
-	OffsetofTaskStructKmapCtrl = 5144
-	// OffsetofTaskStructPagefaultDisabled is the offset of `pagefault_disabled` in C `struct task_struct`.
-	OffsetofTaskStructPagefaultDisabled = 5144
-	// OffsetofTaskStructOomReaperList is the offset of `oom_reaper_list` in C `struct task_struct`.
-	OffsetofTaskStructOomReaperList = 5152
-	// OffsetofTaskStructOomReaperTimer is the offset of `oom_reaper_timer` in C `struct task_struct`.
-	OffsetofTaskStructOomReaperTimer = 5160
-	// OffsetofTaskStructStackVmArea is the offset of `stack_vm_area` in C `struct task_struct`.
-	OffsetofTaskStructStackVmArea = 5200
-	// OffsetofTaskStructStackRefcount is the offset of `stack_refcount` in C `struct task_struct`.
-	OffsetofTaskStructStackRefcount = 5208
-	// OffsetofTaskStructPatchState is the offset of `patch_state` in C `struct task_struct`.
-	OffsetofTaskStructPatchState = 5212
-	// OffsetofTaskStructSecurity is the offset of `security` in C `struct task_struct`.
-	OffsetofTaskStructSecurity = 5216
-	// OffsetofTaskStructBpfStorage is the offset of `bpf_storage` in C `struct task_struct`.
-	OffsetofTaskStructBpfStorage = 5224
-	// OffsetofTaskStructBpfCtx is the offset of `bpf_ctx` in C `struct task_struct`.
-	OffsetofTaskStructBpfCtx = 5232
-	// OffsetofTaskStructKstackOffset is the offset of `kstack_offset` in C `struct task_struct`.
-	OffsetofTaskStructKstackOffset = 5240
-	// OffsetofTaskStructKretprobeInstances is the offset of `kretprobe_instances` in C `struct task_struct`.
-	OffsetofTaskStructKretprobeInstances = 5248
-	// OffsetofTaskStructRethooks is the offset of `rethooks` in C `struct task_struct`.
-	OffsetofTaskStructRethooks = 5256
-	// OffsetofTaskStructL1dFlushKill is the offset of `l1d_flush_kill` in C `struct task_struct`.
-	OffsetofTaskStructL1dFlushKill = 5264
-	// OffsetofTaskStructThread is the offset of `thread` in C `struct task_struct`.
-	OffsetofTaskStructThread = 5312
+	TaskStructNumaFaultsLocalityLen        = 3
+	OffsetofTaskStructNumaPagesMigrated    = 3904 // numa_pages_migrated
+	OffsetofTaskStructRseq                 = 3912 // rseq
+	OffsetofTaskStructRseqSig              = 3920 // rseq_sig
+	OffsetofTaskStructRseqEventMask        = 3928 // rseq_event_mask
+	OffsetofTaskStructTlbUbc               = 3936 // tlb_ubc
+	OffsetofTaskStructRCUUsers             = 4968 // rcu_users
+	OffsetofTaskStructRCU                  = 4968 // rcu
+	OffsetofTaskStructSplicePipe           = 4984 // splice_pipe
+	OffsetofTaskStructTaskFrag             = 4992 // task_frag
+	OffsetofTaskStructDelays               = 5008 // delays
+	OffsetofTaskStructNrDirtied            = 5016 // nr_dirtied
+	OffsetofTaskStructNrDirtiedPause       = 5020 // nr_dirtied_pause
+	OffsetofTaskStructDirtyPausedWhen      = 5024 // dirty_paused_when
+	OffsetofTaskStructTimerSlackNs         = 5032 // timer_slack_ns
+	OffsetofTaskStructDefaultTimerSlackNs  = 5040 // default_timer_slack_ns
+	OffsetofTaskStructCurrRetStack         = 5048 // curr_ret_stack
+	OffsetofTaskStructCurrRetDepth         = 5052 // curr_ret_depth
+	OffsetofTaskStructRetStack             = 5056 // ret_stack
+	OffsetofTaskStructFtraceTimestamp      = 5064 // ftrace_timestamp
+	OffsetofTaskStructTraceOverrun         = 5072 // trace_overrun
+	OffsetofTaskStructTracingGraphPause    = 5076 // tracing_graph_pause
+	OffsetofTaskStructTraceRecursion       = 5080 // trace_recursion
+	OffsetofTaskStructMemcgInOom           = 5088 // memcg_in_oom
+	OffsetofTaskStructMemcgOomGfpMask      = 5096 // memcg_oom_gfp_mask
+	OffsetofTaskStructMemcgOomOrder        = 5100 // memcg_oom_order
+	OffsetofTaskStructMemcgNrPagesOverHigh = 5104 // memcg_nr_pages_over_high
+	OffsetofTaskStructActiveMemcg          = 5112 // active_memcg
+	OffsetofTaskStructThrottleQueue        = 5120 // throttle_queue
+	OffsetofTaskStructUtask                = 5128 // utask
+	OffsetofTaskStructSequentialIO         = 5136 // sequential_io
+	OffsetofTaskStructSequentialIOAvg      = 5140 // sequential_io_avg
+	OffsetofTaskStructKmapCtrl             = 5144 // kmap_ctrl
+	OffsetofTaskStructPagefaultDisabled    = 5144 // pagefault_disabled
+	OffsetofTaskStructOomReaperList        = 5152 // oom_reaper_list
+	OffsetofTaskStructOomReaperTimer       = 5160 // oom_reaper_timer
+	OffsetofTaskStructStackVmArea          = 5200 // stack_vm_area
+	OffsetofTaskStructStackRefcount        = 5208 // stack_refcount
+	OffsetofTaskStructPatchState           = 5212 // patch_state
+	OffsetofTaskStructSecurity             = 5216 // security
+	OffsetofTaskStructBpfStorage           = 5224 // bpf_storage
+	OffsetofTaskStructBpfCtx               = 5232 // bpf_ctx
+	OffsetofTaskStructKstackOffset         = 5240 // kstack_offset
+	OffsetofTaskStructKretprobeInstances   = 5248 // kretprobe_instances
+	OffsetofTaskStructRethooks             = 5256 // rethooks
+	OffsetofTaskStructL1dFlushKill         = 5264 // l1d_flush_kill
+	OffsetofTaskStructThread               = 5312 // thread
 )
 
-// TaskStruct is a snapshot of C `struct task_struct` (9728 bytes) read from the target:
+// TaskStruct is a snapshot of C `struct task_struct` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskStruct struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TaskStructPtr is a typed pointer to a C `struct task_struct` in the target (Read, IsNil, Addr).
+type TaskStructPtr = kvm.Ptr[TaskStruct]
+
+// KVMType is TaskStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TaskStruct) KVMType() int { return 61 }
 
 // ReadTaskStruct reads a C `struct task_struct` at addr in one read.
 func (k *Kernel) ReadTaskStruct(addr uint64) (TaskStruct, error) {
-	b, err := k.read(addr, SizeofTaskStruct)
-	if err != nil {
-		return TaskStruct{}, fmt.Errorf("struct task_struct at %#x: %w", addr, err)
-	}
-	return TaskStruct{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TaskStruct) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 9728 bytes (nil for the zero value); they are shared, not copied.
-func (s TaskStruct) Bytes() []byte {
-	return s.b
-}
-
-// TaskStructPtr is a pointer to a C `struct task_struct` in the target.
-type TaskStructPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct task_struct` p points to.
-func (p TaskStructPtr) Read() (TaskStruct, error) {
-	return p.k.ReadTaskStruct(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TaskStructPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TaskStruct](k.Binding(), addr)
 }
 
 // ThreadInfo is `struct thread_info thread_info;` at offset 0, size 24.
-func (s TaskStruct) ThreadInfo() ThreadInfo {
-	return ThreadInfo{k: s.k, addr: s.addr, b: sub(s.b, 0, 24)}
-}
+func (s TaskStruct) ThreadInfo() ThreadInfo { return ThreadInfo{kvm.Sub(s.View, 275)} }
+
+// HasThreadInfo reports whether the bound kernel's `struct task_struct` has member `thread_info` of a type ThreadInfo can read.
+func (s TaskStruct) HasThreadInfo() bool { return kvm.BindingOf(s.View).Has(275) }
 
 // State is `unsigned int __state;` at offset 24, size 4.
-func (s TaskStruct) State() uint32 {
-	return u32(s.b, 24)
-}
+func (s TaskStruct) State() uint32 { return uint32(kvm.Uint(s.View, 276)) }
+
+// HasState reports whether the bound kernel's `struct task_struct` has member `__state` of a type State can read.
+func (s TaskStruct) HasState() bool { return kvm.BindingOf(s.View).Has(276) }
 
 // Stack is `void *stack;` at offset 32, size 8.
-func (s TaskStruct) Stack() uint64 {
-	return u64(s.b, 32)
-}
+func (s TaskStruct) Stack() uint64 { return kvm.Uint(s.View, 277) }
+
+// HasStack reports whether the bound kernel's `struct task_struct` has member `stack` of a type Stack can read.
+func (s TaskStruct) HasStack() bool { return kvm.BindingOf(s.View).Has(277) }
 
 // Usage is `refcount_t usage;` at offset 40, size 4.
-func (s TaskStruct) Usage() RefcountStruct {
-	return RefcountStruct{k: s.k, addr: s.addr + 40, b: sub(s.b, 40, 4)}
-}
+func (s TaskStruct) Usage() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 278)} }
+
+// HasUsage reports whether the bound kernel's `struct task_struct` has member `usage` of a type Usage can read.
+func (s TaskStruct) HasUsage() bool { return kvm.BindingOf(s.View).Has(278) }
 
 // Flags is `unsigned int flags;` at offset 44, size 4.
-func (s TaskStruct) Flags() uint32 {
-	return u32(s.b, 44)
-}
+func (s TaskStruct) Flags() uint32 { return uint32(kvm.Uint(s.View, 279)) }
+
+// HasFlags reports whether the bound kernel's `struct task_struct` has member `flags` of a type Flags can read.
+func (s TaskStruct) HasFlags() bool { return kvm.BindingOf(s.View).Has(279) }
 
 // Ptrace is `unsigned int ptrace;` at offset 48, size 4.
-func (s TaskStruct) Ptrace() uint32 {
-	return u32(s.b, 48)
-}
+func (s TaskStruct) Ptrace() uint32 { return uint32(kvm.Uint(s.View, 280)) }
+
+// HasPtrace reports whether the bound kernel's `struct task_struct` has member `ptrace` of a type Ptrace can read.
+func (s TaskStruct) HasPtrace() bool { return kvm.BindingOf(s.View).Has(280) }
 
 // OnCPU is `int on_cpu;` at offset 52, size 4.
-func (s TaskStruct) OnCPU() int32 {
-	return int32(u32(s.b, 52))
-}
+func (s TaskStruct) OnCPU() int32 { return int32(kvm.Uint(s.View, 281)) }
+
+// HasOnCPU reports whether the bound kernel's `struct task_struct` has member `on_cpu` of a type OnCPU can read.
+func (s TaskStruct) HasOnCPU() bool { return kvm.BindingOf(s.View).Has(281) }
 
 // WakeEntry is `struct __call_single_node wake_entry;` at offset 56, size 16.
-func (s TaskStruct) WakeEntry() CallSingleNode {
-	return CallSingleNode{k: s.k, addr: s.addr + 56, b: sub(s.b, 56, 16)}
-}
+func (s TaskStruct) WakeEntry() CallSingleNode { return CallSingleNode{kvm.Sub(s.View, 282)} }
+
+// HasWakeEntry reports whether the bound kernel's `struct task_struct` has member `wake_entry` of a type WakeEntry can read.
+func (s TaskStruct) HasWakeEntry() bool { return kvm.BindingOf(s.View).Has(282) }
 
 // WakeeFlips is `unsigned int wakee_flips;` at offset 72, size 4.
-func (s TaskStruct) WakeeFlips() uint32 {
-	return u32(s.b, 72)
-}
+func (s TaskStruct) WakeeFlips() uint32 { return uint32(kvm.Uint(s.View, 283)) }
+
+// HasWakeeFlips reports whether the bound kernel's `struct task_struct` has member `wakee_flips` of a type WakeeFlips can read.
+func (s TaskStruct) HasWakeeFlips() bool { return kvm.BindingOf(s.View).Has(283) }
 
 // WakeeFlipDecayTs is `long unsigned int wakee_flip_decay_ts;` at offset 80, size 8.
-func (s TaskStruct) WakeeFlipDecayTs() uint64 {
-	return u64(s.b, 80)
-}
+func (s TaskStruct) WakeeFlipDecayTs() uint64 { return kvm.Uint(s.View, 284) }
+
+// HasWakeeFlipDecayTs reports whether the bound kernel's `struct task_struct` has member `wakee_flip_decay_ts` of a type WakeeFlipDecayTs can read.
+func (s TaskStruct) HasWakeeFlipDecayTs() bool { return kvm.BindingOf(s.View).Has(284) }
 
 // LastWakee is `struct task_struct *last_wakee;` at offset 88, size 8.
-func (s TaskStruct) LastWakee() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 88)}
-}
+func (s TaskStruct) LastWakee() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 285) }
+
+// HasLastWakee reports whether the bound kernel's `struct task_struct` has member `last_wakee` of a type LastWakee can read.
+func (s TaskStruct) HasLastWakee() bool { return kvm.BindingOf(s.View).Has(285) }
 
 // RecentUsedCPU is `int recent_used_cpu;` at offset 96, size 4.
-func (s TaskStruct) RecentUsedCPU() int32 {
-	return int32(u32(s.b, 96))
-}
+func (s TaskStruct) RecentUsedCPU() int32 { return int32(kvm.Uint(s.View, 286)) }
+
+// HasRecentUsedCPU reports whether the bound kernel's `struct task_struct` has member `recent_used_cpu` of a type RecentUsedCPU can read.
+func (s TaskStruct) HasRecentUsedCPU() bool { return kvm.BindingOf(s.View).Has(286) }
 
 // WakeCPU is `int wake_cpu;` at offset 100, size 4.
-func (s TaskStruct) WakeCPU() int32 {
-	return int32(u32(s.b, 100))
-}
+func (s TaskStruct) WakeCPU() int32 { return int32(kvm.Uint(s.View, 287)) }
+
+// HasWakeCPU reports whether the bound kernel's `struct task_struct` has member `wake_cpu` of a type WakeCPU can read.
+func (s TaskStruct) HasWakeCPU() bool { return kvm.BindingOf(s.View).Has(287) }
 
 // OnRq is `int on_rq;` at offset 104, size 4.
-func (s TaskStruct) OnRq() int32 {
-	return int32(u32(s.b, 104))
-}
+func (s TaskStruct) OnRq() int32 { return int32(kvm.Uint(s.View, 288)) }
+
+// HasOnRq reports whether the bound kernel's `struct task_struct` has member `on_rq` of a type OnRq can read.
+func (s TaskStruct) HasOnRq() bool { return kvm.BindingOf(s.View).Has(288) }
 
 // Prio is `int prio;` at offset 108, size 4.
-func (s TaskStruct) Prio() int32 {
-	return int32(u32(s.b, 108))
-}
+func (s TaskStruct) Prio() int32 { return int32(kvm.Uint(s.View, 289)) }
+
+// HasPrio reports whether the bound kernel's `struct task_struct` has member `prio` of a type Prio can read.
+func (s TaskStruct) HasPrio() bool { return kvm.BindingOf(s.View).Has(289) }
 
 // StaticPrio is `int static_prio;` at offset 112, size 4.
-func (s TaskStruct) StaticPrio() int32 {
-	return int32(u32(s.b, 112))
-}
+func (s TaskStruct) StaticPrio() int32 { return int32(kvm.Uint(s.View, 290)) }
+
+// HasStaticPrio reports whether the bound kernel's `struct task_struct` has member `static_prio` of a type StaticPrio can read.
+func (s TaskStruct) HasStaticPrio() bool { return kvm.BindingOf(s.View).Has(290) }
 
 // NormalPrio is `int normal_prio;` at offset 116, size 4.
-func (s TaskStruct) NormalPrio() int32 {
-	return int32(u32(s.b, 116))
-}
+func (s TaskStruct) NormalPrio() int32 { return int32(kvm.Uint(s.View, 291)) }
+
+// HasNormalPrio reports whether the bound kernel's `struct task_struct` has member `normal_prio` of a type NormalPrio can read.
+func (s TaskStruct) HasNormalPrio() bool { return kvm.BindingOf(s.View).Has(291) }
 
 // RtPriority is `unsigned int rt_priority;` at offset 120, size 4.
-func (s TaskStruct) RtPriority() uint32 {
-	return u32(s.b, 120)
-}
+func (s TaskStruct) RtPriority() uint32 { return uint32(kvm.Uint(s.View, 292)) }
+
+// HasRtPriority reports whether the bound kernel's `struct task_struct` has member `rt_priority` of a type RtPriority can read.
+func (s TaskStruct) HasRtPriority() bool { return kvm.BindingOf(s.View).Has(292) }
 
 // Se is `struct sched_entity se;` at offset 128, size 256.
-func (s TaskStruct) Se() SchedEntity {
-	return SchedEntity{k: s.k, addr: s.addr + 128, b: sub(s.b, 128, 256)}
-}
+func (s TaskStruct) Se() SchedEntity { return SchedEntity{kvm.Sub(s.View, 293)} }
+
+// HasSe reports whether the bound kernel's `struct task_struct` has member `se` of a type Se can read.
+func (s TaskStruct) HasSe() bool { return kvm.BindingOf(s.View).Has(293) }
 
 // Rt is `struct sched_rt_entity rt;` at offset 384, size 48.
-func (s TaskStruct) Rt() SchedRtEntity {
-	return SchedRtEntity{k: s.k, addr: s.addr + 384, b: sub(s.b, 384, 48)}
-}
+func (s TaskStruct) Rt() SchedRtEntity { return SchedRtEntity{kvm.Sub(s.View, 294)} }
+
+// HasRt reports whether the bound kernel's `struct task_struct` has member `rt` of a type Rt can read.
+func (s TaskStruct) HasRt() bool { return kvm.BindingOf(s.View).Has(294) }
 
 // Dl is `struct sched_dl_entity dl;` at offset 432, size 224.
-func (s TaskStruct) Dl() SchedDlEntity {
-	return SchedDlEntity{k: s.k, addr: s.addr + 432, b: sub(s.b, 432, 224)}
-}
+func (s TaskStruct) Dl() SchedDlEntity { return SchedDlEntity{kvm.Sub(s.View, 295)} }
+
+// HasDl reports whether the bound kernel's `struct task_struct` has member `dl` of a type Dl can read.
+func (s TaskStruct) HasDl() bool { return kvm.BindingOf(s.View).Has(295) }
 
 // SchedClass is `const struct sched_class *sched_class;` at offset 656, size 8.
-func (s TaskStruct) SchedClass() uint64 {
-	return u64(s.b, 656)
-}
+func (s TaskStruct) SchedClass() uint64 { return kvm.Uint(s.View, 296) }
+
+// HasSchedClass reports whether the bound kernel's `struct task_struct` has member `sched_class` of a type SchedClass can read.
+func (s TaskStruct) HasSchedClass() bool { return kvm.BindingOf(s.View).Has(296) }
 
 // SchedTaskGroup is `struct task_group *sched_task_group;` at offset 664, size 8.
-func (s TaskStruct) SchedTaskGroup() uint64 {
-	return u64(s.b, 664)
-}
+func (s TaskStruct) SchedTaskGroup() uint64 { return kvm.Uint(s.View, 297) }
+
+// HasSchedTaskGroup reports whether the bound kernel's `struct task_struct` has member `sched_task_group` of a type SchedTaskGroup can read.
+func (s TaskStruct) HasSchedTaskGroup() bool { return kvm.BindingOf(s.View).Has(297) }
 
 // Stats is `struct sched_statistics stats;` at offset 704, size 256.
-func (s TaskStruct) Stats() SchedStatistics {
-	return SchedStatistics{k: s.k, addr: s.addr + 704, b: sub(s.b, 704, 256)}
-}
+func (s TaskStruct) Stats() SchedStatistics { return SchedStatistics{kvm.Sub(s.View, 298)} }
+
+// HasStats reports whether the bound kernel's `struct task_struct` has member `stats` of a type Stats can read.
+func (s TaskStruct) HasStats() bool { return kvm.BindingOf(s.View).Has(298) }
 
 // PreemptNotifiers is `struct hlist_head preempt_notifiers;` at offset 960, size 8.
-func (s TaskStruct) PreemptNotifiers() HlistHead {
-	return HlistHead{k: s.k, addr: s.addr + 960, b: sub(s.b, 960, 8)}
-}
+func (s TaskStruct) PreemptNotifiers() HlistHead { return HlistHead{kvm.Sub(s.View, 299)} }
+
+// HasPreemptNotifiers reports whether the bound kernel's `struct task_struct` has member `preempt_notifiers` of a type PreemptNotifiers can read.
+func (s TaskStruct) HasPreemptNotifiers() bool { return kvm.BindingOf(s.View).Has(299) }
 
 // BtraceSeq is `unsigned int btrace_seq;` at offset 968, size 4.
-func (s TaskStruct) BtraceSeq() uint32 {
-	return u32(s.b, 968)
-}
+func (s TaskStruct) BtraceSeq() uint32 { return uint32(kvm.Uint(s.View, 300)) }
+
+// HasBtraceSeq reports whether the bound kernel's `struct task_struct` has member `btrace_seq` of a type BtraceSeq can read.
+func (s TaskStruct) HasBtraceSeq() bool { return kvm.BindingOf(s.View).Has(300) }
 
 // Policy is `unsigned int policy;` at offset 972, size 4.
-func (s TaskStruct) Policy() uint32 {
-	return u32(s.b, 972)
-}
+func (s TaskStruct) Policy() uint32 { return uint32(kvm.Uint(s.View, 301)) }
+
+// HasPolicy reports whether the bound kernel's `struct task_struct` has member `policy` of a type Policy can read.
+func (s TaskStruct) HasPolicy() bool { return kvm.BindingOf(s.View).Has(301) }
 
 // NrCpusAllowed is `int nr_cpus_allowed;` at offset 976, size 4.
-func (s TaskStruct) NrCpusAllowed() int32 {
-	return int32(u32(s.b, 976))
-}
+func (s TaskStruct) NrCpusAllowed() int32 { return int32(kvm.Uint(s.View, 302)) }
+
+// HasNrCpusAllowed reports whether the bound kernel's `struct task_struct` has member `nr_cpus_allowed` of a type NrCpusAllowed can read.
+func (s TaskStruct) HasNrCpusAllowed() bool { return kvm.BindingOf(s.View).Has(302) }
 
 // CpusPtr is `const cpumask_t *cpus_ptr;` at offset 984, size 8.
-func (s TaskStruct) CpusPtr() CpumaskPtr {
-	return CpumaskPtr{k: s.k, Addr: u64(s.b, 984)}
-}
+func (s TaskStruct) CpusPtr() CpumaskPtr { return kvm.PtrAt[Cpumask](s.View, 303) }
+
+// HasCpusPtr reports whether the bound kernel's `struct task_struct` has member `cpus_ptr` of a type CpusPtr can read.
+func (s TaskStruct) HasCpusPtr() bool { return kvm.BindingOf(s.View).Has(303) }
 
 // UserCpusPtr is `cpumask_t *user_cpus_ptr;` at offset 992, size 8.
-func (s TaskStruct) UserCpusPtr() CpumaskPtr {
-	return CpumaskPtr{k: s.k, Addr: u64(s.b, 992)}
-}
+func (s TaskStruct) UserCpusPtr() CpumaskPtr { return kvm.PtrAt[Cpumask](s.View, 304) }
+
+// HasUserCpusPtr reports whether the bound kernel's `struct task_struct` has member `user_cpus_ptr` of a type UserCpusPtr can read.
+func (s TaskStruct) HasUserCpusPtr() bool { return kvm.BindingOf(s.View).Has(304) }
 
 // CpusMask is `cpumask_t cpus_mask;` at offset 1000, size 1024.
-func (s TaskStruct) CpusMask() Cpumask {
-	return Cpumask{k: s.k, addr: s.addr + 1000, b: sub(s.b, 1000, 1024)}
-}
+func (s TaskStruct) CpusMask() Cpumask { return Cpumask{kvm.Sub(s.View, 305)} }
+
+// HasCpusMask reports whether the bound kernel's `struct task_struct` has member `cpus_mask` of a type CpusMask can read.
+func (s TaskStruct) HasCpusMask() bool { return kvm.BindingOf(s.View).Has(305) }
 
 // MigrationPending is `void *migration_pending;` at offset 2024, size 8.
-func (s TaskStruct) MigrationPending() uint64 {
-	return u64(s.b, 2024)
-}
+func (s TaskStruct) MigrationPending() uint64 { return kvm.Uint(s.View, 306) }
+
+// HasMigrationPending reports whether the bound kernel's `struct task_struct` has member `migration_pending` of a type MigrationPending can read.
+func (s TaskStruct) HasMigrationPending() bool { return kvm.BindingOf(s.View).Has(306) }
 
 // MigrationDisabled is `short unsigned int migration_disabled;` at offset 2032, size 2.
-func (s TaskStruct) MigrationDisabled() uint16 {
-	return u16(s.b, 2032)
-}
+func (s TaskStruct) MigrationDisabled() uint16 { return uint16(kvm.Uint(s.View, 307)) }
+
+// HasMigrationDisabled reports whether the bound kernel's `struct task_struct` has member `migration_disabled` of a type MigrationDisabled can read.
+func (s TaskStruct) HasMigrationDisabled() bool { return kvm.BindingOf(s.View).Has(307) }
 
 // MigrationFlags is `short unsigned int migration_flags;` at offset 2034, size 2.
-func (s TaskStruct) MigrationFlags() uint16 {
-	return u16(s.b, 2034)
-}
+func (s TaskStruct) MigrationFlags() uint16 { return uint16(kvm.Uint(s.View, 308)) }
+
+// HasMigrationFlags reports whether the bound kernel's `struct task_struct` has member `migration_flags` of a type MigrationFlags can read.
+func (s TaskStruct) HasMigrationFlags() bool { return kvm.BindingOf(s.View).Has(308) }
 
 // RCUReadLockNesting is `int rcu_read_lock_nesting;` at offset 2036, size 4.
-func (s TaskStruct) RCUReadLockNesting() int32 {
-	return int32(u32(s.b, 2036))
-}
+func (s TaskStruct) RCUReadLockNesting() int32 { return int32(kvm.Uint(s.View, 309)) }
+
+// HasRCUReadLockNesting reports whether the bound kernel's `struct task_struct` has member `rcu_read_lock_nesting` of a type RCUReadLockNesting can read.
+func (s TaskStruct) HasRCUReadLockNesting() bool { return kvm.BindingOf(s.View).Has(309) }
 
 // RCUReadUnlockSpecial is `union rcu_special rcu_read_unlock_special;` at offset 2040, size 4.
-func (s TaskStruct) RCUReadUnlockSpecial() RCUSpecial {
-	return RCUSpecial{k: s.k, addr: s.addr + 2040, b: sub(s.b, 2040, 4)}
-}
+func (s TaskStruct) RCUReadUnlockSpecial() RCUSpecial { return RCUSpecial{kvm.Sub(s.View, 310)} }
+
+// HasRCUReadUnlockSpecial reports whether the bound kernel's `struct task_struct` has member `rcu_read_unlock_special` of a type RCUReadUnlockSpecial can read.
+func (s TaskStruct) HasRCUReadUnlockSpecial() bool { return kvm.BindingOf(s.View).Has(310) }
 
 // RCUNodeEntry is `struct list_head rcu_node_entry;` at offset 2048, size 16.
-func (s TaskStruct) RCUNodeEntry() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2048, b: sub(s.b, 2048, 16)}
-}
+func (s TaskStruct) RCUNodeEntry() ListHead { return ListHead{kvm.Sub(s.View, 311)} }
+
+// HasRCUNodeEntry reports whether the bound kernel's `struct task_struct` has member `rcu_node_entry` of a type RCUNodeEntry can read.
+func (s TaskStruct) HasRCUNodeEntry() bool { return kvm.BindingOf(s.View).Has(311) }
 
 // RCUBlockedNode is `struct rcu_node *rcu_blocked_node;` at offset 2064, size 8.
-func (s TaskStruct) RCUBlockedNode() uint64 {
-	return u64(s.b, 2064)
-}
+func (s TaskStruct) RCUBlockedNode() uint64 { return kvm.Uint(s.View, 312) }
+
+// HasRCUBlockedNode reports whether the bound kernel's `struct task_struct` has member `rcu_blocked_node` of a type RCUBlockedNode can read.
+func (s TaskStruct) HasRCUBlockedNode() bool { return kvm.BindingOf(s.View).Has(312) }
 
 // RCUTasksNvcsw is `long unsigned int rcu_tasks_nvcsw;` at offset 2072, size 8.
-func (s TaskStruct) RCUTasksNvcsw() uint64 {
-	return u64(s.b, 2072)
-}
+func (s TaskStruct) RCUTasksNvcsw() uint64 { return kvm.Uint(s.View, 313) }
+
+// HasRCUTasksNvcsw reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_nvcsw` of a type RCUTasksNvcsw can read.
+func (s TaskStruct) HasRCUTasksNvcsw() bool { return kvm.BindingOf(s.View).Has(313) }
 
 // RCUTasksHoldout is `u8 rcu_tasks_holdout;` at offset 2080, size 1.
-func (s TaskStruct) RCUTasksHoldout() uint8 {
-	return u8(s.b, 2080)
-}
+func (s TaskStruct) RCUTasksHoldout() uint8 { return uint8(kvm.Uint(s.View, 314)) }
+
+// HasRCUTasksHoldout reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_holdout` of a type RCUTasksHoldout can read.
+func (s TaskStruct) HasRCUTasksHoldout() bool { return kvm.BindingOf(s.View).Has(314) }
 
 // RCUTasksIdx is `u8 rcu_tasks_idx;` at offset 2081, size 1.
-func (s TaskStruct) RCUTasksIdx() uint8 {
-	return u8(s.b, 2081)
-}
+func (s TaskStruct) RCUTasksIdx() uint8 { return uint8(kvm.Uint(s.View, 315)) }
+
+// HasRCUTasksIdx reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_idx` of a type RCUTasksIdx can read.
+func (s TaskStruct) HasRCUTasksIdx() bool { return kvm.BindingOf(s.View).Has(315) }
 
 // RCUTasksIdleCPU is `int rcu_tasks_idle_cpu;` at offset 2084, size 4.
-func (s TaskStruct) RCUTasksIdleCPU() int32 {
-	return int32(u32(s.b, 2084))
-}
+func (s TaskStruct) RCUTasksIdleCPU() int32 { return int32(kvm.Uint(s.View, 316)) }
+
+// HasRCUTasksIdleCPU reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_idle_cpu` of a type RCUTasksIdleCPU can read.
+func (s TaskStruct) HasRCUTasksIdleCPU() bool { return kvm.BindingOf(s.View).Has(316) }
 
 // RCUTasksHoldoutList is `struct list_head rcu_tasks_holdout_list;` at offset 2088, size 16.
-func (s TaskStruct) RCUTasksHoldoutList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2088, b: sub(s.b, 2088, 16)}
-}
+func (s TaskStruct) RCUTasksHoldoutList() ListHead { return ListHead{kvm.Sub(s.View, 317)} }
+
+// HasRCUTasksHoldoutList reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_holdout_list` of a type RCUTasksHoldoutList can read.
+func (s TaskStruct) HasRCUTasksHoldoutList() bool { return kvm.BindingOf(s.View).Has(317) }
 
 // TrcReaderNesting is `int trc_reader_nesting;` at offset 2104, size 4.
-func (s TaskStruct) TrcReaderNesting() int32 {
-	return int32(u32(s.b, 2104))
-}
+func (s TaskStruct) TrcReaderNesting() int32 { return int32(kvm.Uint(s.View, 318)) }
+
+// HasTrcReaderNesting reports whether the bound kernel's `struct task_struct` has member `trc_reader_nesting` of a type TrcReaderNesting can read.
+func (s TaskStruct) HasTrcReaderNesting() bool { return kvm.BindingOf(s.View).Has(318) }
 
 // TrcIpiToCPU is `int trc_ipi_to_cpu;` at offset 2108, size 4.
-func (s TaskStruct) TrcIpiToCPU() int32 {
-	return int32(u32(s.b, 2108))
-}
+func (s TaskStruct) TrcIpiToCPU() int32 { return int32(kvm.Uint(s.View, 319)) }
+
+// HasTrcIpiToCPU reports whether the bound kernel's `struct task_struct` has member `trc_ipi_to_cpu` of a type TrcIpiToCPU can read.
+func (s TaskStruct) HasTrcIpiToCPU() bool { return kvm.BindingOf(s.View).Has(319) }
 
 // TrcReaderSpecial is `union rcu_special trc_reader_special;` at offset 2112, size 4.
-func (s TaskStruct) TrcReaderSpecial() RCUSpecial {
-	return RCUSpecial{k: s.k, addr: s.addr + 2112, b: sub(s.b, 2112, 4)}
-}
+func (s TaskStruct) TrcReaderSpecial() RCUSpecial { return RCUSpecial{kvm.Sub(s.View, 320)} }
+
+// HasTrcReaderSpecial reports whether the bound kernel's `struct task_struct` has member `trc_reader_special` of a type TrcReaderSpecial can read.
+func (s TaskStruct) HasTrcReaderSpecial() bool { return kvm.BindingOf(s.View).Has(320) }
 
 // TrcHoldoutList is `struct list_head trc_holdout_list;` at offset 2120, size 16.
-func (s TaskStruct) TrcHoldoutList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2120, b: sub(s.b, 2120, 16)}
-}
+func (s TaskStruct) TrcHoldoutList() ListHead { return ListHead{kvm.Sub(s.View, 321)} }
+
+// HasTrcHoldoutList reports whether the bound kernel's `struct task_struct` has member `trc_holdout_list` of a type TrcHoldoutList can read.
+func (s TaskStruct) HasTrcHoldoutList() bool { return kvm.BindingOf(s.View).Has(321) }
 
 // TrcBlkdNode is `struct list_head trc_blkd_node;` at offset 2136, size 16.
-func (s TaskStruct) TrcBlkdNode() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2136, b: sub(s.b, 2136, 16)}
-}
+func (s TaskStruct) TrcBlkdNode() ListHead { return ListHead{kvm.Sub(s.View, 322)} }
+
+// HasTrcBlkdNode reports whether the bound kernel's `struct task_struct` has member `trc_blkd_node` of a type TrcBlkdNode can read.
+func (s TaskStruct) HasTrcBlkdNode() bool { return kvm.BindingOf(s.View).Has(322) }
 
 // TrcBlkdCPU is `int trc_blkd_cpu;` at offset 2152, size 4.
-func (s TaskStruct) TrcBlkdCPU() int32 {
-	return int32(u32(s.b, 2152))
-}
+func (s TaskStruct) TrcBlkdCPU() int32 { return int32(kvm.Uint(s.View, 323)) }
+
+// HasTrcBlkdCPU reports whether the bound kernel's `struct task_struct` has member `trc_blkd_cpu` of a type TrcBlkdCPU can read.
+func (s TaskStruct) HasTrcBlkdCPU() bool { return kvm.BindingOf(s.View).Has(323) }
 
 // SchedInfo is `struct sched_info sched_info;` at offset 2160, size 32.
-func (s TaskStruct) SchedInfo() SchedInfo {
-	return SchedInfo{k: s.k, addr: s.addr + 2160, b: sub(s.b, 2160, 32)}
-}
+func (s TaskStruct) SchedInfo() SchedInfo { return SchedInfo{kvm.Sub(s.View, 324)} }
+
+// HasSchedInfo reports whether the bound kernel's `struct task_struct` has member `sched_info` of a type SchedInfo can read.
+func (s TaskStruct) HasSchedInfo() bool { return kvm.BindingOf(s.View).Has(324) }
 
 // Tasks is `struct list_head tasks;` at offset 2192, size 16.
-func (s TaskStruct) Tasks() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2192, b: sub(s.b, 2192, 16)}
-}
+func (s TaskStruct) Tasks() ListHead { return ListHead{kvm.Sub(s.View, 325)} }
+
+// HasTasks reports whether the bound kernel's `struct task_struct` has member `tasks` of a type Tasks can read.
+func (s TaskStruct) HasTasks() bool { return kvm.BindingOf(s.View).Has(325) }
 
 // PushableTasks is `struct plist_node pushable_tasks;` at offset 2208, size 40.
-func (s TaskStruct) PushableTasks() PlistNode {
-	return PlistNode{k: s.k, addr: s.addr + 2208, b: sub(s.b, 2208, 40)}
-}
+func (s TaskStruct) PushableTasks() PlistNode { return PlistNode{kvm.Sub(s.View, 326)} }
+
+// HasPushableTasks reports whether the bound kernel's `struct task_struct` has member `pushable_tasks` of a type PushableTasks can read.
+func (s TaskStruct) HasPushableTasks() bool { return kvm.BindingOf(s.View).Has(326) }
 
 // PushableDlTasks is `struct rb_node pushable_dl_tasks;` at offset 2248, size 24.
-func (s TaskStruct) PushableDlTasks() RbNode {
-	return RbNode{k: s.k, addr: s.addr + 2248, b: sub(s.b, 2248, 24)}
-}
+func (s TaskStruct) PushableDlTasks() RbNode { return RbNode{kvm.Sub(s.View, 327)} }
+
+// HasPushableDlTasks reports whether the bound kernel's `struct task_struct` has member `pushable_dl_tasks` of a type PushableDlTasks can read.
+func (s TaskStruct) HasPushableDlTasks() bool { return kvm.BindingOf(s.View).Has(327) }
 
 // Mm is `struct mm_struct *mm;` at offset 2272, size 8.
-func (s TaskStruct) Mm() uint64 {
-	return u64(s.b, 2272)
-}
+func (s TaskStruct) Mm() uint64 { return kvm.Uint(s.View, 328) }
+
+// HasMm reports whether the bound kernel's `struct task_struct` has member `mm` of a type Mm can read.
+func (s TaskStruct) HasMm() bool { return kvm.BindingOf(s.View).Has(328) }
 
 // ActiveMm is `struct mm_struct *active_mm;` at offset 2280, size 8.
-func (s TaskStruct) ActiveMm() uint64 {
-	return u64(s.b, 2280)
-}
+func (s TaskStruct) ActiveMm() uint64 { return kvm.Uint(s.View, 329) }
+
+// HasActiveMm reports whether the bound kernel's `struct task_struct` has member `active_mm` of a type ActiveMm can read.
+func (s TaskStruct) HasActiveMm() bool { return kvm.BindingOf(s.View).Has(329) }
 
 // RssStat is `struct task_rss_stat rss_stat;` at offset 2288, size 20.
-func (s TaskStruct) RssStat() TaskRssStat {
-	return TaskRssStat{k: s.k, addr: s.addr + 2288, b: sub(s.b, 2288, 20)}
-}
+func (s TaskStruct) RssStat() TaskRssStat { return TaskRssStat{kvm.Sub(s.View, 330)} }
+
+// HasRssStat reports whether the bound kernel's `struct task_struct` has member `rss_stat` of a type RssStat can read.
+func (s TaskStruct) HasRssStat() bool { return kvm.BindingOf(s.View).Has(330) }
 
 // ExitState is `int exit_state;` at offset 2308, size 4.
-func (s TaskStruct) ExitState() int32 {
-	return int32(u32(s.b, 2308))
-}
+func (s TaskStruct) ExitState() int32 { return int32(kvm.Uint(s.View, 331)) }
+
+// HasExitState reports whether the bound kernel's `struct task_struct` has member `exit_state` of a type ExitState can read.
+func (s TaskStruct) HasExitState() bool { return kvm.BindingOf(s.View).Has(331) }
 
 // ExitCode is `int exit_code;` at offset 2312, size 4.
-func (s TaskStruct) ExitCode() int32 {
-	return int32(u32(s.b, 2312))
-}
+func (s TaskStruct) ExitCode() int32 { return int32(kvm.Uint(s.View, 332)) }
+
+// HasExitCode reports whether the bound kernel's `struct task_struct` has member `exit_code` of a type ExitCode can read.
+func (s TaskStruct) HasExitCode() bool { return kvm.BindingOf(s.View).Has(332) }
 
 // ExitSignal is `int exit_signal;` at offset 2316, size 4.
-func (s TaskStruct) ExitSignal() int32 {
-	return int32(u32(s.b, 2316))
-}
+func (s TaskStruct) ExitSignal() int32 { return int32(kvm.Uint(s.View, 333)) }
+
+// HasExitSignal reports whether the bound kernel's `struct task_struct` has member `exit_signal` of a type ExitSignal can read.
+func (s TaskStruct) HasExitSignal() bool { return kvm.BindingOf(s.View).Has(333) }
 
 // PdeathSignal is `int pdeath_signal;` at offset 2320, size 4.
-func (s TaskStruct) PdeathSignal() int32 {
-	return int32(u32(s.b, 2320))
-}
+func (s TaskStruct) PdeathSignal() int32 { return int32(kvm.Uint(s.View, 334)) }
+
+// HasPdeathSignal reports whether the bound kernel's `struct task_struct` has member `pdeath_signal` of a type PdeathSignal can read.
+func (s TaskStruct) HasPdeathSignal() bool { return kvm.BindingOf(s.View).Has(334) }
 
 // Jobctl is `long unsigned int jobctl;` at offset 2328, size 8.
-func (s TaskStruct) Jobctl() uint64 {
-	return u64(s.b, 2328)
-}
+func (s TaskStruct) Jobctl() uint64 { return kvm.Uint(s.View, 335) }
+
+// HasJobctl reports whether the bound kernel's `struct task_struct` has member `jobctl` of a type Jobctl can read.
+func (s TaskStruct) HasJobctl() bool { return kvm.BindingOf(s.View).Has(335) }
 
 // Personality is `unsigned int personality;` at offset 2336, size 4.
-func (s TaskStruct) Personality() uint32 {
-	return u32(s.b, 2336)
-}
+func (s TaskStruct) Personality() uint32 { return uint32(kvm.Uint(s.View, 336)) }
+
+// HasPersonality reports whether the bound kernel's `struct task_struct` has member `personality` of a type Personality can read.
+func (s TaskStruct) HasPersonality() bool { return kvm.BindingOf(s.View).Has(336) }
 
 // SchedResetOnFork is `unsigned int sched_reset_on_fork : 1;` at data bit offset 18720 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedResetOnFork() uint32 {
-	return uint32(bits(s.b, 18720, 1))
-}
+func (s TaskStruct) SchedResetOnFork() uint32 { return uint32(kvm.Uint(s.View, 337)) }
+
+// HasSchedResetOnFork reports whether the bound kernel's `struct task_struct` has member `sched_reset_on_fork` of a type SchedResetOnFork can read.
+func (s TaskStruct) HasSchedResetOnFork() bool { return kvm.BindingOf(s.View).Has(337) }
 
 // SchedContributesToLoad is `unsigned int sched_contributes_to_load : 1;` at data bit offset 18721 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedContributesToLoad() uint32 {
-	return uint32(bits(s.b, 18721, 1))
-}
+func (s TaskStruct) SchedContributesToLoad() uint32 { return uint32(kvm.Uint(s.View, 338)) }
+
+// HasSchedContributesToLoad reports whether the bound kernel's `struct task_struct` has member `sched_contributes_to_load` of a type SchedContributesToLoad can read.
+func (s TaskStruct) HasSchedContributesToLoad() bool { return kvm.BindingOf(s.View).Has(338) }
 
 // SchedMigrated is `unsigned int sched_migrated : 1;` at data bit offset 18722 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedMigrated() uint32 {
-	return uint32(bits(s.b, 18722, 1))
-}
+func (s TaskStruct) SchedMigrated() uint32 { return uint32(kvm.Uint(s.View, 339)) }
+
+// HasSchedMigrated reports whether the bound kernel's `struct task_struct` has member `sched_migrated` of a type SchedMigrated can read.
+func (s TaskStruct) HasSchedMigrated() bool { return kvm.BindingOf(s.View).Has(339) }
 
 // SchedTaskHot is `unsigned int sched_task_hot : 1;` at data bit offset 18723 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedTaskHot() uint32 {
-	return uint32(bits(s.b, 18723, 1))
-}
+func (s TaskStruct) SchedTaskHot() uint32 { return uint32(kvm.Uint(s.View, 340)) }
+
+// HasSchedTaskHot reports whether the bound kernel's `struct task_struct` has member `sched_task_hot` of a type SchedTaskHot can read.
+func (s TaskStruct) HasSchedTaskHot() bool { return kvm.BindingOf(s.View).Has(340) }
 
 // SchedRemoteWakeup is `unsigned int sched_remote_wakeup : 1;` at data bit offset 18752 (byte 2344), 1 bit(s).
-func (s TaskStruct) SchedRemoteWakeup() uint32 {
-	return uint32(bits(s.b, 18752, 1))
-}
+func (s TaskStruct) SchedRemoteWakeup() uint32 { return uint32(kvm.Uint(s.View, 341)) }
+
+// HasSchedRemoteWakeup reports whether the bound kernel's `struct task_struct` has member `sched_remote_wakeup` of a type SchedRemoteWakeup can read.
+func (s TaskStruct) HasSchedRemoteWakeup() bool { return kvm.BindingOf(s.View).Has(341) }
 
 // UserDumpable is `unsigned int user_dumpable : 1;` at data bit offset 18753 (byte 2344), 1 bit(s).
-func (s TaskStruct) UserDumpable() uint32 {
-	return uint32(bits(s.b, 18753, 1))
-}
+func (s TaskStruct) UserDumpable() uint32 { return uint32(kvm.Uint(s.View, 342)) }
+
+// HasUserDumpable reports whether the bound kernel's `struct task_struct` has member `user_dumpable` of a type UserDumpable can read.
+func (s TaskStruct) HasUserDumpable() bool { return kvm.BindingOf(s.View).Has(342) }
 
 // InExecve is `unsigned int in_execve : 1;` at data bit offset 18754 (byte 2344), 1 bit(s).
-func (s TaskStruct) InExecve() uint32 {
-	return uint32(bits(s.b, 18754, 1))
-}
+func (s TaskStruct) InExecve() uint32 { return uint32(kvm.Uint(s.View, 343)) }
+
+// HasInExecve reports whether the bound kernel's `struct task_struct` has member `in_execve` of a type InExecve can read.
+func (s TaskStruct) HasInExecve() bool { return kvm.BindingOf(s.View).Has(343) }
 
 // InIowait is `unsigned int in_iowait : 1;` at data bit offset 18755 (byte 2344), 1 bit(s).
-func (s TaskStruct) InIowait() uint32 {
-	return uint32(bits(s.b, 18755, 1))
-}
+func (s TaskStruct) InIowait() uint32 { return uint32(kvm.Uint(s.View, 344)) }
+
+// HasInIowait reports whether the bound kernel's `struct task_struct` has member `in_iowait` of a type InIowait can read.
+func (s TaskStruct) HasInIowait() bool { return kvm.BindingOf(s.View).Has(344) }
 
 // RestoreSigmask is `unsigned int restore_sigmask : 1;` at data bit offset 18756 (byte 2344), 1 bit(s).
-func (s TaskStruct) RestoreSigmask() uint32 {
-	return uint32(bits(s.b, 18756, 1))
-}
+func (s TaskStruct) RestoreSigmask() uint32 { return uint32(kvm.Uint(s.View, 345)) }
+
+// HasRestoreSigmask reports whether the bound kernel's `struct task_struct` has member `restore_sigmask` of a type RestoreSigmask can read.
+func (s TaskStruct) HasRestoreSigmask() bool { return kvm.BindingOf(s.View).Has(345) }
 
 // InUserFault is `unsigned int in_user_fault : 1;` at data bit offset 18757 (byte 2344), 1 bit(s).
-func (s TaskStruct) InUserFault() uint32 {
-	return uint32(bits(s.b, 18757, 1))
-}
+func (s TaskStruct) InUserFault() uint32 { return uint32(kvm.Uint(s.View, 346)) }
+
+// HasInUserFault reports whether the bound kernel's `struct task_struct` has member `in_user_fault` of a type InUserFault can read.
+func (s TaskStruct) HasInUserFault() bool { return kvm.BindingOf(s.View).Has(346) }
 
 // InLruFault is `unsigned int in_lru_fault : 1;` at data bit offset 18758 (byte 2344), 1 bit(s).
-func (s TaskStruct) InLruFault() uint32 {
-	return uint32(bits(s.b, 18758, 1))
-}
+func (s TaskStruct) InLruFault() uint32 { return uint32(kvm.Uint(s.View, 347)) }
+
+// HasInLruFault reports whether the bound kernel's `struct task_struct` has member `in_lru_fault` of a type InLruFault can read.
+func (s TaskStruct) HasInLruFault() bool { return kvm.BindingOf(s.View).Has(347) }
 
 // NoCgroupMigration is `unsigned int no_cgroup_migration : 1;` at data bit offset 18759 (byte 2344), 1 bit(s).
-func (s TaskStruct) NoCgroupMigration() uint32 {
-	return uint32(bits(s.b, 18759, 1))
-}
+func (s TaskStruct) NoCgroupMigration() uint32 { return uint32(kvm.Uint(s.View, 348)) }
+
+// HasNoCgroupMigration reports whether the bound kernel's `struct task_struct` has member `no_cgroup_migration` of a type NoCgroupMigration can read.
+func (s TaskStruct) HasNoCgroupMigration() bool { return kvm.BindingOf(s.View).Has(348) }
 
 // Frozen is `unsigned int frozen : 1;` at data bit offset 18760 (byte 2345), 1 bit(s).
-func (s TaskStruct) Frozen() uint32 {
-	return uint32(bits(s.b, 18760, 1))
-}
+func (s TaskStruct) Frozen() uint32 { return uint32(kvm.Uint(s.View, 349)) }
+
+// HasFrozen reports whether the bound kernel's `struct task_struct` has member `frozen` of a type Frozen can read.
+func (s TaskStruct) HasFrozen() bool { return kvm.BindingOf(s.View).Has(349) }
 
 // UseMemdelay is `unsigned int use_memdelay : 1;` at data bit offset 18761 (byte 2345), 1 bit(s).
-func (s TaskStruct) UseMemdelay() uint32 {
-	return uint32(bits(s.b, 18761, 1))
-}
+func (s TaskStruct) UseMemdelay() uint32 { return uint32(kvm.Uint(s.View, 350)) }
+
+// HasUseMemdelay reports whether the bound kernel's `struct task_struct` has member `use_memdelay` of a type UseMemdelay can read.
+func (s TaskStruct) HasUseMemdelay() bool { return kvm.BindingOf(s.View).Has(350) }
 
 // InMemstall is `unsigned int in_memstall : 1;` at data bit offset 18762 (byte 2345), 1 bit(s).
-func (s TaskStruct) InMemstall() uint32 {
-	return uint32(bits(s.b, 18762, 1))
-}
+func (s TaskStruct) InMemstall() uint32 { return uint32(kvm.Uint(s.View, 351)) }
+
+// HasInMemstall reports whether the bound kernel's `struct task_struct` has member `in_memstall` of a type InMemstall can read.
+func (s TaskStruct) HasInMemstall() bool { return kvm.BindingOf(s.View).Has(351) }
 
 // InEventfd is `unsigned int in_eventfd : 1;` at data bit offset 18763 (byte 2345), 1 bit(s).
-func (s TaskStruct) InEventfd() uint32 {
-	return uint32(bits(s.b, 18763, 1))
-}
+func (s TaskStruct) InEventfd() uint32 { return uint32(kvm.Uint(s.View, 352)) }
+
+// HasInEventfd reports whether the bound kernel's `struct task_struct` has member `in_eventfd` of a type InEventfd can read.
+func (s TaskStruct) HasInEventfd() bool { return kvm.BindingOf(s.View).Has(352) }
 
 // PasidActivated is `unsigned int pasid_activated : 1;` at data bit offset 18764 (byte 2345), 1 bit(s).
-func (s TaskStruct) PasidActivated() uint32 {
-	return uint32(bits(s.b, 18764, 1))
-}
+func (s TaskStruct) PasidActivated() uint32 { return uint32(kvm.Uint(s.View, 353)) }
+
+// HasPasidActivated reports whether the bound kernel's `struct task_struct` has member `pasid_activated` of a type PasidActivated can read.
+func (s TaskStruct) HasPasidActivated() bool { return kvm.BindingOf(s.View).Has(353) }
 
 // ReportedSplitLock is `unsigned int reported_split_lock : 1;` at data bit offset 18765 (byte 2345), 1 bit(s).
-func (s TaskStruct) ReportedSplitLock() uint32 {
-	return uint32(bits(s.b, 18765, 1))
-}
+func (s TaskStruct) ReportedSplitLock() uint32 { return uint32(kvm.Uint(s.View, 354)) }
+
+// HasReportedSplitLock reports whether the bound kernel's `struct task_struct` has member `reported_split_lock` of a type ReportedSplitLock can read.
+func (s TaskStruct) HasReportedSplitLock() bool { return kvm.BindingOf(s.View).Has(354) }
 
 // InThrashing is `unsigned int in_thrashing : 1;` at data bit offset 18766 (byte 2345), 1 bit(s).
-func (s TaskStruct) InThrashing() uint32 {
-	return uint32(bits(s.b, 18766, 1))
-}
+func (s TaskStruct) InThrashing() uint32 { return uint32(kvm.Uint(s.View, 355)) }
+
+// HasInThrashing reports whether the bound kernel's `struct task_struct` has member `in_thrashing` of a type InThrashing can read.
+func (s TaskStruct) HasInThrashing() bool { return kvm.BindingOf(s.View).Has(355) }
 
 // AtomicFlags is `long unsigned int atomic_flags;` at offset 2352, size 8.
-func (s TaskStruct) AtomicFlags() uint64 {
-	return u64(s.b, 2352)
-}
+func (s TaskStruct) AtomicFlags() uint64 { return kvm.Uint(s.View, 356) }
+
+// HasAtomicFlags reports whether the bound kernel's `struct task_struct` has member `atomic_flags` of a type AtomicFlags can read.
+func (s TaskStruct) HasAtomicFlags() bool { return kvm.BindingOf(s.View).Has(356) }
 
 // RestartBlock is `struct restart_block restart_block;` at offset 2360, size 56.
-func (s TaskStruct) RestartBlock() RestartBlock {
-	return RestartBlock{k: s.k, addr: s.addr + 2360, b: sub(s.b, 2360, 56)}
-}
+func (s TaskStruct) RestartBlock() RestartBlock { return RestartBlock{kvm.Sub(s.View, 357)} }
+
+// HasRestartBlock reports whether the bound kernel's `struct task_struct` has member `restart_block` of a type RestartBlock can read.
+func (s TaskStruct) HasRestartBlock() bool { return kvm.BindingOf(s.View).Has(357) }
 
 // Pid is `pid_t pid;` at offset 2416, size 4.
-func (s TaskStruct) Pid() int32 {
-	return int32(u32(s.b, 2416))
-}
+func (s TaskStruct) Pid() int32 { return int32(kvm.Uint(s.View, 358)) }
+
+// HasPid reports whether the bound kernel's `struct task_struct` has member `pid` of a type Pid can read.
+func (s TaskStruct) HasPid() bool { return kvm.BindingOf(s.View).Has(358) }
 
 // Tgid is `pid_t tgid;` at offset 2420, size 4.
-func (s TaskStruct) Tgid() int32 {
-	return int32(u32(s.b, 2420))
-}
+func (s TaskStruct) Tgid() int32 { return int32(kvm.Uint(s.View, 359)) }
+
+// HasTgid reports whether the bound kernel's `struct task_struct` has member `tgid` of a type Tgid can read.
+func (s TaskStruct) HasTgid() bool { return kvm.BindingOf(s.View).Has(359) }
 
 // StackCanary is `long unsigned int stack_canary;` at offset 2424, size 8.
-func (s TaskStruct) StackCanary() uint64 {
-	return u64(s.b, 2424)
-}
+func (s TaskStruct) StackCanary() uint64 { return kvm.Uint(s.View, 360) }
+
+// HasStackCanary reports whether the bound kernel's `struct task_struct` has member `stack_canary` of a type StackCanary can read.
+func (s TaskStruct) HasStackCanary() bool { return kvm.BindingOf(s.View).Has(360) }
 
 // RealParent is `struct task_struct *real_parent;` at offset 2432, size 8.
-func (s TaskStruct) RealParent() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 2432)}
-}
+func (s TaskStruct) RealParent() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 361) }
+
+// HasRealParent reports whether the bound kernel's `struct task_struct` has member `real_parent` of a type RealParent can read.
+func (s TaskStruct) HasRealParent() bool { return kvm.BindingOf(s.View).Has(361) }
 
 // Parent is `struct task_struct *parent;` at offset 2440, size 8.
-func (s TaskStruct) Parent() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 2440)}
-}
+func (s TaskStruct) Parent() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 362) }
+
+// HasParent reports whether the bound kernel's `struct task_struct` has member `parent` of a type Parent can read.
+func (s TaskStruct) HasParent() bool { return kvm.BindingOf(s.View).Has(362) }
 
 // Children is `struct list_head children;` at offset 2448, size 16.
-func (s TaskStruct) Children() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2448, b: sub(s.b, 2448, 16)}
-}
+func (s TaskStruct) Children() ListHead { return ListHead{kvm.Sub(s.View, 363)} }
+
+// HasChildren reports whether the bound kernel's `struct task_struct` has member `children` of a type Children can read.
+func (s TaskStruct) HasChildren() bool { return kvm.BindingOf(s.View).Has(363) }
 
 // Sibling is `struct list_head sibling;` at offset 2464, size 16.
-func (s TaskStruct) Sibling() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2464, b: sub(s.b, 2464, 16)}
-}
+func (s TaskStruct) Sibling() ListHead { return ListHead{kvm.Sub(s.View, 364)} }
+
+// HasSibling reports whether the bound kernel's `struct task_struct` has member `sibling` of a type Sibling can read.
+func (s TaskStruct) HasSibling() bool { return kvm.BindingOf(s.View).Has(364) }
 
 // GroupLeader is `struct task_struct *group_leader;` at offset 2480, size 8.
-func (s TaskStruct) GroupLeader() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 2480)}
-}
+func (s TaskStruct) GroupLeader() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 365) }
+
+// HasGroupLeader reports whether the bound kernel's `struct task_struct` has member `group_leader` of a type GroupLeader can read.
+func (s TaskStruct) HasGroupLeader() bool { return kvm.BindingOf(s.View).Has(365) }
 
 // Ptraced is `struct list_head ptraced;` at offset 2488, size 16.
-func (s TaskStruct) Ptraced() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2488, b: sub(s.b, 2488, 16)}
-}
+func (s TaskStruct) Ptraced() ListHead { return ListHead{kvm.Sub(s.View, 366)} }
+
+// HasPtraced reports whether the bound kernel's `struct task_struct` has member `ptraced` of a type Ptraced can read.
+func (s TaskStruct) HasPtraced() bool { return kvm.BindingOf(s.View).Has(366) }
 
 // PtraceEntry is `struct list_head ptrace_entry;` at offset 2504, size 16.
-func (s TaskStruct) PtraceEntry() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2504, b: sub(s.b, 2504, 16)}
-}
+func (s TaskStruct) PtraceEntry() ListHead { return ListHead{kvm.Sub(s.View, 367)} }
+
+// HasPtraceEntry reports whether the bound kernel's `struct task_struct` has member `ptrace_entry` of a type PtraceEntry can read.
+func (s TaskStruct) HasPtraceEntry() bool { return kvm.BindingOf(s.View).Has(367) }
 
 // ThreadPid is `struct pid *thread_pid;` at offset 2520, size 8.
-func (s TaskStruct) ThreadPid() uint64 {
-	return u64(s.b, 2520)
-}
+func (s TaskStruct) ThreadPid() uint64 { return kvm.Uint(s.View, 368) }
+
+// HasThreadPid reports whether the bound kernel's `struct task_struct` has member `thread_pid` of a type ThreadPid can read.
+func (s TaskStruct) HasThreadPid() bool { return kvm.BindingOf(s.View).Has(368) }
 
 // PidLinks is `struct hlist_node pid_links[4];` at offset 2528, size 64.
 // It returns false when an index is out of range.
@@ -6037,129 +4434,161 @@ func (s TaskStruct) PidLinks(i int) (v HlistNode, ok bool) {
 	if i < 0 || i >= TaskStructPidLinksLen {
 		return
 	}
-	off := 2528 + i*16
-	return HlistNode{k: s.k, addr: s.addr + uint64(off), b: sub(s.b, off, 16)}, true
+	el, ok := kvm.Elem(s.View, 369, i)
+	if !ok {
+		return
+	}
+	return HlistNode{el}, true
 }
+
+// HasPidLinks reports whether the bound kernel's `struct task_struct` has member `pid_links` of a type PidLinks can read.
+func (s TaskStruct) HasPidLinks() bool { return kvm.BindingOf(s.View).Has(369) }
 
 // ThreadGroup is `struct list_head thread_group;` at offset 2592, size 16.
-func (s TaskStruct) ThreadGroup() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2592, b: sub(s.b, 2592, 16)}
-}
+func (s TaskStruct) ThreadGroup() ListHead { return ListHead{kvm.Sub(s.View, 370)} }
+
+// HasThreadGroup reports whether the bound kernel's `struct task_struct` has member `thread_group` of a type ThreadGroup can read.
+func (s TaskStruct) HasThreadGroup() bool { return kvm.BindingOf(s.View).Has(370) }
 
 // ThreadNode is `struct list_head thread_node;` at offset 2608, size 16.
-func (s TaskStruct) ThreadNode() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 2608, b: sub(s.b, 2608, 16)}
-}
+func (s TaskStruct) ThreadNode() ListHead { return ListHead{kvm.Sub(s.View, 371)} }
+
+// HasThreadNode reports whether the bound kernel's `struct task_struct` has member `thread_node` of a type ThreadNode can read.
+func (s TaskStruct) HasThreadNode() bool { return kvm.BindingOf(s.View).Has(371) }
 
 // VforkDone is `struct completion *vfork_done;` at offset 2624, size 8.
-func (s TaskStruct) VforkDone() uint64 {
-	return u64(s.b, 2624)
-}
+func (s TaskStruct) VforkDone() uint64 { return kvm.Uint(s.View, 372) }
+
+// HasVforkDone reports whether the bound kernel's `struct task_struct` has member `vfork_done` of a type VforkDone can read.
+func (s TaskStruct) HasVforkDone() bool { return kvm.BindingOf(s.View).Has(372) }
 
 // SetChildTid is `int *set_child_tid;` at offset 2632, size 8.
-func (s TaskStruct) SetChildTid() uint64 {
-	return u64(s.b, 2632)
-}
+func (s TaskStruct) SetChildTid() uint64 { return kvm.Uint(s.View, 373) }
+
+// HasSetChildTid reports whether the bound kernel's `struct task_struct` has member `set_child_tid` of a type SetChildTid can read.
+func (s TaskStruct) HasSetChildTid() bool { return kvm.BindingOf(s.View).Has(373) }
 
 // ClearChildTid is `int *clear_child_tid;` at offset 2640, size 8.
-func (s TaskStruct) ClearChildTid() uint64 {
-	return u64(s.b, 2640)
-}
+func (s TaskStruct) ClearChildTid() uint64 { return kvm.Uint(s.View, 374) }
+
+// HasClearChildTid reports whether the bound kernel's `struct task_struct` has member `clear_child_tid` of a type ClearChildTid can read.
+func (s TaskStruct) HasClearChildTid() bool { return kvm.BindingOf(s.View).Has(374) }
 
 // WorkerPrivate is `void *worker_private;` at offset 2648, size 8.
-func (s TaskStruct) WorkerPrivate() uint64 {
-	return u64(s.b, 2648)
-}
+func (s TaskStruct) WorkerPrivate() uint64 { return kvm.Uint(s.View, 375) }
+
+// HasWorkerPrivate reports whether the bound kernel's `struct task_struct` has member `worker_private` of a type WorkerPrivate can read.
+func (s TaskStruct) HasWorkerPrivate() bool { return kvm.BindingOf(s.View).Has(375) }
 
 // Utime is `u64 utime;` at offset 2656, size 8.
-func (s TaskStruct) Utime() uint64 {
-	return u64(s.b, 2656)
-}
+func (s TaskStruct) Utime() uint64 { return kvm.Uint(s.View, 376) }
+
+// HasUtime reports whether the bound kernel's `struct task_struct` has member `utime` of a type Utime can read.
+func (s TaskStruct) HasUtime() bool { return kvm.BindingOf(s.View).Has(376) }
 
 // Stime is `u64 stime;` at offset 2664, size 8.
-func (s TaskStruct) Stime() uint64 {
-	return u64(s.b, 2664)
-}
+func (s TaskStruct) Stime() uint64 { return kvm.Uint(s.View, 377) }
+
+// HasStime reports whether the bound kernel's `struct task_struct` has member `stime` of a type Stime can read.
+func (s TaskStruct) HasStime() bool { return kvm.BindingOf(s.View).Has(377) }
 
 // Gtime is `u64 gtime;` at offset 2672, size 8.
-func (s TaskStruct) Gtime() uint64 {
-	return u64(s.b, 2672)
-}
+func (s TaskStruct) Gtime() uint64 { return kvm.Uint(s.View, 378) }
+
+// HasGtime reports whether the bound kernel's `struct task_struct` has member `gtime` of a type Gtime can read.
+func (s TaskStruct) HasGtime() bool { return kvm.BindingOf(s.View).Has(378) }
 
 // PrevCputime is `struct prev_cputime prev_cputime;` at offset 2680, size 24.
-func (s TaskStruct) PrevCputime() PrevCputime {
-	return PrevCputime{k: s.k, addr: s.addr + 2680, b: sub(s.b, 2680, 24)}
-}
+func (s TaskStruct) PrevCputime() PrevCputime { return PrevCputime{kvm.Sub(s.View, 379)} }
+
+// HasPrevCputime reports whether the bound kernel's `struct task_struct` has member `prev_cputime` of a type PrevCputime can read.
+func (s TaskStruct) HasPrevCputime() bool { return kvm.BindingOf(s.View).Has(379) }
 
 // Vtime is `struct vtime vtime;` at offset 2704, size 48.
-func (s TaskStruct) Vtime() Vtime {
-	return Vtime{k: s.k, addr: s.addr + 2704, b: sub(s.b, 2704, 48)}
-}
+func (s TaskStruct) Vtime() Vtime { return Vtime{kvm.Sub(s.View, 380)} }
+
+// HasVtime reports whether the bound kernel's `struct task_struct` has member `vtime` of a type Vtime can read.
+func (s TaskStruct) HasVtime() bool { return kvm.BindingOf(s.View).Has(380) }
 
 // TickDepMask is `atomic_t tick_dep_mask;` at offset 2752, size 4.
-func (s TaskStruct) TickDepMask() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr + 2752, b: sub(s.b, 2752, 4)}
-}
+func (s TaskStruct) TickDepMask() AtomicT { return AtomicT{kvm.Sub(s.View, 381)} }
+
+// HasTickDepMask reports whether the bound kernel's `struct task_struct` has member `tick_dep_mask` of a type TickDepMask can read.
+func (s TaskStruct) HasTickDepMask() bool { return kvm.BindingOf(s.View).Has(381) }
 
 // Nvcsw is `long unsigned int nvcsw;` at offset 2760, size 8.
-func (s TaskStruct) Nvcsw() uint64 {
-	return u64(s.b, 2760)
-}
+func (s TaskStruct) Nvcsw() uint64 { return kvm.Uint(s.View, 382) }
+
+// HasNvcsw reports whether the bound kernel's `struct task_struct` has member `nvcsw` of a type Nvcsw can read.
+func (s TaskStruct) HasNvcsw() bool { return kvm.BindingOf(s.View).Has(382) }
 
 // Nivcsw is `long unsigned int nivcsw;` at offset 2768, size 8.
-func (s TaskStruct) Nivcsw() uint64 {
-	return u64(s.b, 2768)
-}
+func (s TaskStruct) Nivcsw() uint64 { return kvm.Uint(s.View, 383) }
+
+// HasNivcsw reports whether the bound kernel's `struct task_struct` has member `nivcsw` of a type Nivcsw can read.
+func (s TaskStruct) HasNivcsw() bool { return kvm.BindingOf(s.View).Has(383) }
 
 // StartTime is `u64 start_time;` at offset 2776, size 8.
-func (s TaskStruct) StartTime() uint64 {
-	return u64(s.b, 2776)
-}
+func (s TaskStruct) StartTime() uint64 { return kvm.Uint(s.View, 384) }
+
+// HasStartTime reports whether the bound kernel's `struct task_struct` has member `start_time` of a type StartTime can read.
+func (s TaskStruct) HasStartTime() bool { return kvm.BindingOf(s.View).Has(384) }
 
 // StartBoottime is `u64 start_boottime;` at offset 2784, size 8.
-func (s TaskStruct) StartBoottime() uint64 {
-	return u64(s.b, 2784)
-}
+func (s TaskStruct) StartBoottime() uint64 { return kvm.Uint(s.View, 385) }
+
+// HasStartBoottime reports whether the bound kernel's `struct task_struct` has member `start_boottime` of a type StartBoottime can read.
+func (s TaskStruct) HasStartBoottime() bool { return kvm.BindingOf(s.View).Has(385) }
 
 // MinFlt is `long unsigned int min_flt;` at offset 2792, size 8.
-func (s TaskStruct) MinFlt() uint64 {
-	return u64(s.b, 2792)
-}
+func (s TaskStruct) MinFlt() uint64 { return kvm.Uint(s.View, 386) }
+
+// HasMinFlt reports whether the bound kernel's `struct task_struct` has member `min_flt` of a type MinFlt can read.
+func (s TaskStruct) HasMinFlt() bool { return kvm.BindingOf(s.View).Has(386) }
 
 // MajFlt is `long unsigned int maj_flt;` at offset 2800, size 8.
-func (s TaskStruct) MajFlt() uint64 {
-	return u64(s.b, 2800)
-}
+func (s TaskStruct) MajFlt() uint64 { return kvm.Uint(s.View, 387) }
+
+// HasMajFlt reports whether the bound kernel's `struct task_struct` has member `maj_flt` of a type MajFlt can read.
+func (s TaskStruct) HasMajFlt() bool { return kvm.BindingOf(s.View).Has(387) }
 
 // PosixCputimers is `struct posix_cputimers posix_cputimers;` at offset 2808, size 80.
-func (s TaskStruct) PosixCputimers() PosixCputimers {
-	return PosixCputimers{k: s.k, addr: s.addr + 2808, b: sub(s.b, 2808, 80)}
-}
+func (s TaskStruct) PosixCputimers() PosixCputimers { return PosixCputimers{kvm.Sub(s.View, 388)} }
+
+// HasPosixCputimers reports whether the bound kernel's `struct task_struct` has member `posix_cputimers` of a type PosixCputimers can read.
+func (s TaskStruct) HasPosixCputimers() bool { return kvm.BindingOf(s.View).Has(388) }
 
 // PosixCputimersWork is `struct posix_cputimers_work posix_cputimers_work;` at offset 2888, size 56.
 func (s TaskStruct) PosixCputimersWork() PosixCputimersWork {
-	return PosixCputimersWork{k: s.k, addr: s.addr + 2888, b: sub(s.b, 2888, 56)}
+	return PosixCputimersWork{kvm.Sub(s.View, 389)}
 }
+
+// HasPosixCputimersWork reports whether the bound kernel's `struct task_struct` has member `posix_cputimers_work` of a type PosixCputimersWork can read.
+func (s TaskStruct) HasPosixCputimersWork() bool { return kvm.BindingOf(s.View).Has(389) }
 
 // PtracerCred is `const struct cred *ptracer_cred;` at offset 2944, size 8.
-func (s TaskStruct) PtracerCred() uint64 {
-	return u64(s.b, 2944)
-}
+func (s TaskStruct) PtracerCred() uint64 { return kvm.Uint(s.View, 390) }
+
+// HasPtracerCred reports whether the bound kernel's `struct task_struct` has member `ptracer_cred` of a type PtracerCred can read.
+func (s TaskStruct) HasPtracerCred() bool { return kvm.BindingOf(s.View).Has(390) }
 
 // RealCred is `const struct cred *real_cred;` at offset 2952, size 8.
-func (s TaskStruct) RealCred() uint64 {
-	return u64(s.b, 2952)
-}
+func (s TaskStruct) RealCred() uint64 { return kvm.Uint(s.View, 391) }
+
+// HasRealCred reports whether the bound kernel's `struct task_struct` has member `real_cred` of a type RealCred can read.
+func (s TaskStruct) HasRealCred() bool { return kvm.BindingOf(s.View).Has(391) }
 
 // Cred is `const struct cred *cred;` at offset 2960, size 8.
-func (s TaskStruct) Cred() uint64 {
-	return u64(s.b, 2960)
-}
+func (s TaskStruct) Cred() uint64 { return kvm.Uint(s.View, 392) }
+
+// HasCred reports whether the bound kernel's `struct task_struct` has member `cred` of a type Cred can read.
+func (s TaskStruct) HasCred() bool { return kvm.BindingOf(s.View).Has(392) }
 
 // CachedRequestedKey is `struct key *cached_requested_key;` at offset 2968, size 8.
-func (s TaskStruct) CachedRequestedKey() uint64 {
-	return u64(s.b, 2968)
-}
+func (s TaskStruct) CachedRequestedKey() uint64 { return kvm.Uint(s.View, 393) }
+
+// HasCachedRequestedKey reports whether the bound kernel's `struct task_struct` has member `cached_requested_key` of a type CachedRequestedKey can read.
+func (s TaskStruct) HasCachedRequestedKey() bool { return kvm.BindingOf(s.View).Has(393) }
 
 // Comm is `char comm[16];` at offset 2976, size 16.
 // It returns false when an index is out of range.
@@ -6167,319 +4596,383 @@ func (s TaskStruct) Comm(i int) (v int8, ok bool) {
 	if i < 0 || i >= TaskStructCommLen {
 		return
 	}
-	off := 2976 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 394, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 394)), true
 }
+
+// HasComm reports whether the bound kernel's `struct task_struct` has member `comm` of a type Comm can read.
+func (s TaskStruct) HasComm() bool { return kvm.BindingOf(s.View).Has(394) }
 
 // CommBytes returns the bytes of `char comm[16]`, shared with the snapshot.
-func (s TaskStruct) CommBytes() []byte {
-	return sub(s.b, 2976, 16)
-}
+func (s TaskStruct) CommBytes() []byte { return kvm.Raw(s.View, 394) }
 
 // CommString returns `char comm[16]` up to its first NUL byte.
-func (s TaskStruct) CommString() string {
-	return cstring(sub(s.b, 2976, 16))
-}
+func (s TaskStruct) CommString() string { return kvm.Cstring(kvm.Raw(s.View, 394)) }
 
 // Nameidata is `struct nameidata *nameidata;` at offset 2992, size 8.
-func (s TaskStruct) Nameidata() uint64 {
-	return u64(s.b, 2992)
-}
+func (s TaskStruct) Nameidata() uint64 { return kvm.Uint(s.View, 395) }
+
+// HasNameidata reports whether the bound kernel's `struct task_struct` has member `nameidata` of a type Nameidata can read.
+func (s TaskStruct) HasNameidata() bool { return kvm.BindingOf(s.View).Has(395) }
 
 // Sysvsem is `struct sysv_sem sysvsem;` at offset 3000, size 8.
-func (s TaskStruct) Sysvsem() SysvSem {
-	return SysvSem{k: s.k, addr: s.addr + 3000, b: sub(s.b, 3000, 8)}
-}
+func (s TaskStruct) Sysvsem() SysvSem { return SysvSem{kvm.Sub(s.View, 396)} }
+
+// HasSysvsem reports whether the bound kernel's `struct task_struct` has member `sysvsem` of a type Sysvsem can read.
+func (s TaskStruct) HasSysvsem() bool { return kvm.BindingOf(s.View).Has(396) }
 
 // Sysvshm is `struct sysv_shm sysvshm;` at offset 3008, size 16.
-func (s TaskStruct) Sysvshm() SysvShm {
-	return SysvShm{k: s.k, addr: s.addr + 3008, b: sub(s.b, 3008, 16)}
-}
+func (s TaskStruct) Sysvshm() SysvShm { return SysvShm{kvm.Sub(s.View, 397)} }
+
+// HasSysvshm reports whether the bound kernel's `struct task_struct` has member `sysvshm` of a type Sysvshm can read.
+func (s TaskStruct) HasSysvshm() bool { return kvm.BindingOf(s.View).Has(397) }
 
 // LastSwitchCount is `long unsigned int last_switch_count;` at offset 3024, size 8.
-func (s TaskStruct) LastSwitchCount() uint64 {
-	return u64(s.b, 3024)
-}
+func (s TaskStruct) LastSwitchCount() uint64 { return kvm.Uint(s.View, 398) }
+
+// HasLastSwitchCount reports whether the bound kernel's `struct task_struct` has member `last_switch_count` of a type LastSwitchCount can read.
+func (s TaskStruct) HasLastSwitchCount() bool { return kvm.BindingOf(s.View).Has(398) }
 
 // LastSwitchTime is `long unsigned int last_switch_time;` at offset 3032, size 8.
-func (s TaskStruct) LastSwitchTime() uint64 {
-	return u64(s.b, 3032)
-}
+func (s TaskStruct) LastSwitchTime() uint64 { return kvm.Uint(s.View, 399) }
+
+// HasLastSwitchTime reports whether the bound kernel's `struct task_struct` has member `last_switch_time` of a type LastSwitchTime can read.
+func (s TaskStruct) HasLastSwitchTime() bool { return kvm.BindingOf(s.View).Has(399) }
 
 // Fs is `struct fs_struct *fs;` at offset 3040, size 8.
-func (s TaskStruct) Fs() uint64 {
-	return u64(s.b, 3040)
-}
+func (s TaskStruct) Fs() uint64 { return kvm.Uint(s.View, 400) }
+
+// HasFs reports whether the bound kernel's `struct task_struct` has member `fs` of a type Fs can read.
+func (s TaskStruct) HasFs() bool { return kvm.BindingOf(s.View).Has(400) }
 
 // Files is `struct files_struct *files;` at offset 3048, size 8.
-func (s TaskStruct) Files() uint64 {
-	return u64(s.b, 3048)
-}
+func (s TaskStruct) Files() uint64 { return kvm.Uint(s.View, 401) }
+
+// HasFiles reports whether the bound kernel's `struct task_struct` has member `files` of a type Files can read.
+func (s TaskStruct) HasFiles() bool { return kvm.BindingOf(s.View).Has(401) }
 
 // IOUring is `struct io_uring_task *io_uring;` at offset 3056, size 8.
-func (s TaskStruct) IOUring() uint64 {
-	return u64(s.b, 3056)
-}
+func (s TaskStruct) IOUring() uint64 { return kvm.Uint(s.View, 402) }
+
+// HasIOUring reports whether the bound kernel's `struct task_struct` has member `io_uring` of a type IOUring can read.
+func (s TaskStruct) HasIOUring() bool { return kvm.BindingOf(s.View).Has(402) }
 
 // Nsproxy is `struct nsproxy *nsproxy;` at offset 3064, size 8.
-func (s TaskStruct) Nsproxy() uint64 {
-	return u64(s.b, 3064)
-}
+func (s TaskStruct) Nsproxy() uint64 { return kvm.Uint(s.View, 403) }
+
+// HasNsproxy reports whether the bound kernel's `struct task_struct` has member `nsproxy` of a type Nsproxy can read.
+func (s TaskStruct) HasNsproxy() bool { return kvm.BindingOf(s.View).Has(403) }
 
 // Signal is `struct signal_struct *signal;` at offset 3072, size 8.
-func (s TaskStruct) Signal() uint64 {
-	return u64(s.b, 3072)
-}
+func (s TaskStruct) Signal() uint64 { return kvm.Uint(s.View, 404) }
+
+// HasSignal reports whether the bound kernel's `struct task_struct` has member `signal` of a type Signal can read.
+func (s TaskStruct) HasSignal() bool { return kvm.BindingOf(s.View).Has(404) }
 
 // Sighand is `struct sighand_struct *sighand;` at offset 3080, size 8.
-func (s TaskStruct) Sighand() uint64 {
-	return u64(s.b, 3080)
-}
+func (s TaskStruct) Sighand() uint64 { return kvm.Uint(s.View, 405) }
+
+// HasSighand reports whether the bound kernel's `struct task_struct` has member `sighand` of a type Sighand can read.
+func (s TaskStruct) HasSighand() bool { return kvm.BindingOf(s.View).Has(405) }
 
 // Blocked is `sigset_t blocked;` at offset 3088, size 8.
-func (s TaskStruct) Blocked() SigsetT {
-	return SigsetT{k: s.k, addr: s.addr + 3088, b: sub(s.b, 3088, 8)}
-}
+func (s TaskStruct) Blocked() SigsetT { return SigsetT{kvm.Sub(s.View, 406)} }
+
+// HasBlocked reports whether the bound kernel's `struct task_struct` has member `blocked` of a type Blocked can read.
+func (s TaskStruct) HasBlocked() bool { return kvm.BindingOf(s.View).Has(406) }
 
 // RealBlocked is `sigset_t real_blocked;` at offset 3096, size 8.
-func (s TaskStruct) RealBlocked() SigsetT {
-	return SigsetT{k: s.k, addr: s.addr + 3096, b: sub(s.b, 3096, 8)}
-}
+func (s TaskStruct) RealBlocked() SigsetT { return SigsetT{kvm.Sub(s.View, 407)} }
+
+// HasRealBlocked reports whether the bound kernel's `struct task_struct` has member `real_blocked` of a type RealBlocked can read.
+func (s TaskStruct) HasRealBlocked() bool { return kvm.BindingOf(s.View).Has(407) }
 
 // SavedSigmask is `sigset_t saved_sigmask;` at offset 3104, size 8.
-func (s TaskStruct) SavedSigmask() SigsetT {
-	return SigsetT{k: s.k, addr: s.addr + 3104, b: sub(s.b, 3104, 8)}
-}
+func (s TaskStruct) SavedSigmask() SigsetT { return SigsetT{kvm.Sub(s.View, 408)} }
+
+// HasSavedSigmask reports whether the bound kernel's `struct task_struct` has member `saved_sigmask` of a type SavedSigmask can read.
+func (s TaskStruct) HasSavedSigmask() bool { return kvm.BindingOf(s.View).Has(408) }
 
 // Pending is `struct sigpending pending;` at offset 3112, size 24.
-func (s TaskStruct) Pending() Sigpending {
-	return Sigpending{k: s.k, addr: s.addr + 3112, b: sub(s.b, 3112, 24)}
-}
+func (s TaskStruct) Pending() Sigpending { return Sigpending{kvm.Sub(s.View, 409)} }
+
+// HasPending reports whether the bound kernel's `struct task_struct` has member `pending` of a type Pending can read.
+func (s TaskStruct) HasPending() bool { return kvm.BindingOf(s.View).Has(409) }
 
 // SasSsSp is `long unsigned int sas_ss_sp;` at offset 3136, size 8.
-func (s TaskStruct) SasSsSp() uint64 {
-	return u64(s.b, 3136)
-}
+func (s TaskStruct) SasSsSp() uint64 { return kvm.Uint(s.View, 410) }
+
+// HasSasSsSp reports whether the bound kernel's `struct task_struct` has member `sas_ss_sp` of a type SasSsSp can read.
+func (s TaskStruct) HasSasSsSp() bool { return kvm.BindingOf(s.View).Has(410) }
 
 // SasSsSize is `size_t sas_ss_size;` at offset 3144, size 8.
-func (s TaskStruct) SasSsSize() uint64 {
-	return u64(s.b, 3144)
-}
+func (s TaskStruct) SasSsSize() uint64 { return kvm.Uint(s.View, 411) }
+
+// HasSasSsSize reports whether the bound kernel's `struct task_struct` has member `sas_ss_size` of a type SasSsSize can read.
+func (s TaskStruct) HasSasSsSize() bool { return kvm.BindingOf(s.View).Has(411) }
 
 // SasSsFlags is `unsigned int sas_ss_flags;` at offset 3152, size 4.
-func (s TaskStruct) SasSsFlags() uint32 {
-	return u32(s.b, 3152)
-}
+func (s TaskStruct) SasSsFlags() uint32 { return uint32(kvm.Uint(s.View, 412)) }
+
+// HasSasSsFlags reports whether the bound kernel's `struct task_struct` has member `sas_ss_flags` of a type SasSsFlags can read.
+func (s TaskStruct) HasSasSsFlags() bool { return kvm.BindingOf(s.View).Has(412) }
 
 // TaskWorks is `struct callback_head *task_works;` at offset 3160, size 8.
-func (s TaskStruct) TaskWorks() CallbackHeadPtr {
-	return CallbackHeadPtr{k: s.k, Addr: u64(s.b, 3160)}
-}
+func (s TaskStruct) TaskWorks() CallbackHeadPtr { return kvm.PtrAt[CallbackHead](s.View, 413) }
+
+// HasTaskWorks reports whether the bound kernel's `struct task_struct` has member `task_works` of a type TaskWorks can read.
+func (s TaskStruct) HasTaskWorks() bool { return kvm.BindingOf(s.View).Has(413) }
 
 // AuditContext is `struct audit_context *audit_context;` at offset 3168, size 8.
-func (s TaskStruct) AuditContext() uint64 {
-	return u64(s.b, 3168)
-}
+func (s TaskStruct) AuditContext() uint64 { return kvm.Uint(s.View, 414) }
+
+// HasAuditContext reports whether the bound kernel's `struct task_struct` has member `audit_context` of a type AuditContext can read.
+func (s TaskStruct) HasAuditContext() bool { return kvm.BindingOf(s.View).Has(414) }
 
 // Loginuid is `kuid_t loginuid;` at offset 3176, size 4.
-func (s TaskStruct) Loginuid() KuidT {
-	return KuidT{k: s.k, addr: s.addr + 3176, b: sub(s.b, 3176, 4)}
-}
+func (s TaskStruct) Loginuid() KuidT { return KuidT{kvm.Sub(s.View, 415)} }
+
+// HasLoginuid reports whether the bound kernel's `struct task_struct` has member `loginuid` of a type Loginuid can read.
+func (s TaskStruct) HasLoginuid() bool { return kvm.BindingOf(s.View).Has(415) }
 
 // Sessionid is `unsigned int sessionid;` at offset 3180, size 4.
-func (s TaskStruct) Sessionid() uint32 {
-	return u32(s.b, 3180)
-}
+func (s TaskStruct) Sessionid() uint32 { return uint32(kvm.Uint(s.View, 416)) }
+
+// HasSessionid reports whether the bound kernel's `struct task_struct` has member `sessionid` of a type Sessionid can read.
+func (s TaskStruct) HasSessionid() bool { return kvm.BindingOf(s.View).Has(416) }
 
 // Seccomp is `struct seccomp seccomp;` at offset 3184, size 16.
-func (s TaskStruct) Seccomp() Seccomp {
-	return Seccomp{k: s.k, addr: s.addr + 3184, b: sub(s.b, 3184, 16)}
-}
+func (s TaskStruct) Seccomp() Seccomp { return Seccomp{kvm.Sub(s.View, 417)} }
+
+// HasSeccomp reports whether the bound kernel's `struct task_struct` has member `seccomp` of a type Seccomp can read.
+func (s TaskStruct) HasSeccomp() bool { return kvm.BindingOf(s.View).Has(417) }
 
 // SyscallDispatch is `struct syscall_user_dispatch syscall_dispatch;` at offset 3200, size 32.
 func (s TaskStruct) SyscallDispatch() SyscallUserDispatch {
-	return SyscallUserDispatch{k: s.k, addr: s.addr + 3200, b: sub(s.b, 3200, 32)}
+	return SyscallUserDispatch{kvm.Sub(s.View, 418)}
 }
+
+// HasSyscallDispatch reports whether the bound kernel's `struct task_struct` has member `syscall_dispatch` of a type SyscallDispatch can read.
+func (s TaskStruct) HasSyscallDispatch() bool { return kvm.BindingOf(s.View).Has(418) }
 
 // ParentExecID is `u64 parent_exec_id;` at offset 3232, size 8.
-func (s TaskStruct) ParentExecID() uint64 {
-	return u64(s.b, 3232)
-}
+func (s TaskStruct) ParentExecID() uint64 { return kvm.Uint(s.View, 419) }
+
+// HasParentExecID reports whether the bound kernel's `struct task_struct` has member `parent_exec_id` of a type ParentExecID can read.
+func (s TaskStruct) HasParentExecID() bool { return kvm.BindingOf(s.View).Has(419) }
 
 // SelfExecID is `u64 self_exec_id;` at offset 3240, size 8.
-func (s TaskStruct) SelfExecID() uint64 {
-	return u64(s.b, 3240)
-}
+func (s TaskStruct) SelfExecID() uint64 { return kvm.Uint(s.View, 420) }
+
+// HasSelfExecID reports whether the bound kernel's `struct task_struct` has member `self_exec_id` of a type SelfExecID can read.
+func (s TaskStruct) HasSelfExecID() bool { return kvm.BindingOf(s.View).Has(420) }
 
 // AllocLock is `spinlock_t alloc_lock;` at offset 3248, size 4.
-func (s TaskStruct) AllocLock() Spinlock {
-	return Spinlock{k: s.k, addr: s.addr + 3248, b: sub(s.b, 3248, 4)}
-}
+func (s TaskStruct) AllocLock() Spinlock { return Spinlock{kvm.Sub(s.View, 421)} }
+
+// HasAllocLock reports whether the bound kernel's `struct task_struct` has member `alloc_lock` of a type AllocLock can read.
+func (s TaskStruct) HasAllocLock() bool { return kvm.BindingOf(s.View).Has(421) }
 
 // PiLock is `raw_spinlock_t pi_lock;` at offset 3252, size 4.
-func (s TaskStruct) PiLock() RawSpinlock {
-	return RawSpinlock{k: s.k, addr: s.addr + 3252, b: sub(s.b, 3252, 4)}
-}
+func (s TaskStruct) PiLock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 422)} }
+
+// HasPiLock reports whether the bound kernel's `struct task_struct` has member `pi_lock` of a type PiLock can read.
+func (s TaskStruct) HasPiLock() bool { return kvm.BindingOf(s.View).Has(422) }
 
 // WakeQ is `struct wake_q_node wake_q;` at offset 3256, size 8.
-func (s TaskStruct) WakeQ() WakeQNode {
-	return WakeQNode{k: s.k, addr: s.addr + 3256, b: sub(s.b, 3256, 8)}
-}
+func (s TaskStruct) WakeQ() WakeQNode { return WakeQNode{kvm.Sub(s.View, 423)} }
+
+// HasWakeQ reports whether the bound kernel's `struct task_struct` has member `wake_q` of a type WakeQ can read.
+func (s TaskStruct) HasWakeQ() bool { return kvm.BindingOf(s.View).Has(423) }
 
 // PiWaiters is `struct rb_root_cached pi_waiters;` at offset 3264, size 16.
-func (s TaskStruct) PiWaiters() RbRootCached {
-	return RbRootCached{k: s.k, addr: s.addr + 3264, b: sub(s.b, 3264, 16)}
-}
+func (s TaskStruct) PiWaiters() RbRootCached { return RbRootCached{kvm.Sub(s.View, 424)} }
+
+// HasPiWaiters reports whether the bound kernel's `struct task_struct` has member `pi_waiters` of a type PiWaiters can read.
+func (s TaskStruct) HasPiWaiters() bool { return kvm.BindingOf(s.View).Has(424) }
 
 // PiTopTask is `struct task_struct *pi_top_task;` at offset 3280, size 8.
-func (s TaskStruct) PiTopTask() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 3280)}
-}
+func (s TaskStruct) PiTopTask() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 425) }
+
+// HasPiTopTask reports whether the bound kernel's `struct task_struct` has member `pi_top_task` of a type PiTopTask can read.
+func (s TaskStruct) HasPiTopTask() bool { return kvm.BindingOf(s.View).Has(425) }
 
 // PiBlockedOn is `struct rt_mutex_waiter *pi_blocked_on;` at offset 3288, size 8.
-func (s TaskStruct) PiBlockedOn() uint64 {
-	return u64(s.b, 3288)
-}
+func (s TaskStruct) PiBlockedOn() uint64 { return kvm.Uint(s.View, 426) }
+
+// HasPiBlockedOn reports whether the bound kernel's `struct task_struct` has member `pi_blocked_on` of a type PiBlockedOn can read.
+func (s TaskStruct) HasPiBlockedOn() bool { return kvm.BindingOf(s.View).Has(426) }
 
 // JournalInfo is `void *journal_info;` at offset 3296, size 8.
-func (s TaskStruct) JournalInfo() uint64 {
-	return u64(s.b, 3296)
-}
+func (s TaskStruct) JournalInfo() uint64 { return kvm.Uint(s.View, 427) }
+
+// HasJournalInfo reports whether the bound kernel's `struct task_struct` has member `journal_info` of a type JournalInfo can read.
+func (s TaskStruct) HasJournalInfo() bool { return kvm.BindingOf(s.View).Has(427) }
 
 // BioList is `struct bio_list *bio_list;` at offset 3304, size 8.
-func (s TaskStruct) BioList() uint64 {
-	return u64(s.b, 3304)
-}
+func (s TaskStruct) BioList() uint64 { return kvm.Uint(s.View, 428) }
+
+// HasBioList reports whether the bound kernel's `struct task_struct` has member `bio_list` of a type BioList can read.
+func (s TaskStruct) HasBioList() bool { return kvm.BindingOf(s.View).Has(428) }
 
 // Plug is `struct blk_plug *plug;` at offset 3312, size 8.
-func (s TaskStruct) Plug() uint64 {
-	return u64(s.b, 3312)
-}
+func (s TaskStruct) Plug() uint64 { return kvm.Uint(s.View, 429) }
+
+// HasPlug reports whether the bound kernel's `struct task_struct` has member `plug` of a type Plug can read.
+func (s TaskStruct) HasPlug() bool { return kvm.BindingOf(s.View).Has(429) }
 
 // ReclaimState is `struct reclaim_state *reclaim_state;` at offset 3320, size 8.
-func (s TaskStruct) ReclaimState() uint64 {
-	return u64(s.b, 3320)
-}
+func (s TaskStruct) ReclaimState() uint64 { return kvm.Uint(s.View, 430) }
+
+// HasReclaimState reports whether the bound kernel's `struct task_struct` has member `reclaim_state` of a type ReclaimState can read.
+func (s TaskStruct) HasReclaimState() bool { return kvm.BindingOf(s.View).Has(430) }
 
 // BackingDevInfo is `struct backing_dev_info *backing_dev_info;` at offset 3328, size 8.
-func (s TaskStruct) BackingDevInfo() uint64 {
-	return u64(s.b, 3328)
-}
+func (s TaskStruct) BackingDevInfo() uint64 { return kvm.Uint(s.View, 431) }
+
+// HasBackingDevInfo reports whether the bound kernel's `struct task_struct` has member `backing_dev_info` of a type BackingDevInfo can read.
+func (s TaskStruct) HasBackingDevInfo() bool { return kvm.BindingOf(s.View).Has(431) }
 
 // IOContext is `struct io_context *io_context;` at offset 3336, size 8.
-func (s TaskStruct) IOContext() uint64 {
-	return u64(s.b, 3336)
-}
+func (s TaskStruct) IOContext() uint64 { return kvm.Uint(s.View, 432) }
+
+// HasIOContext reports whether the bound kernel's `struct task_struct` has member `io_context` of a type IOContext can read.
+func (s TaskStruct) HasIOContext() bool { return kvm.BindingOf(s.View).Has(432) }
 
 // CaptureControl is `struct capture_control *capture_control;` at offset 3344, size 8.
-func (s TaskStruct) CaptureControl() uint64 {
-	return u64(s.b, 3344)
-}
+func (s TaskStruct) CaptureControl() uint64 { return kvm.Uint(s.View, 433) }
+
+// HasCaptureControl reports whether the bound kernel's `struct task_struct` has member `capture_control` of a type CaptureControl can read.
+func (s TaskStruct) HasCaptureControl() bool { return kvm.BindingOf(s.View).Has(433) }
 
 // PtraceMessage is `long unsigned int ptrace_message;` at offset 3352, size 8.
-func (s TaskStruct) PtraceMessage() uint64 {
-	return u64(s.b, 3352)
-}
+func (s TaskStruct) PtraceMessage() uint64 { return kvm.Uint(s.View, 434) }
+
+// HasPtraceMessage reports whether the bound kernel's `struct task_struct` has member `ptrace_message` of a type PtraceMessage can read.
+func (s TaskStruct) HasPtraceMessage() bool { return kvm.BindingOf(s.View).Has(434) }
 
 // LastSiginfo is `kernel_siginfo_t *last_siginfo;` at offset 3360, size 8.
-func (s TaskStruct) LastSiginfo() uint64 {
-	return u64(s.b, 3360)
-}
+func (s TaskStruct) LastSiginfo() uint64 { return kvm.Uint(s.View, 435) }
+
+// HasLastSiginfo reports whether the bound kernel's `struct task_struct` has member `last_siginfo` of a type LastSiginfo can read.
+func (s TaskStruct) HasLastSiginfo() bool { return kvm.BindingOf(s.View).Has(435) }
 
 // Ioac is `struct task_io_accounting ioac;` at offset 3368, size 56.
-func (s TaskStruct) Ioac() TaskIOAccounting {
-	return TaskIOAccounting{k: s.k, addr: s.addr + 3368, b: sub(s.b, 3368, 56)}
-}
+func (s TaskStruct) Ioac() TaskIOAccounting { return TaskIOAccounting{kvm.Sub(s.View, 436)} }
+
+// HasIoac reports whether the bound kernel's `struct task_struct` has member `ioac` of a type Ioac can read.
+func (s TaskStruct) HasIoac() bool { return kvm.BindingOf(s.View).Has(436) }
 
 // PsiFlags is `unsigned int psi_flags;` at offset 3424, size 4.
-func (s TaskStruct) PsiFlags() uint32 {
-	return u32(s.b, 3424)
-}
+func (s TaskStruct) PsiFlags() uint32 { return uint32(kvm.Uint(s.View, 437)) }
+
+// HasPsiFlags reports whether the bound kernel's `struct task_struct` has member `psi_flags` of a type PsiFlags can read.
+func (s TaskStruct) HasPsiFlags() bool { return kvm.BindingOf(s.View).Has(437) }
 
 // AcctRssMem1 is `u64 acct_rss_mem1;` at offset 3432, size 8.
-func (s TaskStruct) AcctRssMem1() uint64 {
-	return u64(s.b, 3432)
-}
+func (s TaskStruct) AcctRssMem1() uint64 { return kvm.Uint(s.View, 438) }
+
+// HasAcctRssMem1 reports whether the bound kernel's `struct task_struct` has member `acct_rss_mem1` of a type AcctRssMem1 can read.
+func (s TaskStruct) HasAcctRssMem1() bool { return kvm.BindingOf(s.View).Has(438) }
 
 // AcctVmMem1 is `u64 acct_vm_mem1;` at offset 3440, size 8.
-func (s TaskStruct) AcctVmMem1() uint64 {
-	return u64(s.b, 3440)
-}
+func (s TaskStruct) AcctVmMem1() uint64 { return kvm.Uint(s.View, 439) }
+
+// HasAcctVmMem1 reports whether the bound kernel's `struct task_struct` has member `acct_vm_mem1` of a type AcctVmMem1 can read.
+func (s TaskStruct) HasAcctVmMem1() bool { return kvm.BindingOf(s.View).Has(439) }
 
 // AcctTimexpd is `u64 acct_timexpd;` at offset 3448, size 8.
-func (s TaskStruct) AcctTimexpd() uint64 {
-	return u64(s.b, 3448)
-}
+func (s TaskStruct) AcctTimexpd() uint64 { return kvm.Uint(s.View, 440) }
+
+// HasAcctTimexpd reports whether the bound kernel's `struct task_struct` has member `acct_timexpd` of a type AcctTimexpd can read.
+func (s TaskStruct) HasAcctTimexpd() bool { return kvm.BindingOf(s.View).Has(440) }
 
 // MemsAllowed is `nodemask_t mems_allowed;` at offset 3456, size 128.
-func (s TaskStruct) MemsAllowed() NodemaskT {
-	return NodemaskT{k: s.k, addr: s.addr + 3456, b: sub(s.b, 3456, 128)}
-}
+func (s TaskStruct) MemsAllowed() NodemaskT { return NodemaskT{kvm.Sub(s.View, 441)} }
+
+// HasMemsAllowed reports whether the bound kernel's `struct task_struct` has member `mems_allowed` of a type MemsAllowed can read.
+func (s TaskStruct) HasMemsAllowed() bool { return kvm.BindingOf(s.View).Has(441) }
 
 // MemsAllowedSeq is `seqcount_spinlock_t mems_allowed_seq;` at offset 3584, size 4.
-func (s TaskStruct) MemsAllowedSeq() SeqcountSpinlock {
-	return SeqcountSpinlock{k: s.k, addr: s.addr + 3584, b: sub(s.b, 3584, 4)}
-}
+func (s TaskStruct) MemsAllowedSeq() SeqcountSpinlock { return SeqcountSpinlock{kvm.Sub(s.View, 442)} }
+
+// HasMemsAllowedSeq reports whether the bound kernel's `struct task_struct` has member `mems_allowed_seq` of a type MemsAllowedSeq can read.
+func (s TaskStruct) HasMemsAllowedSeq() bool { return kvm.BindingOf(s.View).Has(442) }
 
 // CpusetMemSpreadRotor is `int cpuset_mem_spread_rotor;` at offset 3588, size 4.
-func (s TaskStruct) CpusetMemSpreadRotor() int32 {
-	return int32(u32(s.b, 3588))
-}
+func (s TaskStruct) CpusetMemSpreadRotor() int32 { return int32(kvm.Uint(s.View, 443)) }
+
+// HasCpusetMemSpreadRotor reports whether the bound kernel's `struct task_struct` has member `cpuset_mem_spread_rotor` of a type CpusetMemSpreadRotor can read.
+func (s TaskStruct) HasCpusetMemSpreadRotor() bool { return kvm.BindingOf(s.View).Has(443) }
 
 // CpusetSlabSpreadRotor is `int cpuset_slab_spread_rotor;` at offset 3592, size 4.
-func (s TaskStruct) CpusetSlabSpreadRotor() int32 {
-	return int32(u32(s.b, 3592))
-}
+func (s TaskStruct) CpusetSlabSpreadRotor() int32 { return int32(kvm.Uint(s.View, 444)) }
+
+// HasCpusetSlabSpreadRotor reports whether the bound kernel's `struct task_struct` has member `cpuset_slab_spread_rotor` of a type CpusetSlabSpreadRotor can read.
+func (s TaskStruct) HasCpusetSlabSpreadRotor() bool { return kvm.BindingOf(s.View).Has(444) }
 
 // Cgroups is `struct css_set *cgroups;` at offset 3600, size 8.
-func (s TaskStruct) Cgroups() uint64 {
-	return u64(s.b, 3600)
-}
+func (s TaskStruct) Cgroups() uint64 { return kvm.Uint(s.View, 445) }
+
+// HasCgroups reports whether the bound kernel's `struct task_struct` has member `cgroups` of a type Cgroups can read.
+func (s TaskStruct) HasCgroups() bool { return kvm.BindingOf(s.View).Has(445) }
 
 // CgList is `struct list_head cg_list;` at offset 3608, size 16.
-func (s TaskStruct) CgList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 3608, b: sub(s.b, 3608, 16)}
-}
+func (s TaskStruct) CgList() ListHead { return ListHead{kvm.Sub(s.View, 446)} }
+
+// HasCgList reports whether the bound kernel's `struct task_struct` has member `cg_list` of a type CgList can read.
+func (s TaskStruct) HasCgList() bool { return kvm.BindingOf(s.View).Has(446) }
 
 // Closid is `u32 closid;` at offset 3624, size 4.
-func (s TaskStruct) Closid() uint32 {
-	return u32(s.b, 3624)
-}
+func (s TaskStruct) Closid() uint32 { return uint32(kvm.Uint(s.View, 447)) }
+
+// HasClosid reports whether the bound kernel's `struct task_struct` has member `closid` of a type Closid can read.
+func (s TaskStruct) HasClosid() bool { return kvm.BindingOf(s.View).Has(447) }
 
 // Rmid is `u32 rmid;` at offset 3628, size 4.
-func (s TaskStruct) Rmid() uint32 {
-	return u32(s.b, 3628)
-}
+func (s TaskStruct) Rmid() uint32 { return uint32(kvm.Uint(s.View, 448)) }
+
+// HasRmid reports whether the bound kernel's `struct task_struct` has member `rmid` of a type Rmid can read.
+func (s TaskStruct) HasRmid() bool { return kvm.BindingOf(s.View).Has(448) }
 
 // RobustList is `struct robust_list_head *robust_list;` at offset 3632, size 8.
-func (s TaskStruct) RobustList() uint64 {
-	return u64(s.b, 3632)
-}
+func (s TaskStruct) RobustList() uint64 { return kvm.Uint(s.View, 449) }
+
+// HasRobustList reports whether the bound kernel's `struct task_struct` has member `robust_list` of a type RobustList can read.
+func (s TaskStruct) HasRobustList() bool { return kvm.BindingOf(s.View).Has(449) }
 
 // CompatRobustList is `struct compat_robust_list_head *compat_robust_list;` at offset 3640, size 8.
-func (s TaskStruct) CompatRobustList() uint64 {
-	return u64(s.b, 3640)
-}
+func (s TaskStruct) CompatRobustList() uint64 { return kvm.Uint(s.View, 450) }
+
+// HasCompatRobustList reports whether the bound kernel's `struct task_struct` has member `compat_robust_list` of a type CompatRobustList can read.
+func (s TaskStruct) HasCompatRobustList() bool { return kvm.BindingOf(s.View).Has(450) }
 
 // PiStateList is `struct list_head pi_state_list;` at offset 3648, size 16.
-func (s TaskStruct) PiStateList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 3648, b: sub(s.b, 3648, 16)}
-}
+func (s TaskStruct) PiStateList() ListHead { return ListHead{kvm.Sub(s.View, 451)} }
+
+// HasPiStateList reports whether the bound kernel's `struct task_struct` has member `pi_state_list` of a type PiStateList can read.
+func (s TaskStruct) HasPiStateList() bool { return kvm.BindingOf(s.View).Has(451) }
 
 // PiStateCache is `struct futex_pi_state *pi_state_cache;` at offset 3664, size 8.
-func (s TaskStruct) PiStateCache() uint64 {
-	return u64(s.b, 3664)
-}
+func (s TaskStruct) PiStateCache() uint64 { return kvm.Uint(s.View, 452) }
+
+// HasPiStateCache reports whether the bound kernel's `struct task_struct` has member `pi_state_cache` of a type PiStateCache can read.
+func (s TaskStruct) HasPiStateCache() bool { return kvm.BindingOf(s.View).Has(452) }
 
 // FutexExitMutex is `struct mutex futex_exit_mutex;` at offset 3672, size 32.
-func (s TaskStruct) FutexExitMutex() Mutex {
-	return Mutex{k: s.k, addr: s.addr + 3672, b: sub(s.b, 3672, 32)}
-}
+func (s TaskStruct) FutexExitMutex() Mutex { return Mutex{kvm.Sub(s.View, 453)} }
+
+// HasFutexExitMutex reports whether the bound kernel's `struct task_struct` has member `futex_exit_mutex` of a type FutexExitMutex can read.
+func (s TaskStruct) HasFutexExitMutex() bool { return kvm.BindingOf(s.View).Has(453) }
 
 // FutexState is `unsigned int futex_state;` at offset 3704, size 4.
-func (s TaskStruct) FutexState() uint32 {
-	return u32(s.b, 3704)
-}
+func (s TaskStruct) FutexState() uint32 { return uint32(kvm.Uint(s.View, 454)) }
+
+// HasFutexState reports whether the bound kernel's `struct task_struct` has member `futex_state` of a type FutexState can read.
+func (s TaskStruct) HasFutexState() bool { return kvm.BindingOf(s.View).Has(454) }
 
 // PerfEventCtxp is `struct perf_event_context *perf_event_ctxp[2];` at offset 3712, size 16.
 // It returns false when an index is out of range.
@@ -6487,94 +4980,117 @@ func (s TaskStruct) PerfEventCtxp(i int) (v uint64, ok bool) {
 	if i < 0 || i >= TaskStructPerfEventCtxpLen {
 		return
 	}
-	off := 3712 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 455, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 455), true
 }
+
+// HasPerfEventCtxp reports whether the bound kernel's `struct task_struct` has member `perf_event_ctxp` of a type PerfEventCtxp can read.
+func (s TaskStruct) HasPerfEventCtxp() bool { return kvm.BindingOf(s.View).Has(455) }
 
 // PerfEventMutex is `struct mutex perf_event_mutex;` at offset 3728, size 32.
-func (s TaskStruct) PerfEventMutex() Mutex {
-	return Mutex{k: s.k, addr: s.addr + 3728, b: sub(s.b, 3728, 32)}
-}
+func (s TaskStruct) PerfEventMutex() Mutex { return Mutex{kvm.Sub(s.View, 456)} }
+
+// HasPerfEventMutex reports whether the bound kernel's `struct task_struct` has member `perf_event_mutex` of a type PerfEventMutex can read.
+func (s TaskStruct) HasPerfEventMutex() bool { return kvm.BindingOf(s.View).Has(456) }
 
 // PerfEventList is `struct list_head perf_event_list;` at offset 3760, size 16.
-func (s TaskStruct) PerfEventList() ListHead {
-	return ListHead{k: s.k, addr: s.addr + 3760, b: sub(s.b, 3760, 16)}
-}
+func (s TaskStruct) PerfEventList() ListHead { return ListHead{kvm.Sub(s.View, 457)} }
+
+// HasPerfEventList reports whether the bound kernel's `struct task_struct` has member `perf_event_list` of a type PerfEventList can read.
+func (s TaskStruct) HasPerfEventList() bool { return kvm.BindingOf(s.View).Has(457) }
 
 // Mempolicy is `struct mempolicy *mempolicy;` at offset 3776, size 8.
-func (s TaskStruct) Mempolicy() uint64 {
-	return u64(s.b, 3776)
-}
+func (s TaskStruct) Mempolicy() uint64 { return kvm.Uint(s.View, 458) }
+
+// HasMempolicy reports whether the bound kernel's `struct task_struct` has member `mempolicy` of a type Mempolicy can read.
+func (s TaskStruct) HasMempolicy() bool { return kvm.BindingOf(s.View).Has(458) }
 
 // IlPrev is `short int il_prev;` at offset 3784, size 2.
-func (s TaskStruct) IlPrev() int16 {
-	return int16(u16(s.b, 3784))
-}
+func (s TaskStruct) IlPrev() int16 { return int16(kvm.Uint(s.View, 459)) }
+
+// HasIlPrev reports whether the bound kernel's `struct task_struct` has member `il_prev` of a type IlPrev can read.
+func (s TaskStruct) HasIlPrev() bool { return kvm.BindingOf(s.View).Has(459) }
 
 // PrefNodeFork is `short int pref_node_fork;` at offset 3786, size 2.
-func (s TaskStruct) PrefNodeFork() int16 {
-	return int16(u16(s.b, 3786))
-}
+func (s TaskStruct) PrefNodeFork() int16 { return int16(kvm.Uint(s.View, 460)) }
+
+// HasPrefNodeFork reports whether the bound kernel's `struct task_struct` has member `pref_node_fork` of a type PrefNodeFork can read.
+func (s TaskStruct) HasPrefNodeFork() bool { return kvm.BindingOf(s.View).Has(460) }
 
 // NumaScanSeq is `int numa_scan_seq;` at offset 3788, size 4.
-func (s TaskStruct) NumaScanSeq() int32 {
-	return int32(u32(s.b, 3788))
-}
+func (s TaskStruct) NumaScanSeq() int32 { return int32(kvm.Uint(s.View, 461)) }
+
+// HasNumaScanSeq reports whether the bound kernel's `struct task_struct` has member `numa_scan_seq` of a type NumaScanSeq can read.
+func (s TaskStruct) HasNumaScanSeq() bool { return kvm.BindingOf(s.View).Has(461) }
 
 // NumaScanPeriod is `unsigned int numa_scan_period;` at offset 3792, size 4.
-func (s TaskStruct) NumaScanPeriod() uint32 {
-	return u32(s.b, 3792)
-}
+func (s TaskStruct) NumaScanPeriod() uint32 { return uint32(kvm.Uint(s.View, 462)) }
+
+// HasNumaScanPeriod reports whether the bound kernel's `struct task_struct` has member `numa_scan_period` of a type NumaScanPeriod can read.
+func (s TaskStruct) HasNumaScanPeriod() bool { return kvm.BindingOf(s.View).Has(462) }
 
 // NumaScanPeriodMax is `unsigned int numa_scan_period_max;` at offset 3796, size 4.
-func (s TaskStruct) NumaScanPeriodMax() uint32 {
-	return u32(s.b, 3796)
-}
+func (s TaskStruct) NumaScanPeriodMax() uint32 { return uint32(kvm.Uint(s.View, 463)) }
+
+// HasNumaScanPeriodMax reports whether the bound kernel's `struct task_struct` has member `numa_scan_period_max` of a type NumaScanPeriodMax can read.
+func (s TaskStruct) HasNumaScanPeriodMax() bool { return kvm.BindingOf(s.View).Has(463) }
 
 // NumaPreferredNid is `int numa_preferred_nid;` at offset 3800, size 4.
-func (s TaskStruct) NumaPreferredNid() int32 {
-	return int32(u32(s.b, 3800))
-}
+func (s TaskStruct) NumaPreferredNid() int32 { return int32(kvm.Uint(s.View, 464)) }
+
+// HasNumaPreferredNid reports whether the bound kernel's `struct task_struct` has member `numa_preferred_nid` of a type NumaPreferredNid can read.
+func (s TaskStruct) HasNumaPreferredNid() bool { return kvm.BindingOf(s.View).Has(464) }
 
 // NumaMigrateRetry is `long unsigned int numa_migrate_retry;` at offset 3808, size 8.
-func (s TaskStruct) NumaMigrateRetry() uint64 {
-	return u64(s.b, 3808)
-}
+func (s TaskStruct) NumaMigrateRetry() uint64 { return kvm.Uint(s.View, 465) }
+
+// HasNumaMigrateRetry reports whether the bound kernel's `struct task_struct` has member `numa_migrate_retry` of a type NumaMigrateRetry can read.
+func (s TaskStruct) HasNumaMigrateRetry() bool { return kvm.BindingOf(s.View).Has(465) }
 
 // NodeStamp is `u64 node_stamp;` at offset 3816, size 8.
-func (s TaskStruct) NodeStamp() uint64 {
-	return u64(s.b, 3816)
-}
+func (s TaskStruct) NodeStamp() uint64 { return kvm.Uint(s.View, 466) }
+
+// HasNodeStamp reports whether the bound kernel's `struct task_struct` has member `node_stamp` of a type NodeStamp can read.
+func (s TaskStruct) HasNodeStamp() bool { return kvm.BindingOf(s.View).Has(466) }
 
 // LastTaskNumaPlacement is `u64 last_task_numa_placement;` at offset 3824, size 8.
-func (s TaskStruct) LastTaskNumaPlacement() uint64 {
-	return u64(s.b, 3824)
-}
+func (s TaskStruct) LastTaskNumaPlacement() uint64 { return kvm.Uint(s.View, 467) }
+
+// HasLastTaskNumaPlacement reports whether the bound kernel's `struct task_struct` has member `last_task_numa_placement` of a type LastTaskNumaPlacement can read.
+func (s TaskStruct) HasLastTaskNumaPlacement() bool { return kvm.BindingOf(s.View).Has(467) }
 
 // LastSumExecRuntime is `u64 last_sum_exec_runtime;` at offset 3832, size 8.
-func (s TaskStruct) LastSumExecRuntime() uint64 {
-	return u64(s.b, 3832)
-}
+func (s TaskStruct) LastSumExecRuntime() uint64 { return kvm.Uint(s.View, 468) }
+
+// HasLastSumExecRuntime reports whether the bound kernel's `struct task_struct` has member `last_sum_exec_runtime` of a type LastSumExecRuntime can read.
+func (s TaskStruct) HasLastSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(468) }
 
 // NumaWork is `struct callback_head numa_work;` at offset 3840, size 16.
-func (s TaskStruct) NumaWork() CallbackHead {
-	return CallbackHead{k: s.k, addr: s.addr + 3840, b: sub(s.b, 3840, 16)}
-}
+func (s TaskStruct) NumaWork() CallbackHead { return CallbackHead{kvm.Sub(s.View, 469)} }
+
+// HasNumaWork reports whether the bound kernel's `struct task_struct` has member `numa_work` of a type NumaWork can read.
+func (s TaskStruct) HasNumaWork() bool { return kvm.BindingOf(s.View).Has(469) }
 
 // NumaGroup is `struct numa_group *numa_group;` at offset 3856, size 8.
-func (s TaskStruct) NumaGroup() uint64 {
-	return u64(s.b, 3856)
-}
+func (s TaskStruct) NumaGroup() uint64 { return kvm.Uint(s.View, 470) }
+
+// HasNumaGroup reports whether the bound kernel's `struct task_struct` has member `numa_group` of a type NumaGroup can read.
+func (s TaskStruct) HasNumaGroup() bool { return kvm.BindingOf(s.View).Has(470) }
 
 // NumaFaults is `long unsigned int *numa_faults;` at offset 3864, size 8.
-func (s TaskStruct) NumaFaults() uint64 {
-	return u64(s.b, 3864)
-}
+func (s TaskStruct) NumaFaults() uint64 { return kvm.Uint(s.View, 471) }
+
+// HasNumaFaults reports whether the bound kernel's `struct task_struct` has member `numa_faults` of a type NumaFaults can read.
+func (s TaskStruct) HasNumaFaults() bool { return kvm.BindingOf(s.View).Has(471) }
 
 // TotalNumaFaults is `long unsigned int total_numa_faults;` at offset 3872, size 8.
-func (s TaskStruct) TotalNumaFaults() uint64 {
-	return u64(s.b, 3872)
-}
+func (s TaskStruct) TotalNumaFaults() uint64 { return kvm.Uint(s.View, 472) }
+
+// HasTotalNumaFaults reports whether the bound kernel's `struct task_struct` has member `total_numa_faults` of a type TotalNumaFaults can read.
+func (s TaskStruct) HasTotalNumaFaults() bool { return kvm.BindingOf(s.View).Has(472) }
 
 // NumaFaultsLocality is `long unsigned int numa_faults_locality[3];` at offset 3880, size 24.
 // It returns false when an index is out of range.
@@ -6582,404 +5098,388 @@ func (s TaskStruct) NumaFaultsLocality(i int) (v uint64, ok bool) {
 	if i < 0 || i >= TaskStructNumaFaultsLocalityLen {
 		return
 	}
-	off := 3880 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 473, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 473), true
 }
+
+// HasNumaFaultsLocality reports whether the bound kernel's `struct task_struct` has member `numa_faults_locality` of a type NumaFaultsLocality can read.
+func (s TaskStruct) HasNumaFaultsLocality() bool { return kvm.BindingOf(s.View).Has(473) }
 
 // NumaPagesMigrated is `long unsigned int numa_pages_migrated;` at offset 3904, size 8.
-func (s TaskStruct) NumaPagesMigrated() uint64 {
-	return u64(s.b, 3904)
-}
+func (s TaskStruct) NumaPagesMigrated() uint64 { return kvm.Uint(s.View, 474) }
+
+// HasNumaPagesMigrated reports whether the bound kernel's `struct task_struct` has member `numa_pages_migrated` of a type NumaPagesMigrated can read.
+func (s TaskStruct) HasNumaPagesMigrated() bool { return kvm.BindingOf(s.View).Has(474) }
 
 // Rseq is `struct rseq *rseq;` at offset 3912, size 8.
-func (s TaskStruct) Rseq() uint64 {
-	return u64(s.b, 3912)
-}
+func (s TaskStruct) Rseq() uint64 { return kvm.Uint(s.View, 475) }
+
+// HasRseq reports whether the bound kernel's `struct task_struct` has member `rseq` of a type Rseq can read.
+func (s TaskStruct) HasRseq() bool { return kvm.BindingOf(s.View).Has(475) }
 
 // RseqSig is `u32 rseq_sig;` at offset 3920, size 4.
-func (s TaskStruct) RseqSig() uint32 {
-	return u32(s.b, 3920)
-}
+func (s TaskStruct) RseqSig() uint32 { return uint32(kvm.Uint(s.View, 476)) }
+
+// HasRseqSig reports whether the bound kernel's `struct task_struct` has member `rseq_sig` of a type RseqSig can read.
+func (s TaskStruct) HasRseqSig() bool { return kvm.BindingOf(s.View).Has(476) }
 
 // RseqEventMask is `long unsigned int rseq_event_mask;` at offset 3928, size 8.
-func (s TaskStruct) RseqEventMask() uint64 {
-	return u64(s.b, 3928)
-}
+func (s TaskStruct) RseqEventMask() uint64 { return kvm.Uint(s.View, 477) }
+
+// HasRseqEventMask reports whether the bound kernel's `struct task_struct` has member `rseq_event_mask` of a type RseqEventMask can read.
+func (s TaskStruct) HasRseqEventMask() bool { return kvm.BindingOf(s.View).Has(477) }
 
 // TlbUbc is `struct tlbflush_unmap_batch tlb_ubc;` at offset 3936, size 1032.
-func (s TaskStruct) TlbUbc() TlbflushUnmapBatch {
-	return TlbflushUnmapBatch{k: s.k, addr: s.addr + 3936, b: sub(s.b, 3936, 1032)}
-}
+func (s TaskStruct) TlbUbc() TlbflushUnmapBatch { return TlbflushUnmapBatch{kvm.Sub(s.View, 478)} }
+
+// HasTlbUbc reports whether the bound kernel's `struct task_struct` has member `tlb_ubc` of a type TlbUbc can read.
+func (s TaskStruct) HasTlbUbc() bool { return kvm.BindingOf(s.View).Has(478) }
 
 // RCUUsers is `refcount_t rcu_users;` at offset 4968, size 4, in an anonymous union at offset 4968.
-func (s TaskStruct) RCUUsers() RefcountStruct {
-	return RefcountStruct{k: s.k, addr: s.addr + 4968, b: sub(s.b, 4968, 4)}
-}
+func (s TaskStruct) RCUUsers() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 479)} }
+
+// HasRCUUsers reports whether the bound kernel's `struct task_struct` has member `rcu_users` of a type RCUUsers can read.
+func (s TaskStruct) HasRCUUsers() bool { return kvm.BindingOf(s.View).Has(479) }
 
 // RCU is `struct callback_head rcu;` at offset 4968, size 16, in an anonymous union at offset 4968.
-func (s TaskStruct) RCU() CallbackHead {
-	return CallbackHead{k: s.k, addr: s.addr + 4968, b: sub(s.b, 4968, 16)}
-}
+func (s TaskStruct) RCU() CallbackHead { return CallbackHead{kvm.Sub(s.View, 480)} }
+
+// HasRCU reports whether the bound kernel's `struct task_struct` has member `rcu` of a type RCU can read.
+func (s TaskStruct) HasRCU() bool { return kvm.BindingOf(s.View).Has(480) }
 
 // SplicePipe is `struct pipe_inode_info *splice_pipe;` at offset 4984, size 8.
-func (s TaskStruct) SplicePipe() uint64 {
-	return u64(s.b, 4984)
-}
+func (s TaskStruct) SplicePipe() uint64 { return kvm.Uint(s.View, 481) }
+
+// HasSplicePipe reports whether the bound kernel's `struct task_struct` has member `splice_pipe` of a type SplicePipe can read.
+func (s TaskStruct) HasSplicePipe() bool { return kvm.BindingOf(s.View).Has(481) }
 
 // TaskFrag is `struct page_frag task_frag;` at offset 4992, size 16.
-func (s TaskStruct) TaskFrag() PageFrag {
-	return PageFrag{k: s.k, addr: s.addr + 4992, b: sub(s.b, 4992, 16)}
-}
+func (s TaskStruct) TaskFrag() PageFrag { return PageFrag{kvm.Sub(s.View, 482)} }
+
+// HasTaskFrag reports whether the bound kernel's `struct task_struct` has member `task_frag` of a type TaskFrag can read.
+func (s TaskStruct) HasTaskFrag() bool { return kvm.BindingOf(s.View).Has(482) }
 
 // Delays is `struct task_delay_info *delays;` at offset 5008, size 8.
-func (s TaskStruct) Delays() uint64 {
-	return u64(s.b, 5008)
-}
+func (s TaskStruct) Delays() uint64 { return kvm.Uint(s.View, 483) }
+
+// HasDelays reports whether the bound kernel's `struct task_struct` has member `delays` of a type Delays can read.
+func (s TaskStruct) HasDelays() bool { return kvm.BindingOf(s.View).Has(483) }
 
 // NrDirtied is `int nr_dirtied;` at offset 5016, size 4.
-func (s TaskStruct) NrDirtied() int32 {
-	return int32(u32(s.b, 5016))
-}
+func (s TaskStruct) NrDirtied() int32 { return int32(kvm.Uint(s.View, 484)) }
+
+// HasNrDirtied reports whether the bound kernel's `struct task_struct` has member `nr_dirtied` of a type NrDirtied can read.
+func (s TaskStruct) HasNrDirtied() bool { return kvm.BindingOf(s.View).Has(484) }
 
 // NrDirtiedPause is `int nr_dirtied_pause;` at offset 5020, size 4.
-func (s TaskStruct) NrDirtiedPause() int32 {
-	return int32(u32(s.b, 5020))
-}
+func (s TaskStruct) NrDirtiedPause() int32 { return int32(kvm.Uint(s.View, 485)) }
+
+// HasNrDirtiedPause reports whether the bound kernel's `struct task_struct` has member `nr_dirtied_pause` of a type NrDirtiedPause can read.
+func (s TaskStruct) HasNrDirtiedPause() bool { return kvm.BindingOf(s.View).Has(485) }
 
 // DirtyPausedWhen is `long unsigned int dirty_paused_when;` at offset 5024, size 8.
-func (s TaskStruct) DirtyPausedWhen() uint64 {
-	return u64(s.b, 5024)
-}
+func (s TaskStruct) DirtyPausedWhen() uint64 { return kvm.Uint(s.View, 486) }
+
+// HasDirtyPausedWhen reports whether the bound kernel's `struct task_struct` has member `dirty_paused_when` of a type DirtyPausedWhen can read.
+func (s TaskStruct) HasDirtyPausedWhen() bool { return kvm.BindingOf(s.View).Has(486) }
 
 // TimerSlackNs is `u64 timer_slack_ns;` at offset 5032, size 8.
-func (s TaskStruct) TimerSlackNs() uint64 {
-	return u64(s.b, 5032)
-}
+func (s TaskStruct) TimerSlackNs() uint64 { return kvm.Uint(s.View, 487) }
+
+// HasTimerSlackNs reports whether the bound kernel's `struct task_struct` has member `timer_slack_ns` of a type TimerSlackNs can read.
+func (s TaskStruct) HasTimerSlackNs() bool { return kvm.BindingOf(s.View).Has(487) }
 
 // DefaultTimerSlackNs is `u64 default_timer_slack_ns;` at offset 5040, size 8.
-func (s TaskStruct) DefaultTimerSlackNs() uint64 {
-	return u64(s.b, 5040)
-}
+func (s TaskStruct) DefaultTimerSlackNs() uint64 { return kvm.Uint(s.View, 488) }
+
+// HasDefaultTimerSlackNs reports whether the bound kernel's `struct task_struct` has member `default_timer_slack_ns` of a type DefaultTimerSlackNs can read.
+func (s TaskStruct) HasDefaultTimerSlackNs() bool { return kvm.BindingOf(s.View).Has(488) }
 
 // CurrRetStack is `int curr_ret_stack;` at offset 5048, size 4.
-func (s TaskStruct) CurrRetStack() int32 {
-	return int32(u32(s.b, 5048))
-}
+func (s TaskStruct) CurrRetStack() int32 { return int32(kvm.Uint(s.View, 489)) }
+
+// HasCurrRetStack reports whether the bound kernel's `struct task_struct` has member `curr_ret_stack` of a type CurrRetStack can read.
+func (s TaskStruct) HasCurrRetStack() bool { return kvm.BindingOf(s.View).Has(489) }
 
 // CurrRetDepth is `int curr_ret_depth;` at offset 5052, size 4.
-func (s TaskStruct) CurrRetDepth() int32 {
-	return int32(u32(s.b, 5052))
-}
+func (s TaskStruct) CurrRetDepth() int32 { return int32(kvm.Uint(s.View, 490)) }
+
+// HasCurrRetDepth reports whether the bound kernel's `struct task_struct` has member `curr_ret_depth` of a type CurrRetDepth can read.
+func (s TaskStruct) HasCurrRetDepth() bool { return kvm.BindingOf(s.View).Has(490) }
 
 // RetStack is `struct ftrace_ret_stack *ret_stack;` at offset 5056, size 8.
-func (s TaskStruct) RetStack() uint64 {
-	return u64(s.b, 5056)
-}
+func (s TaskStruct) RetStack() uint64 { return kvm.Uint(s.View, 491) }
+
+// HasRetStack reports whether the bound kernel's `struct task_struct` has member `ret_stack` of a type RetStack can read.
+func (s TaskStruct) HasRetStack() bool { return kvm.BindingOf(s.View).Has(491) }
 
 // FtraceTimestamp is `long long unsigned int ftrace_timestamp;` at offset 5064, size 8.
-func (s TaskStruct) FtraceTimestamp() uint64 {
-	return u64(s.b, 5064)
-}
+func (s TaskStruct) FtraceTimestamp() uint64 { return kvm.Uint(s.View, 492) }
+
+// HasFtraceTimestamp reports whether the bound kernel's `struct task_struct` has member `ftrace_timestamp` of a type FtraceTimestamp can read.
+func (s TaskStruct) HasFtraceTimestamp() bool { return kvm.BindingOf(s.View).Has(492) }
 
 // TraceOverrun is `atomic_t trace_overrun;` at offset 5072, size 4.
-func (s TaskStruct) TraceOverrun() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr + 5072, b: sub(s.b, 5072, 4)}
-}
+func (s TaskStruct) TraceOverrun() AtomicT { return AtomicT{kvm.Sub(s.View, 493)} }
+
+// HasTraceOverrun reports whether the bound kernel's `struct task_struct` has member `trace_overrun` of a type TraceOverrun can read.
+func (s TaskStruct) HasTraceOverrun() bool { return kvm.BindingOf(s.View).Has(493) }
 
 // TracingGraphPause is `atomic_t tracing_graph_pause;` at offset 5076, size 4.
-func (s TaskStruct) TracingGraphPause() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr + 5076, b: sub(s.b, 5076, 4)}
-}
+func (s TaskStruct) TracingGraphPause() AtomicT { return AtomicT{kvm.Sub(s.View, 494)} }
+
+// HasTracingGraphPause reports whether the bound kernel's `struct task_struct` has member `tracing_graph_pause` of a type TracingGraphPause can read.
+func (s TaskStruct) HasTracingGraphPause() bool { return kvm.BindingOf(s.View).Has(494) }
 
 // TraceRecursion is `long unsigned int trace_recursion;` at offset 5080, size 8.
-func (s TaskStruct) TraceRecursion() uint64 {
-	return u64(s.b, 5080)
-}
+func (s TaskStruct) TraceRecursion() uint64 { return kvm.Uint(s.View, 495) }
+
+// HasTraceRecursion reports whether the bound kernel's `struct task_struct` has member `trace_recursion` of a type TraceRecursion can read.
+func (s TaskStruct) HasTraceRecursion() bool { return kvm.BindingOf(s.View).Has(495) }
 
 // MemcgInOom is `struct mem_cgroup *memcg_in_oom;` at offset 5088, size 8.
-func (s TaskStruct) MemcgInOom() uint64 {
-	return u64(s.b, 5088)
-}
+func (s TaskStruct) MemcgInOom() uint64 { return kvm.Uint(s.View, 496) }
+
+// HasMemcgInOom reports whether the bound kernel's `struct task_struct` has member `memcg_in_oom` of a type MemcgInOom can read.
+func (s TaskStruct) HasMemcgInOom() bool { return kvm.BindingOf(s.View).Has(496) }
 
 // MemcgOomGfpMask is `gfp_t memcg_oom_gfp_mask;` at offset 5096, size 4.
-func (s TaskStruct) MemcgOomGfpMask() uint32 {
-	return u32(s.b, 5096)
-}
+func (s TaskStruct) MemcgOomGfpMask() uint32 { return uint32(kvm.Uint(s.View, 497)) }
+
+// HasMemcgOomGfpMask reports whether the bound kernel's `struct task_struct` has member `memcg_oom_gfp_mask` of a type MemcgOomGfpMask can read.
+func (s TaskStruct) HasMemcgOomGfpMask() bool { return kvm.BindingOf(s.View).Has(497) }
 
 // MemcgOomOrder is `int memcg_oom_order;` at offset 5100, size 4.
-func (s TaskStruct) MemcgOomOrder() int32 {
-	return int32(u32(s.b, 5100))
-}
+func (s TaskStruct) MemcgOomOrder() int32 { return int32(kvm.Uint(s.View, 498)) }
+
+// HasMemcgOomOrder reports whether the bound kernel's `struct task_struct` has member `memcg_oom_order` of a type MemcgOomOrder can read.
+func (s TaskStruct) HasMemcgOomOrder() bool { return kvm.BindingOf(s.View).Has(498) }
 
 // MemcgNrPagesOverHigh is `unsigned int memcg_nr_pages_over_high;` at offset 5104, size 4.
-func (s TaskStruct) MemcgNrPagesOverHigh() uint32 {
-	return u32(s.b, 5104)
-}
+func (s TaskStruct) MemcgNrPagesOverHigh() uint32 { return uint32(kvm.Uint(s.View, 499)) }
+
+// HasMemcgNrPagesOverHigh reports whether the bound kernel's `struct task_struct` has member `memcg_nr_pages_over_high` of a type MemcgNrPagesOverHigh can read.
+func (s TaskStruct) HasMemcgNrPagesOverHigh() bool { return kvm.BindingOf(s.View).Has(499) }
 
 // ActiveMemcg is `struct mem_cgroup *active_memcg;` at offset 5112, size 8.
-func (s TaskStruct) ActiveMemcg() uint64 {
-	return u64(s.b, 5112)
-}
+func (s TaskStruct) ActiveMemcg() uint64 { return kvm.Uint(s.View, 500) }
+
+// HasActiveMemcg reports whether the bound kernel's `struct task_struct` has member `active_memcg` of a type ActiveMemcg can read.
+func (s TaskStruct) HasActiveMemcg() bool { return kvm.BindingOf(s.View).Has(500) }
 
 // ThrottleQueue is `struct request_queue *throttle_queue;` at offset 5120, size 8.
-func (s TaskStruct) ThrottleQueue() uint64 {
-	return u64(s.b, 5120)
-}
+func (s TaskStruct) ThrottleQueue() uint64 { return kvm.Uint(s.View, 501) }
+
+// HasThrottleQueue reports whether the bound kernel's `struct task_struct` has member `throttle_queue` of a type ThrottleQueue can read.
+func (s TaskStruct) HasThrottleQueue() bool { return kvm.BindingOf(s.View).Has(501) }
 
 // Utask is `struct uprobe_task *utask;` at offset 5128, size 8.
-func (s TaskStruct) Utask() uint64 {
-	return u64(s.b, 5128)
-}
+func (s TaskStruct) Utask() uint64 { return kvm.Uint(s.View, 502) }
+
+// HasUtask reports whether the bound kernel's `struct task_struct` has member `utask` of a type Utask can read.
+func (s TaskStruct) HasUtask() bool { return kvm.BindingOf(s.View).Has(502) }
 
 // SequentialIO is `unsigned int sequential_io;` at offset 5136, size 4.
-func (s TaskStruct) SequentialIO() uint32 {
-	return u32(s.b, 5136)
-}
+func (s TaskStruct) SequentialIO() uint32 { return uint32(kvm.Uint(s.View, 503)) }
+
+// HasSequentialIO reports whether the bound kernel's `struct task_struct` has member `sequential_io` of a type SequentialIO can read.
+func (s TaskStruct) HasSequentialIO() bool { return kvm.BindingOf(s.View).Has(503) }
 
 // SequentialIOAvg is `unsigned int sequential_io_avg;` at offset 5140, size 4.
-func (s TaskStruct) SequentialIOAvg() uint32 {
-	return u32(s.b, 5140)
-}
+func (s TaskStruct) SequentialIOAvg() uint32 { return uint32(kvm.Uint(s.View, 504)) }
+
+// HasSequentialIOAvg reports whether the bound kernel's `struct task_struct` has member `sequential_io_avg` of a type SequentialIOAvg can read.
+func (s TaskStruct) HasSequentialIOAvg() bool { return kvm.BindingOf(s.View).Has(504) }
 
 // KmapCtrl is `struct kmap_ctrl kmap_ctrl;` at offset 5144, size 0.
-func (s TaskStruct) KmapCtrl() KmapCtrl {
-	return KmapCtrl{k: s.k, addr: s.addr + 5144, b: sub(s.b, 5144, 0)}
-}
+func (s TaskStruct) KmapCtrl() KmapCtrl { return KmapCtrl{kvm.Sub(s.View, 505)} }
+
+// HasKmapCtrl reports whether the bound kernel's `struct task_struct` has member `kmap_ctrl` of a type KmapCtrl can read.
+func (s TaskStruct) HasKmapCtrl() bool { return kvm.BindingOf(s.View).Has(505) }
 
 // PagefaultDisabled is `int pagefault_disabled;` at offset 5144, size 4.
-func (s TaskStruct) PagefaultDisabled() int32 {
-	return int32(u32(s.b, 5144))
-}
+func (s TaskStruct) PagefaultDisabled() int32 { return int32(kvm.Uint(s.View, 506)) }
+
+// HasPagefaultDisabled reports whether the bound kernel's `struct task_struct` has member `pagefault_disabled` of a type PagefaultDisabled can read.
+func (s TaskStruct) HasPagefaultDisabled() bool { return kvm.BindingOf(s.View).Has(506) }
 
 // OomReaperList is `struct task_struct *oom_reaper_list;` at offset 5152, size 8.
-func (s TaskStruct) OomReaperList() TaskStructPtr {
-	return TaskStructPtr{k: s.k, Addr: u64(s.b, 5152)}
-}
+func (s TaskStruct) OomReaperList() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 507) }
+
+// HasOomReaperList reports whether the bound kernel's `struct task_struct` has member `oom_reaper_list` of a type OomReaperList can read.
+func (s TaskStruct) HasOomReaperList() bool { return kvm.BindingOf(s.View).Has(507) }
 
 // OomReaperTimer is `struct timer_list oom_reaper_timer;` at offset 5160, size 40.
-func (s TaskStruct) OomReaperTimer() TimerList {
-	return TimerList{k: s.k, addr: s.addr + 5160, b: sub(s.b, 5160, 40)}
-}
+func (s TaskStruct) OomReaperTimer() TimerList { return TimerList{kvm.Sub(s.View, 508)} }
+
+// HasOomReaperTimer reports whether the bound kernel's `struct task_struct` has member `oom_reaper_timer` of a type OomReaperTimer can read.
+func (s TaskStruct) HasOomReaperTimer() bool { return kvm.BindingOf(s.View).Has(508) }
 
 // StackVmArea is `struct vm_struct *stack_vm_area;` at offset 5200, size 8.
-func (s TaskStruct) StackVmArea() uint64 {
-	return u64(s.b, 5200)
-}
+func (s TaskStruct) StackVmArea() uint64 { return kvm.Uint(s.View, 509) }
+
+// HasStackVmArea reports whether the bound kernel's `struct task_struct` has member `stack_vm_area` of a type StackVmArea can read.
+func (s TaskStruct) HasStackVmArea() bool { return kvm.BindingOf(s.View).Has(509) }
 
 // StackRefcount is `refcount_t stack_refcount;` at offset 5208, size 4.
-func (s TaskStruct) StackRefcount() RefcountStruct {
-	return RefcountStruct{k: s.k, addr: s.addr + 5208, b: sub(s.b, 5208, 4)}
-}
+func (s TaskStruct) StackRefcount() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 510)} }
+
+// HasStackRefcount reports whether the bound kernel's `struct task_struct` has member `stack_refcount` of a type StackRefcount can read.
+func (s TaskStruct) HasStackRefcount() bool { return kvm.BindingOf(s.View).Has(510) }
 
 // PatchState is `int patch_state;` at offset 5212, size 4.
-func (s TaskStruct) PatchState() int32 {
-	return int32(u32(s.b, 5212))
-}
+func (s TaskStruct) PatchState() int32 { return int32(kvm.Uint(s.View, 511)) }
+
+// HasPatchState reports whether the bound kernel's `struct task_struct` has member `patch_state` of a type PatchState can read.
+func (s TaskStruct) HasPatchState() bool { return kvm.BindingOf(s.View).Has(511) }
 
 // Security is `void *security;` at offset 5216, size 8.
-func (s TaskStruct) Security() uint64 {
-	return u64(s.b, 5216)
-}
+func (s TaskStruct) Security() uint64 { return kvm.Uint(s.View, 512) }
+
+// HasSecurity reports whether the bound kernel's `struct task_struct` has member `security` of a type Security can read.
+func (s TaskStruct) HasSecurity() bool { return kvm.BindingOf(s.View).Has(512) }
 
 // BpfStorage is `struct bpf_local_storage *bpf_storage;` at offset 5224, size 8.
-func (s TaskStruct) BpfStorage() uint64 {
-	return u64(s.b, 5224)
-}
+func (s TaskStruct) BpfStorage() uint64 { return kvm.Uint(s.View, 513) }
+
+// HasBpfStorage reports whether the bound kernel's `struct task_struct` has member `bpf_storage` of a type BpfStorage can read.
+func (s TaskStruct) HasBpfStorage() bool { return kvm.BindingOf(s.View).Has(513) }
 
 // BpfCtx is `struct bpf_run_ctx *bpf_ctx;` at offset 5232, size 8.
-func (s TaskStruct) BpfCtx() uint64 {
-	return u64(s.b, 5232)
-}
+func (s TaskStruct) BpfCtx() uint64 { return kvm.Uint(s.View, 514) }
+
+// HasBpfCtx reports whether the bound kernel's `struct task_struct` has member `bpf_ctx` of a type BpfCtx can read.
+func (s TaskStruct) HasBpfCtx() bool { return kvm.BindingOf(s.View).Has(514) }
 
 // KstackOffset is `u32 kstack_offset;` at offset 5240, size 4.
-func (s TaskStruct) KstackOffset() uint32 {
-	return u32(s.b, 5240)
-}
+func (s TaskStruct) KstackOffset() uint32 { return uint32(kvm.Uint(s.View, 515)) }
+
+// HasKstackOffset reports whether the bound kernel's `struct task_struct` has member `kstack_offset` of a type KstackOffset can read.
+func (s TaskStruct) HasKstackOffset() bool { return kvm.BindingOf(s.View).Has(515) }
 
 // KretprobeInstances is `struct llist_head kretprobe_instances;` at offset 5248, size 8.
-func (s TaskStruct) KretprobeInstances() LlistHead {
-	return LlistHead{k: s.k, addr: s.addr + 5248, b: sub(s.b, 5248, 8)}
-}
+func (s TaskStruct) KretprobeInstances() LlistHead { return LlistHead{kvm.Sub(s.View, 516)} }
+
+// HasKretprobeInstances reports whether the bound kernel's `struct task_struct` has member `kretprobe_instances` of a type KretprobeInstances can read.
+func (s TaskStruct) HasKretprobeInstances() bool { return kvm.BindingOf(s.View).Has(516) }
 
 // Rethooks is `struct llist_head rethooks;` at offset 5256, size 8.
-func (s TaskStruct) Rethooks() LlistHead {
-	return LlistHead{k: s.k, addr: s.addr + 5256, b: sub(s.b, 5256, 8)}
-}
+func (s TaskStruct) Rethooks() LlistHead { return LlistHead{kvm.Sub(s.View, 517)} }
+
+// HasRethooks reports whether the bound kernel's `struct task_struct` has member `rethooks` of a type Rethooks can read.
+func (s TaskStruct) HasRethooks() bool { return kvm.BindingOf(s.View).Has(517) }
 
 // L1dFlushKill is `struct callback_head l1d_flush_kill;` at offset 5264, size 16.
-func (s TaskStruct) L1dFlushKill() CallbackHead {
-	return CallbackHead{k: s.k, addr: s.addr + 5264, b: sub(s.b, 5264, 16)}
-}
+func (s TaskStruct) L1dFlushKill() CallbackHead { return CallbackHead{kvm.Sub(s.View, 518)} }
+
+// HasL1dFlushKill reports whether the bound kernel's `struct task_struct` has member `l1d_flush_kill` of a type L1dFlushKill can read.
+func (s TaskStruct) HasL1dFlushKill() bool { return kvm.BindingOf(s.View).Has(518) }
 
 // Thread is `struct thread_struct thread;` at offset 5312, size 4416.
-func (s TaskStruct) Thread() ThreadStruct {
-	return ThreadStruct{k: s.k, addr: s.addr + 5312, b: sub(s.b, 5312, 4416)}
-}
+func (s TaskStruct) Thread() ThreadStruct { return ThreadStruct{kvm.Sub(s.View, 519)} }
+
+// HasThread reports whether the bound kernel's `struct task_struct` has member `thread` of a type Thread can read.
+func (s TaskStruct) HasThread() bool { return kvm.BindingOf(s.View).Has(519) }
 
 const (
-	// SizeofThreadInfo is the size of C `struct thread_info` in bytes.
+	// SizeofThreadInfo is the size of C `struct thread_info` in bytes in the kernel the bindings were generated from.
 	SizeofThreadInfo = 24
-	// OffsetofThreadInfoFlags is the offset of `flags` in C `struct thread_info`.
-	OffsetofThreadInfoFlags = 0
-	// OffsetofThreadInfoSyscallWork is the offset of `syscall_work` in C `struct thread_info`.
-	OffsetofThreadInfoSyscallWork = 8
-	// OffsetofThreadInfoStatus is the offset of `status` in C `struct thread_info`.
-	OffsetofThreadInfoStatus = 16
-	// OffsetofThreadInfoCPU is the offset of `cpu` in C `struct thread_info`.
-	OffsetofThreadInfoCPU = 20
+	// OffsetofThreadInfo… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofThreadInfoFlags       = 0  // flags
+	OffsetofThreadInfoSyscallWork = 8  // syscall_work
+	OffsetofThreadInfoStatus      = 16 // status
+	OffsetofThreadInfoCPU         = 20 // cpu
 )
 
-// ThreadInfo is a snapshot of C `struct thread_info` (24 bytes) read from the target:
+// ThreadInfo is a snapshot of C `struct thread_info` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ThreadInfo struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ThreadInfoPtr is a typed pointer to a C `struct thread_info` in the target (Read, IsNil, Addr).
+type ThreadInfoPtr = kvm.Ptr[ThreadInfo]
+
+// KVMType is ThreadInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (ThreadInfo) KVMType() int { return 62 }
 
 // ReadThreadInfo reads a C `struct thread_info` at addr in one read.
 func (k *Kernel) ReadThreadInfo(addr uint64) (ThreadInfo, error) {
-	b, err := k.read(addr, SizeofThreadInfo)
-	if err != nil {
-		return ThreadInfo{}, fmt.Errorf("struct thread_info at %#x: %w", addr, err)
-	}
-	return ThreadInfo{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s ThreadInfo) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s ThreadInfo) Bytes() []byte {
-	return s.b
-}
-
-// ThreadInfoPtr is a pointer to a C `struct thread_info` in the target.
-type ThreadInfoPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct thread_info` p points to.
-func (p ThreadInfoPtr) Read() (ThreadInfo, error) {
-	return p.k.ReadThreadInfo(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ThreadInfoPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[ThreadInfo](k.Binding(), addr)
 }
 
 // Flags is `long unsigned int flags;` at offset 0, size 8.
-func (s ThreadInfo) Flags() uint64 {
-	return u64(s.b, 0)
-}
+func (s ThreadInfo) Flags() uint64 { return kvm.Uint(s.View, 520) }
+
+// HasFlags reports whether the bound kernel's `struct thread_info` has member `flags` of a type Flags can read.
+func (s ThreadInfo) HasFlags() bool { return kvm.BindingOf(s.View).Has(520) }
 
 // SyscallWork is `long unsigned int syscall_work;` at offset 8, size 8.
-func (s ThreadInfo) SyscallWork() uint64 {
-	return u64(s.b, 8)
-}
+func (s ThreadInfo) SyscallWork() uint64 { return kvm.Uint(s.View, 521) }
+
+// HasSyscallWork reports whether the bound kernel's `struct thread_info` has member `syscall_work` of a type SyscallWork can read.
+func (s ThreadInfo) HasSyscallWork() bool { return kvm.BindingOf(s.View).Has(521) }
 
 // Status is `u32 status;` at offset 16, size 4.
-func (s ThreadInfo) Status() uint32 {
-	return u32(s.b, 16)
-}
+func (s ThreadInfo) Status() uint32 { return uint32(kvm.Uint(s.View, 522)) }
+
+// HasStatus reports whether the bound kernel's `struct thread_info` has member `status` of a type Status can read.
+func (s ThreadInfo) HasStatus() bool { return kvm.BindingOf(s.View).Has(522) }
 
 // CPU is `u32 cpu;` at offset 20, size 4.
-func (s ThreadInfo) CPU() uint32 {
-	return u32(s.b, 20)
-}
+func (s ThreadInfo) CPU() uint32 { return uint32(kvm.Uint(s.View, 523)) }
+
+// HasCPU reports whether the bound kernel's `struct thread_info` has member `cpu` of a type CPU can read.
+func (s ThreadInfo) HasCPU() bool { return kvm.BindingOf(s.View).Has(523) }
 
 const (
-	// SizeofThreadStruct is the size of C `struct thread_struct` in bytes.
+	// SizeofThreadStruct is the size of C `struct thread_struct` in bytes in the kernel the bindings were generated from.
 	SizeofThreadStruct = 4416
-	// OffsetofThreadStructTlsArray is the offset of `tls_array` in C `struct thread_struct`.
-	OffsetofThreadStructTlsArray = 0
+	// OffsetofThreadStruct… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofThreadStructTlsArray = 0 // tls_array
 	// ThreadStructTlsArrayLen is the element count of `struct desc_struct tls_array[3]`.
-	ThreadStructTlsArrayLen = 3
-	// OffsetofThreadStructSp is the offset of `sp` in C `struct thread_struct`.
-	OffsetofThreadStructSp = 24
-	// OffsetofThreadStructEs is the offset of `es` in C `struct thread_struct`.
-	OffsetofThreadStructEs = 32
-	// OffsetofThreadStructDs is the offset of `ds` in C `struct thread_struct`.
-	OffsetofThreadStructDs = 34
-	// OffsetofThreadStructFsindex is the offset of `fsindex` in C `struct thread_struct`.
-	OffsetofThreadStructFsindex = 36
-	// OffsetofThreadStructGsindex is the offset of `gsindex` in C `struct thread_struct`.
-	OffsetofThreadStructGsindex = 38
-	// OffsetofThreadStructFsbase is the offset of `fsbase` in C `struct thread_struct`.
-	OffsetofThreadStructFsbase = 40
-	// OffsetofThreadStructGsbase is the offset of `gsbase` in C `struct thread_struct`.
-	OffsetofThreadStructGsbase = 48
-	// OffsetofThreadStructPtraceBps is the offset of `ptrace_bps` in C `struct thread_struct`.
-	OffsetofThreadStructPtraceBps = 56
+	ThreadStructTlsArrayLen       = 3
+	OffsetofThreadStructSp        = 24 // sp
+	OffsetofThreadStructEs        = 32 // es
+	OffsetofThreadStructDs        = 34 // ds
+	OffsetofThreadStructFsindex   = 36 // fsindex
+	OffsetofThreadStructGsindex   = 38 // gsindex
+	OffsetofThreadStructFsbase    = 40 // fsbase
+	OffsetofThreadStructGsbase    = 48 // gsbase
+	OffsetofThreadStructPtraceBps = 56 // ptrace_bps
 	// ThreadStructPtraceBpsLen is the element count of `struct perf_event *ptrace_bps[4]`.
-	ThreadStructPtraceBpsLen = 4
-	// OffsetofThreadStructVirtualDr6 is the offset of `virtual_dr6` in C `struct thread_struct`.
-	OffsetofThreadStructVirtualDr6 = 88
-	// OffsetofThreadStructPtraceDr7 is the offset of `ptrace_dr7` in C `struct thread_struct`.
-	OffsetofThreadStructPtraceDr7 = 96
-	// OffsetofThreadStructCr2 is the offset of `cr2` in C `struct thread_struct`.
-	OffsetofThreadStructCr2 = 104
-	// OffsetofThreadStructTrapNr is the offset of `trap_nr` in C `struct thread_struct`.
-	OffsetofThreadStructTrapNr = 112
-	// OffsetofThreadStructErrorCode is the offset of `error_code` in C `struct thread_struct`.
-	OffsetofThreadStructErrorCode = 120
-	// OffsetofThreadStructIOBitmap is the offset of `io_bitmap` in C `struct thread_struct`.
-	OffsetofThreadStructIOBitmap = 128
-	// OffsetofThreadStructIoplEmul is the offset of `iopl_emul` in C `struct thread_struct`.
-	OffsetofThreadStructIoplEmul = 136
-	// OffsetofThreadStructPkru is the offset of `pkru` in C `struct thread_struct`.
-	OffsetofThreadStructPkru = 148
-	// OffsetofThreadStructFpu is the offset of `fpu` in C `struct thread_struct`.
-	OffsetofThreadStructFpu = 192
+	ThreadStructPtraceBpsLen       = 4
+	OffsetofThreadStructVirtualDr6 = 88  // virtual_dr6
+	OffsetofThreadStructPtraceDr7  = 96  // ptrace_dr7
+	OffsetofThreadStructCr2        = 104 // cr2
+	OffsetofThreadStructTrapNr     = 112 // trap_nr
+	OffsetofThreadStructErrorCode  = 120 // error_code
+	OffsetofThreadStructIOBitmap   = 128 // io_bitmap
+	OffsetofThreadStructIoplEmul   = 136 // iopl_emul
+	OffsetofThreadStructPkru       = 148 // pkru
+	OffsetofThreadStructFpu        = 192 // fpu
 )
 
-// ThreadStruct is a snapshot of C `struct thread_struct` (4416 bytes) read from the target:
+// ThreadStruct is a snapshot of C `struct thread_struct` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ThreadStruct struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ThreadStructPtr is a typed pointer to a C `struct thread_struct` in the target (Read, IsNil, Addr).
+type ThreadStructPtr = kvm.Ptr[ThreadStruct]
+
+// KVMType is ThreadStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (ThreadStruct) KVMType() int { return 63 }
 
 // ReadThreadStruct reads a C `struct thread_struct` at addr in one read.
 func (k *Kernel) ReadThreadStruct(addr uint64) (ThreadStruct, error) {
-	b, err := k.read(addr, SizeofThreadStruct)
-	if err != nil {
-		return ThreadStruct{}, fmt.Errorf("struct thread_struct at %#x: %w", addr, err)
-	}
-	return ThreadStruct{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s ThreadStruct) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4416 bytes (nil for the zero value); they are shared, not copied.
-func (s ThreadStruct) Bytes() []byte {
-	return s.b
-}
-
-// ThreadStructPtr is a pointer to a C `struct thread_struct` in the target.
-type ThreadStructPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct thread_struct` p points to.
-func (p ThreadStructPtr) Read() (ThreadStruct, error) {
-	return p.k.ReadThreadStruct(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ThreadStructPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[ThreadStruct](k.Binding(), addr)
 }
 
 // TlsArray is `struct desc_struct tls_array[3];` at offset 0, size 24.
@@ -6988,44 +5488,57 @@ func (s ThreadStruct) TlsArray(i int) (v DescStruct, ok bool) {
 	if i < 0 || i >= ThreadStructTlsArrayLen {
 		return
 	}
-	off := 0 + i*8
-	return DescStruct{k: s.k, addr: s.addr + uint64(off), b: sub(s.b, off, 8)}, true
+	el, ok := kvm.Elem(s.View, 524, i)
+	if !ok {
+		return
+	}
+	return DescStruct{el}, true
 }
+
+// HasTlsArray reports whether the bound kernel's `struct thread_struct` has member `tls_array` of a type TlsArray can read.
+func (s ThreadStruct) HasTlsArray() bool { return kvm.BindingOf(s.View).Has(524) }
 
 // Sp is `long unsigned int sp;` at offset 24, size 8.
-func (s ThreadStruct) Sp() uint64 {
-	return u64(s.b, 24)
-}
+func (s ThreadStruct) Sp() uint64 { return kvm.Uint(s.View, 525) }
+
+// HasSp reports whether the bound kernel's `struct thread_struct` has member `sp` of a type Sp can read.
+func (s ThreadStruct) HasSp() bool { return kvm.BindingOf(s.View).Has(525) }
 
 // Es is `short unsigned int es;` at offset 32, size 2.
-func (s ThreadStruct) Es() uint16 {
-	return u16(s.b, 32)
-}
+func (s ThreadStruct) Es() uint16 { return uint16(kvm.Uint(s.View, 526)) }
+
+// HasEs reports whether the bound kernel's `struct thread_struct` has member `es` of a type Es can read.
+func (s ThreadStruct) HasEs() bool { return kvm.BindingOf(s.View).Has(526) }
 
 // Ds is `short unsigned int ds;` at offset 34, size 2.
-func (s ThreadStruct) Ds() uint16 {
-	return u16(s.b, 34)
-}
+func (s ThreadStruct) Ds() uint16 { return uint16(kvm.Uint(s.View, 527)) }
+
+// HasDs reports whether the bound kernel's `struct thread_struct` has member `ds` of a type Ds can read.
+func (s ThreadStruct) HasDs() bool { return kvm.BindingOf(s.View).Has(527) }
 
 // Fsindex is `short unsigned int fsindex;` at offset 36, size 2.
-func (s ThreadStruct) Fsindex() uint16 {
-	return u16(s.b, 36)
-}
+func (s ThreadStruct) Fsindex() uint16 { return uint16(kvm.Uint(s.View, 528)) }
+
+// HasFsindex reports whether the bound kernel's `struct thread_struct` has member `fsindex` of a type Fsindex can read.
+func (s ThreadStruct) HasFsindex() bool { return kvm.BindingOf(s.View).Has(528) }
 
 // Gsindex is `short unsigned int gsindex;` at offset 38, size 2.
-func (s ThreadStruct) Gsindex() uint16 {
-	return u16(s.b, 38)
-}
+func (s ThreadStruct) Gsindex() uint16 { return uint16(kvm.Uint(s.View, 529)) }
+
+// HasGsindex reports whether the bound kernel's `struct thread_struct` has member `gsindex` of a type Gsindex can read.
+func (s ThreadStruct) HasGsindex() bool { return kvm.BindingOf(s.View).Has(529) }
 
 // Fsbase is `long unsigned int fsbase;` at offset 40, size 8.
-func (s ThreadStruct) Fsbase() uint64 {
-	return u64(s.b, 40)
-}
+func (s ThreadStruct) Fsbase() uint64 { return kvm.Uint(s.View, 530) }
+
+// HasFsbase reports whether the bound kernel's `struct thread_struct` has member `fsbase` of a type Fsbase can read.
+func (s ThreadStruct) HasFsbase() bool { return kvm.BindingOf(s.View).Has(530) }
 
 // Gsbase is `long unsigned int gsbase;` at offset 48, size 8.
-func (s ThreadStruct) Gsbase() uint64 {
-	return u64(s.b, 48)
-}
+func (s ThreadStruct) Gsbase() uint64 { return kvm.Uint(s.View, 531) }
+
+// HasGsbase reports whether the bound kernel's `struct thread_struct` has member `gsbase` of a type Gsbase can read.
+func (s ThreadStruct) HasGsbase() bool { return kvm.BindingOf(s.View).Has(531) }
 
 // PtraceBps is `struct perf_event *ptrace_bps[4];` at offset 56, size 32.
 // It returns false when an index is out of range.
@@ -7033,609 +5546,424 @@ func (s ThreadStruct) PtraceBps(i int) (v uint64, ok bool) {
 	if i < 0 || i >= ThreadStructPtraceBpsLen {
 		return
 	}
-	off := 56 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 532, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 532), true
 }
+
+// HasPtraceBps reports whether the bound kernel's `struct thread_struct` has member `ptrace_bps` of a type PtraceBps can read.
+func (s ThreadStruct) HasPtraceBps() bool { return kvm.BindingOf(s.View).Has(532) }
 
 // VirtualDr6 is `long unsigned int virtual_dr6;` at offset 88, size 8.
-func (s ThreadStruct) VirtualDr6() uint64 {
-	return u64(s.b, 88)
-}
+func (s ThreadStruct) VirtualDr6() uint64 { return kvm.Uint(s.View, 533) }
+
+// HasVirtualDr6 reports whether the bound kernel's `struct thread_struct` has member `virtual_dr6` of a type VirtualDr6 can read.
+func (s ThreadStruct) HasVirtualDr6() bool { return kvm.BindingOf(s.View).Has(533) }
 
 // PtraceDr7 is `long unsigned int ptrace_dr7;` at offset 96, size 8.
-func (s ThreadStruct) PtraceDr7() uint64 {
-	return u64(s.b, 96)
-}
+func (s ThreadStruct) PtraceDr7() uint64 { return kvm.Uint(s.View, 534) }
+
+// HasPtraceDr7 reports whether the bound kernel's `struct thread_struct` has member `ptrace_dr7` of a type PtraceDr7 can read.
+func (s ThreadStruct) HasPtraceDr7() bool { return kvm.BindingOf(s.View).Has(534) }
 
 // Cr2 is `long unsigned int cr2;` at offset 104, size 8.
-func (s ThreadStruct) Cr2() uint64 {
-	return u64(s.b, 104)
-}
+func (s ThreadStruct) Cr2() uint64 { return kvm.Uint(s.View, 535) }
+
+// HasCr2 reports whether the bound kernel's `struct thread_struct` has member `cr2` of a type Cr2 can read.
+func (s ThreadStruct) HasCr2() bool { return kvm.BindingOf(s.View).Has(535) }
 
 // TrapNr is `long unsigned int trap_nr;` at offset 112, size 8.
-func (s ThreadStruct) TrapNr() uint64 {
-	return u64(s.b, 112)
-}
+func (s ThreadStruct) TrapNr() uint64 { return kvm.Uint(s.View, 536) }
+
+// HasTrapNr reports whether the bound kernel's `struct thread_struct` has member `trap_nr` of a type TrapNr can read.
+func (s ThreadStruct) HasTrapNr() bool { return kvm.BindingOf(s.View).Has(536) }
 
 // ErrorCode is `long unsigned int error_code;` at offset 120, size 8.
-func (s ThreadStruct) ErrorCode() uint64 {
-	return u64(s.b, 120)
-}
+func (s ThreadStruct) ErrorCode() uint64 { return kvm.Uint(s.View, 537) }
+
+// HasErrorCode reports whether the bound kernel's `struct thread_struct` has member `error_code` of a type ErrorCode can read.
+func (s ThreadStruct) HasErrorCode() bool { return kvm.BindingOf(s.View).Has(537) }
 
 // IOBitmap is `struct io_bitmap *io_bitmap;` at offset 128, size 8.
-func (s ThreadStruct) IOBitmap() uint64 {
-	return u64(s.b, 128)
-}
+func (s ThreadStruct) IOBitmap() uint64 { return kvm.Uint(s.View, 538) }
+
+// HasIOBitmap reports whether the bound kernel's `struct thread_struct` has member `io_bitmap` of a type IOBitmap can read.
+func (s ThreadStruct) HasIOBitmap() bool { return kvm.BindingOf(s.View).Has(538) }
 
 // IoplEmul is `long unsigned int iopl_emul;` at offset 136, size 8.
-func (s ThreadStruct) IoplEmul() uint64 {
-	return u64(s.b, 136)
-}
+func (s ThreadStruct) IoplEmul() uint64 { return kvm.Uint(s.View, 539) }
+
+// HasIoplEmul reports whether the bound kernel's `struct thread_struct` has member `iopl_emul` of a type IoplEmul can read.
+func (s ThreadStruct) HasIoplEmul() bool { return kvm.BindingOf(s.View).Has(539) }
 
 // IoplWarn is `unsigned int iopl_warn : 1;` at data bit offset 1152 (byte 144), 1 bit(s).
-func (s ThreadStruct) IoplWarn() uint32 {
-	return uint32(bits(s.b, 1152, 1))
-}
+func (s ThreadStruct) IoplWarn() uint32 { return uint32(kvm.Uint(s.View, 540)) }
+
+// HasIoplWarn reports whether the bound kernel's `struct thread_struct` has member `iopl_warn` of a type IoplWarn can read.
+func (s ThreadStruct) HasIoplWarn() bool { return kvm.BindingOf(s.View).Has(540) }
 
 // Pkru is `u32 pkru;` at offset 148, size 4.
-func (s ThreadStruct) Pkru() uint32 {
-	return u32(s.b, 148)
-}
+func (s ThreadStruct) Pkru() uint32 { return uint32(kvm.Uint(s.View, 541)) }
+
+// HasPkru reports whether the bound kernel's `struct thread_struct` has member `pkru` of a type Pkru can read.
+func (s ThreadStruct) HasPkru() bool { return kvm.BindingOf(s.View).Has(541) }
 
 // Fpu is `struct fpu fpu;` at offset 192, size 4224.
-func (s ThreadStruct) Fpu() Fpu {
-	return Fpu{k: s.k, addr: s.addr + 192, b: sub(s.b, 192, 4224)}
-}
+func (s ThreadStruct) Fpu() Fpu { return Fpu{kvm.Sub(s.View, 542)} }
+
+// HasFpu reports whether the bound kernel's `struct thread_struct` has member `fpu` of a type Fpu can read.
+func (s ThreadStruct) HasFpu() bool { return kvm.BindingOf(s.View).Has(542) }
 
 const (
-	// SizeofTimerList is the size of C `struct timer_list` in bytes.
+	// SizeofTimerList is the size of C `struct timer_list` in bytes in the kernel the bindings were generated from.
 	SizeofTimerList = 40
-	// OffsetofTimerListEntry is the offset of `entry` in C `struct timer_list`.
-	OffsetofTimerListEntry = 0
-	// OffsetofTimerListExpires is the offset of `expires` in C `struct timer_list`.
-	OffsetofTimerListExpires = 16
-	// OffsetofTimerListFunction is the offset of `function` in C `struct timer_list`.
-	OffsetofTimerListFunction = 24
-	// OffsetofTimerListFlags is the offset of `flags` in C `struct timer_list`.
-	OffsetofTimerListFlags = 32
+	// OffsetofTimerList… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTimerListEntry    = 0  // entry
+	OffsetofTimerListExpires  = 16 // expires
+	OffsetofTimerListFunction = 24 // function
+	OffsetofTimerListFlags    = 32 // flags
 )
 
-// TimerList is a snapshot of C `struct timer_list` (40 bytes) read from the target:
+// TimerList is a snapshot of C `struct timer_list` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerList struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TimerListPtr is a typed pointer to a C `struct timer_list` in the target (Read, IsNil, Addr).
+type TimerListPtr = kvm.Ptr[TimerList]
+
+// KVMType is TimerList's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TimerList) KVMType() int { return 64 }
 
 // ReadTimerList reads a C `struct timer_list` at addr in one read.
 func (k *Kernel) ReadTimerList(addr uint64) (TimerList, error) {
-	b, err := k.read(addr, SizeofTimerList)
-	if err != nil {
-		return TimerList{}, fmt.Errorf("struct timer_list at %#x: %w", addr, err)
-	}
-	return TimerList{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TimerList) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 40 bytes (nil for the zero value); they are shared, not copied.
-func (s TimerList) Bytes() []byte {
-	return s.b
-}
-
-// TimerListPtr is a pointer to a C `struct timer_list` in the target.
-type TimerListPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct timer_list` p points to.
-func (p TimerListPtr) Read() (TimerList, error) {
-	return p.k.ReadTimerList(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TimerListPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TimerList](k.Binding(), addr)
 }
 
 // Entry is `struct hlist_node entry;` at offset 0, size 16.
-func (s TimerList) Entry() HlistNode {
-	return HlistNode{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s TimerList) Entry() HlistNode { return HlistNode{kvm.Sub(s.View, 543)} }
+
+// HasEntry reports whether the bound kernel's `struct timer_list` has member `entry` of a type Entry can read.
+func (s TimerList) HasEntry() bool { return kvm.BindingOf(s.View).Has(543) }
 
 // Expires is `long unsigned int expires;` at offset 16, size 8.
-func (s TimerList) Expires() uint64 {
-	return u64(s.b, 16)
-}
+func (s TimerList) Expires() uint64 { return kvm.Uint(s.View, 544) }
+
+// HasExpires reports whether the bound kernel's `struct timer_list` has member `expires` of a type Expires can read.
+func (s TimerList) HasExpires() bool { return kvm.BindingOf(s.View).Has(544) }
 
 // Function is `void (*function)(struct timer_list *);` at offset 24, size 8.
-func (s TimerList) Function() uint64 {
-	return u64(s.b, 24)
-}
+func (s TimerList) Function() uint64 { return kvm.Uint(s.View, 545) }
+
+// HasFunction reports whether the bound kernel's `struct timer_list` has member `function` of a type Function can read.
+func (s TimerList) HasFunction() bool { return kvm.BindingOf(s.View).Has(545) }
 
 // Flags is `u32 flags;` at offset 32, size 4.
-func (s TimerList) Flags() uint32 {
-	return u32(s.b, 32)
-}
+func (s TimerList) Flags() uint32 { return uint32(kvm.Uint(s.View, 546)) }
+
+// HasFlags reports whether the bound kernel's `struct timer_list` has member `flags` of a type Flags can read.
+func (s TimerList) HasFlags() bool { return kvm.BindingOf(s.View).Has(546) }
 
 const (
-	// SizeofTimerqueueHead is the size of C `struct timerqueue_head` in bytes.
+	// SizeofTimerqueueHead is the size of C `struct timerqueue_head` in bytes in the kernel the bindings were generated from.
 	SizeofTimerqueueHead = 16
-	// OffsetofTimerqueueHeadRbRoot is the offset of `rb_root` in C `struct timerqueue_head`.
-	OffsetofTimerqueueHeadRbRoot = 0
+	// OffsetofTimerqueueHead… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTimerqueueHeadRbRoot = 0 // rb_root
 )
 
-// TimerqueueHead is a snapshot of C `struct timerqueue_head` (16 bytes) read from the target:
+// TimerqueueHead is a snapshot of C `struct timerqueue_head` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerqueueHead struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TimerqueueHeadPtr is a typed pointer to a C `struct timerqueue_head` in the target (Read, IsNil, Addr).
+type TimerqueueHeadPtr = kvm.Ptr[TimerqueueHead]
+
+// KVMType is TimerqueueHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TimerqueueHead) KVMType() int { return 65 }
 
 // ReadTimerqueueHead reads a C `struct timerqueue_head` at addr in one read.
 func (k *Kernel) ReadTimerqueueHead(addr uint64) (TimerqueueHead, error) {
-	b, err := k.read(addr, SizeofTimerqueueHead)
-	if err != nil {
-		return TimerqueueHead{}, fmt.Errorf("struct timerqueue_head at %#x: %w", addr, err)
-	}
-	return TimerqueueHead{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TimerqueueHead) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 16 bytes (nil for the zero value); they are shared, not copied.
-func (s TimerqueueHead) Bytes() []byte {
-	return s.b
-}
-
-// TimerqueueHeadPtr is a pointer to a C `struct timerqueue_head` in the target.
-type TimerqueueHeadPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct timerqueue_head` p points to.
-func (p TimerqueueHeadPtr) Read() (TimerqueueHead, error) {
-	return p.k.ReadTimerqueueHead(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TimerqueueHeadPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TimerqueueHead](k.Binding(), addr)
 }
 
 // RbRoot is `struct rb_root_cached rb_root;` at offset 0, size 16.
-func (s TimerqueueHead) RbRoot() RbRootCached {
-	return RbRootCached{k: s.k, addr: s.addr, b: sub(s.b, 0, 16)}
-}
+func (s TimerqueueHead) RbRoot() RbRootCached { return RbRootCached{kvm.Sub(s.View, 547)} }
+
+// HasRbRoot reports whether the bound kernel's `struct timerqueue_head` has member `rb_root` of a type RbRoot can read.
+func (s TimerqueueHead) HasRbRoot() bool { return kvm.BindingOf(s.View).Has(547) }
 
 const (
-	// SizeofTimerqueueNode is the size of C `struct timerqueue_node` in bytes.
+	// SizeofTimerqueueNode is the size of C `struct timerqueue_node` in bytes in the kernel the bindings were generated from.
 	SizeofTimerqueueNode = 32
-	// OffsetofTimerqueueNodeNode is the offset of `node` in C `struct timerqueue_node`.
-	OffsetofTimerqueueNodeNode = 0
-	// OffsetofTimerqueueNodeExpires is the offset of `expires` in C `struct timerqueue_node`.
-	OffsetofTimerqueueNodeExpires = 24
+	// OffsetofTimerqueueNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTimerqueueNodeNode    = 0  // node
+	OffsetofTimerqueueNodeExpires = 24 // expires
 )
 
-// TimerqueueNode is a snapshot of C `struct timerqueue_node` (32 bytes) read from the target:
+// TimerqueueNode is a snapshot of C `struct timerqueue_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerqueueNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TimerqueueNodePtr is a typed pointer to a C `struct timerqueue_node` in the target (Read, IsNil, Addr).
+type TimerqueueNodePtr = kvm.Ptr[TimerqueueNode]
+
+// KVMType is TimerqueueNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TimerqueueNode) KVMType() int { return 66 }
 
 // ReadTimerqueueNode reads a C `struct timerqueue_node` at addr in one read.
 func (k *Kernel) ReadTimerqueueNode(addr uint64) (TimerqueueNode, error) {
-	b, err := k.read(addr, SizeofTimerqueueNode)
-	if err != nil {
-		return TimerqueueNode{}, fmt.Errorf("struct timerqueue_node at %#x: %w", addr, err)
-	}
-	return TimerqueueNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TimerqueueNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s TimerqueueNode) Bytes() []byte {
-	return s.b
-}
-
-// TimerqueueNodePtr is a pointer to a C `struct timerqueue_node` in the target.
-type TimerqueueNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct timerqueue_node` p points to.
-func (p TimerqueueNodePtr) Read() (TimerqueueNode, error) {
-	return p.k.ReadTimerqueueNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TimerqueueNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TimerqueueNode](k.Binding(), addr)
 }
 
 // Node is `struct rb_node node;` at offset 0, size 24.
-func (s TimerqueueNode) Node() RbNode {
-	return RbNode{k: s.k, addr: s.addr, b: sub(s.b, 0, 24)}
-}
+func (s TimerqueueNode) Node() RbNode { return RbNode{kvm.Sub(s.View, 548)} }
+
+// HasNode reports whether the bound kernel's `struct timerqueue_node` has member `node` of a type Node can read.
+func (s TimerqueueNode) HasNode() bool { return kvm.BindingOf(s.View).Has(548) }
 
 // Expires is `ktime_t expires;` at offset 24, size 8.
-func (s TimerqueueNode) Expires() int64 {
-	return int64(u64(s.b, 24))
-}
+func (s TimerqueueNode) Expires() int64 { return int64(kvm.Uint(s.View, 549)) }
+
+// HasExpires reports whether the bound kernel's `struct timerqueue_node` has member `expires` of a type Expires can read.
+func (s TimerqueueNode) HasExpires() bool { return kvm.BindingOf(s.View).Has(549) }
 
 const (
-	// SizeofTlbflushUnmapBatch is the size of C `struct tlbflush_unmap_batch` in bytes.
+	// SizeofTlbflushUnmapBatch is the size of C `struct tlbflush_unmap_batch` in bytes in the kernel the bindings were generated from.
 	SizeofTlbflushUnmapBatch = 1032
-	// OffsetofTlbflushUnmapBatchArch is the offset of `arch` in C `struct tlbflush_unmap_batch`.
-	OffsetofTlbflushUnmapBatchArch = 0
-	// OffsetofTlbflushUnmapBatchFlushRequired is the offset of `flush_required` in C `struct tlbflush_unmap_batch`.
-	OffsetofTlbflushUnmapBatchFlushRequired = 1024
-	// OffsetofTlbflushUnmapBatchWritable is the offset of `writable` in C `struct tlbflush_unmap_batch`.
-	OffsetofTlbflushUnmapBatchWritable = 1025
+	// OffsetofTlbflushUnmapBatch… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofTlbflushUnmapBatchArch          = 0    // arch
+	OffsetofTlbflushUnmapBatchFlushRequired = 1024 // flush_required
+	OffsetofTlbflushUnmapBatchWritable      = 1025 // writable
 )
 
-// TlbflushUnmapBatch is a snapshot of C `struct tlbflush_unmap_batch` (1032 bytes) read from the target:
+// TlbflushUnmapBatch is a snapshot of C `struct tlbflush_unmap_batch` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TlbflushUnmapBatch struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// TlbflushUnmapBatchPtr is a typed pointer to a C `struct tlbflush_unmap_batch` in the target (Read, IsNil, Addr).
+type TlbflushUnmapBatchPtr = kvm.Ptr[TlbflushUnmapBatch]
+
+// KVMType is TlbflushUnmapBatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (TlbflushUnmapBatch) KVMType() int { return 67 }
 
 // ReadTlbflushUnmapBatch reads a C `struct tlbflush_unmap_batch` at addr in one read.
 func (k *Kernel) ReadTlbflushUnmapBatch(addr uint64) (TlbflushUnmapBatch, error) {
-	b, err := k.read(addr, SizeofTlbflushUnmapBatch)
-	if err != nil {
-		return TlbflushUnmapBatch{}, fmt.Errorf("struct tlbflush_unmap_batch at %#x: %w", addr, err)
-	}
-	return TlbflushUnmapBatch{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s TlbflushUnmapBatch) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 1032 bytes (nil for the zero value); they are shared, not copied.
-func (s TlbflushUnmapBatch) Bytes() []byte {
-	return s.b
-}
-
-// TlbflushUnmapBatchPtr is a pointer to a C `struct tlbflush_unmap_batch` in the target.
-type TlbflushUnmapBatchPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct tlbflush_unmap_batch` p points to.
-func (p TlbflushUnmapBatchPtr) Read() (TlbflushUnmapBatch, error) {
-	return p.k.ReadTlbflushUnmapBatch(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p TlbflushUnmapBatchPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[TlbflushUnmapBatch](k.Binding(), addr)
 }
 
 // Arch is `struct arch_tlbflush_unmap_batch arch;` at offset 0, size 1024.
 func (s TlbflushUnmapBatch) Arch() ArchTlbflushUnmapBatch {
-	return ArchTlbflushUnmapBatch{k: s.k, addr: s.addr, b: sub(s.b, 0, 1024)}
+	return ArchTlbflushUnmapBatch{kvm.Sub(s.View, 550)}
 }
+
+// HasArch reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `arch` of a type Arch can read.
+func (s TlbflushUnmapBatch) HasArch() bool { return kvm.BindingOf(s.View).Has(550) }
 
 // FlushRequired is `bool flush_required;` at offset 1024, size 1.
-func (s TlbflushUnmapBatch) FlushRequired() bool {
-	return u8(s.b, 1024) != 0
-}
+func (s TlbflushUnmapBatch) FlushRequired() bool { return kvm.Uint(s.View, 551) != 0 }
+
+// HasFlushRequired reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `flush_required` of a type FlushRequired can read.
+func (s TlbflushUnmapBatch) HasFlushRequired() bool { return kvm.BindingOf(s.View).Has(551) }
 
 // Writable is `bool writable;` at offset 1025, size 1.
-func (s TlbflushUnmapBatch) Writable() bool {
-	return u8(s.b, 1025) != 0
-}
+func (s TlbflushUnmapBatch) Writable() bool { return kvm.Uint(s.View, 552) != 0 }
+
+// HasWritable reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `writable` of a type Writable can read.
+func (s TlbflushUnmapBatch) HasWritable() bool { return kvm.BindingOf(s.View).Has(552) }
 
 const (
-	// SizeofUtilEst is the size of C `struct util_est` in bytes.
+	// SizeofUtilEst is the size of C `struct util_est` in bytes in the kernel the bindings were generated from.
 	SizeofUtilEst = 8
-	// OffsetofUtilEstEnqueued is the offset of `enqueued` in C `struct util_est`.
-	OffsetofUtilEstEnqueued = 0
-	// OffsetofUtilEstEwma is the offset of `ewma` in C `struct util_est`.
-	OffsetofUtilEstEwma = 4
+	// OffsetofUtilEst… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofUtilEstEnqueued = 0 // enqueued
+	OffsetofUtilEstEwma     = 4 // ewma
 )
 
-// UtilEst is a snapshot of C `struct util_est` (8 bytes) read from the target:
+// UtilEst is a snapshot of C `struct util_est` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type UtilEst struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// UtilEstPtr is a typed pointer to a C `struct util_est` in the target (Read, IsNil, Addr).
+type UtilEstPtr = kvm.Ptr[UtilEst]
+
+// KVMType is UtilEst's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (UtilEst) KVMType() int { return 68 }
 
 // ReadUtilEst reads a C `struct util_est` at addr in one read.
 func (k *Kernel) ReadUtilEst(addr uint64) (UtilEst, error) {
-	b, err := k.read(addr, SizeofUtilEst)
-	if err != nil {
-		return UtilEst{}, fmt.Errorf("struct util_est at %#x: %w", addr, err)
-	}
-	return UtilEst{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s UtilEst) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s UtilEst) Bytes() []byte {
-	return s.b
-}
-
-// UtilEstPtr is a pointer to a C `struct util_est` in the target.
-type UtilEstPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct util_est` p points to.
-func (p UtilEstPtr) Read() (UtilEst, error) {
-	return p.k.ReadUtilEst(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p UtilEstPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[UtilEst](k.Binding(), addr)
 }
 
 // Enqueued is `unsigned int enqueued;` at offset 0, size 4.
-func (s UtilEst) Enqueued() uint32 {
-	return u32(s.b, 0)
-}
+func (s UtilEst) Enqueued() uint32 { return uint32(kvm.Uint(s.View, 553)) }
+
+// HasEnqueued reports whether the bound kernel's `struct util_est` has member `enqueued` of a type Enqueued can read.
+func (s UtilEst) HasEnqueued() bool { return kvm.BindingOf(s.View).Has(553) }
 
 // Ewma is `unsigned int ewma;` at offset 4, size 4.
-func (s UtilEst) Ewma() uint32 {
-	return u32(s.b, 4)
-}
+func (s UtilEst) Ewma() uint32 { return uint32(kvm.Uint(s.View, 554)) }
+
+// HasEwma reports whether the bound kernel's `struct util_est` has member `ewma` of a type Ewma can read.
+func (s UtilEst) HasEwma() bool { return kvm.BindingOf(s.View).Has(554) }
 
 const (
-	// SizeofVtime is the size of C `struct vtime` in bytes.
+	// SizeofVtime is the size of C `struct vtime` in bytes in the kernel the bindings were generated from.
 	SizeofVtime = 48
-	// OffsetofVtimeSeqcount is the offset of `seqcount` in C `struct vtime`.
-	OffsetofVtimeSeqcount = 0
-	// OffsetofVtimeStarttime is the offset of `starttime` in C `struct vtime`.
-	OffsetofVtimeStarttime = 8
-	// OffsetofVtimeState is the offset of `state` in C `struct vtime`.
-	OffsetofVtimeState = 16
-	// OffsetofVtimeCPU is the offset of `cpu` in C `struct vtime`.
-	OffsetofVtimeCPU = 20
-	// OffsetofVtimeUtime is the offset of `utime` in C `struct vtime`.
-	OffsetofVtimeUtime = 24
-	// OffsetofVtimeStime is the offset of `stime` in C `struct vtime`.
-	OffsetofVtimeStime = 32
-	// OffsetofVtimeGtime is the offset of `gtime` in C `struct vtime`.
-	OffsetofVtimeGtime = 40
+	// OffsetofVtime… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofVtimeSeqcount  = 0  // seqcount
+	OffsetofVtimeStarttime = 8  // starttime
+	OffsetofVtimeState     = 16 // state
+	OffsetofVtimeCPU       = 20 // cpu
+	OffsetofVtimeUtime     = 24 // utime
+	OffsetofVtimeStime     = 32 // stime
+	OffsetofVtimeGtime     = 40 // gtime
 )
 
-// Vtime is a snapshot of C `struct vtime` (48 bytes) read from the target:
+// Vtime is a snapshot of C `struct vtime` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Vtime struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// VtimePtr is a typed pointer to a C `struct vtime` in the target (Read, IsNil, Addr).
+type VtimePtr = kvm.Ptr[Vtime]
+
+// KVMType is Vtime's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Vtime) KVMType() int { return 69 }
 
 // ReadVtime reads a C `struct vtime` at addr in one read.
-func (k *Kernel) ReadVtime(addr uint64) (Vtime, error) {
-	b, err := k.read(addr, SizeofVtime)
-	if err != nil {
-		return Vtime{}, fmt.Errorf("struct vtime at %#x: %w", addr, err)
-	}
-	return Vtime{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Vtime) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 48 bytes (nil for the zero value); they are shared, not copied.
-func (s Vtime) Bytes() []byte {
-	return s.b
-}
-
-// VtimePtr is a pointer to a C `struct vtime` in the target.
-type VtimePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct vtime` p points to.
-func (p VtimePtr) Read() (Vtime, error) {
-	return p.k.ReadVtime(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p VtimePtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadVtime(addr uint64) (Vtime, error) { return kvm.ReadView[Vtime](k.Binding(), addr) }
 
 // Seqcount is `seqcount_t seqcount;` at offset 0, size 4.
-func (s Vtime) Seqcount() Seqcount {
-	return Seqcount{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s Vtime) Seqcount() Seqcount { return Seqcount{kvm.Sub(s.View, 555)} }
+
+// HasSeqcount reports whether the bound kernel's `struct vtime` has member `seqcount` of a type Seqcount can read.
+func (s Vtime) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(555) }
 
 // Starttime is `long long unsigned int starttime;` at offset 8, size 8.
-func (s Vtime) Starttime() uint64 {
-	return u64(s.b, 8)
-}
+func (s Vtime) Starttime() uint64 { return kvm.Uint(s.View, 556) }
+
+// HasStarttime reports whether the bound kernel's `struct vtime` has member `starttime` of a type Starttime can read.
+func (s Vtime) HasStarttime() bool { return kvm.BindingOf(s.View).Has(556) }
 
 // State is `enum vtime_state state;` at offset 16, size 4.
-func (s Vtime) State() VtimeState {
-	return VtimeState(u32(s.b, 16))
-}
+func (s Vtime) State() VtimeState { return VtimeState(kvm.Uint(s.View, 557)) }
+
+// HasState reports whether the bound kernel's `struct vtime` has member `state` of a type State can read.
+func (s Vtime) HasState() bool { return kvm.BindingOf(s.View).Has(557) }
 
 // CPU is `unsigned int cpu;` at offset 20, size 4.
-func (s Vtime) CPU() uint32 {
-	return u32(s.b, 20)
-}
+func (s Vtime) CPU() uint32 { return uint32(kvm.Uint(s.View, 558)) }
+
+// HasCPU reports whether the bound kernel's `struct vtime` has member `cpu` of a type CPU can read.
+func (s Vtime) HasCPU() bool { return kvm.BindingOf(s.View).Has(558) }
 
 // Utime is `u64 utime;` at offset 24, size 8.
-func (s Vtime) Utime() uint64 {
-	return u64(s.b, 24)
-}
+func (s Vtime) Utime() uint64 { return kvm.Uint(s.View, 559) }
+
+// HasUtime reports whether the bound kernel's `struct vtime` has member `utime` of a type Utime can read.
+func (s Vtime) HasUtime() bool { return kvm.BindingOf(s.View).Has(559) }
 
 // Stime is `u64 stime;` at offset 32, size 8.
-func (s Vtime) Stime() uint64 {
-	return u64(s.b, 32)
-}
+func (s Vtime) Stime() uint64 { return kvm.Uint(s.View, 560) }
+
+// HasStime reports whether the bound kernel's `struct vtime` has member `stime` of a type Stime can read.
+func (s Vtime) HasStime() bool { return kvm.BindingOf(s.View).Has(560) }
 
 // Gtime is `u64 gtime;` at offset 40, size 8.
-func (s Vtime) Gtime() uint64 {
-	return u64(s.b, 40)
-}
+func (s Vtime) Gtime() uint64 { return kvm.Uint(s.View, 561) }
+
+// HasGtime reports whether the bound kernel's `struct vtime` has member `gtime` of a type Gtime can read.
+func (s Vtime) HasGtime() bool { return kvm.BindingOf(s.View).Has(561) }
 
 const (
-	// SizeofWakeQNode is the size of C `struct wake_q_node` in bytes.
+	// SizeofWakeQNode is the size of C `struct wake_q_node` in bytes in the kernel the bindings were generated from.
 	SizeofWakeQNode = 8
-	// OffsetofWakeQNodeNext is the offset of `next` in C `struct wake_q_node`.
-	OffsetofWakeQNodeNext = 0
+	// OffsetofWakeQNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofWakeQNodeNext = 0 // next
 )
 
-// WakeQNode is a snapshot of C `struct wake_q_node` (8 bytes) read from the target:
+// WakeQNode is a snapshot of C `struct wake_q_node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type WakeQNode struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// WakeQNodePtr is a typed pointer to a C `struct wake_q_node` in the target (Read, IsNil, Addr).
+type WakeQNodePtr = kvm.Ptr[WakeQNode]
+
+// KVMType is WakeQNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (WakeQNode) KVMType() int { return 70 }
 
 // ReadWakeQNode reads a C `struct wake_q_node` at addr in one read.
 func (k *Kernel) ReadWakeQNode(addr uint64) (WakeQNode, error) {
-	b, err := k.read(addr, SizeofWakeQNode)
-	if err != nil {
-		return WakeQNode{}, fmt.Errorf("struct wake_q_node at %#x: %w", addr, err)
-	}
-	return WakeQNode{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s WakeQNode) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s WakeQNode) Bytes() []byte {
-	return s.b
-}
-
-// WakeQNodePtr is a pointer to a C `struct wake_q_node` in the target.
-type WakeQNodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct wake_q_node` p points to.
-func (p WakeQNodePtr) Read() (WakeQNode, error) {
-	return p.k.ReadWakeQNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p WakeQNodePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[WakeQNode](k.Binding(), addr)
 }
 
 // Next is `struct wake_q_node *next;` at offset 0, size 8.
-func (s WakeQNode) Next() WakeQNodePtr {
-	return WakeQNodePtr{k: s.k, Addr: u64(s.b, 0)}
-}
+func (s WakeQNode) Next() WakeQNodePtr { return kvm.PtrAt[WakeQNode](s.View, 562) }
+
+// HasNext reports whether the bound kernel's `struct wake_q_node` has member `next` of a type Next can read.
+func (s WakeQNode) HasNext() bool { return kvm.BindingOf(s.View).Has(562) }
 
 const (
-	// SizeofXregsState is the size of C `struct xregs_state` in bytes.
+	// SizeofXregsState is the size of C `struct xregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofXregsState = 576
-	// OffsetofXregsStateI387 is the offset of `i387` in C `struct xregs_state`.
-	OffsetofXregsStateI387 = 0
-	// OffsetofXregsStateHeader is the offset of `header` in C `struct xregs_state`.
-	OffsetofXregsStateHeader = 512
-	// OffsetofXregsStateExtendedStateArea is the offset of `extended_state_area` in C `struct xregs_state`.
-	OffsetofXregsStateExtendedStateArea = 576
+	// OffsetofXregsState… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofXregsStateI387              = 0   // i387
+	OffsetofXregsStateHeader            = 512 // header
+	OffsetofXregsStateExtendedStateArea = 576 // extended_state_area
 	// XregsStateExtendedStateAreaLen is 0 for the flexible array `u8 extended_state_area[0]`.
 	XregsStateExtendedStateAreaLen = 0
 )
 
-// XregsState is a snapshot of C `struct xregs_state` (576 bytes) read from the target:
+// XregsState is a snapshot of C `struct xregs_state` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type XregsState struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// XregsStatePtr is a typed pointer to a C `struct xregs_state` in the target (Read, IsNil, Addr).
+type XregsStatePtr = kvm.Ptr[XregsState]
+
+// KVMType is XregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (XregsState) KVMType() int { return 71 }
 
 // ReadXregsState reads a C `struct xregs_state` at addr in one read.
 func (k *Kernel) ReadXregsState(addr uint64) (XregsState, error) {
-	b, err := k.read(addr, SizeofXregsState)
-	if err != nil {
-		return XregsState{}, fmt.Errorf("struct xregs_state at %#x: %w", addr, err)
-	}
-	return XregsState{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s XregsState) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 576 bytes (nil for the zero value); they are shared, not copied.
-func (s XregsState) Bytes() []byte {
-	return s.b
-}
-
-// XregsStatePtr is a pointer to a C `struct xregs_state` in the target.
-type XregsStatePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct xregs_state` p points to.
-func (p XregsStatePtr) Read() (XregsState, error) {
-	return p.k.ReadXregsState(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p XregsStatePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[XregsState](k.Binding(), addr)
 }
 
 // I387 is `struct fxregs_state i387;` at offset 0, size 512.
-func (s XregsState) I387() FxregsState {
-	return FxregsState{k: s.k, addr: s.addr, b: sub(s.b, 0, 512)}
-}
+func (s XregsState) I387() FxregsState { return FxregsState{kvm.Sub(s.View, 563)} }
+
+// HasI387 reports whether the bound kernel's `struct xregs_state` has member `i387` of a type I387 can read.
+func (s XregsState) HasI387() bool { return kvm.BindingOf(s.View).Has(563) }
 
 // Header is `struct xstate_header header;` at offset 512, size 64.
-func (s XregsState) Header() XstateHeader {
-	return XstateHeader{k: s.k, addr: s.addr + 512, b: sub(s.b, 512, 64)}
-}
+func (s XregsState) Header() XstateHeader { return XstateHeader{kvm.Sub(s.View, 564)} }
+
+// HasHeader reports whether the bound kernel's `struct xregs_state` has member `header` of a type Header can read.
+func (s XregsState) HasHeader() bool { return kvm.BindingOf(s.View).Has(564) }
 
 // ExtendedStateArea is `u8 extended_state_area[0];` at offset 576, size 0.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -7643,85 +5971,64 @@ func (s XregsState) ExtendedStateArea(i int) (v uint8, err error) {
 	if i < 0 {
 		return v, errors.New("struct xregs_state member extended_state_area: index out of range")
 	}
-	addr := s.addr + 576 + uint64(i)*1
-	b, err := s.k.read(addr, 1)
+	el, err := kvm.ReadElem(s.View, 565, i)
 	if err != nil {
 		return v, err
 	}
-	return u8(b, 0), nil
+	return uint8(kvm.ElemUint(el, 565)), nil
 }
+
+// HasExtendedStateArea reports whether the bound kernel's `struct xregs_state` has member `extended_state_area` of a type ExtendedStateArea can read.
+func (s XregsState) HasExtendedStateArea() bool { return kvm.BindingOf(s.View).Has(565) }
 
 // ExtendedStateAreaString reads the NUL-terminated string in `u8 extended_state_area[0]` from the target, at most limit bytes.
 func (s XregsState) ExtendedStateAreaString(limit int) (string, error) {
-	return s.k.readString(s.addr+576, limit)
+	if addr := kvm.MemberAddr(s.View, 565); addr != 0 {
+		return kvm.ReadString(kvm.BindingOf(s.View).Target(), addr, limit)
+	}
+	return "", kvm.BindingOf(s.View).Err()
 }
 
 const (
-	// SizeofXstateHeader is the size of C `struct xstate_header` in bytes.
+	// SizeofXstateHeader is the size of C `struct xstate_header` in bytes in the kernel the bindings were generated from.
 	SizeofXstateHeader = 64
-	// OffsetofXstateHeaderXfeatures is the offset of `xfeatures` in C `struct xstate_header`.
-	OffsetofXstateHeaderXfeatures = 0
-	// OffsetofXstateHeaderXcompBv is the offset of `xcomp_bv` in C `struct xstate_header`.
-	OffsetofXstateHeaderXcompBv = 8
-	// OffsetofXstateHeaderReserved is the offset of `reserved` in C `struct xstate_header`.
-	OffsetofXstateHeaderReserved = 16
+	// OffsetofXstateHeader… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofXstateHeaderXfeatures = 0  // xfeatures
+	OffsetofXstateHeaderXcompBv   = 8  // xcomp_bv
+	OffsetofXstateHeaderReserved  = 16 // reserved
 	// XstateHeaderReservedLen is the element count of `u64 reserved[6]`.
 	XstateHeaderReservedLen = 6
 )
 
-// XstateHeader is a snapshot of C `struct xstate_header` (64 bytes) read from the target:
+// XstateHeader is a snapshot of C `struct xstate_header` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type XstateHeader struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// XstateHeaderPtr is a typed pointer to a C `struct xstate_header` in the target (Read, IsNil, Addr).
+type XstateHeaderPtr = kvm.Ptr[XstateHeader]
+
+// KVMType is XstateHeader's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (XstateHeader) KVMType() int { return 72 }
 
 // ReadXstateHeader reads a C `struct xstate_header` at addr in one read.
 func (k *Kernel) ReadXstateHeader(addr uint64) (XstateHeader, error) {
-	b, err := k.read(addr, SizeofXstateHeader)
-	if err != nil {
-		return XstateHeader{}, fmt.Errorf("struct xstate_header at %#x: %w", addr, err)
-	}
-	return XstateHeader{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s XstateHeader) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 64 bytes (nil for the zero value); they are shared, not copied.
-func (s XstateHeader) Bytes() []byte {
-	return s.b
-}
-
-// XstateHeaderPtr is a pointer to a C `struct xstate_header` in the target.
-type XstateHeaderPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct xstate_header` p points to.
-func (p XstateHeaderPtr) Read() (XstateHeader, error) {
-	return p.k.ReadXstateHeader(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p XstateHeaderPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[XstateHeader](k.Binding(), addr)
 }
 
 // Xfeatures is `u64 xfeatures;` at offset 0, size 8.
-func (s XstateHeader) Xfeatures() uint64 {
-	return u64(s.b, 0)
-}
+func (s XstateHeader) Xfeatures() uint64 { return kvm.Uint(s.View, 566) }
+
+// HasXfeatures reports whether the bound kernel's `struct xstate_header` has member `xfeatures` of a type Xfeatures can read.
+func (s XstateHeader) HasXfeatures() bool { return kvm.BindingOf(s.View).Has(566) }
 
 // XcompBv is `u64 xcomp_bv;` at offset 8, size 8.
-func (s XstateHeader) XcompBv() uint64 {
-	return u64(s.b, 8)
-}
+func (s XstateHeader) XcompBv() uint64 { return kvm.Uint(s.View, 567) }
+
+// HasXcompBv reports whether the bound kernel's `struct xstate_header` has member `xcomp_bv` of a type XcompBv can read.
+func (s XstateHeader) HasXcompBv() bool { return kvm.BindingOf(s.View).Has(567) }
 
 // Reserved is `u64 reserved[6];` at offset 16, size 48.
 // It returns false when an index is out of range.
@@ -7729,9 +6036,15 @@ func (s XstateHeader) Reserved(i int) (v uint64, ok bool) {
 	if i < 0 || i >= XstateHeaderReservedLen {
 		return
 	}
-	off := 16 + i*8
-	return u64(s.b, off), true
+	el, ok := kvm.Elem(s.View, 568, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemUint(el, 568), true
 }
+
+// HasReserved reports whether the bound kernel's `struct xstate_header` has member `reserved` of a type Reserved can read.
+func (s XstateHeader) HasReserved() bool { return kvm.BindingOf(s.View).Has(568) }
 
 // TimespecType is C `enum timespec_type` (4 bytes).
 type TimespecType uint32
@@ -7785,630 +6098,1239 @@ func (e VtimeState) String() string {
 	return "VtimeState(" + strconv.FormatUint(uint64(e), 10) + ")"
 }
 
-// Layout checks: a constant below overflows, and the package does not compile,
-// if a member would lie outside its aggregate.
-const (
-	_ = uint(SizeofArchTlbflushUnmapBatch - OffsetofArchTlbflushUnmapBatchCpumask - 1024)
-	_ = uint(SizeofAtomicLongT - OffsetofAtomicLongTCounter - 8)
-	_ = uint(SizeofAtomicT - OffsetofAtomicTCounter - 4)
-	_ = uint(SizeofCallSingleNode - OffsetofCallSingleNodeLlist - 8)
-	_ = uint(SizeofCallSingleNode - OffsetofCallSingleNodeUFlags - 4)
-	_ = uint(SizeofCallSingleNode - OffsetofCallSingleNodeAFlags - 4)
-	_ = uint(SizeofCallSingleNode - OffsetofCallSingleNodeSrc - 2)
-	_ = uint(SizeofCallSingleNode - OffsetofCallSingleNodeDst - 2)
-	_ = uint(SizeofCallbackHead - OffsetofCallbackHeadNext - 8)
-	_ = uint(SizeofCallbackHead - OffsetofCallbackHeadFunc - 8)
-	_ = uint(SizeofCpumask - OffsetofCpumaskBits - 1024)
-	_ = uint(SizeofDescStruct - OffsetofDescStructLimit0 - 2)
-	_ = uint(SizeofDescStruct - OffsetofDescStructBase0 - 2)
-	_ = uint(SizeofFpregsState - OffsetofFpregsStateFsave - 112)
-	_ = uint(SizeofFpregsState - OffsetofFpregsStateFxsave - 512)
-	_ = uint(SizeofFpregsState - OffsetofFpregsStateSoft - 136)
-	_ = uint(SizeofFpregsState - OffsetofFpregsStateXsave - 576)
-	_ = uint(SizeofFpregsState - OffsetofFpregsStatePadding - 4096)
-	_ = uint(SizeofFpstate - OffsetofFpstateSize - 4)
-	_ = uint(SizeofFpstate - OffsetofFpstateUserSize - 4)
-	_ = uint(SizeofFpstate - OffsetofFpstateXfeatures - 8)
-	_ = uint(SizeofFpstate - OffsetofFpstateUserXfeatures - 8)
-	_ = uint(SizeofFpstate - OffsetofFpstateXfd - 8)
-	_ = uint(SizeofFpstate - OffsetofFpstateRegs - 4096)
-	_ = uint(SizeofFpu - OffsetofFpuLastCPU - 4)
-	_ = uint(SizeofFpu - OffsetofFpuAvx512Timestamp - 8)
-	_ = uint(SizeofFpu - OffsetofFpuFpstate - 8)
-	_ = uint(SizeofFpu - OffsetofFpuTaskFpstate - 8)
-	_ = uint(SizeofFpu - OffsetofFpuPerm - 16)
-	_ = uint(SizeofFpu - OffsetofFpuGuestPerm - 16)
-	_ = uint(SizeofFpu - OffsetofFpuFpstateField - 4160)
-	_ = uint(SizeofFpuStatePerm - OffsetofFpuStatePermStatePerm - 8)
-	_ = uint(SizeofFpuStatePerm - OffsetofFpuStatePermStateSize - 4)
-	_ = uint(SizeofFpuStatePerm - OffsetofFpuStatePermUserStateSize - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateCwd - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateSwd - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateTwd - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateFip - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateFcs - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateFoo - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateFos - 4)
-	_ = uint(SizeofFregsState - OffsetofFregsStateStSpace - 80)
-	_ = uint(SizeofFregsState - OffsetofFregsStateStatus - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateCwd - 2)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateSwd - 2)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateTwd - 2)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateFop - 2)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateRip - 8)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateRdp - 8)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateFip - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateFcs - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateFoo - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateFos - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateMxcsr - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateMxcsrMask - 4)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateStSpace - 128)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateXmmSpace - 256)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStatePadding - 48)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStatePadding1 - 48)
-	_ = uint(SizeofFxregsState - OffsetofFxregsStateSwReserved - 48)
-	_ = uint(SizeofHlistHead - OffsetofHlistHeadFirst - 8)
-	_ = uint(SizeofHlistNode - OffsetofHlistNodeNext - 8)
-	_ = uint(SizeofHlistNode - OffsetofHlistNodePprev - 8)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerNode - 32)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerSoftexpires - 8)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerFunction - 8)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerBase - 8)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerState - 1)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerIsRel - 1)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerIsSoft - 1)
-	_ = uint(SizeofHrtimer - OffsetofHrtimerIsHard - 1)
-	_ = uint(SizeofKuidT - OffsetofKuidTVal - 4)
-	_ = uint(SizeofListHead - OffsetofListHeadNext - 8)
-	_ = uint(SizeofListHead - OffsetofListHeadPrev - 8)
-	_ = uint(SizeofLlistHead - OffsetofLlistHeadFirst - 8)
-	_ = uint(SizeofLlistNode - OffsetofLlistNodeNext - 8)
-	_ = uint(SizeofLoadWeight - OffsetofLoadWeightWeight - 8)
-	_ = uint(SizeofLoadWeight - OffsetofLoadWeightInvWeight - 4)
-	_ = uint(SizeofMutex - OffsetofMutexOwner - 8)
-	_ = uint(SizeofMutex - OffsetofMutexWaitLock - 4)
-	_ = uint(SizeofMutex - OffsetofMutexOsq - 4)
-	_ = uint(SizeofMutex - OffsetofMutexWaitList - 16)
-	_ = uint(SizeofNodemaskT - OffsetofNodemaskTBits - 128)
-	_ = uint(SizeofOptimisticSpinQueue - OffsetofOptimisticSpinQueueTail - 4)
-	_ = uint(SizeofPageFrag - OffsetofPageFragPage - 8)
-	_ = uint(SizeofPageFrag - OffsetofPageFragOffset - 4)
-	_ = uint(SizeofPageFrag - OffsetofPageFragSize - 4)
-	_ = uint(SizeofPlistNode - OffsetofPlistNodePrio - 4)
-	_ = uint(SizeofPlistNode - OffsetofPlistNodePrioList - 16)
-	_ = uint(SizeofPlistNode - OffsetofPlistNodeNodeList - 16)
-	_ = uint(SizeofPosixCputimerBase - OffsetofPosixCputimerBaseNextevt - 8)
-	_ = uint(SizeofPosixCputimerBase - OffsetofPosixCputimerBaseTqhead - 16)
-	_ = uint(SizeofPosixCputimers - OffsetofPosixCputimersBases - 72)
-	_ = uint(SizeofPosixCputimers - OffsetofPosixCputimersTimersActive - 4)
-	_ = uint(SizeofPosixCputimers - OffsetofPosixCputimersExpiryActive - 4)
-	_ = uint(SizeofPosixCputimersWork - OffsetofPosixCputimersWorkWork - 16)
-	_ = uint(SizeofPosixCputimersWork - OffsetofPosixCputimersWorkMutex - 32)
-	_ = uint(SizeofPosixCputimersWork - OffsetofPosixCputimersWorkScheduled - 4)
-	_ = uint(SizeofPrevCputime - OffsetofPrevCputimeUtime - 8)
-	_ = uint(SizeofPrevCputime - OffsetofPrevCputimeStime - 8)
-	_ = uint(SizeofPrevCputime - OffsetofPrevCputimeLock - 4)
-	_ = uint(SizeofQspinlock - OffsetofQspinlockVal - 4)
-	_ = uint(SizeofQspinlock - OffsetofQspinlockLocked - 1)
-	_ = uint(SizeofQspinlock - OffsetofQspinlockPending - 1)
-	_ = uint(SizeofQspinlock - OffsetofQspinlockLockedPending - 2)
-	_ = uint(SizeofQspinlock - OffsetofQspinlockTail - 2)
-	_ = uint(SizeofRCUSpecial - OffsetofRCUSpecialB - 4)
-	_ = uint(SizeofRCUSpecial - OffsetofRCUSpecialS - 4)
-	_ = uint(SizeofRCUSpecialB - OffsetofRCUSpecialBBlocked - 1)
-	_ = uint(SizeofRCUSpecialB - OffsetofRCUSpecialBNeedQs - 1)
-	_ = uint(SizeofRCUSpecialB - OffsetofRCUSpecialBExpHint - 1)
-	_ = uint(SizeofRCUSpecialB - OffsetofRCUSpecialBNeedMb - 1)
-	_ = uint(SizeofRawSpinlock - OffsetofRawSpinlockRawLock - 4)
-	_ = uint(SizeofRbNode - OffsetofRbNodeRbParentColor - 8)
-	_ = uint(SizeofRbNode - OffsetofRbNodeRbRight - 8)
-	_ = uint(SizeofRbNode - OffsetofRbNodeRbLeft - 8)
-	_ = uint(SizeofRbRoot - OffsetofRbRootRbNode - 8)
-	_ = uint(SizeofRbRootCached - OffsetofRbRootCachedRbRoot - 8)
-	_ = uint(SizeofRbRootCached - OffsetofRbRootCachedRbLeftmost - 8)
-	_ = uint(SizeofRefcountStruct - OffsetofRefcountStructRefs - 4)
-	_ = uint(SizeofRestartBlock - OffsetofRestartBlockArchData - 8)
-	_ = uint(SizeofRestartBlock - OffsetofRestartBlockFn - 8)
-	_ = uint(SizeofRestartBlock - OffsetofRestartBlockFutex - 40)
-	_ = uint(SizeofRestartBlock - OffsetofRestartBlockNanosleep - 24)
-	_ = uint(SizeofRestartBlock - OffsetofRestartBlockPoll - 32)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexUaddr - 8)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexVal - 4)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexFlags - 4)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexBitset - 4)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexTime - 8)
-	_ = uint(SizeofRestartBlockFutex - OffsetofRestartBlockFutexUaddr2 - 8)
-	_ = uint(SizeofRestartBlockNanosleep - OffsetofRestartBlockNanosleepClockid - 4)
-	_ = uint(SizeofRestartBlockNanosleep - OffsetofRestartBlockNanosleepType - 4)
-	_ = uint(SizeofRestartBlockNanosleep - OffsetofRestartBlockNanosleepRmtp - 8)
-	_ = uint(SizeofRestartBlockNanosleep - OffsetofRestartBlockNanosleepCompatRmtp - 8)
-	_ = uint(SizeofRestartBlockNanosleep - OffsetofRestartBlockNanosleepExpires - 8)
-	_ = uint(SizeofRestartBlockPoll - OffsetofRestartBlockPollUfds - 8)
-	_ = uint(SizeofRestartBlockPoll - OffsetofRestartBlockPollNfds - 4)
-	_ = uint(SizeofRestartBlockPoll - OffsetofRestartBlockPollHasTimeout - 4)
-	_ = uint(SizeofRestartBlockPoll - OffsetofRestartBlockPollTvSec - 8)
-	_ = uint(SizeofRestartBlockPoll - OffsetofRestartBlockPollTvNsec - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgLastUpdateTime - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgLoadSum - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgRunnableSum - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgUtilSum - 4)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgPeriodContrib - 4)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgLoadAvg - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgRunnableAvg - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgUtilAvg - 8)
-	_ = uint(SizeofSchedAvg - OffsetofSchedAvgUtilEst - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityRbNode - 24)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlRuntime - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlDeadline - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlPeriod - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlBw - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlDensity - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityRuntime - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDeadline - 8)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityFlags - 4)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityDlTimer - 64)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityInactiveTimer - 64)
-	_ = uint(SizeofSchedDlEntity - OffsetofSchedDlEntityPiSe - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityLoad - 16)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityRunNode - 24)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityGroupNode - 16)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityOnRq - 4)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityExecStart - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntitySumExecRuntime - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityVruntime - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityPrevSumExecRuntime - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityNrMigrations - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityDepth - 4)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityParent - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityCfsRq - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityMyQ - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityRunnableWeight - 8)
-	_ = uint(SizeofSchedEntity - OffsetofSchedEntityAvg - 64)
-	_ = uint(SizeofSchedInfo - OffsetofSchedInfoPcount - 8)
-	_ = uint(SizeofSchedInfo - OffsetofSchedInfoRunDelay - 8)
-	_ = uint(SizeofSchedInfo - OffsetofSchedInfoLastArrival - 8)
-	_ = uint(SizeofSchedInfo - OffsetofSchedInfoLastQueued - 8)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityRunList - 16)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityTimeout - 8)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityWatchdogStamp - 8)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityTimeSlice - 4)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityOnRq - 2)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityOnList - 2)
-	_ = uint(SizeofSchedRtEntity - OffsetofSchedRtEntityBack - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsWaitStart - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsWaitMax - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsWaitCount - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsWaitSum - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsIowaitCount - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsIowaitSum - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsSleepStart - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsSleepMax - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsSumSleepRuntime - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsBlockStart - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsBlockMax - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsSumBlockRuntime - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsExecMax - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsSliceMax - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrMigrationsCold - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrFailedMigrationsAffine - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrFailedMigrationsRunning - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrFailedMigrationsHot - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrForcedMigrations - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeups - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsSync - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsMigrate - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsLocal - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsRemote - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsAffine - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsAffineAttempts - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsPassive - 8)
-	_ = uint(SizeofSchedStatistics - OffsetofSchedStatisticsNrWakeupsIdle - 8)
-	_ = uint(SizeofSeccomp - OffsetofSeccompMode - 4)
-	_ = uint(SizeofSeccomp - OffsetofSeccompFilterCount - 4)
-	_ = uint(SizeofSeccomp - OffsetofSeccompFilter - 8)
-	_ = uint(SizeofSeqcount - OffsetofSeqcountSequence - 4)
-	_ = uint(SizeofSeqcountSpinlock - OffsetofSeqcountSpinlockSeqcount - 4)
-	_ = uint(SizeofSigpending - OffsetofSigpendingList - 16)
-	_ = uint(SizeofSigpending - OffsetofSigpendingSignal - 8)
-	_ = uint(SizeofSigsetT - OffsetofSigsetTSig - 8)
-	_ = uint(SizeofSpinlock - OffsetofSpinlockRlock - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateCwd - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateSwd - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateTwd - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateFip - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateFcs - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateFoo - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateFos - 4)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateStSpace - 80)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateFtop - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateChanged - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateLookahead - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateNoUpdate - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateRm - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateAlimit - 1)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateInfo - 8)
-	_ = uint(SizeofSwregsState - OffsetofSwregsStateEntryEip - 4)
-	_ = uint(SizeofSyscallUserDispatch - OffsetofSyscallUserDispatchSelector - 8)
-	_ = uint(SizeofSyscallUserDispatch - OffsetofSyscallUserDispatchOffset - 8)
-	_ = uint(SizeofSyscallUserDispatch - OffsetofSyscallUserDispatchLen - 8)
-	_ = uint(SizeofSyscallUserDispatch - OffsetofSyscallUserDispatchOnDispatch - 1)
-	_ = uint(SizeofSysvSem - OffsetofSysvSemUndoList - 8)
-	_ = uint(SizeofSysvShm - OffsetofSysvShmShmClist - 16)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingRchar - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingWchar - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingSyscr - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingSyscw - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingReadBytes - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingWriteBytes - 8)
-	_ = uint(SizeofTaskIOAccounting - OffsetofTaskIOAccountingCancelledWriteBytes - 8)
-	_ = uint(SizeofTaskRssStat - OffsetofTaskRssStatEvents - 4)
-	_ = uint(SizeofTaskRssStat - OffsetofTaskRssStatCount - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThreadInfo - 24)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructState - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStack - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructUsage - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFlags - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPtrace - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructOnCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWakeEntry - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWakeeFlips - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWakeeFlipDecayTs - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastWakee - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRecentUsedCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWakeCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructOnRq - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPrio - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStaticPrio - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNormalPrio - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRtPriority - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSe - 256)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRt - 48)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructDl - 224)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSchedClass - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSchedTaskGroup - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStats - 256)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPreemptNotifiers - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBtraceSeq - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPolicy - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNrCpusAllowed - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCpusPtr - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructUserCpusPtr - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCpusMask - 1024)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMigrationPending - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMigrationDisabled - 2)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMigrationFlags - 2)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUReadLockNesting - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUReadUnlockSpecial - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUNodeEntry - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUBlockedNode - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUTasksNvcsw - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUTasksHoldout - 1)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUTasksIdx - 1)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUTasksIdleCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUTasksHoldoutList - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcReaderNesting - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcIpiToCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcReaderSpecial - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcHoldoutList - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcBlkdNode - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTrcBlkdCPU - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSchedInfo - 32)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTasks - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPushableTasks - 40)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPushableDlTasks - 24)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMm - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructActiveMm - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRssStat - 20)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructExitState - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructExitCode - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructExitSignal - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPdeathSignal - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructJobctl - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPersonality - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAtomicFlags - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRestartBlock - 56)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTgid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStackCanary - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRealParent - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructParent - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructChildren - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSibling - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructGroupLeader - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPtraced - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPtraceEntry - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThreadPid - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPidLinks - 64)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThreadGroup - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThreadNode - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructVforkDone - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSetChildTid - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructClearChildTid - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWorkerPrivate - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructUtime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructGtime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPrevCputime - 24)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructVtime - 48)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTickDepMask - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNvcsw - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNivcsw - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStartTime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStartBoottime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMinFlt - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMajFlt - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPosixCputimers - 80)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPosixCputimersWork - 56)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPtracerCred - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRealCred - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCred - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCachedRequestedKey - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructComm - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNameidata - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSysvsem - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSysvshm - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastSwitchCount - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastSwitchTime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFs - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFiles - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructIOUring - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNsproxy - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSignal - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSighand - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBlocked - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRealBlocked - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSavedSigmask - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPending - 24)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSasSsSp - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSasSsSize - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSasSsFlags - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTaskWorks - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAuditContext - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLoginuid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSessionid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSeccomp - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSyscallDispatch - 32)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructParentExecID - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSelfExecID - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAllocLock - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiLock - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructWakeQ - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiWaiters - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiTopTask - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiBlockedOn - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructJournalInfo - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBioList - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPlug - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructReclaimState - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBackingDevInfo - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructIOContext - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCaptureControl - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPtraceMessage - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastSiginfo - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructIoac - 56)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPsiFlags - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAcctRssMem1 - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAcctVmMem1 - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructAcctTimexpd - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemsAllowed - 128)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemsAllowedSeq - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCpusetMemSpreadRotor - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCpusetSlabSpreadRotor - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCgroups - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCgList - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructClosid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRmid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRobustList - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCompatRobustList - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiStateList - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPiStateCache - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFutexExitMutex - 32)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFutexState - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPerfEventCtxp - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPerfEventMutex - 32)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPerfEventList - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMempolicy - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructIlPrev - 2)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPrefNodeFork - 2)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaScanSeq - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaScanPeriod - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaScanPeriodMax - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaPreferredNid - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaMigrateRetry - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNodeStamp - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastTaskNumaPlacement - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructLastSumExecRuntime - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaWork - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaGroup - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaFaults - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTotalNumaFaults - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaFaultsLocality - 24)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNumaPagesMigrated - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRseq - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRseqSig - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRseqEventMask - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTlbUbc - 1032)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCUUsers - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRCU - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSplicePipe - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTaskFrag - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructDelays - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNrDirtied - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructNrDirtiedPause - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructDirtyPausedWhen - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTimerSlackNs - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructDefaultTimerSlackNs - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCurrRetStack - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructCurrRetDepth - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRetStack - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructFtraceTimestamp - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTraceOverrun - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTracingGraphPause - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructTraceRecursion - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemcgInOom - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemcgOomGfpMask - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemcgOomOrder - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructMemcgNrPagesOverHigh - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructActiveMemcg - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThrottleQueue - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructUtask - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSequentialIO - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSequentialIOAvg - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructKmapCtrl - 0)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPagefaultDisabled - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructOomReaperList - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructOomReaperTimer - 40)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStackVmArea - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructStackRefcount - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructPatchState - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructSecurity - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBpfStorage - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructBpfCtx - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructKstackOffset - 4)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructKretprobeInstances - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructRethooks - 8)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructL1dFlushKill - 16)
-	_ = uint(SizeofTaskStruct - OffsetofTaskStructThread - 4416)
-	_ = uint(SizeofThreadInfo - OffsetofThreadInfoFlags - 8)
-	_ = uint(SizeofThreadInfo - OffsetofThreadInfoSyscallWork - 8)
-	_ = uint(SizeofThreadInfo - OffsetofThreadInfoStatus - 4)
-	_ = uint(SizeofThreadInfo - OffsetofThreadInfoCPU - 4)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructTlsArray - 24)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructSp - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructEs - 2)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructDs - 2)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructFsindex - 2)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructGsindex - 2)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructFsbase - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructGsbase - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructPtraceBps - 32)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructVirtualDr6 - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructPtraceDr7 - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructCr2 - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructTrapNr - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructErrorCode - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructIOBitmap - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructIoplEmul - 8)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructPkru - 4)
-	_ = uint(SizeofThreadStruct - OffsetofThreadStructFpu - 4224)
-	_ = uint(SizeofTimerList - OffsetofTimerListEntry - 16)
-	_ = uint(SizeofTimerList - OffsetofTimerListExpires - 8)
-	_ = uint(SizeofTimerList - OffsetofTimerListFunction - 8)
-	_ = uint(SizeofTimerList - OffsetofTimerListFlags - 4)
-	_ = uint(SizeofTimerqueueHead - OffsetofTimerqueueHeadRbRoot - 16)
-	_ = uint(SizeofTimerqueueNode - OffsetofTimerqueueNodeNode - 24)
-	_ = uint(SizeofTimerqueueNode - OffsetofTimerqueueNodeExpires - 8)
-	_ = uint(SizeofTlbflushUnmapBatch - OffsetofTlbflushUnmapBatchArch - 1024)
-	_ = uint(SizeofTlbflushUnmapBatch - OffsetofTlbflushUnmapBatchFlushRequired - 1)
-	_ = uint(SizeofTlbflushUnmapBatch - OffsetofTlbflushUnmapBatchWritable - 1)
-	_ = uint(SizeofUtilEst - OffsetofUtilEstEnqueued - 4)
-	_ = uint(SizeofUtilEst - OffsetofUtilEstEwma - 4)
-	_ = uint(SizeofVtime - OffsetofVtimeSeqcount - 4)
-	_ = uint(SizeofVtime - OffsetofVtimeStarttime - 8)
-	_ = uint(SizeofVtime - OffsetofVtimeState - 4)
-	_ = uint(SizeofVtime - OffsetofVtimeCPU - 4)
-	_ = uint(SizeofVtime - OffsetofVtimeUtime - 8)
-	_ = uint(SizeofVtime - OffsetofVtimeStime - 8)
-	_ = uint(SizeofVtime - OffsetofVtimeGtime - 8)
-	_ = uint(SizeofWakeQNode - OffsetofWakeQNodeNext - 8)
-	_ = uint(SizeofXregsState - OffsetofXregsStateI387 - 512)
-	_ = uint(SizeofXregsState - OffsetofXregsStateHeader - 64)
-	_ = uint(SizeofXregsState - OffsetofXregsStateExtendedStateArea)
-	_ = uint(SizeofXstateHeader - OffsetofXstateHeaderXfeatures - 8)
-	_ = uint(SizeofXstateHeader - OffsetofXstateHeaderXcompBv - 8)
-	_ = uint(SizeofXstateHeader - OffsetofXstateHeaderReserved - 48)
-)
-
-// readString reads a NUL-terminated string of at most limit bytes at addr, in
-// pieces that never cross a 64-byte boundary (so never a page boundary),
-// byte by byte where a piece cannot be read whole.
-func (k *Kernel) readString(addr uint64, limit int) (string, error) {
-	if addr == 0 {
-		return "", errors.New("main: string pointer is NULL")
-	}
-	var out []byte
-	for len(out) < limit {
-		n := 64 - int(addr%64)
-		if n > limit-len(out) {
-			n = limit - len(out)
-		}
-		b, err := k.read(addr, n)
-		if err != nil && n > 1 {
-			// The string may end before memory the target cannot read: go byte by byte.
-			b, err = k.read(addr, 1)
-		}
-		if err != nil {
-			return string(out), err
-		}
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			return string(append(out, b[:i]...)), nil
-		}
-		out = append(out, b...)
-		addr += uint64(len(b))
-	}
-	return string(out), nil
-}
-
-// read reads n bytes at addr from k's target.
-func (k *Kernel) read(addr uint64, n int) ([]byte, error) {
-	if k == nil || k.t == nil {
-		return nil, errNotBound
-	}
-	b := make([]byte, n)
-	if err := kvm.ReadFull(k.t, b, addr); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-var errNotBound = errors.New("main: no target: use Bind")
-
-func u8(b []byte, off int) uint8 {
-	if off < 0 || off >= len(b) {
-		return 0
-	}
-	return b[off]
-}
-func u16(b []byte, off int) uint16 {
-	if off < 0 || len(b)-off < 2 {
-		return 0
-	}
-	return binary.LittleEndian.Uint16(b[off:])
-}
-func u32(b []byte, off int) uint32 {
-	if off < 0 || len(b)-off < 4 {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(b[off:])
-}
-func u64(b []byte, off int) uint64 {
-	if off < 0 || len(b)-off < 8 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[off:])
-}
-
-// sub is b[off:off+n], or nil when that is out of range.
-func sub(b []byte, off, n int) []byte {
-	if off < 0 || n < 0 || len(b)-off < n {
-		return nil
-	}
-	return b[off : off+n : off+n]
-}
-
-// cstring is b up to its first NUL byte.
-func cstring(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
-
-// bits is the n-bit field at data bit offset off in b (0 when out of range).
-func bits(b []byte, off, n uint) uint64 {
-	if n == 0 || n > 64 || uint64(len(b))*8 < uint64(off)+uint64(n) {
-		return 0
-	}
-	return kvm.Bits(b, off, n, BigEndian)
+// kvmSpec is the layout these bindings were generated with; Bind resolves it
+// against the target's types (docs/generated-code.md).
+var kvmSpec = kvm.Spec{
+	Arch:        "x86_64",
+	BigEndian:   false,
+	BuildID:     BuildID,
+	Package:     "main",
+	PtrSize:     8,
+	Relocatable: true,
+	Types: []kvm.TypeSpec{
+		// 0: ArchTlbflushUnmapBatch
+		{
+			C: "struct arch_tlbflush_unmap_batch",
+			Fields: []kvm.FieldSpec{
+				kvm.M("cpumask", kvm.KindStruct, 0, 1024),
+			},
+			Name:   "struct arch_tlbflush_unmap_batch",
+			Parent: -1,
+			Size:   1024,
+		},
+		// 1: AtomicLongT
+		{
+			C: "atomic_long_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.M("counter", kvm.KindInt, 0, 8),
+			},
+			Name:   "atomic_long_t",
+			Parent: -1,
+			Size:   8,
+		},
+		// 2: AtomicT
+		{
+			C: "atomic_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.M("counter", kvm.KindInt, 0, 4),
+			},
+			Name:   "atomic_t",
+			Parent: -1,
+			Size:   4,
+		},
+		// 3: CallSingleNode
+		{
+			C: "struct __call_single_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("llist", kvm.KindStruct, 0, 8),
+				kvm.M("u_flags", kvm.KindUint, 8, 4),
+				kvm.M("a_flags", kvm.KindStruct, 8, 4),
+				kvm.M("src", kvm.KindUint, 12, 2),
+				kvm.M("dst", kvm.KindUint, 14, 2),
+			},
+			Name:   "struct __call_single_node",
+			Parent: -1,
+			Size:   16,
+		},
+		// 4: CallbackHead
+		{
+			C: "struct callback_head",
+			Fields: []kvm.FieldSpec{
+				kvm.M("next", kvm.KindPtr, 0, 8),
+				kvm.M("func", kvm.KindPtr, 8, 8),
+			},
+			Name:   "struct callback_head",
+			Parent: -1,
+			Size:   16,
+		},
+		// 5: Cpumask
+		{
+			C: "struct cpumask",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("bits", kvm.KindUint, 0, 8, 128),
+			},
+			Name:   "struct cpumask",
+			Parent: -1,
+			Size:   1024,
+		},
+		// 6: DescStruct
+		{
+			C: "struct desc_struct",
+			Fields: []kvm.FieldSpec{
+				kvm.M("limit0", kvm.KindUint, 0, 2),
+				kvm.M("base0", kvm.KindUint, 2, 2),
+				kvm.BF("base1", kvm.KindUint, 32, 8, 2),
+				kvm.BF("type", kvm.KindUint, 40, 4, 2),
+				kvm.BF("s", kvm.KindUint, 44, 1, 2),
+				kvm.BF("dpl", kvm.KindUint, 45, 2, 2),
+				kvm.BF("p", kvm.KindUint, 47, 1, 2),
+				kvm.BF("limit1", kvm.KindUint, 48, 4, 2),
+				kvm.BF("avl", kvm.KindUint, 52, 1, 2),
+				kvm.BF("l", kvm.KindUint, 53, 1, 2),
+				kvm.BF("d", kvm.KindUint, 54, 1, 2),
+				kvm.BF("g", kvm.KindUint, 55, 1, 2),
+				kvm.BF("base2", kvm.KindUint, 56, 8, 2),
+			},
+			Name:   "struct desc_struct",
+			Parent: -1,
+			Size:   8,
+		},
+		// 7: FpregsState
+		{
+			C: "union fpregs_state",
+			Fields: []kvm.FieldSpec{
+				kvm.M("fsave", kvm.KindStruct, 0, 112),
+				kvm.M("fxsave", kvm.KindStruct, 0, 512),
+				kvm.M("soft", kvm.KindStruct, 0, 136),
+				kvm.M("xsave", kvm.KindStruct, 0, 576),
+				kvm.Arr("__padding", kvm.KindUint, 0, 1, 4096),
+			},
+			Name:   "union fpregs_state",
+			Parent: -1,
+			Size:   4096,
+		},
+		// 8: Fpstate
+		{
+			C: "struct fpstate",
+			Fields: []kvm.FieldSpec{
+				kvm.M("size", kvm.KindUint, 0, 4),
+				kvm.M("user_size", kvm.KindUint, 4, 4),
+				kvm.M("xfeatures", kvm.KindUint, 8, 8),
+				kvm.M("user_xfeatures", kvm.KindUint, 16, 8),
+				kvm.M("xfd", kvm.KindUint, 24, 8),
+				kvm.BF("is_valloc", kvm.KindUint, 256, 1, 4),
+				kvm.BF("is_guest", kvm.KindUint, 257, 1, 4),
+				kvm.BF("is_confidential", kvm.KindUint, 258, 1, 4),
+				kvm.BF("in_use", kvm.KindUint, 259, 1, 4),
+				kvm.M("regs", kvm.KindStruct, 64, 4096),
+			},
+			Name:   "struct fpstate",
+			Parent: -1,
+			Size:   4160,
+		},
+		// 9: Fpu
+		{
+			C: "struct fpu",
+			Fields: []kvm.FieldSpec{
+				kvm.M("last_cpu", kvm.KindUint, 0, 4),
+				kvm.M("avx512_timestamp", kvm.KindUint, 8, 8),
+				kvm.M("fpstate", kvm.KindPtr, 16, 8),
+				kvm.M("__task_fpstate", kvm.KindPtr, 24, 8),
+				kvm.M("perm", kvm.KindStruct, 32, 16),
+				kvm.M("guest_perm", kvm.KindStruct, 48, 16),
+				kvm.M("__fpstate", kvm.KindStruct, 64, 4160),
+			},
+			Name:   "struct fpu",
+			Parent: -1,
+			Size:   4224,
+		},
+		// 10: FpuStatePerm
+		{
+			C: "struct fpu_state_perm",
+			Fields: []kvm.FieldSpec{
+				kvm.M("__state_perm", kvm.KindUint, 0, 8),
+				kvm.M("__state_size", kvm.KindUint, 8, 4),
+				kvm.M("__user_state_size", kvm.KindUint, 12, 4),
+			},
+			Name:   "struct fpu_state_perm",
+			Parent: -1,
+			Size:   16,
+		},
+		// 11: FregsState
+		{
+			C: "struct fregs_state",
+			Fields: []kvm.FieldSpec{
+				kvm.M("cwd", kvm.KindUint, 0, 4),
+				kvm.M("swd", kvm.KindUint, 4, 4),
+				kvm.M("twd", kvm.KindUint, 8, 4),
+				kvm.M("fip", kvm.KindUint, 12, 4),
+				kvm.M("fcs", kvm.KindUint, 16, 4),
+				kvm.M("foo", kvm.KindUint, 20, 4),
+				kvm.M("fos", kvm.KindUint, 24, 4),
+				kvm.Arr("st_space", kvm.KindUint, 28, 4, 20),
+				kvm.M("status", kvm.KindUint, 108, 4),
+			},
+			Name:   "struct fregs_state",
+			Parent: -1,
+			Size:   112,
+		},
+		// 12: FxregsState
+		{
+			C: "struct fxregs_state",
+			Fields: []kvm.FieldSpec{
+				kvm.M("cwd", kvm.KindUint, 0, 2),
+				kvm.M("swd", kvm.KindUint, 2, 2),
+				kvm.M("twd", kvm.KindUint, 4, 2),
+				kvm.M("fop", kvm.KindUint, 6, 2),
+				kvm.M("rip", kvm.KindUint, 8, 8),
+				kvm.M("rdp", kvm.KindUint, 16, 8),
+				kvm.M("fip", kvm.KindUint, 8, 4),
+				kvm.M("fcs", kvm.KindUint, 12, 4),
+				kvm.M("foo", kvm.KindUint, 16, 4),
+				kvm.M("fos", kvm.KindUint, 20, 4),
+				kvm.M("mxcsr", kvm.KindUint, 24, 4),
+				kvm.M("mxcsr_mask", kvm.KindUint, 28, 4),
+				kvm.Arr("st_space", kvm.KindUint, 32, 4, 32),
+				kvm.Arr("xmm_space", kvm.KindUint, 160, 4, 64),
+				kvm.Arr("padding", kvm.KindUint, 416, 4, 12),
+				kvm.Arr("padding1", kvm.KindUint, 464, 4, 12),
+				kvm.Arr("sw_reserved", kvm.KindUint, 464, 4, 12),
+			},
+			Name:   "struct fxregs_state",
+			Parent: -1,
+			Size:   512,
+		},
+		// 13: HlistHead
+		{
+			C: "struct hlist_head",
+			Fields: []kvm.FieldSpec{
+				kvm.M("first", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct hlist_head",
+			Parent: -1,
+			Size:   8,
+		},
+		// 14: HlistNode
+		{
+			C: "struct hlist_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("next", kvm.KindPtr, 0, 8),
+				kvm.M("pprev", kvm.KindPtr, 8, 8),
+			},
+			Name:   "struct hlist_node",
+			Parent: -1,
+			Size:   16,
+		},
+		// 15: Hrtimer
+		{
+			C: "struct hrtimer",
+			Fields: []kvm.FieldSpec{
+				kvm.M("node", kvm.KindStruct, 0, 32),
+				kvm.M("_softexpires", kvm.KindInt, 32, 8),
+				kvm.M("function", kvm.KindPtr, 40, 8),
+				kvm.M("base", kvm.KindPtr, 48, 8),
+				kvm.M("state", kvm.KindUint, 56, 1),
+				kvm.M("is_rel", kvm.KindUint, 57, 1),
+				kvm.M("is_soft", kvm.KindUint, 58, 1),
+				kvm.M("is_hard", kvm.KindUint, 59, 1),
+			},
+			Name:   "struct hrtimer",
+			Parent: -1,
+			Size:   64,
+		},
+		// 16: KmapCtrl
+		{
+			C:      "struct kmap_ctrl",
+			Name:   "struct kmap_ctrl",
+			Parent: -1,
+			Size:   0,
+		},
+		// 17: KuidT
+		{
+			C: "kuid_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.M("val", kvm.KindUint, 0, 4),
+			},
+			Name:   "kuid_t",
+			Parent: -1,
+			Size:   4,
+		},
+		// 18: ListHead
+		{
+			C: "struct list_head",
+			Fields: []kvm.FieldSpec{
+				kvm.M("next", kvm.KindPtr, 0, 8),
+				kvm.M("prev", kvm.KindPtr, 8, 8),
+			},
+			Name:   "struct list_head",
+			Parent: -1,
+			Size:   16,
+		},
+		// 19: LlistHead
+		{
+			C: "struct llist_head",
+			Fields: []kvm.FieldSpec{
+				kvm.M("first", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct llist_head",
+			Parent: -1,
+			Size:   8,
+		},
+		// 20: LlistNode
+		{
+			C: "struct llist_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("next", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct llist_node",
+			Parent: -1,
+			Size:   8,
+		},
+		// 21: LoadWeight
+		{
+			C: "struct load_weight",
+			Fields: []kvm.FieldSpec{
+				kvm.M("weight", kvm.KindUint, 0, 8),
+				kvm.M("inv_weight", kvm.KindUint, 8, 4),
+			},
+			Name:   "struct load_weight",
+			Parent: -1,
+			Size:   16,
+		},
+		// 22: Mutex
+		{
+			C: "struct mutex",
+			Fields: []kvm.FieldSpec{
+				kvm.M("owner", kvm.KindStruct, 0, 8),
+				kvm.M("wait_lock", kvm.KindStruct, 8, 4),
+				kvm.M("osq", kvm.KindStruct, 12, 4),
+				kvm.M("wait_list", kvm.KindStruct, 16, 16),
+			},
+			Name:   "struct mutex",
+			Parent: -1,
+			Size:   32,
+		},
+		// 23: NodemaskT
+		{
+			C: "nodemask_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("bits", kvm.KindUint, 0, 8, 16),
+			},
+			Name:   "nodemask_t",
+			Parent: -1,
+			Size:   128,
+		},
+		// 24: OptimisticSpinQueue
+		{
+			C: "struct optimistic_spin_queue",
+			Fields: []kvm.FieldSpec{
+				kvm.M("tail", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct optimistic_spin_queue",
+			Parent: -1,
+			Size:   4,
+		},
+		// 25: PageFrag
+		{
+			C: "struct page_frag",
+			Fields: []kvm.FieldSpec{
+				kvm.M("page", kvm.KindPtr, 0, 8),
+				kvm.M("offset", kvm.KindUint, 8, 4),
+				kvm.M("size", kvm.KindUint, 12, 4),
+			},
+			Name:   "struct page_frag",
+			Parent: -1,
+			Size:   16,
+		},
+		// 26: PlistNode
+		{
+			C: "struct plist_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("prio", kvm.KindInt, 0, 4),
+				kvm.M("prio_list", kvm.KindStruct, 8, 16),
+				kvm.M("node_list", kvm.KindStruct, 24, 16),
+			},
+			Name:   "struct plist_node",
+			Parent: -1,
+			Size:   40,
+		},
+		// 27: PosixCputimerBase
+		{
+			C: "struct posix_cputimer_base",
+			Fields: []kvm.FieldSpec{
+				kvm.M("nextevt", kvm.KindUint, 0, 8),
+				kvm.M("tqhead", kvm.KindStruct, 8, 16),
+			},
+			Name:   "struct posix_cputimer_base",
+			Parent: -1,
+			Size:   24,
+		},
+		// 28: PosixCputimers
+		{
+			C: "struct posix_cputimers",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("bases", kvm.KindStruct, 0, 24, 3),
+				kvm.M("timers_active", kvm.KindUint, 72, 4),
+				kvm.M("expiry_active", kvm.KindUint, 76, 4),
+			},
+			Name:   "struct posix_cputimers",
+			Parent: -1,
+			Size:   80,
+		},
+		// 29: PosixCputimersWork
+		{
+			C: "struct posix_cputimers_work",
+			Fields: []kvm.FieldSpec{
+				kvm.M("work", kvm.KindStruct, 0, 16),
+				kvm.M("mutex", kvm.KindStruct, 16, 32),
+				kvm.M("scheduled", kvm.KindUint, 48, 4),
+			},
+			Name:   "struct posix_cputimers_work",
+			Parent: -1,
+			Size:   56,
+		},
+		// 30: PrevCputime
+		{
+			C: "struct prev_cputime",
+			Fields: []kvm.FieldSpec{
+				kvm.M("utime", kvm.KindUint, 0, 8),
+				kvm.M("stime", kvm.KindUint, 8, 8),
+				kvm.M("lock", kvm.KindStruct, 16, 4),
+			},
+			Name:   "struct prev_cputime",
+			Parent: -1,
+			Size:   24,
+		},
+		// 31: Qspinlock
+		{
+			C: "struct qspinlock",
+			Fields: []kvm.FieldSpec{
+				kvm.M("val", kvm.KindStruct, 0, 4),
+				kvm.M("locked", kvm.KindUint, 0, 1),
+				kvm.M("pending", kvm.KindUint, 1, 1),
+				kvm.M("locked_pending", kvm.KindUint, 0, 2),
+				kvm.M("tail", kvm.KindUint, 2, 2),
+			},
+			Name:   "struct qspinlock",
+			Parent: -1,
+			Size:   4,
+		},
+		// 32: RCUSpecial
+		{
+			C: "union rcu_special",
+			Fields: []kvm.FieldSpec{
+				kvm.M("b", kvm.KindStruct, 0, 4),
+				kvm.M("s", kvm.KindUint, 0, 4),
+			},
+			Name:   "union rcu_special",
+			Parent: -1,
+			Size:   4,
+		},
+		// 33: RCUSpecialB
+		{
+			C: "the anonymous struct of union rcu_special member b",
+			Fields: []kvm.FieldSpec{
+				kvm.M("blocked", kvm.KindUint, 0, 1),
+				kvm.M("need_qs", kvm.KindUint, 1, 1),
+				kvm.M("exp_hint", kvm.KindUint, 2, 1),
+				kvm.M("need_mb", kvm.KindUint, 3, 1),
+			},
+			Parent: 32,
+			Path:   "b",
+			Size:   4,
+		},
+		// 34: RawSpinlock
+		{
+			C: "struct raw_spinlock",
+			Fields: []kvm.FieldSpec{
+				kvm.M("raw_lock", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct raw_spinlock",
+			Parent: -1,
+			Size:   4,
+		},
+		// 35: RbNode
+		{
+			C: "struct rb_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("__rb_parent_color", kvm.KindUint, 0, 8),
+				kvm.M("rb_right", kvm.KindPtr, 8, 8),
+				kvm.M("rb_left", kvm.KindPtr, 16, 8),
+			},
+			Name:   "struct rb_node",
+			Parent: -1,
+			Size:   24,
+		},
+		// 36: RbRoot
+		{
+			C: "struct rb_root",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rb_node", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct rb_root",
+			Parent: -1,
+			Size:   8,
+		},
+		// 37: RbRootCached
+		{
+			C: "struct rb_root_cached",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rb_root", kvm.KindStruct, 0, 8),
+				kvm.M("rb_leftmost", kvm.KindPtr, 8, 8),
+			},
+			Name:   "struct rb_root_cached",
+			Parent: -1,
+			Size:   16,
+		},
+		// 38: RefcountStruct
+		{
+			C: "struct refcount_struct",
+			Fields: []kvm.FieldSpec{
+				kvm.M("refs", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct refcount_struct",
+			Parent: -1,
+			Size:   4,
+		},
+		// 39: RestartBlock
+		{
+			C: "struct restart_block",
+			Fields: []kvm.FieldSpec{
+				kvm.M("arch_data", kvm.KindUint, 0, 8),
+				kvm.M("fn", kvm.KindPtr, 8, 8),
+				kvm.M("futex", kvm.KindStruct, 16, 40),
+				kvm.M("nanosleep", kvm.KindStruct, 16, 24),
+				kvm.M("poll", kvm.KindStruct, 16, 32),
+			},
+			Name:   "struct restart_block",
+			Parent: -1,
+			Size:   56,
+		},
+		// 40: RestartBlockFutex
+		{
+			C: "the anonymous struct of struct restart_block member futex",
+			Fields: []kvm.FieldSpec{
+				kvm.M("uaddr", kvm.KindPtr, 0, 8),
+				kvm.M("val", kvm.KindUint, 8, 4),
+				kvm.M("flags", kvm.KindUint, 12, 4),
+				kvm.M("bitset", kvm.KindUint, 16, 4),
+				kvm.M("time", kvm.KindUint, 24, 8),
+				kvm.M("uaddr2", kvm.KindPtr, 32, 8),
+			},
+			Parent: 39,
+			Path:   "futex",
+			Size:   40,
+		},
+		// 41: RestartBlockNanosleep
+		{
+			C: "the anonymous struct of struct restart_block member nanosleep",
+			Fields: []kvm.FieldSpec{
+				kvm.M("clockid", kvm.KindInt, 0, 4),
+				kvm.M("type", kvm.KindUint, 4, 4),
+				kvm.M("rmtp", kvm.KindPtr, 8, 8),
+				kvm.M("compat_rmtp", kvm.KindPtr, 8, 8),
+				kvm.M("expires", kvm.KindUint, 16, 8),
+			},
+			Parent: 39,
+			Path:   "nanosleep",
+			Size:   24,
+		},
+		// 42: RestartBlockPoll
+		{
+			C: "the anonymous struct of struct restart_block member poll",
+			Fields: []kvm.FieldSpec{
+				kvm.M("ufds", kvm.KindPtr, 0, 8),
+				kvm.M("nfds", kvm.KindInt, 8, 4),
+				kvm.M("has_timeout", kvm.KindInt, 12, 4),
+				kvm.M("tv_sec", kvm.KindUint, 16, 8),
+				kvm.M("tv_nsec", kvm.KindUint, 24, 8),
+			},
+			Parent: 39,
+			Path:   "poll",
+			Size:   32,
+		},
+		// 43: SchedAvg
+		{
+			C: "struct sched_avg",
+			Fields: []kvm.FieldSpec{
+				kvm.M("last_update_time", kvm.KindUint, 0, 8),
+				kvm.M("load_sum", kvm.KindUint, 8, 8),
+				kvm.M("runnable_sum", kvm.KindUint, 16, 8),
+				kvm.M("util_sum", kvm.KindUint, 24, 4),
+				kvm.M("period_contrib", kvm.KindUint, 28, 4),
+				kvm.M("load_avg", kvm.KindUint, 32, 8),
+				kvm.M("runnable_avg", kvm.KindUint, 40, 8),
+				kvm.M("util_avg", kvm.KindUint, 48, 8),
+				kvm.M("util_est", kvm.KindStruct, 56, 8),
+			},
+			Name:   "struct sched_avg",
+			Parent: -1,
+			Size:   64,
+		},
+		// 44: SchedDlEntity
+		{
+			C: "struct sched_dl_entity",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rb_node", kvm.KindStruct, 0, 24),
+				kvm.M("dl_runtime", kvm.KindUint, 24, 8),
+				kvm.M("dl_deadline", kvm.KindUint, 32, 8),
+				kvm.M("dl_period", kvm.KindUint, 40, 8),
+				kvm.M("dl_bw", kvm.KindUint, 48, 8),
+				kvm.M("dl_density", kvm.KindUint, 56, 8),
+				kvm.M("runtime", kvm.KindInt, 64, 8),
+				kvm.M("deadline", kvm.KindUint, 72, 8),
+				kvm.M("flags", kvm.KindUint, 80, 4),
+				kvm.BF("dl_throttled", kvm.KindUint, 672, 1, 4),
+				kvm.BF("dl_yielded", kvm.KindUint, 673, 1, 4),
+				kvm.BF("dl_non_contending", kvm.KindUint, 674, 1, 4),
+				kvm.BF("dl_overrun", kvm.KindUint, 675, 1, 4),
+				kvm.M("dl_timer", kvm.KindStruct, 88, 64),
+				kvm.M("inactive_timer", kvm.KindStruct, 152, 64),
+				kvm.M("pi_se", kvm.KindPtr, 216, 8),
+			},
+			Name:   "struct sched_dl_entity",
+			Parent: -1,
+			Size:   224,
+		},
+		// 45: SchedEntity
+		{
+			C: "struct sched_entity",
+			Fields: []kvm.FieldSpec{
+				kvm.M("load", kvm.KindStruct, 0, 16),
+				kvm.M("run_node", kvm.KindStruct, 16, 24),
+				kvm.M("group_node", kvm.KindStruct, 40, 16),
+				kvm.M("on_rq", kvm.KindUint, 56, 4),
+				kvm.M("exec_start", kvm.KindUint, 64, 8),
+				kvm.M("sum_exec_runtime", kvm.KindUint, 72, 8),
+				kvm.M("vruntime", kvm.KindUint, 80, 8),
+				kvm.M("prev_sum_exec_runtime", kvm.KindUint, 88, 8),
+				kvm.M("nr_migrations", kvm.KindUint, 96, 8),
+				kvm.M("depth", kvm.KindInt, 104, 4),
+				kvm.M("parent", kvm.KindPtr, 112, 8),
+				kvm.M("cfs_rq", kvm.KindPtr, 120, 8),
+				kvm.M("my_q", kvm.KindPtr, 128, 8),
+				kvm.M("runnable_weight", kvm.KindUint, 136, 8),
+				kvm.M("avg", kvm.KindStruct, 192, 64),
+			},
+			Name:   "struct sched_entity",
+			Parent: -1,
+			Size:   256,
+		},
+		// 46: SchedInfo
+		{
+			C: "struct sched_info",
+			Fields: []kvm.FieldSpec{
+				kvm.M("pcount", kvm.KindUint, 0, 8),
+				kvm.M("run_delay", kvm.KindUint, 8, 8),
+				kvm.M("last_arrival", kvm.KindUint, 16, 8),
+				kvm.M("last_queued", kvm.KindUint, 24, 8),
+			},
+			Name:   "struct sched_info",
+			Parent: -1,
+			Size:   32,
+		},
+		// 47: SchedRtEntity
+		{
+			C: "struct sched_rt_entity",
+			Fields: []kvm.FieldSpec{
+				kvm.M("run_list", kvm.KindStruct, 0, 16),
+				kvm.M("timeout", kvm.KindUint, 16, 8),
+				kvm.M("watchdog_stamp", kvm.KindUint, 24, 8),
+				kvm.M("time_slice", kvm.KindUint, 32, 4),
+				kvm.M("on_rq", kvm.KindUint, 36, 2),
+				kvm.M("on_list", kvm.KindUint, 38, 2),
+				kvm.M("back", kvm.KindPtr, 40, 8),
+			},
+			Name:   "struct sched_rt_entity",
+			Parent: -1,
+			Size:   48,
+		},
+		// 48: SchedStatistics
+		{
+			C: "struct sched_statistics",
+			Fields: []kvm.FieldSpec{
+				kvm.M("wait_start", kvm.KindUint, 0, 8),
+				kvm.M("wait_max", kvm.KindUint, 8, 8),
+				kvm.M("wait_count", kvm.KindUint, 16, 8),
+				kvm.M("wait_sum", kvm.KindUint, 24, 8),
+				kvm.M("iowait_count", kvm.KindUint, 32, 8),
+				kvm.M("iowait_sum", kvm.KindUint, 40, 8),
+				kvm.M("sleep_start", kvm.KindUint, 48, 8),
+				kvm.M("sleep_max", kvm.KindUint, 56, 8),
+				kvm.M("sum_sleep_runtime", kvm.KindInt, 64, 8),
+				kvm.M("block_start", kvm.KindUint, 72, 8),
+				kvm.M("block_max", kvm.KindUint, 80, 8),
+				kvm.M("sum_block_runtime", kvm.KindInt, 88, 8),
+				kvm.M("exec_max", kvm.KindUint, 96, 8),
+				kvm.M("slice_max", kvm.KindUint, 104, 8),
+				kvm.M("nr_migrations_cold", kvm.KindUint, 112, 8),
+				kvm.M("nr_failed_migrations_affine", kvm.KindUint, 120, 8),
+				kvm.M("nr_failed_migrations_running", kvm.KindUint, 128, 8),
+				kvm.M("nr_failed_migrations_hot", kvm.KindUint, 136, 8),
+				kvm.M("nr_forced_migrations", kvm.KindUint, 144, 8),
+				kvm.M("nr_wakeups", kvm.KindUint, 152, 8),
+				kvm.M("nr_wakeups_sync", kvm.KindUint, 160, 8),
+				kvm.M("nr_wakeups_migrate", kvm.KindUint, 168, 8),
+				kvm.M("nr_wakeups_local", kvm.KindUint, 176, 8),
+				kvm.M("nr_wakeups_remote", kvm.KindUint, 184, 8),
+				kvm.M("nr_wakeups_affine", kvm.KindUint, 192, 8),
+				kvm.M("nr_wakeups_affine_attempts", kvm.KindUint, 200, 8),
+				kvm.M("nr_wakeups_passive", kvm.KindUint, 208, 8),
+				kvm.M("nr_wakeups_idle", kvm.KindUint, 216, 8),
+			},
+			Name:   "struct sched_statistics",
+			Parent: -1,
+			Size:   256,
+		},
+		// 49: Seccomp
+		{
+			C: "struct seccomp",
+			Fields: []kvm.FieldSpec{
+				kvm.M("mode", kvm.KindInt, 0, 4),
+				kvm.M("filter_count", kvm.KindStruct, 4, 4),
+				kvm.M("filter", kvm.KindPtr, 8, 8),
+			},
+			Name:   "struct seccomp",
+			Parent: -1,
+			Size:   16,
+		},
+		// 50: Seqcount
+		{
+			C: "struct seqcount",
+			Fields: []kvm.FieldSpec{
+				kvm.M("sequence", kvm.KindUint, 0, 4),
+			},
+			Name:   "struct seqcount",
+			Parent: -1,
+			Size:   4,
+		},
+		// 51: SeqcountSpinlock
+		{
+			C: "struct seqcount_spinlock",
+			Fields: []kvm.FieldSpec{
+				kvm.M("seqcount", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct seqcount_spinlock",
+			Parent: -1,
+			Size:   4,
+		},
+		// 52: Sigpending
+		{
+			C: "struct sigpending",
+			Fields: []kvm.FieldSpec{
+				kvm.M("list", kvm.KindStruct, 0, 16),
+				kvm.M("signal", kvm.KindStruct, 16, 8),
+			},
+			Name:   "struct sigpending",
+			Parent: -1,
+			Size:   24,
+		},
+		// 53: SigsetT
+		{
+			C: "sigset_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("sig", kvm.KindUint, 0, 8, 1),
+			},
+			Name:   "sigset_t",
+			Parent: -1,
+			Size:   8,
+		},
+		// 54: Spinlock
+		{
+			C: "struct spinlock",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rlock", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct spinlock",
+			Parent: -1,
+			Size:   4,
+		},
+		// 55: SwregsState
+		{
+			C: "struct swregs_state",
+			Fields: []kvm.FieldSpec{
+				kvm.M("cwd", kvm.KindUint, 0, 4),
+				kvm.M("swd", kvm.KindUint, 4, 4),
+				kvm.M("twd", kvm.KindUint, 8, 4),
+				kvm.M("fip", kvm.KindUint, 12, 4),
+				kvm.M("fcs", kvm.KindUint, 16, 4),
+				kvm.M("foo", kvm.KindUint, 20, 4),
+				kvm.M("fos", kvm.KindUint, 24, 4),
+				kvm.Arr("st_space", kvm.KindUint, 28, 4, 20),
+				kvm.M("ftop", kvm.KindUint, 108, 1),
+				kvm.M("changed", kvm.KindUint, 109, 1),
+				kvm.M("lookahead", kvm.KindUint, 110, 1),
+				kvm.M("no_update", kvm.KindUint, 111, 1),
+				kvm.M("rm", kvm.KindUint, 112, 1),
+				kvm.M("alimit", kvm.KindUint, 113, 1),
+				kvm.M("info", kvm.KindPtr, 120, 8),
+				kvm.M("entry_eip", kvm.KindUint, 128, 4),
+			},
+			Name:   "struct swregs_state",
+			Parent: -1,
+			Size:   136,
+		},
+		// 56: SyscallUserDispatch
+		{
+			C: "struct syscall_user_dispatch",
+			Fields: []kvm.FieldSpec{
+				kvm.M("selector", kvm.KindPtr, 0, 8),
+				kvm.M("offset", kvm.KindUint, 8, 8),
+				kvm.M("len", kvm.KindUint, 16, 8),
+				kvm.M("on_dispatch", kvm.KindUint, 24, 1),
+			},
+			Name:   "struct syscall_user_dispatch",
+			Parent: -1,
+			Size:   32,
+		},
+		// 57: SysvSem
+		{
+			C: "struct sysv_sem",
+			Fields: []kvm.FieldSpec{
+				kvm.M("undo_list", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct sysv_sem",
+			Parent: -1,
+			Size:   8,
+		},
+		// 58: SysvShm
+		{
+			C: "struct sysv_shm",
+			Fields: []kvm.FieldSpec{
+				kvm.M("shm_clist", kvm.KindStruct, 0, 16),
+			},
+			Name:   "struct sysv_shm",
+			Parent: -1,
+			Size:   16,
+		},
+		// 59: TaskIOAccounting
+		{
+			C: "struct task_io_accounting",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rchar", kvm.KindUint, 0, 8),
+				kvm.M("wchar", kvm.KindUint, 8, 8),
+				kvm.M("syscr", kvm.KindUint, 16, 8),
+				kvm.M("syscw", kvm.KindUint, 24, 8),
+				kvm.M("read_bytes", kvm.KindUint, 32, 8),
+				kvm.M("write_bytes", kvm.KindUint, 40, 8),
+				kvm.M("cancelled_write_bytes", kvm.KindUint, 48, 8),
+			},
+			Name:   "struct task_io_accounting",
+			Parent: -1,
+			Size:   56,
+		},
+		// 60: TaskRssStat
+		{
+			C: "struct task_rss_stat",
+			Fields: []kvm.FieldSpec{
+				kvm.M("events", kvm.KindInt, 0, 4),
+				kvm.Arr("count", kvm.KindInt, 4, 4, 4),
+			},
+			Name:   "struct task_rss_stat",
+			Parent: -1,
+			Size:   20,
+		},
+		// 61: TaskStruct
+		{
+			C: "struct task_struct",
+			Fields: []kvm.FieldSpec{
+				kvm.M("thread_info", kvm.KindStruct, 0, 24),
+				kvm.M("__state", kvm.KindUint, 24, 4),
+				kvm.M("stack", kvm.KindPtr, 32, 8),
+				kvm.M("usage", kvm.KindStruct, 40, 4),
+				kvm.M("flags", kvm.KindUint, 44, 4),
+				kvm.M("ptrace", kvm.KindUint, 48, 4),
+				kvm.M("on_cpu", kvm.KindInt, 52, 4),
+				kvm.M("wake_entry", kvm.KindStruct, 56, 16),
+				kvm.M("wakee_flips", kvm.KindUint, 72, 4),
+				kvm.M("wakee_flip_decay_ts", kvm.KindUint, 80, 8),
+				kvm.M("last_wakee", kvm.KindPtr, 88, 8),
+				kvm.M("recent_used_cpu", kvm.KindInt, 96, 4),
+				kvm.M("wake_cpu", kvm.KindInt, 100, 4),
+				kvm.M("on_rq", kvm.KindInt, 104, 4),
+				kvm.M("prio", kvm.KindInt, 108, 4),
+				kvm.M("static_prio", kvm.KindInt, 112, 4),
+				kvm.M("normal_prio", kvm.KindInt, 116, 4),
+				kvm.M("rt_priority", kvm.KindUint, 120, 4),
+				kvm.M("se", kvm.KindStruct, 128, 256),
+				kvm.M("rt", kvm.KindStruct, 384, 48),
+				kvm.M("dl", kvm.KindStruct, 432, 224),
+				kvm.M("sched_class", kvm.KindPtr, 656, 8),
+				kvm.M("sched_task_group", kvm.KindPtr, 664, 8),
+				kvm.M("stats", kvm.KindStruct, 704, 256),
+				kvm.M("preempt_notifiers", kvm.KindStruct, 960, 8),
+				kvm.M("btrace_seq", kvm.KindUint, 968, 4),
+				kvm.M("policy", kvm.KindUint, 972, 4),
+				kvm.M("nr_cpus_allowed", kvm.KindInt, 976, 4),
+				kvm.M("cpus_ptr", kvm.KindPtr, 984, 8),
+				kvm.M("user_cpus_ptr", kvm.KindPtr, 992, 8),
+				kvm.M("cpus_mask", kvm.KindStruct, 1000, 1024),
+				kvm.M("migration_pending", kvm.KindPtr, 2024, 8),
+				kvm.M("migration_disabled", kvm.KindUint, 2032, 2),
+				kvm.M("migration_flags", kvm.KindUint, 2034, 2),
+				kvm.M("rcu_read_lock_nesting", kvm.KindInt, 2036, 4),
+				kvm.M("rcu_read_unlock_special", kvm.KindStruct, 2040, 4),
+				kvm.M("rcu_node_entry", kvm.KindStruct, 2048, 16),
+				kvm.M("rcu_blocked_node", kvm.KindPtr, 2064, 8),
+				kvm.M("rcu_tasks_nvcsw", kvm.KindUint, 2072, 8),
+				kvm.M("rcu_tasks_holdout", kvm.KindUint, 2080, 1),
+				kvm.M("rcu_tasks_idx", kvm.KindUint, 2081, 1),
+				kvm.M("rcu_tasks_idle_cpu", kvm.KindInt, 2084, 4),
+				kvm.M("rcu_tasks_holdout_list", kvm.KindStruct, 2088, 16),
+				kvm.M("trc_reader_nesting", kvm.KindInt, 2104, 4),
+				kvm.M("trc_ipi_to_cpu", kvm.KindInt, 2108, 4),
+				kvm.M("trc_reader_special", kvm.KindStruct, 2112, 4),
+				kvm.M("trc_holdout_list", kvm.KindStruct, 2120, 16),
+				kvm.M("trc_blkd_node", kvm.KindStruct, 2136, 16),
+				kvm.M("trc_blkd_cpu", kvm.KindInt, 2152, 4),
+				kvm.M("sched_info", kvm.KindStruct, 2160, 32),
+				kvm.M("tasks", kvm.KindStruct, 2192, 16),
+				kvm.M("pushable_tasks", kvm.KindStruct, 2208, 40),
+				kvm.M("pushable_dl_tasks", kvm.KindStruct, 2248, 24),
+				kvm.M("mm", kvm.KindPtr, 2272, 8),
+				kvm.M("active_mm", kvm.KindPtr, 2280, 8),
+				kvm.M("rss_stat", kvm.KindStruct, 2288, 20),
+				kvm.M("exit_state", kvm.KindInt, 2308, 4),
+				kvm.M("exit_code", kvm.KindInt, 2312, 4),
+				kvm.M("exit_signal", kvm.KindInt, 2316, 4),
+				kvm.M("pdeath_signal", kvm.KindInt, 2320, 4),
+				kvm.M("jobctl", kvm.KindUint, 2328, 8),
+				kvm.M("personality", kvm.KindUint, 2336, 4),
+				kvm.BF("sched_reset_on_fork", kvm.KindUint, 18720, 1, 4),
+				kvm.BF("sched_contributes_to_load", kvm.KindUint, 18721, 1, 4),
+				kvm.BF("sched_migrated", kvm.KindUint, 18722, 1, 4),
+				kvm.BF("sched_task_hot", kvm.KindUint, 18723, 1, 4),
+				kvm.BF("sched_remote_wakeup", kvm.KindUint, 18752, 1, 4),
+				kvm.BF("user_dumpable", kvm.KindUint, 18753, 1, 4),
+				kvm.BF("in_execve", kvm.KindUint, 18754, 1, 4),
+				kvm.BF("in_iowait", kvm.KindUint, 18755, 1, 4),
+				kvm.BF("restore_sigmask", kvm.KindUint, 18756, 1, 4),
+				kvm.BF("in_user_fault", kvm.KindUint, 18757, 1, 4),
+				kvm.BF("in_lru_fault", kvm.KindUint, 18758, 1, 4),
+				kvm.BF("no_cgroup_migration", kvm.KindUint, 18759, 1, 4),
+				kvm.BF("frozen", kvm.KindUint, 18760, 1, 4),
+				kvm.BF("use_memdelay", kvm.KindUint, 18761, 1, 4),
+				kvm.BF("in_memstall", kvm.KindUint, 18762, 1, 4),
+				kvm.BF("in_eventfd", kvm.KindUint, 18763, 1, 4),
+				kvm.BF("pasid_activated", kvm.KindUint, 18764, 1, 4),
+				kvm.BF("reported_split_lock", kvm.KindUint, 18765, 1, 4),
+				kvm.BF("in_thrashing", kvm.KindUint, 18766, 1, 4),
+				kvm.M("atomic_flags", kvm.KindUint, 2352, 8),
+				kvm.M("restart_block", kvm.KindStruct, 2360, 56),
+				kvm.M("pid", kvm.KindInt, 2416, 4),
+				kvm.M("tgid", kvm.KindInt, 2420, 4),
+				kvm.M("stack_canary", kvm.KindUint, 2424, 8),
+				kvm.M("real_parent", kvm.KindPtr, 2432, 8),
+				kvm.M("parent", kvm.KindPtr, 2440, 8),
+				kvm.M("children", kvm.KindStruct, 2448, 16),
+				kvm.M("sibling", kvm.KindStruct, 2464, 16),
+				kvm.M("group_leader", kvm.KindPtr, 2480, 8),
+				kvm.M("ptraced", kvm.KindStruct, 2488, 16),
+				kvm.M("ptrace_entry", kvm.KindStruct, 2504, 16),
+				kvm.M("thread_pid", kvm.KindPtr, 2520, 8),
+				kvm.Arr("pid_links", kvm.KindStruct, 2528, 16, 4),
+				kvm.M("thread_group", kvm.KindStruct, 2592, 16),
+				kvm.M("thread_node", kvm.KindStruct, 2608, 16),
+				kvm.M("vfork_done", kvm.KindPtr, 2624, 8),
+				kvm.M("set_child_tid", kvm.KindPtr, 2632, 8),
+				kvm.M("clear_child_tid", kvm.KindPtr, 2640, 8),
+				kvm.M("worker_private", kvm.KindPtr, 2648, 8),
+				kvm.M("utime", kvm.KindUint, 2656, 8),
+				kvm.M("stime", kvm.KindUint, 2664, 8),
+				kvm.M("gtime", kvm.KindUint, 2672, 8),
+				kvm.M("prev_cputime", kvm.KindStruct, 2680, 24),
+				kvm.M("vtime", kvm.KindStruct, 2704, 48),
+				kvm.M("tick_dep_mask", kvm.KindStruct, 2752, 4),
+				kvm.M("nvcsw", kvm.KindUint, 2760, 8),
+				kvm.M("nivcsw", kvm.KindUint, 2768, 8),
+				kvm.M("start_time", kvm.KindUint, 2776, 8),
+				kvm.M("start_boottime", kvm.KindUint, 2784, 8),
+				kvm.M("min_flt", kvm.KindUint, 2792, 8),
+				kvm.M("maj_flt", kvm.KindUint, 2800, 8),
+				kvm.M("posix_cputimers", kvm.KindStruct, 2808, 80),
+				kvm.M("posix_cputimers_work", kvm.KindStruct, 2888, 56),
+				kvm.M("ptracer_cred", kvm.KindPtr, 2944, 8),
+				kvm.M("real_cred", kvm.KindPtr, 2952, 8),
+				kvm.M("cred", kvm.KindPtr, 2960, 8),
+				kvm.M("cached_requested_key", kvm.KindPtr, 2968, 8),
+				kvm.Arr("comm", kvm.KindInt, 2976, 1, 16),
+				kvm.M("nameidata", kvm.KindPtr, 2992, 8),
+				kvm.M("sysvsem", kvm.KindStruct, 3000, 8),
+				kvm.M("sysvshm", kvm.KindStruct, 3008, 16),
+				kvm.M("last_switch_count", kvm.KindUint, 3024, 8),
+				kvm.M("last_switch_time", kvm.KindUint, 3032, 8),
+				kvm.M("fs", kvm.KindPtr, 3040, 8),
+				kvm.M("files", kvm.KindPtr, 3048, 8),
+				kvm.M("io_uring", kvm.KindPtr, 3056, 8),
+				kvm.M("nsproxy", kvm.KindPtr, 3064, 8),
+				kvm.M("signal", kvm.KindPtr, 3072, 8),
+				kvm.M("sighand", kvm.KindPtr, 3080, 8),
+				kvm.M("blocked", kvm.KindStruct, 3088, 8),
+				kvm.M("real_blocked", kvm.KindStruct, 3096, 8),
+				kvm.M("saved_sigmask", kvm.KindStruct, 3104, 8),
+				kvm.M("pending", kvm.KindStruct, 3112, 24),
+				kvm.M("sas_ss_sp", kvm.KindUint, 3136, 8),
+				kvm.M("sas_ss_size", kvm.KindUint, 3144, 8),
+				kvm.M("sas_ss_flags", kvm.KindUint, 3152, 4),
+				kvm.M("task_works", kvm.KindPtr, 3160, 8),
+				kvm.M("audit_context", kvm.KindPtr, 3168, 8),
+				kvm.M("loginuid", kvm.KindStruct, 3176, 4),
+				kvm.M("sessionid", kvm.KindUint, 3180, 4),
+				kvm.M("seccomp", kvm.KindStruct, 3184, 16),
+				kvm.M("syscall_dispatch", kvm.KindStruct, 3200, 32),
+				kvm.M("parent_exec_id", kvm.KindUint, 3232, 8),
+				kvm.M("self_exec_id", kvm.KindUint, 3240, 8),
+				kvm.M("alloc_lock", kvm.KindStruct, 3248, 4),
+				kvm.M("pi_lock", kvm.KindStruct, 3252, 4),
+				kvm.M("wake_q", kvm.KindStruct, 3256, 8),
+				kvm.M("pi_waiters", kvm.KindStruct, 3264, 16),
+				kvm.M("pi_top_task", kvm.KindPtr, 3280, 8),
+				kvm.M("pi_blocked_on", kvm.KindPtr, 3288, 8),
+				kvm.M("journal_info", kvm.KindPtr, 3296, 8),
+				kvm.M("bio_list", kvm.KindPtr, 3304, 8),
+				kvm.M("plug", kvm.KindPtr, 3312, 8),
+				kvm.M("reclaim_state", kvm.KindPtr, 3320, 8),
+				kvm.M("backing_dev_info", kvm.KindPtr, 3328, 8),
+				kvm.M("io_context", kvm.KindPtr, 3336, 8),
+				kvm.M("capture_control", kvm.KindPtr, 3344, 8),
+				kvm.M("ptrace_message", kvm.KindUint, 3352, 8),
+				kvm.M("last_siginfo", kvm.KindPtr, 3360, 8),
+				kvm.M("ioac", kvm.KindStruct, 3368, 56),
+				kvm.M("psi_flags", kvm.KindUint, 3424, 4),
+				kvm.M("acct_rss_mem1", kvm.KindUint, 3432, 8),
+				kvm.M("acct_vm_mem1", kvm.KindUint, 3440, 8),
+				kvm.M("acct_timexpd", kvm.KindUint, 3448, 8),
+				kvm.M("mems_allowed", kvm.KindStruct, 3456, 128),
+				kvm.M("mems_allowed_seq", kvm.KindStruct, 3584, 4),
+				kvm.M("cpuset_mem_spread_rotor", kvm.KindInt, 3588, 4),
+				kvm.M("cpuset_slab_spread_rotor", kvm.KindInt, 3592, 4),
+				kvm.M("cgroups", kvm.KindPtr, 3600, 8),
+				kvm.M("cg_list", kvm.KindStruct, 3608, 16),
+				kvm.M("closid", kvm.KindUint, 3624, 4),
+				kvm.M("rmid", kvm.KindUint, 3628, 4),
+				kvm.M("robust_list", kvm.KindPtr, 3632, 8),
+				kvm.M("compat_robust_list", kvm.KindPtr, 3640, 8),
+				kvm.M("pi_state_list", kvm.KindStruct, 3648, 16),
+				kvm.M("pi_state_cache", kvm.KindPtr, 3664, 8),
+				kvm.M("futex_exit_mutex", kvm.KindStruct, 3672, 32),
+				kvm.M("futex_state", kvm.KindUint, 3704, 4),
+				kvm.Arr("perf_event_ctxp", kvm.KindPtr, 3712, 8, 2),
+				kvm.M("perf_event_mutex", kvm.KindStruct, 3728, 32),
+				kvm.M("perf_event_list", kvm.KindStruct, 3760, 16),
+				kvm.M("mempolicy", kvm.KindPtr, 3776, 8),
+				kvm.M("il_prev", kvm.KindInt, 3784, 2),
+				kvm.M("pref_node_fork", kvm.KindInt, 3786, 2),
+				kvm.M("numa_scan_seq", kvm.KindInt, 3788, 4),
+				kvm.M("numa_scan_period", kvm.KindUint, 3792, 4),
+				kvm.M("numa_scan_period_max", kvm.KindUint, 3796, 4),
+				kvm.M("numa_preferred_nid", kvm.KindInt, 3800, 4),
+				kvm.M("numa_migrate_retry", kvm.KindUint, 3808, 8),
+				kvm.M("node_stamp", kvm.KindUint, 3816, 8),
+				kvm.M("last_task_numa_placement", kvm.KindUint, 3824, 8),
+				kvm.M("last_sum_exec_runtime", kvm.KindUint, 3832, 8),
+				kvm.M("numa_work", kvm.KindStruct, 3840, 16),
+				kvm.M("numa_group", kvm.KindPtr, 3856, 8),
+				kvm.M("numa_faults", kvm.KindPtr, 3864, 8),
+				kvm.M("total_numa_faults", kvm.KindUint, 3872, 8),
+				kvm.Arr("numa_faults_locality", kvm.KindUint, 3880, 8, 3),
+				kvm.M("numa_pages_migrated", kvm.KindUint, 3904, 8),
+				kvm.M("rseq", kvm.KindPtr, 3912, 8),
+				kvm.M("rseq_sig", kvm.KindUint, 3920, 4),
+				kvm.M("rseq_event_mask", kvm.KindUint, 3928, 8),
+				kvm.M("tlb_ubc", kvm.KindStruct, 3936, 1032),
+				kvm.M("rcu_users", kvm.KindStruct, 4968, 4),
+				kvm.M("rcu", kvm.KindStruct, 4968, 16),
+				kvm.M("splice_pipe", kvm.KindPtr, 4984, 8),
+				kvm.M("task_frag", kvm.KindStruct, 4992, 16),
+				kvm.M("delays", kvm.KindPtr, 5008, 8),
+				kvm.M("nr_dirtied", kvm.KindInt, 5016, 4),
+				kvm.M("nr_dirtied_pause", kvm.KindInt, 5020, 4),
+				kvm.M("dirty_paused_when", kvm.KindUint, 5024, 8),
+				kvm.M("timer_slack_ns", kvm.KindUint, 5032, 8),
+				kvm.M("default_timer_slack_ns", kvm.KindUint, 5040, 8),
+				kvm.M("curr_ret_stack", kvm.KindInt, 5048, 4),
+				kvm.M("curr_ret_depth", kvm.KindInt, 5052, 4),
+				kvm.M("ret_stack", kvm.KindPtr, 5056, 8),
+				kvm.M("ftrace_timestamp", kvm.KindUint, 5064, 8),
+				kvm.M("trace_overrun", kvm.KindStruct, 5072, 4),
+				kvm.M("tracing_graph_pause", kvm.KindStruct, 5076, 4),
+				kvm.M("trace_recursion", kvm.KindUint, 5080, 8),
+				kvm.M("memcg_in_oom", kvm.KindPtr, 5088, 8),
+				kvm.M("memcg_oom_gfp_mask", kvm.KindUint, 5096, 4),
+				kvm.M("memcg_oom_order", kvm.KindInt, 5100, 4),
+				kvm.M("memcg_nr_pages_over_high", kvm.KindUint, 5104, 4),
+				kvm.M("active_memcg", kvm.KindPtr, 5112, 8),
+				kvm.M("throttle_queue", kvm.KindPtr, 5120, 8),
+				kvm.M("utask", kvm.KindPtr, 5128, 8),
+				kvm.M("sequential_io", kvm.KindUint, 5136, 4),
+				kvm.M("sequential_io_avg", kvm.KindUint, 5140, 4),
+				kvm.M("kmap_ctrl", kvm.KindStruct, 5144, 0),
+				kvm.M("pagefault_disabled", kvm.KindInt, 5144, 4),
+				kvm.M("oom_reaper_list", kvm.KindPtr, 5152, 8),
+				kvm.M("oom_reaper_timer", kvm.KindStruct, 5160, 40),
+				kvm.M("stack_vm_area", kvm.KindPtr, 5200, 8),
+				kvm.M("stack_refcount", kvm.KindStruct, 5208, 4),
+				kvm.M("patch_state", kvm.KindInt, 5212, 4),
+				kvm.M("security", kvm.KindPtr, 5216, 8),
+				kvm.M("bpf_storage", kvm.KindPtr, 5224, 8),
+				kvm.M("bpf_ctx", kvm.KindPtr, 5232, 8),
+				kvm.M("kstack_offset", kvm.KindUint, 5240, 4),
+				kvm.M("kretprobe_instances", kvm.KindStruct, 5248, 8),
+				kvm.M("rethooks", kvm.KindStruct, 5256, 8),
+				kvm.M("l1d_flush_kill", kvm.KindStruct, 5264, 16),
+				kvm.M("thread", kvm.KindStruct, 5312, 4416),
+			},
+			Name:   "struct task_struct",
+			Parent: -1,
+			Size:   9728,
+		},
+		// 62: ThreadInfo
+		{
+			C: "struct thread_info",
+			Fields: []kvm.FieldSpec{
+				kvm.M("flags", kvm.KindUint, 0, 8),
+				kvm.M("syscall_work", kvm.KindUint, 8, 8),
+				kvm.M("status", kvm.KindUint, 16, 4),
+				kvm.M("cpu", kvm.KindUint, 20, 4),
+			},
+			Name:   "struct thread_info",
+			Parent: -1,
+			Size:   24,
+		},
+		// 63: ThreadStruct
+		{
+			C: "struct thread_struct",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("tls_array", kvm.KindStruct, 0, 8, 3),
+				kvm.M("sp", kvm.KindUint, 24, 8),
+				kvm.M("es", kvm.KindUint, 32, 2),
+				kvm.M("ds", kvm.KindUint, 34, 2),
+				kvm.M("fsindex", kvm.KindUint, 36, 2),
+				kvm.M("gsindex", kvm.KindUint, 38, 2),
+				kvm.M("fsbase", kvm.KindUint, 40, 8),
+				kvm.M("gsbase", kvm.KindUint, 48, 8),
+				kvm.Arr("ptrace_bps", kvm.KindPtr, 56, 8, 4),
+				kvm.M("virtual_dr6", kvm.KindUint, 88, 8),
+				kvm.M("ptrace_dr7", kvm.KindUint, 96, 8),
+				kvm.M("cr2", kvm.KindUint, 104, 8),
+				kvm.M("trap_nr", kvm.KindUint, 112, 8),
+				kvm.M("error_code", kvm.KindUint, 120, 8),
+				kvm.M("io_bitmap", kvm.KindPtr, 128, 8),
+				kvm.M("iopl_emul", kvm.KindUint, 136, 8),
+				kvm.BF("iopl_warn", kvm.KindUint, 1152, 1, 4),
+				kvm.M("pkru", kvm.KindUint, 148, 4),
+				kvm.M("fpu", kvm.KindStruct, 192, 4224),
+			},
+			Name:   "struct thread_struct",
+			Parent: -1,
+			Size:   4416,
+		},
+		// 64: TimerList
+		{
+			C: "struct timer_list",
+			Fields: []kvm.FieldSpec{
+				kvm.M("entry", kvm.KindStruct, 0, 16),
+				kvm.M("expires", kvm.KindUint, 16, 8),
+				kvm.M("function", kvm.KindPtr, 24, 8),
+				kvm.M("flags", kvm.KindUint, 32, 4),
+			},
+			Name:   "struct timer_list",
+			Parent: -1,
+			Size:   40,
+		},
+		// 65: TimerqueueHead
+		{
+			C: "struct timerqueue_head",
+			Fields: []kvm.FieldSpec{
+				kvm.M("rb_root", kvm.KindStruct, 0, 16),
+			},
+			Name:   "struct timerqueue_head",
+			Parent: -1,
+			Size:   16,
+		},
+		// 66: TimerqueueNode
+		{
+			C: "struct timerqueue_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("node", kvm.KindStruct, 0, 24),
+				kvm.M("expires", kvm.KindInt, 24, 8),
+			},
+			Name:   "struct timerqueue_node",
+			Parent: -1,
+			Size:   32,
+		},
+		// 67: TlbflushUnmapBatch
+		{
+			C: "struct tlbflush_unmap_batch",
+			Fields: []kvm.FieldSpec{
+				kvm.M("arch", kvm.KindStruct, 0, 1024),
+				kvm.M("flush_required", kvm.KindUint, 1024, 1),
+				kvm.M("writable", kvm.KindUint, 1025, 1),
+			},
+			Name:   "struct tlbflush_unmap_batch",
+			Parent: -1,
+			Size:   1032,
+		},
+		// 68: UtilEst
+		{
+			C: "struct util_est",
+			Fields: []kvm.FieldSpec{
+				kvm.M("enqueued", kvm.KindUint, 0, 4),
+				kvm.M("ewma", kvm.KindUint, 4, 4),
+			},
+			Name:   "struct util_est",
+			Parent: -1,
+			Size:   8,
+		},
+		// 69: Vtime
+		{
+			C: "struct vtime",
+			Fields: []kvm.FieldSpec{
+				kvm.M("seqcount", kvm.KindStruct, 0, 4),
+				kvm.M("starttime", kvm.KindUint, 8, 8),
+				kvm.M("state", kvm.KindUint, 16, 4),
+				kvm.M("cpu", kvm.KindUint, 20, 4),
+				kvm.M("utime", kvm.KindUint, 24, 8),
+				kvm.M("stime", kvm.KindUint, 32, 8),
+				kvm.M("gtime", kvm.KindUint, 40, 8),
+			},
+			Name:   "struct vtime",
+			Parent: -1,
+			Size:   48,
+		},
+		// 70: WakeQNode
+		{
+			C: "struct wake_q_node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("next", kvm.KindPtr, 0, 8),
+			},
+			Name:   "struct wake_q_node",
+			Parent: -1,
+			Size:   8,
+		},
+		// 71: XregsState
+		{
+			C: "struct xregs_state",
+			Fields: []kvm.FieldSpec{
+				kvm.M("i387", kvm.KindStruct, 0, 512),
+				kvm.M("header", kvm.KindStruct, 512, 64),
+				kvm.Arr("extended_state_area", kvm.KindUint, 576, 1, 0),
+			},
+			Name:   "struct xregs_state",
+			Parent: -1,
+			Size:   576,
+		},
+		// 72: XstateHeader
+		{
+			C: "struct xstate_header",
+			Fields: []kvm.FieldSpec{
+				kvm.M("xfeatures", kvm.KindUint, 0, 8),
+				kvm.M("xcomp_bv", kvm.KindUint, 8, 8),
+				kvm.Arr("reserved", kvm.KindUint, 16, 8, 6),
+			},
+			Name:   "struct xstate_header",
+			Parent: -1,
+			Size:   64,
+		},
+	},
 }

@@ -3,10 +3,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
-	"fmt"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
@@ -19,42 +15,52 @@ const (
 	PtrSize = 8
 	// BigEndian reports whether the target stores values big-endian.
 	BigEndian = false
+	// Relocatable reports whether the accessors read member offsets from
+	// the layout table Bind fills from the target's own types (else the
+	// generation-time offsets are compiled in and only kernel BuildID binds).
+	Relocatable = true
 )
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	t kvm.Target
+	b *kvm.Binding
 }
 
-// Bind returns a Kernel reading t. It fails with a *kvm.BuildIDMismatchError
-// when t runs a kernel other than the one these bindings were generated from
-// (BuildID), unless kvm.IgnoreBuildID() is given.
+// Bind returns a Kernel reading t. Architecture, pointer size and byte
+// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
+// When t runs the kernel these bindings were generated from (BuildID), the
+// generation-time layout is used; for another kernel, give its types with
+// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
+// each member is then read where that kernel has it, and a member it lacks
+// reads as zero and is reported by HasX methods and Err as a
+// *kvm.MissingMemberError. Without types, another kernel is refused with a
+// *kvm.BuildIDMismatchError unless kvm.IgnoreBuildID() is given.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	if t == nil {
-		return nil, errors.New("main: Bind: nil target")
-	}
-	if err := kvm.CheckBuildID(t, BuildID, opts...); err != nil {
+	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &Kernel{t: t}, nil
+	return &Kernel{b: b}, nil
 }
 
 // Target returns the target k reads.
-func (k *Kernel) Target() kvm.Target {
+func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
+
+// Binding returns k's binding: its layout table and target (nil for a nil k).
+func (k *Kernel) Binding() *kvm.Binding {
 	if k == nil {
 		return nil
 	}
-	return k.t
+	return k.b
 }
+
+// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// member the bound kernel lacks, or nil.
+func (k *Kernel) Err() error { return k.Binding().Err() }
 
 // InitUtsNsAddr returns the run-time address of `struct uts_namespace init_uts_ns;` (link-time address 0xffffffff82bf9b60;
 // the target applies any KASLR displacement).
-func (k *Kernel) InitUtsNsAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("init_uts_ns")
-}
+func (k *Kernel) InitUtsNsAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "init_uts_ns") }
 
 // InitUtsNs reads `struct uts_namespace init_uts_ns;` (432 bytes) from the target.
 func (k *Kernel) InitUtsNs() (v UtsNamespace, err error) {
@@ -62,196 +68,111 @@ func (k *Kernel) InitUtsNs() (v UtsNamespace, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 432)
-	if err != nil {
-		return v, fmt.Errorf("init_uts_ns at %#x: %w", addr, err)
-	}
-	return UtsNamespace{k: k, addr: addr, b: sub(b, 0, 432)}, nil
+	return kvm.ReadView[UtsNamespace](k.Binding(), addr)
 }
 
 const (
-	// SizeofAtomicLongT is the size of C `atomic_long_t (an anonymous struct)` in bytes.
+	// SizeofAtomicLongT is the size of C `atomic_long_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofAtomicLongT = 8
-	// OffsetofAtomicLongTCounter is the offset of `counter` in C `atomic_long_t (an anonymous struct)`.
-	OffsetofAtomicLongTCounter = 0
+	// OffsetofAtomicLongT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofAtomicLongTCounter = 0 // counter
 )
 
-// AtomicLongT is a snapshot of C `atomic_long_t (an anonymous struct)` (8 bytes) read from the target:
+// AtomicLongT is a snapshot of C `atomic_long_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicLongT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// AtomicLongTPtr is a typed pointer to a C `atomic_long_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type AtomicLongTPtr = kvm.Ptr[AtomicLongT]
+
+// KVMType is AtomicLongT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (AtomicLongT) KVMType() int { return 0 }
 
 // ReadAtomicLongT reads a C `atomic_long_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicLongT(addr uint64) (AtomicLongT, error) {
-	b, err := k.read(addr, SizeofAtomicLongT)
-	if err != nil {
-		return AtomicLongT{}, fmt.Errorf("atomic_long_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return AtomicLongT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s AtomicLongT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s AtomicLongT) Bytes() []byte {
-	return s.b
-}
-
-// AtomicLongTPtr is a pointer to a C `atomic_long_t (an anonymous struct)` in the target.
-type AtomicLongTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `atomic_long_t (an anonymous struct)` p points to.
-func (p AtomicLongTPtr) Read() (AtomicLongT, error) {
-	return p.k.ReadAtomicLongT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p AtomicLongTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[AtomicLongT](k.Binding(), addr)
 }
 
 // Counter is `s64 counter;` at offset 0, size 8.
-func (s AtomicLongT) Counter() int64 {
-	return int64(u64(s.b, 0))
-}
+func (s AtomicLongT) Counter() int64 { return int64(kvm.Uint(s.View, 0)) }
+
+// HasCounter reports whether the bound kernel's `atomic_long_t (an anonymous struct)` has member `counter` of a type Counter can read.
+func (s AtomicLongT) HasCounter() bool { return kvm.BindingOf(s.View).Has(0) }
 
 const (
-	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes.
+	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofAtomicT = 4
-	// OffsetofAtomicTCounter is the offset of `counter` in C `atomic_t (an anonymous struct)`.
-	OffsetofAtomicTCounter = 0
+	// OffsetofAtomicT… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofAtomicTCounter = 0 // counter
 )
 
-// AtomicT is a snapshot of C `atomic_t (an anonymous struct)` (4 bytes) read from the target:
+// AtomicT is a snapshot of C `atomic_t (an anonymous struct)` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicT struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// AtomicTPtr is a typed pointer to a C `atomic_t (an anonymous struct)` in the target (Read, IsNil, Addr).
+type AtomicTPtr = kvm.Ptr[AtomicT]
+
+// KVMType is AtomicT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (AtomicT) KVMType() int { return 1 }
 
 // ReadAtomicT reads a C `atomic_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicT(addr uint64) (AtomicT, error) {
-	b, err := k.read(addr, SizeofAtomicT)
-	if err != nil {
-		return AtomicT{}, fmt.Errorf("atomic_t (an anonymous struct) at %#x: %w", addr, err)
-	}
-	return AtomicT{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s AtomicT) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s AtomicT) Bytes() []byte {
-	return s.b
-}
-
-// AtomicTPtr is a pointer to a C `atomic_t (an anonymous struct)` in the target.
-type AtomicTPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `atomic_t (an anonymous struct)` p points to.
-func (p AtomicTPtr) Read() (AtomicT, error) {
-	return p.k.ReadAtomicT(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p AtomicTPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[AtomicT](k.Binding(), addr)
 }
 
 // Counter is `int counter;` at offset 0, size 4.
-func (s AtomicT) Counter() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s AtomicT) Counter() int32 { return int32(kvm.Uint(s.View, 1)) }
+
+// HasCounter reports whether the bound kernel's `atomic_t (an anonymous struct)` has member `counter` of a type Counter can read.
+func (s AtomicT) HasCounter() bool { return kvm.BindingOf(s.View).Has(1) }
 
 const (
-	// SizeofNewUtsname is the size of C `struct new_utsname` in bytes.
+	// SizeofNewUtsname is the size of C `struct new_utsname` in bytes in the kernel the bindings were generated from.
 	SizeofNewUtsname = 390
-	// OffsetofNewUtsnameSysname is the offset of `sysname` in C `struct new_utsname`.
-	OffsetofNewUtsnameSysname = 0
+	// OffsetofNewUtsname… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofNewUtsnameSysname = 0 // sysname
 	// NewUtsnameSysnameLen is the element count of `char sysname[65]`.
-	NewUtsnameSysnameLen = 65
-	// OffsetofNewUtsnameNodename is the offset of `nodename` in C `struct new_utsname`.
-	OffsetofNewUtsnameNodename = 65
+	NewUtsnameSysnameLen       = 65
+	OffsetofNewUtsnameNodename = 65 // nodename
 	// NewUtsnameNodenameLen is the element count of `char nodename[65]`.
-	NewUtsnameNodenameLen = 65
-	// OffsetofNewUtsnameRelease is the offset of `release` in C `struct new_utsname`.
-	OffsetofNewUtsnameRelease = 130
+	NewUtsnameNodenameLen     = 65
+	OffsetofNewUtsnameRelease = 130 // release
 	// NewUtsnameReleaseLen is the element count of `char release[65]`.
-	NewUtsnameReleaseLen = 65
-	// OffsetofNewUtsnameVersion is the offset of `version` in C `struct new_utsname`.
-	OffsetofNewUtsnameVersion = 195
+	NewUtsnameReleaseLen      = 65
+	OffsetofNewUtsnameVersion = 195 // version
 	// NewUtsnameVersionLen is the element count of `char version[65]`.
-	NewUtsnameVersionLen = 65
-	// OffsetofNewUtsnameMachine is the offset of `machine` in C `struct new_utsname`.
-	OffsetofNewUtsnameMachine = 260
+	NewUtsnameVersionLen      = 65
+	OffsetofNewUtsnameMachine = 260 // machine
 	// NewUtsnameMachineLen is the element count of `char machine[65]`.
-	NewUtsnameMachineLen = 65
-	// OffsetofNewUtsnameDomainname is the offset of `domainname` in C `struct new_utsname`.
-	OffsetofNewUtsnameDomainname = 325
+	NewUtsnameMachineLen         = 65
+	OffsetofNewUtsnameDomainname = 325 // domainname
 	// NewUtsnameDomainnameLen is the element count of `char domainname[65]`.
 	NewUtsnameDomainnameLen = 65
 )
 
-// NewUtsname is a snapshot of C `struct new_utsname` (390 bytes) read from the target:
+// NewUtsname is a snapshot of C `struct new_utsname` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NewUtsname struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// NewUtsnamePtr is a typed pointer to a C `struct new_utsname` in the target (Read, IsNil, Addr).
+type NewUtsnamePtr = kvm.Ptr[NewUtsname]
+
+// KVMType is NewUtsname's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (NewUtsname) KVMType() int { return 2 }
 
 // ReadNewUtsname reads a C `struct new_utsname` at addr in one read.
 func (k *Kernel) ReadNewUtsname(addr uint64) (NewUtsname, error) {
-	b, err := k.read(addr, SizeofNewUtsname)
-	if err != nil {
-		return NewUtsname{}, fmt.Errorf("struct new_utsname at %#x: %w", addr, err)
-	}
-	return NewUtsname{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s NewUtsname) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 390 bytes (nil for the zero value); they are shared, not copied.
-func (s NewUtsname) Bytes() []byte {
-	return s.b
-}
-
-// NewUtsnamePtr is a pointer to a C `struct new_utsname` in the target.
-type NewUtsnamePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct new_utsname` p points to.
-func (p NewUtsnamePtr) Read() (NewUtsname, error) {
-	return p.k.ReadNewUtsname(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p NewUtsnamePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[NewUtsname](k.Binding(), addr)
 }
 
 // Sysname is `char sysname[65];` at offset 0, size 65.
@@ -260,19 +181,21 @@ func (s NewUtsname) Sysname(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameSysnameLen {
 		return
 	}
-	off := 0 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 2, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 2)), true
 }
+
+// HasSysname reports whether the bound kernel's `struct new_utsname` has member `sysname` of a type Sysname can read.
+func (s NewUtsname) HasSysname() bool { return kvm.BindingOf(s.View).Has(2) }
 
 // SysnameBytes returns the bytes of `char sysname[65]`, shared with the snapshot.
-func (s NewUtsname) SysnameBytes() []byte {
-	return sub(s.b, 0, 65)
-}
+func (s NewUtsname) SysnameBytes() []byte { return kvm.Raw(s.View, 2) }
 
 // SysnameString returns `char sysname[65]` up to its first NUL byte.
-func (s NewUtsname) SysnameString() string {
-	return cstring(sub(s.b, 0, 65))
-}
+func (s NewUtsname) SysnameString() string { return kvm.Cstring(kvm.Raw(s.View, 2)) }
 
 // Nodename is `char nodename[65];` at offset 65, size 65.
 // It returns false when an index is out of range.
@@ -280,19 +203,21 @@ func (s NewUtsname) Nodename(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameNodenameLen {
 		return
 	}
-	off := 65 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 3, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 3)), true
 }
+
+// HasNodename reports whether the bound kernel's `struct new_utsname` has member `nodename` of a type Nodename can read.
+func (s NewUtsname) HasNodename() bool { return kvm.BindingOf(s.View).Has(3) }
 
 // NodenameBytes returns the bytes of `char nodename[65]`, shared with the snapshot.
-func (s NewUtsname) NodenameBytes() []byte {
-	return sub(s.b, 65, 65)
-}
+func (s NewUtsname) NodenameBytes() []byte { return kvm.Raw(s.View, 3) }
 
 // NodenameString returns `char nodename[65]` up to its first NUL byte.
-func (s NewUtsname) NodenameString() string {
-	return cstring(sub(s.b, 65, 65))
-}
+func (s NewUtsname) NodenameString() string { return kvm.Cstring(kvm.Raw(s.View, 3)) }
 
 // Release is `char release[65];` at offset 130, size 65.
 // It returns false when an index is out of range.
@@ -300,19 +225,21 @@ func (s NewUtsname) Release(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameReleaseLen {
 		return
 	}
-	off := 130 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 4, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 4)), true
 }
+
+// HasRelease reports whether the bound kernel's `struct new_utsname` has member `release` of a type Release can read.
+func (s NewUtsname) HasRelease() bool { return kvm.BindingOf(s.View).Has(4) }
 
 // ReleaseBytes returns the bytes of `char release[65]`, shared with the snapshot.
-func (s NewUtsname) ReleaseBytes() []byte {
-	return sub(s.b, 130, 65)
-}
+func (s NewUtsname) ReleaseBytes() []byte { return kvm.Raw(s.View, 4) }
 
 // ReleaseString returns `char release[65]` up to its first NUL byte.
-func (s NewUtsname) ReleaseString() string {
-	return cstring(sub(s.b, 130, 65))
-}
+func (s NewUtsname) ReleaseString() string { return kvm.Cstring(kvm.Raw(s.View, 4)) }
 
 // Version is `char version[65];` at offset 195, size 65.
 // It returns false when an index is out of range.
@@ -320,19 +247,21 @@ func (s NewUtsname) Version(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameVersionLen {
 		return
 	}
-	off := 195 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 5, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 5)), true
 }
+
+// HasVersion reports whether the bound kernel's `struct new_utsname` has member `version` of a type Version can read.
+func (s NewUtsname) HasVersion() bool { return kvm.BindingOf(s.View).Has(5) }
 
 // VersionBytes returns the bytes of `char version[65]`, shared with the snapshot.
-func (s NewUtsname) VersionBytes() []byte {
-	return sub(s.b, 195, 65)
-}
+func (s NewUtsname) VersionBytes() []byte { return kvm.Raw(s.View, 5) }
 
 // VersionString returns `char version[65]` up to its first NUL byte.
-func (s NewUtsname) VersionString() string {
-	return cstring(sub(s.b, 195, 65))
-}
+func (s NewUtsname) VersionString() string { return kvm.Cstring(kvm.Raw(s.View, 5)) }
 
 // Machine is `char machine[65];` at offset 260, size 65.
 // It returns false when an index is out of range.
@@ -340,19 +269,21 @@ func (s NewUtsname) Machine(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameMachineLen {
 		return
 	}
-	off := 260 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 6, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 6)), true
 }
+
+// HasMachine reports whether the bound kernel's `struct new_utsname` has member `machine` of a type Machine can read.
+func (s NewUtsname) HasMachine() bool { return kvm.BindingOf(s.View).Has(6) }
 
 // MachineBytes returns the bytes of `char machine[65]`, shared with the snapshot.
-func (s NewUtsname) MachineBytes() []byte {
-	return sub(s.b, 260, 65)
-}
+func (s NewUtsname) MachineBytes() []byte { return kvm.Raw(s.View, 6) }
 
 // MachineString returns `char machine[65]` up to its first NUL byte.
-func (s NewUtsname) MachineString() string {
-	return cstring(sub(s.b, 260, 65))
-}
+func (s NewUtsname) MachineString() string { return kvm.Cstring(kvm.Raw(s.View, 6)) }
 
 // Domainname is `char domainname[65];` at offset 325, size 65.
 // It returns false when an index is out of range.
@@ -360,297 +291,237 @@ func (s NewUtsname) Domainname(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameDomainnameLen {
 		return
 	}
-	off := 325 + i*1
-	return int8(u8(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 7, i)
+	if !ok {
+		return
+	}
+	return int8(kvm.ElemUint(el, 7)), true
 }
+
+// HasDomainname reports whether the bound kernel's `struct new_utsname` has member `domainname` of a type Domainname can read.
+func (s NewUtsname) HasDomainname() bool { return kvm.BindingOf(s.View).Has(7) }
 
 // DomainnameBytes returns the bytes of `char domainname[65]`, shared with the snapshot.
-func (s NewUtsname) DomainnameBytes() []byte {
-	return sub(s.b, 325, 65)
-}
+func (s NewUtsname) DomainnameBytes() []byte { return kvm.Raw(s.View, 7) }
 
 // DomainnameString returns `char domainname[65]` up to its first NUL byte.
-func (s NewUtsname) DomainnameString() string {
-	return cstring(sub(s.b, 325, 65))
-}
+func (s NewUtsname) DomainnameString() string { return kvm.Cstring(kvm.Raw(s.View, 7)) }
 
 const (
-	// SizeofNsCommon is the size of C `struct ns_common` in bytes.
+	// SizeofNsCommon is the size of C `struct ns_common` in bytes in the kernel the bindings were generated from.
 	SizeofNsCommon = 24
-	// OffsetofNsCommonStashed is the offset of `stashed` in C `struct ns_common`.
-	OffsetofNsCommonStashed = 0
-	// OffsetofNsCommonOps is the offset of `ops` in C `struct ns_common`.
-	OffsetofNsCommonOps = 8
-	// OffsetofNsCommonInum is the offset of `inum` in C `struct ns_common`.
-	OffsetofNsCommonInum = 16
-	// OffsetofNsCommonCount is the offset of `count` in C `struct ns_common`.
-	OffsetofNsCommonCount = 20
+	// OffsetofNsCommon… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofNsCommonStashed = 0  // stashed
+	OffsetofNsCommonOps     = 8  // ops
+	OffsetofNsCommonInum    = 16 // inum
+	OffsetofNsCommonCount   = 20 // count
 )
 
-// NsCommon is a snapshot of C `struct ns_common` (24 bytes) read from the target:
+// NsCommon is a snapshot of C `struct ns_common` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NsCommon struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// NsCommonPtr is a typed pointer to a C `struct ns_common` in the target (Read, IsNil, Addr).
+type NsCommonPtr = kvm.Ptr[NsCommon]
+
+// KVMType is NsCommon's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (NsCommon) KVMType() int { return 3 }
 
 // ReadNsCommon reads a C `struct ns_common` at addr in one read.
 func (k *Kernel) ReadNsCommon(addr uint64) (NsCommon, error) {
-	b, err := k.read(addr, SizeofNsCommon)
-	if err != nil {
-		return NsCommon{}, fmt.Errorf("struct ns_common at %#x: %w", addr, err)
-	}
-	return NsCommon{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s NsCommon) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s NsCommon) Bytes() []byte {
-	return s.b
-}
-
-// NsCommonPtr is a pointer to a C `struct ns_common` in the target.
-type NsCommonPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct ns_common` p points to.
-func (p NsCommonPtr) Read() (NsCommon, error) {
-	return p.k.ReadNsCommon(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p NsCommonPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[NsCommon](k.Binding(), addr)
 }
 
 // Stashed is `atomic_long_t stashed;` at offset 0, size 8.
-func (s NsCommon) Stashed() AtomicLongT {
-	return AtomicLongT{k: s.k, addr: s.addr, b: sub(s.b, 0, 8)}
-}
+func (s NsCommon) Stashed() AtomicLongT { return AtomicLongT{kvm.Sub(s.View, 8)} }
+
+// HasStashed reports whether the bound kernel's `struct ns_common` has member `stashed` of a type Stashed can read.
+func (s NsCommon) HasStashed() bool { return kvm.BindingOf(s.View).Has(8) }
 
 // Ops is `const struct proc_ns_operations *ops;` at offset 8, size 8.
-func (s NsCommon) Ops() uint64 {
-	return u64(s.b, 8)
-}
+func (s NsCommon) Ops() uint64 { return kvm.Uint(s.View, 9) }
+
+// HasOps reports whether the bound kernel's `struct ns_common` has member `ops` of a type Ops can read.
+func (s NsCommon) HasOps() bool { return kvm.BindingOf(s.View).Has(9) }
 
 // Inum is `unsigned int inum;` at offset 16, size 4.
-func (s NsCommon) Inum() uint32 {
-	return u32(s.b, 16)
-}
+func (s NsCommon) Inum() uint32 { return uint32(kvm.Uint(s.View, 10)) }
+
+// HasInum reports whether the bound kernel's `struct ns_common` has member `inum` of a type Inum can read.
+func (s NsCommon) HasInum() bool { return kvm.BindingOf(s.View).Has(10) }
 
 // Count is `refcount_t count;` at offset 20, size 4.
-func (s NsCommon) Count() RefcountStruct {
-	return RefcountStruct{k: s.k, addr: s.addr + 20, b: sub(s.b, 20, 4)}
-}
+func (s NsCommon) Count() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 11)} }
+
+// HasCount reports whether the bound kernel's `struct ns_common` has member `count` of a type Count can read.
+func (s NsCommon) HasCount() bool { return kvm.BindingOf(s.View).Has(11) }
 
 const (
-	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes.
+	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes in the kernel the bindings were generated from.
 	SizeofRefcountStruct = 4
-	// OffsetofRefcountStructRefs is the offset of `refs` in C `struct refcount_struct`.
-	OffsetofRefcountStructRefs = 0
+	// OffsetofRefcountStruct… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofRefcountStructRefs = 0 // refs
 )
 
-// RefcountStruct is a snapshot of C `struct refcount_struct` (4 bytes) read from the target:
+// RefcountStruct is a snapshot of C `struct refcount_struct` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RefcountStruct struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// RefcountStructPtr is a typed pointer to a C `struct refcount_struct` in the target (Read, IsNil, Addr).
+type RefcountStructPtr = kvm.Ptr[RefcountStruct]
+
+// KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (RefcountStruct) KVMType() int { return 4 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
-	b, err := k.read(addr, SizeofRefcountStruct)
-	if err != nil {
-		return RefcountStruct{}, fmt.Errorf("struct refcount_struct at %#x: %w", addr, err)
-	}
-	return RefcountStruct{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s RefcountStruct) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s RefcountStruct) Bytes() []byte {
-	return s.b
-}
-
-// RefcountStructPtr is a pointer to a C `struct refcount_struct` in the target.
-type RefcountStructPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct refcount_struct` p points to.
-func (p RefcountStructPtr) Read() (RefcountStruct, error) {
-	return p.k.ReadRefcountStruct(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p RefcountStructPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[RefcountStruct](k.Binding(), addr)
 }
 
 // Refs is `atomic_t refs;` at offset 0, size 4.
-func (s RefcountStruct) Refs() AtomicT {
-	return AtomicT{k: s.k, addr: s.addr, b: sub(s.b, 0, 4)}
-}
+func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 12)} }
+
+// HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
+func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(12) }
 
 const (
-	// SizeofUtsNamespace is the size of C `struct uts_namespace` in bytes.
+	// SizeofUtsNamespace is the size of C `struct uts_namespace` in bytes in the kernel the bindings were generated from.
 	SizeofUtsNamespace = 432
-	// OffsetofUtsNamespaceName is the offset of `name` in C `struct uts_namespace`.
-	OffsetofUtsNamespaceName = 0
-	// OffsetofUtsNamespaceUserNs is the offset of `user_ns` in C `struct uts_namespace`.
-	OffsetofUtsNamespaceUserNs = 392
-	// OffsetofUtsNamespaceUcounts is the offset of `ucounts` in C `struct uts_namespace`.
-	OffsetofUtsNamespaceUcounts = 400
-	// OffsetofUtsNamespaceNs is the offset of `ns` in C `struct uts_namespace`.
-	OffsetofUtsNamespaceNs = 408
+	// OffsetofUtsNamespace… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofUtsNamespaceName    = 0   // name
+	OffsetofUtsNamespaceUserNs  = 392 // user_ns
+	OffsetofUtsNamespaceUcounts = 400 // ucounts
+	OffsetofUtsNamespaceNs      = 408 // ns
 )
 
-// UtsNamespace is a snapshot of C `struct uts_namespace` (432 bytes) read from the target:
+// UtsNamespace is a snapshot of C `struct uts_namespace` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type UtsNamespace struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// UtsNamespacePtr is a typed pointer to a C `struct uts_namespace` in the target (Read, IsNil, Addr).
+type UtsNamespacePtr = kvm.Ptr[UtsNamespace]
+
+// KVMType is UtsNamespace's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (UtsNamespace) KVMType() int { return 5 }
 
 // ReadUtsNamespace reads a C `struct uts_namespace` at addr in one read.
 func (k *Kernel) ReadUtsNamespace(addr uint64) (UtsNamespace, error) {
-	b, err := k.read(addr, SizeofUtsNamespace)
-	if err != nil {
-		return UtsNamespace{}, fmt.Errorf("struct uts_namespace at %#x: %w", addr, err)
-	}
-	return UtsNamespace{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s UtsNamespace) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 432 bytes (nil for the zero value); they are shared, not copied.
-func (s UtsNamespace) Bytes() []byte {
-	return s.b
-}
-
-// UtsNamespacePtr is a pointer to a C `struct uts_namespace` in the target.
-type UtsNamespacePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct uts_namespace` p points to.
-func (p UtsNamespacePtr) Read() (UtsNamespace, error) {
-	return p.k.ReadUtsNamespace(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p UtsNamespacePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[UtsNamespace](k.Binding(), addr)
 }
 
 // Name is `struct new_utsname name;` at offset 0, size 390.
-func (s UtsNamespace) Name() NewUtsname {
-	return NewUtsname{k: s.k, addr: s.addr, b: sub(s.b, 0, 390)}
-}
+func (s UtsNamespace) Name() NewUtsname { return NewUtsname{kvm.Sub(s.View, 13)} }
+
+// HasName reports whether the bound kernel's `struct uts_namespace` has member `name` of a type Name can read.
+func (s UtsNamespace) HasName() bool { return kvm.BindingOf(s.View).Has(13) }
 
 // UserNs is `struct user_namespace *user_ns;` at offset 392, size 8.
-func (s UtsNamespace) UserNs() uint64 {
-	return u64(s.b, 392)
-}
+func (s UtsNamespace) UserNs() uint64 { return kvm.Uint(s.View, 14) }
+
+// HasUserNs reports whether the bound kernel's `struct uts_namespace` has member `user_ns` of a type UserNs can read.
+func (s UtsNamespace) HasUserNs() bool { return kvm.BindingOf(s.View).Has(14) }
 
 // Ucounts is `struct ucounts *ucounts;` at offset 400, size 8.
-func (s UtsNamespace) Ucounts() uint64 {
-	return u64(s.b, 400)
-}
+func (s UtsNamespace) Ucounts() uint64 { return kvm.Uint(s.View, 15) }
+
+// HasUcounts reports whether the bound kernel's `struct uts_namespace` has member `ucounts` of a type Ucounts can read.
+func (s UtsNamespace) HasUcounts() bool { return kvm.BindingOf(s.View).Has(15) }
 
 // Ns is `struct ns_common ns;` at offset 408, size 24.
-func (s UtsNamespace) Ns() NsCommon {
-	return NsCommon{k: s.k, addr: s.addr + 408, b: sub(s.b, 408, 24)}
-}
+func (s UtsNamespace) Ns() NsCommon { return NsCommon{kvm.Sub(s.View, 16)} }
 
-// Layout checks: a constant below overflows, and the package does not compile,
-// if a member would lie outside its aggregate.
-const (
-	_ = uint(SizeofAtomicLongT - OffsetofAtomicLongTCounter - 8)
-	_ = uint(SizeofAtomicT - OffsetofAtomicTCounter - 4)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameSysname - 65)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameNodename - 65)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameRelease - 65)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameVersion - 65)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameMachine - 65)
-	_ = uint(SizeofNewUtsname - OffsetofNewUtsnameDomainname - 65)
-	_ = uint(SizeofNsCommon - OffsetofNsCommonStashed - 8)
-	_ = uint(SizeofNsCommon - OffsetofNsCommonOps - 8)
-	_ = uint(SizeofNsCommon - OffsetofNsCommonInum - 4)
-	_ = uint(SizeofNsCommon - OffsetofNsCommonCount - 4)
-	_ = uint(SizeofRefcountStruct - OffsetofRefcountStructRefs - 4)
-	_ = uint(SizeofUtsNamespace - OffsetofUtsNamespaceName - 390)
-	_ = uint(SizeofUtsNamespace - OffsetofUtsNamespaceUserNs - 8)
-	_ = uint(SizeofUtsNamespace - OffsetofUtsNamespaceUcounts - 8)
-	_ = uint(SizeofUtsNamespace - OffsetofUtsNamespaceNs - 24)
-)
+// HasNs reports whether the bound kernel's `struct uts_namespace` has member `ns` of a type Ns can read.
+func (s UtsNamespace) HasNs() bool { return kvm.BindingOf(s.View).Has(16) }
 
-// read reads n bytes at addr from k's target.
-func (k *Kernel) read(addr uint64, n int) ([]byte, error) {
-	if k == nil || k.t == nil {
-		return nil, errNotBound
-	}
-	b := make([]byte, n)
-	if err := kvm.ReadFull(k.t, b, addr); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-var errNotBound = errors.New("main: no target: use Bind")
-
-func u8(b []byte, off int) uint8 {
-	if off < 0 || off >= len(b) {
-		return 0
-	}
-	return b[off]
-}
-func u32(b []byte, off int) uint32 {
-	if off < 0 || len(b)-off < 4 {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(b[off:])
-}
-func u64(b []byte, off int) uint64 {
-	if off < 0 || len(b)-off < 8 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[off:])
-}
-
-// sub is b[off:off+n], or nil when that is out of range.
-func sub(b []byte, off, n int) []byte {
-	if off < 0 || n < 0 || len(b)-off < n {
-		return nil
-	}
-	return b[off : off+n : off+n]
-}
-
-// cstring is b up to its first NUL byte.
-func cstring(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
+// kvmSpec is the layout these bindings were generated with; Bind resolves it
+// against the target's types (docs/generated-code.md).
+var kvmSpec = kvm.Spec{
+	Arch:        "x86_64",
+	BigEndian:   false,
+	BuildID:     BuildID,
+	Package:     "main",
+	PtrSize:     8,
+	Relocatable: true,
+	Types: []kvm.TypeSpec{
+		// 0: AtomicLongT
+		{
+			C: "atomic_long_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.M("counter", kvm.KindInt, 0, 8),
+			},
+			Name:   "atomic_long_t",
+			Parent: -1,
+			Size:   8,
+		},
+		// 1: AtomicT
+		{
+			C: "atomic_t (an anonymous struct)",
+			Fields: []kvm.FieldSpec{
+				kvm.M("counter", kvm.KindInt, 0, 4),
+			},
+			Name:   "atomic_t",
+			Parent: -1,
+			Size:   4,
+		},
+		// 2: NewUtsname
+		{
+			C: "struct new_utsname",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("sysname", kvm.KindInt, 0, 1, 65),
+				kvm.Arr("nodename", kvm.KindInt, 65, 1, 65),
+				kvm.Arr("release", kvm.KindInt, 130, 1, 65),
+				kvm.Arr("version", kvm.KindInt, 195, 1, 65),
+				kvm.Arr("machine", kvm.KindInt, 260, 1, 65),
+				kvm.Arr("domainname", kvm.KindInt, 325, 1, 65),
+			},
+			Name:   "struct new_utsname",
+			Parent: -1,
+			Size:   390,
+		},
+		// 3: NsCommon
+		{
+			C: "struct ns_common",
+			Fields: []kvm.FieldSpec{
+				kvm.M("stashed", kvm.KindStruct, 0, 8),
+				kvm.M("ops", kvm.KindPtr, 8, 8),
+				kvm.M("inum", kvm.KindUint, 16, 4),
+				kvm.M("count", kvm.KindStruct, 20, 4),
+			},
+			Name:   "struct ns_common",
+			Parent: -1,
+			Size:   24,
+		},
+		// 4: RefcountStruct
+		{
+			C: "struct refcount_struct",
+			Fields: []kvm.FieldSpec{
+				kvm.M("refs", kvm.KindStruct, 0, 4),
+			},
+			Name:   "struct refcount_struct",
+			Parent: -1,
+			Size:   4,
+		},
+		// 5: UtsNamespace
+		{
+			C: "struct uts_namespace",
+			Fields: []kvm.FieldSpec{
+				kvm.M("name", kvm.KindStruct, 0, 390),
+				kvm.M("user_ns", kvm.KindPtr, 392, 8),
+				kvm.M("ucounts", kvm.KindPtr, 400, 8),
+				kvm.M("ns", kvm.KindStruct, 408, 24),
+			},
+			Name:   "struct uts_namespace",
+			Parent: -1,
+			Size:   432,
+		},
+	},
 }

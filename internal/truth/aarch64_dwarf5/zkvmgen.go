@@ -3,13 +3,11 @@
 package aarch64_dwarf5
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	kvm "github.com/kvmgen/kvmgen/runtime"
-	"math"
 	"strconv"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 const (
@@ -21,42 +19,52 @@ const (
 	PtrSize = 8
 	// BigEndian reports whether the target stores values big-endian.
 	BigEndian = false
+	// Relocatable reports whether the accessors read member offsets from
+	// the layout table Bind fills from the target's own types (else the
+	// generation-time offsets are compiled in and only kernel BuildID binds).
+	Relocatable = true
 )
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	t kvm.Target
+	b *kvm.Binding
 }
 
-// Bind returns a Kernel reading t. It fails with a *kvm.BuildIDMismatchError
-// when t runs a kernel other than the one these bindings were generated from
-// (BuildID), unless kvm.IgnoreBuildID() is given.
+// Bind returns a Kernel reading t. Architecture, pointer size and byte
+// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
+// When t runs the kernel these bindings were generated from (BuildID), the
+// generation-time layout is used; for another kernel, give its types with
+// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
+// each member is then read where that kernel has it, and a member it lacks
+// reads as zero and is reported by HasX methods and Err as a
+// *kvm.MissingMemberError. Without types, another kernel is refused with a
+// *kvm.BuildIDMismatchError unless kvm.IgnoreBuildID() is given.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	if t == nil {
-		return nil, errors.New("aarch64_dwarf5: Bind: nil target")
-	}
-	if err := kvm.CheckBuildID(t, BuildID, opts...); err != nil {
+	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &Kernel{t: t}, nil
+	return &Kernel{b: b}, nil
 }
 
 // Target returns the target k reads.
-func (k *Kernel) Target() kvm.Target {
+func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
+
+// Binding returns k's binding: its layout table and target (nil for a nil k).
+func (k *Kernel) Binding() *kvm.Binding {
 	if k == nil {
 		return nil
 	}
-	return k.t
+	return k.b
 }
+
+// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// member the bound kernel lacks, or nil.
+func (k *Kernel) Err() error { return k.Binding().Err() }
 
 // GBannerAddr returns the run-time address of `const char g_banner[13];` (link-time address 0x459458;
 // the target applies any KASLR displacement).
-func (k *Kernel) GBannerAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_banner")
-}
+func (k *Kernel) GBannerAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_banner") }
 
 // GBanner reads element i of `const char g_banner[13];` from the target.
 func (k *Kernel) GBanner(i int) (v uint8, err error) {
@@ -68,11 +76,11 @@ func (k *Kernel) GBanner(i int) (v uint8, err error) {
 		return v, err
 	}
 	addr += uint64(i) * 1
-	b, err := k.read(addr, 1)
+	b, err := kvm.ReadBytes(k.Target(), addr, 1)
 	if err != nil {
 		return v, fmt.Errorf("g_banner at %#x: %w", addr, err)
 	}
-	return u8(b, 0), nil
+	return uint8(k.Binding().Decode(b, false)), nil
 }
 
 // GBannerString reads `const char g_banner[13];` from the target, up to its first NUL byte.
@@ -81,21 +89,16 @@ func (k *Kernel) GBannerString() (v string, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 13)
+	b, err := kvm.ReadBytes(k.Target(), addr, 13)
 	if err != nil {
 		return v, fmt.Errorf("g_banner at %#x: %w", addr, err)
 	}
-	return cstring(b), nil
+	return kvm.Cstring(b), nil
 }
 
 // GCountAddr returns the run-time address of `int g_count;` (link-time address 0x492098;
 // the target applies any KASLR displacement).
-func (k *Kernel) GCountAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_count")
-}
+func (k *Kernel) GCountAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_count") }
 
 // GCount reads `int g_count;` (4 bytes) from the target.
 func (k *Kernel) GCount() (v int32, err error) {
@@ -103,21 +106,16 @@ func (k *Kernel) GCount() (v int32, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 4)
+	b, err := kvm.ReadBytes(k.Target(), addr, 4)
 	if err != nil {
 		return v, fmt.Errorf("g_count at %#x: %w", addr, err)
 	}
-	return int32(u32(b, 0)), nil
+	return int32(k.Binding().Decode(b, true)), nil
 }
 
 // GDeltaAddr returns the run-time address of `enum delta g_delta;` (link-time address 0x490050;
 // the target applies any KASLR displacement).
-func (k *Kernel) GDeltaAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_delta")
-}
+func (k *Kernel) GDeltaAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_delta") }
 
 // GDelta reads `enum delta g_delta;` (4 bytes) from the target.
 func (k *Kernel) GDelta() (v Delta, err error) {
@@ -125,21 +123,16 @@ func (k *Kernel) GDelta() (v Delta, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 4)
+	b, err := kvm.ReadBytes(k.Target(), addr, 4)
 	if err != nil {
 		return v, fmt.Errorf("g_delta at %#x: %w", addr, err)
 	}
-	return Delta(u32(b, 0)), nil
+	return Delta(k.Binding().Decode(b, true)), nil
 }
 
 // GFlexAddr returns the run-time address of `struct flex *g_flex;` (link-time address 0x492110;
 // the target applies any KASLR displacement).
-func (k *Kernel) GFlexAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_flex")
-}
+func (k *Kernel) GFlexAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_flex") }
 
 // GFlex reads `struct flex *g_flex;` (8 bytes) from the target.
 func (k *Kernel) GFlex() (v FlexPtr, err error) {
@@ -147,21 +140,16 @@ func (k *Kernel) GFlex() (v FlexPtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 8)
+	b, err := kvm.ReadBytes(k.Target(), addr, 8)
 	if err != nil {
 		return v, fmt.Errorf("g_flex at %#x: %w", addr, err)
 	}
-	return FlexPtr{k: k, Addr: u64(b, 0)}, nil
+	return kvm.PtrTo[Flex](k.Binding(), k.Binding().Decode(b, false)), nil
 }
 
 // GHeadAddr returns the run-time address of `struct node *g_head;` (link-time address 0x492090;
 // the target applies any KASLR displacement).
-func (k *Kernel) GHeadAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_head")
-}
+func (k *Kernel) GHeadAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_head") }
 
 // GHead reads `struct node *g_head;` (8 bytes) from the target.
 func (k *Kernel) GHead() (v NodePtr, err error) {
@@ -169,21 +157,16 @@ func (k *Kernel) GHead() (v NodePtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 8)
+	b, err := kvm.ReadBytes(k.Target(), addr, 8)
 	if err != nil {
 		return v, fmt.Errorf("g_head at %#x: %w", addr, err)
 	}
-	return NodePtr{k: k, Addr: u64(b, 0)}, nil
+	return kvm.PtrTo[Node](k.Binding(), k.Binding().Decode(b, false)), nil
 }
 
 // GIntsAddr returns the run-time address of `struct ints g_ints;` (link-time address 0x4920a0;
 // the target applies any KASLR displacement).
-func (k *Kernel) GIntsAddr() (uint64, error) {
-	if k == nil || k.t == nil {
-		return 0, errNotBound
-	}
-	return k.t.LookupSymbol("g_ints")
-}
+func (k *Kernel) GIntsAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_ints") }
 
 // GInts reads `struct ints g_ints;` (112 bytes) from the target.
 func (k *Kernel) GInts() (v Ints, err error) {
@@ -191,100 +174,62 @@ func (k *Kernel) GInts() (v Ints, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := k.read(addr, 112)
-	if err != nil {
-		return v, fmt.Errorf("g_ints at %#x: %w", addr, err)
-	}
-	return Ints{k: k, addr: addr, b: sub(b, 0, 112)}, nil
+	return kvm.ReadView[Ints](k.Binding(), addr)
 }
 
 const (
-	// SizeofArrays is the size of C `struct arrays` in bytes.
+	// SizeofArrays is the size of C `struct arrays` in bytes in the kernel the bindings were generated from.
 	SizeofArrays = 96
-	// OffsetofArraysOne is the offset of `one` in C `struct arrays`.
-	OffsetofArraysOne = 0
+	// OffsetofArrays… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofArraysOne = 0 // one
 	// ArraysOneLen is the element count of `int one[4]`.
-	ArraysOneLen = 4
-	// OffsetofArraysMatrix is the offset of `matrix` in C `struct arrays`.
-	OffsetofArraysMatrix = 16
+	ArraysOneLen         = 4
+	OffsetofArraysMatrix = 16 // matrix
 	// ArraysMatrixLen0 is dimension 0 of `short int matrix[2][3]`.
 	ArraysMatrixLen0 = 2
 	// ArraysMatrixLen1 is dimension 1 of `short int matrix[2][3]`.
-	ArraysMatrixLen1 = 3
-	// OffsetofArraysCube is the offset of `cube` in C `struct arrays`.
-	OffsetofArraysCube = 28
+	ArraysMatrixLen1   = 3
+	OffsetofArraysCube = 28 // cube
 	// ArraysCubeLen0 is dimension 0 of `unsigned char cube[2][2][2]`.
 	ArraysCubeLen0 = 2
 	// ArraysCubeLen1 is dimension 1 of `unsigned char cube[2][2][2]`.
 	ArraysCubeLen1 = 2
 	// ArraysCubeLen2 is dimension 2 of `unsigned char cube[2][2][2]`.
-	ArraysCubeLen2 = 2
-	// OffsetofArraysName is the offset of `name` in C `struct arrays`.
-	OffsetofArraysName = 36
+	ArraysCubeLen2     = 2
+	OffsetofArraysName = 36 // name
 	// ArraysNameLen is the element count of `char name[12]`.
-	ArraysNameLen = 12
-	// OffsetofArraysLabel is the offset of `label` in C `struct arrays`.
-	OffsetofArraysLabel = 48
+	ArraysNameLen       = 12
+	OffsetofArraysLabel = 48 // label
 	// ArraysLabelLen is the element count of `label_t label`.
-	ArraysLabelLen = 8
-	// OffsetofArraysPts is the offset of `pts` in C `struct arrays`.
-	OffsetofArraysPts = 56
+	ArraysLabelLen    = 8
+	OffsetofArraysPts = 56 // pts
 	// ArraysPtsLen is the element count of `struct point pts[3]`.
-	ArraysPtsLen = 3
-	// OffsetofArraysPtrs is the offset of `ptrs` in C `struct arrays`.
-	OffsetofArraysPtrs = 72
+	ArraysPtsLen       = 3
+	OffsetofArraysPtrs = 72 // ptrs
 	// ArraysPtrsLen is the element count of `struct node *ptrs[2]`.
-	ArraysPtrsLen = 2
-	// OffsetofArraysZero is the offset of `zero` in C `struct arrays`.
-	OffsetofArraysZero = 88
+	ArraysPtrsLen      = 2
+	OffsetofArraysZero = 88 // zero
 	// ArraysZeroLen is 0 for the flexible array `int zero[0]`.
-	ArraysZeroLen = 0
-	// OffsetofArraysAfter is the offset of `after` in C `struct arrays`.
-	OffsetofArraysAfter = 88
+	ArraysZeroLen       = 0
+	OffsetofArraysAfter = 88 // after
 )
 
-// Arrays is a snapshot of C `struct arrays` (96 bytes) read from the target:
+// Arrays is a snapshot of C `struct arrays` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Arrays struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ArraysPtr is a typed pointer to a C `struct arrays` in the target (Read, IsNil, Addr).
+type ArraysPtr = kvm.Ptr[Arrays]
+
+// KVMType is Arrays's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Arrays) KVMType() int { return 0 }
 
 // ReadArrays reads a C `struct arrays` at addr in one read.
 func (k *Kernel) ReadArrays(addr uint64) (Arrays, error) {
-	b, err := k.read(addr, SizeofArrays)
-	if err != nil {
-		return Arrays{}, fmt.Errorf("struct arrays at %#x: %w", addr, err)
-	}
-	return Arrays{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Arrays) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 96 bytes (nil for the zero value); they are shared, not copied.
-func (s Arrays) Bytes() []byte {
-	return s.b
-}
-
-// ArraysPtr is a pointer to a C `struct arrays` in the target.
-type ArraysPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct arrays` p points to.
-func (p ArraysPtr) Read() (Arrays, error) {
-	return p.k.ReadArrays(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ArraysPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[Arrays](k.Binding(), addr)
 }
 
 // One is `int one[4];` at offset 0, size 16.
@@ -293,9 +238,15 @@ func (s Arrays) One(i int) (v int32, ok bool) {
 	if i < 0 || i >= ArraysOneLen {
 		return
 	}
-	off := 0 + i*4
-	return int32(u32(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 0, i)
+	if !ok {
+		return
+	}
+	return int32(kvm.ElemUint(el, 0)), true
 }
+
+// HasOne reports whether the bound kernel's `struct arrays` has member `one` of a type One can read.
+func (s Arrays) HasOne() bool { return kvm.BindingOf(s.View).Has(0) }
 
 // Matrix is `short int matrix[2][3];` at offset 16, size 12.
 // It returns false when an index is out of range.
@@ -303,9 +254,15 @@ func (s Arrays) Matrix(i0, i1 int) (v int16, ok bool) {
 	if i0 < 0 || i0 >= ArraysMatrixLen0 || i1 < 0 || i1 >= ArraysMatrixLen1 {
 		return
 	}
-	off := 16 + ((i0)*3+i1)*2
-	return int16(u16(s.b, off)), true
+	el, ok := kvm.Elem(s.View, 1, (i0)*3+i1)
+	if !ok {
+		return
+	}
+	return int16(kvm.ElemUint(el, 1)), true
 }
+
+// HasMatrix reports whether the bound kernel's `struct arrays` has member `matrix` of a type Matrix can read.
+func (s Arrays) HasMatrix() bool { return kvm.BindingOf(s.View).Has(1) }
 
 // Cube is `unsigned char cube[2][2][2];` at offset 28, size 8.
 // It returns false when an index is out of range.
@@ -313,17 +270,22 @@ func (s Arrays) Cube(i0, i1, i2 int) (v uint8, ok bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 || i2 < 0 || i2 >= ArraysCubeLen2 {
 		return
 	}
-	off := 28 + (((i0)*2+i1)*2+i2)*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 2, ((i0)*2+i1)*2+i2)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 2)), true
 }
+
+// HasCube reports whether the bound kernel's `struct arrays` has member `cube` of a type Cube can read.
+func (s Arrays) HasCube() bool { return kvm.BindingOf(s.View).Has(2) }
 
 // CubeBytes returns one row of `unsigned char cube[2][2][2]`, shared with the snapshot; false when an index is out of range.
 func (s Arrays) CubeBytes(i0, i1 int) ([]byte, bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 {
 		return nil, false
 	}
-	off := 28 + ((i0)*2+i1)*2
-	return sub(s.b, off, 2), true
+	return kvm.RawElems(s.View, 2, ((i0)*2+i1)*2, 2), true
 }
 
 // CubeString returns one row of `unsigned char cube[2][2][2]` up to its first NUL byte; false when an index is out of range.
@@ -331,8 +293,7 @@ func (s Arrays) CubeString(i0, i1 int) (string, bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 {
 		return "", false
 	}
-	off := 28 + ((i0)*2+i1)*2
-	return cstring(sub(s.b, off, 2)), true
+	return kvm.Cstring(kvm.RawElems(s.View, 2, ((i0)*2+i1)*2, 2)), true
 }
 
 // Name is `char name[12];` at offset 36, size 12.
@@ -341,19 +302,21 @@ func (s Arrays) Name(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ArraysNameLen {
 		return
 	}
-	off := 36 + i*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 3, i)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 3)), true
 }
+
+// HasName reports whether the bound kernel's `struct arrays` has member `name` of a type Name can read.
+func (s Arrays) HasName() bool { return kvm.BindingOf(s.View).Has(3) }
 
 // NameBytes returns the bytes of `char name[12]`, shared with the snapshot.
-func (s Arrays) NameBytes() []byte {
-	return sub(s.b, 36, 12)
-}
+func (s Arrays) NameBytes() []byte { return kvm.Raw(s.View, 3) }
 
 // NameString returns `char name[12]` up to its first NUL byte.
-func (s Arrays) NameString() string {
-	return cstring(sub(s.b, 36, 12))
-}
+func (s Arrays) NameString() string { return kvm.Cstring(kvm.Raw(s.View, 3)) }
 
 // Label is `label_t label;` at offset 48, size 8.
 // It returns false when an index is out of range.
@@ -361,19 +324,21 @@ func (s Arrays) Label(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ArraysLabelLen {
 		return
 	}
-	off := 48 + i*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 4, i)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 4)), true
 }
+
+// HasLabel reports whether the bound kernel's `struct arrays` has member `label` of a type Label can read.
+func (s Arrays) HasLabel() bool { return kvm.BindingOf(s.View).Has(4) }
 
 // LabelBytes returns the bytes of `label_t label`, shared with the snapshot.
-func (s Arrays) LabelBytes() []byte {
-	return sub(s.b, 48, 8)
-}
+func (s Arrays) LabelBytes() []byte { return kvm.Raw(s.View, 4) }
 
 // LabelString returns `label_t label` up to its first NUL byte.
-func (s Arrays) LabelString() string {
-	return cstring(sub(s.b, 48, 8))
-}
+func (s Arrays) LabelString() string { return kvm.Cstring(kvm.Raw(s.View, 4)) }
 
 // Pts is `struct point pts[3];` at offset 56, size 12.
 // It returns false when an index is out of range.
@@ -381,9 +346,15 @@ func (s Arrays) Pts(i int) (v Point, ok bool) {
 	if i < 0 || i >= ArraysPtsLen {
 		return
 	}
-	off := 56 + i*4
-	return Point{k: s.k, addr: s.addr + uint64(off), b: sub(s.b, off, 4)}, true
+	el, ok := kvm.Elem(s.View, 5, i)
+	if !ok {
+		return
+	}
+	return Point{el}, true
 }
+
+// HasPts reports whether the bound kernel's `struct arrays` has member `pts` of a type Pts can read.
+func (s Arrays) HasPts() bool { return kvm.BindingOf(s.View).Has(5) }
 
 // Ptrs is `struct node *ptrs[2];` at offset 72, size 16.
 // It returns false when an index is out of range.
@@ -391,9 +362,15 @@ func (s Arrays) Ptrs(i int) (v NodePtr, ok bool) {
 	if i < 0 || i >= ArraysPtrsLen {
 		return
 	}
-	off := 72 + i*8
-	return NodePtr{k: s.k, Addr: u64(s.b, off)}, true
+	el, ok := kvm.Elem(s.View, 6, i)
+	if !ok {
+		return
+	}
+	return kvm.ElemPtr[Node](el), true
 }
+
+// HasPtrs reports whether the bound kernel's `struct arrays` has member `ptrs` of a type Ptrs can read.
+func (s Arrays) HasPtrs() bool { return kvm.BindingOf(s.View).Has(6) }
 
 // Zero is `int zero[0];` at offset 88, size 0.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -401,197 +378,158 @@ func (s Arrays) Zero(i int) (v int32, err error) {
 	if i < 0 {
 		return v, errors.New("struct arrays member zero: index out of range")
 	}
-	addr := s.addr + 88 + uint64(i)*4
-	b, err := s.k.read(addr, 4)
+	el, err := kvm.ReadElem(s.View, 7, i)
 	if err != nil {
 		return v, err
 	}
-	return int32(u32(b, 0)), nil
+	return int32(kvm.ElemUint(el, 7)), nil
 }
+
+// HasZero reports whether the bound kernel's `struct arrays` has member `zero` of a type Zero can read.
+func (s Arrays) HasZero() bool { return kvm.BindingOf(s.View).Has(7) }
 
 // After is `long int after;` at offset 88, size 8.
-func (s Arrays) After() int64 {
-	return int64(u64(s.b, 88))
-}
+func (s Arrays) After() int64 { return int64(kvm.Uint(s.View, 8)) }
+
+// HasAfter reports whether the bound kernel's `struct arrays` has member `after` of a type After can read.
+func (s Arrays) HasAfter() bool { return kvm.BindingOf(s.View).Has(8) }
 
 const (
-	// SizeofFlags is the size of C `struct flags` in bytes.
+	// SizeofFlags is the size of C `struct flags` in bytes in the kernel the bindings were generated from.
 	SizeofFlags = 32
 )
 
-// Flags is a snapshot of C `struct flags` (32 bytes) read from the target:
+// Flags is a snapshot of C `struct flags` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Flags struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FlagsPtr is a typed pointer to a C `struct flags` in the target (Read, IsNil, Addr).
+type FlagsPtr = kvm.Ptr[Flags]
+
+// KVMType is Flags's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Flags) KVMType() int { return 1 }
 
 // ReadFlags reads a C `struct flags` at addr in one read.
-func (k *Kernel) ReadFlags(addr uint64) (Flags, error) {
-	b, err := k.read(addr, SizeofFlags)
-	if err != nil {
-		return Flags{}, fmt.Errorf("struct flags at %#x: %w", addr, err)
-	}
-	return Flags{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Flags) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 32 bytes (nil for the zero value); they are shared, not copied.
-func (s Flags) Bytes() []byte {
-	return s.b
-}
-
-// FlagsPtr is a pointer to a C `struct flags` in the target.
-type FlagsPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct flags` p points to.
-func (p FlagsPtr) Read() (Flags, error) {
-	return p.k.ReadFlags(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FlagsPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadFlags(addr uint64) (Flags, error) { return kvm.ReadView[Flags](k.Binding(), addr) }
 
 // Ready is `unsigned int ready : 1;` at data bit offset 0 (byte 0), 1 bit(s).
-func (s Flags) Ready() uint32 {
-	return uint32(bits(s.b, 0, 1))
-}
+func (s Flags) Ready() uint32 { return uint32(kvm.Uint(s.View, 9)) }
+
+// HasReady reports whether the bound kernel's `struct flags` has member `ready` of a type Ready can read.
+func (s Flags) HasReady() bool { return kvm.BindingOf(s.View).Has(9) }
 
 // Mode is `unsigned int mode : 3;` at data bit offset 1 (byte 0), 3 bit(s).
-func (s Flags) Mode() uint32 {
-	return uint32(bits(s.b, 1, 3))
-}
+func (s Flags) Mode() uint32 { return uint32(kvm.Uint(s.View, 10)) }
+
+// HasMode reports whether the bound kernel's `struct flags` has member `mode` of a type Mode can read.
+func (s Flags) HasMode() bool { return kvm.BindingOf(s.View).Has(10) }
 
 // Level is `int level : 5;` at data bit offset 4 (byte 0), 5 bit(s).
-func (s Flags) Level() int32 {
-	return int32(kvm.SignExtend(bits(s.b, 4, 5), 5))
-}
+func (s Flags) Level() int32 { return int32(kvm.Uint(s.View, 11)) }
+
+// HasLevel reports whether the bound kernel's `struct flags` has member `level` of a type Level can read.
+func (s Flags) HasLevel() bool { return kvm.BindingOf(s.View).Has(11) }
 
 // Wide is `unsigned int wide : 20;` at data bit offset 9 (byte 1), 20 bit(s).
-func (s Flags) Wide() uint32 {
-	return uint32(bits(s.b, 9, 20))
-}
+func (s Flags) Wide() uint32 { return uint32(kvm.Uint(s.View, 12)) }
+
+// HasWide reports whether the bound kernel's `struct flags` has member `wide` of a type Wide can read.
+func (s Flags) HasWide() bool { return kvm.BindingOf(s.View).Has(12) }
 
 // NextUnit is `unsigned int next_unit : 7;` at data bit offset 32 (byte 4), 7 bit(s).
-func (s Flags) NextUnit() uint32 {
-	return uint32(bits(s.b, 32, 7))
-}
+func (s Flags) NextUnit() uint32 { return uint32(kvm.Uint(s.View, 13)) }
+
+// HasNextUnit reports whether the bound kernel's `struct flags` has member `next_unit` of a type NextUnit can read.
+func (s Flags) HasNextUnit() bool { return kvm.BindingOf(s.View).Has(13) }
 
 // S5 is `short unsigned int s5 : 5;` at data bit offset 39 (byte 4), 5 bit(s).
-func (s Flags) S5() uint16 {
-	return uint16(bits(s.b, 39, 5))
-}
+func (s Flags) S5() uint16 { return uint16(kvm.Uint(s.View, 14)) }
+
+// HasS5 reports whether the bound kernel's `struct flags` has member `s5` of a type S5 can read.
+func (s Flags) HasS5() bool { return kvm.BindingOf(s.View).Has(14) }
 
 // Sneg is `signed char sneg : 4;` at data bit offset 44 (byte 5), 4 bit(s).
-func (s Flags) Sneg() int8 {
-	return int8(kvm.SignExtend(bits(s.b, 44, 4), 4))
-}
+func (s Flags) Sneg() int8 { return int8(kvm.Uint(s.View, 15)) }
+
+// HasSneg reports whether the bound kernel's `struct flags` has member `sneg` of a type Sneg can read.
+func (s Flags) HasSneg() bool { return kvm.BindingOf(s.View).Has(15) }
 
 // Big is `long long unsigned int big : 40;` at data bit offset 64 (byte 8), 40 bit(s).
-func (s Flags) Big() uint64 {
-	return uint64(bits(s.b, 64, 40))
-}
+func (s Flags) Big() uint64 { return kvm.Uint(s.View, 16) }
+
+// HasBig reports whether the bound kernel's `struct flags` has member `big` of a type Big can read.
+func (s Flags) HasBig() bool { return kvm.BindingOf(s.View).Has(16) }
 
 // Sbig is `long long int sbig : 33;` at data bit offset 128 (byte 16), 33 bit(s).
-func (s Flags) Sbig() int64 {
-	return int64(kvm.SignExtend(bits(s.b, 128, 33), 33))
-}
+func (s Flags) Sbig() int64 { return int64(kvm.Uint(s.View, 17)) }
+
+// HasSbig reports whether the bound kernel's `struct flags` has member `sbig` of a type Sbig can read.
+func (s Flags) HasSbig() bool { return kvm.BindingOf(s.View).Has(17) }
 
 // Flag is `_Bool flag : 1;` at data bit offset 161 (byte 20), 1 bit(s).
-func (s Flags) Flag() bool {
-	return bits(s.b, 161, 1) != 0
-}
+func (s Flags) Flag() bool { return kvm.Uint(s.View, 18) != 0 }
+
+// HasFlag reports whether the bound kernel's `struct flags` has member `flag` of a type Flag can read.
+func (s Flags) HasFlag() bool { return kvm.BindingOf(s.View).Has(18) }
 
 // Col is `enum color col : 8;` at data bit offset 162 (byte 20), 8 bit(s).
-func (s Flags) Col() Color {
-	return Color(bits(s.b, 162, 8))
-}
+func (s Flags) Col() Color { return Color(kvm.Uint(s.View, 19)) }
+
+// HasCol reports whether the bound kernel's `struct flags` has member `col` of a type Col can read.
+func (s Flags) HasCol() bool { return kvm.BindingOf(s.View).Has(19) }
 
 // Dl is `enum delta dl : 4;` at data bit offset 170 (byte 21), 4 bit(s).
-func (s Flags) Dl() Delta {
-	return Delta(kvm.SignExtend(bits(s.b, 170, 4), 4))
-}
+func (s Flags) Dl() Delta { return Delta(kvm.Uint(s.View, 20)) }
+
+// HasDl reports whether the bound kernel's `struct flags` has member `dl` of a type Dl can read.
+func (s Flags) HasDl() bool { return kvm.BindingOf(s.View).Has(20) }
 
 // AfterZero is `unsigned int after_zero : 2;` at data bit offset 192 (byte 24), 2 bit(s).
-func (s Flags) AfterZero() uint32 {
-	return uint32(bits(s.b, 192, 2))
-}
+func (s Flags) AfterZero() uint32 { return uint32(kvm.Uint(s.View, 21)) }
+
+// HasAfterZero reports whether the bound kernel's `struct flags` has member `after_zero` of a type AfterZero can read.
+func (s Flags) HasAfterZero() bool { return kvm.BindingOf(s.View).Has(21) }
 
 // Lastbits is `unsigned char lastbits : 5;` at data bit offset 200 (byte 25), 5 bit(s).
-func (s Flags) Lastbits() uint8 {
-	return uint8(bits(s.b, 200, 5))
-}
+func (s Flags) Lastbits() uint8 { return uint8(kvm.Uint(s.View, 22)) }
+
+// HasLastbits reports whether the bound kernel's `struct flags` has member `lastbits` of a type Lastbits can read.
+func (s Flags) HasLastbits() bool { return kvm.BindingOf(s.View).Has(22) }
 
 const (
-	// SizeofFlex is the size of C `struct flex` in bytes.
+	// SizeofFlex is the size of C `struct flex` in bytes in the kernel the bindings were generated from.
 	SizeofFlex = 4
-	// OffsetofFlexN is the offset of `n` in C `struct flex`.
-	OffsetofFlexN = 0
-	// OffsetofFlexItems is the offset of `items` in C `struct flex`.
-	OffsetofFlexItems = 4
+	// OffsetofFlex… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofFlexN     = 0 // n
+	OffsetofFlexItems = 4 // items
 	// FlexItemsLen is 0 for the flexible array `int items[]`.
 	FlexItemsLen = 0
 )
 
-// Flex is a snapshot of C `struct flex` (4 bytes) read from the target:
+// Flex is a snapshot of C `struct flex` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Flex struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// FlexPtr is a typed pointer to a C `struct flex` in the target (Read, IsNil, Addr).
+type FlexPtr = kvm.Ptr[Flex]
+
+// KVMType is Flex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Flex) KVMType() int { return 2 }
 
 // ReadFlex reads a C `struct flex` at addr in one read.
-func (k *Kernel) ReadFlex(addr uint64) (Flex, error) {
-	b, err := k.read(addr, SizeofFlex)
-	if err != nil {
-		return Flex{}, fmt.Errorf("struct flex at %#x: %w", addr, err)
-	}
-	return Flex{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Flex) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s Flex) Bytes() []byte {
-	return s.b
-}
-
-// FlexPtr is a pointer to a C `struct flex` in the target.
-type FlexPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct flex` p points to.
-func (p FlexPtr) Read() (Flex, error) {
-	return p.k.ReadFlex(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p FlexPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadFlex(addr uint64) (Flex, error) { return kvm.ReadView[Flex](k.Binding(), addr) }
 
 // N is `short unsigned int n;` at offset 0, size 2.
-func (s Flex) N() uint16 {
-	return u16(s.b, 0)
-}
+func (s Flex) N() uint16 { return uint16(kvm.Uint(s.View, 23)) }
+
+// HasN reports whether the bound kernel's `struct flex` has member `n` of a type N can read.
+func (s Flex) HasN() bool { return kvm.BindingOf(s.View).Has(23) }
 
 // Items is `int items[];` at offset 4.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -599,465 +537,411 @@ func (s Flex) Items(i int) (v int32, err error) {
 	if i < 0 {
 		return v, errors.New("struct flex member items: index out of range")
 	}
-	addr := s.addr + 4 + uint64(i)*4
-	b, err := s.k.read(addr, 4)
+	el, err := kvm.ReadElem(s.View, 24, i)
 	if err != nil {
 		return v, err
 	}
-	return int32(u32(b, 0)), nil
+	return int32(kvm.ElemUint(el, 24)), nil
 }
 
+// HasItems reports whether the bound kernel's `struct flex` has member `items` of a type Items can read.
+func (s Flex) HasItems() bool { return kvm.BindingOf(s.View).Has(24) }
+
 const (
-	// SizeofInts is the size of C `struct ints` in bytes.
+	// SizeofInts is the size of C `struct ints` in bytes in the kernel the bindings were generated from.
 	SizeofInts = 112
-	// OffsetofIntsC is the offset of `c` in C `struct ints`.
-	OffsetofIntsC = 0
-	// OffsetofIntsHc is the offset of `hc` in C `struct ints`.
-	OffsetofIntsHc = 1
-	// OffsetofIntsSc is the offset of `sc` in C `struct ints`.
-	OffsetofIntsSc = 2
-	// OffsetofIntsUc is the offset of `uc` in C `struct ints`.
-	OffsetofIntsUc = 3
-	// OffsetofIntsS is the offset of `s` in C `struct ints`.
-	OffsetofIntsS = 4
-	// OffsetofIntsUs is the offset of `us` in C `struct ints`.
-	OffsetofIntsUs = 6
-	// OffsetofIntsI is the offset of `i` in C `struct ints`.
-	OffsetofIntsI = 8
-	// OffsetofIntsUi is the offset of `ui` in C `struct ints`.
-	OffsetofIntsUi = 12
-	// OffsetofIntsL is the offset of `l` in C `struct ints`.
-	OffsetofIntsL = 16
-	// OffsetofIntsUl is the offset of `ul` in C `struct ints`.
-	OffsetofIntsUl = 24
-	// OffsetofIntsLl is the offset of `ll` in C `struct ints`.
-	OffsetofIntsLl = 32
-	// OffsetofIntsUll is the offset of `ull` in C `struct ints`.
-	OffsetofIntsUll = 40
-	// OffsetofIntsI8 is the offset of `i8` in C `struct ints`.
-	OffsetofIntsI8 = 48
-	// OffsetofIntsU8 is the offset of `u8` in C `struct ints`.
-	OffsetofIntsU8 = 49
-	// OffsetofIntsI16 is the offset of `i16` in C `struct ints`.
-	OffsetofIntsI16 = 50
-	// OffsetofIntsU16 is the offset of `u16` in C `struct ints`.
-	OffsetofIntsU16 = 52
-	// OffsetofIntsI32 is the offset of `i32` in C `struct ints`.
-	OffsetofIntsI32 = 56
-	// OffsetofIntsU32 is the offset of `u32` in C `struct ints`.
-	OffsetofIntsU32 = 60
-	// OffsetofIntsI64 is the offset of `i64` in C `struct ints`.
-	OffsetofIntsI64 = 64
-	// OffsetofIntsU64 is the offset of `u64` in C `struct ints`.
-	OffsetofIntsU64 = 72
-	// OffsetofIntsB is the offset of `b` in C `struct ints`.
-	OffsetofIntsB = 80
-	// OffsetofIntsB2 is the offset of `b2` in C `struct ints`.
-	OffsetofIntsB2 = 81
-	// OffsetofIntsF is the offset of `f` in C `struct ints`.
-	OffsetofIntsF = 84
-	// OffsetofIntsD is the offset of `d` in C `struct ints`.
-	OffsetofIntsD = 88
-	// OffsetofIntsSz is the offset of `sz` in C `struct ints`.
-	OffsetofIntsSz = 96
-	// OffsetofIntsIP is the offset of `ip` in C `struct ints`.
-	OffsetofIntsIP = 104
+	// OffsetofInts… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofIntsC   = 0   // c
+	OffsetofIntsHc  = 1   // hc
+	OffsetofIntsSc  = 2   // sc
+	OffsetofIntsUc  = 3   // uc
+	OffsetofIntsS   = 4   // s
+	OffsetofIntsUs  = 6   // us
+	OffsetofIntsI   = 8   // i
+	OffsetofIntsUi  = 12  // ui
+	OffsetofIntsL   = 16  // l
+	OffsetofIntsUl  = 24  // ul
+	OffsetofIntsLl  = 32  // ll
+	OffsetofIntsUll = 40  // ull
+	OffsetofIntsI8  = 48  // i8
+	OffsetofIntsU8  = 49  // u8
+	OffsetofIntsI16 = 50  // i16
+	OffsetofIntsU16 = 52  // u16
+	OffsetofIntsI32 = 56  // i32
+	OffsetofIntsU32 = 60  // u32
+	OffsetofIntsI64 = 64  // i64
+	OffsetofIntsU64 = 72  // u64
+	OffsetofIntsB   = 80  // b
+	OffsetofIntsB2  = 81  // b2
+	OffsetofIntsF   = 84  // f
+	OffsetofIntsD   = 88  // d
+	OffsetofIntsSz  = 96  // sz
+	OffsetofIntsIP  = 104 // ip
 )
 
-// Ints is a snapshot of C `struct ints` (112 bytes) read from the target:
+// Ints is a snapshot of C `struct ints` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Ints struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// IntsPtr is a typed pointer to a C `struct ints` in the target (Read, IsNil, Addr).
+type IntsPtr = kvm.Ptr[Ints]
+
+// KVMType is Ints's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Ints) KVMType() int { return 3 }
 
 // ReadInts reads a C `struct ints` at addr in one read.
-func (k *Kernel) ReadInts(addr uint64) (Ints, error) {
-	b, err := k.read(addr, SizeofInts)
-	if err != nil {
-		return Ints{}, fmt.Errorf("struct ints at %#x: %w", addr, err)
-	}
-	return Ints{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Ints) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 112 bytes (nil for the zero value); they are shared, not copied.
-func (s Ints) Bytes() []byte {
-	return s.b
-}
-
-// IntsPtr is a pointer to a C `struct ints` in the target.
-type IntsPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct ints` p points to.
-func (p IntsPtr) Read() (Ints, error) {
-	return p.k.ReadInts(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p IntsPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadInts(addr uint64) (Ints, error) { return kvm.ReadView[Ints](k.Binding(), addr) }
 
 // C is `char c;` at offset 0, size 1.
-func (s Ints) C() uint8 {
-	return u8(s.b, 0)
-}
+func (s Ints) C() uint8 { return uint8(kvm.Uint(s.View, 25)) }
+
+// HasC reports whether the bound kernel's `struct ints` has member `c` of a type C can read.
+func (s Ints) HasC() bool { return kvm.BindingOf(s.View).Has(25) }
 
 // Hc is `char hc;` at offset 1, size 1.
-func (s Ints) Hc() uint8 {
-	return u8(s.b, 1)
-}
+func (s Ints) Hc() uint8 { return uint8(kvm.Uint(s.View, 26)) }
+
+// HasHc reports whether the bound kernel's `struct ints` has member `hc` of a type Hc can read.
+func (s Ints) HasHc() bool { return kvm.BindingOf(s.View).Has(26) }
 
 // Sc is `signed char sc;` at offset 2, size 1.
-func (s Ints) Sc() int8 {
-	return int8(u8(s.b, 2))
-}
+func (s Ints) Sc() int8 { return int8(kvm.Uint(s.View, 27)) }
+
+// HasSc reports whether the bound kernel's `struct ints` has member `sc` of a type Sc can read.
+func (s Ints) HasSc() bool { return kvm.BindingOf(s.View).Has(27) }
 
 // Uc is `unsigned char uc;` at offset 3, size 1.
-func (s Ints) Uc() uint8 {
-	return u8(s.b, 3)
-}
+func (s Ints) Uc() uint8 { return uint8(kvm.Uint(s.View, 28)) }
+
+// HasUc reports whether the bound kernel's `struct ints` has member `uc` of a type Uc can read.
+func (s Ints) HasUc() bool { return kvm.BindingOf(s.View).Has(28) }
 
 // S is `short int s;` at offset 4, size 2.
-func (s Ints) S() int16 {
-	return int16(u16(s.b, 4))
-}
+func (s Ints) S() int16 { return int16(kvm.Uint(s.View, 29)) }
+
+// HasS reports whether the bound kernel's `struct ints` has member `s` of a type S can read.
+func (s Ints) HasS() bool { return kvm.BindingOf(s.View).Has(29) }
 
 // Us is `short unsigned int us;` at offset 6, size 2.
-func (s Ints) Us() uint16 {
-	return u16(s.b, 6)
-}
+func (s Ints) Us() uint16 { return uint16(kvm.Uint(s.View, 30)) }
+
+// HasUs reports whether the bound kernel's `struct ints` has member `us` of a type Us can read.
+func (s Ints) HasUs() bool { return kvm.BindingOf(s.View).Has(30) }
 
 // I is `int i;` at offset 8, size 4.
-func (s Ints) I() int32 {
-	return int32(u32(s.b, 8))
-}
+func (s Ints) I() int32 { return int32(kvm.Uint(s.View, 31)) }
+
+// HasI reports whether the bound kernel's `struct ints` has member `i` of a type I can read.
+func (s Ints) HasI() bool { return kvm.BindingOf(s.View).Has(31) }
 
 // Ui is `unsigned int ui;` at offset 12, size 4.
-func (s Ints) Ui() uint32 {
-	return u32(s.b, 12)
-}
+func (s Ints) Ui() uint32 { return uint32(kvm.Uint(s.View, 32)) }
+
+// HasUi reports whether the bound kernel's `struct ints` has member `ui` of a type Ui can read.
+func (s Ints) HasUi() bool { return kvm.BindingOf(s.View).Has(32) }
 
 // L is `long int l;` at offset 16, size 8.
-func (s Ints) L() int64 {
-	return int64(u64(s.b, 16))
-}
+func (s Ints) L() int64 { return int64(kvm.Uint(s.View, 33)) }
+
+// HasL reports whether the bound kernel's `struct ints` has member `l` of a type L can read.
+func (s Ints) HasL() bool { return kvm.BindingOf(s.View).Has(33) }
 
 // Ul is `long unsigned int ul;` at offset 24, size 8.
-func (s Ints) Ul() uint64 {
-	return u64(s.b, 24)
-}
+func (s Ints) Ul() uint64 { return kvm.Uint(s.View, 34) }
+
+// HasUl reports whether the bound kernel's `struct ints` has member `ul` of a type Ul can read.
+func (s Ints) HasUl() bool { return kvm.BindingOf(s.View).Has(34) }
 
 // Ll is `long long int ll;` at offset 32, size 8.
-func (s Ints) Ll() int64 {
-	return int64(u64(s.b, 32))
-}
+func (s Ints) Ll() int64 { return int64(kvm.Uint(s.View, 35)) }
+
+// HasLl reports whether the bound kernel's `struct ints` has member `ll` of a type Ll can read.
+func (s Ints) HasLl() bool { return kvm.BindingOf(s.View).Has(35) }
 
 // Ull is `long long unsigned int ull;` at offset 40, size 8.
-func (s Ints) Ull() uint64 {
-	return u64(s.b, 40)
-}
+func (s Ints) Ull() uint64 { return kvm.Uint(s.View, 36) }
+
+// HasUll reports whether the bound kernel's `struct ints` has member `ull` of a type Ull can read.
+func (s Ints) HasUll() bool { return kvm.BindingOf(s.View).Has(36) }
 
 // I8 is `int8_t i8;` at offset 48, size 1.
-func (s Ints) I8() int8 {
-	return int8(u8(s.b, 48))
-}
+func (s Ints) I8() int8 { return int8(kvm.Uint(s.View, 37)) }
+
+// HasI8 reports whether the bound kernel's `struct ints` has member `i8` of a type I8 can read.
+func (s Ints) HasI8() bool { return kvm.BindingOf(s.View).Has(37) }
 
 // U8 is `uint8_t u8;` at offset 49, size 1.
-func (s Ints) U8() uint8 {
-	return u8(s.b, 49)
-}
+func (s Ints) U8() uint8 { return uint8(kvm.Uint(s.View, 38)) }
+
+// HasU8 reports whether the bound kernel's `struct ints` has member `u8` of a type U8 can read.
+func (s Ints) HasU8() bool { return kvm.BindingOf(s.View).Has(38) }
 
 // I16 is `int16_t i16;` at offset 50, size 2.
-func (s Ints) I16() int16 {
-	return int16(u16(s.b, 50))
-}
+func (s Ints) I16() int16 { return int16(kvm.Uint(s.View, 39)) }
+
+// HasI16 reports whether the bound kernel's `struct ints` has member `i16` of a type I16 can read.
+func (s Ints) HasI16() bool { return kvm.BindingOf(s.View).Has(39) }
 
 // U16 is `uint16_t u16;` at offset 52, size 2.
-func (s Ints) U16() uint16 {
-	return u16(s.b, 52)
-}
+func (s Ints) U16() uint16 { return uint16(kvm.Uint(s.View, 40)) }
+
+// HasU16 reports whether the bound kernel's `struct ints` has member `u16` of a type U16 can read.
+func (s Ints) HasU16() bool { return kvm.BindingOf(s.View).Has(40) }
 
 // I32 is `int32_t i32;` at offset 56, size 4.
-func (s Ints) I32() int32 {
-	return int32(u32(s.b, 56))
-}
+func (s Ints) I32() int32 { return int32(kvm.Uint(s.View, 41)) }
+
+// HasI32 reports whether the bound kernel's `struct ints` has member `i32` of a type I32 can read.
+func (s Ints) HasI32() bool { return kvm.BindingOf(s.View).Has(41) }
 
 // U32 is `uint32_t u32;` at offset 60, size 4.
-func (s Ints) U32() uint32 {
-	return u32(s.b, 60)
-}
+func (s Ints) U32() uint32 { return uint32(kvm.Uint(s.View, 42)) }
+
+// HasU32 reports whether the bound kernel's `struct ints` has member `u32` of a type U32 can read.
+func (s Ints) HasU32() bool { return kvm.BindingOf(s.View).Has(42) }
 
 // I64 is `int64_t i64;` at offset 64, size 8.
-func (s Ints) I64() int64 {
-	return int64(u64(s.b, 64))
-}
+func (s Ints) I64() int64 { return int64(kvm.Uint(s.View, 43)) }
+
+// HasI64 reports whether the bound kernel's `struct ints` has member `i64` of a type I64 can read.
+func (s Ints) HasI64() bool { return kvm.BindingOf(s.View).Has(43) }
 
 // U64 is `uint64_t u64;` at offset 72, size 8.
-func (s Ints) U64() uint64 {
-	return u64(s.b, 72)
-}
+func (s Ints) U64() uint64 { return kvm.Uint(s.View, 44) }
+
+// HasU64 reports whether the bound kernel's `struct ints` has member `u64` of a type U64 can read.
+func (s Ints) HasU64() bool { return kvm.BindingOf(s.View).Has(44) }
 
 // B is `_Bool b;` at offset 80, size 1.
-func (s Ints) B() bool {
-	return u8(s.b, 80) != 0
-}
+func (s Ints) B() bool { return kvm.Uint(s.View, 45) != 0 }
+
+// HasB reports whether the bound kernel's `struct ints` has member `b` of a type B can read.
+func (s Ints) HasB() bool { return kvm.BindingOf(s.View).Has(45) }
 
 // B2 is `_Bool b2;` at offset 81, size 1.
-func (s Ints) B2() bool {
-	return u8(s.b, 81) != 0
-}
+func (s Ints) B2() bool { return kvm.Uint(s.View, 46) != 0 }
+
+// HasB2 reports whether the bound kernel's `struct ints` has member `b2` of a type B2 can read.
+func (s Ints) HasB2() bool { return kvm.BindingOf(s.View).Has(46) }
 
 // F is `float f;` at offset 84, size 4.
-func (s Ints) F() float32 {
-	return math.Float32frombits(u32(s.b, 84))
-}
+func (s Ints) F() float32 { return float32(kvm.Float(s.View, 47)) }
+
+// HasF reports whether the bound kernel's `struct ints` has member `f` of a type F can read.
+func (s Ints) HasF() bool { return kvm.BindingOf(s.View).Has(47) }
 
 // D is `double d;` at offset 88, size 8.
-func (s Ints) D() float64 {
-	return math.Float64frombits(u64(s.b, 88))
-}
+func (s Ints) D() float64 { return kvm.Float(s.View, 48) }
+
+// HasD reports whether the bound kernel's `struct ints` has member `d` of a type D can read.
+func (s Ints) HasD() bool { return kvm.BindingOf(s.View).Has(48) }
 
 // Sz is `size_t sz;` at offset 96, size 8.
-func (s Ints) Sz() uint64 {
-	return u64(s.b, 96)
-}
+func (s Ints) Sz() uint64 { return kvm.Uint(s.View, 49) }
+
+// HasSz reports whether the bound kernel's `struct ints` has member `sz` of a type Sz can read.
+func (s Ints) HasSz() bool { return kvm.BindingOf(s.View).Has(49) }
 
 // IP is `intptr_t ip;` at offset 104, size 8.
-func (s Ints) IP() int64 {
-	return int64(u64(s.b, 104))
-}
+func (s Ints) IP() int64 { return int64(kvm.Uint(s.View, 50)) }
+
+// HasIP reports whether the bound kernel's `struct ints` has member `ip` of a type IP can read.
+func (s Ints) HasIP() bool { return kvm.BindingOf(s.View).Has(50) }
 
 const (
-	// SizeofNode is the size of C `struct node` in bytes.
+	// SizeofNode is the size of C `struct node` in bytes in the kernel the bindings were generated from.
 	SizeofNode = 424
-	// OffsetofNodeID is the offset of `id` in C `struct node`.
-	OffsetofNodeID = 0
-	// OffsetofNodeNext is the offset of `next` in C `struct node`.
-	OffsetofNodeNext = 8
-	// OffsetofNodePrev is the offset of `prev` in C `struct node`.
-	OffsetofNodePrev = 16
-	// OffsetofNodeSlot is the offset of `slot` in C `struct node`.
-	OffsetofNodeSlot = 24
-	// OffsetofNodeOpaque is the offset of `opaque` in C `struct node`.
-	OffsetofNodeOpaque = 32
-	// OffsetofNodeFn is the offset of `fn` in C `struct node`.
-	OffsetofNodeFn = 40
-	// OffsetofNodeRawFn is the offset of `raw_fn` in C `struct node`.
-	OffsetofNodeRawFn = 48
-	// OffsetofNodeLabel is the offset of `label` in C `struct node`.
-	OffsetofNodeLabel = 56
-	// OffsetofNodeCv is the offset of `cv` in C `struct node`.
-	OffsetofNodeCv = 64
-	// OffsetofNodeTick is the offset of `tick` in C `struct node`.
-	OffsetofNodeTick = 72
-	// OffsetofNodeCount is the offset of `count` in C `struct node`.
-	OffsetofNodeCount = 80
-	// OffsetofNodeColor is the offset of `color` in C `struct node`.
-	OffsetofNodeColor = 84
-	// OffsetofNodeDelta is the offset of `delta` in C `struct node`.
-	OffsetofNodeDelta = 88
-	// OffsetofNodeWide is the offset of `wide` in C `struct node`.
-	OffsetofNodeWide = 96
-	// OffsetofNodeTiny is the offset of `tiny` in C `struct node`.
-	OffsetofNodeTiny = 104
-	// OffsetofNodeInts is the offset of `ints` in C `struct node`.
-	OffsetofNodeInts = 112
-	// OffsetofNodeFlags is the offset of `flags` in C `struct node`.
-	OffsetofNodeFlags = 224
-	// OffsetofNodePb is the offset of `pb` in C `struct node`.
-	OffsetofNodePb = 256
-	// OffsetofNodeShape is the offset of `shape` in C `struct node`.
-	OffsetofNodeShape = 272
-	// OffsetofNodeArr is the offset of `arr` in C `struct node`.
-	OffsetofNodeArr = 296
-	// OffsetofNodePos is the offset of `pos` in C `struct node`.
-	OffsetofNodePos = 392
-	// OffsetofNodeVal is the offset of `val` in C `struct node`.
-	OffsetofNodeVal = 400
-	// OffsetofNodeWord is the offset of `word` in C `struct node`.
-	OffsetofNodeWord = 408
-	// OffsetofNodeBytesField is the offset of `bytes` in C `struct node`.
-	OffsetofNodeBytesField = 408
+	// OffsetofNode… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofNodeID         = 0   // id
+	OffsetofNodeNext       = 8   // next
+	OffsetofNodePrev       = 16  // prev
+	OffsetofNodeSlot       = 24  // slot
+	OffsetofNodeOpaque     = 32  // opaque
+	OffsetofNodeFn         = 40  // fn
+	OffsetofNodeRawFn      = 48  // raw_fn
+	OffsetofNodeLabel      = 56  // label
+	OffsetofNodeCv         = 64  // cv
+	OffsetofNodeTick       = 72  // tick
+	OffsetofNodeCount      = 80  // count
+	OffsetofNodeColor      = 84  // color
+	OffsetofNodeDelta      = 88  // delta
+	OffsetofNodeWide       = 96  // wide
+	OffsetofNodeTiny       = 104 // tiny
+	OffsetofNodeInts       = 112 // ints
+	OffsetofNodeFlags      = 224 // flags
+	OffsetofNodePb         = 256 // pb
+	OffsetofNodeShape      = 272 // shape
+	OffsetofNodeArr        = 296 // arr
+	OffsetofNodePos        = 392 // pos
+	OffsetofNodeVal        = 400 // val
+	OffsetofNodeWord       = 408 // word
+	OffsetofNodeBytesField = 408 // bytes
 	// NodeBytesFieldLen is the element count of `uint8_t bytes[4]`.
 	NodeBytesFieldLen = 4
-	// OffsetofNodeExtra is the offset of `extra` in C `struct node`.
-	OffsetofNodeExtra = 416
+	OffsetofNodeExtra = 416 // extra
 )
 
-// Node is a snapshot of C `struct node` (424 bytes) read from the target:
+// Node is a snapshot of C `struct node` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Node struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// NodePtr is a typed pointer to a C `struct node` in the target (Read, IsNil, Addr).
+type NodePtr = kvm.Ptr[Node]
+
+// KVMType is Node's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Node) KVMType() int { return 4 }
 
 // ReadNode reads a C `struct node` at addr in one read.
-func (k *Kernel) ReadNode(addr uint64) (Node, error) {
-	b, err := k.read(addr, SizeofNode)
-	if err != nil {
-		return Node{}, fmt.Errorf("struct node at %#x: %w", addr, err)
-	}
-	return Node{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Node) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 424 bytes (nil for the zero value); they are shared, not copied.
-func (s Node) Bytes() []byte {
-	return s.b
-}
-
-// NodePtr is a pointer to a C `struct node` in the target.
-type NodePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct node` p points to.
-func (p NodePtr) Read() (Node, error) {
-	return p.k.ReadNode(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p NodePtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadNode(addr uint64) (Node, error) { return kvm.ReadView[Node](k.Binding(), addr) }
 
 // ID is `int id;` at offset 0, size 4.
-func (s Node) ID() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s Node) ID() int32 { return int32(kvm.Uint(s.View, 51)) }
+
+// HasID reports whether the bound kernel's `struct node` has member `id` of a type ID can read.
+func (s Node) HasID() bool { return kvm.BindingOf(s.View).Has(51) }
 
 // Next is `struct node *next;` at offset 8, size 8.
-func (s Node) Next() NodePtr {
-	return NodePtr{k: s.k, Addr: u64(s.b, 8)}
-}
+func (s Node) Next() NodePtr { return kvm.PtrAt[Node](s.View, 52) }
+
+// HasNext reports whether the bound kernel's `struct node` has member `next` of a type Next can read.
+func (s Node) HasNext() bool { return kvm.BindingOf(s.View).Has(52) }
 
 // Prev is `node_t *prev;` at offset 16, size 8.
-func (s Node) Prev() NodePtr {
-	return NodePtr{k: s.k, Addr: u64(s.b, 16)}
-}
+func (s Node) Prev() NodePtr { return kvm.PtrAt[Node](s.View, 53) }
+
+// HasPrev reports whether the bound kernel's `struct node` has member `prev` of a type Prev can read.
+func (s Node) HasPrev() bool { return kvm.BindingOf(s.View).Has(53) }
 
 // Slot is `struct node **slot;` at offset 24, size 8.
-func (s Node) Slot() uint64 {
-	return u64(s.b, 24)
-}
+func (s Node) Slot() uint64 { return kvm.Uint(s.View, 54) }
+
+// HasSlot reports whether the bound kernel's `struct node` has member `slot` of a type Slot can read.
+func (s Node) HasSlot() bool { return kvm.BindingOf(s.View).Has(54) }
 
 // Opaque is `void *opaque;` at offset 32, size 8.
-func (s Node) Opaque() uint64 {
-	return u64(s.b, 32)
-}
+func (s Node) Opaque() uint64 { return kvm.Uint(s.View, 55) }
+
+// HasOpaque reports whether the bound kernel's `struct node` has member `opaque` of a type Opaque can read.
+func (s Node) HasOpaque() bool { return kvm.BindingOf(s.View).Has(55) }
 
 // Fn is `op_fn fn;` at offset 40, size 8.
-func (s Node) Fn() uint64 {
-	return u64(s.b, 40)
-}
+func (s Node) Fn() uint64 { return kvm.Uint(s.View, 56) }
+
+// HasFn reports whether the bound kernel's `struct node` has member `fn` of a type Fn can read.
+func (s Node) HasFn() bool { return kvm.BindingOf(s.View).Has(56) }
 
 // RawFn is `int (*raw_fn)(void);` at offset 48, size 8.
-func (s Node) RawFn() uint64 {
-	return u64(s.b, 48)
-}
+func (s Node) RawFn() uint64 { return kvm.Uint(s.View, 57) }
+
+// HasRawFn reports whether the bound kernel's `struct node` has member `raw_fn` of a type RawFn can read.
+func (s Node) HasRawFn() bool { return kvm.BindingOf(s.View).Has(57) }
 
 // Label is `const char *label;` at offset 56, size 8.
-func (s Node) Label() uint64 {
-	return u64(s.b, 56)
-}
+func (s Node) Label() uint64 { return kvm.Uint(s.View, 58) }
+
+// HasLabel reports whether the bound kernel's `struct node` has member `label` of a type Label can read.
+func (s Node) HasLabel() bool { return kvm.BindingOf(s.View).Has(58) }
 
 // LabelString reads the NUL-terminated string `label` points to, at most limit bytes.
 func (s Node) LabelString(limit int) (string, error) {
-	return s.k.readString(u64(s.b, 56), limit)
+	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.Label(), limit)
 }
 
 // Cv is `volatile const int cv;` at offset 64, size 4.
-func (s Node) Cv() int32 {
-	return int32(u32(s.b, 64))
-}
+func (s Node) Cv() int32 { return int32(kvm.Uint(s.View, 59)) }
+
+// HasCv reports whether the bound kernel's `struct node` has member `cv` of a type Cv can read.
+func (s Node) HasCv() bool { return kvm.BindingOf(s.View).Has(59) }
 
 // Tick is `volatile long unsigned int tick;` at offset 72, size 8.
-func (s Node) Tick() uint64 {
-	return u64(s.b, 72)
-}
+func (s Node) Tick() uint64 { return kvm.Uint(s.View, 60) }
+
+// HasTick reports whether the bound kernel's `struct node` has member `tick` of a type Tick can read.
+func (s Node) HasTick() bool { return kvm.BindingOf(s.View).Has(60) }
 
 // Count is `counter_t count;` at offset 80, size 4.
-func (s Node) Count() uint32 {
-	return u32(s.b, 80)
-}
+func (s Node) Count() uint32 { return uint32(kvm.Uint(s.View, 61)) }
+
+// HasCount reports whether the bound kernel's `struct node` has member `count` of a type Count can read.
+func (s Node) HasCount() bool { return kvm.BindingOf(s.View).Has(61) }
 
 // Color is `enum color color;` at offset 84, size 4.
-func (s Node) Color() Color {
-	return Color(u32(s.b, 84))
-}
+func (s Node) Color() Color { return Color(kvm.Uint(s.View, 62)) }
+
+// HasColor reports whether the bound kernel's `struct node` has member `color` of a type Color can read.
+func (s Node) HasColor() bool { return kvm.BindingOf(s.View).Has(62) }
 
 // Delta is `enum delta delta;` at offset 88, size 4.
-func (s Node) Delta() Delta {
-	return Delta(u32(s.b, 88))
-}
+func (s Node) Delta() Delta { return Delta(kvm.Uint(s.View, 63)) }
+
+// HasDelta reports whether the bound kernel's `struct node` has member `delta` of a type Delta can read.
+func (s Node) HasDelta() bool { return kvm.BindingOf(s.View).Has(63) }
 
 // Wide is `enum wide wide;` at offset 96, size 8.
-func (s Node) Wide() Wide {
-	return Wide(u64(s.b, 96))
-}
+func (s Node) Wide() Wide { return Wide(kvm.Uint(s.View, 64)) }
+
+// HasWide reports whether the bound kernel's `struct node` has member `wide` of a type Wide can read.
+func (s Node) HasWide() bool { return kvm.BindingOf(s.View).Has(64) }
 
 // Tiny is `enum tiny tiny;` at offset 104, size 1.
-func (s Node) Tiny() Tiny {
-	return Tiny(u8(s.b, 104))
-}
+func (s Node) Tiny() Tiny { return Tiny(kvm.Uint(s.View, 65)) }
+
+// HasTiny reports whether the bound kernel's `struct node` has member `tiny` of a type Tiny can read.
+func (s Node) HasTiny() bool { return kvm.BindingOf(s.View).Has(65) }
 
 // Ints is `struct ints ints;` at offset 112, size 112.
-func (s Node) Ints() Ints {
-	return Ints{k: s.k, addr: s.addr + 112, b: sub(s.b, 112, 112)}
-}
+func (s Node) Ints() Ints { return Ints{kvm.Sub(s.View, 66)} }
+
+// HasInts reports whether the bound kernel's `struct node` has member `ints` of a type Ints can read.
+func (s Node) HasInts() bool { return kvm.BindingOf(s.View).Has(66) }
 
 // Flags is `struct flags flags;` at offset 224, size 32.
-func (s Node) Flags() Flags {
-	return Flags{k: s.k, addr: s.addr + 224, b: sub(s.b, 224, 32)}
-}
+func (s Node) Flags() Flags { return Flags{kvm.Sub(s.View, 67)} }
+
+// HasFlags reports whether the bound kernel's `struct node` has member `flags` of a type Flags can read.
+func (s Node) HasFlags() bool { return kvm.BindingOf(s.View).Has(67) }
 
 // Pb is `struct packed_bits pb;` at offset 256, size 12.
-func (s Node) Pb() PackedBits {
-	return PackedBits{k: s.k, addr: s.addr + 256, b: sub(s.b, 256, 12)}
-}
+func (s Node) Pb() PackedBits { return PackedBits{kvm.Sub(s.View, 68)} }
+
+// HasPb reports whether the bound kernel's `struct node` has member `pb` of a type Pb can read.
+func (s Node) HasPb() bool { return kvm.BindingOf(s.View).Has(68) }
 
 // Shape is `struct shape shape;` at offset 272, size 24.
-func (s Node) Shape() Shape {
-	return Shape{k: s.k, addr: s.addr + 272, b: sub(s.b, 272, 24)}
-}
+func (s Node) Shape() Shape { return Shape{kvm.Sub(s.View, 69)} }
+
+// HasShape reports whether the bound kernel's `struct node` has member `shape` of a type Shape can read.
+func (s Node) HasShape() bool { return kvm.BindingOf(s.View).Has(69) }
 
 // Arr is `struct arrays arr;` at offset 296, size 96.
-func (s Node) Arr() Arrays {
-	return Arrays{k: s.k, addr: s.addr + 296, b: sub(s.b, 296, 96)}
-}
+func (s Node) Arr() Arrays { return Arrays{kvm.Sub(s.View, 70)} }
+
+// HasArr reports whether the bound kernel's `struct node` has member `arr` of a type Arr can read.
+func (s Node) HasArr() bool { return kvm.BindingOf(s.View).Has(70) }
 
 // Pos is `struct point pos;` at offset 392, size 4.
-func (s Node) Pos() Point {
-	return Point{k: s.k, addr: s.addr + 392, b: sub(s.b, 392, 4)}
-}
+func (s Node) Pos() Point { return Point{kvm.Sub(s.View, 71)} }
+
+// HasPos reports whether the bound kernel's `struct node` has member `pos` of a type Pos can read.
+func (s Node) HasPos() bool { return kvm.BindingOf(s.View).Has(71) }
 
 // Val is `union value val;` at offset 400, size 8.
-func (s Node) Val() Value {
-	return Value{k: s.k, addr: s.addr + 400, b: sub(s.b, 400, 8)}
-}
+func (s Node) Val() Value { return Value{kvm.Sub(s.View, 72)} }
+
+// HasVal reports whether the bound kernel's `struct node` has member `val` of a type Val can read.
+func (s Node) HasVal() bool { return kvm.BindingOf(s.View).Has(72) }
 
 // Word is `uint32_t word;` at offset 408, size 4, in an anonymous union at offset 408.
-func (s Node) Word() uint32 {
-	return u32(s.b, 408)
-}
+func (s Node) Word() uint32 { return uint32(kvm.Uint(s.View, 73)) }
+
+// HasWord reports whether the bound kernel's `struct node` has member `word` of a type Word can read.
+func (s Node) HasWord() bool { return kvm.BindingOf(s.View).Has(73) }
 
 // BytesField is `uint8_t bytes[4];` at offset 408, size 4, in an anonymous union at offset 408.
 // It returns false when an index is out of range.
@@ -1065,412 +949,287 @@ func (s Node) BytesField(i int) (v uint8, ok bool) {
 	if i < 0 || i >= NodeBytesFieldLen {
 		return
 	}
-	off := 408 + i*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 74, i)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 74)), true
 }
+
+// HasBytesField reports whether the bound kernel's `struct node` has member `bytes` of a type BytesField can read.
+func (s Node) HasBytesField() bool { return kvm.BindingOf(s.View).Has(74) }
 
 // BytesFieldBytes returns the bytes of `uint8_t bytes[4]`, shared with the snapshot.
-func (s Node) BytesFieldBytes() []byte {
-	return sub(s.b, 408, 4)
-}
+func (s Node) BytesFieldBytes() []byte { return kvm.Raw(s.View, 74) }
 
 // BytesFieldString returns `uint8_t bytes[4]` up to its first NUL byte.
-func (s Node) BytesFieldString() string {
-	return cstring(sub(s.b, 408, 4))
-}
+func (s Node) BytesFieldString() string { return kvm.Cstring(kvm.Raw(s.View, 74)) }
 
 // Extra is `struct flex *extra;` at offset 416, size 8.
-func (s Node) Extra() FlexPtr {
-	return FlexPtr{k: s.k, Addr: u64(s.b, 416)}
-}
+func (s Node) Extra() FlexPtr { return kvm.PtrAt[Flex](s.View, 75) }
+
+// HasExtra reports whether the bound kernel's `struct node` has member `extra` of a type Extra can read.
+func (s Node) HasExtra() bool { return kvm.BindingOf(s.View).Has(75) }
 
 const (
-	// SizeofPackedBits is the size of C `struct packed_bits` in bytes.
+	// SizeofPackedBits is the size of C `struct packed_bits` in bytes in the kernel the bindings were generated from.
 	SizeofPackedBits = 12
-	// OffsetofPackedBitsEnd is the offset of `end` in C `struct packed_bits`.
-	OffsetofPackedBitsEnd = 7
-	// OffsetofPackedBitsUnaligned is the offset of `unaligned` in C `struct packed_bits`.
-	OffsetofPackedBitsUnaligned = 8
+	// OffsetofPackedBits… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPackedBitsEnd       = 7 // end
+	OffsetofPackedBitsUnaligned = 8 // unaligned
 )
 
-// PackedBits is a snapshot of C `struct packed_bits` (12 bytes) read from the target:
+// PackedBits is a snapshot of C `struct packed_bits` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PackedBits struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PackedBitsPtr is a typed pointer to a C `struct packed_bits` in the target (Read, IsNil, Addr).
+type PackedBitsPtr = kvm.Ptr[PackedBits]
+
+// KVMType is PackedBits's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (PackedBits) KVMType() int { return 5 }
 
 // ReadPackedBits reads a C `struct packed_bits` at addr in one read.
 func (k *Kernel) ReadPackedBits(addr uint64) (PackedBits, error) {
-	b, err := k.read(addr, SizeofPackedBits)
-	if err != nil {
-		return PackedBits{}, fmt.Errorf("struct packed_bits at %#x: %w", addr, err)
-	}
-	return PackedBits{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s PackedBits) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 12 bytes (nil for the zero value); they are shared, not copied.
-func (s PackedBits) Bytes() []byte {
-	return s.b
-}
-
-// PackedBitsPtr is a pointer to a C `struct packed_bits` in the target.
-type PackedBitsPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct packed_bits` p points to.
-func (p PackedBitsPtr) Read() (PackedBits, error) {
-	return p.k.ReadPackedBits(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PackedBitsPtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[PackedBits](k.Binding(), addr)
 }
 
 // A is `unsigned char a : 3;` at data bit offset 0 (byte 0), 3 bit(s).
-func (s PackedBits) A() uint8 {
-	return uint8(bits(s.b, 0, 3))
-}
+func (s PackedBits) A() uint8 { return uint8(kvm.Uint(s.View, 76)) }
+
+// HasA reports whether the bound kernel's `struct packed_bits` has member `a` of a type A can read.
+func (s PackedBits) HasA() bool { return kvm.BindingOf(s.View).Has(76) }
 
 // Straddle is `unsigned int straddle : 30;` at data bit offset 3 (byte 0), 30 bit(s).
-func (s PackedBits) Straddle() uint32 {
-	return uint32(bits(s.b, 3, 30))
-}
+func (s PackedBits) Straddle() uint32 { return uint32(kvm.Uint(s.View, 77)) }
+
+// HasStraddle reports whether the bound kernel's `struct packed_bits` has member `straddle` of a type Straddle can read.
+func (s PackedBits) HasStraddle() bool { return kvm.BindingOf(s.View).Has(77) }
 
 // S9 is `short unsigned int s9 : 9;` at data bit offset 33 (byte 4), 9 bit(s).
-func (s PackedBits) S9() uint16 {
-	return uint16(bits(s.b, 33, 9))
-}
+func (s PackedBits) S9() uint16 { return uint16(kvm.Uint(s.View, 78)) }
+
+// HasS9 reports whether the bound kernel's `struct packed_bits` has member `s9` of a type S9 can read.
+func (s PackedBits) HasS9() bool { return kvm.BindingOf(s.View).Has(78) }
 
 // Neg is `int neg : 11;` at data bit offset 42 (byte 5), 11 bit(s).
-func (s PackedBits) Neg() int32 {
-	return int32(kvm.SignExtend(bits(s.b, 42, 11), 11))
-}
+func (s PackedBits) Neg() int32 { return int32(kvm.Uint(s.View, 79)) }
+
+// HasNeg reports whether the bound kernel's `struct packed_bits` has member `neg` of a type Neg can read.
+func (s PackedBits) HasNeg() bool { return kvm.BindingOf(s.View).Has(79) }
 
 // End is `uint8_t end;` at offset 7, size 1.
-func (s PackedBits) End() uint8 {
-	return u8(s.b, 7)
-}
+func (s PackedBits) End() uint8 { return uint8(kvm.Uint(s.View, 80)) }
+
+// HasEnd reports whether the bound kernel's `struct packed_bits` has member `end` of a type End can read.
+func (s PackedBits) HasEnd() bool { return kvm.BindingOf(s.View).Has(80) }
 
 // Unaligned is `uint32_t unaligned;` at offset 8, size 4.
-func (s PackedBits) Unaligned() uint32 {
-	return u32(s.b, 8)
-}
+func (s PackedBits) Unaligned() uint32 { return uint32(kvm.Uint(s.View, 81)) }
+
+// HasUnaligned reports whether the bound kernel's `struct packed_bits` has member `unaligned` of a type Unaligned can read.
+func (s PackedBits) HasUnaligned() bool { return kvm.BindingOf(s.View).Has(81) }
 
 const (
-	// SizeofPoint is the size of C `struct point` in bytes.
+	// SizeofPoint is the size of C `struct point` in bytes in the kernel the bindings were generated from.
 	SizeofPoint = 4
-	// OffsetofPointX is the offset of `x` in C `struct point`.
-	OffsetofPointX = 0
-	// OffsetofPointY is the offset of `y` in C `struct point`.
-	OffsetofPointY = 2
+	// OffsetofPoint… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofPointX = 0 // x
+	OffsetofPointY = 2 // y
 )
 
-// Point is a snapshot of C `struct point` (4 bytes) read from the target:
+// Point is a snapshot of C `struct point` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Point struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// PointPtr is a typed pointer to a C `struct point` in the target (Read, IsNil, Addr).
+type PointPtr = kvm.Ptr[Point]
+
+// KVMType is Point's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Point) KVMType() int { return 6 }
 
 // ReadPoint reads a C `struct point` at addr in one read.
-func (k *Kernel) ReadPoint(addr uint64) (Point, error) {
-	b, err := k.read(addr, SizeofPoint)
-	if err != nil {
-		return Point{}, fmt.Errorf("struct point at %#x: %w", addr, err)
-	}
-	return Point{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Point) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s Point) Bytes() []byte {
-	return s.b
-}
-
-// PointPtr is a pointer to a C `struct point` in the target.
-type PointPtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct point` p points to.
-func (p PointPtr) Read() (Point, error) {
-	return p.k.ReadPoint(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p PointPtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadPoint(addr uint64) (Point, error) { return kvm.ReadView[Point](k.Binding(), addr) }
 
 // X is `short int x;` at offset 0, size 2.
-func (s Point) X() int16 {
-	return int16(u16(s.b, 0))
-}
+func (s Point) X() int16 { return int16(kvm.Uint(s.View, 82)) }
+
+// HasX reports whether the bound kernel's `struct point` has member `x` of a type X can read.
+func (s Point) HasX() bool { return kvm.BindingOf(s.View).Has(82) }
 
 // Y is `short int y;` at offset 2, size 2.
-func (s Point) Y() int16 {
-	return int16(u16(s.b, 2))
-}
+func (s Point) Y() int16 { return int16(kvm.Uint(s.View, 83)) }
+
+// HasY reports whether the bound kernel's `struct point` has member `y` of a type Y can read.
+func (s Point) HasY() bool { return kvm.BindingOf(s.View).Has(83) }
 
 const (
-	// SizeofShape is the size of C `struct shape` in bytes.
+	// SizeofShape is the size of C `struct shape` in bytes in the kernel the bindings were generated from.
 	SizeofShape = 24
-	// OffsetofShapeKind is the offset of `kind` in C `struct shape`.
-	OffsetofShapeKind = 0
-	// OffsetofShapeW is the offset of `w` in C `struct shape`.
-	OffsetofShapeW = 8
-	// OffsetofShapeH is the offset of `h` in C `struct shape`.
-	OffsetofShapeH = 12
-	// OffsetofShapeCircle is the offset of `circle` in C `struct shape`.
-	OffsetofShapeCircle = 8
-	// OffsetofShapeArea is the offset of `area` in C `struct shape`.
-	OffsetofShapeArea = 8
-	// OffsetofShapeRed is the offset of `red` in C `struct shape`.
-	OffsetofShapeRed = 16
-	// OffsetofShapeGreen is the offset of `green` in C `struct shape`.
-	OffsetofShapeGreen = 17
-	// OffsetofShapeBlue is the offset of `blue` in C `struct shape`.
-	OffsetofShapeBlue = 18
-	// OffsetofShapeOrigin is the offset of `origin` in C `struct shape`.
-	OffsetofShapeOrigin = 20
+	// OffsetofShape… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofShapeKind   = 0  // kind
+	OffsetofShapeW      = 8  // w
+	OffsetofShapeH      = 12 // h
+	OffsetofShapeCircle = 8  // circle
+	OffsetofShapeArea   = 8  // area
+	OffsetofShapeRed    = 16 // red
+	OffsetofShapeGreen  = 17 // green
+	OffsetofShapeBlue   = 18 // blue
+	OffsetofShapeOrigin = 20 // origin
 )
 
-// Shape is a snapshot of C `struct shape` (24 bytes) read from the target:
+// Shape is a snapshot of C `struct shape` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Shape struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ShapePtr is a typed pointer to a C `struct shape` in the target (Read, IsNil, Addr).
+type ShapePtr = kvm.Ptr[Shape]
+
+// KVMType is Shape's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Shape) KVMType() int { return 7 }
 
 // ReadShape reads a C `struct shape` at addr in one read.
-func (k *Kernel) ReadShape(addr uint64) (Shape, error) {
-	b, err := k.read(addr, SizeofShape)
-	if err != nil {
-		return Shape{}, fmt.Errorf("struct shape at %#x: %w", addr, err)
-	}
-	return Shape{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Shape) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 24 bytes (nil for the zero value); they are shared, not copied.
-func (s Shape) Bytes() []byte {
-	return s.b
-}
-
-// ShapePtr is a pointer to a C `struct shape` in the target.
-type ShapePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `struct shape` p points to.
-func (p ShapePtr) Read() (Shape, error) {
-	return p.k.ReadShape(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ShapePtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadShape(addr uint64) (Shape, error) { return kvm.ReadView[Shape](k.Binding(), addr) }
 
 // Kind is `int kind;` at offset 0, size 4.
-func (s Shape) Kind() int32 {
-	return int32(u32(s.b, 0))
-}
+func (s Shape) Kind() int32 { return int32(kvm.Uint(s.View, 84)) }
+
+// HasKind reports whether the bound kernel's `struct shape` has member `kind` of a type Kind can read.
+func (s Shape) HasKind() bool { return kvm.BindingOf(s.View).Has(84) }
 
 // W is `int w;` at offset 8, size 4, in an anonymous struct at offset 8.
-func (s Shape) W() int32 {
-	return int32(u32(s.b, 8))
-}
+func (s Shape) W() int32 { return int32(kvm.Uint(s.View, 85)) }
+
+// HasW reports whether the bound kernel's `struct shape` has member `w` of a type W can read.
+func (s Shape) HasW() bool { return kvm.BindingOf(s.View).Has(85) }
 
 // H is `int h;` at offset 12, size 4, in an anonymous struct at offset 8.
-func (s Shape) H() int32 {
-	return int32(u32(s.b, 12))
-}
+func (s Shape) H() int32 { return int32(kvm.Uint(s.View, 86)) }
+
+// HasH reports whether the bound kernel's `struct shape` has member `h` of a type H can read.
+func (s Shape) HasH() bool { return kvm.BindingOf(s.View).Has(86) }
 
 // Circle is `struct {...} circle;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s Shape) Circle() ShapeCircle {
-	return ShapeCircle{k: s.k, addr: s.addr + 8, b: sub(s.b, 8, 4)}
-}
+func (s Shape) Circle() ShapeCircle { return ShapeCircle{kvm.Sub(s.View, 87)} }
+
+// HasCircle reports whether the bound kernel's `struct shape` has member `circle` of a type Circle can read.
+func (s Shape) HasCircle() bool { return kvm.BindingOf(s.View).Has(87) }
 
 // Area is `double area;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s Shape) Area() float64 {
-	return math.Float64frombits(u64(s.b, 8))
-}
+func (s Shape) Area() float64 { return kvm.Float(s.View, 88) }
+
+// HasArea reports whether the bound kernel's `struct shape` has member `area` of a type Area can read.
+func (s Shape) HasArea() bool { return kvm.BindingOf(s.View).Has(88) }
 
 // Red is `unsigned char red;` at offset 16, size 1, in an anonymous struct at offset 16.
-func (s Shape) Red() uint8 {
-	return u8(s.b, 16)
-}
+func (s Shape) Red() uint8 { return uint8(kvm.Uint(s.View, 89)) }
+
+// HasRed reports whether the bound kernel's `struct shape` has member `red` of a type Red can read.
+func (s Shape) HasRed() bool { return kvm.BindingOf(s.View).Has(89) }
 
 // Green is `unsigned char green;` at offset 17, size 1, in an anonymous struct at offset 16.
-func (s Shape) Green() uint8 {
-	return u8(s.b, 17)
-}
+func (s Shape) Green() uint8 { return uint8(kvm.Uint(s.View, 90)) }
+
+// HasGreen reports whether the bound kernel's `struct shape` has member `green` of a type Green can read.
+func (s Shape) HasGreen() bool { return kvm.BindingOf(s.View).Has(90) }
 
 // Blue is `unsigned char blue;` at offset 18, size 1, in an anonymous struct at offset 16.
-func (s Shape) Blue() uint8 {
-	return u8(s.b, 18)
-}
+func (s Shape) Blue() uint8 { return uint8(kvm.Uint(s.View, 91)) }
+
+// HasBlue reports whether the bound kernel's `struct shape` has member `blue` of a type Blue can read.
+func (s Shape) HasBlue() bool { return kvm.BindingOf(s.View).Has(91) }
 
 // Origin is `struct point origin;` at offset 20, size 4.
-func (s Shape) Origin() Point {
-	return Point{k: s.k, addr: s.addr + 20, b: sub(s.b, 20, 4)}
-}
+func (s Shape) Origin() Point { return Point{kvm.Sub(s.View, 92)} }
+
+// HasOrigin reports whether the bound kernel's `struct shape` has member `origin` of a type Origin can read.
+func (s Shape) HasOrigin() bool { return kvm.BindingOf(s.View).Has(92) }
 
 const (
-	// SizeofShapeCircle is the size of C `the anonymous struct of struct shape member circle` in bytes.
+	// SizeofShapeCircle is the size of C `the anonymous struct of struct shape member circle` in bytes in the kernel the bindings were generated from.
 	SizeofShapeCircle = 4
-	// OffsetofShapeCircleR is the offset of `r` in C `the anonymous struct of struct shape member circle`.
-	OffsetofShapeCircleR = 0
-	// OffsetofShapeCirclePad is the offset of `pad` in C `the anonymous struct of struct shape member circle`.
-	OffsetofShapeCirclePad = 2
+	// OffsetofShapeCircle… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofShapeCircleR   = 0 // r
+	OffsetofShapeCirclePad = 2 // pad
 )
 
-// ShapeCircle is a snapshot of C `the anonymous struct of struct shape member circle` (4 bytes) read from the target:
+// ShapeCircle is a snapshot of C `the anonymous struct of struct shape member circle` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ShapeCircle struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ShapeCirclePtr is a typed pointer to a C `the anonymous struct of struct shape member circle` in the target (Read, IsNil, Addr).
+type ShapeCirclePtr = kvm.Ptr[ShapeCircle]
+
+// KVMType is ShapeCircle's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (ShapeCircle) KVMType() int { return 8 }
 
 // ReadShapeCircle reads a C `the anonymous struct of struct shape member circle` at addr in one read.
 func (k *Kernel) ReadShapeCircle(addr uint64) (ShapeCircle, error) {
-	b, err := k.read(addr, SizeofShapeCircle)
-	if err != nil {
-		return ShapeCircle{}, fmt.Errorf("the anonymous struct of struct shape member circle at %#x: %w", addr, err)
-	}
-	return ShapeCircle{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s ShapeCircle) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 4 bytes (nil for the zero value); they are shared, not copied.
-func (s ShapeCircle) Bytes() []byte {
-	return s.b
-}
-
-// ShapeCirclePtr is a pointer to a C `the anonymous struct of struct shape member circle` in the target.
-type ShapeCirclePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `the anonymous struct of struct shape member circle` p points to.
-func (p ShapeCirclePtr) Read() (ShapeCircle, error) {
-	return p.k.ReadShapeCircle(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ShapeCirclePtr) IsNil() bool {
-	return p.Addr == 0
+	return kvm.ReadView[ShapeCircle](k.Binding(), addr)
 }
 
 // R is `short int r;` at offset 0, size 2.
-func (s ShapeCircle) R() int16 {
-	return int16(u16(s.b, 0))
-}
+func (s ShapeCircle) R() int16 { return int16(kvm.Uint(s.View, 93)) }
+
+// HasR reports whether the bound kernel's `the anonymous struct of struct shape member circle` has member `r` of a type R can read.
+func (s ShapeCircle) HasR() bool { return kvm.BindingOf(s.View).Has(93) }
 
 // Pad is `short int pad;` at offset 2, size 2.
-func (s ShapeCircle) Pad() int16 {
-	return int16(u16(s.b, 2))
-}
+func (s ShapeCircle) Pad() int16 { return int16(kvm.Uint(s.View, 94)) }
+
+// HasPad reports whether the bound kernel's `the anonymous struct of struct shape member circle` has member `pad` of a type Pad can read.
+func (s ShapeCircle) HasPad() bool { return kvm.BindingOf(s.View).Has(94) }
 
 const (
-	// SizeofValue is the size of C `union value` in bytes.
+	// SizeofValue is the size of C `union value` in bytes in the kernel the bindings were generated from.
 	SizeofValue = 8
-	// OffsetofValueLv is the offset of `lv` in C `union value`.
-	OffsetofValueLv = 0
-	// OffsetofValueDv is the offset of `dv` in C `union value`.
-	OffsetofValueDv = 0
-	// OffsetofValueRaw is the offset of `raw` in C `union value`.
-	OffsetofValueRaw = 0
+	// OffsetofValue… are the offsets of its members in the kernel the bindings were generated from.
+	OffsetofValueLv  = 0 // lv
+	OffsetofValueDv  = 0 // dv
+	OffsetofValueRaw = 0 // raw
 	// ValueRawLen is the element count of `unsigned char raw[8]`.
 	ValueRawLen = 8
 )
 
-// Value is a snapshot of C `union value` (8 bytes) read from the target:
+// Value is a snapshot of C `union value` read from the target:
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Value struct {
-	k    *Kernel
-	addr uint64
-	b    []byte
+	kvm.View
 }
+
+// ValuePtr is a typed pointer to a C `union value` in the target (Read, IsNil, Addr).
+type ValuePtr = kvm.Ptr[Value]
+
+// KVMType is Value's index in the layout table (for kvm.Ptr and kvm.ReadView).
+func (Value) KVMType() int { return 9 }
 
 // ReadValue reads a C `union value` at addr in one read.
-func (k *Kernel) ReadValue(addr uint64) (Value, error) {
-	b, err := k.read(addr, SizeofValue)
-	if err != nil {
-		return Value{}, fmt.Errorf("union value at %#x: %w", addr, err)
-	}
-	return Value{k: k, addr: addr, b: b}, nil
-}
-
-// Addr returns the target address the snapshot was read from.
-func (s Value) Addr() uint64 {
-	return s.addr
-}
-
-// Bytes returns the snapshot's 8 bytes (nil for the zero value); they are shared, not copied.
-func (s Value) Bytes() []byte {
-	return s.b
-}
-
-// ValuePtr is a pointer to a C `union value` in the target.
-type ValuePtr struct {
-	k    *Kernel
-	Addr uint64
-}
-
-// Read reads the `union value` p points to.
-func (p ValuePtr) Read() (Value, error) {
-	return p.k.ReadValue(p.Addr)
-}
-
-// IsNil reports whether p is NULL.
-func (p ValuePtr) IsNil() bool {
-	return p.Addr == 0
-}
+func (k *Kernel) ReadValue(addr uint64) (Value, error) { return kvm.ReadView[Value](k.Binding(), addr) }
 
 // Lv is `long int lv;` at offset 0, size 8.
-func (s Value) Lv() int64 {
-	return int64(u64(s.b, 0))
-}
+func (s Value) Lv() int64 { return int64(kvm.Uint(s.View, 95)) }
+
+// HasLv reports whether the bound kernel's `union value` has member `lv` of a type Lv can read.
+func (s Value) HasLv() bool { return kvm.BindingOf(s.View).Has(95) }
 
 // Dv is `double dv;` at offset 0, size 8.
-func (s Value) Dv() float64 {
-	return math.Float64frombits(u64(s.b, 0))
-}
+func (s Value) Dv() float64 { return kvm.Float(s.View, 96) }
+
+// HasDv reports whether the bound kernel's `union value` has member `dv` of a type Dv can read.
+func (s Value) HasDv() bool { return kvm.BindingOf(s.View).Has(96) }
 
 // Raw is `unsigned char raw[8];` at offset 0, size 8.
 // It returns false when an index is out of range.
@@ -1478,19 +1237,21 @@ func (s Value) Raw(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ValueRawLen {
 		return
 	}
-	off := 0 + i*1
-	return u8(s.b, off), true
+	el, ok := kvm.Elem(s.View, 97, i)
+	if !ok {
+		return
+	}
+	return uint8(kvm.ElemUint(el, 97)), true
 }
+
+// HasRaw reports whether the bound kernel's `union value` has member `raw` of a type Raw can read.
+func (s Value) HasRaw() bool { return kvm.BindingOf(s.View).Has(97) }
 
 // RawBytes returns the bytes of `unsigned char raw[8]`, shared with the snapshot.
-func (s Value) RawBytes() []byte {
-	return sub(s.b, 0, 8)
-}
+func (s Value) RawBytes() []byte { return kvm.Raw(s.View, 97) }
 
 // RawString returns `unsigned char raw[8]` up to its first NUL byte.
-func (s Value) RawString() string {
-	return cstring(sub(s.b, 0, 8))
-}
+func (s Value) RawString() string { return kvm.Cstring(kvm.Raw(s.View, 97)) }
 
 // Color is C `enum color` (4 bytes).
 type Color uint32
@@ -1581,180 +1342,203 @@ func (e Wide) String() string {
 	return "Wide(" + strconv.FormatUint(uint64(e), 10) + ")"
 }
 
-// Layout checks: a constant below overflows, and the package does not compile,
-// if a member would lie outside its aggregate.
-const (
-	_ = uint(SizeofArrays - OffsetofArraysOne - 16)
-	_ = uint(SizeofArrays - OffsetofArraysMatrix - 12)
-	_ = uint(SizeofArrays - OffsetofArraysCube - 8)
-	_ = uint(SizeofArrays - OffsetofArraysName - 12)
-	_ = uint(SizeofArrays - OffsetofArraysLabel - 8)
-	_ = uint(SizeofArrays - OffsetofArraysPts - 12)
-	_ = uint(SizeofArrays - OffsetofArraysPtrs - 16)
-	_ = uint(SizeofArrays - OffsetofArraysZero)
-	_ = uint(SizeofArrays - OffsetofArraysAfter - 8)
-	_ = uint(SizeofFlex - OffsetofFlexN - 2)
-	_ = uint(SizeofFlex - OffsetofFlexItems)
-	_ = uint(SizeofInts - OffsetofIntsC - 1)
-	_ = uint(SizeofInts - OffsetofIntsHc - 1)
-	_ = uint(SizeofInts - OffsetofIntsSc - 1)
-	_ = uint(SizeofInts - OffsetofIntsUc - 1)
-	_ = uint(SizeofInts - OffsetofIntsS - 2)
-	_ = uint(SizeofInts - OffsetofIntsUs - 2)
-	_ = uint(SizeofInts - OffsetofIntsI - 4)
-	_ = uint(SizeofInts - OffsetofIntsUi - 4)
-	_ = uint(SizeofInts - OffsetofIntsL - 8)
-	_ = uint(SizeofInts - OffsetofIntsUl - 8)
-	_ = uint(SizeofInts - OffsetofIntsLl - 8)
-	_ = uint(SizeofInts - OffsetofIntsUll - 8)
-	_ = uint(SizeofInts - OffsetofIntsI8 - 1)
-	_ = uint(SizeofInts - OffsetofIntsU8 - 1)
-	_ = uint(SizeofInts - OffsetofIntsI16 - 2)
-	_ = uint(SizeofInts - OffsetofIntsU16 - 2)
-	_ = uint(SizeofInts - OffsetofIntsI32 - 4)
-	_ = uint(SizeofInts - OffsetofIntsU32 - 4)
-	_ = uint(SizeofInts - OffsetofIntsI64 - 8)
-	_ = uint(SizeofInts - OffsetofIntsU64 - 8)
-	_ = uint(SizeofInts - OffsetofIntsB - 1)
-	_ = uint(SizeofInts - OffsetofIntsB2 - 1)
-	_ = uint(SizeofInts - OffsetofIntsF - 4)
-	_ = uint(SizeofInts - OffsetofIntsD - 8)
-	_ = uint(SizeofInts - OffsetofIntsSz - 8)
-	_ = uint(SizeofInts - OffsetofIntsIP - 8)
-	_ = uint(SizeofNode - OffsetofNodeID - 4)
-	_ = uint(SizeofNode - OffsetofNodeNext - 8)
-	_ = uint(SizeofNode - OffsetofNodePrev - 8)
-	_ = uint(SizeofNode - OffsetofNodeSlot - 8)
-	_ = uint(SizeofNode - OffsetofNodeOpaque - 8)
-	_ = uint(SizeofNode - OffsetofNodeFn - 8)
-	_ = uint(SizeofNode - OffsetofNodeRawFn - 8)
-	_ = uint(SizeofNode - OffsetofNodeLabel - 8)
-	_ = uint(SizeofNode - OffsetofNodeCv - 4)
-	_ = uint(SizeofNode - OffsetofNodeTick - 8)
-	_ = uint(SizeofNode - OffsetofNodeCount - 4)
-	_ = uint(SizeofNode - OffsetofNodeColor - 4)
-	_ = uint(SizeofNode - OffsetofNodeDelta - 4)
-	_ = uint(SizeofNode - OffsetofNodeWide - 8)
-	_ = uint(SizeofNode - OffsetofNodeTiny - 1)
-	_ = uint(SizeofNode - OffsetofNodeInts - 112)
-	_ = uint(SizeofNode - OffsetofNodeFlags - 32)
-	_ = uint(SizeofNode - OffsetofNodePb - 12)
-	_ = uint(SizeofNode - OffsetofNodeShape - 24)
-	_ = uint(SizeofNode - OffsetofNodeArr - 96)
-	_ = uint(SizeofNode - OffsetofNodePos - 4)
-	_ = uint(SizeofNode - OffsetofNodeVal - 8)
-	_ = uint(SizeofNode - OffsetofNodeWord - 4)
-	_ = uint(SizeofNode - OffsetofNodeBytesField - 4)
-	_ = uint(SizeofNode - OffsetofNodeExtra - 8)
-	_ = uint(SizeofPackedBits - OffsetofPackedBitsEnd - 1)
-	_ = uint(SizeofPackedBits - OffsetofPackedBitsUnaligned - 4)
-	_ = uint(SizeofPoint - OffsetofPointX - 2)
-	_ = uint(SizeofPoint - OffsetofPointY - 2)
-	_ = uint(SizeofShape - OffsetofShapeKind - 4)
-	_ = uint(SizeofShape - OffsetofShapeW - 4)
-	_ = uint(SizeofShape - OffsetofShapeH - 4)
-	_ = uint(SizeofShape - OffsetofShapeCircle - 4)
-	_ = uint(SizeofShape - OffsetofShapeArea - 8)
-	_ = uint(SizeofShape - OffsetofShapeRed - 1)
-	_ = uint(SizeofShape - OffsetofShapeGreen - 1)
-	_ = uint(SizeofShape - OffsetofShapeBlue - 1)
-	_ = uint(SizeofShape - OffsetofShapeOrigin - 4)
-	_ = uint(SizeofShapeCircle - OffsetofShapeCircleR - 2)
-	_ = uint(SizeofShapeCircle - OffsetofShapeCirclePad - 2)
-	_ = uint(SizeofValue - OffsetofValueLv - 8)
-	_ = uint(SizeofValue - OffsetofValueDv - 8)
-	_ = uint(SizeofValue - OffsetofValueRaw - 8)
-)
-
-// readString reads a NUL-terminated string of at most limit bytes at addr, in
-// pieces that never cross a 64-byte boundary (so never a page boundary),
-// byte by byte where a piece cannot be read whole.
-func (k *Kernel) readString(addr uint64, limit int) (string, error) {
-	if addr == 0 {
-		return "", errors.New("aarch64_dwarf5: string pointer is NULL")
-	}
-	var out []byte
-	for len(out) < limit {
-		n := 64 - int(addr%64)
-		if n > limit-len(out) {
-			n = limit - len(out)
-		}
-		b, err := k.read(addr, n)
-		if err != nil && n > 1 {
-			// The string may end before memory the target cannot read: go byte by byte.
-			b, err = k.read(addr, 1)
-		}
-		if err != nil {
-			return string(out), err
-		}
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			return string(append(out, b[:i]...)), nil
-		}
-		out = append(out, b...)
-		addr += uint64(len(b))
-	}
-	return string(out), nil
-}
-
-// read reads n bytes at addr from k's target.
-func (k *Kernel) read(addr uint64, n int) ([]byte, error) {
-	if k == nil || k.t == nil {
-		return nil, errNotBound
-	}
-	b := make([]byte, n)
-	if err := kvm.ReadFull(k.t, b, addr); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-var errNotBound = errors.New("aarch64_dwarf5: no target: use Bind")
-
-func u8(b []byte, off int) uint8 {
-	if off < 0 || off >= len(b) {
-		return 0
-	}
-	return b[off]
-}
-func u16(b []byte, off int) uint16 {
-	if off < 0 || len(b)-off < 2 {
-		return 0
-	}
-	return binary.LittleEndian.Uint16(b[off:])
-}
-func u32(b []byte, off int) uint32 {
-	if off < 0 || len(b)-off < 4 {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(b[off:])
-}
-func u64(b []byte, off int) uint64 {
-	if off < 0 || len(b)-off < 8 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[off:])
-}
-
-// sub is b[off:off+n], or nil when that is out of range.
-func sub(b []byte, off, n int) []byte {
-	if off < 0 || n < 0 || len(b)-off < n {
-		return nil
-	}
-	return b[off : off+n : off+n]
-}
-
-// cstring is b up to its first NUL byte.
-func cstring(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
-
-// bits is the n-bit field at data bit offset off in b (0 when out of range).
-func bits(b []byte, off, n uint) uint64 {
-	if n == 0 || n > 64 || uint64(len(b))*8 < uint64(off)+uint64(n) {
-		return 0
-	}
-	return kvm.Bits(b, off, n, BigEndian)
+// kvmSpec is the layout these bindings were generated with; Bind resolves it
+// against the target's types (docs/generated-code.md).
+var kvmSpec = kvm.Spec{
+	Arch:        "aarch64",
+	BigEndian:   false,
+	BuildID:     BuildID,
+	Package:     "aarch64_dwarf5",
+	PtrSize:     8,
+	Relocatable: true,
+	Types: []kvm.TypeSpec{
+		// 0: Arrays
+		{
+			C: "struct arrays",
+			Fields: []kvm.FieldSpec{
+				kvm.Arr("one", kvm.KindInt, 0, 4, 4),
+				kvm.Arr("matrix", kvm.KindInt, 16, 2, 6),
+				kvm.Arr("cube", kvm.KindUint, 28, 1, 8),
+				kvm.Arr("name", kvm.KindUint, 36, 1, 12),
+				kvm.Arr("label", kvm.KindUint, 48, 1, 8),
+				kvm.Arr("pts", kvm.KindStruct, 56, 4, 3),
+				kvm.Arr("ptrs", kvm.KindPtr, 72, 8, 2),
+				kvm.Arr("zero", kvm.KindInt, 88, 4, 0),
+				kvm.M("after", kvm.KindInt, 88, 8),
+			},
+			Name:   "struct arrays",
+			Parent: -1,
+			Size:   96,
+		},
+		// 1: Flags
+		{
+			C: "struct flags",
+			Fields: []kvm.FieldSpec{
+				kvm.BF("ready", kvm.KindUint, 0, 1, 4),
+				kvm.BF("mode", kvm.KindUint, 1, 3, 4),
+				kvm.BF("level", kvm.KindInt, 4, 5, 4),
+				kvm.BF("wide", kvm.KindUint, 9, 20, 4),
+				kvm.BF("next_unit", kvm.KindUint, 32, 7, 4),
+				kvm.BF("s5", kvm.KindUint, 39, 5, 2),
+				kvm.BF("sneg", kvm.KindInt, 44, 4, 1),
+				kvm.BF("big", kvm.KindUint, 64, 40, 8),
+				kvm.BF("sbig", kvm.KindInt, 128, 33, 8),
+				kvm.BF("flag", kvm.KindUint, 161, 1, 1),
+				kvm.BF("col", kvm.KindUint, 162, 8, 4),
+				kvm.BF("dl", kvm.KindInt, 170, 4, 4),
+				kvm.BF("after_zero", kvm.KindUint, 192, 2, 4),
+				kvm.BF("lastbits", kvm.KindUint, 200, 5, 1),
+			},
+			Name:   "struct flags",
+			Parent: -1,
+			Size:   32,
+		},
+		// 2: Flex
+		{
+			C: "struct flex",
+			Fields: []kvm.FieldSpec{
+				kvm.M("n", kvm.KindUint, 0, 2),
+				kvm.Arr("items", kvm.KindInt, 4, 4, 0),
+			},
+			Name:   "struct flex",
+			Parent: -1,
+			Size:   4,
+		},
+		// 3: Ints
+		{
+			C: "struct ints",
+			Fields: []kvm.FieldSpec{
+				kvm.M("c", kvm.KindUint, 0, 1),
+				kvm.M("hc", kvm.KindUint, 1, 1),
+				kvm.M("sc", kvm.KindInt, 2, 1),
+				kvm.M("uc", kvm.KindUint, 3, 1),
+				kvm.M("s", kvm.KindInt, 4, 2),
+				kvm.M("us", kvm.KindUint, 6, 2),
+				kvm.M("i", kvm.KindInt, 8, 4),
+				kvm.M("ui", kvm.KindUint, 12, 4),
+				kvm.M("l", kvm.KindInt, 16, 8),
+				kvm.M("ul", kvm.KindUint, 24, 8),
+				kvm.M("ll", kvm.KindInt, 32, 8),
+				kvm.M("ull", kvm.KindUint, 40, 8),
+				kvm.M("i8", kvm.KindInt, 48, 1),
+				kvm.M("u8", kvm.KindUint, 49, 1),
+				kvm.M("i16", kvm.KindInt, 50, 2),
+				kvm.M("u16", kvm.KindUint, 52, 2),
+				kvm.M("i32", kvm.KindInt, 56, 4),
+				kvm.M("u32", kvm.KindUint, 60, 4),
+				kvm.M("i64", kvm.KindInt, 64, 8),
+				kvm.M("u64", kvm.KindUint, 72, 8),
+				kvm.M("b", kvm.KindUint, 80, 1),
+				kvm.M("b2", kvm.KindUint, 81, 1),
+				kvm.M("f", kvm.KindFloat, 84, 4),
+				kvm.M("d", kvm.KindFloat, 88, 8),
+				kvm.M("sz", kvm.KindUint, 96, 8),
+				kvm.M("ip", kvm.KindInt, 104, 8),
+			},
+			Name:   "struct ints",
+			Parent: -1,
+			Size:   112,
+		},
+		// 4: Node
+		{
+			C: "struct node",
+			Fields: []kvm.FieldSpec{
+				kvm.M("id", kvm.KindInt, 0, 4),
+				kvm.M("next", kvm.KindPtr, 8, 8),
+				kvm.M("prev", kvm.KindPtr, 16, 8),
+				kvm.M("slot", kvm.KindPtr, 24, 8),
+				kvm.M("opaque", kvm.KindPtr, 32, 8),
+				kvm.M("fn", kvm.KindPtr, 40, 8),
+				kvm.M("raw_fn", kvm.KindPtr, 48, 8),
+				kvm.M("label", kvm.KindPtr, 56, 8),
+				kvm.M("cv", kvm.KindInt, 64, 4),
+				kvm.M("tick", kvm.KindUint, 72, 8),
+				kvm.M("count", kvm.KindUint, 80, 4),
+				kvm.M("color", kvm.KindUint, 84, 4),
+				kvm.M("delta", kvm.KindInt, 88, 4),
+				kvm.M("wide", kvm.KindUint, 96, 8),
+				kvm.M("tiny", kvm.KindUint, 104, 1),
+				kvm.M("ints", kvm.KindStruct, 112, 112),
+				kvm.M("flags", kvm.KindStruct, 224, 32),
+				kvm.M("pb", kvm.KindStruct, 256, 12),
+				kvm.M("shape", kvm.KindStruct, 272, 24),
+				kvm.M("arr", kvm.KindStruct, 296, 96),
+				kvm.M("pos", kvm.KindStruct, 392, 4),
+				kvm.M("val", kvm.KindStruct, 400, 8),
+				kvm.M("word", kvm.KindUint, 408, 4),
+				kvm.Arr("bytes", kvm.KindUint, 408, 1, 4),
+				kvm.M("extra", kvm.KindPtr, 416, 8),
+			},
+			Name:   "struct node",
+			Parent: -1,
+			Size:   424,
+		},
+		// 5: PackedBits
+		{
+			C: "struct packed_bits",
+			Fields: []kvm.FieldSpec{
+				kvm.BF("a", kvm.KindUint, 0, 3, 1),
+				kvm.BF("straddle", kvm.KindUint, 3, 30, 4),
+				kvm.BF("s9", kvm.KindUint, 33, 9, 2),
+				kvm.BF("neg", kvm.KindInt, 42, 11, 4),
+				kvm.M("end", kvm.KindUint, 7, 1),
+				kvm.M("unaligned", kvm.KindUint, 8, 4),
+			},
+			Name:   "struct packed_bits",
+			Parent: -1,
+			Size:   12,
+		},
+		// 6: Point
+		{
+			C: "struct point",
+			Fields: []kvm.FieldSpec{
+				kvm.M("x", kvm.KindInt, 0, 2),
+				kvm.M("y", kvm.KindInt, 2, 2),
+			},
+			Name:   "struct point",
+			Parent: -1,
+			Size:   4,
+		},
+		// 7: Shape
+		{
+			C: "struct shape",
+			Fields: []kvm.FieldSpec{
+				kvm.M("kind", kvm.KindInt, 0, 4),
+				kvm.M("w", kvm.KindInt, 8, 4),
+				kvm.M("h", kvm.KindInt, 12, 4),
+				kvm.M("circle", kvm.KindStruct, 8, 4),
+				kvm.M("area", kvm.KindFloat, 8, 8),
+				kvm.M("red", kvm.KindUint, 16, 1),
+				kvm.M("green", kvm.KindUint, 17, 1),
+				kvm.M("blue", kvm.KindUint, 18, 1),
+				kvm.M("origin", kvm.KindStruct, 20, 4),
+			},
+			Name:   "struct shape",
+			Parent: -1,
+			Size:   24,
+		},
+		// 8: ShapeCircle
+		{
+			C: "the anonymous struct of struct shape member circle",
+			Fields: []kvm.FieldSpec{
+				kvm.M("r", kvm.KindInt, 0, 2),
+				kvm.M("pad", kvm.KindInt, 2, 2),
+			},
+			Parent: 7,
+			Path:   "circle",
+			Size:   4,
+		},
+		// 9: Value
+		{
+			C: "union value",
+			Fields: []kvm.FieldSpec{
+				kvm.M("lv", kvm.KindInt, 0, 8),
+				kvm.M("dv", kvm.KindFloat, 0, 8),
+				kvm.Arr("raw", kvm.KindUint, 0, 1, 8),
+			},
+			Name:   "union value",
+			Parent: -1,
+			Size:   8,
+		},
+	},
 }

@@ -1,0 +1,426 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/kvmgen/kvmgen/ksym"
+	"github.com/kvmgen/kvmgen/modules"
+	"github.com/kvmgen/kvmgen/printk"
+	"github.com/kvmgen/kvmgen/procs"
+	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/unwind"
+)
+
+func init() {
+	register(command{
+		name:  "bt",
+		usage: "bt [-core DUMP] [-p PID | -a | -T] [-nosched] [-json]: kernel backtraces (ORC) of the panicking CPU, a task, or every CPU",
+		run:   runBT,
+	})
+}
+
+const btSynopsis = `bt [-kernel VMLINUX] [-core DUMP] [-p PID[,PID...] | -a | -T] [-nosched] [-regs] [-json]
+
+Prints kernel backtraces, unwound with the kernel's ORC tables (x86-64; read
+from the dump's memory, the modules' too). A task that was running on a
+CPU when the dump was taken is unwound from that CPU's registers as the
+dump recorded them (NT_PRSTATUS notes); a sleeping task from its saved
+context (task->thread.sp: struct inactive_task_frame).
+
+Without -p, -a or -T: the CPU that panicked (panic_cpu), with the panic
+message from the kernel log and its registers; when no CPU panicked, as -a.
+-a: the task on every CPU. -T: every task. -nosched leaves out the
+scheduler's and locking functions as /proc/PID/stack does.
+
+Frames read "#N [stack pointer] function+0xoff/0xsize [module]". An unwind
+that cannot continue keeps its frames and says why.`
+
+type btFrame struct {
+	PC     uint64 `json:"pc"`
+	SP     uint64 `json:"sp"`
+	Symbol string `json:"symbol,omitempty"`
+	Func   string `json:"function,omitempty"`
+	Offset uint64 `json:"offset"`
+	Size   uint64 `json:"size"`
+	Module string `json:"module,omitempty"`
+	Regs   bool   `json:"exception_frame,omitempty"`
+}
+
+type btTrace struct {
+	PID    int32             `json:"pid"`
+	Comm   string            `json:"comm"`
+	Task   uint64            `json:"task"`
+	CPU    int               `json:"cpu"` // -1: not running
+	Source string            `json:"source"`
+	Panic  string            `json:"panic,omitempty"`
+	Regs   map[string]uint64 `json:"registers,omitempty"`
+	Frames []btFrame         `json:"frames"`
+	Stop   string            `json:"stopped,omitempty"`
+	End    string            `json:"end,omitempty"`
+	Err    string            `json:"error,omitempty"`
+}
+
+// btContext is what every backtrace of one dump needs.
+type btContext struct {
+	kd                               *kvm.KVM
+	s                                *procs.System
+	layout                           *unwind.TaskLayout
+	orc                              *unwind.ORC
+	syms                             *ksym.Table
+	regs                             []kvm.Regs
+	curr                             []uint64 // the task on each CPU (0 unknown)
+	schedLo, schedHi, lockLo, lockHi uint64
+}
+
+func runBT(stdout io.Writer, args []string) error {
+	fs := newFlagSet("bt", btSynopsis)
+	pf := addProcsFlags(fs)
+	pids := fs.String("p", "", "the task(s) with these PIDs (comma-separated)")
+	all := fs.Bool("a", false, "the task on every CPU")
+	every := fs.Bool("T", false, "every task")
+	nosched := fs.Bool("nosched", false, "leave out scheduler and lock functions, as /proc/PID/stack")
+	showRegs := fs.Bool("regs", false, "print the registers of tasks unwound from a CPU's registers")
+	asJSON := fs.Bool("json", false, "one JSON object per backtrace")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("bt: unexpected arguments %q", fs.Args())
+	}
+	s, kd, err := pf.open()
+	if err != nil {
+		return err
+	}
+	defer kd.Close()
+	c, err := newBTContext(kd, s, pf.targetArgs)
+	if err != nil {
+		return fmt.Errorf("bt: %w", err)
+	}
+	var traces []btTrace
+	panicMsg := ""
+	switch {
+	case *pids != "":
+		want := map[int32]bool{}
+		for _, f := range strings.Split(*pids, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("bt: -p %q: %w", f, err)
+			}
+			want[int32(n)] = true
+		}
+		ps, err := s.GetProcs(procs.Filter{Threads: true, Idle: true})
+		if err != nil {
+			return fmt.Errorf("bt: %w", err)
+		}
+		found := map[int32]bool{}
+		for _, p := range ps {
+			if want[p.PID] {
+				found[p.PID] = true
+				traces = append(traces, c.trace(p.Addr, -1))
+			}
+		}
+		for p := range want {
+			if !found[p] {
+				return fmt.Errorf("bt: no task with PID %d", p)
+			}
+		}
+	case *every:
+		ps, err := s.GetProcs(procs.Filter{Threads: true, Idle: true})
+		if err != nil {
+			return fmt.Errorf("bt: %w", err)
+		}
+		for _, p := range ps {
+			traces = append(traces, c.trace(p.Addr, -1))
+		}
+	default:
+		cpus := []int{}
+		pc := -1
+		if !*all {
+			pc = c.panicCPU()
+		}
+		if pc >= 0 {
+			cpus = append(cpus, pc)
+			panicMsg = panicMessage(kd)
+			*showRegs = true
+		} else {
+			for i := range c.regs {
+				cpus = append(cpus, i)
+			}
+		}
+		for _, cpu := range cpus {
+			t := c.trace(c.curr[cpu], cpu)
+			t.Panic = panicMsg
+			traces = append(traces, t)
+		}
+	}
+	failed := 0
+	for i := range traces {
+		t := &traces[i]
+		if *nosched {
+			kept := t.Frames[:0]
+			for _, f := range t.Frames {
+				if !c.inSched(f) {
+					kept = append(kept, f)
+				}
+			}
+			t.Frames = kept
+		}
+		if !*showRegs {
+			t.Regs = nil
+		}
+		if t.Err != "" {
+			failed++
+		}
+		if *asJSON {
+			b, _ := json.Marshal(t)
+			fmt.Fprintf(stdout, "%s\n", b)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printTrace(stdout, t, c.kd.Info().Arch)
+	}
+	if failed == len(traces) && failed > 0 {
+		return errors.New("bt: no backtrace could be unwound")
+	}
+	return nil
+}
+
+func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs) (*btContext, error) {
+	c := &btContext{kd: kd, s: s}
+	if a := kd.Info().Arch; a != "x86_64" {
+		return nil, fmt.Errorf("backtraces of %s kernels are not supported (x86-64 only)", a)
+	}
+	ts, err := ta.types(kd)
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+	c.layout, err = unwind.TaskLayoutFromTypes(ts)
+	if err != nil {
+		return nil, err
+	}
+	format := unwind.FormatForRelease(kd.Info().OSRelease)
+	c.orc, err = unwind.KernelORC(kd, kd.LookupSymbol, format)
+	if err != nil {
+		return nil, err
+	}
+	c.syms, err = kernelSymtab(kd)
+	if err != nil {
+		return nil, err
+	}
+	var mods []modules.Module
+	if head, err := kd.LookupSymbol("modules"); err == nil {
+		if ml, err := modules.LayoutFromTypes(ts); err == nil {
+			mods, err = modules.List(kd, head, ml, modules.Options{Symbols: true})
+			if err != nil {
+				fmt.Fprintf(stderr, "kvmgen bt: modules: %v\n", err)
+			}
+		}
+	}
+	addModules(c.syms, mods)
+	for _, m := range mods {
+		for _, a := range m.Areas {
+			if a.Kind == "core" || a.Kind == "text" {
+				if err := c.orc.AddModule(kd, c.layout, m.Name, m.Addr, a.Base, a.Base+a.Size, format); err != nil {
+					fmt.Fprintf(stderr, "kvmgen bt: %v\n", err)
+				}
+			}
+		}
+	}
+	c.regs, err = kd.CPURegisters()
+	if err != nil {
+		fmt.Fprintf(stderr, "kvmgen bt: %v: running tasks are unwound from their saved context\n", err)
+	}
+	c.curr = make([]uint64, len(c.regs))
+	// The task on each CPU: the per-CPU current_task (up to 6.1) or
+	// pcpu_hot.current_task (6.2+: its first member).
+	off, err := kd.LookupSymbol("current_task")
+	if err != nil {
+		off, err = kd.LookupSymbol("pcpu_hot")
+	}
+	base, err2 := kd.LookupSymbol("__per_cpu_offset")
+	if err == nil && err2 == nil {
+		for cpu := range c.curr {
+			pcpu, err := c.word(base + 8*uint64(cpu))
+			if err != nil {
+				continue
+			}
+			c.curr[cpu], _ = c.word(pcpu + off)
+		}
+	}
+	c.schedLo, _ = kd.LookupSymbol("__sched_text_start")
+	c.schedHi, _ = kd.LookupSymbol("__sched_text_end")
+	c.lockLo, _ = kd.LookupSymbol("__lock_text_start")
+	c.lockHi, _ = kd.LookupSymbol("__lock_text_end")
+	return c, nil
+}
+
+func (c *btContext) word(addr uint64) (uint64, error) {
+	var b [8]byte
+	n, err := c.kd.ReadMemory(b[:], addr)
+	if err == nil && n != 8 {
+		err = fmt.Errorf("short read at %#x", addr)
+	}
+	return binary.LittleEndian.Uint64(b[:]), err
+}
+
+// panicCPU is the kernel's panic_cpu (-1: none panicked).
+func (c *btContext) panicCPU() int {
+	a, err := c.kd.LookupSymbol("panic_cpu")
+	if err != nil {
+		return -1
+	}
+	var b [4]byte
+	if n, err := c.kd.ReadMemory(b[:], a); err != nil || n != 4 {
+		return -1
+	}
+	v := int32(binary.LittleEndian.Uint32(b[:]))
+	if v < 0 || int(v) >= len(c.regs) {
+		return -1
+	}
+	return int(v)
+}
+
+// panicMessage is the last "Kernel panic - not syncing: ..." of the log.
+func panicMessage(kd *kvm.KVM) string {
+	i := kd.Info()
+	lg, err := printk.Read(kd, kd.VMCoreInfo(), i.PtrSize, i.BigEndian, printk.Options{})
+	if err != nil {
+		return ""
+	}
+	for k := len(lg.Records) - 1; k >= 0; k-- {
+		t := lg.Records[k].Text
+		if strings.HasPrefix(t, "Kernel panic - not syncing: ") {
+			return strings.TrimRight(t, "\n")
+		}
+	}
+	return ""
+}
+
+func (c *btContext) inSched(f btFrame) bool {
+	pc := f.PC
+	return (pc >= c.schedLo && pc < c.schedHi) || (pc >= c.lockLo && pc < c.lockHi)
+}
+
+// trace unwinds the task at addr; cpu >= 0 when it is the task on that CPU
+// (from -a or the panic CPU); a task found running on a CPU is unwound
+// from that CPU's registers either way.
+func (c *btContext) trace(addr uint64, cpu int) btTrace {
+	t := btTrace{Task: addr, CPU: -1}
+	if cpu < 0 {
+		for i, cur := range c.curr {
+			if cur == addr && addr != 0 {
+				cpu = i
+			}
+		}
+	}
+	if addr != 0 {
+		if p, err := c.s.ReadProc(addr); err == nil {
+			t.PID, t.Comm = p.PID, p.Comm
+			if p.ExitState != 0 && cpu < 0 {
+				t.Source = "none"
+				t.Stop = "the task has exited (state " + string(p.State) + "): its kernel stack is gone"
+				return t
+			}
+		} else {
+			t.Err = err.Error()
+		}
+	}
+	var st unwind.StartX86
+	if cpu >= 0 && cpu < len(c.regs) {
+		r := c.regs[cpu]
+		t.CPU = cpu
+		t.Source = fmt.Sprintf("CPU %d registers", cpu)
+		st = unwind.StartX86{IP: r.PC, SP: r.SP, BP: r.FP, Exact: true, Regs: map[int]uint64{}}
+		t.Regs = map[string]uint64{}
+		for i, n := range r.Names {
+			t.Regs[n] = r.Values[i]
+		}
+		for off, n := range map[int]string{96: "rdx", 112: "rdi", 56: "r10", 16: "r13", 32: "rbp"} {
+			st.Regs[off] = t.Regs[n]
+		}
+	} else {
+		sp, err := c.word(addr + uint64(c.layout.ThreadSP))
+		if err != nil {
+			t.Err = fmt.Sprintf("reading task->thread.sp: %v", err)
+			return t
+		}
+		t.Source = "saved context (thread.sp)"
+		st, err = unwind.FromInactiveFrame(c.kd, sp, c.layout.FrameBP, c.layout.FrameRet, c.layout.FrameSize)
+		if err != nil {
+			t.Err = err.Error()
+			return t
+		}
+	}
+	tr := unwind.UnwindX86(c.kd, c.orc, st, unwind.Options{})
+	t.Stop, t.End = tr.Stop, tr.End
+	for _, f := range tr.Frames {
+		bf := btFrame{PC: f.PC, SP: f.SP, Regs: f.Regs && !f.Exact}
+		look := f.PC
+		if !f.Exact {
+			look--
+		}
+		if s, off, ok := c.syms.Lookup(look); ok {
+			if !f.Exact {
+				off++
+			}
+			bf.Func, bf.Offset, bf.Size, bf.Module = s.Name, off, s.Size, s.Module
+			bf.Symbol = ksym.Format(s, off)
+		}
+		t.Frames = append(t.Frames, bf)
+	}
+	return t
+}
+
+var x86RegOrder = []string{"rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cs", "ss", "cr2", "cr3"}
+
+func printTrace(w io.Writer, t *btTrace, arch string) {
+	if t.Panic != "" {
+		fmt.Fprintf(w, "PANIC: %q\n", t.Panic)
+	}
+	cpu := "-"
+	if t.CPU >= 0 {
+		cpu = strconv.Itoa(t.CPU)
+	}
+	fmt.Fprintf(w, "PID: %-6d TASK: %#x  CPU: %s  COMMAND: %q  (%s)\n", t.PID, t.Task, cpu, t.Comm, t.Source)
+	if len(t.Regs) > 0 {
+		var line []string
+		for _, n := range x86RegOrder {
+			if v, ok := t.Regs[n]; ok {
+				line = append(line, fmt.Sprintf("%s: %016x", strings.ToUpper(n), v))
+			}
+			if len(line) == 3 {
+				fmt.Fprintf(w, "    %s\n", strings.Join(line, "  "))
+				line = line[:0]
+			}
+		}
+		if len(line) > 0 {
+			fmt.Fprintf(w, "    %s\n", strings.Join(line, "  "))
+		}
+	}
+	if t.Err != "" {
+		fmt.Fprintf(w, "    error: %s\n", t.Err)
+	}
+	for i, f := range t.Frames {
+		name := f.Symbol
+		if name == "" {
+			name = fmt.Sprintf("%#x", f.PC)
+		}
+		mark := ""
+		if f.Regs {
+			mark = "  (exception frame)"
+		}
+		fmt.Fprintf(w, " #%-2d [%016x] %s%s\n", i, f.SP, name, mark)
+	}
+	if t.Stop != "" {
+		fmt.Fprintf(w, "    unwind stopped: %s\n", t.Stop)
+	}
+}

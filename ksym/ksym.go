@@ -1,0 +1,160 @@
+// Package ksym names kernel addresses as the kernel's own backtraces do,
+// "function+0xoff/0xsize [module]", from the kernel's symbols (the
+// runtime's: vmlinux, System.map or the dump's kallsyms, at run-time
+// addresses) and the loaded modules' own symbol tables.
+//
+// A symbol's size is the distance to the next symbol at a higher address,
+// as kallsyms computes it. An address is named by the kernel's symbols only
+// below the end of the kernel image (_end), and by a module's symbols only
+// inside one of that module's memory areas, so that an address in a
+// module is never named as "last_kernel_symbol+0x3fc0a000".
+package ksym
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Sym is one symbol at its run-time address.
+type Sym struct {
+	Name   string
+	Addr   uint64
+	Size   uint64 // to the next symbol; 0 for the last one
+	Type   byte   // nm letter ('T', 't', 'D', ...), 0 unknown
+	Module string // "" for the kernel image
+}
+
+// Range is a module's memory area [Start, End).
+type Range struct {
+	Start, End uint64
+	Module     string
+}
+
+// Table is a sorted set of symbols.
+type Table struct {
+	kernel    []Sym
+	kernelEnd uint64 // exclusive; 0 = no bound
+	mods      []Range
+	modSyms   map[string][]Sym
+	byName    map[string][]Sym
+}
+
+// New makes a table of the kernel image's symbols, in the order of the
+// kernel's table (see prepare) (absolute symbols, type
+// 'A'/'a', are left out: on x86-64 those are per-CPU offsets). end bounds
+// the kernel image (the run-time _end; 0 for none).
+func New(syms []Sym, end uint64) *Table {
+	t := &Table{kernelEnd: end, modSyms: map[string][]Sym{}, byName: map[string][]Sym{}}
+	t.kernel = prepare(syms, "")
+	for _, s := range t.kernel {
+		t.byName[s.Name] = append(t.byName[s.Name], s)
+	}
+	return t
+}
+
+func prepare(in []Sym, module string) []Sym {
+	out := make([]Sym, 0, len(in))
+	for _, s := range in {
+		if s.Type == 'A' || s.Type == 'a' || s.Name == "" {
+			continue
+		}
+		s.Module = module
+		out = append(out, s)
+	}
+	// Among symbols at one address, the first in the input names it, as
+	// the kernel's kallsyms lookups do (give the symbols in kallsyms'
+	// order: runtime's SymbolsInTableOrder).
+	slices.SortStableFunc(out, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
+	// Sizes: to the next higher address.
+	for i := range out {
+		j := sort.Search(len(out), func(j int) bool { return out[j].Addr > out[i].Addr })
+		if j < len(out) {
+			out[i].Size = out[j].Addr - out[i].Addr
+		}
+	}
+	return out
+}
+
+// AddModule adds a loaded module's memory areas and symbols.
+func (t *Table) AddModule(name string, areas []Range, syms []Sym) {
+	for _, r := range areas {
+		if r.End > r.Start {
+			r.Module = name
+			t.mods = append(t.mods, r)
+		}
+	}
+	slices.SortFunc(t.mods, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
+	ps := prepare(syms, name)
+	// A module's last symbol ends with its area.
+	for i := range ps {
+		if ps[i].Size == 0 {
+			for _, r := range areas {
+				if ps[i].Addr >= r.Start && ps[i].Addr < r.End {
+					ps[i].Size = r.End - ps[i].Addr
+				}
+			}
+		}
+	}
+	t.modSyms[name] = ps
+	for _, s := range ps {
+		t.byName[s.Name] = append(t.byName[s.Name], s)
+	}
+}
+
+// Modules returns the modules' areas, by address.
+func (t *Table) Modules() []Range { return t.mods }
+
+// ModuleAt returns the module whose area holds addr.
+func (t *Table) ModuleAt(addr uint64) (string, bool) {
+	i := sort.Search(len(t.mods), func(i int) bool { return t.mods[i].Start > addr })
+	if i > 0 && addr < t.mods[i-1].End {
+		return t.mods[i-1].Module, true
+	}
+	return "", false
+}
+
+// Lookup returns the symbol holding addr and addr's offset in it.
+func (t *Table) Lookup(addr uint64) (Sym, uint64, bool) {
+	list := t.kernel
+	if m, ok := t.ModuleAt(addr); ok {
+		list = t.modSyms[m]
+	} else if t.kernelEnd != 0 && addr >= t.kernelEnd {
+		return Sym{}, 0, false
+	}
+	i := sort.Search(len(list), func(i int) bool { return list[i].Addr > addr })
+	if i == 0 {
+		return Sym{}, 0, false
+	}
+	a := list[i-1].Addr
+	j := sort.Search(i, func(j int) bool { return list[j].Addr >= a })
+	s := list[j]
+	if s.Size != 0 && addr-s.Addr >= s.Size {
+		return Sym{}, 0, false
+	}
+	return s, addr - s.Addr, true
+}
+
+// Name formats addr as "function+0xoff/0xsize [module]", or its hex
+// value when no symbol holds it.
+func (t *Table) Name(addr uint64) string {
+	s, off, ok := t.Lookup(addr)
+	if !ok {
+		return fmt.Sprintf("%#x", addr)
+	}
+	return Format(s, off)
+}
+
+// Format is "name+0xoff/0xsize", with " [module]" for a module's symbol.
+func Format(s Sym, off uint64) string {
+	r := fmt.Sprintf("%s+%#x/%#x", s.Name, off, s.Size)
+	if s.Module != "" {
+		r += " [" + s.Module + "]"
+	}
+	return r
+}
+
+// Find returns the symbols named name (the kernel's first, then the
+// modules'; several when static functions share a name).
+func (t *Table) Find(name string) []Sym { return t.byName[name] }
