@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/anchore/go-lzo"
-	"github.com/golang/snappy"
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )

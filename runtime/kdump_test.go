@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/golang/snappy"
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/kvmgen/kvmgen/internal/testfix"
