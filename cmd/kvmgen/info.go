@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
@@ -59,6 +60,7 @@ func runInfo(stdout io.Writer, args []string) error {
 	fs := newFlagSet("info", "info [-kernel VMLINUX] [-core DUMP]")
 	ta := targetFlags(fs)
 	noTypes := fs.Bool("no-types", false, "do not look for the kernel's types (faster)")
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,9 +81,27 @@ func runInfo(stdout io.Writer, args []string) error {
 	if i.BigEndian {
 		order = "big-endian"
 	}
+	// The lines in order; -json prints them as one object whose keys are
+	// the labels in snake case ("KASLR displacement" -> "kaslr_displacement").
+	var keys []string
+	vals := map[string]string{}
 	p := func(k, format string, a ...any) {
-		fmt.Fprintf(stdout, "%-19s "+format+"\n", append([]any{k + ":"}, a...)...)
+		keys = append(keys, k)
+		vals[k] = fmt.Sprintf(format, a...)
 	}
+	defer func() {
+		if *asJSON {
+			obj := map[string]string{}
+			for _, k := range keys {
+				obj[strings.ReplaceAll(strings.ToLower(k), " ", "_")] = vals[k]
+			}
+			writeJSON(stdout, obj)
+			return
+		}
+		for _, k := range keys {
+			fmt.Fprintf(stdout, "%-19s %s\n", k+":", vals[k])
+		}
+	}()
 	p("file", "%s", kd.CoreFile())
 	p("format", "%s", i.Format)
 	if i.Version != 0 {

@@ -47,6 +47,7 @@ func runNlist(stdout io.Writer, args []string) error {
 	kernel := kernelFlag(fs)
 	core := fs.String("core", "", "the dump whose kallsyms to read (without -kernel)")
 	symbols := symbolsFlag(fs)
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func runNlist(stdout io.Writer, args []string) error {
 		return errors.New("nlist: give at least one SYMBOL")
 	}
 	if *kernel == "" {
-		return nlistTarget(stdout, *core, *symbols, fs.Args())
+		return nlistTarget(stdout, *core, *symbols, fs.Args(), *asJSON)
 	}
 	if err := regularFile(*kernel, "-kernel"); err != nil {
 		return fmt.Errorf("nlist: %w", err)
@@ -97,6 +98,12 @@ func runNlist(stdout io.Writer, args []string) error {
 			missing = append(missing, n)
 			continue
 		}
+		if *asJSON {
+			if err := writeJSON(stdout, nlistRow{Name: n, Value: hexAddr(s.Value), Size: &s.Size, Type: symType(elf.ST_TYPE(s.Info)), Bind: symBind(elf.ST_BIND(s.Info))}); err != nil {
+				return err
+			}
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%#016x\t%d\t%s\t%s\n", n, s.Value, s.Size, symType(elf.ST_TYPE(s.Info)), symBind(elf.ST_BIND(s.Info)))
 	}
 	if err := tw.Flush(); err != nil {
@@ -120,7 +127,7 @@ func symBind(b elf.SymBind) string {
 }
 
 // nlistTarget prints run-time symbol values from the target's own symbols.
-func nlistTarget(stdout io.Writer, core, symbols string, names []string) error {
+func nlistTarget(stdout io.Writer, core, symbols string, names []string, asJSON bool) error {
 	if core == "" && symbols != "" {
 		core = kvm.DevNull // symbols only
 	}
@@ -156,6 +163,12 @@ func nlistTarget(stdout io.Writer, core, symbols string, names []string) error {
 		if c, ok := types[n]; ok && c != 0 {
 			typ = string(rune(c))
 		}
+		if asJSON {
+			if err := writeJSON(stdout, nlistRow{Name: n, Value: hexAddr(a), Type: typ, RunTime: true}); err != nil {
+				return err
+			}
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%#016x\t-\t%s\n", n, a, typ)
 	}
 	if err := tw.Flush(); err != nil {
@@ -168,4 +181,14 @@ func nlistTarget(stdout io.Writer, core, symbols string, names []string) error {
 		return &SymbolNotFoundError{File: kd.SymbolSource(), Names: missing}
 	}
 	return nil
+}
+
+// nlistRow is one line of `kvmgen nlist -json`.
+type nlistRow struct {
+	Name    string  `json:"name"`
+	Value   hexAddr `json:"value"`
+	Size    *uint64 `json:"size,omitempty"` // unknown for kallsyms
+	Type    string  `json:"type"`           // ELF type (func, object), or kallsyms' letter
+	Bind    string  `json:"bind,omitempty"`
+	RunTime bool    `json:"run_time,omitempty"` // value has the KASLR displacement (kallsyms)
 }

@@ -113,6 +113,7 @@ func runPS(stdout io.Writer, args []string) error {
 	sid := fs.String("s", "", "only processes of this session")
 	tty := fs.String("t", "", "only processes with this controlling terminal (device number, as /proc's tty_nr)")
 	passwd := fs.String("passwd", "", "the target's /etc/passwd, to show user names (default: numeric IDs)")
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,6 +156,32 @@ func runPS(stdout io.Writer, args []string) error {
 		return err
 	}
 	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		for i := range ps {
+			p := &ps[i]
+			row := psRow{PID: p.PID, PPID: p.PPID, UID: p.EUID, Stat: p.PSStat(), VSZ: p.VSize / 1024,
+				RSS: p.RSSSum * pageKiB(kd), Comm: p.Name, Kernel: p.Flags&pfKthread != 0}
+			row.User = users[p.EUID]
+			if p.Mm != 0 {
+				if argv, err := s.Argv(p); err == nil {
+					row.Argv = argv
+				} else {
+					row.Errors = append(row.Errors, err.Error())
+				}
+				if *env {
+					if e, err := s.Envv(p); err == nil {
+						row.Env = e
+					} else {
+						row.Errors = append(row.Errors, err.Error())
+					}
+				}
+			}
+			if err := writeJSON(w, row); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
 	idHeader := "    PID"
 	if *threads {
 		idHeader = "    TID"
@@ -238,4 +265,23 @@ func readPasswd(name string) (map[uint32]string, error) {
 		}
 	}
 	return m, nil
+}
+
+// pfKthread is PF_KTHREAD (include/linux/sched.h, unchanged since 2.6.27).
+const pfKthread = 0x00200000
+
+// psRow is one line of `kvmgen ps -json`.
+type psRow struct {
+	PID    int32    `json:"pid"` // the TID with -T
+	PPID   int32    `json:"ppid"`
+	UID    uint32   `json:"uid"`
+	User   string   `json:"user,omitempty"`
+	Stat   string   `json:"stat"`
+	VSZ    uint64   `json:"vsz_kib"`
+	RSS    uint64   `json:"rss_kib"`
+	Comm   string   `json:"comm"`
+	Kernel bool     `json:"kernel_thread,omitempty"`
+	Argv   []string `json:"argv,omitempty"`
+	Env    []string `json:"env,omitempty"`
+	Errors []string `json:"errors,omitempty"` // what could not be read
 }

@@ -20,6 +20,7 @@ func runSwapinfo(stdout io.Writer, args []string) error {
 	fs := newFlagSet("swapinfo", "swapinfo [-kernel VMLINUX] [-core DUMP] [-total]")
 	pf := addProcsFlags(fs)
 	total := fs.Bool("total", false, "add a line with the total size and use")
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +37,18 @@ func runSwapinfo(stdout io.Writer, args []string) error {
 		return err
 	}
 	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		for _, a := range sw {
+			typ := "file"
+			if a.Partition {
+				typ = "partition"
+			}
+			if err := writeJSON(w, map[string]any{"name": a.Name, "type": typ, "size_bytes": a.Size, "used_bytes": a.Used, "priority": a.Priority}); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
 	fmt.Fprintln(w, procs.ProcSwapsHeader)
 	var size, used uint64
 	for _, a := range sw {

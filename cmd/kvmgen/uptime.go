@@ -19,6 +19,7 @@ func runUptime(stdout io.Writer, args []string) error {
 	fs := newFlagSet("uptime", "uptime [-kernel VMLINUX] [-core DUMP] [-proc]")
 	pf := addProcsFlags(fs)
 	proc := fs.Bool("proc", false, "print /proc/uptime's first field and /proc/loadavg's first three instead")
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,6 +38,10 @@ func runUptime(stdout io.Writer, args []string) error {
 	la, err := s.GetLoadAvg()
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		f := la.Float()
+		return writeJSON(stdout, map[string]any{"time": tm.Wall.UTC().Format(time.RFC3339), "uptime_seconds": tm.Uptime.Seconds(), "load_average": f[:]})
 	}
 	if *proc {
 		cs := tm.Uptime / (10 * time.Millisecond)
