@@ -314,7 +314,6 @@ func (vt vtype) goType() *jen.Statement {
 	return jen.Index().Byte()
 }
 
-
 // rtKind is the runtime's Kind of a value decoded as vt.
 func rtKind(vt vtype) string {
 	switch vt.kind {
@@ -913,4 +912,3 @@ func enumLit(v int64, size int64, signed bool) string {
 	}
 	return strconv.FormatUint(u, 10)
 }
-

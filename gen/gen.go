@@ -55,9 +55,9 @@ type Input struct {
 	BuildID   string
 	// Types are the requested types: structs, unions, enums, or typedefs of
 	// them.
-	Types []dwarfmodel.Type
-	Vars  []*dwarfmodel.Variable
-	Depth int
+	Types  []dwarfmodel.Type
+	Vars   []*dwarfmodel.Variable
+	Depth  int
 	Fixed  bool   // see Config.Fixed
 	Prefix string // see Config.Prefix
 	// PerCPU names the variables of Vars that are per-CPU variables: their
@@ -169,7 +169,7 @@ type agg struct {
 
 	// Filled by name().
 	ptrName, sizeofName, readName string
-	index                int // in the layout table (Spec.Types)
+	index                         int // in the layout table (Spec.Types)
 	fields                        []*field
 	extraMethods                  map[*field][2]string // char arrays: Bytes and String helper names
 }

@@ -3,10 +3,10 @@ package gen_test
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"

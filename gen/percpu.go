@@ -1,6 +1,8 @@
 package gen
 
 import (
+	"reflect"
+
 	"github.com/cilium/ebpf/btf"
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
@@ -10,6 +12,7 @@ import (
 // .data..percpu section (between the symbols __per_cpu_start and
 // __per_cpu_end); for BTF, a variable of the .data..percpu DATASEC.
 func isPerCPU(f Source, v *dwarfmodel.Variable) bool {
+	f = unwrapSource(f)
 	if s, ok := f.(interface{ Spec() *btf.Spec }); ok && s.Spec() != nil {
 		for t, err := range s.Spec().All() {
 			if err != nil {
@@ -36,4 +39,29 @@ func isPerCPU(f Source, v *dwarfmodel.Variable) bool {
 	start, ok1 := s.Symbol("__per_cpu_start")
 	end, ok2 := s.Symbol("__per_cpu_end")
 	return ok1 && ok2 && start.Value < end.Value && v.Address >= start.Value && v.Address < end.Value
+}
+
+// unwrapSource returns the Source a wrapper embeds (a struct with an
+// embedded dwarfmodel.Source field, as kvmgen's command uses to add Close),
+// whose optional methods (Symbol, Spec) the wrapper does not promote.
+func unwrapSource(f Source) Source {
+	for i := 0; i < 4; i++ {
+		v := reflect.ValueOf(f)
+		if v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return f
+		}
+		fv := v.FieldByName("Source")
+		if !fv.IsValid() || !fv.CanInterface() {
+			return f
+		}
+		in, ok := fv.Interface().(Source)
+		if !ok || in == nil {
+			return f
+		}
+		f = in
+	}
+	return f
 }

@@ -65,6 +65,15 @@ type Spec struct {
 	// bind only to their own kernel.
 	Relocatable bool
 	Types       []TypeSpec
+
+	fixed atomic.Pointer[table] // the generation-time table, built once
+}
+
+// table is a layout table: sizes and first field of each type, fields.
+type table struct {
+	sizes  []int64
+	first  []int32
+	fields []Field
 }
 
 // TypeSpec is one generated aggregate. It is found in a target's types by
@@ -258,24 +267,29 @@ func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	return b, nil
 }
 
-// fixed fills the table with the generation-time layout.
+// fixed fills the table with the generation-time layout, built once per
+// Spec and shared (read-only) by its bindings.
 func (b *Binding) fixed() {
 	s := b.spec
-	b.sizes = make([]int64, len(s.Types))
-	b.first = make([]int32, len(s.Types))
-	n := 0
-	for i := range s.Types {
-		n += len(s.Types[i].Fields)
-	}
-	b.fields = make([]Field, 0, n)
-	for i := range s.Types {
-		ts := &s.Types[i]
-		b.sizes[i] = ts.Size
-		b.first[i] = int32(len(b.fields))
-		for j := range ts.Fields {
-			b.fields = append(b.fields, ts.Fields[j].F)
+	t := s.fixed.Load()
+	if t == nil {
+		t = &table{sizes: make([]int64, len(s.Types)), first: make([]int32, len(s.Types))}
+		n := 0
+		for i := range s.Types {
+			n += len(s.Types[i].Fields)
 		}
+		t.fields = make([]Field, 0, n)
+		for i := range s.Types {
+			ts := &s.Types[i]
+			t.sizes[i] = ts.Size
+			t.first[i] = int32(len(t.fields))
+			for j := range ts.Fields {
+				t.fields = append(t.fields, ts.Fields[j].F)
+			}
+		}
+		s.fixed.CompareAndSwap(nil, t)
 	}
+	b.sizes, b.first, b.fields = t.sizes, t.first, t.fields
 }
 
 // Relocated reports whether the layout was resolved from the target's
@@ -395,6 +409,8 @@ func (b *Binding) resolve(src dwarfmodel.Source) {
 	b.relocated = true
 	s := b.spec
 	b.fixed()
+	b.sizes = append([]int64(nil), b.sizes...)
+	b.fields = append([]Field(nil), b.fields...)
 	b.reasons = map[int]string{}
 	structs := make([]*dwarfmodel.Struct, len(s.Types))
 	for i := range s.Types {
@@ -762,6 +778,43 @@ func (b *Binding) decodeInt(p []byte, off int, f *Field) uint64 {
 // convert the result to the Go type. A missing member reads 0 and is
 // recorded (Binding.Err).
 func Uint(v View, i int) uint64 {
+	b := v.b
+	if b == nil || uint(i) >= uint(len(b.fields)) {
+		return 0
+	}
+	f := &b.fields[i]
+	off, size := int(f.Off), int(f.Size)
+	if f.Off < 0 || f.Bits != 0 || off+size > len(v.snap) {
+		return uintSlow(v, i)
+	}
+	p := v.snap[off : off+size]
+	var x uint64
+	switch {
+	case size == 8 && !b.be:
+		return binary.LittleEndian.Uint64(p)
+	case size == 4 && !b.be:
+		x = uint64(binary.LittleEndian.Uint32(p))
+	case size == 1:
+		x = uint64(p[0])
+	case size == 2 && !b.be:
+		x = uint64(binary.LittleEndian.Uint16(p))
+	case size == 8:
+		return binary.BigEndian.Uint64(p)
+	case size == 4:
+		x = uint64(binary.BigEndian.Uint32(p))
+	case size == 2:
+		x = uint64(binary.BigEndian.Uint16(p))
+	default:
+		return 0
+	}
+	if f.Signed {
+		shift := uint(64 - 8*size)
+		x = uint64(int64(x<<shift) >> shift)
+	}
+	return x
+}
+
+func uintSlow(v View, i int) uint64 {
 	f := v.field(i)
 	if f == nil {
 		return 0

@@ -43,12 +43,12 @@ func procStack(t *testing.T, name string) []string {
 }
 
 type btJSON struct {
-	PID    int32  `json:"pid"`
-	Comm   string `json:"comm"`
-	CPU    int    `json:"cpu"`
-	Panic  string `json:"panic"`
-	Stop   string `json:"stopped"`
-	End    string `json:"end"`
+	PID    int32             `json:"pid"`
+	Comm   string            `json:"comm"`
+	CPU    int               `json:"cpu"`
+	Panic  string            `json:"panic"`
+	Stop   string            `json:"stopped"`
+	End    string            `json:"end"`
 	Regs   map[string]uint64 `json:"registers"`
 	Frames []struct {
 		Symbol string `json:"symbol"`

@@ -460,8 +460,8 @@ func TestBindingsUpToDate(t *testing.T) {
 	src, err := gen.Generate(f, gen.Config{
 		Package: "main",
 		Types:   []string{"task_struct", "list_head"},
-		Vars:    []string{"init_task"},
-		Command: "kvmgen gen -type task_struct,list_head -var init_task",
+		Vars:    []string{"init_task", "current_task"},
+		Command: "kvmgen gen -type task_struct,list_head -var init_task,current_task",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -621,4 +621,57 @@ func TestRelocated(t *testing.T) {
 		t.Fatalf("listTasks on a kernel without task_struct.tgid: %v; want a *runtime.MissingMemberError naming it", err)
 	}
 	t.Log(err)
+}
+
+// TestCurrentTask reads the per-CPU variable current_task of CPU 0
+// (__per_cpu_offset[0] + &current_task) in the dumps of both kernels: it
+// is a task of the task list (or init_task, the idle task). The fixture
+// guests run one CPU: CPU 1 is out of range.
+func TestCurrentTask(t *testing.T) {
+	for _, c := range []struct{ dir, kernel string }{{"linux-amd64", "linux-amd64/vmlinux"}, {"linux-amd64-prev", ""}} {
+		for _, dump := range []string{"elf.vmcore", "kdump-zlib.vmcore"} {
+			t.Run(c.dir+"/"+dump, func(t *testing.T) {
+				core := testfix.Path(t, c.dir+"/dumps/"+dump)
+				vmlinux := ""
+				if c.kernel != "" {
+					vmlinux = testfix.Path(t, c.kernel)
+				}
+				kd, err := kvm.Open2(vmlinux, core, os.O_RDONLY, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer kd.Close()
+				k, err := Bind(kd, kvm.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(vmlinux, kd) }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := k.NumCPUs()
+				if err != nil || n != 1 {
+					t.Fatalf("NumCPUs = %d, %v; want 1", n, err)
+				}
+				cur, err := k.CurrentTask(0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tasks, err := listTasks(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				init, _ := k.InitTaskAddr()
+				found := cur.Addr == init
+				for _, task := range tasks {
+					found = found || task.Addr == cur.Addr
+				}
+				ct, err := cur.Read()
+				if !found || err != nil {
+					t.Fatalf("current_task of CPU 0 is %#x (%v): not a task of the list", cur.Addr, err)
+				}
+				t.Logf("CPU 0 runs PID %d (%s)", ct.Pid(), ct.CommString())
+				var re *kvm.CPURangeError
+				if _, err := k.CurrentTask(1); !errors.As(err, &re) {
+					t.Errorf("CurrentTask(1): %v; want a *runtime.CPURangeError", err)
+				}
+			})
+		}
+	}
 }

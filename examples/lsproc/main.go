@@ -24,7 +24,7 @@
 // the dump carries; a member that kernel lacks is a *kvm.MissingMemberError.
 package main
 
-//go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen -type task_struct,list_head -var init_task
+//go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen -type task_struct,list_head -var init_task,current_task
 
 import (
 	"bufio"
