@@ -66,31 +66,58 @@ func Scan(m Memory, lookup Lookup) (start, size uint64, err error) {
 	if err != nil {
 		return 0, 0, &LocateError{Msg: "neither __start_BTF nor _etext is among the target's symbols", Err: err}
 	}
+	start, size, err = scanFrom(m, etext)
+	if err != nil {
+		return 0, 0, &LocateError{Msg: fmt.Sprintf("__start_BTF is not among the target's symbols (a kernel built without CONFIG_KALLSYMS_ALL or CONFIG_DEBUG_INFO_BTF) and %v", err)}
+	}
+	return start, size, nil
+}
+
+func scanFrom(m Memory, from uint64) (start, size uint64, err error) {
+	from &^= 3
 	const chunk = 1 << 16
 	buf := make([]byte, chunk+24)
 	for off := uint64(0); off < scanLimit; off += chunk {
-		n, _ := m.ReadMemory(buf, etext+off)
+		n, _ := m.ReadMemory(buf, from+off)
 		if n < 24 {
 			if off == 0 {
-				return 0, 0, &LocateError{Msg: fmt.Sprintf("reading the kernel image at _etext %#x", etext)}
+				return 0, 0, fmt.Errorf("reading the kernel image at %#x failed", from)
 			}
 			break
 		}
 		for i := 0; i+24 <= n && i < chunk; i += 4 {
 			h := buf[i : i+24]
+			if h[2] != 1 || h[3] != 0 {
+				continue
+			}
 			for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-				if bo.Uint16(h) != btfMagic || h[2] != 1 || h[3] != 0 || bo.Uint32(h[4:]) != 24 || bo.Uint32(h[8:]) != 0 {
+				if bo.Uint16(h) != btfMagic || bo.Uint32(h[4:]) != 24 || bo.Uint32(h[8:]) != 0 {
 					continue
 				}
 				typeLen, strOff, strLen := uint64(bo.Uint32(h[12:])), uint64(bo.Uint32(h[16:])), uint64(bo.Uint32(h[20:]))
 				if strOff != typeLen || strLen == 0 || typeLen == 0 || 24+strOff+strLen > maxBTF {
 					continue
 				}
-				return etext + off + uint64(i), 24 + strOff + strLen, nil
+				return from + off + uint64(i), 24 + strOff + strLen, nil
 			}
 		}
 	}
-	return 0, 0, &LocateError{Msg: fmt.Sprintf("__start_BTF is not among the target's symbols (a kernel built without CONFIG_KALLSYMS_ALL or CONFIG_DEBUG_INFO_BTF) and no BTF header follows _etext %#x within %d MiB", etext, scanLimit>>20)}
+	return 0, 0, fmt.Errorf("no BTF header follows %#x within %d MiB", from, scanLimit>>20)
+}
+
+// ScanFrom finds a BTF header at or after addr (4-byte aligned, within 64
+// MiB), with the checks Scan makes, and reads the BTF there. It needs no
+// symbols: a caller that knows an address below the kernel's .BTF (the
+// kallsyms tables, which VMCOREINFO names and which the kernel places in
+// the read-only data before .BTF) can read the types while the symbol table
+// is still being decoded, and confirm the address with __start_BTF after.
+func ScanFrom(m Memory, addr uint64, opts Options) (*File, uint64, error) {
+	start, size, err := scanFrom(m, addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := fromRange(m, start, size, opts)
+	return f, start, err
 }
 
 // FromMemory reads the kernel's BTF out of its memory (a dump or the live
@@ -105,9 +132,14 @@ func FromMemory(m Memory, lookup Lookup, opts Options) (*File, error) {
 			return nil, fmt.Errorf("%w; %w", err, serr)
 		}
 	}
+	return fromRange(m, start, size, opts)
+}
+
+// fromRange reads and decodes the BTF at [start, start+size).
+func fromRange(m Memory, start, size uint64, opts Options) (*File, error) {
 	b, err := readAll(m, start, size)
 	if err != nil {
-		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at __start_BTF %#x", size, start), Err: err}
+		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at %#x", size, start), Err: err}
 	}
 	if opts.Name == "" {
 		opts.Name = fmt.Sprintf("the target's memory at %#x", start)

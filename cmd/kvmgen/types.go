@@ -102,7 +102,7 @@ func openTypes(kernel, btfFile string, kd *kvm.KVM) (*typeSource, error) {
 		}
 		return &typeSource{Source: bf, close: bf.Close}, nil
 	case kd != nil && !isLive(kd):
-		f, err := btfmodel.FromMemory(kd, kd.LookupSymbol, opts)
+		f, err := dumpBTF(kd, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", kd.CoreFile(), err)
 		}
@@ -206,4 +206,35 @@ func typesFor(kernel, btfFile, core string) (*typeSource, error) {
 		return kd.Close()
 	}
 	return ts, nil
+}
+
+// dumpBTF reads the BTF in a dump's memory. Decoding the dump's kallsyms
+// (to find __start_BTF) and decoding the BTF each take tens of
+// milliseconds: when VMCOREINFO names the kallsyms tables, which lie below
+// .BTF in the kernel's read-only data, the BTF is found by scanning up
+// from them while the symbols are decoded on the other core, and the
+// address is confirmed with __start_BTF once they are. Otherwise (or when
+// the two disagree) it is located through the symbols.
+func dumpBTF(kd *kvm.KVM, opts btfmodel.Options) (*btfmodel.File, error) {
+	from, ok := kd.VMCoreInfo().Symbol("kallsyms_names")
+	if !ok {
+		return btfmodel.FromMemory(kd, kd.LookupSymbol, opts)
+	}
+	type located struct {
+		addr uint64
+		err  error
+	}
+	sym := make(chan located, 1)
+	go func() {
+		a, err := kd.LookupSymbol("__start_BTF")
+		sym <- located{a, err}
+	}()
+	f, at, err := btfmodel.ScanFrom(kd, from, opts)
+	s := <-sym
+	if err == nil && s.err == nil && s.addr == at {
+		return f, nil // confirmed by __start_BTF
+	}
+	// Not confirmed: locate it through the symbols (or, when they do not
+	// name it, by FromMemory's scan after _etext).
+	return btfmodel.FromMemory(kd, kd.LookupSymbol, opts)
 }
