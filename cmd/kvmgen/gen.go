@@ -44,6 +44,8 @@ func runGen(stdout io.Writer, args []string) error {
 	pkg := fs.String("pkg", os.Getenv("GOPACKAGE"), "Go package name (default $GOPACKAGE, else \"kernel\")")
 	out := fs.String("o", "", "output file (default: zkvmgen_<arch>_kernel.go under go generate, else standard output)")
 	depth := fs.Int("depth", 0, "pointer hops to follow from the named types to generate the types they point to")
+	fixed := fs.Bool("fixed", false, "compile the generation-time offsets into the accessors (bindings locked to this kernel's build ID) instead of relocating them at Bind from the target's own types")
+	prefix := fs.String("prefix", "", "prefix for the Go names of generated types (two kernels' bindings in one package)")
 	check := fs.Bool("check", false, "type-check the output's package after writing it (always on under go generate)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +81,8 @@ func runGen(stdout io.Writer, args []string) error {
 		Types:   types,
 		Vars:    names,
 		Depth:   *depth,
+		Fixed:   *fixed,
+		Prefix:  *prefix,
 		Command: commandLine("kvmgen gen", args),
 	})
 	if err != nil {
