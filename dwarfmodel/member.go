@@ -29,13 +29,28 @@ func MemberPath(st *Struct, path string) (int64, Type, bool) {
 }
 
 func findMember(st *Struct, name string, depth int) (int64, Type, bool) {
-	if st == nil || depth > 16 { // anonymous nesting is shallow; bound it anyway
+	m, base, ok := FindMember(st, name)
+	if !ok {
 		return 0, nil, false
 	}
+	return base + m.ByteOffset, m.Type, true
+}
+
+// FindMember finds the member called name in st or, as C lets code name
+// them, in its anonymous struct and union members. base is the byte offset
+// of the aggregate that declares it within st: the member starts at
+// base+m.ByteOffset (its bits at base*8+m.DataBitOffset).
+func FindMember(st *Struct, name string) (m *Member, base int64, ok bool) {
+	return findIn(st, name, 0)
+}
+
+func findIn(st *Struct, name string, depth int) (*Member, int64, bool) {
+	if st == nil || depth > 16 { // anonymous nesting is shallow; bound it anyway
+		return nil, 0, false
+	}
 	for i := range st.Members {
-		m := &st.Members[i]
-		if m.Name == name {
-			return m.ByteOffset, m.Type, true
+		if st.Members[i].Name == name {
+			return &st.Members[i], 0, true
 		}
 	}
 	for i := range st.Members {
@@ -47,9 +62,9 @@ func findMember(st *Struct, name string, depth int) (int64, Type, bool) {
 		if !ok {
 			continue
 		}
-		if o, t, ok := findMember(inner, name, depth+1); ok {
-			return m.ByteOffset + o, t, true
+		if x, o, ok := findIn(inner, name, depth+1); ok {
+			return x, m.ByteOffset + o, true
 		}
 	}
-	return 0, nil, false
+	return nil, 0, false
 }

@@ -481,31 +481,9 @@ func (b *Binding) findType(src dwarfmodel.Source, ts *TypeSpec, done []*dwarfmod
 	return st, ""
 }
 
-// findMember finds member name in st or, as C lets code name them, in its
-// anonymous members; base is the offset of st in the aggregate.
-func findMember(st *dwarfmodel.Struct, name string, depth int) (*dwarfmodel.Member, int64, bool) {
-	if st == nil || depth > 16 {
-		return nil, 0, false
-	}
-	for i := range st.Members {
-		if st.Members[i].Name == name {
-			return &st.Members[i], 0, true
-		}
-	}
-	for i := range st.Members {
-		m := &st.Members[i]
-		if m.Name != "" {
-			continue
-		}
-		in, ok := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
-		if !ok {
-			continue
-		}
-		if x, o, ok := findMember(in, name, depth+1); ok {
-			return x, m.ByteOffset + o, true
-		}
-	}
-	return nil, 0, false
+// findMember is dwarfmodel.FindMember: the one way members are found.
+func findMember(st *dwarfmodel.Struct, name string, _ int) (*dwarfmodel.Member, int64, bool) {
+	return dwarfmodel.FindMember(st, name)
 }
 
 // kindOf classifies a target type as the generator would.
