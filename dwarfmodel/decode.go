@@ -845,10 +845,17 @@ func (dc *decoder) fixEnum(x enumFixup) {
 		case formUdata:
 			n = int64(v.u)
 		default:
+			// A fixed-size form has no sign of its own: its value is the
+			// enum's underlying type's. GCC writes 128..255 of a signed
+			// 4-byte enum as DW_FORM_data1 (cpuhp_state), so the sign bit
+			// is that of the enum's size, not the form's.
+			n = int64(v.u)
 			if e.Signed {
-				n = v.s
-			} else {
-				n = int64(v.u)
+				bits := uint(e.ByteSize) * 8
+				formBits := map[uint32]uint{formData1: 8, formData2: 16, formData4: 32, formData8: 64}[v.form]
+				if bits > 0 && bits < 64 && formBits >= bits {
+					n = int64(v.u<<(64-bits)) >> (64 - bits)
+				}
 			}
 		}
 		e.Values = append(e.Values, Enumerator{Name: k.name, Value: n})

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/kvmgen/kvmgen/internal/testfix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // structNames are the aggregates of testdata/types.c compared member by
@@ -82,14 +83,12 @@ var (
 // "union x".
 func runPahole(t testing.TB, path string, names []string) map[string][]paholeMember {
 	t.Helper()
-	if _, err := exec.LookPath("pahole"); err != nil {
-		t.Skip("pahole not installed")
-	}
+	pahole := testfix.Tool(t, "pahole")
 	args := []string{"-F", "dwarf"}
 	if names != nil {
 		args = append(args, "-C", strings.Join(names, ","))
 	}
-	cmd := exec.Command("pahole", append(args, path)...)
+	cmd := exec.Command(pahole, append(args, path)...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Run(); err != nil {
@@ -883,9 +882,7 @@ func TestConcurrent(t *testing.T) {
 // TestConflictingDefinitions links two units that define different
 // struct dup (same size, same line): each unit's uses must keep its own.
 func TestConflictingDefinitions(t *testing.T) {
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("no gcc")
-	}
+	testfix.Tool(t, "gcc")
 	out := filepath.Join(t.TempDir(), "dup")
 	cmd := exec.Command("gcc", "-O0", "-g", "-gdwarf-5", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, "testdata/dup_a.c", "testdata/dup_b.c")
 	if b, err := cmd.CombinedOutput(); err != nil {

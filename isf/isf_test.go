@@ -82,7 +82,7 @@ func newFake(order binary.ByteOrder) *fake {
 		dm: dwarfmodel.DataModel{Arch: "x86_64", Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, PtrSize: 8, ByteOrder: order},
 		types: map[string]dwarfmodel.Type{
 			"struct s": s, "enum e": en, "atomic_t": atomic, "int": i32, "unsigned int": u32, "char": ch,
-			"long unsigned int": ul, "struct fwd": &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "fwd", ByteSize: -1, Incomplete: true},
+			"long unsigned int": ul, "s_t": &dwarfmodel.Typedef{Name: "s_t", Type: s}, "struct fwd": &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "fwd", ByteSize: -1, Incomplete: true},
 		},
 		vars: map[string]*dwarfmodel.Variable{
 			"gvar":         {Name: "gvar", Type: atomic},
@@ -167,6 +167,11 @@ func TestWriteFake(t *testing.T) {
 	}
 	if got := js(ut["atomic_t"]); got != `{"fields":{"counter":{"offset":0,"type":{"kind":"base","name":"int"}}},"kind":"struct","size":4}` {
 		t.Errorf("atomic_t: %s", got)
+	}
+	// A typedef of a named struct is a user type of its own name too, as
+	// dwarf2json writes them.
+	if js(ut["s_t"]) != js(ut["s"]) {
+		t.Errorf("s_t: %s", js(ut["s_t"]))
 	}
 	if _, ok := ut["fwd"]; ok {
 		t.Error("an incomplete struct was written")

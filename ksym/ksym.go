@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Sym is one symbol at its run-time address.
@@ -57,7 +58,7 @@ func New(syms []Sym, end uint64) *Table {
 func prepare(in []Sym, module string) []Sym {
 	out := make([]Sym, 0, len(in))
 	for _, s := range in {
-		if s.Type == 'A' || s.Type == 'a' || s.Name == "" {
+		if s.Type == 'A' || s.Type == 'a' || s.Name == "" || ignored(s.Name) {
 			continue
 		}
 		s.Module = module
@@ -66,7 +67,29 @@ func prepare(in []Sym, module string) []Sym {
 	// Among symbols at one address, the first in the input names it, as
 	// the kernel's kallsyms lookups do (give the symbols in kallsyms'
 	// order: runtime's SymbolsInTableOrder).
-	slices.SortStableFunc(out, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
+	// For the kernel image, aliases are ordered as scripts/kallsyms.c
+	// sorts them (compare_symbols): strong before weak, then a
+	// linker-script symbol (__start_x, __x_end...) after others, then
+	// fewer leading underscores first, then the input's order. A list
+	// from the kernel's kallsyms is already in that order; a vmlinux's
+	// .symtab or a System.map is not (there __sched_text_start would name
+	// __switch_to).
+	if module == "" {
+		slices.SortStableFunc(out, func(a, b Sym) int {
+			if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(weak(a), weak(b)); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(linkerScript(a.Name), linkerScript(b.Name)); c != 0 {
+				return c
+			}
+			return cmp.Compare(underscores(a.Name), underscores(b.Name))
+		})
+	} else {
+		slices.SortStableFunc(out, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
+	}
 	// Sizes: to the next higher address.
 	for i := range out {
 		j := sort.Search(len(out), func(j int) bool { return out[j].Addr > out[i].Addr })
@@ -75,6 +98,41 @@ func prepare(in []Sym, module string) []Sym {
 		}
 	}
 	return out
+}
+
+func weak(s Sym) int {
+	if s.Type == 'w' || s.Type == 'W' {
+		return 1
+	}
+	return 0
+}
+
+// linkerScript is scripts/kallsyms.c's may_be_linker_script_provide_symbol.
+func linkerScript(n string) int {
+	if len(n) < 8 || n[:2] != "__" {
+		return 0
+	}
+	for _, p := range []string{"__start_", "__stop_", "__end_"} {
+		if strings.HasPrefix(n, p) {
+			return 1
+		}
+	}
+	if strings.HasSuffix(n, "_start") || strings.HasSuffix(n, "_end") {
+		return 1
+	}
+	return 0
+}
+
+func underscores(n string) int {
+	return len(n) - len(strings.TrimLeft(n, "_"))
+}
+
+// ignored says the kernel's kallsyms leaves a symbol out
+// (scripts/kallsyms.c): ARM and AArch64 mapping symbols ("$x", "$d",
+// "$x.12") and assembler local labels (".L..."), which a vmlinux's
+// .symtab holds.
+func ignored(name string) bool {
+	return name[0] == '$' || len(name) > 2 && name[:2] == ".L"
 }
 
 // AddModule adds a loaded module's memory areas and symbols.

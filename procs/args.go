@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
-
-	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // UserMemoryError reports process memory that could not be read: the
-// process, what was being read, the user address and the reason (often a
-// *PageNotPresentError: the page is swapped out, was never touched, or is
-// not in the dump).
+// process, what was being read, the user address and the reason: a
+// *kvm.NotMappedError (never touched, or unmapped), a *kvm.SwappedOutError
+// (the swap entry, type and offset), a *kvm.ReadError (mapped, but the
+// page is not in the dump: makedumpfile filters user pages out at dump
+// level 8 and above), or a *kvm.NoUserTranslationError.
 type UserMemoryError struct {
 	PID  int32
 	What string // "argv", "environment"
@@ -26,61 +25,68 @@ func (e *UserMemoryError) Error() string {
 
 func (e *UserMemoryError) Unwrap() error { return e.Err }
 
-// PageNotPresentError reports a user page that the process's page tables do
-// not map to memory: Entry is the non-present table entry found at Level
-// (4 = PGD ... 1 = PTE); a non-zero Entry at level 1 is usually a swap
-// entry.
-type PageNotPresentError struct {
-	Addr  uint64
-	Level int
-	Entry uint64
-}
-
-func (e *PageNotPresentError) Error() string {
-	what := "not mapped"
-	if e.Entry != 0 {
-		what = fmt.Sprintf("not present (entry %#x", e.Entry)
-		if e.Level == 1 {
-			what += ", swapped out"
-		}
-		what += ")"
-	}
-	return fmt.Sprintf("user page %#x %s at page-table level %d", e.Addr&^0xfff, what, e.Level)
-}
-
 // ErrKernelThread is returned for the argv or environment of a kernel
 // thread, which has no user memory (/proc shows them empty).
 var ErrKernelThread = errors.New("kernel thread has no user memory")
 
+// ArgMax is the default bound of Argv and Envv (libkvm's ARG_MAX on
+// FreeBSD: nchr 0 or above it means ArgMax).
+const ArgMax = 256 << 10
+
 // Cmdline returns the bytes of p's argument area (mm->arg_start to
 // arg_end), NULs included, read from the process's own memory: what
 // /proc/PID/cmdline shows for a process that did not rewrite its argv.
+// When a page cannot be read it returns the bytes before it and a
+// *UserMemoryError.
 func (s *System) Cmdline(p *Proc) ([]byte, error) {
-	return s.userArea(p, p.ArgStart, p.ArgEnd, "argv")
+	return s.userArea(p, p.ArgStart, p.ArgEnd, 0, "argv")
 }
 
 // Environ returns the bytes of p's environment area (mm->env_start to
-// env_end), NULs included, like /proc/PID/environ.
+// env_end), NULs included, like /proc/PID/environ; partial like Cmdline.
 func (s *System) Environ(p *Proc) ([]byte, error) {
-	return s.userArea(p, p.EnvStart, p.EnvEnd, "environment")
+	return s.userArea(p, p.EnvStart, p.EnvEnd, 0, "environment")
 }
 
-// Argv returns p's arguments (kvm_getargv).
-func (s *System) Argv(p *Proc) ([]string, error) {
-	b, err := s.Cmdline(p)
-	if err != nil {
-		return nil, err
-	}
-	return splitNUL(b), nil
+// Argv returns p's arguments with no limit but Options.MaxArgBytes: see
+// GetArgv.
+func (s *System) Argv(p *Proc) ([]string, error) { return s.GetArgv(p, -1) }
+
+// Envv returns p's environment strings: see GetEnvv.
+func (s *System) Envv(p *Proc) ([]string, error) { return s.GetEnvv(p, -1) }
+
+// GetArgv is kvm_getargv(kd, p, nchr): p's arguments, built from at most
+// nchr bytes of the argument area, NULs included (nchr 0, or above
+// ArgMax, means ArgMax; a negative nchr means the whole area). When the
+// area is longer, the string that crosses the limit is cut so that it and
+// its NUL end at byte nchr, and the vector ends there, as FreeBSD's libkvm
+// truncates for display. When a page of the area cannot be read (not
+// mapped, swapped out, not in the dump) the vector ends with what was read
+// before it (the last string possibly cut short) and the error, a
+// *UserMemoryError, is returned with it: check both.
+func (s *System) GetArgv(p *Proc, nchr int) ([]string, error) {
+	return s.vector(p, p.ArgStart, p.ArgEnd, nchr, "argv")
 }
 
-// Envv returns p's environment strings (kvm_getenvv).
-func (s *System) Envv(p *Proc) ([]string, error) {
-	b, err := s.Environ(p)
-	if err != nil {
+// GetEnvv is kvm_getenvv: GetArgv for the environment area.
+func (s *System) GetEnvv(p *Proc, nchr int) ([]string, error) {
+	return s.vector(p, p.EnvStart, p.EnvEnd, nchr, "environment")
+}
+
+func (s *System) vector(p *Proc, start, end uint64, nchr int, what string) ([]string, error) {
+	limit := nchr
+	if nchr == 0 || nchr > ArgMax {
+		limit = ArgMax
+	}
+	b, err := s.userArea(p, start, end, limit, what)
+	if limit > 0 && err == nil && end-start > uint64(limit) && len(b) > 0 {
+		b[len(b)-1] = 0 // cut: the last string ends at the limit
+	}
+	v := splitNUL(b)
+	if err != nil && len(v) == 0 {
 		return nil, err
 	}
-	return splitNUL(b), nil
+	return v, err
 }
 
 func splitNUL(b []byte) []string {
@@ -96,120 +102,34 @@ func splitNUL(b []byte) []string {
 	return out
 }
 
-func (s *System) userArea(p *Proc, start, end uint64, what string) ([]byte, error) {
+// userArea reads the user area [start, end) of p, at most limit bytes
+// when limit > 0. On a read error it returns what was read and the error.
+func (s *System) userArea(p *Proc, start, end uint64, limit int, what string) ([]byte, error) {
 	if p.Mm == 0 {
 		return nil, &UserMemoryError{PID: p.PID, What: what, Err: ErrKernelThread}
 	}
 	if end < start {
 		return nil, &UserMemoryError{PID: p.PID, What: what, Addr: start, Err: fmt.Errorf("area end %#x before start", end)}
 	}
-	if end-start > uint64(s.maxArg) {
+	size := end - start
+	if limit > 0 && size > uint64(limit) {
+		size = uint64(limit)
+	}
+	if size > uint64(s.maxArg) {
 		return nil, &UserMemoryError{PID: p.PID, What: what, Addr: start, Err: fmt.Errorf("area of %d bytes exceeds the %d-byte limit", end-start, s.maxArg)}
 	}
-	buf := make([]byte, end-start)
-	n, err := s.user.ReadUser(p.Pgd, buf, start)
+	if s.user == nil {
+		return nil, &UserMemoryError{PID: p.PID, What: what, Addr: start, Err: errNoUserReader}
+	}
+	buf := make([]byte, size)
+	n, err := s.user.ReadUser(p.Pgd, start, buf)
 	if err != nil || n < len(buf) {
 		if err == nil {
 			err = errors.New("short read")
 		}
-		return nil, &UserMemoryError{PID: p.PID, What: what, Addr: start + uint64(n), Err: err}
+		return buf[:n], &UserMemoryError{PID: p.PID, What: what, Addr: start + uint64(n), Err: err}
 	}
 	return buf, nil
 }
 
-// directMapWalker reads user memory on x86-64 by walking the process's
-// page tables, reading tables and pages through the kernel's direct map
-// (page_offset_base + physical address) with ordinary kernel reads.
-type directMapWalker struct {
-	s    *System
-	once sync.Once
-	base uint64 // page_offset_base
-	l5   bool
-	err  error
-}
-
-const (
-	pteP       = 0x1
-	ptePS      = 0x80
-	pteAddr    = 0x000ffffffffff000
-	page4K     = 0x1000
-	defaultPOB = 0xffff888000000000 // page_offset_base without KASLR (4-level)
-)
-
-func (w *directMapWalker) init() {
-	s := w.s
-	if s.l.Arch != "x86_64" {
-		w.err = fmt.Errorf("procs: reading user memory of an %s kernel needs a runtime UserReader", s.l.Arch)
-		return
-	}
-	w.base = defaultPOB
-	if a, err := s.t.LookupSymbol("page_offset_base"); err == nil {
-		v, err := s.readPtr(a, "page_offset_base")
-		if err != nil {
-			w.err = err
-			return
-		}
-		w.base = v
-	}
-	if a, err := s.t.LookupSymbol("__pgtable_l5_enabled"); err == nil {
-		b, err := s.read(a, 4, "__pgtable_l5_enabled")
-		if err == nil && s.bo.Uint32(b) != 0 {
-			w.l5 = true
-		}
-	}
-}
-
-// ReadUser implements UserReader.
-func (w *directMapWalker) ReadUser(pgd uint64, buf []byte, addr uint64) (int, error) {
-	w.once.Do(w.init)
-	if w.err != nil {
-		return 0, w.err
-	}
-	done := 0
-	for done < len(buf) {
-		va := addr + uint64(done)
-		pa, size, err := w.translate(pgd, va)
-		if err != nil {
-			return done, err
-		}
-		off := va & (size - 1)
-		n := int(min(size-off, uint64(len(buf)-done)))
-		if err := kvm.ReadFull(w.s.t, buf[done:done+n], w.base+pa+off); err != nil {
-			return done, fmt.Errorf("physical page %#x (user page %#x) not readable: %w", pa, va&^(size-1), err)
-		}
-		done += n
-	}
-	return done, nil
-}
-
-// translate returns the physical address of va's page and the page size.
-func (w *directMapWalker) translate(pgd, va uint64) (uint64, uint64, error) {
-	levels := 4
-	if w.l5 {
-		levels = 5
-	}
-	table := pgd // a kernel virtual address for the top level only
-	virt := true
-	for lvl := levels; lvl >= 1; lvl-- {
-		shift := 12 + 9*uint(lvl-1)
-		idx := (va >> shift) & 0x1ff
-		ea := table + idx*8
-		if !virt {
-			ea = w.base + table + idx*8
-		}
-		b, err := w.s.read(ea, 8, fmt.Sprintf("page-table entry (level %d)", lvl))
-		if err != nil {
-			return 0, 0, err
-		}
-		e := w.s.bo.Uint64(b)
-		if e&pteP == 0 {
-			return 0, 0, &PageNotPresentError{Addr: va, Level: lvl, Entry: e}
-		}
-		if lvl == 1 || (e&ptePS != 0 && (lvl == 2 || lvl == 3)) {
-			size := uint64(1) << shift
-			return e & pteAddr &^ (size - 1), size, nil
-		}
-		table, virt = e&pteAddr, false
-	}
-	return 0, 0, errors.New("page-table walk did not end") // not reached
-}
+var errNoUserReader = errors.New("the target cannot read process memory (it implements no procs.UserReader: open it with kvm.Open)")

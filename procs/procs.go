@@ -118,27 +118,58 @@ type Proc struct {
 	EnvStart, EnvEnd uint64
 }
 
+// PartialError is GetProcs' error when some tasks could not be read: the
+// list it returns with it holds every task that could. Errs says what was
+// not read and why, one error per task (a *KernelReadError, usually) or
+// per list that could not be walked to its end (the tasks before the break
+// are returned).
+type PartialError struct {
+	Errs []error
+}
+
+func (e *PartialError) Error() string {
+	if len(e.Errs) == 1 {
+		return "procs: 1 task or list not read: " + e.Errs[0].Error()
+	}
+	msgs := make([]string, 0, 3)
+	for i, err := range e.Errs {
+		if i == 3 {
+			msgs = append(msgs, fmt.Sprintf("and %d more", len(e.Errs)-3))
+			break
+		}
+		msgs = append(msgs, err.Error())
+	}
+	return fmt.Sprintf("procs: %d tasks or lists not read: %s", len(e.Errs), strings.Join(msgs, "; "))
+}
+
+// Unwrap returns the errors (for errors.Is and errors.As).
+func (e *PartialError) Unwrap() []error { return e.Errs }
+
 // GetProcs walks the kernel's task list (init_task.tasks, and each thread
 // group's list when f.Threads) and returns the tasks f selects, in list
-// order. Lists are walked with cycle detection: a corrupt list gives an
-// error, never a hang.
+// order. Lists are walked with cycle detection: a corrupt list ends the
+// walk, never hangs it. A task (or thread list) that cannot be read does
+// not fail the others: GetProcs returns every task it could read and a
+// *PartialError saying what it could not. Other errors (init_task unknown)
+// come with no list.
 func (s *System) GetProcs(f Filter) ([]Proc, error) {
 	initTask, err := s.symbol("init_task")
 	if err != nil {
 		return nil, err
 	}
 	var out []Proc
-	add := func(task uint64, leader bool) error {
+	var errs []error
+	add := func(task uint64, leader bool) {
 		p, err := s.readProc(task)
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("task_struct at %#x: %w", task, err))
+			return
 		}
 		p.Thread = !leader && p.PID != p.TGID
 		if (p.PID == 0 && !f.Idle) || !f.match(&p) {
-			return nil
+			return
 		}
 		out = append(out, p)
-		return nil
 	}
 	var leaders []uint64
 	if f.Idle {
@@ -149,24 +180,26 @@ func (s *System) GetProcs(f Filter) ([]Proc, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	for _, leader := range leaders {
 		if !f.Threads || leader == initTask {
-			if err := add(leader, true); err != nil {
-				return nil, err
-			}
+			add(leader, true)
 			continue
 		}
 		threads, err := s.threads(leader)
 		if err != nil {
-			return nil, err
-		}
-		for _, t := range threads {
-			if err := add(t, t == leader); err != nil {
-				return nil, err
+			errs = append(errs, err)
+			if len(threads) == 0 {
+				threads = []uint64{leader}
 			}
 		}
+		for _, t := range threads {
+			add(t, t == leader)
+		}
+	}
+	if len(errs) > 0 {
+		return out, &PartialError{Errs: errs}
 	}
 	return out, nil
 }
@@ -216,7 +249,7 @@ func (s *System) threads(leader uint64) ([]uint64, error) {
 		}
 		err = s.walkList(sig+uint64(l.Signal.ThreadHead.Off), l.Task.ThreadNode.Off, "thread list (signal_struct.thread_head)", collect)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		if len(out) == 0 {
 			out = []uint64{leader}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // fakeTarget is kernel memory built by hand, page by page.
@@ -61,79 +63,90 @@ func (f *fakeTarget) putBytes(addr uint64, b []byte) {
 	}
 }
 
-const fakePOB = 0xffff_8880_0000_0000
-
 func fakeLayout() *Layout {
 	l := &Layout{Version: LayoutVersion, Arch: "x86_64", PtrSize: 8}
 	l.Task.Tasks = Field{Path: "tasks", Off: 16, Size: 16}
 	return l
 }
 
-// TestUserWalkerSynthetic builds x86-64 page tables for a process by hand:
-// one 4 KiB page at 0x400000, a swapped-out page after it, and a 2 MiB
-// page at 0x600000.
-func TestUserWalkerSynthetic(t *testing.T) {
-	f := newFake()
-	f.syms["page_offset_base"] = 0xffffffff82000000
-	f.put64(0xffffffff82000000, fakePOB)
-	phys := func(pa uint64) uint64 { return fakePOB + pa }
-	const pgd, pud, pmd, pt = 0x1000, 0x2000, 0x3000, 0x4000
-	f.put64(phys(pgd)+0*8, pud|0x67)
-	f.put64(phys(pud)+0*8, pmd|0x67)
-	f.put64(phys(pmd)+2*8, pt|0x67)                              // 0x400000
-	f.put64(phys(pmd)+3*8, 0x20_0000|0x80|0x67)                  // 0x600000: 2 MiB page at phys 2 MiB
-	f.put64(phys(pt)+0*8, 0x5000|0x67)                           // 0x400000 -> phys 0x5000
-	f.put64(phys(pt)+1*8, 0x3c00)                                // 0x401000: a swap entry
-	f.putBytes(phys(0x5000)+0xff0, []byte("hello\x00world\x00")) // crosses into 0x401000
-	f.putBytes(phys(0x20_0000)+0x1ffff0, []byte("big\x00page\x00"))
+// fakeUser is process memory: bytes from base, then a page that is not
+// there.
+type fakeUser struct {
+	base uint64
+	mem  []byte
+	pgd  uint64
+}
 
-	s, err := New(f, fakeLayout())
+func (u *fakeUser) ReadUser(pgd, addr uint64, buf []byte) (int, error) {
+	if pgd != u.pgd {
+		return 0, fmt.Errorf("pgd %#x", pgd)
+	}
+	if addr < u.base {
+		return 0, &kvm.NotMappedError{PGD: pgd, Addr: addr, Level: 4}
+	}
+	n := 0
+	if off := addr - u.base; off < uint64(len(u.mem)) {
+		n = copy(buf, u.mem[off:])
+	}
+	if n < len(buf) {
+		a := addr + uint64(n)
+		return n, &kvm.SwappedOutError{PGD: pgd, Addr: a, Entry: 0x1234, Type: 1, Offset: 0x99, Decoded: true}
+	}
+	return n, nil
+}
+
+// TestArgvSemantics: the nchr limit cuts like FreeBSD's kvm_getargv, and a
+// page that cannot be read ends the vector with what was read.
+func TestArgvSemantics(t *testing.T) {
+	u := &fakeUser{base: 0x400000, mem: []byte("prog\x00-v\x00long-argument\x00"), pgd: 0xffff888000001000}
+	s, err := New(newFake(), fakeLayout(), Options{User: u})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{PID: 42, Mm: 0xffff_8880_0001_0000, Pgd: phys(pgd)}
-
-	// Within the first page.
-	p.ArgStart, p.ArgEnd = 0x400ff0, 0x400ffc
+	p := &Proc{PID: 42, Mm: 1, Pgd: u.pgd, ArgStart: 0x400000, ArgEnd: 0x400000 + uint64(len(u.mem))}
+	for _, c := range []struct {
+		nchr int
+		want string
+	}{
+		{-1, "prog,-v,long-argument"}, {0, "prog,-v,long-argument"}, {1000, "prog,-v,long-argument"},
+		{len(u.mem), "prog,-v,long-argument"},
+		{len(u.mem) - 1, "prog,-v,long-argumen"}, // cut, NUL at byte nchr
+		{5, "prog"}, {6, "prog,"}, {8, "prog,-v"}, {10, "prog,-v,l"}, {1, ""},
+	} {
+		argv, err := s.GetArgv(p, c.nchr)
+		if err != nil || strings.Join(argv, ",") != c.want {
+			t.Errorf("GetArgv(nchr %d) = %q, %v; want %q", c.nchr, argv, err, c.want)
+		}
+	}
+	// The area runs into a swapped-out page: what was read, and why not more.
+	p.ArgEnd += 16
 	argv, err := s.Argv(p)
-	if err != nil || strings.Join(argv, ",") != "hello,world" {
-		t.Errorf("Argv = %q, %v", argv, err)
-	}
-	// Into the swapped-out page: a typed error, not a short string.
-	p.ArgEnd = 0x401004
-	_, err = s.Argv(p)
 	var ue *UserMemoryError
-	var pe *PageNotPresentError
-	if !errors.As(err, &ue) || !errors.As(err, &pe) {
-		t.Fatalf("got %v, want *UserMemoryError wrapping *PageNotPresentError", err)
+	var se *kvm.SwappedOutError
+	if strings.Join(argv, ",") != "prog,-v,long-argument" || !errors.As(err, &ue) || !errors.As(err, &se) {
+		t.Fatalf("Argv = %q, %v; want the three strings and a *UserMemoryError wrapping *kvm.SwappedOutError", argv, err)
 	}
-	if ue.PID != 42 || ue.Addr != 0x401000 || pe.Level != 1 || pe.Entry != 0x3c00 {
-		t.Errorf("error %+v / %+v", ue, pe)
+	if ue.PID != 42 || ue.Addr != p.ArgStart+uint64(len(u.mem)) || se.Type != 1 || se.Offset != 0x99 {
+		t.Errorf("error %+v / %+v", ue, se)
 	}
-	if !strings.Contains(err.Error(), "swapped out") {
-		t.Errorf("message %q", err)
+	b, err := s.Cmdline(p)
+	if string(b) != string(u.mem) || err == nil {
+		t.Errorf("Cmdline = %q, %v", b, err)
 	}
-	// A 2 MiB page, read up to its end.
-	p.EnvStart, p.EnvEnd = 0x7ffff0, 0x7ffff9
-	env, err := s.Envv(p)
-	if err != nil || strings.Join(env, ",") != "big,page" {
-		t.Errorf("Envv = %q, %v", env, err)
+	// Nothing readable: no vector, the error.
+	p.ArgStart, p.ArgEnd = 0x1000, 0x1010
+	var ne *kvm.NotMappedError
+	if argv, err := s.Argv(p); argv != nil || !errors.As(err, &ne) || ne.Level != 4 {
+		t.Errorf("unmapped: %q, %v", argv, err)
 	}
-	// Mapped, but the page is not in the dump: the dump's error, wrapped.
-	f.put64(phys(pt)+2*8, 0x9000|0x67) // 0x402000 -> phys 0x9000, never stored
-	p.EnvStart, p.EnvEnd = 0x402000, 0x402010
-	if _, err := s.Envv(p); !errors.As(err, &ue) || ue.Addr != 0x402000 || !strings.Contains(err.Error(), "not in the fake dump") {
-		t.Errorf("absent page: %v", err)
-	}
-	// Unmapped at the top level.
-	p.EnvStart, p.EnvEnd = 0x7f00_0000_0000, 0x7f00_0000_0010
-	if _, err := s.Envv(p); !errors.As(err, &pe) || pe.Level != 4 || pe.Entry != 0 {
-		t.Errorf("unmapped: %v", err)
-	}
-	// Bounds: an area larger than the limit is refused before any read.
+	// Bounds: an area larger than the limit is refused before any read,
+	// unless nchr bounds it.
 	p.ArgStart, p.ArgEnd = 0x400000, 0x400000+64<<20
 	if _, err := s.Cmdline(p); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("huge area: %v", err)
+	}
+	if argv, err := s.GetArgv(p, 8); strings.Join(argv, ",") != "prog,-v" || err != nil {
+		t.Errorf("huge area, nchr 8: %q, %v", argv, err)
 	}
 	p.ArgStart, p.ArgEnd = 0x400010, 0x400000
 	if _, err := s.Cmdline(p); err == nil {
@@ -142,6 +155,11 @@ func TestUserWalkerSynthetic(t *testing.T) {
 	// Kernel threads have no user memory.
 	if _, err := s.Argv(&Proc{PID: 2}); !errors.Is(err, ErrKernelThread) {
 		t.Errorf("kernel thread: %v", err)
+	}
+	// A target that cannot read process memory says so.
+	s2, _ := New(newFake(), fakeLayout())
+	if _, err := s2.Argv(&Proc{PID: 3, Mm: 1, ArgStart: 1, ArgEnd: 2}); !errors.Is(err, errNoUserReader) {
+		t.Errorf("no reader: %v", err)
 	}
 }
 

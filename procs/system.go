@@ -12,17 +12,17 @@ import (
 // UserReader reads the user memory of one address space: the one whose top
 // page table (mm_struct.pgd, a kernel virtual address) is pgd. A page that
 // is not mapped, not resident or not in the dump gives an error and
-// n < len(buf). The runtime's descriptor implements it where it can; New
-// otherwise falls back to a page-table walk through the kernel's direct map
-// (x86-64 only).
+// n < len(buf). *kvm.KVM implements it (KVM.ReadUser: the kernel's own
+// page-table walker, on every architecture it translates).
 type UserReader interface {
-	ReadUser(pgd uint64, buf []byte, addr uint64) (int, error)
+	ReadUser(pgd, addr uint64, buf []byte) (int, error)
 }
 
 // Options tune New.
 type Options struct {
 	// User reads process memory (argv, environment). Nil: the target if it
-	// implements UserReader, else procs' own x86-64 walker.
+	// implements UserReader (a *kvm.KVM does); else reading process memory
+	// fails with a *UserMemoryError.
 	User UserReader
 	// PageSize in bytes; 0: the target's (Info().PageSize) or 4096.
 	PageSize int
@@ -75,8 +75,6 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	if s.user == nil {
 		if u, ok := t.(UserReader); ok {
 			s.user = u
-		} else {
-			s.user = &directMapWalker{s: s}
 		}
 	}
 	return s, nil

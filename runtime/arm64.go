@@ -14,15 +14,26 @@ type arm64Walker struct {
 	vaBits uint   // VA_BITS: 39 (3 levels) or 48 (4 levels)
 	cache  *tlb
 	bo     binary.ByteOrder
+	// user marks a walker of a process's tables (TTBR0, the lower half:
+	// see rooted).
+	user bool
 }
 
 const arm64OAMask = 0x0000fffffffff000 // output address bits 47..12
 
+// arm64PTEProtNone is Linux's PTE_PROT_NONE, a software bit of an invalid
+// user page descriptor whose page is resident but inaccessible.
+const arm64PTEProtNone = 1 << 58
+
 func (w *arm64Walker) levels() int { return int((w.vaBits - 12 + 8) / 9) }
 
 func (w *arm64Walker) translate(va uint64) (uint64, uint64, error) {
-	// Kernel addresses have every bit above VA_BITS set.
-	if va>>w.vaBits != (^uint64(0))>>w.vaBits {
+	// Kernel addresses have every bit above VA_BITS set, user ones none.
+	if w.user {
+		if va>>w.vaBits != 0 {
+			return 0, 0, &TranslationError{Addr: va, Msg: fmt.Sprintf("not a user address (bits above VA_BITS=%d must be zeros)", w.vaBits)}
+		}
+	} else if va>>w.vaBits != (^uint64(0))>>w.vaBits {
 		return 0, 0, &TranslationError{Addr: va, Msg: fmt.Sprintf("not a kernel address (bits above VA_BITS=%d must be ones)", w.vaBits)}
 	}
 	vpage := va >> 12
@@ -48,6 +59,9 @@ func (w *arm64Walker) translate(va uint64) (uint64, uint64, error) {
 			return 0, 0, &TranslationError{Addr: va, Level: level, Msg: fmt.Sprintf("reading the descriptor at physical %#x: %v", ea, err)}
 		}
 		d := w.bo.Uint64(b[:])
+		if w.user && level == 1 && d&1 == 0 && d&arm64PTEProtNone != 0 {
+			d |= 3 // a PROT_NONE user page: resident
+		}
 		switch {
 		case d&1 == 0:
 			return 0, 0, &TranslationError{Addr: va, Level: level, Entry: d, Msg: "invalid descriptor"}

@@ -27,6 +27,10 @@ type segMap struct {
 	r    io.ReaderAt
 	size int64 // file size, -1 unknown
 	segs []segment
+	// maxEnd[i] is the highest end of segs[:i+1] (set by sort): segments
+	// may overlap (QEMU paging dumps map one physical range at several
+	// virtual addresses), so ends alone are not sorted.
+	maxEnd []uint64
 	// exec, for a process core, supplies what the core did not dump
 	// (bytes past a segment's filesz); nil means zeros.
 	exec *execBacking
@@ -43,11 +47,22 @@ func (m *segMap) zero(buf []byte, addr uint64) error {
 
 func (m *segMap) sort() {
 	sort.SliceStable(m.segs, func(i, j int) bool { return m.segs[i].start < m.segs[j].start })
+	m.maxEnd = make([]uint64, len(m.segs))
+	var e uint64
+	for i, s := range m.segs {
+		e = max(e, s.start+s.memsz)
+		m.maxEnd[i] = e
+	}
 }
 
 // find returns the segment containing addr.
 func (m *segMap) find(addr uint64) *segment {
-	i := sort.Search(len(m.segs), func(i int) bool { return m.segs[i].start+m.segs[i].memsz > addr })
+	var i int
+	if len(m.maxEnd) == len(m.segs) {
+		i = sort.Search(len(m.segs), func(i int) bool { return m.maxEnd[i] > addr })
+	} else {
+		i = sort.Search(len(m.segs), func(i int) bool { return m.segs[i].start+m.segs[i].memsz > addr })
+	}
 	// Segments may overlap (process cores rarely do); take the first that holds addr.
 	for ; i < len(m.segs); i++ {
 		s := &m.segs[i]

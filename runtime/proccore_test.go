@@ -24,26 +24,13 @@ type shown struct {
 	bytes []byte
 }
 
-// needTool skips (or fails under KVMGEN_REQUIRE_FIXTURES=1) without a tool.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if testfix.Required() {
-			t.Fatalf("%s is required: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 // makeCore builds testdata/prog.c with cc -static, runs it under qemu
 // (qemu-user writes qemu_prog_*.core when it aborts) and returns the
 // program, its core and what it printed.
 func makeCore(t *testing.T, cc, qemu string) (prog, core string, objs map[string]shown) {
 	t.Helper()
-	needTool(t, cc)
-	needTool(t, qemu)
+	testfix.Tool(t, cc)
+	testfix.Tool(t, qemu)
 	dir := t.TempDir()
 	src, err := filepath.Abs("testdata/prog.c")
 	if err != nil {
@@ -223,7 +210,7 @@ func TestForeignNeedsSymbols(t *testing.T) {
 	if goruntime.GOARCH == "s390x" {
 		t.Skip("s390x is native here")
 	}
-	strip := needTool(t, "s390x-linux-gnu-strip")
+	strip := testfix.Tool(t, "s390x-linux-gnu-strip")
 	prog, core, objs := makeCore(t, "s390x-linux-gnu-gcc", "qemu-s390x")
 	stripped := prog + ".stripped"
 	if out, err := exec.Command(strip, "-o", stripped, prog).CombinedOutput(); err != nil {

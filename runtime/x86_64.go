@@ -70,7 +70,16 @@ type x86Walker struct {
 	root   uint64 // physical address of the top-level table (CR3 & mask)
 	levels int    // 4 or 5
 	cache  *tlb   // nil: no caching
+	// user marks a walker of a process's page tables (see rooted): a
+	// PROT_NONE page table entry (present bit clear, _PAGE_PROTNONE set,
+	// frame number inverted as the L1TF mitigation stores it) still
+	// maps memory.
+	user bool
 }
+
+// x86PTEProtNone is _PAGE_PROTNONE (_PAGE_GLOBAL's bit, only meaningful in
+// a non-present user entry).
+const x86PTEProtNone = 1 << 8
 
 func (w *x86Walker) translate(va uint64) (uint64, uint64, error) {
 	// Canonical check: bits above the top bit must equal it.
@@ -99,6 +108,10 @@ func (w *x86Walker) translate(va uint64) (uint64, uint64, error) {
 			return 0, 0, &TranslationError{Addr: va, Level: level, Msg: fmt.Sprintf("reading the entry at physical %#x: %v", ea, err)}
 		}
 		pte := binary.LittleEndian.Uint64(b[:])
+		if pte&x86PTEPresent == 0 && w.user && level == 1 && pte&x86PTEProtNone != 0 {
+			// A PROT_NONE user page: resident, its frame inverted.
+			pte = ^pte&x86PTEAddrMask | x86PTEPresent
+		}
 		if pte&x86PTEPresent == 0 {
 			return 0, 0, &TranslationError{Addr: va, Level: level, Entry: pte, Msg: "not present"}
 		}

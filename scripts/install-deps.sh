@@ -9,6 +9,7 @@ pkgs=(
   llvm               # yaml2obj, llvm-dwarfdump
   qemu-system-x86 qemu-user gzip
   gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
+  binutils-i686-linux-gnu binutils-aarch64-linux-gnu binutils-s390x-linux-gnu # their strip, objcopy
   libc6-dev-i386-cross libc6-dev-arm64-cross libc6-dev-s390x-cross # their headers (only recommended by the compilers)
   busybox-static
   python3-drgn crash # peers for the benchmarks and oracles

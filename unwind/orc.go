@@ -1,7 +1,10 @@
 // Package unwind walks kernel stacks from a dump's memory: x86-64 with the
 // kernel's ORC unwind tables (.orc_unwind_ip, .orc_unwind), from the
 // blocked task's saved frame (task->thread.sp, struct inactive_task_frame)
-// or a CPU's registers recorded in the dump.
+// or a CPU's registers recorded in the dump; arm64 by the frame records
+// (x29/x30) from a sleeping task's task->thread.cpu_context or a CPU's
+// registers. The ORC tables are read from the dump's memory or from the
+// vmlinux file (VmlinuxORC).
 //
 // The walk is bounded (a frame limit, and a stack pointer that must move
 // up the stack, except across an interrupt or exception frame), and an

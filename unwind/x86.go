@@ -8,7 +8,10 @@ import (
 // Frame is one frame of a backtrace.
 type Frame struct {
 	PC uint64 // the instruction address: exact for the first frame and after an interrupt, else a return address
-	SP uint64 // the stack pointer in this frame
+	SP uint64 // the stack pointer in this frame (x86-64; arm64: the first frame's only)
+	// FP is, on arm64, the frame pointer in this frame: the address of
+	// its frame record.
+	FP uint64
 	// Exact is true when PC is the interrupted instruction itself (the
 	// first frame from a CPU's registers, or after an interrupt or
 	// exception frame); a return address is named by PC-1 otherwise.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -20,30 +21,35 @@ import (
 func init() {
 	register(command{
 		name:  "bt",
-		usage: "bt [-core DUMP] [-p PID | -a | -T] [-nosched] [-json]: kernel backtraces (ORC) of the panicking CPU, a task, or every CPU",
+		usage: "bt [-core DUMP] [-p PID | -a | -T] [-nosched] [-json]: kernel backtraces (x86-64 ORC, arm64 frame records) of the panicking CPU, a task, or every CPU",
 		run:   runBT,
 	})
 }
 
-const btSynopsis = `bt [-kernel VMLINUX] [-core DUMP] [-p PID[,PID...] | -a | -T] [-nosched] [-regs] [-json]
+const btSynopsis = `bt [-kernel VMLINUX] [-core DUMP] [-p PID[,PID...] | -a | -T] [-nosched] [-regs] [-orc auto|memory|file] [-json]
 
-Prints kernel backtraces, unwound with the kernel's ORC tables (x86-64; read
-from the dump's memory, the modules' too). A task that was running on a
-CPU when the dump was taken is unwound from that CPU's registers as the
-dump recorded them (NT_PRSTATUS notes); a sleeping task from its saved
-context (task->thread.sp: struct inactive_task_frame).
+Prints kernel backtraces. x86-64: unwound with the kernel's ORC tables
+(from the dump's memory, the modules' too; with -kernel, the kernel's from
+the vmlinux file). aarch64: by the frame records (x29/x30 chain), which
+needs the kernel's data symbols: give -kernel (or -symbols System.map).
+A task that was running on a CPU when the dump was taken is unwound from
+that CPU's registers as the dump recorded them (NT_PRSTATUS notes); a
+sleeping task from its saved context (x86-64: task->thread.sp, struct
+inactive_task_frame; aarch64: task->thread.cpu_context).
 
 Without -p, -a or -T: the CPU that panicked (panic_cpu), with the panic
 message from the kernel log and its registers; when no CPU panicked, as -a.
 -a: the task on every CPU. -T: every task. -nosched leaves out the
 scheduler's and locking functions as /proc/PID/stack does.
 
-Frames read "#N [stack pointer] function+0xoff/0xsize [module]". An unwind
+Frames read "#N [stack pointer] function+0xoff/0xsize [module]" (aarch64:
+the frame record's address instead of the stack pointer). An unwind
 that cannot continue keeps its frames and says why.`
 
 type btFrame struct {
 	PC     uint64 `json:"pc"`
 	SP     uint64 `json:"sp"`
+	FP     uint64 `json:"fp,omitempty"` // aarch64: the frame record's address
 	Symbol string `json:"symbol,omitempty"`
 	Func   string `json:"function,omitempty"`
 	Offset uint64 `json:"offset"`
@@ -71,6 +77,7 @@ type btContext struct {
 	kd                               *kvm.KVM
 	s                                *procs.System
 	layout                           *unwind.TaskLayout
+	arm                              *armContext // aarch64 kernels
 	orc                              *unwind.ORC
 	syms                             *ksym.Table
 	regs                             []kvm.Regs
@@ -87,20 +94,26 @@ func runBT(stdout io.Writer, args []string) error {
 	nosched := fs.Bool("nosched", false, "leave out scheduler and lock functions, as /proc/PID/stack")
 	showRegs := fs.Bool("regs", false, "print the registers of tasks unwound from a CPU's registers")
 	asJSON := fs.Bool("json", false, "one JSON object per backtrace")
+	orcFrom := fs.String("orc", "auto", "x86-64: where the kernel's ORC table is read: memory (the dump), file (-kernel's .orc_unwind sections), auto (file when -kernel has them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("bt: unexpected arguments %q", fs.Args())
 	}
+	switch *orcFrom {
+	case "auto", "memory", "file":
+	default:
+		return fmt.Errorf("bt: -orc %q: want auto, memory or file", *orcFrom)
+	}
 	s, kd, err := pf.open()
 	if err != nil {
-		return err
+		return symbolHint(err, pf.targetArgs)
 	}
 	defer kd.Close()
-	c, err := newBTContext(kd, s, pf.targetArgs)
+	c, err := newBTContext(kd, s, pf.targetArgs, *orcFrom)
 	if err != nil {
-		return fmt.Errorf("bt: %w", err)
+		return symbolHint(fmt.Errorf("bt: %w", err), pf.targetArgs)
 	}
 	var traces []btTrace
 	panicMsg := ""
@@ -116,7 +129,7 @@ func runBT(stdout io.Writer, args []string) error {
 		}
 		ps, err := s.GetProcs(procs.Filter{Threads: true, Idle: true})
 		if err != nil {
-			return fmt.Errorf("bt: %w", err)
+			return symbolHint(fmt.Errorf("bt: %w", err), pf.targetArgs)
 		}
 		found := map[int32]bool{}
 		for _, p := range ps {
@@ -133,7 +146,7 @@ func runBT(stdout io.Writer, args []string) error {
 	case *every:
 		ps, err := s.GetProcs(procs.Filter{Threads: true, Idle: true})
 		if err != nil {
-			return fmt.Errorf("bt: %w", err)
+			return symbolHint(fmt.Errorf("bt: %w", err), pf.targetArgs)
 		}
 		for _, p := range ps {
 			traces = append(traces, c.trace(p.Addr, -1))
@@ -193,10 +206,14 @@ func runBT(stdout io.Writer, args []string) error {
 	return nil
 }
 
-func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs) (*btContext, error) {
+func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs, orcFrom string) (*btContext, error) {
 	c := &btContext{kd: kd, s: s}
-	if a := kd.Info().Arch; a != "x86_64" {
-		return nil, fmt.Errorf("backtraces of %s kernels are not supported (x86-64 only)", a)
+	switch a := kd.Info().Arch; a {
+	case "x86_64":
+	case "aarch64":
+		return newARMContext(c, ta)
+	default:
+		return nil, fmt.Errorf("backtraces of %s kernels are not supported (x86-64 and aarch64 only)", a)
 	}
 	ts, err := ta.types(kd)
 	if err != nil {
@@ -208,7 +225,7 @@ func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs) (*btContext, err
 		return nil, err
 	}
 	format := unwind.FormatForRelease(kd.Info().OSRelease)
-	c.orc, err = unwind.KernelORC(kd, kd.LookupSymbol, format)
+	c.orc, err = kernelORC(kd, *ta.kernel, orcFrom, format)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +263,12 @@ func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs) (*btContext, err
 	if err != nil {
 		off, err = kd.LookupSymbol("pcpu_hot")
 	}
+	// x86-64's per-CPU symbols are offsets from __per_cpu_start (0 at
+	// link time); a vmlinux's symbol table gives them displaced by KASLR
+	// like the others, kallsyms not: the difference is right either way.
+	if start, err2 := kd.LookupSymbol("__per_cpu_start"); err == nil && err2 == nil && off >= start {
+		off -= start
+	}
 	base, err2 := kd.LookupSymbol("__per_cpu_offset")
 	if err == nil && err2 == nil {
 		for cpu := range c.curr {
@@ -261,6 +284,43 @@ func newBTContext(kd *kvm.KVM, s *procs.System, ta *targetArgs) (*btContext, err
 	c.lockLo, _ = kd.LookupSymbol("__lock_text_start")
 	c.lockHi, _ = kd.LookupSymbol("__lock_text_end")
 	return c, nil
+}
+
+// kernelORC reads the kernel's ORC table from the vmlinux file (from
+// "file", or "auto" when -kernel names an ELF file with the sections) or
+// from the dump's memory.
+func kernelORC(kd *kvm.KVM, kernel, from string, format unwind.ORCFormat) (*unwind.ORC, error) {
+	if from == "memory" || from == "auto" && kernel == "" {
+		return unwind.KernelORC(kd, kd.LookupSymbol, format)
+	}
+	if kernel == "" {
+		return nil, errors.New("-orc file needs -kernel VMLINUX")
+	}
+	o, err := vmlinuxORC(kd, kernel, format)
+	if err != nil && from == "auto" {
+		return unwind.KernelORC(kd, kd.LookupSymbol, format)
+	}
+	return o, err
+}
+
+func vmlinuxORC(kd *kvm.KVM, kernel string, format unwind.ORCFormat) (*unwind.ORC, error) {
+	f, err := elf.Open(kernel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	disp := uint64(kd.Kerndisp())
+	// The displacement must carry the file's _stext to the dump's.
+	if text := f.Section(".text"); text != nil {
+		if st, err := kd.LookupSymbol("_stext"); err == nil && st-disp != text.Addr {
+			return nil, fmt.Errorf("%s: .text at %#x, but the dump's _stext %#x less the displacement %#x is %#x", kernel, text.Addr, st, disp, st-disp)
+		}
+	}
+	o, err := unwind.VmlinuxORC(f, disp, kd.LookupSymbol, format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kernel, err)
+	}
+	return o, nil
 }
 
 func (c *btContext) word(addr uint64) (uint64, error) {
@@ -334,6 +394,10 @@ func (c *btContext) trace(addr uint64, cpu int) btTrace {
 			t.Err = err.Error()
 		}
 	}
+	if c.arm != nil {
+		c.traceARM(&t, addr, cpu)
+		return t
+	}
 	var st unwind.StartX86
 	if cpu >= 0 && cpu < len(c.regs) {
 		r := c.regs[cpu]
@@ -361,9 +425,15 @@ func (c *btContext) trace(addr uint64, cpu int) btTrace {
 		}
 	}
 	tr := unwind.UnwindX86(c.kd, c.orc, st, unwind.Options{})
+	c.symbolize(&t, tr)
+	return t
+}
+
+// symbolize adds an unwind's frames, named, to t.
+func (c *btContext) symbolize(t *btTrace, tr unwind.Trace) {
 	t.Stop, t.End = tr.Stop, tr.End
 	for _, f := range tr.Frames {
-		bf := btFrame{PC: f.PC, SP: f.SP, Regs: f.Regs && !f.Exact}
+		bf := btFrame{PC: f.PC, SP: f.SP, FP: f.FP, Regs: f.Regs && !f.Exact}
 		look := f.PC
 		if !f.Exact {
 			look--
@@ -377,7 +447,6 @@ func (c *btContext) trace(addr uint64, cpu int) btTrace {
 		}
 		t.Frames = append(t.Frames, bf)
 	}
-	return t
 }
 
 var x86RegOrder = []string{"rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cs", "ss", "cr2", "cr3"}
@@ -393,7 +462,11 @@ func printTrace(w io.Writer, t *btTrace, arch string) {
 	fmt.Fprintf(w, "PID: %-6d TASK: %#x  CPU: %s  COMMAND: %q  (%s)\n", t.PID, t.Task, cpu, t.Comm, t.Source)
 	if len(t.Regs) > 0 {
 		var line []string
-		for _, n := range x86RegOrder {
+		order := x86RegOrder
+		if arch == "aarch64" {
+			order = arm64RegOrder
+		}
+		for _, n := range order {
 			if v, ok := t.Regs[n]; ok {
 				line = append(line, fmt.Sprintf("%s: %016x", strings.ToUpper(n), v))
 			}
@@ -418,7 +491,11 @@ func printTrace(w io.Writer, t *btTrace, arch string) {
 		if f.Regs {
 			mark = "  (exception frame)"
 		}
-		fmt.Fprintf(w, " #%-2d [%016x] %s%s\n", i, f.SP, name, mark)
+		at := f.SP
+		if arch == "aarch64" {
+			at = f.FP // the frame record: what arm64 stacks record
+		}
+		fmt.Fprintf(w, " #%-2d [%016x] %s%s\n", i, at, name, mark)
 	}
 	if t.Stop != "" {
 		fmt.Fprintf(w, "    unwind stopped: %s\n", t.Stop)

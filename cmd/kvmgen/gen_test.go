@@ -16,23 +16,11 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-func needTool(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if testfix.Required() {
-			t.Fatalf("%s is required: %v", tool, err)
-		}
-		t.Skipf("%s not installed", tool)
-	}
-	return p
-}
-
 // buildC compiles gen/testdata/kinds.c (see its header) with cc and args
 // in a temporary directory and returns the output file.
 func buildC(t *testing.T, cc, out string, args ...string) string {
 	t.Helper()
-	cc = needTool(t, cc)
+	cc = testfix.Tool(t, cc)
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../gen/testdata/kinds.c")
 	if err != nil {
@@ -137,7 +125,6 @@ func TestGenStdout(t *testing.T) {
 // $GOPACKAGE, the file name from the target's architecture, and the result
 // type-checked with go/packages.
 func TestGenGoGenerate(t *testing.T) {
-	needTool(t, "go")
 	obj := kindsObject(t)
 	dir := tempPackageDir(t)
 	if err := os.WriteFile(filepath.Join(dir, "doc.go"), []byte("//go:generate kvmgen gen -type kinds\npackage kinds\n"), 0o644); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // gdbMember is one top-level member line of gdb's `ptype /o`.
@@ -26,7 +28,7 @@ var (
 // in "{").
 func gdbLayout(t *testing.T, file, name string) map[string]gdbMember {
 	t.Helper()
-	gdb := needTool(t, "gdb")
+	gdb := testfix.Tool(t, "gdb")
 	out, err := exec.Command(gdb, "-batch", "-nx", "-ex", "ptype /o struct "+name, file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gdb: %v\n%s", err, out)
@@ -139,7 +141,7 @@ func TestLayoutText(t *testing.T) {
 	if err := run(&out, []string{"layout", "-kernel", obj, "kinds"}); err != nil {
 		t.Fatal(err)
 	}
-	gdb, err := exec.Command(needTool(t, "gdb"), "-batch", "-nx", "-ex", "print sizeof(struct kinds)", obj).CombinedOutput()
+	gdb, err := exec.Command(testfix.Tool(t, "gdb"), "-batch", "-nx", "-ex", "print sizeof(struct kinds)", obj).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gdb: %v\n%s", err, gdb)
 	}

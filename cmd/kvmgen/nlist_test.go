@@ -7,12 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // TestNlist compares kvmgen nlist with readelf -sW on the kinds program.
 func TestNlist(t *testing.T) {
 	prog := buildC(t, "gcc", "kinds", "-static")
-	re, err := exec.Command(needTool(t, "readelf"), "-sW", prog).Output()
+	re, err := exec.Command(testfix.Tool(t, "readelf"), "-sW", prog).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,26 +152,44 @@ func runPS(stdout io.Writer, args []string) error {
 	}
 	defer kd.Close()
 	ps, err := s.GetProcs(f)
-	if err != nil {
+	var partial *procs.PartialError
+	if err != nil && !errors.As(err, &partial) {
 		return err
 	}
+	// Tasks that could not be read are reported after the list (and make
+	// the exit status non-zero); the others are listed.
+	if err := psList(stdout, s, kd, ps, users, *asJSON, *env, *threads); err != nil {
+		return err
+	}
+	if partial != nil {
+		for _, e := range partial.Errs {
+			fmt.Fprintf(stderr, "kvmgen ps: %v\n", e)
+		}
+		return fmt.Errorf("ps: %d tasks or lists could not be read", len(partial.Errs))
+	}
+	return nil
+}
+
+func psList(stdout io.Writer, s *procs.System, kd *kvm.KVM, ps []procs.Proc, users map[uint32]string, asJSON, env, threads bool) error {
 	w := bufio.NewWriter(stdout)
-	if *asJSON {
+	if asJSON {
 		for i := range ps {
 			p := &ps[i]
 			row := psRow{PID: p.PID, PPID: p.PPID, UID: p.EUID, Stat: p.PSStat(), VSZ: p.VSize / 1024,
 				RSS: p.RSSSum * pageKiB(kd), Comm: p.Name, Kernel: p.Flags&pfKthread != 0}
 			row.User = users[p.EUID]
 			if p.Mm != 0 {
-				if argv, err := s.Argv(p); err == nil {
-					row.Argv = argv
-				} else {
+				// A vector cut short by an unreadable page comes with
+				// its error: keep both.
+				argv, err := s.Argv(p)
+				row.Argv = argv
+				if err != nil {
 					row.Errors = append(row.Errors, err.Error())
 				}
-				if *env {
-					if e, err := s.Envv(p); err == nil {
-						row.Env = e
-					} else {
+				if env {
+					e, err := s.Envv(p)
+					row.Env = e
+					if err != nil {
 						row.Errors = append(row.Errors, err.Error())
 					}
 				}
@@ -183,7 +201,7 @@ func runPS(stdout io.Writer, args []string) error {
 		return w.Flush()
 	}
 	idHeader := "    PID"
-	if *threads {
+	if threads {
 		idHeader = "    TID"
 	}
 	fmt.Fprintf(w, "%s    PPID USER     STAT    VSZ   RSS COMMAND         COMMAND\n", idHeader)
@@ -193,7 +211,7 @@ func runPS(stdout io.Writer, args []string) error {
 		if !ok || len(user) > 8 {
 			user = strconv.FormatUint(uint64(p.EUID), 10)
 		}
-		comm, cmd := p.Name, psArgs(s, p, *env)
+		comm, cmd := p.Name, psArgs(s, p, env)
 		if p.State == 'Z' {
 			comm += " <defunct>"
 		}
@@ -221,10 +239,10 @@ func psArgs(s *procs.System, p *procs.Proc, env bool) string {
 	if p.Mm == 0 {
 		return bracket
 	}
+	// What could be read is shown, the reason it stops goes to stderr.
 	argv, err := s.Argv(p)
 	if err != nil {
 		fmt.Fprintf(stderr, "kvmgen ps: %v\n", err)
-		return bracket
 	}
 	if len(argv) == 0 {
 		return bracket
@@ -234,7 +252,8 @@ func psArgs(s *procs.System, p *procs.Proc, env bool) string {
 		e, err := s.Envv(p)
 		if err != nil {
 			fmt.Fprintf(stderr, "kvmgen ps: %v\n", err)
-		} else if len(e) > 0 {
+		}
+		if len(e) > 0 {
 			out += " " + strings.Join(e, " ")
 		}
 	}

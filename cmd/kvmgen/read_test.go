@@ -15,13 +15,7 @@ import (
 // hexdumpC runs `hexdump -C` (the oracle for the format) on b.
 func hexdumpC(t *testing.T, b []byte) string {
 	t.Helper()
-	if _, err := exec.LookPath("hexdump"); err != nil {
-		if testfix.Required() {
-			t.Fatal("hexdump (bsdextrautils) is required")
-		}
-		t.Skip("hexdump not installed")
-	}
-	cmd := exec.Command("hexdump", "-C")
+	cmd := exec.Command(testfix.Tool(t, "hexdump"), "-C")
 	cmd.Stdin = bytes.NewReader(b)
 	out, err := cmd.Output()
 	if err != nil {

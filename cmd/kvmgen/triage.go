@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kvmgen/kvmgen/ksym"
 	"github.com/kvmgen/kvmgen/modules"
@@ -30,7 +32,7 @@ func kernelSymtab(kd *kvm.KVM) (*ksym.Table, error) {
 func loadModules(kd *kvm.KVM, ta *targetArgs, withSyms bool) ([]modules.Module, error) {
 	head, err := kd.LookupSymbol("modules")
 	if err != nil {
-		return nil, fmt.Errorf("the kernel's module list: %w", err)
+		return nil, symbolHint(fmt.Errorf("the kernel's module list: %w", err), ta)
 	}
 	ts, err := ta.types(kd)
 	if err != nil {
@@ -69,4 +71,18 @@ func fullSymtab(kd *kvm.KVM, ta *targetArgs) (*ksym.Table, error) {
 	}
 	addModules(t, mods)
 	return t, nil
+}
+
+// symbolHint adds to a missing-symbol error, when neither -kernel nor
+// -symbols was given, that the dump's kallsyms holds text symbols only on
+// a kernel without CONFIG_KALLSYMS_ALL (Debian's arm64 kernels): data
+// symbols (init_task, modules, runqueues...) need the vmlinux or its
+// System.map.
+func symbolHint(err error, ta *targetArgs) error {
+	var se *kvm.SymbolError
+	if err == nil || ta == nil || *ta.kernel != "" || *ta.symbols != "" ||
+		!(errors.As(err, &se) || strings.Contains(err.Error(), " not found")) {
+		return err
+	}
+	return fmt.Errorf("%w (without CONFIG_KALLSYMS_ALL, as in Debian's arm64 kernels, the dump's kallsyms has text symbols only: give -kernel VMLINUX or -symbols System.map)", err)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvmgen/kvmgen/internal/testfix"
+
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/gen"
 )
@@ -109,7 +111,7 @@ func TestWalkCopies(t *testing.T) {
 // generated-code marker naming the command and the build ID that readelf
 // reads from the program's GNU build-id note.
 func TestGeneratedHeader(t *testing.T) {
-	needTool(t, "readelf")
+	testfix.Tool(t, "readelf")
 	re := regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 	for _, v := range variants {
 		t.Run(v.Pkg(), func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvmgen/kvmgen/internal/testfix"
+
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
 
@@ -129,9 +131,9 @@ func compareLayout(t *testing.T, oracle, name string, want *layout, got map[stri
 // addresses and sizes equal the ELF symbol table's, on all 8 variants, for
 // both the executable and the relocatable object.
 func TestLayout(t *testing.T) {
-	needTool(t, "pahole")
+	testfix.Tool(t, "pahole")
 	if _, err := gdbPath(); err != nil {
-		needTool(t, "gdb")
+		testfix.Tool(t, "gdb")
 	}
 	for _, v := range layoutVariants {
 		for _, file := range []string{"prog", "prog.o"} {

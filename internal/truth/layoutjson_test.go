@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sync"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // jsonType and jsonMember are the output of `kvmgen layout -json` (see
@@ -112,7 +114,7 @@ func flattenJSON(ms []jsonMember) map[string]field {
 // TestLayoutJSON: `kvmgen layout -json` agrees with pahole and gdb for every
 // aggregate and enum of truth.c on all 8 variants.
 func TestLayoutJSON(t *testing.T) {
-	needTool(t, "pahole")
+	testfix.Tool(t, "pahole")
 	bin := kvmgenCLI(t)
 	for _, v := range layoutVariants {
 		t.Run(v.Pkg(), func(t *testing.T) {

@@ -1,27 +1,16 @@
 package truth
 
 import (
-	"os/exec"
 	"testing"
-)
 
-// needTool skips (or fails under KVMGEN_REQUIRE_FIXTURES=1) when an oracle
-// is not installed.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if testfixRequired() {
-			t.Fatalf("%s is not installed (scripts/install-deps.sh)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-}
+	"github.com/kvmgen/kvmgen/internal/testfix"
+)
 
 // TestOraclesAgree checks the two oracles against each other on every
 // variant: where both print a member, they agree. It guards the parsers
 // (a misparse on one side shows as a disagreement).
 func TestOraclesAgree(t *testing.T) {
-	needTool(t, "pahole")
+	testfix.Tool(t, "pahole")
 	for _, v := range layoutVariants {
 		t.Run(v.Pkg(), func(t *testing.T) {
 			prog := v.File(t, "prog")
