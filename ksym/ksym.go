@@ -39,7 +39,122 @@ type Table struct {
 	kernelEnd uint64 // exclusive; 0 = no bound
 	mods      []Range
 	modSyms   map[string][]Sym
-	byName    map[string][]Sym
+	modOrder  []string         // the modules in the order added
+	byName    map[string][]Sym // built on the first Find
+	// A lazy table (NewLazy) keeps the kernel's symbols as given until a
+	// lookup needs them sorted; Prefetch names a set of addresses in one
+	// pass without sorting.
+	raw    []Sym
+	cached map[uint64]hit
+}
+
+type hit struct {
+	s   Sym
+	off uint64
+	ok  bool
+}
+
+// NewLazy is New without the sort: the symbols are only sorted (as New
+// does) when Lookup meets an address that Prefetch did not name. For
+// callers that name a few addresses (a backtrace) out of a large table.
+func NewLazy(syms []Sym, end uint64) *Table {
+	return &Table{kernelEnd: end, modSyms: map[string][]Sym{}, raw: syms}
+}
+
+func (t *Table) sorted() []Sym {
+	if t.raw != nil {
+		t.kernel = prepare(t.raw, "")
+		t.raw = nil
+	}
+	return t.kernel
+}
+
+// Prefetch names the kernel-image addresses among addrs in one pass over
+// the symbols (O(symbols × log addresses), no sort), with the result
+// Lookup would give; later Lookups of them are map reads.
+func (t *Table) Prefetch(addrs []uint64) {
+	if t.raw == nil {
+		return
+	}
+	var q []uint64
+	for _, a := range addrs {
+		if _, ok := t.ModuleAt(a); ok || (t.kernelEnd != 0 && a >= t.kernelEnd) {
+			continue
+		}
+		q = append(q, a)
+	}
+	slices.Sort(q)
+	q = slices.Compact(q)
+	if len(q) == 0 {
+		return
+	}
+	// Gap i holds the symbols in (q[i-1], q[i]]; best[i] is the highest
+	// of them (aliases ranked as prepare ranks them), low[i] the lowest
+	// address in the gap (the "next symbol" of q[i-1]); gap len(q) holds
+	// the symbols above the last address.
+	best := make([]int, len(q))
+	for i := range best {
+		best[i] = -1
+	}
+	low := make([]uint64, len(q)+1)
+	hasLow := make([]bool, len(q)+1)
+	for k := range t.raw {
+		s := &t.raw[k]
+		if s.Type == 'A' || s.Type == 'a' || s.Name == "" || ignored(s.Name) {
+			continue
+		}
+		g, _ := slices.BinarySearch(q, s.Addr) // first q >= s.Addr
+		if !hasLow[g] || s.Addr < low[g] {
+			low[g], hasLow[g] = s.Addr, true
+		}
+		if g == len(q) {
+			continue
+		}
+		if b := best[g]; b < 0 || s.Addr > t.raw[b].Addr || s.Addr == t.raw[b].Addr && rank(s, &t.raw[b]) < 0 {
+			best[g] = k
+		}
+	}
+	t.cached = make(map[uint64]hit, len(q))
+	cur := -1
+	for i, a := range q {
+		if best[i] >= 0 {
+			cur = best[i]
+		}
+		if cur < 0 {
+			t.cached[a] = hit{}
+			continue
+		}
+		sym := t.raw[cur]
+		sym.Module = ""
+		sym.Size = 0
+		// The next higher symbol: the lowest address in the later gaps.
+		for j := i + 1; j <= len(q); j++ {
+			if hasLow[j] {
+				sym.Size = low[j] - sym.Addr
+				break
+			}
+		}
+		if sym.Size == 0 {
+			sym.Size = t.raw[cur].Size // the highest symbol keeps its own
+		}
+		h := hit{s: sym, off: a - sym.Addr, ok: true}
+		if sym.Size != 0 && a-sym.Addr >= sym.Size {
+			h = hit{}
+		}
+		t.cached[a] = h
+	}
+}
+
+// rank orders aliases (symbols at one address) as scripts/kallsyms.c
+// does; 0 keeps the input's order.
+func rank(a, b *Sym) int {
+	if c := cmp.Compare(weak(a), weak(b)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(linkerScript(a.Name), linkerScript(b.Name)); c != 0 {
+		return c
+	}
+	return cmp.Compare(underscores(a.Name), underscores(b.Name))
 }
 
 // New makes a table of the kernel image's symbols, in the order of the
@@ -47,11 +162,8 @@ type Table struct {
 // 'A'/'a', are left out: on x86-64 those are per-CPU offsets). end bounds
 // the kernel image (the run-time _end; 0 for none).
 func New(syms []Sym, end uint64) *Table {
-	t := &Table{kernelEnd: end, modSyms: map[string][]Sym{}, byName: map[string][]Sym{}}
+	t := &Table{kernelEnd: end, modSyms: map[string][]Sym{}}
 	t.kernel = prepare(syms, "")
-	for _, s := range t.kernel {
-		t.byName[s.Name] = append(t.byName[s.Name], s)
-	}
 	return t
 }
 
@@ -75,32 +187,52 @@ func prepare(in []Sym, module string) []Sym {
 	// .symtab or a System.map is not (there __sched_text_start would name
 	// __switch_to).
 	if module == "" {
-		slices.SortStableFunc(out, func(a, b Sym) int {
+		cmpSym := func(a, b *Sym) int {
 			if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(weak(a), weak(b)); c != 0 {
-				return c
+			return rank(a, b)
+		}
+		sorted := true
+		for i := 1; i < len(out) && sorted; i++ {
+			sorted = cmpSym(&out[i-1], &out[i]) <= 0
+		}
+		if !sorted {
+			// An index sort (faster than a stable sort of the symbols);
+			// the input's order breaks ties.
+			idx := make([]int32, len(out))
+			for i := range idx {
+				idx[i] = int32(i)
 			}
-			if c := cmp.Compare(linkerScript(a.Name), linkerScript(b.Name)); c != 0 {
-				return c
+			slices.SortFunc(idx, func(a, b int32) int {
+				if c := cmpSym(&out[a], &out[b]); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+			sortedSyms := make([]Sym, len(out))
+			for i, j := range idx {
+				sortedSyms[i] = out[j]
 			}
-			return cmp.Compare(underscores(a.Name), underscores(b.Name))
-		})
+			out = sortedSyms
+		}
 	} else {
 		slices.SortStableFunc(out, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
 	}
 	// Sizes: to the next higher address.
-	for i := range out {
-		j := sort.Search(len(out), func(j int) bool { return out[j].Addr > out[i].Addr })
-		if j < len(out) {
-			out[i].Size = out[j].Addr - out[i].Addr
+	var next uint64
+	for i := len(out) - 1; i >= 0; i-- {
+		if i+1 < len(out) && out[i+1].Addr > out[i].Addr {
+			next = out[i+1].Addr
+		}
+		if next > out[i].Addr {
+			out[i].Size = next - out[i].Addr
 		}
 	}
 	return out
 }
 
-func weak(s Sym) int {
+func weak(s *Sym) int {
 	if s.Type == 'w' || s.Type == 'W' {
 		return 1
 	}
@@ -155,9 +287,14 @@ func (t *Table) AddModule(name string, areas []Range, syms []Sym) {
 			}
 		}
 	}
+	if _, ok := t.modSyms[name]; !ok {
+		t.modOrder = append(t.modOrder, name)
+	}
 	t.modSyms[name] = ps
-	for _, s := range ps {
-		t.byName[s.Name] = append(t.byName[s.Name], s)
+	if t.byName != nil {
+		for _, s := range ps {
+			t.byName[s.Name] = append(t.byName[s.Name], s)
+		}
 	}
 }
 
@@ -175,11 +312,15 @@ func (t *Table) ModuleAt(addr uint64) (string, bool) {
 
 // Lookup returns the symbol holding addr and addr's offset in it.
 func (t *Table) Lookup(addr uint64) (Sym, uint64, bool) {
-	list := t.kernel
+	var list []Sym
 	if m, ok := t.ModuleAt(addr); ok {
 		list = t.modSyms[m]
 	} else if t.kernelEnd != 0 && addr >= t.kernelEnd {
 		return Sym{}, 0, false
+	} else if h, ok := t.cached[addr]; ok {
+		return h.s, h.off, h.ok
+	} else {
+		list = t.sorted()
 	}
 	i := sort.Search(len(list), func(i int) bool { return list[i].Addr > addr })
 	if i == 0 {
@@ -215,4 +356,18 @@ func Format(s Sym, off uint64) string {
 
 // Find returns the symbols named name (the kernel's first, then the
 // modules'; several when static functions share a name).
-func (t *Table) Find(name string) []Sym { return t.byName[name] }
+func (t *Table) Find(name string) []Sym {
+	if t.byName == nil {
+		kernel := t.sorted()
+		t.byName = make(map[string][]Sym, len(kernel))
+		for _, s := range kernel {
+			t.byName[s.Name] = append(t.byName[s.Name], s)
+		}
+		for _, m := range t.modOrder {
+			for _, s := range t.modSyms[m] {
+				t.byName[s.Name] = append(t.byName[s.Name], s)
+			}
+		}
+	}
+	return t.byName[name]
+}

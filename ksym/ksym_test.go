@@ -2,7 +2,9 @@ package ksym_test
 
 import (
 	"bufio"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,4 +143,41 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestLazyPrefetch: a lazy table's Prefetch names addresses exactly as the
+// sorted table does (aliases, weak and linker-script symbols, gaps, the
+// highest symbol, _end), and unprefetched addresses still resolve.
+func TestLazyPrefetch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var syms []ksym.Sym
+	names := []string{"f", "_g", "__h", "__start_x", "__x_end", "w", "$x", ".Lfoo", "abs"}
+	for i := 0; i < 3000; i++ {
+		n := names[rng.IntN(len(names))]
+		s := ksym.Sym{Name: n + strconv.Itoa(i), Addr: 0xffffffff81000000 + uint64(rng.IntN(20000))*16, Type: 'T'}
+		switch n {
+		case "w":
+			s.Type = 'W'
+		case "abs":
+			s.Type = 'A'
+		case "$x", ".Lfoo":
+			s.Name = n
+		}
+		syms = append(syms, s)
+	}
+	end := uint64(0xffffffff81000000 + 19000*16)
+	eager := ksym.New(slices.Clone(syms), end)
+	lazy := ksym.NewLazy(slices.Clone(syms), end)
+	var addrs []uint64
+	for i := 0; i < 500; i++ {
+		addrs = append(addrs, 0xffffffff80fff000+uint64(rng.IntN(21000*16)))
+	}
+	lazy.Prefetch(addrs)
+	for _, a := range append(addrs, 0xffffffff81000123) {
+		s1, o1, ok1 := eager.Lookup(a)
+		s2, o2, ok2 := lazy.Lookup(a)
+		if s1 != s2 || o1 != o2 || ok1 != ok2 {
+			t.Fatalf("%#x: sorted %+v+%#x %v, prefetched %+v+%#x %v", a, s1, o1, ok1, s2, o2, ok2)
+		}
+	}
 }

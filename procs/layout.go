@@ -15,7 +15,7 @@ import (
 
 // LayoutVersion changes whenever Layout's meaning changes; a saved layout of
 // another version is not used.
-const LayoutVersion = 1
+const LayoutVersion = 2 // 2: the memory-map members (VMA, MapleTree, ...)
 
 // DebugInfo is what ResolveLayout reads the kernel's types from: its DWARF
 // (*dwarfmodel.File) or its BTF (*btfmodel.File, from a file, the image or
@@ -95,6 +95,12 @@ type MmLayout struct {
 	// per-CPU deltas pointer (s32 __percpu *counters) from RSSOff's element
 	// start; see Proc.RSSSum.
 	RSSCPUOff int64 `json:"rss_cpu_off,omitempty"`
+	// The memory map (Maps): the VMA maple tree (6.1+) and what
+	// /proc/PID/maps names [heap] and [stack] by; optional.
+	MmMt       Field `json:"mm_mt"`
+	StartBrk   Field `json:"start_brk"`
+	Brk        Field `json:"brk"`
+	StartStack Field `json:"start_stack"`
 }
 
 // Layout is every offset procs needs for one kernel build.
@@ -146,7 +152,34 @@ type Layout struct {
 	File struct {
 		PathMnt, PathDentry, Inode Field
 	} `json:"file"`
-	Inode  struct{ Mode Field } `json:"inode"`
+	Inode struct {
+		Mode Field
+		Ino  Field `json:"ino"` // optional: the memory map
+		Sb   Field `json:"sb"`
+	} `json:"inode"`
+	SuperBlock struct {
+		Dev Field `json:"dev"`
+	} `json:"super_block"`
+	// The memory map: struct vm_area_struct, the maple tree of them
+	// (struct maple_tree, struct maple_node) and the name of special
+	// mappings ([vdso], [vvar]); optional.
+	VMA struct {
+		Start, End, Flags, Pgoff, File, Ops, PrivateData Field
+		AnonName                                         Field // anon_name (CONFIG_ANON_VMA_NAME)
+	} `json:"vma"`
+	MapleTree struct {
+		Root, Flags Field
+	} `json:"maple_tree"`
+	MapleNode struct {
+		Size                                 int64
+		R64Pivot, R64Slot, A64Pivot, A64Slot Field
+	} `json:"maple_node"`
+	SpecialMapping struct {
+		Name Field
+	} `json:"special_mapping"`
+	AnonVMAName struct {
+		Name Field
+	} `json:"anon_vma_name"`
 	Dentry struct {
 		Parent, NameLen, NamePtr Field
 	} `json:"dentry"`
@@ -525,7 +558,10 @@ func (r *resolver) resolveOptional(l *Layout) {
 	}
 	if in := q.strct("struct inode"); in != nil {
 		l.Inode.Mode = q.field(in, "struct inode", "i_mode")
+		l.Inode.Ino, _ = q.opt(in, "i_ino")
+		l.Inode.Sb, _ = q.opt(in, "i_sb")
 	}
+	r.resolveMaps(q, l)
 	if d := q.strct("struct dentry"); d != nil {
 		l.Dentry.Parent = q.field(d, "struct dentry", "d_parent")
 		l.Dentry.NameLen = q.field(d, "struct dentry", "d_name.len")
@@ -576,6 +612,49 @@ func (r *resolver) resolveOptional(l *Layout) {
 				}
 			}
 		}
+	}
+}
+
+// resolveMaps finds the memory-map members (all optional: Maps says
+// what it lacks).
+func (r *resolver) resolveMaps(q *resolver, l *Layout) {
+	if mm, err := r.di.Type("struct mm_struct"); err == nil {
+		if st, ok := dwarfmodel.Underlying(mm).(*dwarfmodel.Struct); ok {
+			l.Mm.MmMt, _ = q.opt(st, "mm_mt")
+			l.Mm.StartBrk, _ = q.opt(st, "start_brk")
+			l.Mm.Brk, _ = q.opt(st, "brk")
+			l.Mm.StartStack, _ = q.opt(st, "start_stack")
+		}
+	}
+	if sb := q.strct("struct super_block"); sb != nil {
+		l.SuperBlock.Dev, _ = q.opt(sb, "s_dev")
+	}
+	if v := q.strct("struct vm_area_struct"); v != nil {
+		l.VMA.Start, _ = q.opt(v, "vm_start")
+		l.VMA.End, _ = q.opt(v, "vm_end")
+		l.VMA.Flags, _ = q.opt(v, "vm_flags")
+		l.VMA.Pgoff, _ = q.opt(v, "vm_pgoff")
+		l.VMA.File, _ = q.opt(v, "vm_file")
+		l.VMA.Ops, _ = q.opt(v, "vm_ops")
+		l.VMA.PrivateData, _ = q.opt(v, "vm_private_data")
+		l.VMA.AnonName, _ = q.opt(v, "anon_name")
+	}
+	if mt := q.strct("struct maple_tree"); mt != nil {
+		l.MapleTree.Root, _ = q.opt(mt, "ma_root")
+		l.MapleTree.Flags, _ = q.opt(mt, "ma_flags")
+	}
+	if mn := q.strct("struct maple_node"); mn != nil {
+		l.MapleNode.Size = mn.Size()
+		l.MapleNode.R64Pivot, _ = q.opt(mn, "mr64.pivot")
+		l.MapleNode.R64Slot, _ = q.opt(mn, "mr64.slot")
+		l.MapleNode.A64Pivot, _ = q.opt(mn, "ma64.pivot")
+		l.MapleNode.A64Slot, _ = q.opt(mn, "ma64.slot")
+	}
+	if sm := q.strct("struct vm_special_mapping"); sm != nil {
+		l.SpecialMapping.Name, _ = q.opt(sm, "name")
+	}
+	if an := q.strct("struct anon_vma_name"); an != nil {
+		l.AnonVMAName.Name, _ = q.opt(an, "name")
 	}
 }
 

@@ -133,6 +133,8 @@ var cStruct = map[string]string{
 	"Task": "task_struct", "Mm": "mm_struct", "Cred": "cred", "Signal": "signal_struct",
 	"Pid": "pid", "Tty": "tty_struct", "TtyDriver": "tty_driver", "Swap": "swap_info_struct",
 	"File": "file", "Inode": "inode", "Dentry": "dentry", "Mount": "mount", "Time": "timekeeper", "Worker": "worker",
+	"SuperBlock": "super_block", "VMA": "vm_area_struct", "MapleTree": "maple_tree", "MapleNode": "maple_node",
+	"SpecialMapping": "vm_special_mapping", "AnonVMAName": "anon_vma_name",
 }
 
 // TestLayoutAgainstGDB resolves the layout of the fixture kernel and checks

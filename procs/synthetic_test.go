@@ -245,3 +245,92 @@ func TestPerCPUSum(t *testing.T) {
 		t.Errorf("NULL pointer: %d, %v", got, err)
 	}
 }
+
+// TestGetProcsPartial: a task that cannot be read is reported, the others
+// are returned.
+func TestGetProcsPartial(t *testing.T) {
+	f := newFake()
+	const initTask, a = 0xffffffff83000000, 0xffff888000100000
+	const b = 0xffff888000201000 - 16 // its first bytes on a page the dump lacks
+	f.syms["init_task"] = initTask
+	f.put64(initTask+16, a+16)
+	f.put64(initTask+24, b+16)
+	f.put64(a+16, b+16)
+	f.put64(a+24, initTask+16)
+	f.put64(b+16, initTask+16)
+	f.put64(b+24, a+16)
+	l := fakeLayout()
+	l.Task.Comm = Field{Path: "comm", Off: 0, Size: 16}
+	s, err := New(f, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := s.GetProcs(Filter{Idle: true})
+	var pe *PartialError
+	if !errors.As(err, &pe) || len(pe.Errs) != 1 {
+		t.Fatalf("GetProcs: %v; want a *PartialError with one error", err)
+	}
+	var ke *KernelReadError
+	if !errors.As(err, &ke) || !strings.Contains(err.Error(), fmt.Sprintf("%#x", uint64(b))) {
+		t.Errorf("error %v does not name the task or wrap a *KernelReadError", err)
+	}
+	if len(ps) != 2 || ps[0].Addr != initTask || ps[1].Addr != a {
+		t.Errorf("got %d tasks %+v, want init_task and a", len(ps), ps)
+	}
+}
+
+// TestMapleWalkSynthetic: the maple tree walker over hand-built nodes: an
+// internal arange_64 root over two leaves, entries in index order, stale
+// slots past a node's data ignored; then a cycle, which is an error.
+func TestMapleWalkSynthetic(t *testing.T) {
+	f := newFake()
+	l := fakeLayout()
+	l.MapleTree.Flags = Field{Path: "ma_flags", Off: 4, Size: 4}
+	l.MapleTree.Root = Field{Path: "ma_root", Off: 8, Size: 8}
+	l.MapleNode.Size = 256
+	l.MapleNode.R64Pivot = Field{Path: "mr64.pivot", Off: 8, Size: 15 * 8}
+	l.MapleNode.R64Slot = Field{Path: "mr64.slot", Off: 128, Size: 16 * 8}
+	l.MapleNode.A64Pivot = Field{Path: "ma64.pivot", Off: 8, Size: 9 * 8}
+	l.MapleNode.A64Slot = Field{Path: "ma64.slot", Off: 80, Size: 10 * 8}
+	s, err := New(f, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tree, root, leafA, leafB = 0xffff888000010000, 0xffff888000020000, 0xffff888000020100, 0xffff888000020200
+	enode := func(n, typ uint64) uint64 { return n | typ<<3 | 4 }
+	f.put64(tree+8, enode(root, mapleARange64)|2)
+	// root: [0, 0x4fff] -> leafA, [0x5000, max] -> leafB.
+	f.put64(root+8, 0x4fff)
+	f.put64(root+16, ^uint64(0)) // the last range ends at the node's max
+	f.put64(root+80, enode(leafA, mapleLeaf64))
+	f.put64(root+88, enode(leafB, mapleLeaf64))
+	f.put64(root+96, 0xdead0000) // stale: past the data
+	// leafA: [0,0xfff] empty, [0x1000,0x1fff] A1, [0x2000,0x4fff] A2.
+	f.put64(leafA+8, 0xfff)
+	f.put64(leafA+16, 0x1fff)
+	f.put64(leafA+24, 0x4fff)
+	f.put64(leafA+128+8, 0xa1000)
+	f.put64(leafA+128+16, 0xa2000)
+	f.put64(leafA+128+24, 0xbad000) // stale: the node ends at its max
+	// leafB: [0x5000,0x5fff] B1, [0x6000,max] empty.
+	f.put64(leafB+8, 0x5fff)
+	f.put64(leafB+16, ^uint64(0))
+	f.put64(leafB+128, 0xb1000)
+	f.put64(leafB+128+8, 0)
+	f.put64(leafB+128+16, 0xbad000) // stale: past the node's max
+	var got []string
+	err = s.mapleEntries(tree, "test tree", func(e uint64) error { got = append(got, fmt.Sprintf("%#x", e)); return nil })
+	if err != nil || strings.Join(got, ",") != "0xa1000,0xa2000,0xb1000" {
+		t.Errorf("entries %v, %v", got, err)
+	}
+	// A cycle: leafB's parent slot points back at the root.
+	f.put64(root+88, enode(root, mapleARange64))
+	err = s.mapleEntries(tree, "test tree", func(uint64) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "cycle") || !strings.Contains(err.Error(), "test tree") {
+		t.Errorf("cycle: %v", err)
+	}
+	// A kernel thread has no map.
+	if _, err := s.Maps(&Proc{PID: 2}); !errors.Is(err, ErrKernelThread) {
+		t.Errorf("kernel thread: %v", err)
+	}
+}

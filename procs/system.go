@@ -41,6 +41,9 @@ type System struct {
 	pageSize uint64
 	maxArg   int
 
+	opsOnce             sync.Once // Maps: the vm_operations it names
+	specialOps, gateOps uint64
+
 	cpuOnce sync.Once
 	cpuOffs []uint64
 	cpuErr  error

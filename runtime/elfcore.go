@@ -172,6 +172,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 	virt := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
 	phys := &segMap{name: ctx.Name, r: ctx.File, size: ctx.Size}
 	allVZero, anyPhys, vIsP := true, false, true
+	truncated := ""
 	for i, p := range ef.Progs {
 		ph := phoff + int64(i)*phentsize
 		switch p.Type {
@@ -194,6 +195,9 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 			s := segment{start: p.Vaddr, filesz: p.Filesz, memsz: p.Memsz, off: int64(p.Off), phOff: ph}
 			if p.Memsz == 0 {
 				continue
+			}
+			if ctx.Size >= 0 && p.Off+p.Filesz > uint64(ctx.Size) && truncated == "" {
+				truncated = fmt.Sprintf("%s: truncated: the PT_LOAD at program header %#x holds %#x bytes at offset %#x, but the file ends at %#x", ctx.Name, ph, p.Filesz, p.Off, ctx.Size)
 			}
 			virt.segs = append(virt.segs, s)
 			if p.Vaddr != 0 {
@@ -232,6 +236,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 		virt.sort()
 		c.virt = virt
 	}
+	c.info.Truncated = truncated
 	switch {
 	case !kernel:
 		c.info.Format = "ELF core (process)"

@@ -248,6 +248,9 @@ func loadSymbolText(name string) (*execImage, error) {
 	if img.list, core, err = parseKallsyms(f); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if len(img.list) == 0 {
+		return nil, fmt.Errorf("%s: no symbols (expected \"ADDRESS TYPE NAME\" lines, as System.map or /proc/kallsyms)", name)
+	}
 	// The kernel's own symbols first; modules' (after them in
 	// /proc/kallsyms) only where the kernel has no such name.
 	img.syms = symbolsByName(img.list[:core])

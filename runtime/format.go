@@ -86,6 +86,9 @@ type DumpInfo struct {
 	// dump's contents, e.g. "x86-64 4-level page tables at physical
 	// 0x2c10000 (from VMCOREINFO)"; "" when not known or not needed.
 	Translation string
+	// Truncated, when not "", says the file ends before the data its
+	// headers describe (an interrupted dump): reads past that point fail.
+	Truncated string
 }
 
 // PhysReader is implemented by dumps that hold physical memory.

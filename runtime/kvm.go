@@ -240,15 +240,6 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, errors.Join(errs...)
 		}
 	}
-	if !o.IgnoreBuildID && kd.exec != nil && !kd.exec.runtimeAddrs {
-		if cb, eb := kd.dump.Info().BuildID, kd.exec.info.BuildID; cb != "" && eb != "" && !SameBuildID(cb, eb) {
-			kd.dump.Close()
-			if kd.file != nil {
-				kd.file.Close()
-			}
-			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
-		}
-	}
 	if kd.exec != nil && !kd.exec.runtimeAddrs {
 		// A kernel image of one architecture (or data model) never
 		// describes a dump of another: refuse it now rather than misread
@@ -261,6 +252,15 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 				kd.file.Close()
 			}
 			return nil, &ArchMismatchError{Exec: kd.execName, Core: kd.coreName, ExecArch: ea, CoreArch: da}
+		}
+	}
+	if !o.IgnoreBuildID && kd.exec != nil && !kd.exec.runtimeAddrs {
+		if cb, eb := kd.dump.Info().BuildID, kd.exec.info.BuildID; cb != "" && eb != "" && !SameBuildID(cb, eb) {
+			kd.dump.Close()
+			if kd.file != nil {
+				kd.file.Close()
+			}
+			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
 		}
 	}
 	noSyms := (kd.exec == nil || len(kd.exec.syms) == 0) && kd.symFile == nil

@@ -12,7 +12,8 @@ import (
 // (kvm.KVM.LookupSymbol).
 type Symbols func(name string) (uint64, error)
 
-// KernelORC reads the kernel image's ORC table from memory, located by the
+// KernelORC reads the kernel image's ORC table from memory (lazily: see
+// LazyTable), located by the
 // symbols __start_orc_unwind_ip, __stop_orc_unwind_ip and
 // __start_orc_unwind (kallsyms has them with CONFIG_KALLSYMS_ALL; a
 // vmlinux's symbol table always). The table covers [_stext, _end).
@@ -26,7 +27,7 @@ func KernelORC(mem Memory, sym Symbols, f ORCFormat) (*ORC, error) {
 	if stop <= start || (stop-start)%4 != 0 {
 		return nil, fmt.Errorf("%w: __start_orc_unwind_ip %#x, __stop_orc_unwind_ip %#x", ErrORCCorrupt, start, stop)
 	}
-	t, err := ReadTable(mem, start, ent, int((stop-start)/4), f)
+	t, err := LazyTable(mem, start, ent, int((stop-start)/4), f)
 	if err != nil {
 		return nil, err
 	}

@@ -125,10 +125,91 @@ func DecodeEntry(b []byte, f ORCFormat) Entry {
 }
 
 // Table is one ORC table: sorted instruction addresses, each with the
-// entry that applies from it up to the next.
+// entry that applies from it up to the next. A lazy table (LazyTable)
+// has neither slice: Find binary-searches the raw table where it lies,
+// as the kernel's own orc_find does.
 type Table struct {
 	IPs     []uint64
 	Entries []Entry
+	lazy    *lazyTable
+}
+
+// lazyTable is an ORC table in place: n int32 instruction offsets at
+// ipAddr (each relative to its own address), n 6-byte entries at entAddr.
+type lazyTable struct {
+	mem             Memory
+	ipAddr, entAddr uint64
+	n               int
+	f               ORCFormat
+}
+
+// LazyTable makes a table that reads the raw table from mem at each Find
+// (about log2(n) 4-byte reads and one 6-byte read) instead of decoding
+// all n entries up front: for unwinding a few stacks out of a table of
+// hundreds of thousands of entries. The table must be sorted, as the
+// kernel's are (the build sorts vmlinux's, module loading a module's).
+func LazyTable(mem Memory, ipAddr, entAddr uint64, n int, f ORCFormat) (*Table, error) {
+	if n <= 0 || n > 1<<24 {
+		return nil, fmt.Errorf("%w: %d entries", ErrORCCorrupt, n)
+	}
+	return &Table{lazy: &lazyTable{mem: mem, ipAddr: ipAddr, entAddr: entAddr, n: n, f: f}}, nil
+}
+
+func (l *lazyTable) ip(i int) (uint64, bool) {
+	var b [4]byte
+	a := l.ipAddr + uint64(4*i)
+	if readFull(l.mem, b[:], a) != nil {
+		return 0, false
+	}
+	return a + uint64(int64(int32(binary.LittleEndian.Uint32(b[:])))), true
+}
+
+func (l *lazyTable) find(ip uint64) (Entry, bool) {
+	// The last index whose address is at or below ip.
+	lo, hi := 0, l.n // invariant: ip(lo-1) <= ip < ip(hi)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		a, ok := l.ip(m)
+		if !ok {
+			return Entry{}, false
+		}
+		if a <= ip {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return Entry{}, false
+	}
+	var b [6]byte
+	if readFull(l.mem, b[:], l.entAddr+uint64(6*(lo-1))) != nil {
+		return Entry{}, false
+	}
+	return DecodeEntry(b[:], l.f), true
+}
+
+// Decoded returns the table with IPs and Entries filled (a lazy table is
+// read whole and decoded).
+func (t *Table) Decoded() (*Table, error) {
+	if t.lazy == nil {
+		return t, nil
+	}
+	l := t.lazy
+	return ReadTable(l.mem, l.ipAddr, l.entAddr, l.n, l.f)
+}
+
+// bytesMem is memory holding b at base.
+type bytesMem struct {
+	b    []byte
+	base uint64
+}
+
+func (m bytesMem) ReadMemory(buf []byte, addr uint64) (int, error) {
+	if addr < m.base || addr-m.base >= uint64(len(m.b)) {
+		return 0, fmt.Errorf("address %#x outside the table", addr)
+	}
+	return copy(buf, m.b[addr-m.base:]), nil
 }
 
 // ErrORCCorrupt says an ORC table is not sorted or its halves disagree.
@@ -170,6 +251,9 @@ func DecodeTable(ipBytes []byte, ipAddr uint64, entryBytes []byte, f ORCFormat) 
 
 // Find returns the entry for ip: that of the highest address at or below it.
 func (t *Table) Find(ip uint64) (Entry, bool) {
+	if t.lazy != nil {
+		return t.lazy.find(ip)
+	}
 	i := sort.Search(len(t.IPs), func(i int) bool { return t.IPs[i] > ip })
 	if i == 0 {
 		return Entry{}, false

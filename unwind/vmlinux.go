@@ -35,7 +35,10 @@ func VmlinuxORC(f *elf.File, disp uint64, sym Symbols, format ORCFormat) (*ORC, 
 	if err != nil {
 		return nil, fmt.Errorf("reading .orc_unwind: %w", err)
 	}
-	t, err := DecodeTable(ipb, ipSec.Addr+disp, eb, format)
+	// Lazy, over the sections' bytes: one run-time address space holding
+	// both, as memory would (the sections need not be adjacent).
+	t, err := LazyTable(sectionsMem{bytesMem{ipb, ipSec.Addr + disp}, bytesMem{eb, entSec.Addr + disp}},
+		ipSec.Addr+disp, entSec.Addr+disp, len(ipb)/4, format)
 	if err != nil {
 		return nil, err
 	}
@@ -53,4 +56,16 @@ func VmlinuxORCFile(name string, disp uint64, sym Symbols, format ORCFormat) (*O
 	}
 	defer f.Close()
 	return VmlinuxORC(f, disp, sym, format)
+}
+
+// sectionsMem reads from whichever of its parts holds the address.
+type sectionsMem []bytesMem
+
+func (s sectionsMem) ReadMemory(buf []byte, addr uint64) (int, error) {
+	for _, m := range s {
+		if addr >= m.base && addr-m.base < uint64(len(m.b)) {
+			return m.ReadMemory(buf, addr)
+		}
+	}
+	return 0, fmt.Errorf("address %#x outside the ORC sections", addr)
 }

@@ -27,7 +27,7 @@ const overflowStackSize = 4096
 // -symbols' System.map): Debian's arm64 kallsyms has text symbols only.
 func newARMContext(c *btContext, ta *targetArgs) (*btContext, error) {
 	kd := c.kd
-	ts, err := ta.types(kd)
+	ts, err := btTypes(kd, ta)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func newARMContext(c *btContext, ta *targetArgs) (*btContext, error) {
 	if v, err := strconv.Atoi(kd.VMCoreInfo().Fields["NUMBER(VA_BITS)"]); err == nil && v > 0 {
 		a.vaBits = v
 	}
-	c.syms, err = kernelSymtab(kd)
+	c.syms, err = kernelSymtabLazy(kd)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kvmgen/kvmgen/printk"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 func init() {
@@ -28,9 +30,32 @@ every line of a multi-line record carries its record's prefix. -r adds the
 -json prints one JSON object per record (seq, ts_nsec, level, facility,
 flags, caller_id, text, subsystem, device).
 
+With -core, -kernel is not read when the dump's VMCOREINFO locates the
+ring buffer (SYMBOL(prb)): the log needs nothing else.
+
 Records whose descriptor or text cannot be decoded are skipped; the
 others are printed, the errors go to standard error (with -json, a last
 line {"partial":true,"errors":[...]}) and the command fails.`
+
+// openForLog opens the target for reading its log. The ring buffer needs
+// nothing but VMCOREINFO (SYMBOL(prb) and the layout), so a dump whose
+// VMCOREINFO locates it is opened without -kernel's image: reading a
+// vmlinux's symbol table would cost more than the whole log.
+func openForLog(ta *targetArgs) (*kvm.KVM, error) {
+	if *ta.kernel != "" && *ta.core != "" && !isLiveName(*ta.core) {
+		if err := regularFile(*ta.core, "-core"); err != nil {
+			return nil, err
+		}
+		kd, err := kvm.OpenOptions("", *ta.core, kvm.Options{Flags: os.O_RDONLY})
+		if err == nil {
+			if kd.VMCoreInfo() != nil && kd.VMCoreInfo().Fields["SYMBOL(prb)"] != "" {
+				return kd, nil
+			}
+			kd.Close()
+		}
+	}
+	return ta.open()
+}
 
 // PartialLogError says the log was printed with records missing.
 type PartialLogError struct{ Err error }
@@ -50,7 +75,7 @@ func runDmesg(stdout io.Writer, args []string) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("dmesg: unexpected arguments %q", fs.Args())
 	}
-	kd, err := ta.open()
+	kd, err := openForLog(ta)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func (t *targetArgs) types(kd *kvm.KVM) (*typeSource, error) {
 	return openTypes(*t.kernel, *t.btf, kd)
 }
 
-func runInfo(stdout io.Writer, args []string) error {
+func runInfo(stdout io.Writer, args []string) (err error) {
 	fs := newFlagSet("info", "info [-kernel VMLINUX] [-core DUMP]")
 	ta := targetFlags(fs)
 	noTypes := fs.Bool("no-types", false, "do not look for the kernel's types (faster)")
@@ -115,6 +116,14 @@ func runInfo(stdout io.Writer, args []string) error {
 	}
 	if i.Translation != "" {
 		p("translation", "%s", i.Translation)
+	}
+	if i.Truncated != "" {
+		p("truncated", "%s", i.Truncated)
+		defer func() {
+			if err == nil {
+				err = errors.New(i.Truncated)
+			}
+		}()
 	}
 	if i.KernDispKnown {
 		p("KASLR displacement", "%#x", i.KernDisp)

@@ -119,6 +119,9 @@ func openKernel(name string) (*dwarfmodel.File, error) {
 	if name == "" {
 		return nil, errors.New("no kernel image: give -kernel FILE or set $KVMGEN_KERNEL")
 	}
+	if err := regularFile(name, "-kernel"); err != nil {
+		return nil, err
+	}
 	var opts dwarfmodel.Options
 	// The index of a kernel's DWARF is kept between runs, keyed by its build
 	// ID and sizes (dwarfmodel.Options.CacheDir): a second run skips the

@@ -62,7 +62,7 @@ func runNlist(stdout io.Writer, args []string) error {
 	}
 	ef, err := elf.Open(*kernel)
 	if err != nil {
-		return fmt.Errorf("nlist: %w", err)
+		return fmt.Errorf("nlist: %s: not an ELF kernel image: %w", *kernel, err)
 	}
 	defer ef.Close()
 	syms, err := ef.Symbols()

@@ -27,6 +27,21 @@ func kernelSymtab(kd *kvm.KVM) (*ksym.Table, error) {
 	return ksym.New(syms, end), nil
 }
 
+// kernelSymtabLazy is kernelSymtab unsorted (ksym.NewLazy), for naming a
+// few addresses (Prefetch them first).
+func kernelSymtabLazy(kd *kvm.KVM) (*ksym.Table, error) {
+	all, err := kd.SymbolsInTableOrder()
+	if err != nil {
+		return nil, err
+	}
+	syms := make([]ksym.Sym, len(all))
+	for i, s := range all {
+		syms[i] = ksym.Sym{Name: s.Name, Addr: s.Addr, Type: s.Type}
+	}
+	end, _ := kd.LookupSymbol("_end")
+	return ksym.NewLazy(syms, end), nil
+}
+
 // loadModules lists the loaded modules with the target's types (struct
 // module's layout); withSyms reads each module's symbol table too.
 func loadModules(kd *kvm.KVM, ta *targetArgs, withSyms bool) ([]modules.Module, error) {

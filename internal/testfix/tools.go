@@ -30,6 +30,7 @@ var ToolPackages = map[string]string{
 	"qemu-system-x86_64":      "qemu-system-x86",
 	"qemu-system-aarch64":     "qemu-system-arm",
 	"qemu-i386":               "qemu-user",
+	"qemu-x86_64":             "qemu-user",
 	"qemu-aarch64":            "qemu-user",
 	"qemu-s390x":              "qemu-user",
 	"i686-linux-gnu-gcc":      "gcc-i686-linux-gnu",
