@@ -9,10 +9,6 @@ import (
 	"sort"
 )
 
-func init() {
-	formats = append(formats, Format{Name: "ELF core", Open: openELFCore})
-}
-
 // segment maps [start, start+memsz) of an address space to the file;
 // bytes past filesz read as zero.
 type segment struct {

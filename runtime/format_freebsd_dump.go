@@ -18,10 +18,6 @@ import (
 // would call it damaged. It declines every ELF core but FreeBSD's (no
 // PT_NOTE; EI_OSABI standalone or a FreeBSD kernel given), so the order
 // changes nothing for the other formats.
-func init() {
-	formats = append([]Format{{Name: "FreeBSD crash dump", Open: openFreeBSD}}, formats...)
-}
-
 const freebsdFormat = "FreeBSD crash dump"
 
 // freebsdDump adapts a FreeBSD minidump or full dump to Dump, PhysReader and

@@ -10,10 +10,18 @@ type Format struct {
 }
 
 // formats is the ordered list of content-detected corefile formats, tried in
-// turn by Open2. Formats kept in other files (format_freebsd.go) append
-// theirs from an init function. Formats that accept any content (a raw
-// physical memory image) are not in this list: they are tried after it.
-var formats []Format
+// turn by OpenDump: the first whose Open does not answer ErrNotMine owns the
+// file. A new format goes here, in its place: FreeBSD's dumps first (a
+// FreeBSD full dump is also an ELF core, and its own reader knows it), then
+// ELF cores and vmcores (QEMU, kdump's /proc/vmcore, /proc/kcore, process
+// cores), then kdump-compressed files (their own magic). Formats that accept
+// any content (a raw physical memory image) are in lastResortFormats, tried
+// after these.
+var formats = []Format{
+	{Name: freebsdFormat, Open: openFreeBSD},
+	{Name: "ELF core", Open: openELFCore},
+	{Name: "kdump-compressed", Open: openKdump},
+}
 
 // Formats returns the names of the corefile formats tried, in order.
 func Formats() []string {
@@ -27,5 +35,8 @@ func Formats() []string {
 	return names
 }
 
-// lastResortFormats are tried when no format in formats claims the file.
-var lastResortFormats []Format
+// lastResortFormats are tried, in order, when no format in formats claims
+// the file.
+var lastResortFormats = []Format{
+	{Name: "raw physical memory", Open: openRaw},
+}

@@ -16,10 +16,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-func init() {
-	formats = append(formats, Format{Name: "kdump-compressed", Open: openKdump})
-}
-
 // kdump-compressed ("diskdump") format, as makedumpfile and QEMU write it.
 const (
 	kdumpSignature = "KDUMP   "

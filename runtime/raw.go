@@ -11,10 +11,6 @@ import (
 	"strings"
 )
 
-func init() {
-	lastResortFormats = append(lastResortFormats, Format{Name: "raw physical memory", Open: openRaw})
-}
-
 // rawDump is a raw physical memory image (file offset = physical address),
 // or /dev/mem. The kernel is found in it by content (findX86Kernel).
 type rawDump struct {
