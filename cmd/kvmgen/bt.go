@@ -29,8 +29,9 @@ func init() {
 const btSynopsis = `bt [-kernel VMLINUX] [-core DUMP] [-p PID[,PID...] | -a | -T] [-nosched] [-regs] [-orc auto|memory|file] [-json]
 
 Prints kernel backtraces. x86-64: unwound with the kernel's ORC tables
-(from the dump's memory, the modules' too; with -kernel, the kernel's from
-the vmlinux file). aarch64: by the frame records (x29/x30 chain), which
+(from the dump's memory, the modules' too; -orc file: the kernel's from
+the -kernel vmlinux's .orc_unwind sections, also the fallback when the
+dump lacks the table's pages). aarch64: by the frame records (x29/x30 chain), which
 needs the kernel's data symbols: give -kernel (or -symbols System.map).
 A task that was running on a CPU when the dump was taken is unwound from
 that CPU's registers as the dump recorded them (NT_PRSTATUS notes); a
@@ -95,7 +96,7 @@ func runBT(stdout io.Writer, args []string) error {
 	nosched := fs.Bool("nosched", false, "leave out scheduler and lock functions, as /proc/PID/stack")
 	showRegs := fs.Bool("regs", false, "print the registers of tasks unwound from a CPU's registers")
 	asJSON := fs.Bool("json", false, "one JSON object per backtrace")
-	orcFrom := fs.String("orc", "auto", "x86-64: where the kernel's ORC table is read: memory (the dump), file (-kernel's .orc_unwind sections), auto (file when -kernel has them)")
+	orcFrom := fs.String("orc", "auto", "x86-64: where the kernel's ORC table is read: memory (the dump), file (-kernel's .orc_unwind sections), auto (memory, else the file)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -302,21 +303,36 @@ func btTypes(kd *kvm.KVM, ta *targetArgs) (*typeSource, error) {
 	return ta.types(kd)
 }
 
-// kernelORC reads the kernel's ORC table from the vmlinux file (from
-// "file", or "auto" when -kernel names an ELF file with the sections) or
-// from the dump's memory.
+// kernelORC reads the kernel's ORC table from the dump's memory
+// ("memory"; "auto" when it is readable there) or the vmlinux file
+// ("file"; "auto" when memory fails and -kernel is given).
 func kernelORC(kd *kvm.KVM, kernel, from string, format unwind.ORCFormat) (*unwind.ORC, error) {
-	if from == "memory" || from == "auto" && kernel == "" {
+	switch from {
+	case "memory":
 		return unwind.KernelORC(kd, kd.LookupSymbol, format)
+	case "file":
+		if kernel == "" {
+			return nil, errors.New("-orc file needs -kernel VMLINUX")
+		}
+		return vmlinuxORC(kd, kernel, format)
+	}
+	// auto: the dump's memory (searched in place: nothing read up front),
+	// else the vmlinux's sections (the dump may lack the table's pages).
+	o, err := unwind.KernelORC(kd, kd.LookupSymbol, format)
+	if err == nil {
+		if _, ok := o.Find(o.KStart); ok || o.KStart == 0 {
+			return o, nil
+		}
+		err = errors.New("the ORC table in the dump's memory is unreadable")
 	}
 	if kernel == "" {
-		return nil, errors.New("-orc file needs -kernel VMLINUX")
+		return nil, err
 	}
-	o, err := vmlinuxORC(kd, kernel, format)
-	if err != nil && from == "auto" {
-		return unwind.KernelORC(kd, kd.LookupSymbol, format)
+	o2, err2 := vmlinuxORC(kd, kernel, format)
+	if err2 != nil {
+		return nil, fmt.Errorf("%w; from %s: %v", err, kernel, err2)
 	}
-	return o, err
+	return o2, nil
 }
 
 func vmlinuxORC(kd *kvm.KVM, kernel string, format unwind.ORCFormat) (*unwind.ORC, error) {
