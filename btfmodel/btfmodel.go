@@ -255,7 +255,7 @@ func newRaw(r io.ReaderAt, bo binary.ByteOrder, opts Options) (f *File, err erro
 			f, err = nil, &FormatError{Name: opts.Name, Off: -1, Msg: fmt.Sprintf("malformed BTF (%v)", p)}
 		}
 	}()
-	spec, err := btf.LoadSpecFromReader(io.NewSectionReader(r, 0, size))
+	spec, err := btf.LoadSpecFromReader(newELFWrap(r, size, bo))
 	if err != nil {
 		return nil, &FormatError{Name: opts.Name, Off: -1, Msg: "decoding BTF", Err: err}
 	}
