@@ -64,6 +64,7 @@ type File struct {
 	mu      sync.Mutex
 	extra   map[string]string // AddGlobal
 	raw     []byte            // the BTF bytes, when read whole
+	rawMem  *memReaderAt      // where they are in a target's memory (Raw reads them on demand)
 	modules []moduleFile      // AddModule, in order
 	conv    map[btf.Type]dwarfmodel.Type
 	ids     map[btf.Type]btf.TypeID

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Memory reads a target's kernel virtual memory (*kvm.KVM is one).
@@ -137,28 +138,64 @@ func FromMemory(m Memory, lookup Lookup, opts Options) (*File, error) {
 
 // fromRange reads and decodes the BTF at [start, start+size).
 func fromRange(m Memory, start, size uint64, opts Options) (*File, error) {
-	b, err := readAll(m, start, size)
-	if err != nil {
-		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at %#x", size, start), Err: err}
-	}
 	if opts.Name == "" {
 		opts.Name = fmt.Sprintf("the target's memory at %#x", start)
 	}
+	// The first and the last page must be readable; cilium/ebpf then reads
+	// the blob straight from the target into its own buffer (one copy: a
+	// 4 MB buffer of ours as well would cost page faults for nothing).
+	var b [4]byte
+	if _, err := m.ReadMemory(b[:], start); err != nil {
+		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at %#x", size, start), Err: err}
+	}
+	var last [1]byte
+	if _, err := m.ReadMemory(last[:], start+size-1); err != nil {
+		return nil, &LocateError{Start: start, Stop: start + size, Msg: fmt.Sprintf("reading %d bytes at %#x", size, start), Err: err}
+	}
 	var bo binary.ByteOrder
 	switch {
-	case binary.LittleEndian.Uint16(b) == btfMagic:
+	case binary.LittleEndian.Uint16(b[:]) == btfMagic:
 		bo = binary.LittleEndian
-	case binary.BigEndian.Uint16(b) == btfMagic:
+	case binary.BigEndian.Uint16(b[:]) == btfMagic:
 		bo = binary.BigEndian
 	default:
-		return nil, &FormatError{Name: opts.Name, Off: 0, Msg: fmt.Sprintf("expected the BTF magic 0xeb9f at __start_BTF, found % x", b[:2])}
+		return nil, &FormatError{Name: opts.Name, Off: 0, Msg: fmt.Sprintf("expected the BTF magic 0xeb9f at %#x, found % x", start, b[:2])}
 	}
-	f, err := newRaw(bytes.NewReader(b), bo, opts)
+	r := &memReaderAt{m: m, base: start, size: size}
+	f, err := newRaw(r, bo, opts)
 	if err != nil {
 		return nil, err
 	}
-	f.raw = b
+	f.rawMem = r
 	return f, nil
+}
+
+// memReaderAt reads [base, base+size) of a target's memory as a file.
+type memReaderAt struct {
+	m          Memory
+	base, size uint64
+}
+
+func (r *memReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || uint64(off) >= r.size {
+		return 0, io.EOF
+	}
+	want := min(uint64(len(p)), r.size-uint64(off))
+	n := 0
+	for uint64(n) < want {
+		got, err := r.m.ReadMemory(p[n:want], r.base+uint64(off)+uint64(n))
+		n += max(got, 0)
+		if err != nil {
+			return n, err
+		}
+		if got <= 0 {
+			return n, fmt.Errorf("%#x: short read", r.base+uint64(off)+uint64(n))
+		}
+	}
+	if uint64(n) < uint64(len(p)) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // readAll reads size bytes at addr in page-sized pieces, so that an error
@@ -185,7 +222,16 @@ var ErrOtherKernel = errors.New("BTF of another kernel")
 
 // Raw returns the BTF bytes when the File was read from memory or a raw
 // file, nil otherwise.
-func (f *File) Raw() []byte { return f.raw }
+func (f *File) Raw() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.raw == nil && f.rawMem != nil {
+		if b, err := readAll(f.rawMem.m, f.rawMem.base, f.rawMem.size); err == nil {
+			f.raw = b
+		}
+	}
+	return f.raw
+}
 
 // SameKernel checks that f describes the kernel whose memory m is: the BTF
 // the kernel carries in memory must hold the same bytes. It returns nil
@@ -198,7 +244,7 @@ func (f *File) SameKernel(m Memory, lookup Lookup) (compared bool, err error) {
 			return false, nil
 		}
 	}
-	mine := f.raw
+	mine := f.Raw()
 	if mine == nil {
 		return false, nil
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // execImage is a loaded execfile: a kernel image or program (ELF), or the
@@ -27,6 +29,56 @@ type execImage struct {
 	runtimeAddrs bool
 	name         string
 	loads        []segment // PT_LOADs by link-time virtual address
+
+	// lazy: syms is built only after lazyLookups lookups by name; before,
+	// lookups scan list. A dump's kallsyms table is decoded for a handful
+	// of names (`kvmgen ps` looks up about twenty): indexing its ~90,000
+	// names first costs more than the scans, and a 6 MB map's memory.
+	lazy     bool
+	lazyMu   sync.Mutex
+	lazyN    int
+	lazySyms atomic.Pointer[map[string]uint64]
+}
+
+// lazyLookups is how many lookups by name a lazy image answers by
+// scanning before it builds its index.
+const lazyLookups = 64
+
+// lookup returns a symbol's value by name: the first global (upper-case
+// type) definition, else the first local one, as symbolsByName indexes.
+func (img *execImage) lookup(name string) (uint64, bool) {
+	if !img.lazy {
+		v, ok := img.syms[name]
+		return v, ok
+	}
+	if m := img.lazySyms.Load(); m != nil {
+		v, ok := (*m)[name]
+		return v, ok
+	}
+	img.lazyMu.Lock()
+	img.lazyN++
+	build := img.lazyN == lazyLookups
+	img.lazyMu.Unlock()
+	if build {
+		m := symbolsByName(img.list)
+		img.lazySyms.Store(&m)
+		v, ok := m[name]
+		return v, ok
+	}
+	local, found := uint64(0), false
+	for i := range img.list {
+		s := &img.list[i]
+		if len(s.Name) != len(name) || s.Name != name {
+			continue
+		}
+		if s.Type >= 'A' && s.Type <= 'Z' {
+			return s.Addr, true
+		}
+		if !found {
+			local, found = s.Addr, true
+		}
+	}
+	return local, found
 }
 
 // readLink reads the execfile's contents at a link-time address.
@@ -133,10 +185,7 @@ func elfTypeLetter(ef *elf.File, s elf.Symbol) byte {
 	return c
 }
 
-func (img *execImage) symbol(name string) (uint64, bool) {
-	v, ok := img.syms[name]
-	return v, ok
-}
+func (img *execImage) symbol(name string) (uint64, bool) { return img.lookup(name) }
 
 // elfBuildID returns the GNU build ID of an ELF file as lower-case hex.
 func elfBuildID(ef *elf.File) string {

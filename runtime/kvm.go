@@ -629,7 +629,7 @@ func (kd *KVM) loadDumpKallsyms() {
 		kd.ks.err = err
 		return
 	}
-	img := &execImage{list: t.syms, syms: symbolsByName(t.syms), runtimeAddrs: true, name: kd.coreName}
+	img := &execImage{list: t.syms, lazy: true, runtimeAddrs: true, name: kd.coreName}
 	img.info = ExecInfo{Name: kd.coreName, Symbol: img.symbol}
 	kd.ks.img, kd.ks.at = img, t.names
 }
@@ -760,7 +760,7 @@ func (kd *KVM) LookupSymbol(name string) (uint64, error) {
 	}
 	img, disp, why := kd.symtab()
 	if img != nil {
-		if v, ok := img.syms[name]; ok {
+		if v, ok := img.lookup(name); ok {
 			return v + disp, nil
 		}
 	}
