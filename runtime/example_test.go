@@ -1,4 +1,4 @@
-package runtime_test
+package kvm_test
 
 import (
 	"fmt"

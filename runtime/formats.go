@@ -1,4 +1,4 @@
-package runtime
+package kvm
 
 // Format is one corefile format kvmgen can open. Open inspects ctx.File and
 // returns a Dump, or an error wrapping ErrNotMine (a *NotMineError) when the

@@ -1,8 +1,8 @@
-package runtime
+package kvm
 
 import (
 	"debug/elf"
-	goruntime "runtime"
+	"runtime"
 )
 
 // archOf maps an ELF machine to the architecture names of
@@ -39,7 +39,7 @@ func archOf(m elf.Machine, c elf.Class) string {
 
 // hostMachine is the ELF machine of the running program's architecture.
 func hostMachine() elf.Machine {
-	switch goruntime.GOARCH {
+	switch runtime.GOARCH {
 	case "amd64":
 		return elf.EM_X86_64
 	case "386":

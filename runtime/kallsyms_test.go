@@ -1,4 +1,4 @@
-package runtime
+package kvm
 
 import (
 	"bufio"
@@ -11,7 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,10 +146,10 @@ func TestKallsymsBadInput(t *testing.T) {
 			img.data = slices.Clone(img.data)
 			c.mutate(img)
 			mem := &flatMem{base: img.base, data: img.data}
-			var before, after goruntime.MemStats
-			goruntime.ReadMemStats(&before)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			syms, err := ReadKallsyms(mem, img.vmcoreinfo(), img.bo, img.ptrSize)
-			goruntime.ReadMemStats(&after)
+			runtime.ReadMemStats(&after)
 			var ke *KallsymsError
 			if !errors.As(err, &ke) {
 				t.Fatalf("got %d symbols, error %v (%T); want a *KallsymsError", len(syms), err, err)

@@ -1,4 +1,4 @@
-package runtime
+package kvm
 
 import (
 	"cmp"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -531,7 +531,7 @@ func (kd *KVM) ExecBuildID() string {
 func (kd *KVM) Native() bool {
 	// A dump of another operating system's kernel (FreeBSD's, read on
 	// Linux) is never native, whatever its architecture.
-	if o, ok := kd.dump.(interface{ TargetOS() string }); ok && o.TargetOS() != goruntime.GOOS {
+	if o, ok := kd.dump.(interface{ TargetOS() string }); ok && o.TargetOS() != runtime.GOOS {
 		return false
 	}
 	if kd.exec != nil {

@@ -1,4 +1,4 @@
-package runtime
+package kvm
 
 import (
 	"bufio"
@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,7 +116,7 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool, ptr i
 		t.Errorf("missing symbol: %+v", nl[4])
 	}
 	if kd.Native() != native {
-		t.Errorf("Native() = %v on a %s host", kd.Native(), goruntime.GOARCH)
+		t.Errorf("Native() = %v on a %s host", kd.Native(), runtime.GOARCH)
 	}
 	// Follow first.next (a pointer in the target's byte order and size).
 	var bo binary.ByteOrder = binary.LittleEndian
@@ -191,23 +191,23 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool, ptr i
 }
 
 func TestProcessCoreX86_64(t *testing.T) {
-	checkProcessCore(t, "gcc", "qemu-x86_64", "x86_64", false, 8, 32, goruntime.GOARCH == "amd64")
+	checkProcessCore(t, "gcc", "qemu-x86_64", "x86_64", false, 8, 32, runtime.GOARCH == "amd64")
 }
 
 func TestProcessCoreI386(t *testing.T) {
 	// i386 aligns uint64 to 4: a@0 b@4 name@12 next@28.
-	checkProcessCore(t, "i686-linux-gnu-gcc", "qemu-i386", "i386", false, 4, 28, goruntime.GOARCH == "386")
+	checkProcessCore(t, "i686-linux-gnu-gcc", "qemu-i386", "i386", false, 4, 28, runtime.GOARCH == "386")
 }
 
 func TestProcessCoreAarch64(t *testing.T) {
-	checkProcessCore(t, "aarch64-linux-gnu-gcc", "qemu-aarch64", "aarch64", false, 8, 32, goruntime.GOARCH == "arm64")
+	checkProcessCore(t, "aarch64-linux-gnu-gcc", "qemu-aarch64", "aarch64", false, 8, 32, runtime.GOARCH == "arm64")
 }
 
 // TestForeignNeedsSymbols: a kernel (or program) of another architecture
 // opened with a stripped execfile and no resolver is refused, as
 // kvm_open2 requires; with a resolver it opens.
 func TestForeignNeedsSymbols(t *testing.T) {
-	if goruntime.GOARCH == "s390x" {
+	if runtime.GOARCH == "s390x" {
 		t.Skip("s390x is native here")
 	}
 	strip := testfix.Tool(t, "s390x-linux-gnu-strip")
@@ -235,7 +235,7 @@ func TestForeignNeedsSymbols(t *testing.T) {
 }
 
 func TestProcessCoreS390x(t *testing.T) {
-	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true, 8, 32, goruntime.GOARCH == "s390x")
+	checkProcessCore(t, "s390x-linux-gnu-gcc", "qemu-s390x", "s390x", true, 8, 32, runtime.GOARCH == "s390x")
 }
 
 func TestProcessCoreWrite(t *testing.T) {

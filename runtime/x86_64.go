@@ -1,4 +1,4 @@
-package runtime
+package kvm
 
 import (
 	"encoding/binary"
