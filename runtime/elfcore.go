@@ -388,16 +388,23 @@ func (c *elfCore) WriteMemory(buf []byte, addr uint64) (int, error) {
 	if c.virt == nil {
 		return 0, &ReadError{Addr: addr, Len: len(buf), Err: errors.New("writing is supported only for cores with virtual PT_LOADs")}
 	}
+	return c.virt.write(c.w, buf, addr, "address")
+}
+
+// write writes buf at addr through the segments into w (the corefile
+// opened for writing); what names the kind of address in errors. Bytes
+// the file does not store (beyond a segment's file size) cannot be written.
+func (m *segMap) write(w io.WriterAt, buf []byte, addr uint64, what string) (int, error) {
 	done := 0
 	for done < len(buf) {
 		a := addr + uint64(done)
-		s := c.virt.find(a)
+		s := m.find(a)
 		if s == nil || a-s.start >= s.filesz {
-			return done, &ReadError{Addr: a, Len: len(buf) - done, Err: errors.New("address not stored in the file")}
+			return done, &ReadError{Addr: a, Len: len(buf) - done, Err: errors.New(what + " not stored in the file")}
 		}
 		rel := a - s.start
 		n := min(uint64(len(buf)-done), s.filesz-rel)
-		got, err := c.w.WriteAt(buf[done:done+int(n)], s.off+int64(rel))
+		got, err := w.WriteAt(buf[done:done+int(n)], s.off+int64(rel))
 		done += got
 		if err != nil {
 			return done, err

@@ -265,22 +265,7 @@ func (c *elfCore) writePhys(buf []byte, paddr uint64) (int, error) {
 	if c.phys == nil {
 		return 0, errors.New("the dump records no physical addresses")
 	}
-	done := 0
-	for done < len(buf) {
-		a := paddr + uint64(done)
-		s := c.phys.find(a)
-		if s == nil || a-s.start >= s.filesz {
-			return done, &ReadError{Addr: a, Len: len(buf) - done, Err: errors.New("physical address not stored in the file")}
-		}
-		rel := a - s.start
-		n := min(uint64(len(buf)-done), s.filesz-rel)
-		got, err := c.w.WriteAt(buf[done:done+int(n)], s.off+int64(rel))
-		done += got
-		if err != nil {
-			return done, err
-		}
-	}
-	return done, nil
+	return c.phys.write(c.w, buf, paddr, "physical address")
 }
 
 // writePhys writes physical memory of a raw image.
