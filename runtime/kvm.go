@@ -131,7 +131,7 @@ type BuildIDError struct {
 }
 
 func (e *BuildIDError) Error() string {
-	return fmt.Sprintf("kernel %s has build ID %s but dump %s was taken from build ID %s (set Options.IgnoreBuildID to open anyway)", e.Exec, e.ExecBuildID, e.Core, e.CoreBID)
+	return fmt.Sprintf("kernel %s has build ID %s but dump %s was taken from build ID %s (set Options.IgnoreBuildID to open anyway)", e.Exec, e.ExecBuildID, e.Core, Untrusted(e.CoreBID))
 }
 
 // Open is kvm_open: errors are returned and, when errstr is not empty, also

@@ -3,13 +3,16 @@ package kvm
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
 
 // Memory reads target memory at a kernel (or process) virtual address. It is
 // the one interface every memory source implements: dumps, live memory,
-// caches, spliced regions. n < len(buf) only with a non-nil error.
+// caches. n < len(buf) only with a non-nil error.
 type Memory interface {
 	ReadMemory(buf []byte, addr uint64) (n int, err error)
 }
@@ -95,7 +98,7 @@ type BuildIDMismatchError struct {
 }
 
 func (e *BuildIDMismatchError) Error() string {
-	return fmt.Sprintf("kernel mismatch: bindings were generated for build ID %s but the target kernel has build ID %s (regenerate them, or bind with runtime.IgnoreBuildID)", e.Generated, e.Target)
+	return fmt.Sprintf("kernel mismatch: bindings were generated for build ID %s but the target kernel has build ID %s (regenerate them, bind with kvm.Types(the target's BTF or DWARF) to relocate, or kvm.IgnoreBuildID)", e.Generated, Untrusted(e.Target))
 }
 
 // BindOption changes how generated bindings attach to a target.
@@ -127,4 +130,17 @@ func CheckBuildID(t Target, generated string, opts ...BindOption) error {
 		return nil
 	}
 	return &BuildIDMismatchError{Generated: generated, Target: got}
+}
+
+// Untrusted spells a string read from a dump (a build ID, a release, a
+// symbol name) for a message or a terminal: as it is when it is printable
+// text, else Go-quoted, so that corrupted bytes show as escapes and a
+// hostile dump cannot send terminal control sequences.
+func Untrusted(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
 }

@@ -112,7 +112,7 @@ func runInfo(stdout io.Writer, args []string) (err error) {
 	p("data model", "%s, %s", model, order)
 	p("page size", "%d", i.PageSize)
 	if i.OSRelease != "" {
-		p("OS release", "%s", i.OSRelease)
+		p("OS release", "%s", kvm.Untrusted(i.OSRelease))
 	}
 	if i.Translation != "" {
 		p("translation", "%s", i.Translation)
@@ -146,7 +146,7 @@ func runInfo(stdout io.Writer, args []string) (err error) {
 	}
 	eb, cb := kd.ExecBuildID(), i.BuildID
 	if cb != "" {
-		p("dump build ID", "%s", cb)
+		p("dump build ID", "%s", kvm.Untrusted(cb))
 	}
 	if eb != "" {
 		p("kernel build ID", "%s", eb)
