@@ -126,9 +126,13 @@ func writeIfChanged(path string, src []byte) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, src) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".kvmgen-*.go.tmp")
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, ".kvmgen-*.go.tmp")
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if _, err := tmp.Write(src); err != nil {
 		tmp.Close()

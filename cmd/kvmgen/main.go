@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
@@ -80,14 +81,27 @@ func run(stdout io.Writer, args []string) error {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		usage(stderr)
-		return fmt.Errorf("unknown command %q", args[0])
+		return fmt.Errorf("unknown command %q (kvmgen -h lists the commands)", args[0])
 	}
+	fullUsage.Store(helpRequested(args[1:]))
 	err := c.run(stdout, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	return err
+}
+
+// helpRequested says whether args ask for a command's help.
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 func main() {
@@ -101,12 +115,23 @@ func main() {
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// The whole text on -h; after a usage error, the error (flag prints
+	// it) and the synopsis's first line only.
 	fs.Usage = func() {
+		if !fullUsage.Load() {
+			first, _, _ := strings.Cut(synopsis, "\n")
+			fmt.Fprintf(fs.Output(), "usage: kvmgen %s\n(kvmgen %s -h for the flags)\n", first, name)
+			return
+		}
 		fmt.Fprintf(fs.Output(), "usage: kvmgen %s\n\nflags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
+
+// fullUsage says the command being run was asked for -h: its flag set
+// prints the whole usage then, and only the synopsis after a usage error.
+var fullUsage atomic.Bool
 
 // kernelFlag adds -kernel, defaulting to $KVMGEN_KERNEL.
 func kernelFlag(fs *flag.FlagSet) *string {

@@ -123,15 +123,15 @@ func runPS(stdout io.Writer, args []string) error {
 	f := procs.Filter{Op: procs.All, Threads: *threads}
 	n := 0
 	for _, c := range []struct {
-		v  string
-		op procs.Op
-	}{{*pid, procs.ByPID}, {*uid, procs.ByUID}, {*ruid, procs.ByRUID}, {*pgrp, procs.ByPGRP}, {*sid, procs.BySession}, {*tty, procs.ByTTY}} {
+		v, flag string
+		op      procs.Op
+	}{{*pid, "p", procs.ByPID}, {*uid, "u", procs.ByUID}, {*ruid, "U", procs.ByRUID}, {*pgrp, "g", procs.ByPGRP}, {*sid, "s", procs.BySession}, {*tty, "t", procs.ByTTY}} {
 		if c.v == "" {
 			continue
 		}
 		v, err := strconv.ParseInt(c.v, 0, 64)
 		if err != nil {
-			return fmt.Errorf("ps: -%s %q: not a number", c.op, c.v)
+			return fmt.Errorf("ps: -%s %q: not a number", c.flag, c.v)
 		}
 		f.Op, f.Arg = c.op, v
 		n++
