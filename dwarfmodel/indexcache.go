@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"time"
 )
 
 // DefaultCacheDir is where kvmgen keeps index caches: $XDG_CACHE_HOME/kvmgen,
@@ -68,6 +70,8 @@ func (f *File) loadIndexCache() bool {
 		return false
 	}
 	defer fh.Close()
+	now := time.Now()
+	os.Chtimes(path, now, now) // its last use, for pruneIndexCache
 	var c cachedIndex
 	if err := gob.NewDecoder(bufio.NewReader(fh)).Decode(&c); err != nil {
 		return false
@@ -165,5 +169,47 @@ func (f *File) saveIndexCache() error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing index cache %s: %w", path, err)
 	}
+	pruneIndexCache(filepath.Dir(path), MaxIndexCacheBytes)
 	return nil
+}
+
+// MaxIndexCacheBytes bounds the index files kept in a cache directory:
+// about 40 kernels' worth (the 590 MB Debian vmlinux's index is 6 MB).
+var MaxIndexCacheBytes int64 = 256 << 20
+
+// pruneIndexCache removes the least recently used index files of dir
+// until those left take at most max bytes. A file's use is its
+// modification time: loadIndexCache touches the files it reads.
+func pruneIndexCache(dir string, max int64) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		path string
+		size int64
+		used int64
+	}
+	var es []entry
+	var total int64
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "dwarfmodel-index-") || !strings.HasSuffix(e.Name(), ".gob") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		es = append(es, entry{filepath.Join(dir, e.Name()), info.Size(), info.ModTime().UnixNano()})
+		total += info.Size()
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].used < es[j].used })
+	for _, e := range es {
+		if total <= max {
+			break
+		}
+		if os.Remove(e.path) == nil {
+			total -= e.size
+		}
+	}
 }
