@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // garbageTarget is a target whose memory is arbitrary bytes: reading at
@@ -44,6 +45,7 @@ func (g garbageTarget) BuildID() string { return "" }
 // return or finish without panicking or hanging.
 func TestWalkGarbage(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	errs, total := 0, 0
 	for name, walk := range walkers {
 		for i := 0; i < 200; i++ {
 			data := make([]byte, 1+r.IntN(4096))
@@ -57,11 +59,38 @@ func TestWalkGarbage(t *testing.T) {
 					}
 				}
 			}
-			_ = walk(garbageTarget{data}, func(k, v string) {})
+			values := 0
+			done := make(chan error, 1)
+			go func() {
+				done <- walk(garbageTarget{data}, func(k, v string) { values++ })
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					errs++
+				}
+				// A walk is bounded by the list and length checks: it ends,
+				// with at most what a real structure holds.
+				if values > maxGarbageValues {
+					t.Errorf("%s: memory %d: %d values from %d bytes of garbage", name, i, values, len(data))
+				}
+				total += values
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: memory %d (%d bytes): the walk did not end in 10 s", name, i, len(data))
+			}
 		}
-		t.Logf("%s: 200 garbage memories walked", name)
+		// Random bytes are almost never a valid structure graph.
+		if errs < 100 {
+			t.Errorf("%s: only %d of 200 garbage memories gave an error", name, errs)
+		}
+		t.Logf("%s: 200 garbage memories walked, %d errors, %d values", name, errs, total)
+		errs, total = 0, 0
 	}
 }
+
+// maxGarbageValues bounds what a walk may print from garbage: far above a
+// real walk of the truth program (about 400 values).
+const maxGarbageValues = 100000
 
 // FuzzWalk runs every variant's walker over fuzzed memory
 // (go test ./internal/truth/values -fuzz FuzzWalk).
