@@ -5,7 +5,7 @@ export KVMGEN_CACHE ?= $(HOME)/.cache/kvmgen
 VMLINUX := $(KVMGEN_CACHE)/linux-amd64/vmlinux
 DUMPS := $(KVMGEN_CACHE)/linux-amd64/dumps
 
-.PHONY: all build deps test unit vet fmt-check fixtures amd64-dumps kernel trixie-kernel cross freebsd cross-kernels demo bench generate clean-fixtures
+.PHONY: all build deps test unit vet lint fmt-check fixtures amd64-dumps kernel trixie-kernel cross freebsd cross-kernels demo bench generate clean-fixtures
 
 all: build
 
@@ -23,12 +23,17 @@ test: fixtures unit
 
 ## unit: the tests alone; those whose fixtures are missing skip (unless
 ## KVMGEN_REQUIRE_FIXTURES=1, as in CI).
-unit: fmt-check vet
+unit: fmt-check vet lint
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -count=1 -race -timeout 20m ./runtime/...
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck, a pinned version through the Go module proxy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \

@@ -87,33 +87,33 @@ type die struct {
 	children bool
 	next     int // position in the unit bytes after the attributes
 
-	name                 string
-	hasName              bool
-	typ                  uint64
-	hasType, badType     bool
-	byteSize             int64
-	hasByteSize          bool
-	bitSize              int64
-	bitOffset            int64
-	hasBitOffset         bool
-	dataBitOffset        int64
-	hasDataBitOffset     bool
-	memberLoc            int64
-	hasMemberLoc         bool
-	decl                 bool
-	encoding             int64
-	count, upper, lower  int64
-	hasCount, hasUpper   bool
-	countDyn             bool // a non-constant bound (VLA)
-	constVal             val
-	hasConst             bool
-	location             []byte
-	spec                 uint64
-	hasSpec              bool
-	memberLocErr         string
-	sibling              uint64
-	prototyped, variadic bool
-	declLine             int64
+	name                string
+	hasName             bool
+	typ                 uint64
+	hasType, badType    bool
+	byteSize            int64
+	hasByteSize         bool
+	bitSize             int64
+	bitOffset           int64
+	hasBitOffset        bool
+	dataBitOffset       int64
+	hasDataBitOffset    bool
+	memberLoc           int64
+	hasMemberLoc        bool
+	decl                bool
+	encoding            int64
+	count, upper, lower int64
+	hasCount, hasUpper  bool
+	countDyn            bool // a non-constant bound (VLA)
+	constVal            val
+	hasConst            bool
+	location            []byte
+	spec                uint64
+	hasSpec             bool
+	memberLocErr        string
+	sibling             uint64
+	prototyped          bool
+	declLine            int64
 }
 
 // signExtend interprets a fixed-size data form's value as signed.

@@ -259,13 +259,13 @@ func readChunked(m Memory, addr, size, elem uint64, table, want string, fn func(
 	for off := uint64(0); off < size; {
 		a := addr + off
 		n := min(uint64(len(buf)), size-off)
-		got, err := m.ReadMemory(buf[:n], a)
+		got, _ := m.ReadMemory(buf[:n], a) // a failure is retried below, page by page
 		g := uint64(max(got, 0))
 		g = min(g, n)
 		g -= g % elem
 		if g == 0 {
 			p := max(elem, min(n, 4096-a%4096))
-			got, err = m.ReadMemory(buf[:p], a)
+			got, err := m.ReadMemory(buf[:p], a)
 			g = min(uint64(max(got, 0)), p)
 			g -= g % elem
 			if g == 0 {
@@ -315,11 +315,12 @@ func readKallsymsTokens(m Memory, bo binary.ByteOrder, ttAddr, tiAddr uint64) (*
 		}
 		chunk := make([]byte, min(want, kallsymsChunk))
 		a := ttAddr + uint64(len(tt))
-		n, err := m.ReadMemory(chunk, a)
+		n, _ := m.ReadMemory(chunk, a)
 		if n <= 0 {
 			// Perhaps only the chunk's tail is unreadable: up to the
 			// page's end.
 			p := min(len(chunk), int(4096-a%4096))
+			var err error
 			n, err = m.ReadMemory(chunk[:p], a)
 			if n <= 0 {
 				return nil, &KallsymsError{Table: "kallsyms_token_table", Addr: a, Want: fmt.Sprintf("%d bytes of tokens (kallsyms_token_index refers to offset %d)", maxOff+1, maxOff), Err: readErr(err, a, p)}
@@ -485,9 +486,10 @@ func (r *memStream) need(n int) ([]byte, bool) {
 		// To the buffer's end; retried to the page's end when that
 		// fails.
 		space := cap(r.buf) - rest
-		got, err := r.m.ReadMemory(r.buf[rest:rest+space], a)
+		got, _ := r.m.ReadMemory(r.buf[rest:rest+space], a)
 		if got <= 0 {
 			p := min(space, int(4096-a%4096))
+			var err error
 			got, err = r.m.ReadMemory(r.buf[rest:rest+p], a)
 			if got <= 0 {
 				r.eof = readErr(err, a, p)

@@ -92,17 +92,6 @@ func reencode(t *testing.T, d *kdumpDump, path string, status uint32, pages func
 	}
 }
 
-// forEachPage decodes every dumped page of d with our reader.
-func forEachPage(t *testing.T, d *kdumpDump, fn func(pfn uint64, page []byte)) {
-	page := make([]byte, d.blockSize)
-	for _, pfn := range dumpedPFNs(d) {
-		if _, err := d.ReadPhys(page, pfn*d.blockSize); err != nil {
-			t.Fatal(err)
-		}
-		fn(pfn, page)
-	}
-}
-
 func TestKdumpCodecs(t *testing.T) {
 	orig := openFixtureKdump(t)
 	pfns := dumpedPFNs(orig)

@@ -43,8 +43,7 @@ func TestX86Walker(t *testing.T) {
 		next := uint64(0x100000) // table allocator
 		alloc := func() uint64 { next += 0x1000; m.set(next, 0); return next }
 		// table returns the table at level lvl for va, creating entries.
-		var walk func(va uint64, stop int) uint64
-		walk = func(va uint64, stop int) uint64 {
+		walk := func(va uint64, stop int) uint64 {
 			table := uint64(root)
 			for l := levels; l > stop; l-- {
 				ea := table + idx(va, l)*8

@@ -46,9 +46,6 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-// errUsage is returned after usage was printed for -h.
-var errUsage = errors.New("usage")
-
 // stderr is where diagnostics, usage and progress go; tests replace it.
 var stderr io.Writer = os.Stderr
 

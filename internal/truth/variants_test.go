@@ -2,8 +2,6 @@ package truth
 
 import (
 	"strings"
-
-	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 type variant = Variant
@@ -32,5 +30,3 @@ func tags(names []string) []string {
 	}
 	return out
 }
-
-func testfixRequired() bool { return testfix.Required() }

@@ -36,8 +36,6 @@ const (
 	em386    = 3
 	ptLoad   = 1
 	ptNote   = 4
-	// osabiStandalone is what FreeBSD's dumpsys writes in EI_OSABI.
-	osabiStandalone = 255
 )
 
 // ELFCoreKind describes an ELF core's header as the format detection needs
