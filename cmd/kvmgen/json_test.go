@@ -88,6 +88,14 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("swapinfo -json: %v", sw)
 	}
 
+	out, err = runOut(t, "read", "-json", "-core", core, "init_uts_ns", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := decodeLines(t, "read", out)[0]; r["hex"] != "4c696e7578" { // "Linux"
+		t.Errorf("read -json: %v", r)
+	}
+
 	out, err = runOut(t, "version", "-json")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,6 +27,7 @@ func runRead(stdout io.Writer, args []string) error {
 	ta := targetFlags(fs)
 	phys := fs.Bool("phys", false, "ADDRESS is physical")
 	raw := fs.Bool("raw", false, "write the raw bytes instead of a hex dump")
+	asJSON := jsonFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +47,41 @@ func runRead(stdout io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	read := func(chunk []byte, at uint64) error {
+		var err error
+		if *phys {
+			_, err = kd.ReadPhys(chunk, at)
+		} else {
+			_, err = kd.Read2(at, chunk)
+		}
+		return err
+	}
+	// Up to 16 MiB (and always with -json) the whole range is read before
+	// anything is printed: a read that fails prints nothing but the error.
+	// Longer ranges stream, and stop at the first unreadable byte.
+	if length <= 16<<20 || *asJSON {
+		if *asJSON && length > 16<<20 {
+			return fmt.Errorf("read: -json reads at most %d bytes", 16<<20)
+		}
+		b := make([]byte, length)
+		if err := read(b, addr); err != nil {
+			return err
+		}
+		switch {
+		case *asJSON:
+			return writeJSON(stdout, map[string]any{"address": hexAddr(addr), "physical": *phys, "length": length, "hex": hex.EncodeToString(b)})
+		case *raw:
+			_, err := stdout.Write(b)
+			return err
+		}
+		hd := &hexDumper{w: stdout, addr: addr, width: 16}
+		if kd.Info().PtrSize == 4 && !*phys {
+			hd.width = 8
+		}
+		hd.write(b)
+		hd.flush()
+		return nil
+	}
 	var hd *hexDumper
 	if !*raw {
 		hd = &hexDumper{w: stdout, addr: addr, width: 16}
@@ -56,13 +93,7 @@ func runRead(stdout io.Writer, args []string) error {
 	for done := uint64(0); done < length; {
 		n := min(uint64(len(buf)), length-done)
 		chunk := buf[:n]
-		var err error
-		if *phys {
-			_, err = kd.ReadPhys(chunk, addr+done)
-		} else {
-			_, err = kd.Read2(addr+done, chunk)
-		}
-		if err != nil {
+		if err := read(chunk, addr+done); err != nil {
 			if hd != nil {
 				hd.flush()
 			}
