@@ -147,7 +147,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 		return nil, &NotMineError{Format: "ELF core", Reason: fmt.Sprintf("ELF type is %v, not ET_CORE", ef.Type)}
 	}
 	c := &elfCore{name: ctx.Name, r: ctx.File}
-	c.info.Arch = archOf(ef.Machine, ef.Class)
+	c.info.Arch = archOf(ef.Machine, ef.Class, ef.ByteOrder)
 	c.info.PtrSize = 4
 	if ef.Class == elf.ELFCLASS64 {
 		c.info.PtrSize = 8

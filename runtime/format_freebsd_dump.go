@@ -76,7 +76,7 @@ func openFreeBSD(ctx *OpenContext) (Dump, error) {
 		KernDispKnown: true,
 	}}
 	if ctx.Exec != nil {
-		if got := archOf(ctx.Exec.Machine, ctx.Exec.Class); got != in.Arch {
+		if got := archOf(ctx.Exec.Machine, ctx.Exec.Class, ctx.Exec.ByteOrder); got != in.Arch {
 			return nil, &FormatError{File: ctx.Name, Offset: 0, Msg: fmt.Sprintf("%s of %s, but the kernel %s is %s", in.Format, in.Arch, ctx.Exec.Name, got)}
 		}
 		fd.info.OSRelease = fd.osRelease(exec)

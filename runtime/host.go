@@ -2,40 +2,37 @@ package kvm
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"runtime"
+
+	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
 
-// archOf maps an ELF machine to the architecture names of
-// dwarfmodel.DataModel.Arch.
-func archOf(m elf.Machine, c elf.Class) string {
-	switch m {
-	case elf.EM_X86_64:
-		return "x86_64"
-	case elf.EM_386:
-		return "i386"
-	case elf.EM_AARCH64:
-		return "aarch64"
-	case elf.EM_ARM:
-		return "arm"
-	case elf.EM_S390:
-		if c == elf.ELFCLASS32 {
-			return "s390"
-		}
-		return "s390x"
-	case elf.EM_PPC64:
-		return "ppc64"
-	case elf.EM_PPC:
-		return "ppc"
-	case elf.EM_RISCV:
-		if c == elf.ELFCLASS32 {
-			return "riscv32"
-		}
-		return "riscv64"
-	case elf.EM_MIPS:
-		return "mips"
-	}
-	return m.String()
+// archOf names an architecture as every package does:
+// dwarfmodel.ArchName, the one table of names.
+func archOf(m elf.Machine, c elf.Class, bo binary.ByteOrder) string {
+	return dwarfmodel.ArchName(m, c, bo)
 }
+
+// archOfUname names the architecture of a utsname machine string (what
+// kdump headers record) as dwarfmodel.ArchName does.
+func archOfUname(machine string) string {
+	switch machine {
+	case "i386", "i486", "i586", "i686":
+		return "i386"
+	case "arm64":
+		return "aarch64"
+	case "armv7l", "armv6l":
+		return "arm"
+	case "ppc":
+		return "powerpc"
+	}
+	return machine
+}
+
+// HostArch names the architecture this program runs on, as
+// dwarfmodel.ArchName does.
+func HostArch() string { return archOf(hostMachine(), hostClass(), binary.NativeEndian) }
 
 // hostMachine is the ELF machine of the running program's architecture.
 func hostMachine() elf.Machine {

@@ -188,16 +188,10 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 	d.blockSize = uint64(blockSize)
 	d.pool.New = func() any { return &kdumpScratch{comp: make([]byte, d.blockSize), page: make([]byte, d.blockSize)} }
 	d.info = DumpInfo{Version: int(version), PtrSize: ptr, BigEndian: d.bo == binary.BigEndian, PageSize: int(blockSize)}
-	d.info.Arch = machine
-	if machine == "i686" || machine == "i586" || machine == "i486" {
-		d.info.Arch = "i386"
-	}
-	if machine == "arm64" {
-		d.info.Arch = "aarch64"
-	}
-	if x := ctx.Exec; x != nil && x.Machine != 0 && archOf(x.Machine, x.Class) != d.info.Arch {
+	d.info.Arch = archOfUname(machine)
+	if x := ctx.Exec; x != nil && x.Machine != 0 && archOf(x.Machine, x.Class, d.bo) != d.info.Arch {
 		// QEMU writes "Unknown" for some targets: the execfile knows.
-		d.info.Arch = archOf(x.Machine, x.Class)
+		d.info.Arch = archOf(x.Machine, x.Class, d.bo)
 	}
 	d.info.OSRelease = cstr(hdr[utsRelease : utsRelease+65])
 

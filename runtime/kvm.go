@@ -245,7 +245,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 		// describes a dump of another: refuse it now rather than misread
 		// every structure later. The build ID cannot say so when the dump
 		// records none.
-		ea, da := archOf(kd.exec.info.Machine, kd.exec.info.Class), kd.dump.Info().Arch
+		ea, da := archOf(kd.exec.info.Machine, kd.exec.info.Class, kd.exec.info.ByteOrder), kd.dump.Info().Arch
 		if ea != "" && da != "" && ea != da {
 			kd.dump.Close()
 			if kd.file != nil {
@@ -448,7 +448,7 @@ func (n *nullDump) ReadMemory(buf []byte, addr uint64) (int, error) {
 func (n *nullDump) Info() DumpInfo {
 	i := DumpInfo{Format: "none (/dev/null)"}
 	if n.exec != nil {
-		i.Arch = archOf(n.exec.info.Machine, n.exec.info.Class)
+		i.Arch = archOf(n.exec.info.Machine, n.exec.info.Class, n.exec.info.ByteOrder)
 		i.BuildID = n.exec.info.BuildID
 	}
 	return i
@@ -503,7 +503,7 @@ func (kd *KVM) isClosed() bool { return kd.closed.Load() }
 func (kd *KVM) Info() DumpInfo {
 	i := kd.dump.Info()
 	if i.Arch == "" && kd.exec != nil {
-		i.Arch = archOf(kd.exec.info.Machine, kd.exec.info.Class)
+		i.Arch = archOf(kd.exec.info.Machine, kd.exec.info.Class, kd.exec.info.ByteOrder)
 	}
 	return i
 }
@@ -538,7 +538,7 @@ func (kd *KVM) Native() bool {
 		return kd.exec.info.Machine == hostMachine() && kd.exec.info.Class == hostClass()
 	}
 	i := kd.dump.Info()
-	return i.Arch == archOf(hostMachine(), hostClass()) && i.PtrSize == ptrSize
+	return i.Arch == HostArch() && i.PtrSize == ptrSize
 }
 
 // Kerndisp returns the kernel's displacement from its link-time addresses

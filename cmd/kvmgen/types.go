@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 
 	"github.com/kvmgen/kvmgen/btfmodel"
 	"github.com/kvmgen/kvmgen/dwarfmodel"
@@ -165,19 +164,8 @@ func regularFile(name, flagName string) error {
 	return nil
 }
 
-// hostArch names the host's architecture as dwarfmodel.DataModel.Arch does.
-func hostArch() string {
-	if a, ok := goArchNames[goruntime.GOARCH]; ok {
-		return a
-	}
-	return goruntime.GOARCH
-}
-
-var goArchNames = map[string]string{
-	"amd64": "x86_64", "386": "i386", "arm64": "aarch64", "arm": "arm",
-	"mips": "mips", "mipsle": "mipsel", "mips64": "mips64", "mips64le": "mips64el",
-	"ppc64": "ppc64", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64", "loong64": "loongarch64",
-}
+// hostArch names the host's architecture as every package does.
+func hostArch() string { return kvm.HostArch() }
 
 // typesFor opens the kernel's types for gen and layout, which need no
 // target unless the types come from a dump (-core).

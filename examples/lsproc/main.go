@@ -110,17 +110,7 @@ func checkKernelArch(name string) error {
 		return err
 	}
 	defer f.Close()
-	arch := f.Machine.String()
-	switch {
-	case f.Machine == elf.EM_X86_64 && f.Class == elf.ELFCLASS64:
-		arch = "x86_64"
-	case f.Machine == elf.EM_386:
-		arch = "i386"
-	case f.Machine == elf.EM_AARCH64:
-		arch = "aarch64"
-	case f.Machine == elf.EM_S390 && f.Class == elf.ELFCLASS64:
-		arch = "s390x"
-	}
+	arch := dwarfmodel.ArchName(f.Machine, f.Class, f.ByteOrder)
 	if arch != Arch {
 		return fmt.Errorf("kernel %s is %s (%s %s), but lsproc's bindings were generated for an %s kernel (build ID %s)", name, arch, f.Class, f.Machine, Arch, BuildID)
 	}
