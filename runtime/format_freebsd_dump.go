@@ -112,14 +112,28 @@ func (fd *freebsdDump) osRelease(s fbsd.Symbols) string {
 	return ""
 }
 
-// fbsdErr turns the leaf package's format errors into runtime's.
+// fbsdErr turns the leaf package's errors into runtime's exported ones, so
+// that callers match FreeBSD's as every other format's: a FormatError, a
+// *TranslationError for a virtual address the dump cannot translate, a
+// *ReadError (wrapping ErrNotInDump) for a physical page it lacks.
 func fbsdErr(err error) error {
 	var fe *fbsd.FormatError
 	if errors.As(err, &fe) {
 		return &FormatError{File: fe.File, Offset: fe.Offset, Msg: fe.Msg}
 	}
+	var ae *fbsd.AddrError
+	if errors.As(err, &ae) {
+		if ae.Phys {
+			return &ReadError{Addr: ae.Addr, Err: fmt.Errorf("%w: %s", ErrNotInDump, ae.Reason)}
+		}
+		return &TranslationError{Addr: ae.Addr, Msg: ae.Reason}
+	}
 	return err
 }
+
+// ErrNotInDump is wrapped by the errors for a physical page the dump does
+// not hold.
+var ErrNotInDump = errors.New("page not in the dump")
 
 func (fd *freebsdDump) Info() DumpInfo { return fd.info }
 func (fd *freebsdDump) Close() error   { return nil }
