@@ -124,16 +124,7 @@ func TestPanicMessage(t *testing.T) {
 		t.Fatal("no panic message in the panic dump's log")
 	}
 	// The crasher's PID is the caller of the sysrq records.
-	m := lines(t, testfix.Path(t, "linux-amd64/dumps/panic/truth")+"/markers.txt")
-	pid := 0
-	for _, l := range m {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "kvmgen-crasher" {
-			pid, _ = strconv.Atoi(f[1])
-		}
-	}
-	if pid == 0 {
-		t.Fatal("no kvmgen-crasher in markers.txt")
-	}
+	pid := testfix.Marker(t, testfix.Path(t, "linux-amd64/dumps/panic/truth"), "kvmgen-crasher")
 	for _, r := range lg.Records {
 		if strings.Contains(r.Text, "sysrq: Trigger a crash") {
 			if r.Caller() != "T"+strconv.Itoa(pid) {

@@ -635,20 +635,8 @@ func openBench(b *testing.B, vml, dump string, l *Layout) (*System, *kvm.KVM) {
 	return s, kd
 }
 
-// markerPID is the PID the guest printed for a marker process.
 func markerPID(t *testing.T, k fixtureKernel, name string) int64 {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(truthDir(t, k), "markers.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
-			return mustAtoi(t, f[1])
-		}
-	}
-	t.Fatalf("no %s in markers.txt", name)
-	return 0
+	return int64(testfix.Marker(t, truthDir(t, k), name))
 }
 
 // TestConcurrentUse: one System used from many goroutines (run with -race)

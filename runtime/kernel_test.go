@@ -73,18 +73,7 @@ func kernelOracle(t *testing.T) map[string]shown {
 
 // markerPID is the pid of the guest's sleeping kvmgen-marker-1 process.
 func markerPID(t *testing.T) int {
-	b, err := os.ReadFile(filepath.Join(testfix.Path(t, fxTruth), "markers.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "kvmgen-marker-1" {
-			pid, _ := strconv.Atoi(f[1])
-			return pid
-		}
-	}
-	t.Fatal("no kvmgen-marker-1 in truth/markers.txt")
-	return 0
+	return testfix.Marker(t, testfix.Path(t, fxTruth), "kvmgen-marker-1")
 }
 
 func openFixture(t testing.TB, core string, o Options) *KVM {

@@ -12,17 +12,7 @@ import (
 )
 
 // markerPIDs reads truth/markers.txt: name -> PID.
-func markerPIDs(t *testing.T, truth string) map[string]int {
-	t.Helper()
-	m := map[string]int{}
-	for _, l := range truthLines(t, truth+"/markers.txt") {
-		f := strings.Fields(l)
-		if len(f) == 2 {
-			m[f[0]], _ = strconv.Atoi(f[1])
-		}
-	}
-	return m
-}
+func markerPIDs(t *testing.T, truth string) map[string]int { return testfix.Markers(t, truth) }
 
 // procStack reads a truth /proc/PID/stack as "function+0xoff/0xsize" lines.
 func procStack(t *testing.T, name string) []string {

@@ -166,16 +166,7 @@ func TestPSFilterAndEnv(t *testing.T) {
 	vml := testfix.Path(t, "linux-amd64/vmlinux")
 	core := testfix.Path(t, "linux-amd64/dumps/elf.vmcore")
 	truth := testfix.Path(t, "linux-amd64/dumps/truth")
-	marker3 := ""
-	mk, err := os.ReadFile(filepath.Join(truth, "markers.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(mk), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "kvmgen-marker-3" {
-			marker3 = f[1]
-		}
-	}
+	marker3 := strconv.Itoa(testfix.Marker(t, truth, "kvmgen-marker-3"))
 	var out bytes.Buffer
 	if err := run(&out, []string{"ps", "-kernel", vml, "-core", core, "-layout-cache", t.TempDir(), "-T", "-e", "-p", marker3}); err != nil {
 		t.Fatal(err)

@@ -67,24 +67,7 @@ func sameComm(kernel, proc string, kthread bool) bool {
 }
 
 func readMarkers(t *testing.T, path string) map[string]int {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]int{}
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Fields(l)
-		if len(f) != 2 {
-			t.Fatalf("%s: malformed line %q", path, l)
-		}
-		pid, err := strconv.Atoi(f[1])
-		if err != nil {
-			t.Fatalf("%s: malformed line %q", path, l)
-		}
-		m[f[0]] = pid
-	}
-	return m
+	return testfix.Markers(t, filepath.Dir(path))
 }
 
 // compareWithTruth checks lsproc's table against the guest's own view:

@@ -17,26 +17,7 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-func markers(t *testing.T, dir string) map[string]int {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "markers.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]int{}
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Fields(l)
-		if len(f) != 2 {
-			t.Fatalf("markers.txt: malformed line %q", l)
-		}
-		pid, err := strconv.Atoi(f[1])
-		if err != nil {
-			t.Fatalf("markers.txt: malformed line %q", l)
-		}
-		m[f[0]] = pid
-	}
-	return m
-}
+func markers(t *testing.T, dir string) map[string]int { return testfix.Markers(t, dir) }
 
 func procFile(t *testing.T, dir string, pid int, name string) []byte {
 	t.Helper()
