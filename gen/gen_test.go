@@ -48,18 +48,18 @@ func kindsConfig(pkg string) gen.Config {
 	}
 }
 
-// need returns the path of a tool, skipping the test when it is missing
-// (failing instead under KVMGEN_REQUIRE_FIXTURES=1).
+// need returns the path of a tool the test needs (testfix.Tool); the Go
+// toolchain running the test is always there.
 func need(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if testfix.Required() {
-			t.Fatalf("%s is required: %v", tool, err)
+	if tool == "go" {
+		p, err := exec.LookPath("go")
+		if err != nil {
+			t.Fatalf("go is not on PATH: %v", err)
 		}
-		t.Skipf("%s not installed", tool)
+		return p
 	}
-	return p
+	return testfix.Tool(t, tool)
 }
 
 // buildKinds compiles testdata/kinds.c with tc (an object, or a static

@@ -144,9 +144,7 @@ func TestLayoutAgainstGDB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("gdb takes ~30 s and 2 GB on the vmlinux")
 	}
-	if _, err := exec.LookPath("gdb"); err != nil {
-		t.Skip("gdb not installed")
-	}
+	testfix.Tool(t, "gdb")
 	for _, k := range fixtureKernels(t) {
 		t.Run(k.name, func(t *testing.T) { layoutAgainstGDB(t, k) })
 	}

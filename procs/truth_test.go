@@ -541,9 +541,7 @@ func readUptime(t *testing.T, k fixtureKernel) time.Duration {
 // LOAD_INT/LOAD_FRAC arithmetic compiled from C (include/linux/sched/loadavg.h
 // and fs/proc/loadavg.c), over a range of values.
 func TestLoadAvgFormat(t *testing.T) {
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
-	}
+	testfix.Tool(t, "gcc")
 	dir := t.TempDir()
 	src := `#include <stdio.h>
 #define FSHIFT 11

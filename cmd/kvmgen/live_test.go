@@ -23,12 +23,7 @@ func TestLiveGuest(t *testing.T) {
 	}
 	testfix.Path(t, "linux-amd64/vmlinuz")
 	for _, tool := range []string{"qemu-system-x86_64", "socat", "cpio", "busybox"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if testfix.Required() {
-				t.Fatalf("%s is required", tool)
-			}
-			t.Skipf("%s not installed", tool)
-		}
+		testfix.Tool(t, tool)
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kvmgen")

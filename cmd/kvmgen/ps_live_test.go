@@ -27,13 +27,8 @@ func TestPSLive(t *testing.T) {
 	}
 	vml := testfix.Path(t, "linux-amd64/vmlinux")
 	testfix.Path(t, "linux-amd64/guest/initrd.gz")
-	for _, tool := range []string{"qemu-system-x86_64", "socat", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if testfix.Required() {
-				t.Fatalf("%s is needed: %v", tool, err)
-			}
-			t.Skipf("%s is needed: %v", tool, err)
-		}
+	for _, tool := range []string{"qemu-system-x86_64", "socat"} {
+		testfix.Tool(t, tool)
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kvmgen")
