@@ -51,7 +51,7 @@ type System struct {
 
 // New binds a layout to a target. The layout must be the target kernel's:
 // when both tell their build ID and they differ, New fails with a
-// *kvm.BuildIDMismatchError.
+// *kvm.BuildIDError.
 func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	var o Options
 	if len(opts) > 0 {

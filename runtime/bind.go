@@ -219,7 +219,7 @@ type Binding struct {
 // generated from (or IgnoreBuildID is given without Types), else, for
 // relocatable bindings, from the target's types given with Types or
 // TypesFrom. A kernel of another build ID without types fails with a
-// *BuildIDMismatchError.
+// *BuildIDError.
 func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
@@ -240,7 +240,7 @@ func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	relocate := spec.Relocatable && c.types != nil && (!same || c.forceRelocate)
 	if !relocate {
 		if !same && !c.ignoreBuildID {
-			err := &BuildIDMismatchError{Generated: spec.BuildID, Target: b.buildID}
+			err := bindingsMismatch(spec.BuildID, b.buildID)
 			if spec.Relocatable {
 				return nil, fmt.Errorf("%w; or give the target's types (runtime.Types)", err)
 			}

@@ -124,16 +124,6 @@ func (e *ArchMismatchError) Error() string {
 	return fmt.Sprintf("kernel %s is %s but dump %s is %s: they cannot belong together", e.Exec, e.ExecArch, e.Core, e.CoreArch)
 }
 
-// BuildIDError is returned when a dump's kernel is not the execfile.
-type BuildIDError struct {
-	Exec, Core           string
-	ExecBuildID, CoreBID string
-}
-
-func (e *BuildIDError) Error() string {
-	return fmt.Sprintf("kernel %s has build ID %s but dump %s was taken from build ID %s (set Options.IgnoreBuildID to open anyway)", e.Exec, e.ExecBuildID, e.Core, Untrusted(e.CoreBID))
-}
-
 // Open is kvm_open: errors are returned and, when errstr is not empty, also
 // printed to Stderr as "errstr: message". swapfile is ignored, as in
 // libkvm.
@@ -260,7 +250,7 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			if kd.file != nil {
 				kd.file.Close()
 			}
-			return nil, &BuildIDError{Exec: kd.execName, Core: kd.coreName, ExecBuildID: eb, CoreBID: cb}
+			return nil, &BuildIDError{Want: eb, Got: cb, WantFrom: "kernel " + kd.execName, GotFrom: "the kernel of dump " + kd.coreName, Hint: "set Options.IgnoreBuildID to open anyway"}
 		}
 	}
 	noSyms := (kd.exec == nil || len(kd.exec.syms) == 0) && kd.symFile == nil

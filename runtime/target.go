@@ -90,15 +90,28 @@ func SignExtend(v uint64, bitSize uint) int64 {
 	return int64(v<<shift) >> shift
 }
 
-// BuildIDMismatchError is returned when bindings generated for one kernel
-// are bound to a target running another.
-type BuildIDMismatchError struct {
-	Generated string // build ID the bindings were generated from
-	Target    string // build ID of the target
+// BuildIDError is the one error for a kernel build ID other than the one
+// expected: a dump opened with another kernel's image (Open: Want is the
+// execfile's, Got the dump's), or bindings bound to another kernel than
+// theirs (Bind: Want is the bindings', Got the target's).
+type BuildIDError struct {
+	Want, Got         string // the expected and the found build IDs
+	WantFrom, GotFrom string // where each was read: a file name, "the bindings", "the target"
+	Hint              string // what to do instead
 }
 
-func (e *BuildIDMismatchError) Error() string {
-	return fmt.Sprintf("kernel mismatch: bindings were generated for build ID %s but the target kernel has build ID %s (regenerate them, bind with kvm.Types(the target's BTF or DWARF) to relocate, or kvm.IgnoreBuildID)", e.Generated, Untrusted(e.Target))
+func (e *BuildIDError) Error() string {
+	s := fmt.Sprintf("build ID mismatch: %s has build ID %s but %s has build ID %s", e.WantFrom, Untrusted(e.Want), e.GotFrom, Untrusted(e.Got))
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// bindingsMismatch is the BuildIDError of bindings bound to another kernel.
+func bindingsMismatch(generated, target string) *BuildIDError {
+	return &BuildIDError{Want: generated, Got: target, WantFrom: "the bindings' kernel", GotFrom: "the target kernel",
+		Hint: "regenerate them, bind with kvm.Types(the target's BTF or DWARF) to relocate, or kvm.IgnoreBuildID()"}
 }
 
 // BindOption changes how generated bindings attach to a target.
@@ -115,7 +128,7 @@ type bindConfig struct {
 func IgnoreBuildID() BindOption { return func(c *bindConfig) { c.ignoreBuildID = true } }
 
 // CheckBuildID is called by generated Bind functions: it fails with a
-// *BuildIDMismatchError when t's kernel is known and is not the one the
+// *BuildIDError when t's kernel is known and is not the one the
 // bindings were generated from, unless IgnoreBuildID is given.
 func CheckBuildID(t Target, generated string, opts ...BindOption) error {
 	var c bindConfig
@@ -129,7 +142,7 @@ func CheckBuildID(t Target, generated string, opts ...BindOption) error {
 	if got == "" || generated == "" || got == generated {
 		return nil
 	}
-	return &BuildIDMismatchError{Generated: generated, Target: got}
+	return bindingsMismatch(generated, got)
 }
 
 // Untrusted spells a string read from a dump (a build ID, a release, a

@@ -217,7 +217,7 @@ func TestOtherKernelRefused(t *testing.T) {
 		}
 		otherID := buildIDOf(t, other)
 		msg := err.Error()
-		if be.ExecBuildID != otherID || be.CoreBID != dumpID || !strings.Contains(msg, otherID) || !strings.Contains(msg, dumpID) {
+		if be.Want != otherID || be.Got != dumpID || !strings.Contains(msg, otherID) || !strings.Contains(msg, dumpID) {
 			t.Errorf("lsproc -kernel %s: %v; want build IDs %s (kernel) and %s (dump)", other, err, otherID, dumpID)
 		}
 	}
@@ -267,14 +267,14 @@ func TestOtherDebianKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kd.Close()
-	var me *kvm.BuildIDMismatchError
-	if _, err := Bind(kd); !errors.As(err, &me) || me.Generated != ours || me.Target != prev {
-		t.Errorf("Bind without types on the older kernel's dump: %v; want a *runtime.BuildIDMismatchError (%s vs %s)", err, ours, prev)
+	var me *kvm.BuildIDError
+	if _, err := Bind(kd); !errors.As(err, &me) || me.Want != ours || me.Got != prev {
+		t.Errorf("Bind without types on the older kernel's dump: %v; want a *runtime.BuildIDError (%s vs %s)", err, ours, prev)
 	}
 	var out bytes.Buffer
 	err = run(&out, []string{"-kernel", vmlinux, "-core", prevCore})
 	var be *kvm.BuildIDError
-	if !errors.As(err, &be) || be.ExecBuildID != ours || be.CoreBID != prev {
+	if !errors.As(err, &be) || be.Want != ours || be.Got != prev {
 		t.Errorf("lsproc -kernel (6.1.0-56) -core (6.1.0-50 dump): %v; want a *runtime.BuildIDError", err)
 	}
 	if out.Len() != 0 {
@@ -394,9 +394,9 @@ func TestWalkErrors(t *testing.T) {
 	// Bindings for this kernel refuse a target running another one.
 	other := fakeTasks(a, []uint64{lh(a[1]), lh(a[2]), lh(a[0])})
 	other.buildID = "0123456789abcdef0123456789abcdef01234567"
-	var me *kvm.BuildIDMismatchError
-	if _, err := Bind(other); !errors.As(err, &me) || me.Target != other.buildID || me.Generated != BuildID {
-		t.Fatalf("Bind on another kernel: %v, want a *runtime.BuildIDMismatchError", err)
+	var me *kvm.BuildIDError
+	if _, err := Bind(other); !errors.As(err, &me) || me.Got != other.buildID || me.Want != BuildID {
+		t.Fatalf("Bind on another kernel: %v, want a *runtime.BuildIDError", err)
 	}
 }
 

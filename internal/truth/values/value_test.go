@@ -157,9 +157,9 @@ func TestValuesWrongKernel(t *testing.T) {
 	}
 	defer kd.Close()
 	_, err = collect(t, walkers[v4.Pkg()], kd)
-	var mm *kvm.BuildIDMismatchError
+	var mm *kvm.BuildIDError
 	if !errors.As(err, &mm) {
-		t.Fatalf("x86_64_dwarf4 bindings on the x86_64_dwarf5 core: err = %v, want a *BuildIDMismatchError", err)
+		t.Fatalf("x86_64_dwarf4 bindings on the x86_64_dwarf5 core: err = %v, want a *BuildIDError", err)
 	}
 }
 

@@ -38,7 +38,7 @@ type Kernel struct {
 // each member is then read where that kernel has it, and a member it lacks
 // reads as zero and is reported by HasX methods and Err as a
 // *kvm.MissingMemberError. Without types, another kernel is refused with a
-// *kvm.BuildIDMismatchError unless kvm.IgnoreBuildID() is given.
+// *kvm.BuildIDError unless kvm.IgnoreBuildID() is given.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
