@@ -90,6 +90,7 @@ type KVM struct {
 
 	mu     sync.Mutex
 	errmsg string
+	errstr string // Open's: later errors are printed after it too (Sun)
 	closed atomic.Bool
 }
 
@@ -429,6 +430,9 @@ func (kd *KVM) seterr(err error) error {
 	kd.mu.Lock()
 	kd.errmsg = err.Error()
 	kd.mu.Unlock()
+	if kd.errstr != "" {
+		fmt.Fprintf(Stderr, "%s: %v\n", kd.errstr, err)
+	}
 	return err
 }
 

@@ -78,6 +78,40 @@ func PerCPUAddr(t Target, name string, cpu int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if start, err := t.LookupSymbol("__per_cpu_start"); err == nil {
+		var disp uint64
+		if d, ok := t.(interface{ Kerndisp() KVAddr }); ok {
+			disp = uint64(d.Kerndisp())
+		}
+		// Zero-based per-CPU section (x86-64 SMP): the variable's link
+		// address is its offset in the section, whatever displacement the
+		// target applied to the symbols.
+		if v >= start && (start == 0 || start == disp) {
+			v -= start
+		}
+	}
+	return perCPU(t, v, cpu, n)
+}
+
+// PerCPU returns the address of CPU cpu's copy of the per-CPU object at
+// base: a __percpu pointer's value as the kernel stores it (what
+// alloc_percpu returned), plus __per_cpu_offset[cpu]. It is the address
+// libkvm's kvm_read_zpcpu reads.
+func PerCPU(t Target, base uint64, cpu int) (uint64, error) {
+	if t == nil {
+		return 0, errNotBound
+	}
+	n, err := NumCPUs(t)
+	if err != nil {
+		return 0, err
+	}
+	if cpu < 0 || cpu >= n {
+		return 0, &CPURangeError{CPU: cpu, NumCPUs: n}
+	}
+	return perCPU(t, base, cpu, n)
+}
+
+func perCPU(t Target, v uint64, cpu, n int) (uint64, error) {
 	offs, err := t.LookupSymbol("__per_cpu_offset")
 	if err != nil {
 		if n == 1 {
@@ -100,18 +134,6 @@ func PerCPUAddr(t Target, name string, cpu int) (uint64, error) {
 		off = binary.BigEndian.Uint64(b)
 	default:
 		off = binary.LittleEndian.Uint64(b)
-	}
-	if start, err := t.LookupSymbol("__per_cpu_start"); err == nil {
-		var disp uint64
-		if d, ok := t.(interface{ Kerndisp() KVAddr }); ok {
-			disp = uint64(d.Kerndisp())
-		}
-		// Zero-based per-CPU section (x86-64 SMP): the variable's link
-		// address is its offset in the section, whatever displacement the
-		// target applied to the symbols.
-		if v >= start && (start == 0 || start == disp) {
-			v -= start
-		}
 	}
 	if ps == 4 {
 		return uint64(uint32(v + off)), nil

@@ -80,3 +80,19 @@ func Packages() []string {
 	sort.Strings(out)
 	return out
 }
+
+// DrgnPython returns the Python that has drgn (Debian's python3-drgn
+// installs it for /usr/bin/python3, which need not be the first python3 on
+// PATH): the drgn oracle's interpreter. Without it the test is skipped, or
+// fails under Required.
+func DrgnPython(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import drgn").Run(); err != nil {
+		if Required() {
+			t.Fatalf("%s cannot import drgn (Debian package python3-drgn; make deps): %v", py, err)
+		}
+		t.Skipf("%s cannot import drgn (Debian package python3-drgn; make deps)", py)
+	}
+	return py
+}
