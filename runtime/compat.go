@@ -17,14 +17,15 @@ import (
 )
 
 // Open is kvm_open: errors are returned and, when errstr is not empty, also
-// printed to Stderr as "errstr: message". swapfile is ignored, as in
-// libkvm.
+// printed to Stderr as "errstr: message". swapfile, when not "", is the
+// image of the target's swap area, as Solaris' kvm_open has it
+// (Options.SwapFile).
 //
 // As Sun's kvm_open does, a descriptor opened with an errstr also prints
 // every later error of its calls (reads, lookups) the same way; Geterr
 // and the returned errors are there either way.
 func Open(execfile, corefile, swapfile string, flags int, errstr string) (*KVM, error) {
-	kd, err := OpenOptions(execfile, corefile, Options{Flags: flags})
+	kd, err := OpenOptions(execfile, corefile, Options{Flags: flags, SwapFile: swapfile})
 	if err != nil && errstr != "" {
 		fmt.Fprintf(Stderr, "%s: %v\n", errstr, err)
 	}
@@ -34,9 +35,9 @@ func Open(execfile, corefile, swapfile string, flags int, errstr string) (*KVM, 
 	return kd, err
 }
 
-// OpenFiles is kvm_openfiles. swapfile is ignored.
+// OpenFiles is kvm_openfiles; swapfile is as in Open.
 func OpenFiles(execfile, corefile, swapfile string, flags int) (*KVM, error) {
-	return OpenOptions(execfile, corefile, Options{Flags: flags})
+	return OpenOptions(execfile, corefile, Options{Flags: flags, SwapFile: swapfile})
 }
 
 // Open2 is kvm_open2: resolver, when not nil, looks symbols up instead of

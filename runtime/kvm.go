@@ -54,6 +54,10 @@ type Options struct {
 	// SYMBOL(_stext), a file under /proc/ is taken as run-time, any other
 	// as link-time (Kerndisp added).
 	SymbolFile string
+	// SwapFile is the image of the target's swap area (Solaris' swapfile):
+	// user pages swapped out to swap area 0 are read from it (ReadUser,
+	// argv, environment). "" reports such pages as *SwappedOutError.
+	SwapFile string
 }
 
 // KVM is an open kernel memory descriptor (libkvm's kvm_t). Its methods
@@ -91,6 +95,7 @@ type KVM struct {
 	mu     sync.Mutex
 	errmsg string
 	errstr string // Open's: later errors are printed after it too (Sun)
+	swap   *swapFile
 	closed atomic.Bool
 }
 
@@ -246,6 +251,17 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 	// decoded when first needed (it costs tens of milliseconds; a
 	// caller reading only VMCOREINFO or memory does not pay it).
 	kd.wantKallsyms = kd.resolver == nil && noSyms && !live && corefile != DevNull && !isLiveCore(corefile)
+	if o.SwapFile != "" {
+		i := kd.Info()
+		var bo binary.ByteOrder = binary.LittleEndian
+		if i.BigEndian {
+			bo = binary.BigEndian
+		}
+		if kd.swap, err = openSwapFile(o.SwapFile, int(kd.userPageSize()), bo); err != nil {
+			kd.Close()
+			return nil, err
+		}
+	}
 	return kd, nil
 }
 
@@ -452,6 +468,9 @@ func (kd *KVM) Close() error {
 		return errClosed
 	}
 	err := kd.dump.Close()
+	if kd.swap != nil {
+		kd.swap.f.Close()
+	}
 	if kd.file != nil {
 		if e := kd.file.Close(); err == nil {
 			err = e

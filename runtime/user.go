@@ -199,7 +199,17 @@ func (kd *KVM) ReadUser(pgd, addr KVAddr, buf []byte) (int, error) {
 		va := addr + uint64(done)
 		pa, n, err := t.translate(va)
 		if err != nil {
-			return done, kd.seterr(userError(t, pgd, err))
+			uerr := userError(t, pgd, err)
+			var se *SwappedOutError
+			if errors.As(uerr, &se) && kd.swap != nil {
+				got, serr := kd.fromSwap(se, buf[done:], va, kd.userPageSize())
+				if serr != nil {
+					return done, kd.seterr(serr)
+				}
+				done += got
+				continue
+			}
+			return done, kd.seterr(uerr)
 		}
 		want := min(n, uint64(len(buf)-done))
 		got, err := phys.ReadPhys(buf[done:done+int(want)], pa)
@@ -245,7 +255,17 @@ func (kd *KVM) WriteUser(pgd, addr KVAddr, buf []byte) (int, error) {
 		va := addr + uint64(done)
 		pa, n, err := t.translate(va)
 		if err != nil {
-			return done, kd.seterr(userError(t, pgd, err))
+			uerr := userError(t, pgd, err)
+			var se *SwappedOutError
+			if errors.As(uerr, &se) && kd.swap != nil {
+				got, serr := kd.fromSwap(se, buf[done:], va, kd.userPageSize())
+				if serr != nil {
+					return done, kd.seterr(serr)
+				}
+				done += got
+				continue
+			}
+			return done, kd.seterr(uerr)
 		}
 		want := min(n, uint64(len(buf)-done))
 		got, err := w.writePhys(buf[done:done+int(want)], pa)
@@ -277,4 +297,13 @@ func (d *rawDump) writePhys(buf []byte, paddr uint64) (int, error) {
 		return 0, &ReadError{Addr: paddr, Len: len(buf), Err: fmt.Errorf("beyond the end of physical memory %#x", d.end)}
 	}
 	return d.w.WriteAt(buf, int64(paddr))
+}
+
+// userPageSize is the size of a user page: the dump's page size, 4 KiB
+// when it records none.
+func (kd *KVM) userPageSize() uint64 {
+	if ps := kd.Info().PageSize; ps > 0 {
+		return uint64(ps)
+	}
+	return 4096
 }

@@ -314,7 +314,8 @@ do_dumps() {
 	local D=$K/dumps h
 	h=$(sha256sum < "$K/guest/initrd.gz" | cut -d' ' -f1)
 	if [ "$(cat "$D/INPUTS" 2>/dev/null)" = "$h" ] && [ -s "$D/truth/tasks.txt" ] &&
-		[ -s "$D/elf.vmcore" ] && [ -s "$D/paging.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ]; then
+		[ -s "$D/elf.vmcore" ] && [ -s "$D/paging.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ] &&
+		[ -s "$D/swap.img" ]; then
 		return
 	fi
 	local R=$K/run
@@ -341,6 +342,10 @@ do_dumps() {
 		mv -f "$R/$f.vmcore" "$D/$f.vmcore"
 	done
 	mv "$R/truth" "$D/truth"
+	# The guest's swap device as it was at the dump (the hog's pages pushed
+	# out to it): the swapfile of kvm.Options.SwapFile (sparse, 128 MiB).
+	chmod 0444 "$R/swap.img"
+	mv -f "$R/swap.img" "$D/swap.img"
 	{
 		echo "boot_to_ready_s=$BOOT_SECONDS"
 		echo "dump_elf_s=$d_elf"
@@ -404,6 +409,10 @@ do_panic() {
 		mv -f "$R/$f.vmcore" "$D/$f.vmcore"
 	done
 	mv "$R/truth" "$D/truth"
+	# The guest's swap device as it was at the dump (the hog's pages pushed
+	# out to it): the swapfile of kvm.Options.SwapFile (sparse, 128 MiB).
+	chmod 0444 "$R/swap.img"
+	mv -f "$R/swap.img" "$D/swap.img"
 	{
 		echo "boot_to_ready_s=$BOOT_SECONDS"
 		echo "dump_elf_s=$d_elf"

@@ -25,8 +25,8 @@ func init() {
 // symbols from the dump's kallsyms (or the running kernel's
 // /proc/kallsyms), types from its BTF.
 type targetArgs struct {
-	kernel, core, btf, symbols *string
-	ignore                     *bool
+	kernel, core, btf, symbols, swap *string
+	ignore                           *bool
 }
 
 func targetFlags(fs *flag.FlagSet) *targetArgs {
@@ -35,13 +35,18 @@ func targetFlags(fs *flag.FlagSet) *targetArgs {
 		core:    fs.String("core", "", "crash dump or memory image (default: live memory)"),
 		btf:     btfFlag(fs),
 		symbols: symbolsFlag(fs),
+		swap:    fs.String("swapfile", "", "image of the target's swap area: swapped-out user pages (argv, environment, process memory) are read from it"),
 		ignore:  fs.Bool("ignore-build-id", false, "open a dump whose kernel build ID differs from -kernel's"),
 	}
 }
 
 // open opens the target read-only.
 func (t *targetArgs) open() (*kvm.KVM, error) {
-	for _, f := range []struct{ name, flag string }{{*t.kernel, "-kernel"}, {*t.core, "-core"}, {*t.symbols, "-symbols"}} {
+	swap := ""
+	if t.swap != nil {
+		swap = *t.swap
+	}
+	for _, f := range []struct{ name, flag string }{{*t.kernel, "-kernel"}, {*t.core, "-core"}, {*t.symbols, "-symbols"}, {swap, "-swapfile"}} {
 		if f.name == "" || f.name == kvm.DevNull || isLiveName(f.name) {
 			continue
 		}
@@ -49,7 +54,7 @@ func (t *targetArgs) open() (*kvm.KVM, error) {
 			return nil, err
 		}
 	}
-	return kvm.OpenOptions(*t.kernel, *t.core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *t.ignore, SymbolFile: *t.symbols})
+	return kvm.OpenOptions(*t.kernel, *t.core, kvm.Options{Flags: os.O_RDONLY, IgnoreBuildID: *t.ignore, SymbolFile: *t.symbols, SwapFile: swap})
 }
 
 // types opens the kernel's types for the open target kd.
