@@ -2,6 +2,7 @@ package procs
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,6 +48,7 @@ func TestSwapFile(t *testing.T) {
 	defer kd.Close()
 	page := make([]byte, 4096)
 	swapped, fromSwap, patterned := 0, 0, 0
+	var firstSwapped uint64
 	for _, v := range vmas {
 		if v.File != 0 || v.End-v.Start < 1<<20 {
 			continue // the hog's chunks are anonymous mappings of 1 MiB and more
@@ -61,6 +63,9 @@ func TestSwapFile(t *testing.T) {
 				continue // not present at all (never touched)
 			}
 			swapped++
+			if firstSwapped == 0 {
+				firstSwapped = a
+			}
 			if !se.Decoded || se.Type != 0 || se.Offset == 0 {
 				t.Fatalf("%#x: swap entry %+v", a, se)
 			}
@@ -71,6 +76,23 @@ func TestSwapFile(t *testing.T) {
 			if uniform(page[16:]) && page[16] >= 1 && page[16] <= 251 {
 				patterned++
 			}
+		}
+	}
+	// A write is never served from the swap image: it stops at a swapped
+	// page with the SwappedOutError and leaves the caller's bytes alone.
+	if firstSwapped != 0 {
+		rw := filepath.Join(t.TempDir(), "rw.vmcore")
+		copyFile(t, core, rw)
+		kw, err := kvm.OpenOptions(vml, rw, kvm.Options{Flags: os.O_RDWR, SwapFile: swap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kw.Close()
+		buf := []byte("kvmgen-write-probe")
+		n, err := kw.WriteUser(hog.Pgd, firstSwapped, buf)
+		var se *kvm.SwappedOutError
+		if n != 0 || !errors.As(err, &se) || string(buf) != "kvmgen-write-probe" {
+			t.Errorf("WriteUser at swapped %#x: %d, %v, buf %q; want 0 and a *kvm.SwappedOutError", firstSwapped, n, err, buf)
 		}
 	}
 	t.Logf("kvmgen-hog: %d swapped-out pages, %d read from %s, %d hold one fill byte after their first 16 bytes", swapped, fromSwap, swap, patterned)
@@ -119,5 +141,24 @@ func TestSwapFileBad(t *testing.T) {
 		if !errors.As(err, &se) || se.File != p {
 			t.Errorf("%s: %v, want a *kvm.SwapFileError naming %s", name, err, p)
 		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

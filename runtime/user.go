@@ -194,6 +194,24 @@ func (kd *KVM) ReadUser(pgd, addr KVAddr, buf []byte) (int, error) {
 	if err != nil {
 		return 0, kd.seterr(err)
 	}
+	return kd.userCopy(t, pgd, addr, buf, func(b []byte, va, pa uint64) (int, error) {
+		got, err := phys.ReadPhys(b, pa)
+		if err != nil {
+			var re *ReadError
+			if !errors.As(err, &re) {
+				err = &ReadError{Addr: va, Len: len(b), Err: fmt.Errorf("physical %#x: %w", pa, err)}
+			}
+		}
+		return got, err
+	}, true)
+}
+
+// userCopy walks [addr, addr+len(buf)) of the address space at pgd page
+// by page, calling copy for each resident run (its physical address);
+// swapped-out pages are read from the swapfile when reading (fromSwap is
+// true) and the descriptor has one, else they end the copy with a
+// *SwappedOutError, as unmapped pages do with a *NotMappedError.
+func (kd *KVM) userCopy(t translator, pgd, addr uint64, buf []byte, copy func(b []byte, va, pa uint64) (int, error), fromSwap bool) (int, error) {
 	done := 0
 	for done < len(buf) {
 		va := addr + uint64(done)
@@ -201,7 +219,7 @@ func (kd *KVM) ReadUser(pgd, addr KVAddr, buf []byte) (int, error) {
 		if err != nil {
 			uerr := userError(t, pgd, err)
 			var se *SwappedOutError
-			if errors.As(uerr, &se) && kd.swap != nil {
+			if fromSwap && kd.swap != nil && errors.As(uerr, &se) {
 				got, serr := kd.fromSwap(se, buf[done:], va, kd.userPageSize())
 				if serr != nil {
 					return done, kd.seterr(serr)
@@ -212,13 +230,9 @@ func (kd *KVM) ReadUser(pgd, addr KVAddr, buf []byte) (int, error) {
 			return done, kd.seterr(uerr)
 		}
 		want := min(n, uint64(len(buf)-done))
-		got, err := phys.ReadPhys(buf[done:done+int(want)], pa)
+		got, err := copy(buf[done:done+int(want)], va, pa)
 		done += got
 		if err != nil {
-			var re *ReadError
-			if !errors.As(err, &re) {
-				err = &ReadError{Addr: va, Len: int(want), Err: fmt.Errorf("physical %#x: %w", pa, err)}
-			}
 			return done, kd.seterr(fmt.Errorf("user address %#x (physical %#x): %w", va, pa, err))
 		}
 	}
@@ -250,31 +264,9 @@ func (kd *KVM) WriteUser(pgd, addr KVAddr, buf []byte) (int, error) {
 	if err != nil {
 		return 0, kd.seterr(err)
 	}
-	done := 0
-	for done < len(buf) {
-		va := addr + uint64(done)
-		pa, n, err := t.translate(va)
-		if err != nil {
-			uerr := userError(t, pgd, err)
-			var se *SwappedOutError
-			if errors.As(uerr, &se) && kd.swap != nil {
-				got, serr := kd.fromSwap(se, buf[done:], va, kd.userPageSize())
-				if serr != nil {
-					return done, kd.seterr(serr)
-				}
-				done += got
-				continue
-			}
-			return done, kd.seterr(uerr)
-		}
-		want := min(n, uint64(len(buf)-done))
-		got, err := w.writePhys(buf[done:done+int(want)], pa)
-		done += got
-		if err != nil {
-			return done, kd.seterr(fmt.Errorf("user address %#x (physical %#x): %w", va, pa, err))
-		}
-	}
-	return done, nil
+	// A swapped-out page is not written (the swap image is read-only
+	// here): the write stops there with a *SwappedOutError.
+	return kd.userCopy(t, pgd, addr, buf, func(b []byte, _, pa uint64) (int, error) { return w.writePhys(b, pa) }, false)
 }
 
 // writePhys writes into the file at a physical address a PT_LOAD holds.
