@@ -62,10 +62,12 @@ type File struct {
 	size int64
 
 	mu      sync.Mutex
-	extra   map[string]string // AddGlobal
-	raw     []byte            // the BTF bytes, when read whole
-	rawMem  *memReaderAt      // where they are in a target's memory (Raw reads them on demand)
-	modules []moduleFile      // AddModule, in order
+	extra   map[string]string  // AddGlobal
+	raw     []byte             // the BTF bytes, when read whole
+	rawMem  *memReaderAt       // where they are in a target's memory (Raw reads them on demand)
+	modules []moduleFile       // AddModule, in order
+	modLoad func() []ModuleBTF // LoadModulesWith: run once, when a type is not the kernel's
+	modOnce sync.Once
 	conv    map[btf.Type]dwarfmodel.Type
 	ids     map[btf.Type]btf.TypeID
 	byName  map[string][]btf.Type
@@ -387,6 +389,7 @@ func (f *File) Type(name string) (dwarfmodel.Type, error) {
 			return f.convert(fwd)
 		}
 	}
+	f.loadModules()
 	f.mu.Lock()
 	mods := f.modules
 	f.mu.Unlock()

@@ -234,8 +234,34 @@ func loadSplit(raw []byte, base *btf.Spec) (s *btf.Spec, err error) {
 	return btf.LoadSplitSpecFromReader(bytes.NewReader(raw), base)
 }
 
+// LoadModulesWith defers finding the loaded modules' BTF (walking
+// btf_modules, reading each module's blob) to the first lookup of a type
+// that is not the kernel's own, or to Modules: most users (the process
+// interface, bindings of kernel types) never need it. load's modules are
+// added with AddModule; those that fail to decode are skipped.
+func (f *File) LoadModulesWith(load func() []ModuleBTF) {
+	f.mu.Lock()
+	f.modLoad = load
+	f.mu.Unlock()
+}
+
+func (f *File) loadModules() {
+	f.mu.Lock()
+	load := f.modLoad
+	f.mu.Unlock()
+	if load == nil {
+		return
+	}
+	f.modOnce.Do(func() {
+		for _, m := range load() {
+			f.AddModule(m) // a module whose BTF does not decode is left out
+		}
+	})
+}
+
 // Modules lists the modules whose BTF was added, in order.
 func (f *File) Modules() []string {
+	f.loadModules()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var names []string

@@ -260,3 +260,20 @@ func TestNlistFromDump(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutModuleTypeFromDump: a loaded module's own type (qemu_fw_cfg's
+// struct fw_cfg_sysfs_entry) is found in its split BTF in the dump, read
+// only once the kernel's BTF lacks the name.
+func TestLayoutModuleTypeFromDump(t *testing.T) {
+	t.Setenv("KVMGEN_KERNEL", "")
+	core := testfix.Path(t, "linux-amd64/dumps/paging.vmcore")
+	out, err := runOut(t, "layout", "-core", core, "fw_cfg_sysfs_entry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"struct fw_cfg_sysfs_entry {", "struct kobject kobj;", "struct list_head list;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("layout of a module type lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -105,17 +105,16 @@ func openTypes(kernel, btfFile string, kd *kvm.KVM) (*typeSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", kd.CoreFile(), err)
 		}
-		// The loaded modules' split BTF, for their types: best effort (a
-		// kernel without CONFIG_DEBUG_INFO_BTF_MODULES has none).
-		mods, err := f.ModulesInMemory(kd, kd.LookupSymbol)
-		for _, m := range mods {
-			if err := f.AddModule(m); err != nil {
-				fmt.Fprintf(stderr, "kvmgen: %v\n", err)
+		// The loaded modules' split BTF, for their types, read when a type
+		// is not the kernel's: best effort (a kernel without
+		// CONFIG_DEBUG_INFO_BTF_MODULES has none).
+		f.LoadModulesWith(func() []btfmodel.ModuleBTF {
+			mods, err := f.ModulesInMemory(kd, kd.LookupSymbol)
+			if err != nil && len(mods) > 0 {
+				fmt.Fprintf(stderr, "kvmgen: %s: %v\n", kd.CoreFile(), err)
 			}
-		}
-		if err != nil && len(mods) > 0 {
-			fmt.Fprintf(stderr, "kvmgen: %s: %v\n", kd.CoreFile(), err)
-		}
+			return mods
+		})
 		return &typeSource{Source: f, close: f.Close}, nil
 	}
 	// The running kernel.
@@ -129,13 +128,10 @@ func openTypes(kernel, btfFile string, kd *kvm.KVM) (*typeSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mods, err := btfmodel.ModulesInSysfs(filepath.Dir(sysBTF)); err == nil {
-		for _, m := range mods {
-			if err := f.AddModule(m); err != nil {
-				fmt.Fprintf(stderr, "kvmgen: %v\n", err)
-			}
-		}
-	}
+	f.LoadModulesWith(func() []btfmodel.ModuleBTF {
+		mods, _ := btfmodel.ModulesInSysfs(filepath.Dir(sysBTF))
+		return mods
+	})
 	return &typeSource{Source: f, close: f.Close}, nil
 }
 
