@@ -40,7 +40,6 @@ var ToolPackages = map[string]string{
 	"i686-linux-gnu-strip":    "binutils-i686-linux-gnu",
 	"aarch64-linux-gnu-strip": "binutils-aarch64-linux-gnu",
 	"drgn":                    "python3-drgn",
-	"python3":                 "python3-drgn", // /usr/bin/python3 with drgn: the drgn oracle
 	"crash":                   "crash",
 	"xz":                      "xz-utils",
 	"zstd":                    "zstd",
