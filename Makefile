@@ -54,9 +54,12 @@ cross-kernels:
 kernel:
 	bash scripts/fixtures.sh kernel
 
-# trixie-kernel: Debian's current 6.12 cloud amd64 vmlinux (DWARF + BTF), for the BTF layout test.
+# trixie-kernel: Debian trixie's current 6.12 cloud amd64 kernel (DWARF + BTF), booted under QEMU
+# and dumped like the 6.1 ones (linux-amd64-6.12/): the third kernel of the one-binary and maps tests;
+# and bookworm's current 6.1 build, whatever it is today (linux-amd64-current/).
 trixie-kernel:
-	bash scripts/trixie-kernel.sh
+	bash scripts/fixtures.sh trixie
+	bash scripts/fixtures.sh current
 
 cross:
 	bash scripts/build-cross.sh

@@ -20,8 +20,10 @@ type Regs struct {
 	// Names and Values list the registers in the architecture's order:
 	// x86_64: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
 	// orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs (struct
-	// user_regs_struct), then from the QEMU note cr0 cr2 cr3 cr4 and
-	// gs_base (kernel) when present; aarch64: x0..x30 sp pc pstate.
+	// user_regs_struct), then from the QEMU note cr0 cr2 cr3 cr4,
+	// qemu_gs_base (the GS segment's base at the stop) and, when the note
+	// has it, kernel_gs_base (the MSR swapgs exchanges: the kernel's per-CPU
+	// base while user code runs); aarch64: x0..x30 sp pc pstate.
 	Names  []string
 	Values []uint64
 	// PC, SP and FP are the program counter, stack pointer and frame
@@ -129,6 +131,14 @@ func (kd *KVM) CPURegisters() ([]Regs, error) {
 				gsBase := bo.Uint64(n.Desc[8+18*8+4*24+16:])
 				r.Names = append(r.Names, "qemu_gs_base")
 				r.Values = append(r.Values, gsBase)
+				// kernel_gs_base follows cr[5] when the note's own size
+				// field says it is there (QEMU 6.0 and later): the MSR
+				// that holds the kernel's GS base (its per-CPU area)
+				// while the CPU runs user code.
+				if end := crs + 5*8 + 8; len(n.Desc) >= end && int(bo.Uint32(n.Desc[4:])) >= end {
+					r.Names = append(r.Names, "kernel_gs_base")
+					r.Values = append(r.Values, bo.Uint64(n.Desc[end-8:]))
+				}
 			}
 			qemu++
 		}

@@ -6,6 +6,9 @@
 #   bash scripts/fixtures.sh guest        ... and build the guest initramfs
 #   bash scripts/fixtures.sh dumps        ... and boot it under QEMU, dump it, extract the truth
 #   bash scripts/fixtures.sh panic       ... and only the panic dumps (dumps/panic/)
+#   bash scripts/fixtures.sh smp          ... and only the per-CPU dump (dumps/smp/)
+#   bash scripts/fixtures.sh many         ... and only the 10,000-task dump (dumps/many/;
+#                                         not part of `all`: the benchmark's, 1.5 GB)
 #   bash scripts/fixtures.sh prev         the same for the older kernel, in linux-amd64-prev/
 #   bash scripts/fixtures.sh live OUTDIR [LSPROC]
 #                                         boot the guest with a static lsproc (built from
@@ -22,6 +25,8 @@
 #   linux-amd64/dumps/{elf,paging,kdump-zlib}.vmcore   QEMU dump-guest-memory (plain, -p, -z)
 #   linux-amd64/dumps/truth/    the guest's own view at dump time (see docs/fixtures.md)
 #   linux-amd64/dumps/panic/{elf,kdump-zlib}.vmcore, truth/   a guest that crashed (sysrq c)
+#   linux-amd64/dumps/smp/elf.vmcore, truth/percpu.txt        two CPUs, a pinned spinner on each
+#   linux-amd64/dumps/many/elf.vmcore, truth/many.txt         10,000 tasks (`fixtures.sh many`)
 #   linux-amd64/dumps/TIMINGS   seconds spent booting and dumping
 # Needs root for apt-get (only when something is missing).
 set -euo pipefail
@@ -82,24 +87,41 @@ link() {
 # ---------------------------------------------------------------- kernel
 find_deb() { ls -1 "$CACHE"/debs/"$1"_*_amd64.deb 2>/dev/null | sort -V | tail -1; }
 
+# APT: options of every apt-get/apt-cache call for the kernel packages.
+# Empty: the machine's own sources (bookworm). KVMGEN_SUITE=trixie (the
+# `trixie` mode): a private configuration with trixie's index from the
+# same mirror, so that the machine's apt state is untouched.
+APT=()
+if [ "${KVMGEN_SUITE:-}" = trixie ]; then
+	AW=$CACHE/trixie-apt
+	mkdir -p "$AW/lists/partial" "$AW/archives/partial"
+	MIRROR=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+	[ -n "$MIRROR" ] || MIRROR=$(sed -n 's/^deb \+\(http[^ ]*\/debian\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -1)
+	[ -n "$MIRROR" ] || die "no Debian mirror found in the apt sources"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main" > "$AW/sources.list"
+	APT=(-o APT::Architecture=amd64 -o APT::Architectures=amd64 -o "Dir::Etc::SourceList=$AW/sources.list"
+		-o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$AW/lists" -o "Dir::Cache::Archives=$AW/archives")
+fi
+apt_update() { apt-get "${APT[@]}" update -qq || true; }
+
 download() { # PKG
 	local deb
 	deb=$(find_deb "$1")
 	if [ -n "$deb" ]; then echo "$deb"; return; fi
 	mkdir -p "$CACHE/debs"
 	log "downloading $1"
-	(cd "$CACHE/debs" && apt-get download -q "$1" >&2) || return 1
+	(cd "$CACHE/debs" && apt-get "${APT[@]}" download -q "$1" >&2) || return 1
 	find_deb "$1"
 }
 
 do_kernel() {
-	need_pkgs binutils
+	need_pkgs binutils xz-utils
 	mkdir -p "$CACHE/debs" "$K"
 	local dbg uns
 	dbg=$(download "linux-image-$KVER-dbg" || true)
 	if [ -z "$dbg" ]; then
 		# A fresh machine may have no package lists yet.
-		apt-get update -qq || true
+		apt_update
 		dbg=$(download "linux-image-$KVER-dbg" || true)
 	fi
 	if [ -z "$dbg" ] && [ -n "${KVMGEN_NO_FALLBACK:-}" ]; then
@@ -109,11 +131,11 @@ do_kernel() {
 	fi
 	if [ -z "$dbg" ]; then
 		local dep
-		dep=$(apt-cache depends linux-image-cloud-amd64-dbg 2>/dev/null |
+		dep=$(apt-cache "${APT[@]}" depends linux-image-cloud-amd64-dbg 2>/dev/null |
 			awk '/Depends: linux-image-[0-9].*-dbg/ { print $2; exit }')
 		[ -n "$dep" ] || die "cannot resolve linux-image-cloud-amd64-dbg's versioned package"
+		[ "$KVER" = none ] || log "linux-image-$KVER-dbg unavailable; using $dep"
 		KVER=${dep#linux-image-}; KVER=${KVER%-dbg}
-		log "linux-image-$DEFAULT_KVER-dbg unavailable; using $dep"
 		dbg=$(download "linux-image-$KVER-dbg") || die "cannot download linux-image-$KVER-dbg"
 	fi
 	uns=$(download "linux-image-$KVER-unsigned") || die "cannot download linux-image-$KVER-unsigned"
@@ -152,19 +174,30 @@ do_kernel() {
 		rm -rf "$U"
 		mv "$U.tmp" "$U"
 	fi
-	local M=$U/lib/modules/$KVER/kernel/drivers
+	local MR=$U/lib/modules/$KVER
+	[ -d "$MR" ] || MR=$U/usr/lib/modules/$KVER # merged /usr (trixie)
+	local M=$MR/kernel/drivers
 	newer "$K/vmlinux" "$vml" || link "$vml" "$K/vmlinux"
 	link "$U/boot/vmlinuz-$KVER" "$K/vmlinuz"
 	link "$U/boot/config-$KVER" "$K/config"
 	link "$map" "$K/System.map"
-	link "$M/firmware/qemu_fw_cfg.ko" "$K/qemu_fw_cfg.ko"
+	[ -e "$M/firmware/qemu_fw_cfg.ko" ] && link "$M/firmware/qemu_fw_cfg.ko" "$K/qemu_fw_cfg.ko"
+	rm -rf "$K/modules"
 	mkdir -p "$K/modules"
 	local m
 	for m in firmware/qemu_fw_cfg virtio/virtio virtio/virtio_ring virtio/virtio_pci_legacy_dev \
 		virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
-		[ -e "$M/$m.ko" ] || die "module $m.ko missing from $(basename "$uns")"
-		link "$M/$m.ko" "$K/modules/$(basename "$m").ko"
+		if [ -e "$M/$m.ko" ]; then
+			link "$M/$m.ko" "$K/modules/$(basename "$m").ko"
+		elif [ -e "$M/$m.ko.xz" ]; then
+			# 6.12 ships xz-compressed modules; busybox's insmod takes them
+			# uncompressed (the signature stays appended).
+			xz -dc "$M/$m.ko.xz" > "$K/modules/$(basename "$m").ko"
+		elif ! grep -qx "kernel/drivers/$m.ko" "$MR/modules.builtin"; then
+			die "module $m.ko missing from $(basename "$uns")"
+		fi # else built in (6.12: virtio, virtio_ring, virtio_pci)
 	done
+	[ -e "$K/qemu_fw_cfg.ko" ] || cp "$K/modules/qemu_fw_cfg.ko" "$K/qemu_fw_cfg.ko"
 	rm -f "$K/UNAVAILABLE"
 	newer "$K/VERSION" "$dbg" "$uns" && return
 	{
@@ -193,6 +226,8 @@ stage() {
 	done
 	gcc -static -O2 -pthread -o "$S/bin/kvmgen-marker" "$REPO/scripts/guest/marker.c"
 	for a in 1 2 3; do cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-marker-$a"; done
+	cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-spin"
+	cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-many"
 	rm "$S/bin/kvmgen-marker"
 	gcc -static -O2 -o "$S/bin/kvmgen-hog" "$REPO/scripts/guest/hog.c"
 	cp "$K"/modules/*.ko "$S/lib/modules/"
@@ -359,69 +394,76 @@ do_dumps() {
 	rm -rf "$R"
 }
 
-# ---------------------------------------------------------------- panic
-# The panic dumps (dumps/panic/): the same guest booted with panic=0 and the
-# kernel parameter kvmgen_panic on two CPUs; after its truth, /init crashes
-# the kernel through /proc/sysrq-trigger ("Kernel panic - not syncing:
-# sysrq triggered crash"). panic=0 keeps the panicked kernel spinning, so
-# QEMU stays up and dumps it (ELF and zlib kdump).
-PANIC_APPEND="console=ttyS0 panic=0 quiet kvmgen_panic"
-PANIC_SMP=2
-do_panic() {
-	local D=$K/dumps/panic h
-	h=$( (sha256sum < "$K/guest/initrd.gz"; echo "$PANIC_APPEND $PANIC_SMP") | sha256sum | cut -d' ' -f1)
-	if [ "$(cat "$D/INPUTS" 2>/dev/null)" = "$h" ] && [ -s "$D/truth/markers.txt" ] &&
-		[ -s "$D/elf.vmcore" ] && [ -s "$D/kdump-zlib.vmcore" ]; then
+# ---------------------------------------------------------------- variants
+# do_variant NAME APPEND SMP MEM FORMATS PANIC: the same guest booted with
+# other kernel parameters, dumped into dumps/NAME/ (FORMATS: elf, paging,
+# kdump-zlib), with its truth. PANIC=1 waits for the kernel panic first.
+#   panic  panic=0 kvmgen_panic on two CPUs: after its truth, /init crashes
+#          the kernel through /proc/sysrq-trigger ("Kernel panic - not
+#          syncing: sysrq triggered crash"); panic=0 keeps the panicked
+#          kernel spinning, so QEMU stays up and dumps it.
+#   smp    kvmgen_smp on two CPUs: a spinner pinned to each CPU
+#          (truth/percpu.txt "CPU PID"), the per-CPU variables' truth.
+#   many   kvmgen_tasks=10000: 100 processes of 100 threads each
+#          (truth/many.txt), the task-walk scaling benchmark's dump.
+do_variant() {
+	local name=$1 append=$2 smp=$3 mem=$4 formats=$5 panic=$6
+	local D=$K/dumps/$name h f
+	h=$( (sha256sum < "$K/guest/initrd.gz"; echo "$append $smp $mem $formats") | sha256sum | cut -d' ' -f1)
+	local ok=1
+	for f in $formats; do [ -s "$D/$f.vmcore" ] || ok=0; done
+	if [ $ok = 1 ] && [ "$(cat "$D/INPUTS" 2>/dev/null)" = "$h" ] && [ -s "$D/truth/markers.txt" ]; then
 		return
 	fi
-	local R=$K/run-panic
+	local R=$K/run-$name
 	rm -rf "$R"
 	mkdir -p "$R" "$D"
-	log "booting the panic guest (TCG; -m $QEMU_MEM -smp $PANIC_SMP)"
+	log "booting the $name guest (TCG; -m $mem -smp $smp)"
 	local KVMGEN_LIVE_DISK=
-	BOOT_APPEND=$PANIC_APPEND BOOT_SMP=$PANIC_SMP boot "$R" "$K/guest/initrd.gz"
-	local t0=$SECONDS
-	until grep -q "Kernel panic - not syncing" "$R/serial.log"; do
-		kill -0 "$QPID" 2>/dev/null || die "QEMU exited before the panic (see $R/serial.log)"
-		if [ $((SECONDS - t0)) -gt 120 ]; then
-			kill "$QPID" || true
-			tail -50 "$R/serial.log" >&2 || true
-			die "no kernel panic 120 s after KVMGEN-READY (serial log above)"
-		fi
-		sleep 0.5
-	done
-	# Let the panic finish its messages (the end marker), then stop.
-	sleep 2
+	QEMU_MEM=$mem BOOT_APPEND="console=ttyS0 quiet $append" BOOT_SMP=$smp boot "$R" "$K/guest/initrd.gz"
+	if [ "$panic" = 1 ]; then
+		local t0=$SECONDS
+		until grep -q "Kernel panic - not syncing" "$R/serial.log"; do
+			kill -0 "$QPID" 2>/dev/null || die "QEMU exited before the panic (see $R/serial.log)"
+			if [ $((SECONDS - t0)) -gt 120 ]; then
+				kill "$QPID" || true
+				tail -50 "$R/serial.log" >&2 || true
+				die "no kernel panic 120 s after KVMGEN-READY (serial log above)"
+			fi
+			sleep 0.5
+		done
+		# Let the panic finish its messages (the end marker), then stop.
+		sleep 2
+	fi
 	monitor "$R" stop
-	local t d_elf d_kdump
-	t=$(now); monitor "$R" "dump-guest-memory $R/elf.vmcore"; d_elf=$(since "$t")
-	t=$(now); monitor "$R" "dump-guest-memory -z $R/kdump-zlib.vmcore"; d_kdump=$(since "$t")
-	monitor "$R" quit || true
-	wait "$QPID" || true
-	local f
-	for f in elf kdump-zlib; do
+	local t timings="boot_to_ready_s=$BOOT_SECONDS" flag
+	for f in $formats; do
+		case $f in elf) flag= ;; paging) flag=-p ;; kdump-zlib) flag=-z ;; *) die "unknown dump format $f" ;; esac
+		t=$(now); monitor "$R" "dump-guest-memory $flag $R/$f.vmcore"
+		timings="$timings dump_${f//-/_}_s=$(since "$t")"
 		[ -s "$R/$f.vmcore" ] || die "QEMU wrote no $f.vmcore (see $R/monitor.log)"
 	done
+	monitor "$R" quit || true
+	wait "$QPID" || true
 	truth "$R" "$R/truth"
 	rm -rf "$D/truth"
-	for f in elf kdump-zlib; do
+	for f in $formats; do
 		chmod 0444 "$R/$f.vmcore"
 		mv -f "$R/$f.vmcore" "$D/$f.vmcore"
 	done
 	mv "$R/truth" "$D/truth"
-	# The guest's swap device as it was at the dump (the hog's pages pushed
-	# out to it): the swapfile of kvm.Options.SwapFile (sparse, 128 MiB).
+	# The guest's swap device as it was at the dump: the swapfile of
+	# kvm.Options.SwapFile (sparse, 128 MiB).
 	chmod 0444 "$R/swap.img"
 	mv -f "$R/swap.img" "$D/swap.img"
-	{
-		echo "boot_to_ready_s=$BOOT_SECONDS"
-		echo "dump_elf_s=$d_elf"
-		echo "dump_kdump_zlib_s=$d_kdump"
-	} > "$D/TIMINGS"
+	echo "$timings" | tr ' ' '\n' > "$D/TIMINGS"
 	echo "$h" > "$D/INPUTS"
-	log "panic dumps ready: $(tr '\n' ' ' < "$D/TIMINGS")"
+	log "$name dumps ready: $timings"
 	rm -rf "$R"
 }
+do_panic() { do_variant panic "panic=0 kvmgen_panic" 2 "$QEMU_MEM" "elf kdump-zlib" 1; }
+do_smp() { do_variant smp "panic=-1 kvmgen_smp" 2 "$QEMU_MEM" "elf" 0; }
+do_many() { do_variant many "panic=-1 kvmgen_tasks=${KVMGEN_MANY_TASKS:-10000}" 1 1536 "elf" 0; }
 
 # ---------------------------------------------------------------- live
 do_live() {
@@ -462,13 +504,26 @@ mode=${1:-all}
 case $mode in
 kernel) do_kernel ;;
 guest) do_kernel; do_guest ;;
-dumps) do_kernel; do_guest; do_dumps; [ -n "${KVMGEN_NO_PANIC:-}" ] || do_panic ;;
+dumps) do_kernel; do_guest; do_dumps; [ -n "${KVMGEN_NO_PANIC:-}" ] || { do_panic; do_smp; } ;;
 panic) do_kernel; do_guest; do_panic ;;
+smp) do_kernel; do_guest; do_smp ;;
+many) do_kernel; do_guest; do_many ;;
 all)
-	do_kernel; do_guest; do_dumps; do_panic
+	do_kernel; do_guest; do_dumps; do_panic; do_smp
 	KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 KVMGEN_NO_PANIC=1 bash "${BASH_SOURCE[0]}" dumps
 	;;
+current)
+	# The build bookworm's linux-image-cloud-amd64-dbg depends on today (the
+	# archive moves on; 6.1.0-57 when written), with its own dumps and truth,
+	# in linux-amd64-current/: the tests also run on whatever is current.
+	KVMGEN_KVER=none KVMGEN_KDIR=linux-amd64-current KVMGEN_NO_PANIC=1 bash "${BASH_SOURCE[0]}" dumps ;;
+trixie)
+	# Debian trixie's current 6.12 cloud kernel (the archive moves on: the
+	# metapackage's dependency today, recorded in VERSION; KVMGEN_TRIXIE_KVER
+	# pins one) with its own dumps and truth, in linux-amd64-6.12/.
+	KVMGEN_SUITE=trixie KVMGEN_KVER=${KVMGEN_TRIXIE_KVER:-none} KVMGEN_KDIR=linux-amd64-6.12 KVMGEN_NO_PANIC=1 \
+		bash "${BASH_SOURCE[0]}" dumps ;;
 prev) KVMGEN_KVER=$PREV_KVER KVMGEN_KDIR=linux-amd64-prev KVMGEN_NO_FALLBACK=1 KVMGEN_NO_PANIC=1 bash "${BASH_SOURCE[0]}" dumps ;;
 live) shift; do_live "$@" ;;
-*) die "unknown mode $mode (all, kernel, guest, dumps, prev, live OUTDIR [LSPROC])" ;;
+*) die "unknown mode $mode (all, kernel, guest, dumps, panic, smp, many, prev, current, trixie, live OUTDIR [LSPROC])" ;;
 esac

@@ -98,6 +98,12 @@ func UnwindX86(mem Memory, orc *ORC, st StartX86, o Options) Trace {
 		if !exact {
 			look = ip - 1
 		}
+		if ip>>47 == 0 {
+			// The lower canonical half: the CPU (or the frame's saved
+			// registers) was running user code; the kernel stack ends here.
+			tr.End = "user mode"
+			return tr
+		}
 		e, ok := orc.Find(look)
 		if !ok {
 			tr.Stop = fmt.Sprintf("no ORC entry for %#x", ip)

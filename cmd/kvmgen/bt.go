@@ -541,6 +541,9 @@ func printTrace(w io.Writer, t *btTrace, arch string) {
 		if f.Regs {
 			mark = "  (exception frame)"
 		}
+		if i == len(t.Frames)-1 && t.End == "user mode" && !strings.HasPrefix(name, "entry_") {
+			mark += "  (user mode)"
+		}
 		at := f.SP
 		if arch == "aarch64" {
 			at = f.FP // the frame record: what arm64 stacks record

@@ -6,12 +6,20 @@
  * their comm is distinctive.
  *
  * KVMGEN_MODE selects extra shapes of process for the truth:
- *   threads  start two extra threads (a thread group of three)
+ *   threads  start extra threads: KVMGEN_THREADS of them (default two, a
+ *            thread group of three), each on a 64 KiB stack
+ * The memory is locked unless KVMGEN_NOLOCK is set (the many-task guest).
  *   zombie   fork a child that exits at once and is never reaped (state Z)
+ *   spin     pin itself to CPU KVMGEN_CPU and spin in user mode forever, so
+ *            that this task is the one running on that CPU when the guest
+ *            is dumped (the per-CPU truth); it prints "CPU PID" on stdout
+ *            once sched_getcpu() confirms the pinning
  *
  * Built by scripts/fixtures.sh: gcc -static -O2 -pthread -o kvmgen-marker marker.c
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +38,35 @@ int main(void)
 {
 	const char *mode = getenv("KVMGEN_MODE");
 	if (mode != NULL && strcmp(mode, "threads") == 0) {
-		for (int i = 0; i < 2; i++) {
+		const char *n = getenv("KVMGEN_THREADS");
+		int nthreads = n != NULL ? atoi(n) : 2;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		for (int i = 0; i < nthreads; i++) {
 			pthread_t t;
-			if (pthread_create(&t, NULL, sleeper, NULL) != 0) {
+			if (pthread_create(&t, &attr, sleeper, NULL) != 0) {
 				perror("pthread_create");
 				return 1;
 			}
 		}
+	}
+	if (mode != NULL && strcmp(mode, "spin") == 0) {
+		const char *c = getenv("KVMGEN_CPU");
+		int cpu = c != NULL ? atoi(c) : 0;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof set, &set) != 0) {
+			perror("sched_setaffinity");
+			return 1;
+		}
+		while (sched_getcpu() != cpu)
+			sched_yield();
+		printf("%d %d\n", cpu, (int)getpid());
+		fflush(stdout);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
 	}
 	if (mode != NULL && strcmp(mode, "zombie") == 0) {
 		pid_t c = fork();
@@ -47,7 +77,7 @@ int main(void)
 		if (c == 0)
 			_exit(7);
 	}
-	if (mlockall(MCL_CURRENT) != 0) {
+	if (getenv("KVMGEN_NOLOCK") == NULL && mlockall(MCL_CURRENT) != 0) {
 		perror("mlockall");
 		return 1;
 	}
