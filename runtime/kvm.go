@@ -56,7 +56,9 @@ type Options struct {
 	SymbolFile string
 	// SwapFile is the image of the target's swap area (Solaris' swapfile):
 	// user pages swapped out to swap area 0 are read from it (ReadUser,
-	// argv, environment). "" reports such pages as *SwappedOutError.
+	// argv, environment). "" reports such pages as *SwappedOutError, except
+	// on live memory, where the running kernel's swap area is used when
+	// /proc/swaps lists exactly one and it is readable (KVM.SwapFile).
 	SwapFile string
 }
 
@@ -260,6 +262,15 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 		if kd.swap, err = openSwapFile(o.SwapFile, int(kd.userPageSize()), bo); err != nil {
 			kd.Close()
 			return nil, err
+		}
+	} else if live || isLiveCore(corefile) {
+		// Live memory without a swapfile: the running kernel's swap area,
+		// when there is one and it can be read (root); else swapped-out
+		// pages stay *SwappedOutError.
+		if name := runningSwapArea(); name != "" {
+			if sf, err := openSwapFile(name, int(kd.userPageSize()), binary.NativeEndian); err == nil {
+				kd.swap = sf
+			}
 		}
 	}
 	return kd, nil

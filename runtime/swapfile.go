@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Solaris' kvm_open takes a swapfile: where the swapped-out pages of user
@@ -103,4 +105,55 @@ func (kd *KVM) fromSwap(se *SwappedOutError, buf []byte, va uint64, pageSize uin
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// procSwaps lists the running kernel's swap areas (a variable for tests).
+var procSwaps = "/proc/swaps"
+
+// runningSwapArea returns the running kernel's swap area, for a live
+// descriptor opened without a swapfile (Solaris: a NULL swapfile means the
+// system's own swap device): the area /proc/swaps lists when it lists
+// exactly one. With none or several (which of them is area 0 /proc/swaps
+// does not say) it returns "".
+func runningSwapArea() string {
+	b, err := os.ReadFile(procSwaps)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Filename") {
+		return ""
+	}
+	f := strings.Fields(lines[1])
+	if len(f) == 0 {
+		return ""
+	}
+	return unescapeProcPath(f[0])
+}
+
+// unescapeProcPath undoes the octal escapes (\040 for a space, \011,
+// \012, \134) that /proc/swaps and /proc/mounts put in a path.
+func unescapeProcPath(p string) string {
+	var sb strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+4 <= len(p) {
+			if v, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
+				sb.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		sb.WriteByte(p[i])
+	}
+	return sb.String()
+}
+
+// SwapFile returns the swap area image the descriptor reads swapped-out
+// user pages from: Options.SwapFile, or for live memory the running
+// kernel's swap area when it is readable; "" when none.
+func (kd *KVM) SwapFile() string {
+	if kd.swap == nil {
+		return ""
+	}
+	return kd.swap.name
 }

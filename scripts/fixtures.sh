@@ -225,7 +225,7 @@ stage() {
 		[ "$a" = busybox ] || ln -s busybox "$S/bin/$a"
 	done
 	gcc -static -O2 -pthread -o "$S/bin/kvmgen-marker" "$REPO/scripts/guest/marker.c"
-	for a in 1 2 3; do cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-marker-$a"; done
+	for a in 1 2 3 4; do cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-marker-$a"; done
 	cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-spin"
 	cp "$S/bin/kvmgen-marker" "$S/bin/kvmgen-many"
 	rm "$S/bin/kvmgen-marker"

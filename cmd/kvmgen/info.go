@@ -141,6 +141,9 @@ func runInfo(stdout io.Writer, args []string) (err error) {
 		p("kernel", "none given: the target describes itself")
 	}
 	p("symbols", "%s", kd.SymbolSource())
+	if sf := kd.SwapFile(); sf != "" {
+		p("swapfile", "%s", sf)
+	}
 	if !*noTypes {
 		if ts, err := ta.types(kd); err != nil {
 			p("types", "none: %v", err)

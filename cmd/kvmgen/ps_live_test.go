@@ -66,6 +66,8 @@ func TestPSLive(t *testing.T) {
 		"/bin/kvmgen ps -layout-cache /bin -t 1088",
 		"/bin/kvmgen ps -layout-cache /bin -s $(pidof sleep)",
 		"/bin/kvmgen ps -layout-cache /bin -g $(pidof sleep)",
+		// Live memory without -swapfile: the running kernel's swap area.
+		"/bin/kvmgen info -no-types",
 	}
 	if err := os.WriteFile(cmds, []byte(strings.Join(guestCmds, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -175,5 +177,10 @@ func TestPSLive(t *testing.T) {
 		if f[0] != sleepPID || f[3] != "Ss+" || f[6] != "sleep" {
 			t.Errorf("%s: %q, want pid %s with STAT Ss+", guestCmds[n-1], got[1], sleepPID)
 		}
+	}
+	// The guest's one swap area (/dev/vda, swapon'd by /init) is the live
+	// descriptor's swapfile.
+	if info := read("live-7.out"); !strings.Contains(info, "\nswapfile:           /dev/vda\n") || !strings.Contains(read("swaps"), "/dev/vda") {
+		t.Errorf("kvmgen info in the guest (its /proc/swaps lists /dev/vda):\n%s", info)
 	}
 }

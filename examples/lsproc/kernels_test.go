@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -20,8 +19,11 @@ import (
 // BTF (no vmlinux) and, separately, from that kernel's vmlinux; each table
 // equals that guest's /proc.
 func TestOneBinaryManyKernels(t *testing.T) {
-	// The go command that runs this test (not an outside tool).
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go command that runs the tests (not an outside tool).
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "lsproc")
 	build := exec.Command(goTool, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -8,6 +8,11 @@
  * KVMGEN_MODE selects extra shapes of process for the truth:
  *   threads  start extra threads: KVMGEN_THREADS of them (default two, a
  *            thread group of three), each on a 64 KiB stack
+ *   cred     the credentials and job control the process filters select
+ *            by: a session of its own with /dev/ttyS1 as its controlling
+ *            terminal, real/effective UID 1000/1001; and a child in a
+ *            process group of its own (same session and terminal), real/
+ *            effective UID 2000/2001
  * The memory is locked unless KVMGEN_NOLOCK is set (the many-task guest).
  *   zombie   fork a child that exits at once and is never reaped (state Z)
  *   spin     pin itself to CPU KVMGEN_CPU and spin in user mode forever, so
@@ -19,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +82,41 @@ int main(void)
 		}
 		if (c == 0)
 			_exit(7);
+	}
+	if (mode != NULL && strcmp(mode, "cred") == 0) {
+		if (setsid() < 0) {
+			perror("setsid");
+			return 1;
+		}
+		/* A session leader without a terminal acquires the first it opens. */
+		if (open("/dev/ttyS1", O_RDWR) < 0) {
+			perror("/dev/ttyS1");
+			return 1;
+		}
+		pid_t c = fork();
+		if (c < 0) {
+			perror("fork");
+			return 1;
+		}
+		uid_t ruid = 1000, euid = 1001;
+		if (c == 0) {
+			if (setpgid(0, 0) != 0) {
+				perror("setpgid");
+				_exit(1);
+			}
+			ruid = 2000, euid = 2001;
+		}
+		/* Lock while still privileged (CAP_IPC_LOCK), then drop. */
+		if (mlockall(MCL_CURRENT) != 0) {
+			perror("mlockall");
+			return 1;
+		}
+		if (setresuid(ruid, euid, euid) != 0) {
+			perror("setresuid");
+			return 1;
+		}
+		for (;;)
+			pause();
 	}
 	if (getenv("KVMGEN_NOLOCK") == NULL && mlockall(MCL_CURRENT) != 0) {
 		perror("mlockall");
