@@ -13,29 +13,28 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-// toolchain is a C compiler for one target and what its objects must say.
+// toolchain is a C compiler for one target (testfix's) and what its
+// objects must say.
 type toolchain struct {
-	cc, objcopy string
-	arch        string
-	ptrSize     int
-	order       binary.ByteOrder
-	versions    []int
-	canLink     bool // links a free-standing executable
+	testfix.Toolchain
+	ptrSize  int
+	order    binary.ByteOrder
+	versions []int
+	canLink  bool // links a static program
 	// clang: an extra compiler, skipped when absent even in CI (it writes
 	// the DWARF 5 forms GCC does not: strx1, addrx, str_offsets_base).
-	flags    []string
 	optional bool
 	prefix   string // in object names
 }
 
 var toolchains = []toolchain{
-	{"gcc", "objcopy", "x86_64", 8, binary.LittleEndian, []int{2, 3, 4, 5}, true, nil, false, ""},
-	{"i686-linux-gnu-gcc", "i686-linux-gnu-objcopy", "i386", 4, binary.LittleEndian, []int{4, 5}, true, nil, false, ""},
-	{"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-objcopy", "aarch64", 8, binary.LittleEndian, []int{4, 5}, true, nil, false, ""},
-	{"s390x-linux-gnu-gcc", "s390x-linux-gnu-objcopy", "s390x", 8, binary.BigEndian, []int{4, 5}, true, nil, false, ""},
-	{"clang-14", "objcopy", "x86_64", 8, binary.LittleEndian, []int{4, 5}, true, nil, true, "clang-"},
-	{"clang-14", "i686-linux-gnu-objcopy", "i386", 4, binary.LittleEndian, []int{5}, false, []string{"--target=i686-linux-gnu"}, true, "clang-"},
-	{"clang-14", "s390x-linux-gnu-objcopy", "s390x", 8, binary.BigEndian, []int{5}, false, []string{"--target=s390x-linux-gnu"}, true, "clang-"},
+	{testfix.GCC["x86_64"], 8, binary.LittleEndian, []int{2, 3, 4, 5}, true, false, ""},
+	{testfix.GCC["i386"], 4, binary.LittleEndian, []int{4, 5}, true, false, ""},
+	{testfix.GCC["aarch64"], 8, binary.LittleEndian, []int{4, 5}, true, false, ""},
+	{testfix.GCC["s390x"], 8, binary.BigEndian, []int{4, 5}, true, false, ""},
+	{testfix.Clang["x86_64"], 8, binary.LittleEndian, []int{4, 5}, true, true, "clang-"},
+	{testfix.Clang["i386"], 4, binary.LittleEndian, []int{5}, false, true, "clang-"},
+	{testfix.Clang["s390x"], 8, binary.BigEndian, []int{5}, false, true, "clang-"},
 }
 
 // object is one built test input.
@@ -67,11 +66,38 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// objects builds testdata/types.c with every toolchain found, each DWARF
-// version, with and without compressed debug sections (gcc -gz=zlib gives
-// SHF_COMPRESSED zlib, -gz=zlib-gnu legacy .zdebug_, objcopy
-// --compress-debug-sections=zstd SHF_COMPRESSED zstd), plus a linked
-// executable per toolchain (and one with DWARF 5 type units). A missing toolchain is skipped unless
+// job is one build of the truth program (testfix's pipeline), and what
+// becomes of it.
+type job struct {
+	name string
+	b    testfix.CBuild
+	path string
+	err  error
+}
+
+// buildAll runs the builds, two at a time.
+func buildAll(jobs []*job) {
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func(j *job) {
+			defer wg.Done()
+			sem <- struct{}{}
+			j.path, j.err = testfix.Build(j.b)
+			<-sem
+		}(j)
+	}
+	wg.Wait()
+}
+
+// objects builds the truth program (testdata/c/truth.c, through
+// internal/testfix) with every toolchain found, each DWARF version, as
+// relocatable objects with and without compressed debug sections (gcc
+// -gz=zlib gives SHF_COMPRESSED zlib, -gz=zlib-gnu legacy .zdebug_,
+// objcopy --compress-debug-sections=zstd SHF_COMPRESSED zstd), plus a
+// linked program per toolchain that links (truth.c and decl.c), and with
+// DWARF 4 and 5 type units. A missing toolchain is skipped unless
 // KVMGEN_REQUIRE_FIXTURES=1.
 func objects(t testing.TB) []object {
 	t.Helper()
@@ -82,22 +108,27 @@ func objects(t testing.TB) []object {
 			return
 		}
 		buildDir = dir
-		src, _ := filepath.Abs("testdata/types.c")
-		decl, _ := filepath.Abs("testdata/decl.c")
-		run := func(name string, args ...string) error {
-			out, err := exec.Command(name, args...).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-			}
-			return nil
+		type plan struct {
+			obj    object
+			j      *job
+			oracle *job // the file for the oracles when not the object itself
+		}
+		var plans []plan
+		var jobs []*job
+		add := func(o object, b testfix.CBuild, oracle *job) *job {
+			j := &job{name: o.name, b: b}
+			jobs = append(jobs, j)
+			plans = append(plans, plan{o, j, oracle})
+			return j
 		}
 		for _, tc := range toolchains {
-			if _, err := exec.LookPath(tc.cc); err != nil {
+			if _, err := exec.LookPath(tc.CC); err != nil {
 				if !tc.optional {
-					buildErrs = append(buildErrs, fmt.Sprintf("%s not found", tc.cc))
+					buildErrs = append(buildErrs, fmt.Sprintf("%s not found", tc.CC))
 				}
 				continue
 			}
+			plain := map[int]*job{}
 			for _, v := range tc.versions {
 				for _, comp := range []string{"", "zlib", "zlib-gnu", "zstd"} {
 					if comp != "" && v != 4 && v != 5 {
@@ -106,72 +137,73 @@ func objects(t testing.TB) []object {
 					if tc.optional && (comp == "zlib-gnu" || comp == "zstd") {
 						continue
 					}
-					name := fmt.Sprintf("%s%s-dwarf%d", tc.prefix, tc.arch, v)
+					name := fmt.Sprintf("%s%s-dwarf%d", tc.prefix, tc.Arch, v)
 					if comp != "" {
 						name += "-" + comp
 					}
-					out := filepath.Join(dir, name+".o")
-					args := append(append([]string{}, tc.flags...), "-c", "-O0", "-g", fmt.Sprintf("-gdwarf-%d", v), "-o", out, src)
-					if comp == "zlib" || comp == "zlib-gnu" {
-						args = append([]string{"-gz=" + comp}, args...)
-					}
-					if err := run(tc.cc, args...); err != nil {
-						buildErrs = append(buildErrs, err.Error())
-						continue
-					}
-					oracle := out
+					o := object{name: name + ".o", tc: tc, version: v, comp: comp}
 					if comp == "zstd" {
-						plain := out
-						out = filepath.Join(dir, name+"-compressed.o")
-						if err := run(tc.objcopy, "--compress-debug-sections=zstd", plain, out); err != nil {
-							buildErrs = append(buildErrs, err.Error())
-							continue
-						}
-					}
-					built = append(built, object{name + ".o", out, tc, v, comp, false, oracle})
-				}
-			}
-			if tc.canLink {
-				v := tc.versions[len(tc.versions)-1]
-				name := fmt.Sprintf("%s%s-dwarf%d-linked", tc.prefix, tc.arch, v)
-				out := filepath.Join(dir, name)
-				linked := out
-				if err := run(tc.cc, "-O0", "-g", fmt.Sprintf("-gdwarf-%d", v), "-nostdlib", "-static", "-Wl,-e,0", "-Wl,--build-id", "-o", out, src, decl); err != nil {
-					buildErrs = append(buildErrs, err.Error())
-				} else {
-					built = append(built, object{name, out, tc, v, "", true, out})
-				}
-				// Type units: DWARF 5 (DW_UT_type in .debug_info) and
-				// DWARF 4 (.debug_types), referenced by DW_FORM_ref_sig8,
-				// relocatable (one section per type unit, in section
-				// groups) and linked. pahole and Go's debug/dwarf do not
-				// read type units: they read the same program built
-				// without them.
-				for _, tv := range []int{4, 5} {
-					plain := filepath.Join(dir, fmt.Sprintf("%s%s-dwarf%d.o", tc.prefix, tc.arch, tv))
-					if _, err := os.Stat(plain); err != nil {
+						// The plain object, compressed by objcopy below.
+						plans = append(plans, plan{o, plain[v], nil})
 						continue
 					}
-					name := fmt.Sprintf("%s%s-dwarf%d-typeunits.o", tc.prefix, tc.arch, tv)
-					out := filepath.Join(dir, name)
-					if err := run(tc.cc, append(append([]string{}, tc.flags...), "-c", "-O0", "-g", fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section", "-o", out, src)...); err != nil {
-						buildErrs = append(buildErrs, err.Error())
-					} else {
-						built = append(built, object{name, out, tc, tv, "", false, plain})
+					flags := []string{fmt.Sprintf("-gdwarf-%d", v)}
+					if comp != "" {
+						flags = append(flags, "-gz="+comp)
 					}
-					oracle := plain
-					if tv == v {
-						oracle = linked
-					}
-					name = fmt.Sprintf("%s%s-dwarf%d-typeunits-linked", tc.prefix, tc.arch, tv)
-					out = filepath.Join(dir, name)
-					if err := run(tc.cc, append(append([]string{}, tc.flags...), "-O0", "-g", fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section", "-nostdlib", "-static", "-Wl,-e,0", "-o", out, src, decl)...); err != nil {
-						buildErrs = append(buildErrs, err.Error())
-					} else {
-						built = append(built, object{name, out, tc, tv, "", true, oracle})
+					j := add(o, testfix.TruthBuild(tc.Toolchain, true, flags...), nil)
+					if comp == "" {
+						plain[v] = j
 					}
 				}
 			}
+			if !tc.canLink {
+				continue
+			}
+			v := tc.versions[len(tc.versions)-1]
+			linked := add(object{name: fmt.Sprintf("%s%s-dwarf%d-linked", tc.prefix, tc.Arch, v), tc: tc, version: v, linked: true},
+				testfix.TruthBuild(tc.Toolchain, false, fmt.Sprintf("-gdwarf-%d", v), "-Wl,--build-id"), nil)
+			// Type units: DWARF 5 (DW_UT_type in .debug_info) and DWARF 4
+			// (.debug_types), referenced by DW_FORM_ref_sig8, relocatable
+			// (one section per type unit, in section groups) and linked.
+			// pahole and Go's debug/dwarf do not read type units: they read
+			// the same program built without them.
+			for _, tv := range []int{4, 5} {
+				if plain[tv] == nil {
+					continue
+				}
+				add(object{name: fmt.Sprintf("%s%s-dwarf%d-typeunits.o", tc.prefix, tc.Arch, tv), tc: tc, version: tv},
+					testfix.TruthBuild(tc.Toolchain, true, fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section"), plain[tv])
+				oracle := plain[tv]
+				if tv == v {
+					oracle = linked
+				}
+				add(object{name: fmt.Sprintf("%s%s-dwarf%d-typeunits-linked", tc.prefix, tc.Arch, tv), tc: tc, version: tv, linked: true},
+					testfix.TruthBuild(tc.Toolchain, false, fmt.Sprintf("-gdwarf-%d", tv), "-fdebug-types-section"), oracle)
+			}
+		}
+		buildAll(jobs)
+		for _, p := range plans {
+			if p.j.err != nil {
+				buildErrs = append(buildErrs, p.j.err.Error())
+				continue
+			}
+			o := p.obj
+			o.path, o.oracle = p.j.path, p.j.path
+			if p.oracle != nil {
+				if p.oracle.err != nil {
+					continue
+				}
+				o.oracle = p.oracle.path
+			}
+			if o.comp == "zstd" {
+				o.path = filepath.Join(dir, strings.TrimSuffix(o.name, ".o")+"-compressed.o")
+				if out, err := exec.Command(o.tc.Objcopy, "--compress-debug-sections=zstd", o.oracle, o.path).CombinedOutput(); err != nil {
+					buildErrs = append(buildErrs, fmt.Sprintf("%s --compress-debug-sections=zstd: %v\n%s", o.tc.Objcopy, err, out))
+					continue
+				}
+			}
+			built = append(built, o)
 		}
 	})
 	if len(buildErrs) > 0 {

@@ -110,6 +110,8 @@ type die struct {
 	location            []byte
 	spec                uint64
 	hasSpec             bool
+	sig                 uint64 // DW_AT_signature: the type unit's type DIE
+	hasSig              bool
 	memberLocErr        string
 	sibling             uint64
 	prototyped          bool
@@ -169,7 +171,7 @@ func (f *File) readDIE(v view, pos int) (*die, error) {
 		switch s.attr {
 		case atName, atType, atByteSize, atBitSize, atBitOffset, atDataBitOffset, atDataMemberLoc,
 			atDeclaration, atEncoding, atCount, atUpperBound, atLowerBound, atConstValue, atLocation,
-			atSpecification, atAbstractOrigin, atSibling, 0x27 /* prototyped */, atDeclLine:
+			atSpecification, atAbstractOrigin, atSibling, 0x27 /* prototyped */, atDeclLine, atSignature:
 		default:
 			skipVal(&r, u, s)
 			continue
@@ -240,6 +242,8 @@ func (f *File) readDIE(v view, pos int) (*die, error) {
 			}
 		case atSibling:
 			d.sibling = v.u
+		case atSignature:
+			d.sig, d.hasSig = v.u, v.ok
 		case 0x27:
 			d.prototyped = v.u != 0
 		case atDeclLine:
@@ -302,6 +306,7 @@ type decoder struct {
 	enums   []enumFixup
 	created []uint64
 	err     error // the first unresolvable reference
+	sigHops int   // DW_AT_signature skeletons being followed (bounded)
 }
 
 type fixup struct {
@@ -470,6 +475,10 @@ func (dc *decoder) ref(dst *Type, d *die) {
 	dc.queue = append(dc.queue, fixup{dst, d.typ})
 }
 
+// maxSigHops bounds a chain of type-unit skeletons (each names the next by
+// DW_AT_signature); real compilers write one hop.
+const maxSigHops = 8
+
 func (dc *decoder) memo(off uint64, t Type) {
 	dc.f.memo[off] = t
 	dc.created = append(dc.created, off)
@@ -485,6 +494,22 @@ func (dc *decoder) get(off uint64) (Type, error) {
 	d, kids, u, err := f.parseDIE(off, true)
 	if err != nil {
 		return nil, err
+	}
+	if d.hasSig && !d.children && d.sig != off {
+		// A skeleton of a type that a type unit defines (GCC writes one,
+		// with DW_AT_signature and no name, where a type unit refers to a
+		// type of another type unit): the type is that unit's.
+		if dc.sigHops >= maxSigHops {
+			return nil, &FormatError{File: f.displayName(), Section: ".debug_info", Offset: int64(off),
+				Msg: fmt.Sprintf("more than %d DW_AT_signature skeletons in a row (a cycle?)", maxSigHops)}
+		}
+		dc.sigHops++
+		t, err := dc.get(d.sig)
+		dc.sigHops--
+		if err == nil {
+			dc.memo(off, t)
+		}
+		return t, err
 	}
 	if t, ok, err := dc.canonical(d, kids); ok || err != nil {
 		return t, err

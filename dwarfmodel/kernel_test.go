@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -189,20 +188,16 @@ func TestKernelIndex(t *testing.T) {
 	}
 }
 
-// TestKernelAgainstPahole decodes the issue's kernel types and every named
-// struct and union they reach, and compares each one's size and every
-// member's offset, size, bit size and data bit offset with one run of
-// `pahole -F dwarf` on the same vmlinux.
-func TestKernelAgainstPahole(t *testing.T) {
-	if testing.Short() {
-		t.Skip("pahole on the vmlinux takes ~20 s and 3 GB")
-	}
+// kernelReach opens the fixture vmlinux (closed when the test ends) and
+// returns its path and every type reached from kernelTypes.
+func kernelReach(t *testing.T) (string, []Type) {
+	t.Helper()
 	path := testfix.Path(t, "linux-amd64/vmlinux")
 	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	var roots []Type
 	for _, n := range kernelTypes {
 		ty, err := f.Type(n)
@@ -211,8 +206,20 @@ func TestKernelAgainstPahole(t *testing.T) {
 		}
 		roots = append(roots, ty)
 	}
+	return path, reach(roots...)
+}
+
+// TestKernelAgainstPahole decodes the issue's kernel types and every named
+// struct and union they reach, and compares each one's size and every
+// member's offset, size, bit size and data bit offset with one run of
+// `pahole -F dwarf` on the same vmlinux.
+func TestKernelAgainstPahole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pahole on the vmlinux takes ~20 s and 3 GB")
+	}
+	path, reached := kernelReach(t)
 	byName := map[string]*Struct{}
-	for _, ty := range reach(roots...) {
+	for _, ty := range reached {
 		if s, ok := ty.(*Struct); ok && s.Name != "" && !s.Incomplete {
 			if old, dup := byName[s.TypeName()]; dup && old != s {
 				// Two different definitions of one tag (only possible
@@ -406,25 +413,9 @@ func TestKernelVariables(t *testing.T) {
 // kernel types with drgn's reading of the same vmlinux: enumerator names,
 // values and signedness.
 func TestKernelEnumsAgainstDrgn(t *testing.T) {
-	path := testfix.Path(t, "linux-amd64/vmlinux")
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("no /usr/bin/python3")
-	}
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var roots []Type
-	for _, n := range kernelTypes {
-		ty, err := f.Type(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		roots = append(roots, ty)
-	}
+	path, reached := kernelReach(t)
 	enums := map[string]*Enum{}
-	for _, ty := range reach(roots...) {
+	for _, ty := range reached {
 		if e, ok := ty.(*Enum); ok && e.Name != "" {
 			enums[e.Name] = e
 		}
@@ -437,18 +428,7 @@ func TestKernelEnumsAgainstDrgn(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	script := `
-import drgn, sys
-p = drgn.Program()
-p.load_debug_info([sys.argv[1]])
-for n in sys.argv[2:]:
-    t = p.type("enum " + n)
-    print(n, int(t.type.is_signed), " ".join("%s=%d" % (e.name, e.value) for e in t.enumerators))
-`
-	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script, path}, names...)...).Output()
-	if err != nil {
-		t.Skipf("drgn: %v", err)
-	}
+	out := testfix.Drgn(t, "enums", path, "", names...)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != len(names) {
 		t.Fatalf("drgn printed %d lines for %d enums", len(lines), len(names))

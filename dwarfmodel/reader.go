@@ -52,6 +52,7 @@ const (
 	atSpecification    = 0x47
 	atType             = 0x49
 	atDataBitOffset    = 0x6b
+	atSignature        = 0x69
 	atStrOffsetsBase   = 0x72
 	atAddrBase         = 0x73
 	atLowerBound       = 0x22

@@ -78,7 +78,7 @@ func (p *planner) emit() ([]byte, error) {
 	if len(p.in.PerCPU) > 0 {
 		e.f.Comment("NumCPUs returns the number of possible CPUs of the bound kernel (nr_cpu_ids):")
 		e.f.Comment("the per-CPU accessors take a CPU below it.")
-		e.f.Func().Params(jen.Id("k").Op("*").Id("Kernel")).Id("NumCPUs").Params().Params(jen.Int(), jen.Error()).Block(
+		e.f.Func().Params(jen.Id("k").Op("*").Id(p.names.Kernel)).Id("NumCPUs").Params().Params(jen.Int(), jen.Error()).Block(
 			jen.Return(kvm("NumCPUs").Call(jen.Id("k").Dot("Target").Call())))
 	}
 	for _, a := range p.aggList {
@@ -120,6 +120,8 @@ func (p *planner) emit() ([]byte, error) {
 	dm := p.in.DataModel
 	var out bytes.Buffer
 	err := headerTmpl.Execute(&out, map[string]any{
+		"N":           p.names,
+		"Neutral":     p.neutral(),
 		"Command":     strconv.Quote(cmd),
 		"BuildIDText": id,
 		"BuildID":     p.in.BuildID,
@@ -146,6 +148,11 @@ func (p *planner) emit() ([]byte, error) {
 func (e *emitter) spec() {
 	var types []jen.Code
 	for _, a := range e.p.aggList {
+		if a.opaque {
+			types = append(types, jen.Line().Commentf("%d: %s", a.index, a.goName).Line().Values(
+				jen.Id("C").Op(":").Lit(a.cname), jen.Id("Opaque").Op(":").True()))
+			continue
+		}
 		d := jen.Dict{jen.Id("C"): jen.Lit(a.cname), jen.Id("Size"): jen.Lit(int(a.s.ByteSize))}
 		parent := -1
 		switch {
@@ -171,17 +178,22 @@ func (e *emitter) spec() {
 		types = append(types, jen.Line().Commentf("%d: %s", a.index, a.goName).Line().Values(d))
 	}
 	dm := e.p.in.DataModel
-	e.f.Comment("kvmSpec is the layout these bindings were generated with; Bind resolves it")
+	n := e.p.names
+	e.f.Commentf("%s is the layout these bindings were generated with; %s resolves it", n.Spec, n.Bind)
 	e.f.Comment("against the target's types (docs/generated-code.md).")
-	e.f.Var().Id("kvmSpec").Op("=").Add(kvm("Spec")).Values(jen.Dict{
+	d := jen.Dict{
 		jen.Id("Package"):     jen.Lit(e.p.in.Package),
-		jen.Id("BuildID"):     jen.Id("BuildID"),
+		jen.Id("BuildID"):     jen.Id(n.BuildID),
 		jen.Id("Arch"):        jen.Lit(dm.Arch),
 		jen.Id("PtrSize"):     jen.Lit(dm.PtrSize),
 		jen.Id("BigEndian"):   jen.Lit(dm.BigEndian()),
 		jen.Id("Relocatable"): jen.Lit(!e.p.in.Fixed),
 		jen.Id("Types"):       jen.Index().Add(kvm("TypeSpec")).Values(append(types, jen.Line())...),
-	})
+	}
+	if e.p.neutral() {
+		d[jen.Id("Neutral")] = jen.True()
+	}
+	e.f.Var().Id(n.Spec).Op("=").Add(kvm("Spec")).Values(d)
 }
 
 // classify decides how a value of type t is decoded; false when it has no
@@ -249,6 +261,8 @@ func (e *emitter) classify(t dwarfmodel.Type) (vtype, bool) {
 		if s, ok := dwarfmodel.Underlying(x.Elem).(*dwarfmodel.Struct); ok {
 			if a := e.p.lookupTypedef(s, firstTypedef(x.Elem)); a != nil {
 				vt.kind, vt.agg = vPtr, a
+			} else if a := e.p.opaqueFor(s, firstTypedef(x.Elem)); a != nil {
+				vt.kind, vt.agg = vPtr, a
 			}
 		}
 		return vt, true
@@ -258,6 +272,23 @@ func (e *emitter) classify(t dwarfmodel.Type) (vtype, bool) {
 		}
 	}
 	return vtype{}, false
+}
+
+// neutral reports whether no accessor of the file has a generation-time
+// size compiled in: relocatable bindings whose globals are aggregates or
+// pointers (kvm.Spec.Neutral).
+func (p *planner) neutral() bool {
+	if p.in.Fixed {
+		return false
+	}
+	for _, v := range p.in.Vars {
+		switch dwarfmodel.Underlying(v.Type).(type) {
+		case *dwarfmodel.Struct, *dwarfmodel.Pointer:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func intSize(n int64) bool { return n == 1 || n == 2 || n == 4 || n == 8 }
@@ -484,6 +515,17 @@ func (e *emitter) aggregate(a *agg) {
 	f := e.f
 	size := a.s.ByteSize
 	recv := func() *jen.Statement { return jen.Params(jen.Id("s").Id(a.goName)) }
+	if a.opaque {
+		// One declaration group: the type, its pointer, its table index.
+		f.Commentf("%s is C `%s`, opaque: only pointed to (generating it adds its members;", a.goName, a.cname)
+		f.Commentf("%s, the typed pointer to it, stays). KVMType is its index in the layout table.", a.ptrName)
+		f.Type().Defs(
+			jen.Id(a.goName).Struct(kvm("View")),
+			jen.Id(a.ptrName).Op("=").Add(kvm("Ptr")).Types(jen.Id(a.goName)),
+		)
+		f.Func().Params(jen.Id(a.goName)).Id("KVMType").Params().Int().Block(jen.Return(jen.Lit(a.index)))
+		return
+	}
 
 	// Constants.
 	var defs []jen.Code
@@ -497,10 +539,10 @@ func (e *emitter) aggregate(a *agg) {
 	for _, fl := range a.fields {
 		if fl.offsetofName != "" {
 			if first {
-				defs = append(defs, jen.Commentf("Offsetof%s… are the offsets of its members%s.", a.goName, gt))
+				defs = append(defs, jen.Commentf("%sOffsetof%s… are the offsets of its members%s.", e.p.in.Prefix, a.base, gt))
 				first = false
 			}
-			defs = append(defs, jen.Id(fl.offsetofName).Op("=").Lit(int(fl.off)).Commentf("// %s", fl.m.Name))
+			defs = append(defs, jen.Id(fl.offsetofName).Op("=").Lit(int(fl.off)).Commentf("// %s", fl.specName()))
 		}
 		if len(fl.lenNames) > 0 {
 			dims, _ := arrayDims(dwarfmodel.Underlying(fl.m.Type).(*dwarfmodel.Array))
@@ -532,7 +574,7 @@ func (e *emitter) aggregate(a *agg) {
 	f.Commentf("KVMType is %s's index in the layout table (for kvm.Ptr and kvm.ReadView).", a.goName)
 	f.Func().Params(jen.Id(a.goName)).Id("KVMType").Params().Int().Block(jen.Return(jen.Lit(a.index)))
 	f.Commentf("%s reads a C `%s` at addr in one read.", a.readName, a.cname)
-	f.Func().Params(jen.Id("k").Op("*").Id("Kernel")).Id(a.readName).Params(jen.Id("addr").Uint64()).Params(jen.Id(a.goName), jen.Error()).Block(
+	f.Func().Params(jen.Id("k").Op("*").Id(e.p.names.Kernel)).Id(a.readName).Params(jen.Id("addr").Uint64()).Params(jen.Id(a.goName), jen.Error()).Block(
 		jen.Return(kvm("ReadView").Types(jen.Id(a.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr"))),
 	)
 	for _, fl := range a.fields {
@@ -547,6 +589,9 @@ func (e *emitter) memberDoc(fl *field, what string) {
 		decl += fmt.Sprintf(" : %d", fl.m.BitSize)
 	}
 	where := fmt.Sprintf("at offset %d", fl.off)
+	if fl.absent {
+		where = "(not in the kernel the bindings were generated from)"
+	}
 	if fl.m.IsBitfield() {
 		where = fmt.Sprintf("at data bit offset %d (byte %d), %d bit(s)", fl.bitOff, fl.bitOff/8, fl.m.BitSize)
 	} else if sz := fl.m.Type.Size(); sz >= 0 {
@@ -565,7 +610,49 @@ func (e *emitter) memberDoc(fl *field, what string) {
 func (e *emitter) addField(a *agg, fl *field, spec *jen.Statement) {
 	fl.index = e.nfields
 	e.nfields++
+	if len(fl.paths) > 1 {
+		var lits []jen.Code
+		for _, p := range fl.paths {
+			lits = append(lits, jen.Lit(p))
+		}
+		spec = spec.Dot("Or").Call(lits...)
+	}
 	e.specs[a] = append(e.specs[a], spec)
+}
+
+// specName is how the layout table names fl: the member path the
+// generation kernel has it at (for a selected member), else its name.
+func (fl *field) specName() string {
+	if fl.path != "" {
+		return fl.path
+	}
+	return fl.m.Name
+}
+
+// specOff is fl's generation-time offset in the layout table: -1 when the
+// generation kernel lacks it.
+func (fl *field) specOff() int {
+	if fl.absent {
+		return -1
+	}
+	return int(fl.off)
+}
+
+// bounds are the offset and the size of the aggregate fl's accessor is
+// checked against: an absent member has no generation-time place.
+func (fl *field) bounds(a *agg) (off, size int64) {
+	if fl.absent {
+		return 0, 1<<31 - 1
+	}
+	return fl.off, a.s.ByteSize
+}
+
+// cDesc spells fl's C name or paths for docs.
+func (fl *field) cDesc() string {
+	if len(fl.paths) > 0 {
+		return strings.Join(fl.paths, "` or `")
+	}
+	return fl.m.Name
 }
 
 // has writes HasX for a relocatable member.
@@ -573,7 +660,7 @@ func (e *emitter) has(a *agg, fl *field, recv func() *jen.Statement) {
 	if e.fixed || fl.hasName == "" {
 		return
 	}
-	e.f.Commentf("%s reports whether the bound kernel's `%s` has member `%s` of a type %s can read.", fl.hasName, a.cname, fl.m.Name, fl.method)
+	e.f.Commentf("%s reports whether the bound kernel's `%s` has member `%s` of a type %s can read.", fl.hasName, a.cname, fl.cDesc(), fl.method)
 	e.f.Func().Add(recv()).Id(fl.hasName).Params().Bool().Block(
 		jen.Return(kvm("BindingOf").Call(jen.Id("s").Dot("View")).Dot("Has").Call(jen.Lit(fl.index))))
 }
@@ -582,16 +669,19 @@ func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement) {
 	f := e.f
 	size := a.s.ByteSize
 	m := fl.m
+	if fl.absent && m.IsBitfield() {
+		return
+	}
 	if m.IsBitfield() {
 		vt, ok := e.classify(m.Type)
 		if !ok || (vt.kind != vInt && vt.kind != vBool && vt.kind != vEnum) || m.BitSize <= 0 || m.BitSize > 64 ||
 			fl.bitOff < 0 || fl.bitOff+m.BitSize > size*8 || fl.bitOff > 1<<31-1 {
 			return
 		}
-		e.addField(a, fl, kvm("BF").Call(jen.Lit(m.Name), kvm(rtKind(vt)), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(int(vt.size))))
+		e.addField(a, fl, kvm("BF").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(int(vt.size))))
 		var ex *jen.Statement
 		if e.fixed {
-			raw := kvm("BitsAt").Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(vt.signed), jen.Id("BigEndian"))
+			raw := kvm("BitsAt").Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(vt.signed), jen.Id(e.p.names.BigEndian))
 			ex = fromUint(vt, raw)
 			if vt.kind == vInt && vt.size == 8 && !vt.signed {
 				ex = raw
@@ -609,10 +699,11 @@ func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement) {
 		return
 	}
 	vt, ok := e.classify(m.Type)
-	if !ok || fl.off < 0 || fl.off+vt.size > size || fl.off > 1<<31-1 || vt.size > 1<<31-1 {
+	off, size := fl.bounds(a)
+	if !ok || off < 0 || off+vt.size > size || off > 1<<31-1 || vt.size > 1<<31-1 {
 		return
 	}
-	e.addField(a, fl, kvm("M").Call(jen.Lit(m.Name), kvm(rtKind(vt)), jen.Lit(int(fl.off)), jen.Lit(int(vt.size))))
+	e.addField(a, fl, kvm("M").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size))))
 	e.memberDoc(fl, "")
 	f.Func().Add(recv()).Id(fl.method).Params().Add(vt.goType()).Block(jen.Return(e.value(vt, fl)))
 	e.has(a, fl, recv)
@@ -646,10 +737,10 @@ func flatIndex(idx []string, dims []int64) *jen.Statement {
 
 func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv func() *jen.Statement) {
 	f := e.f
-	size := a.s.ByteSize
+	off, size := fl.bounds(a)
 	dims, elem := arrayDims(arr)
 	vt, ok := e.classify(elem)
-	if !ok || len(dims) == 0 || vt.size <= 0 || fl.off < 0 || fl.off > size || fl.off > 1<<31-1 || vt.size > 1<<31-1 {
+	if !ok || len(dims) == 0 || vt.size <= 0 || off < 0 || off > size || off > 1<<31-1 || vt.size > 1<<31-1 {
 		return
 	}
 	for _, d := range dims[1:] {
@@ -677,7 +768,7 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	v := jen.Id("s").Dot("View")
 	if dims[0] <= 0 {
 		// Flexible or zero-length array: elements lie past the snapshot.
-		e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.m.Name), kvm(rtKind(vt)), jen.Lit(int(fl.off)), jen.Lit(int(vt.size)), jen.Lit(0))) // flexible or zero-length: 0 either way
+		e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(0))) // flexible or zero-length: 0 either way
 		e.memberDoc(fl, "It reads element "+strings.Join(idx, ", ")+" from the target, past the snapshot (a flexible array member).")
 		f.Func().Add(recv()).Id(fl.method).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Err().Error()).Block(
 			jen.If(cond).Block(jen.Return(jen.Id("v"), e.std("errors", "New").Call(jen.Lit(a.cname+" member "+fl.m.Name+": index out of range")))),
@@ -703,10 +794,10 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 		}
 		total *= d
 	}
-	if fl.off+total > size {
+	if off+total > size {
 		return
 	}
-	e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.m.Name), kvm(rtKind(vt)), jen.Lit(int(fl.off)), jen.Lit(int(vt.size)), jen.Lit(int(total/vt.size))))
+	e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(int(total/vt.size))))
 	e.memberDoc(fl, "It returns false when an index is out of range.")
 	f.Func().Add(recv()).Id(fl.method).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Id("ok").Bool()).Block(
 		jen.If(cond).Block(jen.Return()),
@@ -757,7 +848,7 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 	f := e.f
 	names := e.p.varNames[v]
 	decl := dwarfmodel.Declare(v.Type, v.Name)
-	kr := func() *jen.Statement { return jen.Params(jen.Id("k").Op("*").Id("Kernel")) }
+	kr := func() *jen.Statement { return jen.Params(jen.Id("k").Op("*").Id(e.p.names.Kernel)) }
 	percpu := e.p.in.PerCPU[v.Name]
 	var cpuParam []jen.Code
 	var cpuArg []jen.Code
@@ -790,7 +881,11 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 		if vt.kind == vView {
 			return []jen.Code{jen.Return(kvm("ReadView").Types(jen.Id(vt.agg.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr")))}
 		}
-		return append(readBytes(jen.Lit(int(vt.size))), jen.Return(e.bytesValue(vt, jen.Id("b"), jen.Id("addr")), jen.Nil()))
+		n := jen.Lit(int(vt.size))
+		if (vt.kind == vPtr || vt.kind == vAddr) && !e.fixed {
+			n = jen.Id("k").Dot("Binding").Call().Dot("PtrSize").Call() // the bound kernel's
+		}
+		return append(readBytes(n), jen.Return(e.bytesValue(vt, jen.Id("b"), jen.Id("addr")), jen.Nil()))
 	}
 	if arr, ok := dwarfmodel.Underlying(v.Type).(*dwarfmodel.Array); ok {
 		dims, elem := arrayDims(arr)

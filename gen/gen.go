@@ -26,9 +26,17 @@ type Source = dwarfmodel.Source
 
 // Config says what to generate.
 type Config struct {
-	Package string   // Go package name of the output; "kernel" when empty
-	Types   []string // type names as dwarfmodel.File.Type accepts them: "task_struct", "struct pid", "atomic_t"
-	Vars    []string // global variables: "init_task"
+	Package string // Go package name of the output; "kernel" when empty
+	// Types are the types to generate: names as dwarfmodel.File.Type
+	// accepts them ("task_struct", "struct pid", "atomic_t"), each with all
+	// its members; or members of a type, which then gets only the members
+	// named (see ParseMember): "task_struct.pid",
+	// "task_struct.state=__state|state", "task_struct.cpu|thread_info.cpu",
+	// "mm_struct.rss_counters=rss_stat:struct percpu_counter[4]". An entry
+	// "@FILE" reads more entries from FILE: one or more per line (comma-
+	// separated); # starts a comment, to the end of the line.
+	Types []string
+	Vars  []string // global variables: "init_task"
 	// Depth is how many pointer hops are followed from the named types to
 	// generate the types they point to: 0 generates the named types and
 	// what they embed by value; 1 adds the types they point to; and so on.
@@ -42,8 +50,11 @@ type Config struct {
 	// build ID). The default is relocatable bindings, whose accessors read
 	// offsets from a table Bind fills from the target's own types.
 	Fixed bool
-	// Prefix is prepended to the Go names of generated types, enums and
-	// their constants ("K" gives KTaskStruct).
+	// Prefix is prepended to every top-level name of the file: types,
+	// enums and their constants, Sizeof/Offsetof constants, Kernel, Bind,
+	// BuildID... ("K" gives KTaskStruct, KKernel, KBind), so that one
+	// package holds the bindings of several kernels. A lower-case prefix
+	// ("linux") makes them unexported: bindings private to a package.
 	Prefix string
 }
 
@@ -55,11 +66,14 @@ type Input struct {
 	BuildID   string
 	// Types are the requested types: structs, unions, enums, or typedefs of
 	// them.
-	Types  []dwarfmodel.Type
-	Vars   []*dwarfmodel.Variable
-	Depth  int
-	Fixed  bool   // see Config.Fixed
-	Prefix string // see Config.Prefix
+	Types []dwarfmodel.Type
+	// Members restricts the members generated for a type of Types to
+	// those listed (a type absent from it gets all its members).
+	Members map[dwarfmodel.Type][]Member
+	Vars    []*dwarfmodel.Variable
+	Depth   int
+	Fixed   bool   // see Config.Fixed
+	Prefix  string // see Config.Prefix
 	// PerCPU names the variables of Vars that are per-CPU variables: their
 	// accessors take a CPU number. Generate fills it from the Source.
 	PerCPU map[string]bool
@@ -84,18 +98,49 @@ func Generate(f Source, cfg Config) ([]byte, error) {
 		Fixed:     cfg.Fixed,
 		Prefix:    cfg.Prefix,
 	}
+	entries, err := expandTypes(cfg.Types)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
-	for _, name := range cfg.Types {
+	types := map[string]dwarfmodel.Type{}
+	for _, e := range entries {
+		name, mspec, hasMember := strings.Cut(e, ".")
 		name = strings.TrimSpace(name)
-		if name == "" || seen["t:"+name] {
+		key := "t:" + name
+		if name == "" || (!hasMember && seen[key]) {
 			continue
 		}
-		seen["t:"+name] = true
-		t, err := f.Type(name)
-		if err != nil {
-			return nil, err
+		t, ok := types[name]
+		if !ok {
+			var err error
+			if t, err = f.Type(name); err != nil {
+				return nil, err
+			}
+			types[name] = t
+			in.Types = append(in.Types, t)
 		}
-		in.Types = append(in.Types, t)
+		if !hasMember {
+			seen[key] = true
+			continue
+		}
+		m, err := ParseMember(mspec, f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("gen: -type %s: %w", e, err)
+		}
+		if seen["m:"+name+"."+mspec] {
+			continue
+		}
+		seen["m:"+name+"."+mspec] = true
+		if in.Members == nil {
+			in.Members = map[dwarfmodel.Type][]Member{}
+		}
+		in.Members[t] = append(in.Members[t], m)
+	}
+	for name, t := range types {
+		if seen["t:"+name] {
+			delete(in.Members, t) // also requested whole
+		}
 	}
 	for _, name := range cfg.Vars {
 		name = strings.TrimSpace(name)
@@ -123,8 +168,8 @@ func GenerateModel(in Input) ([]byte, error) {
 	if in.Package == "" {
 		in.Package = "kernel"
 	}
-	if in.Prefix != "" && (!token.IsIdentifier(in.Prefix) || !token.IsExported(in.Prefix)) {
-		return nil, fmt.Errorf("gen: prefix %q is not an exported Go identifier", in.Prefix)
+	if in.Prefix != "" && (!token.IsIdentifier(in.Prefix) || in.Prefix == "_") {
+		return nil, fmt.Errorf("gen: prefix %q is not a Go identifier", in.Prefix)
 	}
 	if !token.IsIdentifier(in.Package) || in.Package == "_" {
 		return nil, fmt.Errorf("gen: %q is not a valid Go package name", in.Package)
@@ -144,6 +189,16 @@ func GenerateModel(in Input) ([]byte, error) {
 	for _, t := range in.Types {
 		if err := p.root(t); err != nil {
 			return nil, err
+		}
+	}
+	for _, a := range p.aggList {
+		if a.all {
+			a.sel = nil
+		}
+		if len(a.sel) > 0 {
+			if err := p.selectFields(a); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, v := range in.Vars {
@@ -167,7 +222,17 @@ type agg struct {
 	goName string
 	cname  string // how docs name the C type
 
+	// Member selection (Input.Members): all says the type was also
+	// requested whole; selFields are the selected members, resolved.
+	all       bool
+	sel       []Member
+	selFields []*field
+	// opaque: only pointed to, never generated: a type with no members,
+	// so that pointers to it are typed.
+	opaque bool
+
 	// Filled by name().
+	base                          string // goName without the prefix
 	ptrName, sizeofName, readName string
 	index                         int // in the layout table (Spec.Types)
 	fields                        []*field
@@ -195,6 +260,8 @@ type enumT struct {
 
 type planner struct {
 	in        Input
+	names     fixedNames
+	opaque    map[string]*agg // pointees not generated, by opaqueKey
 	aggs      map[*dwarfmodel.Struct]*agg
 	byTag     map[string][]*agg
 	byTypedef map[string][]*agg // anonymous aggregates named by a typedef
@@ -207,9 +274,28 @@ type planner struct {
 	varNames  map[*dwarfmodel.Variable][3]string // accessor, Addr, String helper
 }
 
+// fixedNames are the top-level names of the file's scaffolding, with the
+// prefix.
+type fixedNames struct {
+	Kernel, Bind, BuildID, Arch, PtrSize, BigEndian, Relocatable, Spec string
+}
+
+func newFixedNames(pre string) fixedNames {
+	n := fixedNames{Kernel: "Kernel", Bind: "Bind", BuildID: "BuildID", Arch: "Arch", PtrSize: "PtrSize",
+		BigEndian: "BigEndian", Relocatable: "Relocatable", Spec: "kvmSpec"}
+	if pre != "" {
+		n = fixedNames{Kernel: pre + n.Kernel, Bind: pre + n.Bind, BuildID: pre + n.BuildID, Arch: pre + n.Arch,
+			PtrSize: pre + n.PtrSize, BigEndian: pre + n.BigEndian, Relocatable: pre + n.Relocatable,
+			Spec: "kvmSpec" + strings.ToUpper(pre[:1]) + pre[1:]}
+	}
+	return n
+}
+
 func newPlanner(in Input) *planner {
 	return &planner{
 		in:        in,
+		names:     newFixedNames(in.Prefix),
+		opaque:    map[string]*agg{},
 		aggs:      map[*dwarfmodel.Struct]*agg{},
 		byTag:     map[string][]*agg{},
 		byTypedef: map[string][]*agg{},
@@ -245,7 +331,15 @@ func (p *planner) root(t dwarfmodel.Type) error {
 		if x.Incomplete || x.ByteSize < 0 {
 			return fmt.Errorf("gen: %s is only declared: its definition is not in the DWARF", describe(t))
 		}
-		p.ensure(x, 0, hint)
+		a := p.ensure(x, 0, hint)
+		if a == nil {
+			return nil
+		}
+		if sel, ok := p.in.Members[t]; ok {
+			a.sel = append(a.sel, sel...)
+		} else {
+			a.all = true
+		}
 	case *dwarfmodel.Enum:
 		if x.Name == "" && hint.typedef == "" {
 			return fmt.Errorf("gen: %s is an anonymous enum", describe(t))
@@ -363,16 +457,16 @@ func firstTypedef(t dwarfmodel.Type) string {
 	return ""
 }
 
-func (p *planner) ensure(s *dwarfmodel.Struct, depth int, hint nameHint) {
+func (p *planner) ensure(s *dwarfmodel.Struct, depth int, hint nameHint) *agg {
 	if s.Incomplete || s.ByteSize < 0 {
-		return
+		return nil
 	}
 	if a := p.lookupTypedef(s, hint.typedef); a != nil {
 		if depth < a.depth {
 			a.depth = depth
 			p.levels[depth] = append(p.levels[depth], a)
 		}
-		return
+		return a
 	}
 	a := &agg{s: s, hint: hint, order: p.order, depth: depth, done: -1}
 	p.order++
@@ -384,6 +478,56 @@ func (p *planner) ensure(s *dwarfmodel.Struct, depth int, hint nameHint) {
 	}
 	p.aggList = append(p.aggList, a)
 	p.levels[depth] = append(p.levels[depth], a)
+	return a
+}
+
+// opaqueKey names the type a pointer to s points to, when it has a name to
+// give its opaque type: its tag, or the typedef naming it.
+func opaqueKey(s *dwarfmodel.Struct, typedef string) string {
+	switch {
+	case s.Name != "":
+		return tagKey(s)
+	case typedef != "":
+		return "typedef " + typedef
+	}
+	return ""
+}
+
+// noteOpaque records that a pointer to s, not generated, needs an opaque
+// type (unless s turns out to be generated: see finishOpaque).
+func (p *planner) noteOpaque(s *dwarfmodel.Struct, hint nameHint) {
+	key := opaqueKey(s, hint.typedef)
+	if key == "" || p.opaque[key] != nil {
+		return
+	}
+	p.opaque[key] = &agg{s: s, hint: nameHint{typedef: hint.typedef}, order: p.order, done: -1, opaque: true}
+	p.order++
+}
+
+// finishOpaque adds the opaque types of the pointees that were not
+// generated.
+func (p *planner) finishOpaque() {
+	keys := make([]string, 0, len(p.opaque))
+	for k := range p.opaque {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a := p.opaque[k]
+		if a.s.Name != "" && len(p.byTag[k]) > 0 || a.s.Name == "" && len(p.byTypedef[a.hint.typedef]) > 0 {
+			delete(p.opaque, k)
+			continue
+		}
+		p.aggList = append(p.aggList, a)
+	}
+}
+
+// opaqueFor returns the opaque type of the pointee s, if any.
+func (p *planner) opaqueFor(s *dwarfmodel.Struct, typedef string) *agg {
+	if k := opaqueKey(s, typedef); k != "" {
+		return p.opaque[k]
+	}
+	return nil
 }
 
 func (p *planner) ensureEnum(e *dwarfmodel.Enum, hint nameHint) *enumT {
@@ -427,9 +571,16 @@ func (p *planner) run() {
 			p.walkMembers(a, a.s, d)
 		}
 	}
+	p.finishOpaque()
 }
 
 func (p *planner) walkMembers(a *agg, s *dwarfmodel.Struct, d int) {
+	if len(a.sel) > 0 {
+		for _, fl := range a.selFields {
+			p.walk(fl.m.Type, d, nameHint{parent: a, member: fl.path}, false)
+		}
+		return
+	}
 	p.walkMembersOnce(a, s, d, map[*dwarfmodel.Struct]bool{})
 }
 
@@ -483,12 +634,14 @@ func (p *planner) walk(t dwarfmodel.Type, d int, hint nameHint, viaPtr bool) {
 		case *dwarfmodel.Struct:
 			if viaPtr {
 				if d+1 > p.in.Depth {
+					p.noteOpaque(x, hint)
 					return
 				}
 				if x.Incomplete || x.ByteSize < 0 {
 					if a := p.lookup(x); a != nil {
 						x = a.s
 					} else {
+						p.noteOpaque(x, hint)
 						return
 					}
 				}
@@ -514,7 +667,8 @@ func (p *planner) walk(t dwarfmodel.Type, d int, hint nameHint, viaPtr bool) {
 // name gives every generated declaration its Go name, in an order that
 // depends only on the model.
 func (p *planner) name() {
-	top := newNamer("Kernel", "Bind", "BuildID", "Arch", "PtrSize", "BigEndian", "Relocatable")
+	n := p.names
+	top := newNamer(n.Kernel, n.Bind, n.BuildID, n.Arch, n.PtrSize, n.BigEndian, n.Relocatable, n.Spec)
 	pre := p.in.Prefix
 	aggs := append([]*agg(nil), p.aggList...)
 	rank := func(h nameHint, named bool) int {
@@ -553,7 +707,7 @@ func (p *planner) name() {
 			a.goName = top.claim(pre + GoName(a.hint.varName) + "Type")
 			a.cname = "the anonymous " + kind + " of variable " + a.hint.varName
 		case a.hint.parent != nil:
-			a.goName = top.claim(a.hint.parent.goName + GoName(a.hint.member))
+			a.goName = top.claim(a.hint.parent.goName + GoName(strings.ReplaceAll(a.hint.member, ".", "_")))
 			a.cname = "the anonymous " + kind + " of " + a.hint.parent.cname + " member " + a.hint.member
 		default:
 			a.goName = top.claim(pre + "Anon" + kind)
@@ -580,9 +734,13 @@ func (p *planner) name() {
 
 	kernel := newNamer("Target", "Binding", "Err", "NumCPUs")
 	for _, a := range aggs {
+		a.base = strings.TrimPrefix(a.goName, pre)
 		a.ptrName = top.claim(a.goName + "Ptr")
-		a.sizeofName = top.claim("Sizeof" + a.goName)
-		a.readName = kernel.claim("Read" + a.goName)
+		if a.opaque {
+			continue
+		}
+		a.sizeofName = top.claim(pre + "Sizeof" + a.base)
+		a.readName = kernel.claim("Read" + a.base)
 	}
 	for _, e := range enums {
 		for _, v := range e.e.Values {
@@ -590,10 +748,21 @@ func (p *planner) name() {
 		}
 	}
 	for _, a := range aggs {
+		if a.opaque {
+			continue
+		}
 		methods := newNamer("Addr", "Bytes", "KVMType", "View")
-		a.fields = flatten(a.s, 0, "")
+		if len(a.sel) > 0 {
+			a.fields = a.selFields
+		} else {
+			a.fields = flatten(a.s, 0, "")
+		}
 		for _, f := range a.fields {
-			g := GoName(f.m.Name)
+			name := f.accName
+			if name == "" {
+				name = f.m.Name
+			}
+			g := GoName(name)
 			f.method = methods.claimOr(g, g+"Field")
 		}
 		a.extraMethods = map[*field][2]string{}
@@ -612,8 +781,8 @@ func (p *planner) name() {
 			}
 		}
 		for _, f := range a.fields {
-			if !f.m.IsBitfield() {
-				f.offsetofName = top.claim("Offsetof" + a.goName + f.method)
+			if !f.m.IsBitfield() && !f.absent {
+				f.offsetofName = top.claim(pre + "Offsetof" + a.base + f.method)
 			}
 			if arr, ok := dwarfmodel.Underlying(f.m.Type).(*dwarfmodel.Array); ok {
 				dims, _ := arrayDims(arr)
@@ -668,6 +837,14 @@ type field struct {
 	off    int64  // byte offset from the start of the generated aggregate
 	bitOff int64  // bitfields: data bit offset from the start of the generated aggregate
 	via    string // "" or where the anonymous member lies, for docs
+
+	// Selected members (Input.Members): the accessor's C-like name, the
+	// paths the member is looked for by, the one found in the generation
+	// kernel, and whether it has none of them (a declared type).
+	accName string
+	paths   []string
+	path    string
+	absent  bool
 
 	method       string
 	hasName      string

@@ -22,19 +22,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// toolchain is a target the tests build kinds.c for.
-type toolchain struct {
-	arch string   // dwarfmodel.DataModel.Arch
-	cc   string   // C compiler
-	run  []string // how to run a static program of that target here
-}
-
-var toolchains = []toolchain{
-	{arch: "x86_64", cc: "gcc"},
-	{arch: "s390x", cc: "s390x-linux-gnu-gcc", run: []string{"qemu-s390x"}},
-	{arch: "i386", cc: "i686-linux-gnu-gcc", run: []string{"qemu-i386"}},
-	{arch: "aarch64", cc: "aarch64-linux-gnu-gcc", run: []string{"qemu-aarch64"}},
-}
+// toolchains are the targets the tests build the truth program (its
+// section 2, struct kinds: testdata/c/truth.c) for.
+var toolchains = []testfix.Toolchain{testfix.GCC["x86_64"], testfix.GCC["s390x"], testfix.GCC["i386"], testfix.GCC["aarch64"]}
 
 var kindsVars = []string{"g_kinds", "g_count", "g_banner", "g_sign", "g_ptr", "g_vec"}
 
@@ -62,33 +52,14 @@ func need(t *testing.T, tool string) string {
 	return testfix.Tool(t, tool)
 }
 
-// buildKinds compiles testdata/kinds.c with tc (an object, or a static
-// program) as its header comment says, and returns the output's path.
-func buildKinds(t *testing.T, tc toolchain, static bool) string {
+// buildKinds builds the truth program for tc through testfix's pipeline:
+// its object, or its static program.
+func buildKinds(t *testing.T, tc testfix.Toolchain, static bool) string {
 	t.Helper()
-	cc := need(t, tc.cc)
-	dir := t.TempDir()
-	src, err := os.ReadFile("testdata/kinds.c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "kinds.c"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := "kinds.o"
-	args := []string{"-g", "-O0", "-fdebug-prefix-map=" + dir + "=/kvmgen"}
 	if static {
-		out = "kinds"
-		args = append(args, "-static", "-o", out, "kinds.c")
-	} else {
-		args = append(args, "-c", "-o", out, "kinds.c")
+		return testfix.Truth(t, tc)
 	}
-	cmd := exec.Command(cc, args...)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", tc.cc, strings.Join(args, " "), err, b)
-	}
-	return filepath.Join(dir, out)
+	return testfix.TruthObject(t, tc)
 }
 
 func generateFile(t *testing.T, path string, cfg gen.Config) []byte {
@@ -142,8 +113,8 @@ func checkHeader(t *testing.T, src []byte) {
 	}
 }
 
-// TestGolden generates bindings from kinds.c built for a little- and a
-// big-endian target, compares them with the committed golden files
+// TestGolden generates bindings for struct kinds from the truth program
+// built for little- and big-endian targets, compares them with the committed golden files
 // (refresh with `go test ./gen -update`), checks the generator is
 // deterministic, and compiles and vets the output.
 func TestGolden(t *testing.T) {
@@ -151,9 +122,9 @@ func TestGolden(t *testing.T) {
 	parent := t
 	for _, tc := range toolchains {
 		for _, fixed := range []bool{false, true} {
-			name, suffix := tc.arch, ""
+			name, suffix := tc.Arch, ""
 			if fixed {
-				name, suffix = tc.arch+"_fixed", "_fixed"
+				name, suffix = tc.Arch+"_fixed", "_fixed"
 			}
 			t.Run(name, func(t *testing.T) {
 				obj := buildKinds(t, tc, false)
@@ -164,7 +135,7 @@ func TestGolden(t *testing.T) {
 				if again := generateFile(t, obj, cfg); !bytes.Equal(src, again) {
 					t.Error("two generations from the same file differ")
 				}
-				golden := filepath.Join("testdata", "kinds_"+tc.arch+suffix+".golden")
+				golden := filepath.Join("testdata", "kinds_"+tc.Arch+suffix+".golden")
 				if *update {
 					if err := os.WriteFile(golden, src, 0o644); err != nil {
 						t.Fatal(err)
@@ -177,9 +148,9 @@ func TestGolden(t *testing.T) {
 				if !bytes.Equal(src, want) {
 					t.Errorf("generated code differs from %s (if the change is intended, run go test ./gen -update)\n%s", golden, firstDiff(want, src))
 				}
-				be := tc.arch == "s390x"
+				be := tc.Arch == "s390x"
 				if !bytes.Contains(src, []byte(fmt.Sprintf("BigEndian = %v", be))) || !bytes.Contains(src, []byte(fmt.Sprintf("Relocatable = %v", !fixed))) {
-					t.Errorf("%s bindings do not declare BigEndian = %v, Relocatable = %v", tc.arch, be, !fixed)
+					t.Errorf("%s bindings do not declare BigEndian = %v, Relocatable = %v", tc.Arch, be, !fixed)
 				}
 				if fixed {
 					order := "LE("
@@ -187,7 +158,7 @@ func TestGolden(t *testing.T) {
 						order = "BE("
 					}
 					if !bytes.Contains(src, []byte(order)) {
-						t.Errorf("fixed %s bindings do not decode with kvm.*%s", tc.arch, order)
+						t.Errorf("fixed %s bindings do not decode with kvm.*%s", tc.Arch, order)
 					}
 				}
 				dirs = append(dirs, tempPackage(parent, map[string][]byte{"zkvmgen.go": src}))
@@ -200,17 +171,16 @@ func TestGolden(t *testing.T) {
 }
 
 func firstDiff(a, b []byte) string {
-	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-	for i := 0; i < len(al) && i < len(bl); i++ {
-		if al[i] != bl[i] {
-			return "line " + strconv.Itoa(i+1) + ":\n-" + al[i] + "\n+" + bl[i]
-		}
+	d := testfix.DiffLines(strings.Split(string(a), "\n"), strings.Split(string(b), "\n"))
+	if len(d) == 0 {
+		return "no difference"
 	}
-	return "lengths differ: " + strconv.Itoa(len(al)) + " vs " + strconv.Itoa(len(bl)) + " lines"
+	return "line " + strconv.Itoa(d[0].Line) + ":\n-" + d[0].Want + "\n+" + d[0].Got
 }
 
-// TestValues is the value oracle: the kinds program, run on its target,
-// prints its globals' bytes and every value it stored; a driver built with
+// TestValues is the value oracle: the truth program's kinds report (`prog
+// kinds`), run on its target, prints its globals' bytes and every value it
+// stored; a driver built with
 // the bindings generated from that program's DWARF reads the same values
 // back from those bytes, which must print identically.
 func TestValues(t *testing.T) {
@@ -220,22 +190,13 @@ func TestValues(t *testing.T) {
 	}
 	for _, tc := range toolchains {
 		for _, fixed := range []bool{false, true} {
-			name := tc.arch
+			name := tc.Arch
 			if fixed {
 				name += "_fixed"
 			}
 			t.Run(name, func(t *testing.T) {
 				prog := buildKinds(t, tc, true)
-				var runner []string
-				if len(tc.run) > 0 {
-					runner = append(runner, need(t, tc.run[0]))
-					runner = append(runner, tc.run[1:]...)
-				}
-				runner = append(runner, prog)
-				out, err := exec.Command(runner[0], runner[1:]...).Output()
-				if err != nil {
-					t.Fatalf("running %s: %v", prog, err)
-				}
+				out := testfix.Run(t, tc, prog, "kinds")
 				cfg := kindsConfig("main")
 				cfg.Fixed = fixed
 				src := generateFile(t, prog, cfg)
@@ -253,17 +214,8 @@ func TestValues(t *testing.T) {
 				if len(want) < 80 {
 					t.Fatalf("the program printed only %d values", len(want))
 				}
-				for i := 0; i < len(want) || i < len(have); i++ {
-					var w, h string
-					if i < len(want) {
-						w = want[i]
-					}
-					if i < len(have) {
-						h = have[i]
-					}
-					if w != h {
-						t.Errorf("line %d: C printed %q, the bindings read %q", i+1, w, h)
-					}
+				for _, d := range testfix.DiffLines(want, have) {
+					t.Errorf("line %d: C printed %q, the bindings read %q", d.Line, d.Want, d.Got)
 				}
 			})
 		}
@@ -356,7 +308,7 @@ func TestModelEdgeCases(t *testing.T) {
 		{Name: "ld", Type: ld, ByteOffset: 16},
 		{Name: "big", Type: i128, ByteOffset: 32},
 		{Name: "z", Type: cplx, ByteOffset: 48},
-		{Name: "far", Type: &dwarfmodel.Pointer{Elem: far, ByteSize: 8}, ByteOffset: 8}, // beyond depth 0: uint64
+		{Name: "far", Type: &dwarfmodel.Pointer{Elem: far, ByteSize: 8}, ByteOffset: 8}, // beyond depth 0: an opaque typed pointer
 		{Name: "loop", Type: loop, ByteOffset: 12},
 	}
 	dup := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "Edge", ByteSize: 4, Members: []dwarfmodel.Member{{Name: "ok", Type: i32}}}
@@ -366,12 +318,12 @@ func TestModelEdgeCases(t *testing.T) {
 	}
 	checkHeader(t, src)
 	text := string(src)
-	for _, absent := range []string{") Outside(", ") BitsOutside(", ") Loop(", "type Far struct"} {
+	for _, absent := range []string{") Outside(", ") BitsOutside(", ") Loop(", "func (s Far) X()", "SizeofFar"} {
 		if strings.Contains(text, absent) {
 			t.Errorf("output has %q", absent)
 		}
 	}
-	for _, present := range []string{") Far() uint64", ") Ld() []byte", ") Big() []byte", ") Z() complex128", "type Edge struct", "type Edge_2 struct", `return "A"`, "Dup_2 Dup = 2"} {
+	for _, present := range []string{") Far() FarPtr", "FarPtr = kvm.Ptr[Far]", ") Ld() []byte", ") Big() []byte", ") Z() complex128", "type Edge struct", "type Edge_2 struct", `return "A"`, "Dup_2 Dup = 2"} {
 		if !strings.Contains(text, present) {
 			t.Errorf("output lacks %q", present)
 		}

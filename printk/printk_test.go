@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,14 +143,7 @@ func TestDrgnPrintkRecords(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drgn loads the 590 MB vmlinux")
 	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import drgn").Run(); err != nil {
-		t.Skipf("drgn (python3-drgn, /usr/bin/python3) is not available: %v", err)
-	}
-	cmd := exec.Command("/usr/bin/python3", "-c", drgnPrintk, vmlinux, core)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("drgn: %v", err)
-	}
+	out := testfix.Drgn(t, "printk", vmlinux, core)
 	lg := readDump(t, core)
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	sc.Buffer(nil, 1<<20)
@@ -185,14 +177,3 @@ func TestDrgnPrintkRecords(t *testing.T) {
 		t.Errorf("drgn has %d records, we have %d", n, len(lg.Records))
 	}
 }
-
-const drgnPrintk = `
-import sys
-import drgn
-from drgn.helpers.linux.printk import get_printk_records
-prog = drgn.Program()
-prog.set_core_dump(sys.argv[2])
-prog.load_debug_info([sys.argv[1]])
-for r in get_printk_records(prog):
-    print(r.seq, r.timestamp, r.level, r.text.hex())
-`

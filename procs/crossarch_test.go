@@ -93,3 +93,70 @@ func TestArgvEnvOtherArch(t *testing.T) {
 		t.Logf("%d processes' argv read, %d compared with the guest's /proc", read, compared)
 	})
 }
+
+// TestBindingsAcrossArchitectures: procs' bindings, generated from the
+// x86-64 kernel, are architecture-neutral (every size comes from the
+// layout table): bound to an AArch64 or i386 dump with that kernel's own
+// types they read it in its data model (init_task is "swapper"; every
+// pointer is the target's size); without its types the dump is refused
+// with a *kvm.DataModelMismatchError, and so is a table of another data
+// model than the target's.
+func TestBindingsAcrossArchitectures(t *testing.T) {
+	if !kvmSpecLinux.Neutral || kvmSpecLinux.Arch != "x86_64" {
+		t.Fatalf("bindings Neutral %v, Arch %s: want architecture-neutral x86_64 bindings", kvmSpecLinux.Neutral, kvmSpecLinux.Arch)
+	}
+	var tables []*kvm.Table
+	for _, k := range otherArchKernels(t) {
+		t.Run(k.name, func(t *testing.T) {
+			di, vml := k.dwarf(t)
+			kd, err := kvm.Open2(vml, k.path(t, "dumps/elf.vmcore"), os.O_RDONLY, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kd.Close()
+			var dm *kvm.DataModelMismatchError
+			if _, err := linuxBind(kd); !errors.As(err, &dm) {
+				t.Fatalf("Bind without types: %v; want a *kvm.DataModelMismatchError", err)
+			}
+			lk, err := linuxBind(kd, kvm.Types(di))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := lk.Binding()
+			if !b.Relocated() || b.PtrSize() != kd.Info().PtrSize {
+				t.Errorf("relocated %v, pointer size %d; want true, %d", b.Relocated(), b.PtrSize(), kd.Info().PtrSize)
+			}
+			addr, err := kd.LookupSymbol("init_task")
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, err := lk.ReadTaskStruct(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := task.CommString(); got != "swapper" && !strings.HasPrefix(got, "swapper/") {
+				t.Errorf("init_task.comm = %q", got)
+			}
+			if next := task.Tasks().Addr(); next == 0 {
+				t.Error("init_task.tasks has no address")
+			}
+			tab := b.Table()
+			if tab.Arch != kd.Info().Arch || tab.PtrSize != kd.Info().PtrSize {
+				t.Errorf("table of %s, %d-byte pointers; the dump is %s, %d", tab.Arch, tab.PtrSize, kd.Info().Arch, kd.Info().PtrSize)
+			}
+			tables = append(tables, tab)
+		})
+	}
+	// A table of one architecture does not bind another's dump.
+	if len(tables) == 2 && tables[0].Arch != tables[1].Arch {
+		kd, err := kvm.Open2("", filepath.Join(otherArchKernels(t)[1].dir, "dumps", "elf.vmcore"), os.O_RDONLY, nil)
+		if err != nil {
+			t.Skip(err)
+		}
+		defer kd.Close()
+		var dm *kvm.DataModelMismatchError
+		if _, err := kvm.BindTable(kd, &kvmSpecLinux, tables[0], kvm.IgnoreBuildID()); !errors.As(err, &dm) {
+			t.Errorf("BindTable with another architecture's table: %v; want a *kvm.DataModelMismatchError", err)
+		}
+	}
+}

@@ -3,20 +3,22 @@
 // kvm_getloadavg and kvm_getswapinfo, over any kernel target (a crash dump
 // or live memory opened with package runtime).
 //
-// Nothing here is generated per kernel. The offsets of the kernel structures
-// it reads (struct task_struct, mm_struct, cred, signal_struct, pid, ...) are
-// resolved when a target is opened from the kernel's own DWARF, through
-// package dwarfmodel, into a Layout. One build of a program using procs
-// therefore reads every kernel version whose structures have the members it
-// knows (including members that moved or were renamed across versions, such
-// as task_struct.__state and task_struct.state), and reads a kernel it has
-// never seen as soon as that kernel's vmlinux is given. A Layout is cached
-// in memory by kernel build ID and can be saved as JSON (SaveLayout,
-// LoadLayout) so that later runs need no DWARF at all.
+// procs reads the kernel through relocatable bindings that kvmgen generates
+// (zkvmgen_x86_64_kernel.go, from the member list linux.members): each
+// accessor takes its offset from a layout table resolved, when a target is
+// opened, from that kernel's own types (its DWARF or BTF) into a Layout.
+// One build of a program using procs therefore reads every kernel version
+// whose structures have the members it knows (including members that moved
+// or were renamed across versions, such as task_struct.__state and
+// task_struct.state), on any architecture the runtime reads, and a kernel it
+// has never seen as soon as that kernel's types are given. A Layout is
+// cached in memory by kernel build ID and can be saved as JSON (SaveLayout,
+// LoadLayout) so that later runs need no types at all. FreeBSD kernels are
+// read from the offsets they export (NewFreeBSD).
 //
 // Typical use:
 //
-//	kd, _ := runtime.Open2(vmlinux, vmcore, os.O_RDONLY, nil)
+//	kd, _ := kvm.Open2(vmlinux, vmcore, os.O_RDONLY, nil)
 //	df, _ := dwarfmodel.Open(vmlinux)
 //	l, _ := procs.ResolveLayout(df)
 //	s, _ := procs.New(kd, l)

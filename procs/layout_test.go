@@ -2,10 +2,10 @@ package procs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
+	"github.com/kvmgen/kvmgen/gen"
 	"github.com/kvmgen/kvmgen/internal/testfix"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 var (
@@ -106,118 +108,119 @@ func kernelDWARF(t testing.TB) (*dwarfmodel.File, string) {
 	return fixtureKernel{dir: filepath.Join(testfix.Dir(), "linux-amd64"), primary: true}.dwarf(t)
 }
 
-// layoutFields lists every Field of the layout with the C struct it is a
-// member of, for the oracle.
-func layoutFields(l *Layout) map[string]Field {
-	out := make(map[string]Field)
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
-		for i := 0; i < v.NumField(); i++ {
-			fv := v.Field(i)
-			name := prefix + "." + v.Type().Field(i).Name
-			if f, ok := fv.Interface().(Field); ok {
-				out[name] = f
-				continue
-			}
-			if fv.Kind() == reflect.Struct {
-				walk(name, fv)
-			}
-		}
+// tableBinding binds l's table to no target, to look members up.
+func tableBinding(t testing.TB, l *Layout) *kvm.Binding {
+	t.Helper()
+	b, err := l.binding(noTarget{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	walk("", reflect.ValueOf(*l))
-	return out
+	return b
 }
 
-// cStruct maps a Layout section to the C struct its fields belong to.
-var cStruct = map[string]string{
-	"Task": "task_struct", "Mm": "mm_struct", "Cred": "cred", "Signal": "signal_struct",
-	"Pid": "pid", "Tty": "tty_struct", "TtyDriver": "tty_driver", "Swap": "swap_info_struct",
-	"File": "file", "Inode": "inode", "Dentry": "dentry", "Mount": "mount", "Time": "timekeeper", "Worker": "worker",
-	"SuperBlock": "super_block", "VMA": "vm_area_struct", "MapleTree": "maple_tree", "MapleNode": "maple_node",
-	"SpecialMapping": "vm_special_mapping", "AnonVMAName": "anon_vma_name",
+// gdbType spells a TypeSpec's type for gdb: "struct task_struct", or a
+// typedef name; "" for an anonymous aggregate (found through its parent).
+func gdbType(ts *kvm.TypeSpec) string {
+	if ts.Name == "" || ts.Opaque {
+		return ""
+	}
+	return ts.Name
 }
 
-// TestLayoutAgainstGDB resolves the layout of the fixture kernel and checks
-// every offset and size against gdb's own evaluation of
-// &((struct X *)0)->path and sizeof on the same vmlinux.
+// TestLayoutAgainstGDB resolves the bindings' layout table for the fixture
+// kernels and checks the offset and size of every member the kernel has,
+// and the size of every aggregate, against gdb's own evaluation of
+// &((T *)0)->path and sizeof on the same vmlinux.
 func TestLayoutAgainstGDB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("gdb takes ~30 s and 2 GB on the vmlinux")
 	}
-	testfix.Tool(t, "gdb")
-	for _, k := range fixtureKernels(t) {
+	ks := fixtureKernels(t)
+	if p := filepath.Join(testfix.Dir(), "linux-amd64-6.12"); !hasKernel(ks, p) {
+		if _, err := os.Stat(filepath.Join(p, "vmlinux")); err == nil {
+			ks = append(ks, fixtureKernel{name: "linux-amd64-6.12", dir: p, extra: true})
+		}
+	}
+	for _, k := range ks {
 		t.Run(k.name, func(t *testing.T) { layoutAgainstGDB(t, k) })
 	}
 }
 
+func hasKernel(ks []fixtureKernel, dir string) bool {
+	for _, k := range ks {
+		if k.dir == dir {
+			return true
+		}
+	}
+	return false
+}
+
 func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 	di, path := k.dwarf(t)
-	l, err := ResolveLayout(di)
+	tab, err := kvm.ResolveTable(&kvmSpecLinux, relocated{di})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := layoutFields(l)
+	l := layoutOf(tab)
+	b := tableBinding(t, l)
 	type q struct {
 		key, expr string
 		want      int64
 	}
 	var qs []q
-	for key, f := range fields {
-		if !f.Present() {
+	spec := &kvmSpecLinux
+	idx := 0
+	for ti := range spec.Types {
+		ts := &spec.Types[ti]
+		first := idx
+		idx += len(ts.Fields)
+		typ := gdbType(ts)
+		if typ == "" {
 			continue
 		}
-		sect := strings.Split(key, ".")[1]
-		st := cStruct[sect]
-		switch key {
-		case ".Pid.UpidNr":
-			st = "upid"
-		case ".Mount.MntRoot":
-			st = "vfsmount"
-		case ".Worker.WQName":
-			st = "workqueue_struct"
-		case ".Worker.KthreadData", ".Worker.FullName":
-			st = "kthread"
+		if size := b.Sizeof(ti); size >= 0 {
+			qs = append(qs, q{"sizeof " + typ, fmt.Sprintf("sizeof(%s)", typ), size})
 		}
-		if st == "" {
-			t.Fatalf("no C struct for %s", key)
-		}
-		if sect == "Time" && f.Path == "timekeeper" {
-			continue // a member of tk_core's anonymous struct, checked below
-		}
-		qs = append(qs, q{key + " offset", fmt.Sprintf("(long)&((struct %s *)0)->%s", st, f.Path), f.Off})
-		if f.Size > 0 {
-			qs = append(qs, q{key + " size", fmt.Sprintf("sizeof(((struct %s *)0)->%s)", st, f.Path), f.Size})
+		for j := range ts.Fields {
+			f, ok := b.Field(first + j)
+			if !ok {
+				continue
+			}
+			p := b.MemberPath(first + j)
+			key := typ + "." + p
+			if f.Bits != 0 {
+				continue
+			}
+			qs = append(qs, q{key + " offset", fmt.Sprintf("(long)&((%s *)0)->%s", typ, p), int64(f.Off)})
+			size := int64(f.Size)
+			if f.Array {
+				if f.Count <= 0 {
+					continue // flexible
+				}
+				size *= int64(f.Count)
+			}
+			qs = append(qs, q{key + " size", fmt.Sprintf("sizeof(((%s *)0)->%s)", typ, p), size})
 		}
 	}
-	rss := "rss_stat.count[1].counter" // 6.1: struct mm_rss_stat { atomic_long_t count[]; }
-	rssArr := "rss_stat.count"
-	if l.Mm.RSSKind == "percpu_counter" { // 6.2+: struct percpu_counter rss_stat[]
-		rss, rssArr = "rss_stat[1].count", "rss_stat"
-		qs = append(qs, q{"Mm.RSSCPUOff", "(long)&((struct mm_struct *)0)->rss_stat[1].counters - (long)&((struct mm_struct *)0)->rss_stat[1].count", l.Mm.RSSCPUOff})
+	// tk_core's anonymous type, found through the variable.
+	tc := linuxTkCoreType{}.KVMType()
+	if tk, err := kvm.Offsetof[linuxTkCoreType](b, "timekeeper"); err == nil {
+		qs = append(qs, q{"tk_core.timekeeper offset", "(long)&tk_core.timekeeper - (long)&tk_core", tk},
+			q{"sizeof tk_core", "sizeof(tk_core)", b.Sizeof(tc)})
+	} else {
+		t.Errorf("tk_core.timekeeper: %v", err)
 	}
 	qs = append(qs,
-		q{"Time.Timekeeper offset", "(long)&tk_core.timekeeper - (long)&tk_core", l.Time.Timekeeper.Off},
-		q{"Mm.RSS offset", fmt.Sprintf("(long)&((struct mm_struct *)0)->%s - %d", rss, l.Mm.RSSStride), l.Mm.RSSOff},
-		q{"Mm.RSS size", fmt.Sprintf("sizeof(((struct mm_struct *)0)->%s)", rss), l.Mm.RSSSize},
-		q{"Mm.RSSCount", fmt.Sprintf("sizeof(((struct mm_struct *)0)->%s)/sizeof(((struct mm_struct *)0)->%s[0])", rssArr, rssArr), l.Mm.RSSCount},
-		q{"Pid.UpidSize", "sizeof(struct upid)", l.Pid.UpidSize},
-		q{"Task.Size", "sizeof(struct task_struct)", l.Task.Size},
-		q{"Swap.Count", "sizeof(swap_info)/sizeof(swap_info[0])", l.Swap.Count},
-		q{"AvenrunLen", "sizeof(avenrun)/sizeof(avenrun[0])", l.AvenrunLen},
-		q{"PidType.PGID", "(int)PIDTYPE_PGID", l.PidType.PGID},
-		q{"PidType.SID", "(int)PIDTYPE_SID", l.PidType.SID},
+		q{"PIDTYPE_PGID", "(int)PIDTYPE_PGID", int64(linuxPidtypePgid)},
+		q{"PIDTYPE_SID", "(int)PIDTYPE_SID", int64(linuxPidtypeSid)},
 	)
-	args := []string{"-batch", "-nx"}
+	var cmds []string
 	for _, x := range qs {
-		args = append(args, "-ex", "p/d "+x.expr)
+		cmds = append(cmds, "p/d "+x.expr)
 	}
-	args = append(args, path)
-	out, err := exec.Command("gdb", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("gdb: %v\n%s", err, out)
-	}
+	out := testfix.GDB(t, path, cmds...)
 	var vals []int64
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(line, "$") {
 			continue
 		}
@@ -236,38 +239,79 @@ func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 	}
 	for i, x := range qs {
 		if vals[i] != x.want {
-			t.Errorf("%s: procs %d, gdb %d (%s)", x.key, x.want, vals[i], x.expr)
+			t.Errorf("%s: bindings %d, gdb %d (%s)", x.key, x.want, vals[i], x.expr)
 		}
 	}
 	t.Logf("%d offsets and sizes agree with gdb", len(qs))
 }
 
-// TestLayoutKernelMembers pins which of the alternative member names the
-// fixture kernel (6.1) has, as its source says.
+// relocated hides a source's build ID, so that ResolveTable resolves every
+// member from its types even for the kernel the bindings were generated
+// from (whose table is otherwise the generation-time one).
+type relocated struct{ DebugInfo }
+
+func (relocated) BuildID() string { return "" }
+
+// TestLayoutKernelMembers pins which of the alternative member paths each
+// fixture kernel has, as its source says: the bindings read each at the
+// path the kernel has it at.
 func TestLayoutKernelMembers(t *testing.T) {
-	di, _ := kernelDWARF(t)
-	l, err := ResolveLayout(di)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ got, want string }{
-		{l.Task.State.Path, "__state"},
-		{l.Task.CPU.Path, "thread_info.cpu"},
-		{l.Task.StartTime.Path, "start_boottime"},
-		{l.Task.ThreadNode.Path, "thread_node"},
-		{l.Cred.UID.Path, "uid.val"},
-		{l.Tty.Pgrp.Path, "ctrl.pgrp"},
-		{l.Mm.RSSKind, "atomic"},
+	type want struct{ state, cpu, start, pgrp string }
+	v61 := want{"__state", "thread_info.cpu", "start_boottime", "ctrl.pgrp"}
+	for _, c := range []struct {
+		dir         string
+		w           want
+		threadGroup bool // 6.1 has both thread_node (backported) and thread_group
+		percpuRSS   bool // 6.2+
+	}{
+		{"linux-amd64", v61, true, false},
+		{"linux-arm64", v61, true, false},
+		{"linux-i386", v61, true, false},
+		{"linux-amd64-6.12", v61, false, true},
 	} {
-		if c.got != c.want {
-			t.Errorf("got %q, want %q", c.got, c.want)
-		}
+		t.Run(c.dir, func(t *testing.T) {
+			k := fixtureKernel{name: c.dir, dir: filepath.Join(testfix.Dir(), c.dir), primary: c.dir == "linux-amd64", extra: c.dir != "linux-amd64"}
+			di, _ := k.dwarf(t)
+			tab, err := kvm.ResolveTable(&kvmSpecLinux, relocated{di})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := layoutOf(tab)
+			if err := l.check(); err != nil {
+				t.Fatal(err)
+			}
+			b := tableBinding(t, l)
+			path := func(typ int, m string) string {
+				i, ok := b.FieldIndex(typ, m)
+				if !ok {
+					t.Fatalf("no member %s in the bindings", m)
+				}
+				return b.MemberPath(i)
+			}
+			task, tty := linuxTaskStruct{}.KVMType(), linuxTTYStruct{}.KVMType()
+			got := want{path(task, "state"), path(task, "cpu"), path(task, "start_boottime"), path(tty, "pgrp")}
+			if got != c.w {
+				t.Errorf("member paths %+v, want %+v", got, c.w)
+			}
+			tv := kvm.AsView[linuxTaskStruct](kvm.MakeView(b, 0, nil))
+			mm := kvm.AsView[linuxMmStruct](kvm.MakeView(b, 0, nil))
+			if !tv.HasThreadNode() || tv.HasThreadGroup() != c.threadGroup {
+				t.Errorf("thread_node %v, thread_group %v; want true, %v", tv.HasThreadNode(), tv.HasThreadGroup(), c.threadGroup)
+			}
+			if mm.HasRssCount() == c.percpuRSS || mm.HasRssCounters() != c.percpuRSS {
+				t.Errorf("rss_stat.count[] %v, rss_stat[] of percpu_counter %v; want percpu %v", mm.HasRssCount(), mm.HasRssCounters(), c.percpuRSS)
+			}
+			if want := map[bool]int{true: 4, false: 8}[c.dir == "linux-i386"]; l.PtrSize != want {
+				t.Errorf("pointer size %d, want %d", l.PtrSize, want)
+			}
+		})
 	}
 }
 
 // fakeDI is a DebugInfo built by hand, for the resolver's error paths.
 type fakeDI struct {
-	types map[string]dwarfmodel.Type
+	types   map[string]dwarfmodel.Type
+	buildID string
 }
 
 func (f *fakeDI) Type(name string) (dwarfmodel.Type, error) {
@@ -279,11 +323,14 @@ func (f *fakeDI) Type(name string) (dwarfmodel.Type, error) {
 func (f *fakeDI) Variable(name string) (*dwarfmodel.Variable, error) {
 	return nil, &dwarfmodel.NotFoundError{Kind: "variable", Name: name}
 }
-func (f *fakeDI) BuildID() string { return "" }
+func (f *fakeDI) BuildID() string { return f.buildID }
 func (f *fakeDI) DataModel() dwarfmodel.DataModel {
-	return dwarfmodel.DataModel{Arch: "x86_64", PtrSize: 8}
+	return dwarfmodel.DataModel{Arch: "x86_64", PtrSize: 8, ByteOrder: binary.LittleEndian}
 }
 
+// TestResolveMissingMember: a kernel lacking a member procs cannot do
+// without, under all its names, fails ResolveLayout with the runtime's
+// *kvm.MissingMemberError naming them.
 func TestResolveMissingMember(t *testing.T) {
 	u32 := &dwarfmodel.Base{Name: "unsigned int", ByteSize: 4, Encoding: dwarfmodel.EncUnsigned}
 	di := &fakeDI{types: map[string]dwarfmodel.Type{
@@ -291,43 +338,24 @@ func TestResolveMissingMember(t *testing.T) {
 			Members: []dwarfmodel.Member{{Name: "flags", Type: u32, ByteOffset: 4}}},
 	}}
 	_, err := ResolveLayout(di)
-	var me *MissingError
+	var me *kvm.MissingMemberError
 	if !errors.As(err, &me) {
-		t.Fatalf("got %v, want *MissingError", err)
+		t.Fatalf("got %v, want *kvm.MissingMemberError", err)
 	}
-	if me.Type != "struct task_struct" || !reflect.DeepEqual(me.Tried, []string{"__state", "state"}) {
+	if me.Type != "struct task_struct" || me.Member != "__state" || me.Reason != "no member __state or state" {
 		t.Errorf("got %+v", me)
 	}
-	if !strings.Contains(err.Error(), "struct task_struct has no member __state or state") {
+	if !strings.Contains(err.Error(), "struct task_struct member __state") {
 		t.Errorf("message %q", err)
 	}
 }
 
-func TestMemberPathAnonymous(t *testing.T) {
-	u64 := &dwarfmodel.Base{Name: "long unsigned int", ByteSize: 8, Encoding: dwarfmodel.EncUnsigned}
-	inner := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, ByteSize: 16, Members: []dwarfmodel.Member{
-		{Name: "a", Type: u64, ByteOffset: 0}, {Name: "arg_start", Type: u64, ByteOffset: 8}}}
-	un := &dwarfmodel.Struct{Kind: dwarfmodel.KindUnion, ByteSize: 16, Members: []dwarfmodel.Member{{Name: "", Type: inner}}}
-	mm := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, Name: "mm_struct", ByteSize: 64, Members: []dwarfmodel.Member{
-		{Name: "x", Type: u64, ByteOffset: 0}, {Name: "", Type: un, ByteOffset: 32}}}
-	off, typ, ok := memberPath(mm, "arg_start")
-	if !ok || off != 40 || typ != u64 {
-		t.Fatalf("memberPath = %d, %v, %v; want 40", off, typ, ok)
-	}
-	if _, _, ok := memberPath(mm, "arg_start.x"); ok {
-		t.Error("path through a non-struct member resolved")
-	}
-	// A self-referencing anonymous member must not hang.
-	cyc := &dwarfmodel.Struct{Kind: dwarfmodel.KindStruct, ByteSize: 8}
-	cyc.Members = []dwarfmodel.Member{{Name: "", Type: cyc}}
-	if _, _, ok := memberPath(cyc, "nothing"); ok {
-		t.Error("found a member in an empty cycle")
-	}
-}
-
 func TestSaveLoadLayout(t *testing.T) {
-	l := &Layout{Version: LayoutVersion, BuildID: "abc:1", PtrSize: 8, Arch: "x86_64"}
-	l.Task.Pid = Field{Path: "pid", Off: 2416, Size: 4, Signed: true}
+	tab, err := kvm.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: "abc:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layoutOf(tab)
 	dir := t.TempDir()
 	if err := SaveLayout(dir, l); err != nil {
 		t.Fatal(err)
@@ -343,5 +371,63 @@ func TestSaveLoadLayout(t *testing.T) {
 	if _, err := LoadLayout(dir, "other"); err == nil {
 		t.Error("loaded a layout for an unknown build ID")
 	}
-	_ = bytes.MinRead
+	// A layout of other bindings (another generation) is refused.
+	l2 := *l
+	t2 := *l.Table
+	t2.Spec = "0123"
+	l2.Table = &t2
+	if err := SaveLayout(dir, &l2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadLayout(dir, "abc:1"); err == nil || !strings.Contains(err.Error(), "other bindings") {
+		t.Errorf("layout of other bindings: %v", err)
+	}
+}
+
+// TestBindingsUpToDate regenerates the committed bindings from the
+// fixture kernel with the go:generate line of layout.go, as go generate
+// would, and compares the bytes.
+func TestBindingsUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the 590 MB vmlinux")
+	}
+	src, err := os.ReadFile("layout.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "//go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen "
+	var args []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if a, ok := strings.CutPrefix(l, prefix); ok {
+			args = strings.Fields(a)
+		}
+	}
+	if args == nil {
+		t.Fatal("no go:generate line in layout.go")
+	}
+	cfg := gen.Config{Package: "procs", Command: "kvmgen gen " + strings.Join(args, " ")}
+	for i := 0; i+1 < len(args); i += 2 {
+		switch args[i] {
+		case "-type":
+			cfg.Types = strings.Split(args[i+1], ",")
+		case "-var":
+			cfg.Vars = strings.Split(args[i+1], ",")
+		case "-prefix":
+			cfg.Prefix = args[i+1]
+		default:
+			t.Fatalf("go:generate line has flag %s the test does not know", args[i])
+		}
+	}
+	di, vmlinux := kernelDWARF(t)
+	out, err := gen.Generate(di, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile("zkvmgen_x86_64_kernel.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, committed) {
+		t.Fatal("zkvmgen_x86_64_kernel.go differs from a fresh generation: run KVMGEN_KERNEL=" + vmlinux + " go generate ./procs")
+	}
 }

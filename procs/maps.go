@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // VMA is one memory mapping of a process: a struct vm_area_struct, with
@@ -286,114 +288,69 @@ func (s *System) gateVMA() (VMA, bool) {
 	return v.VMA, true
 }
 
-// Maple tree encoding (include/linux/maple_tree.h): a node is 256-byte
-// aligned; an encoded node pointer ("enode") carries its type in bits 3-6;
-// the tree's root pointer is an enode with bit 1 set (an XArray-style
-// internal entry) when the tree has nodes.
+// The maple node types (enum maple_type), named for the tests that build
+// nodes by hand.
 const (
-	mapleNodeMask  = 0xff
-	mapleTypeShift = 3
-	mapleTypeMask  = 0xf
-	mapleLeaf64    = 1
-	mapleRange64   = 2
-	mapleARange64  = 3
-	mapleHeightMax = 31
+	mapleLeaf64   = kvm.MapleLeaf64
+	mapleARange64 = kvm.MapleARange64
 )
 
 // mapleEntries calls fn with every non-NULL entry of the maple tree at
-// tree, in index order. Nodes are read with a depth bound and a visited
-// set: a corrupt tree gives an error naming it, never a hang.
+// tree, in index order: the runtime's walker (kvm.MapleTreeAt), which
+// checks every node once (cycles, depth, pivots, memory outside the dump)
+// and names the node at fault in a *kvm.ListError.
 func (s *System) mapleEntries(tree uint64, what string, fn func(uint64) error) error {
-	l := s.l
-	tb, err := s.read(tree, span(l.MapleTree.Root, l.MapleTree.Flags), "struct maple_tree ("+what+")")
+	b, err := s.mapleBinding()
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	root := s.ptr(tb, l.MapleTree.Root)
-	if root == 0 {
-		return nil
-	}
-	if root&3 != 2 || root <= 4096 {
-		return fn(root) // a single entry at index 0
-	}
-	maxIdx := ^uint64(0)
-	if l.PtrSize == 4 {
-		maxIdx = 0xffffffff
-	}
-	w := &mapleWalk{s: s, what: what, fn: fn, seen: map[uint64]bool{}}
-	return w.node(root&^3, 0, maxIdx, 0)
-}
-
-type mapleWalk struct {
-	s    *System
-	what string
-	fn   func(uint64) error
-	seen map[uint64]bool
-}
-
-func (w *mapleWalk) node(enode, lo, hi uint64, depth int) error {
-	s, l := w.s, w.s.l
-	node := enode &^ mapleNodeMask
-	typ := (enode >> mapleTypeShift) & mapleTypeMask
-	if depth > mapleHeightMax {
-		return fmt.Errorf("%s: maple tree deeper than %d levels at node %#x", w.what, mapleHeightMax, node)
-	}
-	if node == 0 || w.seen[node] {
-		return fmt.Errorf("%s: maple node %#x reached twice (a cycle) or NULL", w.what, node)
-	}
-	w.seen[node] = true
-	var pf, sf Field
-	switch typ {
-	case mapleLeaf64, mapleRange64:
-		pf, sf = l.MapleNode.R64Pivot, l.MapleNode.R64Slot
-	case mapleARange64:
-		pf, sf = l.MapleNode.A64Pivot, l.MapleNode.A64Slot
-	default:
-		return fmt.Errorf("%s: maple node %#x of type %d (dense nodes are not read)", w.what, node, typ)
-	}
-	if !pf.Present() || !sf.Present() {
-		return fmt.Errorf("%s: kernel layout lacks maple node type %d", w.what, typ)
-	}
-	ps := int64(l.PtrSize)
-	b, err := s.read(node, max(span(pf, sf), l.MapleNode.Size), "struct maple_node")
-	if err != nil {
-		return fmt.Errorf("%s: %w", w.what, err)
-	}
-	word := func(off int64) uint64 {
-		if ps == 4 {
-			return uint64(s.bo.Uint32(b[off:]))
+	for r, err := range kvm.MapleTreeAt(b, tree) {
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		return s.bo.Uint64(b[off:])
-	}
-	npiv, nslot := pf.Size/ps, sf.Size/ps
-	leaf := typ == mapleLeaf64
-	from := lo
-	for i := int64(0); i < nslot; i++ {
-		piv := hi
-		if i < npiv {
-			piv = word(pf.Off + i*ps)
-			if i > 0 && (piv == 0 || piv < from) {
-				break // past the node's data
-			}
-			if piv > hi {
-				piv = hi
-			}
+		if err := fn(r.Entry); err != nil {
+			return err
 		}
-		if e := word(sf.Off + i*ps); e != 0 {
-			if leaf {
-				if e&3 != 2 { // not a reserved internal value
-					if err := w.fn(e); err != nil {
-						return err
-					}
-				}
-			} else if err := w.node(e, from, piv, depth+1); err != nil {
-				return err
-			}
-		}
-		if piv >= hi {
-			break
-		}
-		from = piv + 1
 	}
 	return nil
+}
+
+// mapleBinding describes the maple tree's layout as the layout resolved it
+// from the kernel's types (maple_tree.ma_root; the pivots and slots of
+// maple_node's mr64 and ma64, as offsets from the node's start) as a
+// binding for the runtime's walker. The layout does not record the nodes'
+// metadata, so the walker ends a node's data at its pivots.
+func (s *System) mapleBinding() (*kvm.Binding, error) {
+	l := s.l
+	ps := int64(l.PtrSize)
+	if ps != 4 && ps != 8 {
+		return nil, fmt.Errorf("pointer size %d", ps)
+	}
+	arr := func(name string, k kvm.Kind, f Field) kvm.FieldSpec {
+		return kvm.Arr(name, k, int32(f.Off), int32(ps), int32(f.Size/ps))
+	}
+	node := l.MapleNode.Size
+	types := []kvm.TypeSpec{
+		{C: "struct maple_tree", Name: "struct maple_tree", Parent: -1, Size: l.MapleTree.Root.end(), Fields: []kvm.FieldSpec{
+			kvm.M("ma_root", kvm.KindPtr, int32(l.MapleTree.Root.Off), int32(l.MapleTree.Root.Size)),
+		}},
+		// mr64 and ma64 at the node's start: the pivots' and slots'
+		// offsets below are the node's.
+		{C: "struct maple_node", Name: "struct maple_node", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
+			kvm.M("mr64", kvm.KindStruct, 0, int32(node)),
+			kvm.M("ma64", kvm.KindStruct, 0, int32(node)),
+		}},
+		{C: "struct maple_range_64", Name: "struct maple_range_64", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
+			arr("pivot", kvm.KindUint, l.MapleNode.R64Pivot),
+			arr("slot", kvm.KindPtr, l.MapleNode.R64Slot),
+		}},
+	}
+	if l.MapleNode.A64Pivot.Present() && l.MapleNode.A64Slot.Present() {
+		types = append(types, kvm.TypeSpec{C: "struct maple_arange_64", Name: "struct maple_arange_64", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
+			arr("pivot", kvm.KindUint, l.MapleNode.A64Pivot),
+			arr("slot", kvm.KindPtr, l.MapleNode.A64Slot),
+		}})
+	}
+	spec := &kvm.Spec{Package: "procs", BuildID: l.BuildID, Arch: l.Arch, PtrSize: l.PtrSize, BigEndian: l.BigEndian, Types: types}
+	return kvm.NewBinding(s.t, spec)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // Op selects processes, like the op argument of kvm_getprocs.
@@ -153,6 +155,12 @@ func (e *PartialError) Unwrap() []error { return e.Errs }
 // *PartialError saying what it could not. Other errors (init_task unknown)
 // come with no list.
 func (s *System) GetProcs(f Filter) ([]Proc, error) {
+	if s.fbsd != nil {
+		return s.freeBSDProcs(f) // see NewFreeBSD
+	}
+	if s.b == nil {
+		return nil, errNoLinuxLayout
+	}
 	initTask, err := s.symbol("init_task")
 	if err != nil {
 		return nil, err
@@ -175,7 +183,11 @@ func (s *System) GetProcs(f Filter) ([]Proc, error) {
 	if f.Idle {
 		leaders = append(leaders, initTask)
 	}
-	err = s.walkList(initTask+uint64(s.l.Task.Tasks.Off), s.l.Task.Tasks.Off, "task list (init_task.tasks)", func(task uint64) error {
+	tasks, err := kvm.Offsetof[linuxTaskStruct](s.b, "tasks")
+	if err != nil {
+		return nil, err
+	}
+	err = s.walkList(initTask+uint64(tasks), tasks, "task list (init_task.tasks)", func(task uint64) error {
 		leaders = append(leaders, task)
 		return nil
 	})
@@ -236,18 +248,21 @@ func (s *System) walkList(head uint64, off int64, what string, fn func(uint64) e
 
 // threads lists the tasks of leader's thread group, leader included.
 func (s *System) threads(leader uint64) ([]uint64, error) {
-	l := s.l
 	var out []uint64
 	collect := func(t uint64) error { out = append(out, t); return nil }
-	if l.Task.ThreadNode.Present() {
-		sig, err := s.readPtr(leader+uint64(l.Task.Signal.Off), "task_struct.signal")
+	if node, err := kvm.Offsetof[linuxTaskStruct](s.b, "thread_node"); err == nil {
+		sig, err := s.readPtr(leader+uint64(s.signal.Off), "task_struct.signal")
 		if err != nil {
 			return nil, err
 		}
 		if sig == 0 { // an exited task
 			return []uint64{leader}, nil
 		}
-		err = s.walkList(sig+uint64(l.Signal.ThreadHead.Off), l.Task.ThreadNode.Off, "thread list (signal_struct.thread_head)", collect)
+		head, err := kvm.Offsetof[linuxSignalStruct](s.b, "thread_head")
+		if err != nil {
+			return nil, err
+		}
+		err = s.walkList(sig+uint64(head), node, "thread list (signal_struct.thread_head)", collect)
 		if err != nil {
 			return out, err
 		}
@@ -257,9 +272,12 @@ func (s *System) threads(leader uint64) ([]uint64, error) {
 		return out, nil
 	}
 	// Older kernels: task_struct.thread_group is a ring with no head.
+	group, err := kvm.Offsetof[linuxTaskStruct](s.b, "thread_group")
+	if err != nil {
+		return nil, err
+	}
 	out = append(out, leader)
-	head := leader + uint64(l.Task.ThreadGroup.Off)
-	err := s.walkList(head, l.Task.ThreadGroup.Off, "thread list (task_struct.thread_group)", collect)
+	err = s.walkList(leader+uint64(group), group, "thread list (task_struct.thread_group)", collect)
 	return out, err
 }
 
@@ -273,109 +291,114 @@ func (s *System) ReadProc(addr uint64) (Proc, error) {
 }
 
 func (s *System) readProc(addr uint64) (Proc, error) {
-	l := s.l
-	t := &l.Task
-	b, err := s.read(addr, span(t.State, t.Flags, t.ExitState, t.Mm, t.Pid, t.Tgid, t.RealParent,
-		t.GroupLeader, t.StartTime, t.RealCred, t.Comm, t.Signal, t.CPU, t.StaticPrio), "struct task_struct")
+	t, err := readView[linuxTaskStruct](s, addr, "struct task_struct")
 	if err != nil {
 		return Proc{}, err
 	}
 	p := Proc{
 		Addr:      addr,
-		PID:       int32(s.i(b, t.Pid)),
-		TGID:      int32(s.i(b, t.Tgid)),
-		RawState:  s.u(b, t.State),
-		ExitState: s.u(b, t.ExitState),
-		Flags:     s.u(b, t.Flags),
-		StartTime: time.Duration(s.u(b, t.StartTime)),
-		CPU:       int(s.u(b, t.CPU)),
-		Nice:      int(s.i(b, t.StaticPrio)) - 120,
+		PID:       t.Pid(),
+		TGID:      t.Tgid(),
+		RawState:  uint64(t.State()),
+		ExitState: uint64(uint32(t.ExitState())),
+		Flags:     uint64(t.Flags()),
+		StartTime: time.Duration(t.StartBoottime()),
+		CPU:       int(t.CPU()),
+		Nice:      int(t.StaticPrio()) - 120,
+		Comm:      t.CommString(),
 		TPGID:     -1,
 	}
-	if t.Comm.Off >= 0 && t.Comm.Off+t.Comm.Size <= int64(len(b)) && t.Comm.Size > 0 {
-		p.Comm = cstring(b[t.Comm.Off : t.Comm.Off+t.Comm.Size])
-	}
 	p.State = stateChar(p.RawState, p.ExitState)
-	p.Mm = s.ptr(b, t.Mm)
+	p.Mm = t.Mm().Addr
 	p.Kernel = p.Flags&PFKthread != 0
 	p.Name = p.Comm
 	if p.Flags&pfWQWorker != 0 {
-		if err := s.workerName(&p, b); err != nil {
+		if err := s.workerName(&p, t); err != nil {
 			return p, err
 		}
 	} else if p.Kernel {
-		if err := s.kthreadName(&p, b); err != nil {
+		if err := s.kthreadName(&p, t); err != nil {
 			return p, err
 		}
 	}
 
-	if rp := s.ptr(b, t.RealParent); rp != 0 && rp != addr {
-		pb, err := s.read(rp+uint64(t.Tgid.Off), t.Tgid.Size, "real_parent->tgid")
+	if rp := t.RealParent(); !rp.IsNil() && rp.Addr != addr {
+		// Only the parent's tgid, where the bound kernel has it.
+		f := s.tgid
+		pb, err := s.read(rp.Addr+uint64(f.Off), int64(f.Size), "real_parent->tgid")
 		if err != nil {
 			return p, err
 		}
-		p.PPID = int32(s.i(pb, Field{Path: "tgid", Size: t.Tgid.Size, Signed: t.Tgid.Signed}))
+		p.PPID = int32(s.b.Decode(pb, f.Signed))
 	}
 
-	if c := s.ptr(b, t.RealCred); c != 0 {
-		cr := &l.Cred
-		cb, err := s.read(c, span(cr.UID, cr.GID, cr.EUID, cr.EGID), "struct cred")
+	if c := t.RealCred(); !c.IsNil() {
+		cr, err := readView[linuxCred](s, c.Addr, "struct cred")
 		if err != nil {
 			return p, err
 		}
-		p.UID, p.GID = uint32(s.u(cb, cr.UID)), uint32(s.u(cb, cr.GID))
-		p.EUID, p.EGID = uint32(s.u(cb, cr.EUID)), uint32(s.u(cb, cr.EGID))
+		p.UID, p.GID, p.EUID, p.EGID = cr.UID(), cr.GID(), cr.Euid(), cr.Egid()
 	}
 
-	if sig := s.ptr(b, t.Signal); sig != 0 {
-		if err := s.readSignal(&p, sig); err != nil {
+	if sig := t.Signal(); !sig.IsNil() {
+		if err := s.readSignal(&p, sig.Addr); err != nil {
 			return p, err
 		}
 	}
 
 	if p.Mm != 0 {
-		m := &l.Mm
-		rssEnd := m.RSSOff + m.RSSStride*(m.RSSCount-1) + m.RSSSize
-		if m.RSSKind == "percpu_counter" {
-			rssEnd = max(rssEnd, m.RSSOff+m.RSSStride*(m.RSSCount-1)+m.RSSCPUOff+int64(s.l.PtrSize))
-		}
-		n := span(m.Pgd, m.TotalVM, m.LockedVM, m.ArgStart, m.ArgEnd, m.EnvStart, m.EnvEnd)
-		if rssEnd > n {
-			n = rssEnd
-		}
-		mb, err := s.read(p.Mm, n, "struct mm_struct")
+		mm, err := readView[linuxMmStruct](s, p.Mm, "struct mm_struct")
 		if err != nil {
 			return p, err
 		}
-		p.Pgd = s.ptr(mb, m.Pgd)
-		p.VSize = s.u(mb, m.TotalVM) * s.pageSize
-		p.LockedVM = s.u(mb, m.LockedVM)
-		p.ArgStart, p.ArgEnd = s.u(mb, m.ArgStart), s.u(mb, m.ArgEnd)
-		p.EnvStart, p.EnvEnd = s.u(mb, m.EnvStart), s.u(mb, m.EnvEnd)
-		// get_mm_rss: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES, each
-		// counter read as /proc does (negative transient values as 0).
-		for _, i := range []int64{mmFilePages, mmAnonPages, mmShmemPages} {
-			if i >= m.RSSCount {
-				continue
-			}
-			v := s.i(mb, Field{Path: "rss", Off: m.RSSOff + i*m.RSSStride, Size: m.RSSSize, Signed: true})
-			if v > 0 {
-				p.RSS += uint64(v)
-			}
-			if m.RSSKind == "percpu_counter" {
-				pcpu := s.ptr(mb, Field{Path: "counters", Off: m.RSSOff + i*m.RSSStride + m.RSSCPUOff, Size: int64(s.l.PtrSize)})
-				d, err := s.perCPUSum32(pcpu)
-				if err != nil {
-					return p, err
-				}
-				v += d
-			}
-			if v > 0 {
-				p.RSSSum += uint64(v)
-			}
+		p.Pgd = mm.Pgd().Addr
+		p.VSize = mm.TotalVm() * s.pageSize
+		p.LockedVM = mm.LockedVm()
+		p.ArgStart, p.ArgEnd = mm.ArgStart(), mm.ArgEnd()
+		p.EnvStart, p.EnvEnd = mm.EnvStart(), mm.EnvEnd()
+		if err := s.rss(&p, mm); err != nil {
+			return p, err
 		}
 	}
 	return p, nil
+}
+
+// rss is get_mm_rss: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES, each
+// counter read as /proc does (negative transient values as 0); RSSSum adds
+// each percpu_counter's per-CPU deltas.
+func (s *System) rss(p *Proc, mm linuxMmStruct) error {
+	for _, i := range []int{mmFilePages, mmAnonPages, mmShmemPages} {
+		var v int64
+		switch {
+		case mm.HasRssCount(): // up to 6.1: rss_stat.count[], atomic_long_t
+			c, ok := mm.RssCount(i)
+			if !ok {
+				continue
+			}
+			v = c.Counter()
+			if v > 0 {
+				p.RSS += uint64(v)
+			}
+		case mm.HasRssCounters(): // 6.2+: struct percpu_counter rss_stat[]
+			c, ok := mm.RssCounters(i)
+			if !ok {
+				continue
+			}
+			v = c.Count()
+			if v > 0 {
+				p.RSS += uint64(v)
+			}
+			d, err := s.perCPUSum32(c.Counters())
+			if err != nil {
+				return err
+			}
+			v += d
+		}
+		if v > 0 {
+			p.RSSSum += uint64(v)
+		}
+	}
+	return nil
 }
 
 // pfWQWorker is PF_WQ_WORKER: the task is a workqueue worker.
@@ -383,42 +406,42 @@ const pfWQWorker = 0x00000020
 
 // workerName appends the workqueue description to p.Name as
 // wq_worker_comm() does for /proc.
-func (s *System) workerName(p *Proc, task []byte) error {
-	l := s.l
-	w := &l.Worker
-	if !l.Task.WorkerPrivate.Present() || !w.KthreadData.Present() || !w.Desc.Present() || w.Desc.Size <= 0 {
-		return nil // a kernel procs cannot describe workers of: plain comm
+func (s *System) workerName(p *Proc, task linuxTaskStruct) error {
+	kt, err := s.kthread(task)
+	if err != nil || kt.Addr() == 0 {
+		return err // none: a kernel procs cannot describe workers of: plain comm
 	}
-	kt := s.ptr(task, l.Task.WorkerPrivate)
-	if kt == 0 {
+	wp := kt.Data()
+	if wp == 0 {
 		return nil
 	}
-	worker, err := s.readPtr(kt+uint64(w.KthreadData.Off), "struct kthread.data")
-	if err != nil || worker == 0 {
-		return err
+	if s.b.Sizeof(linuxWorker{}.KVMType()) < 0 {
+		return nil
 	}
-	wb, err := s.read(worker, span(w.CurrentWork, w.Pool, w.Desc, w.RescueWQ), "struct worker")
-	if err != nil {
+	w, err := readView[linuxWorker](s, wp, "struct worker")
+	if err != nil || !w.HasDesc() {
 		return err
 	}
 	// A rescuer's comm "kworker/R-<workqueue>" (6.9+) is cut at 15
 	// characters; /proc shows the workqueue's whole name.
-	if wq := s.ptr(wb, w.RescueWQ); wq != 0 && w.WQName.Size > 0 && strings.HasPrefix(p.Comm, "kworker/R-") {
-		nb, err := s.read(wq+uint64(w.WQName.Off), w.WQName.Size, "struct workqueue_struct.name")
+	if wq := w.RescueWq(); !wq.IsNil() && strings.HasPrefix(p.Comm, "kworker/R-") && s.b.Sizeof(linuxWorkqueueStruct{}.KVMType()) >= 0 {
+		q, err := readView[linuxWorkqueueStruct](s, wq.Addr, "struct workqueue_struct")
 		if err != nil {
 			return err
 		}
-		p.Name = "kworker/R-" + cstring(nb)
+		if q.HasName() {
+			p.Name = "kworker/R-" + q.NameString()
+		}
 	}
-	if s.ptr(wb, w.Pool) == 0 {
+	if w.Pool().IsNil() {
 		return nil
 	}
-	desc := cstring(wb[w.Desc.Off : w.Desc.Off+w.Desc.Size])
+	desc := w.DescString()
 	if desc == "" {
 		return nil
 	}
 	sep := "-"
-	if s.ptr(wb, w.CurrentWork) != 0 {
+	if !w.CurrentWork().IsNil() {
 		sep = "+"
 	}
 	name := p.Name + sep + desc
@@ -429,20 +452,33 @@ func (s *System) workerName(p *Proc, task []byte) error {
 	return nil
 }
 
+// kthread reads a kernel thread's struct kthread (to_kthread: the
+// task's worker_private, set_child_tid before 5.17); a zero view when
+// the task or the kernel has none.
+func (s *System) kthread(task linuxTaskStruct) (linuxKthread, error) {
+	var kt uint64
+	switch {
+	case task.HasWorkerPrivate():
+		kt = task.WorkerPrivate()
+	case task.HasSetChildTid():
+		kt = task.SetChildTid()
+	}
+	if kt == 0 || s.b.Sizeof(linuxKthread{}.KVMType()) < 0 {
+		return linuxKthread{}, nil
+	}
+	return readView[linuxKthread](s, kt, "struct kthread")
+}
+
 // kthreadName sets p.Name to the kernel thread's full name when the
 // kernel keeps one longer than comm (get_kthread_comm).
-func (s *System) kthreadName(p *Proc, task []byte) error {
-	l := s.l
-	if !l.Task.WorkerPrivate.Present() || !l.Worker.FullName.Present() {
-		return nil
-	}
-	kt := s.ptr(task, l.Task.WorkerPrivate)
-	if kt == 0 {
-		return nil
-	}
-	fn, err := s.readPtr(kt+uint64(l.Worker.FullName.Off), "struct kthread.full_name")
-	if err != nil || fn == 0 {
+func (s *System) kthreadName(p *Proc, task linuxTaskStruct) error {
+	kt, err := s.kthread(task)
+	if err != nil || kt.Addr() == 0 || !kt.HasFullName() {
 		return err
+	}
+	fn := kt.FullName()
+	if fn == 0 {
+		return nil
 	}
 	name, err := s.readCString(fn, 63, "kthread full name")
 	if err != nil {
@@ -483,46 +519,40 @@ const (
 	mmShmemPages = 3
 )
 
-func (s *System) readSignal(p *Proc, sig uint64) error {
-	l := s.l
-	sl := &l.Signal
-	sb, err := s.read(sig, span(sl.Pids, sl.NrThreads, sl.Tty)+int64(l.PtrSize)*4, "struct signal_struct")
+func (s *System) readSignal(p *Proc, addr uint64) error {
+	sig, err := readView[linuxSignalStruct](s, addr, "struct signal_struct")
 	if err != nil {
 		return err
 	}
-	p.NumThreads = int(s.i(sb, sl.NrThreads))
-	ptrAt := func(i int64) Field {
-		return Field{Path: "pids[]", Off: sl.Pids.Off + i*int64(l.PtrSize), Size: int64(l.PtrSize)}
+	p.NumThreads = int(sig.NrThreads())
+	pid := func(t linuxPidType) linuxPidPtr {
+		v, _ := sig.Pids(int(t))
+		return v
 	}
-	if p.PGRP, err = s.pidNr(s.ptr(sb, ptrAt(l.PidType.PGID))); err != nil {
+	if p.PGRP, err = s.pidNr(pid(linuxPidtypePgid)); err != nil {
 		return err
 	}
-	if p.SID, err = s.pidNr(s.ptr(sb, ptrAt(l.PidType.SID))); err != nil {
+	if p.SID, err = s.pidNr(pid(linuxPidtypeSid)); err != nil {
 		return err
 	}
-	tty := s.ptr(sb, sl.Tty)
-	if tty == 0 {
+	if sig.TTY().IsNil() {
 		return nil
 	}
-	tl := &l.Tty
-	tb, err := s.read(tty, span(tl.Driver, tl.Index, tl.Name, tl.Pgrp), "struct tty_struct")
+	tty, err := readView[linuxTTYStruct](s, sig.TTY().Addr, "struct tty_struct")
 	if err != nil {
 		return err
 	}
-	if tl.Name.Size > 0 {
-		p.TTYName = cstring(tb[tl.Name.Off : tl.Name.Off+tl.Name.Size])
-	}
-	if p.TPGID, err = s.pidNr(s.ptr(tb, tl.Pgrp)); err != nil {
+	p.TTYName = tty.NameString()
+	if p.TPGID, err = s.pidNr(tty.Pgrp()); err != nil {
 		return err
 	}
-	if drv := s.ptr(tb, tl.Driver); drv != 0 {
-		dl := &l.TtyDriver
-		db, err := s.read(drv, span(dl.Major, dl.MinorStart), "struct tty_driver")
+	if drv := tty.Driver(); !drv.IsNil() {
+		d, err := readView[linuxTTYDriver](s, drv.Addr, "struct tty_driver")
 		if err != nil {
 			return err
 		}
-		major := uint32(s.u(db, dl.Major))
-		minor := uint32(s.u(db, dl.MinorStart)) + uint32(s.u(tb, tl.Index))
+		major := uint32(d.Major())
+		minor := uint32(d.MinorStart()) + uint32(tty.Index())
 		p.TTY = newEncodeDev(major, minor)
 	}
 	return nil
@@ -535,16 +565,17 @@ func newEncodeDev(major, minor uint32) uint32 {
 
 // pidNr is pid_nr(): the number of a struct pid in the initial namespace
 // (numbers[0].nr); 0 for a NULL pid.
-func (s *System) pidNr(pid uint64) (int32, error) {
-	if pid == 0 {
+func (s *System) pidNr(pid linuxPidPtr) (int32, error) {
+	if pid.IsNil() {
 		return 0, nil
 	}
-	pl := &s.l.Pid
-	b, err := s.read(pid+uint64(pl.Numbers.Off+pl.UpidNr.Off), pl.UpidNr.Size, "struct pid numbers[0].nr")
+	// numbers[] is a flexible array: its accessor reads the element from
+	// the target, past the snapshot, which can then be empty.
+	up, err := kvm.AsView[linuxPid](kvm.MakeView(s.b, pid.Addr, nil)).Numbers(0)
 	if err != nil {
-		return 0, err
+		return 0, &KernelReadError{What: "struct pid numbers[0]", Addr: pid.Addr, Err: err}
 	}
-	return int32(s.i(b, Field{Path: "nr", Size: pl.UpidNr.Size, Signed: true})), nil
+	return up.Nr(), nil
 }
 
 // Task state bits (include/linux/sched.h, Linux 4.14 and later).

@@ -63,11 +63,18 @@ func (f *fakeTarget) putBytes(addr uint64, b []byte) {
 	}
 }
 
+// fakeLayout is the layout of the kernel the bindings were generated from
+// (x86-64 Debian 6.1): their generation-time table. tasksOff is where its
+// task_struct.tasks lies.
 func fakeLayout() *Layout {
-	l := &Layout{Version: LayoutVersion, Arch: "x86_64", PtrSize: 8}
-	l.Task.Tasks = Field{Path: "tasks", Off: 16, Size: 16}
-	return l
+	tab, err := kvm.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: linuxBuildID})
+	if err != nil {
+		panic(err)
+	}
+	return layoutOf(tab)
 }
+
+const tasksOff = linuxOffsetofTaskStructTasks
 
 // fakeUser is process memory: bytes from base, then a page that is not
 // there.
@@ -169,9 +176,9 @@ func TestTaskListCycle(t *testing.T) {
 	f := newFake()
 	const initTask, a, b = 0xffffffff83000000, 0xffff888000100000, 0xffff888000200000
 	f.syms["init_task"] = initTask
-	f.put64(initTask+16, a+16) // init_task.tasks.next = &a.tasks
-	f.put64(a+16, b+16)
-	f.put64(b+16, a+16) // b -> a: a cycle that skips the head
+	f.put64(initTask+tasksOff, a+tasksOff) // init_task.tasks.next = &a.tasks
+	f.put64(a+tasksOff, b+tasksOff)
+	f.put64(b+tasksOff, a+tasksOff) // b -> a: a cycle that skips the head
 	s, err := New(f, fakeLayout())
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +187,7 @@ func TestTaskListCycle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cycle") || !strings.Contains(err.Error(), "init_task.tasks") {
 		t.Errorf("got %v, want a cycle error", err)
 	}
-	f.put64(b+16, 0)
+	f.put64(b+tasksOff, 0)
 	if _, err = s.GetProcs(Filter{}); err == nil || !strings.Contains(err.Error(), "NULL") {
 		t.Errorf("got %v, want a NULL-pointer error", err)
 	}
@@ -251,17 +258,15 @@ func TestPerCPUSum(t *testing.T) {
 func TestGetProcsPartial(t *testing.T) {
 	f := newFake()
 	const initTask, a = 0xffffffff83000000, 0xffff888000100000
-	const b = 0xffff888000201000 - 16 // its first bytes on a page the dump lacks
+	const b = 0xffff888000201000 - 16 // its first bytes on a page the dump lacks, its tasks on the next
 	f.syms["init_task"] = initTask
-	f.put64(initTask+16, a+16)
-	f.put64(initTask+24, b+16)
-	f.put64(a+16, b+16)
-	f.put64(a+24, initTask+16)
-	f.put64(b+16, initTask+16)
-	f.put64(b+24, a+16)
-	l := fakeLayout()
-	l.Task.Comm = Field{Path: "comm", Off: 0, Size: 16}
-	s, err := New(f, l)
+	f.put64(initTask+tasksOff, a+tasksOff)
+	f.put64(initTask+tasksOff+8, b+tasksOff)
+	f.put64(a+tasksOff, b+tasksOff)
+	f.put64(a+tasksOff+8, initTask+tasksOff)
+	f.put64(b+tasksOff, initTask+tasksOff)
+	f.put64(b+tasksOff+8, a+tasksOff)
+	s, err := New(f, fakeLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,17 +289,28 @@ func TestGetProcsPartial(t *testing.T) {
 // slots past a node's data ignored; then a cycle, which is an error.
 func TestMapleWalkSynthetic(t *testing.T) {
 	f := newFake()
-	l := fakeLayout()
-	l.MapleTree.Flags = Field{Path: "ma_flags", Off: 4, Size: 4}
-	l.MapleTree.Root = Field{Path: "ma_root", Off: 8, Size: 8}
-	l.MapleNode.Size = 256
-	l.MapleNode.R64Pivot = Field{Path: "mr64.pivot", Off: 8, Size: 15 * 8}
-	l.MapleNode.R64Slot = Field{Path: "mr64.slot", Off: 128, Size: 16 * 8}
-	l.MapleNode.A64Pivot = Field{Path: "ma64.pivot", Off: 8, Size: 9 * 8}
-	l.MapleNode.A64Slot = Field{Path: "ma64.slot", Off: 80, Size: 10 * 8}
-	s, err := New(f, l)
+	s, err := New(f, fakeLayout())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The x86-64 layout the nodes below are built for, as New takes it
+	// from the bindings.
+	l := s.Layout()
+	for _, c := range []struct {
+		got, want Field
+	}{
+		{l.MapleTree.Root, Field{Path: "ma_root", Off: 8, Size: 8}},
+		{l.MapleNode.R64Pivot, Field{Path: "mr64.pivot", Off: 8, Size: 15 * 8}},
+		{l.MapleNode.R64Slot, Field{Path: "mr64.slot", Off: 128, Size: 16 * 8}},
+		{l.MapleNode.A64Pivot, Field{Path: "ma64.pivot", Off: 8, Size: 9 * 8}},
+		{l.MapleNode.A64Slot, Field{Path: "ma64.slot", Off: 80, Size: 10 * 8}},
+	} {
+		if c.got != c.want {
+			t.Fatalf("layout field %+v, want %+v", c.got, c.want)
+		}
+	}
+	if l.MapleNode.Size != 256 {
+		t.Fatalf("maple_node size %d", l.MapleNode.Size)
 	}
 	const tree, root, leafA, leafB = 0xffff888000010000, 0xffff888000020000, 0xffff888000020100, 0xffff888000020200
 	enode := func(n, typ uint64) uint64 { return n | typ<<3 | 4 }

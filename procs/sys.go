@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // fshift is FSHIFT of include/linux/sched/loadavg.h: avenrun[] holds
@@ -62,6 +64,7 @@ type Swap struct {
 	Size      uint64 // bytes (usable pages, the header page excluded)
 	Used      uint64 // bytes in use
 	Priority  int
+	Flags     uint64 // swap_info_struct.flags (SWP_USED, SWP_WRITEOK, ...)
 }
 
 // Swap area flag bits (include/linux/swap.h, unchanged since 2.6).
@@ -76,15 +79,18 @@ const (
 	sIFBLK = 0o060000
 )
 
-// ErrNoSwapInfo is returned when the kernel's DWARF did not describe swap
-// areas (no swap_info_struct or swap_info[]).
+// ErrNoSwapInfo is returned when the kernel's types do not describe swap
+// areas (no swap_info_struct).
 var ErrNoSwapInfo = errors.New("procs: kernel layout has no swap area information")
+
+// maxSwapFiles bounds nr_swapfiles: MAX_SWAPFILES is at most 32.
+const maxSwapFiles = 32
 
 // GetSwapInfo lists the active swap areas (kvm_getswapinfo), as
 // /proc/swaps does: areas in use and writable, in swap_info[] order.
 func (s *System) GetSwapInfo() ([]Swap, error) {
-	l := s.l
-	if !l.Swap.Pages.Present() || !l.Swap.SwapFile.Present() {
+	z := kvm.AsView[linuxSwapInfoStruct](kvm.MakeView(s.b, 0, nil))
+	if !z.HasPages() || !z.HasSwapFile() || !z.HasFlags() || !z.HasSwapMap() {
 		return nil, ErrNoSwapInfo
 	}
 	arr, err := s.symbol("swap_info")
@@ -100,37 +106,34 @@ func (s *System) GetSwapInfo() ([]Swap, error) {
 		return nil, err
 	}
 	n := uint64(s.bo.Uint32(nb))
-	if l.Swap.Count > 0 && n > uint64(l.Swap.Count) {
-		return nil, fmt.Errorf("procs: nr_swapfiles is %d but swap_info[] has %d entries", n, l.Swap.Count)
+	if n > maxSwapFiles {
+		return nil, fmt.Errorf("procs: nr_swapfiles is %d, beyond MAX_SWAPFILES", n)
 	}
-	if n > 1024 {
-		return nil, fmt.Errorf("procs: nr_swapfiles is %d, beyond any MAX_SWAPFILES", n)
-	}
-	sw := &l.Swap
 	var out []Swap
 	for i := uint64(0); i < n; i++ {
-		si, err := s.readPtr(arr+i*uint64(l.PtrSize), "swap_info[]")
+		si, err := s.readPtr(arr+i*uint64(s.l.PtrSize), "swap_info[]")
 		if err != nil {
 			return nil, err
 		}
 		if si == 0 {
 			continue
 		}
-		b, err := s.read(si, span(sw.Flags, sw.Prio, sw.Pages, sw.Inuse, sw.SwapMap, sw.SwapFile), "struct swap_info_struct")
+		sw, err := readView[linuxSwapInfoStruct](s, si, "struct swap_info_struct")
 		if err != nil {
 			return nil, err
 		}
-		flags := s.u(b, sw.Flags)
-		if flags&swpUsed == 0 || flags&swpWriteOK == 0 || s.ptr(b, sw.SwapMap) == 0 {
+		flags := uint64(sw.Flags())
+		if flags&swpUsed == 0 || flags&swpWriteOK == 0 || sw.SwapMap() == 0 {
 			continue
 		}
 		a := Swap{
-			Size:     s.u(b, sw.Pages) * s.pageSize,
-			Used:     s.u(b, sw.Inuse) * s.pageSize,
-			Priority: int(s.i(b, sw.Prio)),
+			Size:     uint64(sw.Pages()) * s.pageSize,
+			Used:     uint64(sw.InusePages()) * s.pageSize,
+			Priority: int(sw.Prio()),
+			Flags:    flags,
 		}
-		if f := s.ptr(b, sw.SwapFile); f != 0 {
-			if a.Name, a.Partition, err = s.filePath(f); err != nil {
+		if f := sw.SwapFile(); !f.IsNil() {
+			if a.Name, a.Partition, err = s.filePath(f.Addr); err != nil {
 				return nil, err
 			}
 		}
@@ -142,24 +145,26 @@ func (s *System) GetSwapInfo() ([]Swap, error) {
 // filePath is d_path() of a struct file seen from the root of the mount
 // tree, and whether the file is a block device.
 func (s *System) filePath(file uint64) (string, bool, error) {
-	l := s.l
-	if !l.File.PathDentry.Present() || !l.Dentry.Parent.Present() || !l.Mount.Mnt.Present() {
+	zf := kvm.AsView[linuxFile](kvm.MakeView(s.b, 0, nil))
+	zd := kvm.AsView[linuxDentry](kvm.MakeView(s.b, 0, nil))
+	zm := kvm.AsView[linuxMount](kvm.MakeView(s.b, 0, nil))
+	if !zf.HasFPathDentry() || !zf.HasFPathMnt() || !zd.HasDParent() || !zd.HasDNameName() || !zm.HasMnt() || !zm.HasMntParent() {
 		return "", false, errors.New("procs: kernel layout has no file path information")
 	}
-	fb, err := s.read(file, span(l.File.PathMnt, l.File.PathDentry, l.File.Inode), "struct file")
+	f, err := readView[linuxFile](s, file, "struct file")
 	if err != nil {
 		return "", false, err
 	}
 	block := false
-	if ino := s.ptr(fb, l.File.Inode); ino != 0 {
-		ib, err := s.read(ino, l.Inode.Mode.end(), "struct inode")
+	if ino := f.FInode(); !ino.IsNil() {
+		in, err := readView[linuxInode](s, ino.Addr, "struct inode")
 		if err != nil {
 			return "", false, err
 		}
-		block = s.u(ib, l.Inode.Mode)&sIFMT == sIFBLK
+		block = uint32(in.IMode())&sIFMT == sIFBLK
 	}
-	vfsmnt := s.ptr(fb, l.File.PathMnt)
-	dentry := s.ptr(fb, l.File.PathDentry)
+	vfsmnt := f.FPathMnt().Addr
+	dentry := f.FPathDentry().Addr
 	var names []string
 	for steps := 0; ; steps++ {
 		if steps > 4096 {
@@ -168,38 +173,44 @@ func (s *System) filePath(file uint64) (string, bool, error) {
 		if vfsmnt == 0 || dentry == 0 {
 			break
 		}
-		root, err := s.readPtr(vfsmnt+uint64(l.Mount.MntRoot.Off), "vfsmount.mnt_root")
+		vm, err := readView[linuxVfsmount](s, vfsmnt, "struct vfsmount")
 		if err != nil {
 			return "", false, err
 		}
-		mount := vfsmnt - uint64(l.Mount.Mnt.Off) // real_mount()
-		if dentry == root {
-			parent, err := s.readPtr(mount+uint64(l.Mount.Parent.Off), "mount.mnt_parent")
+		mp, err := kvm.ContainerOf[linuxMount](s.b, vfsmnt, "mnt") // real_mount()
+		if err != nil {
+			return "", false, err
+		}
+		if dentry == vm.MntRoot().Addr {
+			mount, err := readView[linuxMount](s, mp.Addr, "struct mount")
 			if err != nil {
 				return "", false, err
 			}
-			if parent == mount || parent == 0 {
+			parent := mount.MntParent()
+			if parent.Addr == mp.Addr || parent.IsNil() {
 				break // the root of the mount tree
 			}
-			if dentry, err = s.readPtr(mount+uint64(l.Mount.Mountpoint.Off), "mount.mnt_mountpoint"); err != nil {
+			dentry = mount.MntMountpoint().Addr
+			mnt, err := kvm.Offsetof[linuxMount](s.b, "mnt")
+			if err != nil {
 				return "", false, err
 			}
-			vfsmnt = parent + uint64(l.Mount.Mnt.Off)
+			vfsmnt = parent.Addr + uint64(mnt)
 			continue
 		}
-		db, err := s.read(dentry, span(l.Dentry.Parent, l.Dentry.NameLen, l.Dentry.NamePtr), "struct dentry")
+		d, err := readView[linuxDentry](s, dentry, "struct dentry")
 		if err != nil {
 			return "", false, err
 		}
-		parent := s.ptr(db, l.Dentry.Parent)
+		parent := d.DParent().Addr
 		if parent == dentry {
 			break // a disconnected root
 		}
-		n := s.u(db, l.Dentry.NameLen)
+		n := d.DNameLen()
 		if n > 255 {
 			return "", false, fmt.Errorf("procs: dentry %#x: name length %d exceeds NAME_MAX", dentry, n)
 		}
-		name, err := s.read(s.ptr(db, l.Dentry.NamePtr), int64(n), "dentry name")
+		name, err := s.read(d.DNameName(), int64(n), "dentry name")
 		if err != nil {
 			return "", false, err
 		}
@@ -264,27 +275,24 @@ type Time struct {
 
 // GetTime reads the timekeeper (tk_core.timekeeper).
 func (s *System) GetTime() (Time, error) {
-	tl := &s.l.Time
-	if !tl.Timekeeper.Present() || !tl.MonoBase.Present() || !tl.OffsBoot.Present() {
+	zt := kvm.AsView[linuxTimekeeper](kvm.MakeView(s.b, 0, nil))
+	if s.b.Sizeof(linuxTkCoreType{}.KVMType()) < 0 || !zt.HasTkrMonoBase() || !zt.HasOffsBoot() {
 		return Time{}, errors.New("procs: kernel layout has no timekeeper (tk_core)")
 	}
-	a, err := s.symbol("tk_core")
+	tc, err := s.k.TkCore()
 	if err != nil {
-		return Time{}, err
+		return Time{}, fmt.Errorf("procs: reading tk_core: %w", err)
 	}
-	b, err := s.read(a+uint64(tl.Timekeeper.Off), span(tl.XtimeSec, tl.MonoBase, tl.MonoNsec, tl.MonoShift, tl.OffsBoot), "tk_core.timekeeper")
-	if err != nil {
-		return Time{}, err
-	}
-	shift := s.u(b, tl.MonoShift)
+	tk := tc.Timekeeper()
+	shift := uint64(tk.TkrMonoShift())
 	var nsec uint64
 	if shift < 64 {
-		nsec = s.u(b, tl.MonoNsec) >> shift
+		nsec = tk.TkrMonoXtimeNsec() >> shift
 	}
-	mono := s.i(b, tl.MonoBase) + int64(nsec)
-	boot := mono + s.i(b, tl.OffsBoot)
+	mono := tk.TkrMonoBase() + int64(nsec)
+	boot := mono + tk.OffsBoot()
 	return Time{
-		Wall:   time.Unix(int64(s.u(b, tl.XtimeSec)), 0).UTC(),
+		Wall:   time.Unix(int64(tk.XtimeSec()), 0).UTC(),
 		Uptime: time.Duration(boot),
 	}, nil
 }

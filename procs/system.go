@@ -36,6 +36,10 @@ type Options struct {
 type System struct {
 	t        kvm.Target
 	l        *Layout
+	b        *kvm.Binding // the generated bindings bound to t with l.Table
+	k        *linuxKernel
+	tgid     kvm.Field // task_struct.tgid in the bound kernel
+	signal   kvm.Field // task_struct.signal
 	bo       binary.ByteOrder
 	user     UserReader
 	pageSize uint64
@@ -47,11 +51,15 @@ type System struct {
 	cpuOnce sync.Once
 	cpuOffs []uint64
 	cpuErr  error
+
+	fbsd *fbsdLayout // a FreeBSD kernel (NewFreeBSD): GetProcs walks allproc
 }
 
-// New binds a layout to a target. The layout must be the target kernel's:
-// when both tell their build ID and they differ, New fails with a
-// *kvm.BuildIDError.
+// New binds a layout to a target: the bindings procs reads through, with
+// the layout's table. The layout must be the target kernel's: when both
+// tell their build ID and they differ, New fails with a *kvm.BuildIDError;
+// of another data model than the target's, with a
+// *kvm.DataModelMismatchError.
 func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	var o Options
 	if len(opts) > 0 {
@@ -60,10 +68,28 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	if l == nil {
 		return nil, errors.New("procs: nil layout")
 	}
+	if t == nil {
+		return nil, errors.New("procs: nil target")
+	}
 	if err := kvm.CheckBuildID(t, l.BuildID); err != nil {
 		return nil, err
 	}
 	s := &System{t: t, l: l, bo: l.ByteOrder(), pageSize: uint64(o.PageSize), maxArg: o.MaxArgBytes}
+	if l.Table != nil { // a Linux kernel's layout (NewFreeBSD's has none)
+		b, err := l.binding(t)
+		if err != nil {
+			return nil, err
+		}
+		lc := *l // with the memory map's members, for this System only
+		lc.mapsFields(b)
+		s.l, s.b, s.k = &lc, b, &linuxKernel{b: b}
+		if s.tgid, err = kvm.FieldOf[linuxTaskStruct](b, "tgid"); err != nil {
+			return nil, err
+		}
+		if s.signal, err = kvm.FieldOf[linuxTaskStruct](b, "signal"); err != nil {
+			return nil, err
+		}
+	}
 	if s.pageSize == 0 {
 		if i, ok := t.(interface{ Info() kvm.DumpInfo }); ok && i.Info().PageSize > 0 {
 			s.pageSize = uint64(i.Info().PageSize)
@@ -85,6 +111,26 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 
 // Layout returns the layout the System reads with.
 func (s *System) Layout() *Layout { return s.l }
+
+// readView reads the T at addr: the leading bytes of it that hold the
+// members procs reads (kvm.Binding.Span), in one read.
+func readView[T kvm.Viewer](s *System, addr uint64, what string) (T, error) {
+	var z T
+	if s.b == nil {
+		return z, errNoLinuxLayout
+	}
+	n := s.b.Span(z.KVMType())
+	if n < 0 {
+		return z, s.b.MissingError(z.KVMType(), -1)
+	}
+	buf, err := s.read(addr, n, what)
+	if err != nil {
+		return z, err
+	}
+	return kvm.AsView[T](kvm.MakeView(s.b, addr, buf)), nil
+}
+
+var errNoLinuxLayout = errors.New("procs: the layout is not a Linux kernel's (make it with ResolveLayout)")
 
 // read reads n bytes of kernel memory at addr.
 func (s *System) read(addr uint64, n int64, what string) ([]byte, error) {
@@ -131,15 +177,6 @@ func (s *System) u(b []byte, f Field) uint64 {
 	return 0
 }
 
-// i decodes a field as a signed integer when it is signed.
-func (s *System) i(b []byte, f Field) int64 {
-	v := s.u(b, f)
-	if f.Signed && f.Size > 0 && f.Size < 8 {
-		return kvm.SignExtend(v, uint(f.Size*8))
-	}
-	return int64(v)
-}
-
 // ptr decodes a pointer-sized field.
 func (s *System) ptr(b []byte, f Field) uint64 { return s.u(b, f) }
 
@@ -148,7 +185,7 @@ func (s *System) readPtr(addr uint64, what string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if s.l.PtrSize == 4 {
+	if len(b) == 4 {
 		return uint64(s.bo.Uint32(b)), nil
 	}
 	return s.bo.Uint64(b), nil

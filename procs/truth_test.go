@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -145,37 +144,6 @@ var (
 	drgnCache = map[string]*drgnState{}
 )
 
-const drgnStateScript = `
-import drgn, sys
-from drgn.helpers.linux.pid import for_each_task
-from drgn.helpers.linux.percpu import percpu_counter_sum
-p = drgn.Program()
-p.set_core_dump(sys.argv[2])
-p.load_debug_info([sys.argv[1]])
-for t in for_each_task(p):
-    rss = rsssum = 0
-    if t.mm:
-        for i in (0, 1, 3):
-            try:
-                v = vs = int(t.mm.rss_stat.count[i].counter)
-            except (AttributeError, LookupError, TypeError):
-                v = int(t.mm.rss_stat[i].count)
-                vs = percpu_counter_sum(t.mm.rss_stat[i].address_of_())
-            rss += v if v > 0 else 0
-            rsssum += vs if vs > 0 else 0
-    name = t.comm.string_().decode()
-    if int(t.flags) & 0x20:
-        w = drgn.cast("struct worker *", drgn.cast("struct kthread *", t.worker_private).data)
-        d = w.desc.string_().decode()
-        if w.pool and d:
-            name += ("+" if w.current_work else "-") + d
-    print("task", int(t.pid), rss, rsssum, name)
-for i in range(int(p['nr_swapfiles'])):
-    s = p['swap_info'][i]
-    if s:
-        print("swap", i, int(s.inuse_pages))
-`
-
 // kworkerID matches the worker ID of a kworker's /proc name
 // ("kworker/0:1H", "kworker/u4:2"), before its work description.
 var kworkerID = regexp.MustCompile(`^kworker/u?[0-9]+:[0-9]+H?`)
@@ -189,10 +157,7 @@ func drgnDumpState(t *testing.T, k fixtureKernel) *drgnState {
 	if st, ok := drgnCache[core]; ok {
 		return st
 	}
-	out, err := exec.Command("/usr/bin/python3", "-c", drgnStateScript, vml, core).CombinedOutput()
-	if err != nil {
-		t.Fatalf("drgn: %v\n%s", err, out)
-	}
+	out := testfix.Drgn(t, "procs_state", vml, core)
 	st := &drgnState{rss: map[int32]uint64{}, rssSum: map[int32]uint64{}, name: map[int32]string{}, swapUsed: map[int]uint64{}}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.SplitN(line, " ", 5)
@@ -447,6 +412,11 @@ func TestSwapMatchesGuestProc(t *testing.T) {
 					t.Logf("swap %d: %d KiB in use in the dump (drgn agrees), %d KiB when the guest looked", i, a.Used>>10, g.Used>>10)
 					g.Used = a.Used
 				}
+				// /proc/swaps lists areas in use and writable only.
+				if a.Flags&(swpUsed|swpWriteOK) != swpUsed|swpWriteOK {
+					t.Errorf("swap area %d: flags %#x lack SWP_USED|SWP_WRITEOK", i, a.Flags)
+				}
+				g.Flags = a.Flags
 				if a != g {
 					t.Errorf("swap area %d: dump %+v, guest %+v", i, a, g)
 				}
@@ -462,25 +432,7 @@ func TestSwapMatchesGuestProc(t *testing.T) {
 // reader) from the paging dump.
 func drgnValues(t *testing.T, vmlinux, core string) map[string][]int64 {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("no /usr/bin/python3 for drgn")
-	}
-	script := `
-import drgn, sys
-p = drgn.Program()
-p.set_core_dump(sys.argv[2])
-p.load_debug_info([sys.argv[1]])
-print("avenrun", *[int(x) for x in p['avenrun']])
-tk = p['tk_core'].timekeeper
-print("tk", int(tk.xtime_sec), int(tk.tkr_mono.base), int(tk.tkr_mono.xtime_nsec), int(tk.tkr_mono.shift), int(tk.offs_boot))
-`
-	out, err := exec.Command("/usr/bin/python3", "-c", script, vmlinux, core).CombinedOutput()
-	if err != nil {
-		if bytes.Contains(out, []byte("No module named")) && !testfix.Required() {
-			t.Skipf("drgn missing: %s", out)
-		}
-		t.Fatalf("drgn: %v\n%s", err, out)
-	}
+	out := testfix.Drgn(t, "time_values", vmlinux, core)
 	m := make(map[string][]int64)
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
@@ -541,7 +493,6 @@ func readUptime(t *testing.T, k fixtureKernel) time.Duration {
 // LOAD_INT/LOAD_FRAC arithmetic compiled from C (include/linux/sched/loadavg.h
 // and fs/proc/loadavg.c), over a range of values.
 func TestLoadAvgFormat(t *testing.T) {
-	testfix.Tool(t, "gcc")
 	dir := t.TempDir()
 	src := `#include <stdio.h>
 #define FSHIFT 11
@@ -558,13 +509,9 @@ int main(void) {
 	if err := os.WriteFile(filepath.Join(dir, "la.c"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("gcc", "-o", filepath.Join(dir, "la"), filepath.Join(dir, "la.c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	out, err := exec.Command(filepath.Join(dir, "la")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc := testfix.GCC["x86_64"]
+	la := testfix.BuildC(t, testfix.CBuild{TC: tc, Sources: []string{filepath.Join(dir, "la.c")}, Out: "la"})
+	out := testfix.Run(t, tc, la)
 	want := strings.Split(strings.TrimSpace(string(out)), "\n")
 	i := 0
 	for v := uint64(0); v < 40000; v += 7 {

@@ -1,10 +1,13 @@
 package kvm
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -64,9 +67,16 @@ type Spec struct {
 	// types. Fixed bindings compiled the generation-time offsets in and
 	// bind only to their own kernel.
 	Relocatable bool
-	Types       []TypeSpec
+	// Neutral says every accessor takes its sizes and offsets from the
+	// table (no generation-time size is compiled in): relocated from the
+	// target's own types, the bindings read a kernel of any architecture,
+	// pointer size and byte order. The generator sets it for relocatable
+	// bindings whose globals are all aggregates or pointers.
+	Neutral bool
+	Types   []TypeSpec
 
-	fixed atomic.Pointer[table] // the generation-time table, built once
+	fixed       atomic.Pointer[table]  // the generation-time table, built once
+	fingerprint atomic.Pointer[string] // Fingerprint, computed once
 }
 
 // table is a layout table: sizes and first field of each type, fields.
@@ -79,7 +89,9 @@ type table struct {
 // TypeSpec is one generated aggregate. It is found in a target's types by
 // Name (as dwarfmodel.Source.Type accepts it), or, for an anonymous
 // aggregate, as the type of variable Var or of member Path of the
-// aggregate Types[Parent].
+// aggregate Types[Parent]. An Opaque type is only pointed to: the bindings
+// read none of it (typed pointers to it keep its identity), so it is not
+// looked up.
 type TypeSpec struct {
 	C      string // how messages name it: "struct task_struct"
 	Name   string
@@ -87,26 +99,57 @@ type TypeSpec struct {
 	Parent int // index in Spec.Types, or -1
 	Path   string
 	Size   int64 // generation-time size
+	Opaque bool
 	Fields []FieldSpec
 }
 
 // FieldSpec is one member a binding reads, with its generation-time
-// layout. Generated code builds them with M, BF and Arr.
+// layout. Generated code builds them with M, BF and Arr (and Or).
 type FieldSpec struct {
-	Name string // C member name, as it is spelled from the aggregate (promoted through anonymous members)
+	// Name is the C member name as it is spelled from the aggregate
+	// (promoted through anonymous members), or a path through named
+	// members of struct or union type ("thread_info.cpu", "ctrl.pgrp").
+	Name string
 	Kind Kind
 	F    Field
+	// Alt, when set, lists the member paths (as Name) looked for in a
+	// target's types, in order: the member is read at the first one the
+	// kernel has in a type that reads as Kind. Name is the one of them F
+	// describes (F.Alt is its index). Set it with Or.
+	Alt []string
+}
+
+// Or gives f alternative member paths (FieldSpec.Alt): for a member that
+// was renamed or moved between kernel versions ("__state" or "state",
+// "cpu" or "thread_info.cpu"). f.Name must be one of them.
+func (f FieldSpec) Or(paths ...string) FieldSpec {
+	f.Alt = paths
+	for i, p := range paths {
+		if p == f.Name && i <= math.MaxUint8 {
+			f.F.Alt = uint8(i)
+		}
+	}
+	return f
+}
+
+// paths are the member paths f is looked for by, in order.
+func (f *FieldSpec) paths() []string {
+	if len(f.Alt) > 0 {
+		return f.Alt
+	}
+	return []string{f.Name}
 }
 
 // Field is where a member lies in one kernel's aggregate.
 type Field struct {
-	Off    int32 // byte offset from the start of the aggregate; -1: the kernel lacks the member
-	Size   int32 // byte size of the value; of one element for arrays
-	BitOff int32 // bitfields: data bit offset from the start of the aggregate
-	Bits   uint8 // bitfields: width in bits; 0 otherwise
-	Signed bool  // integers: the kernel's type is signed
-	Array  bool  // an array: Count elements of Size bytes
-	Count  int32 // arrays: the element count (all dimensions); <= 0 for flexible and zero-length arrays
+	Off    int32 `json:"off"`               // byte offset from the start of the aggregate; -1: the kernel lacks the member
+	Size   int32 `json:"size"`              // byte size of the value; of one element for arrays
+	BitOff int32 `json:"bit_off,omitempty"` // bitfields: data bit offset from the start of the aggregate
+	Bits   uint8 `json:"bits,omitempty"`    // bitfields: width in bits; 0 otherwise
+	Signed bool  `json:"signed,omitempty"`  // integers: the kernel's type is signed
+	Array  bool  `json:"array,omitempty"`   // an array: Count elements of Size bytes
+	Count  int32 `json:"count,omitempty"`   // arrays: the element count (all dimensions); <= 0 for flexible and zero-length arrays
+	Alt    uint8 `json:"alt,omitempty"`     // the index in FieldSpec.Alt of the path the kernel has the member at
 }
 
 // M describes a member that is not a bitfield or an array.
@@ -152,18 +195,31 @@ func (e *MissingMemberError) Error() string {
 // given for it) has another architecture, pointer size or byte order than
 // the bindings: no offset table can make them read it.
 type DataModelMismatchError struct {
-	What      string // "target" or "types"
+	What      string // "target", "types", "layout table", or "the target's types" (then Generated is the target's)
 	Generated string // "x86_64, 8-byte pointers, little-endian"
 	Got       string
+	Hint      string // what to do, if anything
 }
 
 func (e *DataModelMismatchError) Error() string {
-	return fmt.Sprintf("bindings generated for %s cannot read %s of %s", e.Generated, describeWhat(e.What), e.Got)
+	var msg string
+	if e.What == "the target's types" {
+		msg = fmt.Sprintf("the types given (%s) are not those of the target (%s)", e.Got, e.Generated)
+	} else {
+		msg = fmt.Sprintf("bindings generated for %s cannot read %s of %s", e.Generated, describeWhat(e.What), e.Got)
+	}
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
 }
 
 func describeWhat(w string) string {
-	if w == "types" {
+	switch w {
+	case "types":
 		return "types"
+	case "layout table":
+		return "a layout table"
 	}
 	return "a target"
 }
@@ -205,6 +261,7 @@ type Binding struct {
 	ptrSize   int
 	relocated bool
 	buildID   string
+	arch      string  // the data model's architecture, when not the Spec's
 	sizes     []int64 // per Spec.Types; -1 missing
 	first     []int32 // index of each type's first field in fields
 	fields    []Field
@@ -220,6 +277,11 @@ type Binding struct {
 // relocatable bindings, from the target's types given with Types or
 // TypesFrom. A kernel of another build ID without types fails with a
 // *BuildIDError.
+//
+// Architecture-neutral bindings (Spec.Neutral) also bind to a target of
+// another data model, when its types are given: they are then always
+// relocated, and read the target in the data model of its types. Without
+// types such a target is refused with a *DataModelMismatchError.
 func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
@@ -228,17 +290,18 @@ func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	gen := dataModelString(spec.Arch, spec.PtrSize, spec.BigEndian)
-	if in, ok := t.(interface{ Info() DumpInfo }); ok {
-		i := in.Info()
-		if i.Arch != "" && (i.Arch != spec.Arch || (i.PtrSize != 0 && i.PtrSize != spec.PtrSize) || i.BigEndian != spec.BigEndian) {
-			return nil, &DataModelMismatchError{What: "target", Generated: gen, Got: dataModelString(i.Arch, i.PtrSize, i.BigEndian)}
-		}
+	tdm, other, err := checkTarget(t, spec)
+	if err != nil {
+		return nil, err
 	}
 	b := &Binding{t: t, spec: spec, be: spec.BigEndian, ptrSize: spec.PtrSize, buildID: t.BuildID()}
 	same := b.buildID == "" || spec.BuildID == "" || b.buildID == spec.BuildID
-	relocate := spec.Relocatable && c.types != nil && (!same || c.forceRelocate)
+	relocate := spec.Relocatable && c.types != nil && (!same || c.forceRelocate || other)
 	if !relocate {
+		if other {
+			return nil, &DataModelMismatchError{What: "target", Generated: spec.dataModel(), Got: tdm.String(),
+				Hint: "these architecture-neutral bindings read it relocated: give its types (kvm.Types)"}
+		}
 		if !same && !c.ignoreBuildID {
 			err := bindingsMismatch(spec.BuildID, b.buildID)
 			if spec.Relocatable {
@@ -257,14 +320,245 @@ func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 		return nil, fmt.Errorf("%s: Bind: no types for the target", spec.Package)
 	}
 	dm := src.DataModel()
-	if (dm.Arch != "" && dm.Arch != spec.Arch) || dm.PtrSize != spec.PtrSize || dm.BigEndian() != spec.BigEndian {
-		return nil, &DataModelMismatchError{What: "types", Generated: gen, Got: dataModelString(dm.Arch, dm.PtrSize, dm.BigEndian())}
+	if err := spec.checkTypes(dm); err != nil {
+		return nil, err
+	}
+	if sdm := (dataModel{dm.Arch, dm.PtrSize, dm.BigEndian()}); !tdm.matches(sdm) {
+		return nil, &DataModelMismatchError{What: "the target's types", Generated: tdm.String(), Got: sdm.String()}
 	}
 	if sid := src.BuildID(); sid != "" && b.buildID != "" && sid != b.buildID && !c.ignoreBuildID {
 		return nil, fmt.Errorf("%s: Bind: the types given are of build ID %s, the target runs %s", spec.Package, sid, b.buildID)
 	}
+	b.be, b.ptrSize, b.arch = dm.BigEndian(), dm.PtrSize, dm.Arch
 	b.resolve(src)
 	return b, nil
+}
+
+// dataModel is an architecture, pointer size and byte order; an empty
+// arch or a zero pointer size is unknown.
+type dataModel struct {
+	arch string
+	ptr  int
+	be   bool
+}
+
+func (d dataModel) String() string { return dataModelString(d.arch, d.ptr, d.be) }
+
+// matches reports whether d and o may be the same data model: equal in
+// what both know (an unknown architecture matches any, and so its byte
+// order; an unknown pointer size any).
+func (d dataModel) matches(o dataModel) bool {
+	if d.arch == "" || o.arch == "" {
+		return d.ptr == 0 || o.ptr == 0 || d.ptr == o.ptr
+	}
+	return d.arch == o.arch && d.be == o.be && (d.ptr == 0 || o.ptr == 0 || d.ptr == o.ptr)
+}
+
+// targetDataModel is what t tells of its data model (nothing, unless it
+// has Info).
+func targetDataModel(t Target) dataModel {
+	if in, ok := t.(interface{ Info() DumpInfo }); ok {
+		i := in.Info()
+		return dataModel{i.Arch, i.PtrSize, i.BigEndian}
+	}
+	return dataModel{}
+}
+
+// checkTarget compares t's data model, when it tells it, with spec's:
+// other says it differs, which only neutral relocatable bindings accept.
+func checkTarget(t Target, spec *Spec) (tdm dataModel, other bool, err error) {
+	tdm = targetDataModel(t)
+	if tdm.matches(dataModel{spec.Arch, spec.PtrSize, spec.BigEndian}) {
+		return tdm, false, nil
+	}
+	if !spec.Neutral || !spec.Relocatable {
+		return tdm, true, &DataModelMismatchError{What: "target", Generated: spec.dataModel(), Got: tdm.String()}
+	}
+	return tdm, true, nil
+}
+
+func (s *Spec) dataModel() string { return dataModelString(s.Arch, s.PtrSize, s.BigEndian) }
+
+// checkTypes refuses types of another data model than the bindings',
+// unless they are neutral; then the data model must be one Bind can read.
+func (s *Spec) checkTypes(dm dwarfmodel.DataModel) error {
+	got := dataModelString(dm.Arch, dm.PtrSize, dm.BigEndian())
+	if s.Neutral && s.Relocatable {
+		if dm.PtrSize != 4 && dm.PtrSize != 8 {
+			return &DataModelMismatchError{What: "types", Generated: s.dataModel(), Got: got, Hint: "pointers of 4 or 8 bytes only"}
+		}
+		return nil
+	}
+	if (dm.Arch != "" && dm.Arch != s.Arch) || dm.PtrSize != s.PtrSize || dm.BigEndian() != s.BigEndian {
+		return &DataModelMismatchError{What: "types", Generated: s.dataModel(), Got: got}
+	}
+	return nil
+}
+
+// Table is the layout table of a binding resolved for one kernel: the
+// size of every aggregate of its Spec and the layout of every member, in
+// the kernel's data model. Binding.Table returns it and BindTable binds
+// with it, without the kernel's types: saved (it marshals to JSON), it
+// spares loading them again for a kernel seen before.
+type Table struct {
+	Spec      string         `json:"spec"`               // Spec.Fingerprint of the bindings
+	BuildID   string         `json:"build_id,omitempty"` // the kernel's build ID; "" if unknown
+	Arch      string         `json:"arch"`
+	PtrSize   int            `json:"ptr_size"`
+	BigEndian bool           `json:"big_endian"`
+	Relocated bool           `json:"relocated"` // resolved from the kernel's types (else the generation-time layout)
+	Sizes     []int64        `json:"sizes"`     // per Spec.Types; -1: missing
+	Fields    []Field        `json:"fields"`    // every FieldSpec, in Spec order
+	Reasons   map[int]string `json:"reasons,omitempty"`
+}
+
+// Table returns b's layout table (a copy).
+func (b *Binding) Table() *Table {
+	if b == nil {
+		return nil
+	}
+	tab := &Table{Spec: b.spec.Fingerprint(), BuildID: b.buildID, Arch: b.spec.Arch, PtrSize: b.ptrSize, BigEndian: b.be,
+		Relocated: b.relocated, Sizes: append([]int64(nil), b.sizes...), Fields: append([]Field(nil), b.fields...)}
+	if b.arch != "" {
+		tab.Arch = b.arch
+	}
+	if len(b.reasons) > 0 {
+		tab.Reasons = make(map[int]string, len(b.reasons))
+		for k, v := range b.reasons {
+			tab.Reasons[k] = v
+		}
+	}
+	return tab
+}
+
+// ResolveTable resolves spec against a kernel's types (its DWARF or BTF)
+// without a target: the table BindTable binds with (the generation-time
+// layout, when the types are of the kernel the bindings were generated
+// from). The data model is checked as NewBinding does.
+func ResolveTable(spec *Spec, src dwarfmodel.Source) (*Table, error) {
+	if src == nil {
+		return nil, fmt.Errorf("%s: no types to resolve the bindings against", spec.Package)
+	}
+	dm := src.DataModel()
+	if err := spec.checkTypes(dm); err != nil {
+		return nil, err
+	}
+	if !spec.Relocatable && spec.BuildID != "" && src.BuildID() != "" && src.BuildID() != spec.BuildID {
+		return nil, bindingsMismatch(spec.BuildID, src.BuildID())
+	}
+	b := &Binding{spec: spec, be: dm.BigEndian(), ptrSize: dm.PtrSize, buildID: src.BuildID(), arch: dm.Arch}
+	own := spec.BuildID != "" && src.BuildID() == spec.BuildID && dm.PtrSize == spec.PtrSize && dm.BigEndian() == spec.BigEndian
+	if spec.Relocatable && !own {
+		b.resolve(src)
+	} else {
+		b.fixed() // the kernel the bindings were generated from
+	}
+	return b.Table(), nil
+}
+
+// maxTableSize bounds the sizes a Table may give (a table may come from a
+// file): no kernel aggregate the bindings read is near 16 MiB.
+const maxTableSize = 1 << 24
+
+// BindTable attaches spec to t with the layout table tab (from
+// Binding.Table or ResolveTable, possibly saved and loaded since), without
+// the target's types. tab must have been resolved for these bindings (its
+// Spec fingerprint), for t's kernel (its build ID, when both are known;
+// IgnoreBuildID waives it) and in t's data model, when t tells it.
+func BindTable(t Target, spec *Spec, tab *Table, opts ...BindOption) (*Binding, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
+	}
+	if tab == nil {
+		return nil, fmt.Errorf("%s: Bind: nil layout table", spec.Package)
+	}
+	var c bindConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if tab.Spec != spec.Fingerprint() {
+		return nil, fmt.Errorf("%s: Bind: the layout table was resolved for other bindings (fingerprint %.12s, these are %.12s)", spec.Package, tab.Spec, spec.Fingerprint())
+	}
+	if id := t.BuildID(); id != "" && tab.BuildID != "" && id != tab.BuildID && !c.ignoreBuildID {
+		return nil, &BuildIDError{Want: tab.BuildID, Got: id, WantFrom: "the layout table's kernel", GotFrom: "the target kernel",
+			Hint: "resolve the table from the target's types"}
+	}
+	if tab.PtrSize != 4 && tab.PtrSize != 8 {
+		return nil, fmt.Errorf("%s: Bind: layout table with %d-byte pointers", spec.Package, tab.PtrSize)
+	}
+	tdm := dataModel{tab.Arch, tab.PtrSize, tab.BigEndian}
+	if !(spec.Neutral && spec.Relocatable) && !tdm.matches(dataModel{spec.Arch, spec.PtrSize, spec.BigEndian}) {
+		return nil, &DataModelMismatchError{What: "layout table", Generated: spec.dataModel(), Got: tdm.String()}
+	}
+	if target := targetDataModel(t); !target.matches(tdm) {
+		return nil, &DataModelMismatchError{What: "target", Generated: tdm.String() + " (the layout table's)", Got: target.String()}
+	}
+	n := 0
+	for i := range spec.Types {
+		n += len(spec.Types[i].Fields)
+	}
+	if len(tab.Sizes) != len(spec.Types) || len(tab.Fields) != n {
+		return nil, fmt.Errorf("%s: Bind: the layout table has %d types and %d members, the bindings %d and %d", spec.Package, len(tab.Sizes), len(tab.Fields), len(spec.Types), n)
+	}
+	for i, sz := range tab.Sizes {
+		if sz < -1 || sz > maxTableSize {
+			return nil, fmt.Errorf("%s: Bind: layout table: %s of %d bytes", spec.Package, spec.Types[i].C, sz)
+		}
+	}
+	for i, f := range tab.Fields {
+		if f.Off < -1 || f.Size < 0 || f.Size > maxTableSize || f.BitOff < 0 || f.Bits > 64 || f.Count > maxTableSize {
+			return nil, fmt.Errorf("%s: Bind: layout table: bad member %d: %+v", spec.Package, i, f)
+		}
+	}
+	b := &Binding{t: t, spec: spec, be: tab.BigEndian, ptrSize: tab.PtrSize, buildID: t.BuildID(), arch: tab.Arch, relocated: tab.Relocated}
+	if b.buildID == "" {
+		b.buildID = tab.BuildID
+	}
+	b.sizes = append([]int64(nil), tab.Sizes...)
+	b.fields = append([]Field(nil), tab.Fields...)
+	b.first = make([]int32, len(spec.Types))
+	k := 0
+	for i := range spec.Types {
+		b.first[i] = int32(k)
+		k += len(spec.Types[i].Fields)
+	}
+	if len(tab.Reasons) > 0 {
+		b.reasons = make(map[int]string, len(tab.Reasons))
+		for k, v := range tab.Reasons {
+			b.reasons[k] = v
+		}
+	}
+	return b, nil
+}
+
+// Fingerprint identifies spec's layout table: a hash of its data model and
+// of every aggregate and member it reads, with their generation-time
+// layout. Two builds of the same bindings share it; a Table is only bound
+// to bindings of its fingerprint.
+func (s *Spec) Fingerprint() string {
+	if p := s.fingerprint.Load(); p != nil {
+		return *p
+	}
+	h := sha256.New()
+	w := func(parts ...any) {
+		for _, p := range parts {
+			fmt.Fprint(h, p)
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{'\n'})
+	}
+	w("kvm.Spec 1", s.BuildID, s.Arch, s.PtrSize, s.BigEndian, s.Relocatable, s.Neutral, len(s.Types))
+	for i := range s.Types {
+		t := &s.Types[i]
+		w("type", t.C, t.Name, t.Var, t.Parent, t.Path, t.Size, t.Opaque, len(t.Fields))
+		for j := range t.Fields {
+			f := &t.Fields[j]
+			w("field", f.Name, f.Kind, f.F.Off, f.F.Size, f.F.BitOff, f.F.Bits, f.F.Signed, f.F.Array, f.F.Count, f.F.Alt, strconv.Quote(strings.Join(f.Alt, "|")))
+		}
+	}
+	fp := hex.EncodeToString(h.Sum(nil))
+	s.fingerprint.CompareAndSwap(nil, &fp)
+	return *s.fingerprint.Load()
 }
 
 // fixed fills the table with the generation-time layout, built once per
@@ -282,6 +576,9 @@ func (b *Binding) fixed() {
 		for i := range s.Types {
 			ts := &s.Types[i]
 			t.sizes[i] = ts.Size
+			if ts.Opaque {
+				t.sizes[i] = -1
+			}
 			t.first[i] = int32(len(t.fields))
 			for j := range ts.Fields {
 				t.fields = append(t.fields, ts.Fields[j].F)
@@ -348,17 +645,107 @@ func (b *Binding) Sizeof(typ int) int64 {
 	return b.sizes[typ]
 }
 
-// FieldIndex returns the flat index of member name of aggregate typ.
+// FieldIndex returns the flat index of member name of aggregate typ: the
+// member its FieldSpec names, or one of its alternative paths.
 func (b *Binding) FieldIndex(typ int, name string) (int, bool) {
 	if b == nil || typ < 0 || typ >= len(b.spec.Types) {
 		return 0, false
 	}
-	for j := range b.spec.Types[typ].Fields {
-		if b.spec.Types[typ].Fields[j].Name == name {
+	fs := b.spec.Types[typ].Fields
+	for j := range fs {
+		if fs[j].Name == name {
 			return int(b.first[typ]) + j, true
 		}
 	}
+	for j := range fs {
+		for _, p := range fs[j].Alt {
+			if p == name {
+				return int(b.first[typ]) + j, true
+			}
+		}
+	}
 	return 0, false
+}
+
+// MemberPath returns the member path field i was found at in the bound
+// kernel: its FieldSpec's name, or the one of its alternative paths the
+// kernel has ("" when the kernel lacks it).
+func (b *Binding) MemberPath(i int) string {
+	if b == nil || i < 0 || i >= len(b.fields) || b.fields[i].Off < 0 {
+		return ""
+	}
+	t := b.typeOf(i)
+	fs := &b.spec.Types[t].Fields[i-int(b.first[t])]
+	if p := fs.paths(); int(b.fields[i].Alt) < len(p) {
+		return p[b.fields[i].Alt]
+	}
+	return fs.Name
+}
+
+// PtrSize is the bound kernel's pointer size in bytes.
+func (b *Binding) PtrSize() int {
+	if b == nil {
+		return 0
+	}
+	return b.ptrSize
+}
+
+// BigEndian reports whether the bound kernel stores values big-endian.
+func (b *Binding) BigEndian() bool { return b != nil && b.be }
+
+// Offsetof returns the bound kernel's offset of member (as named in C, or
+// one of its alternative paths) in T: offsetof(T, member).
+func Offsetof[T Viewer](b *Binding, member string) (int64, error) {
+	off, _, err := memberOffset[T](b, member)
+	return off, err
+}
+
+// FieldOf returns the bound kernel's layout of member (as named in C, or
+// one of its alternative paths) of T: a *MissingMemberError when the
+// kernel lacks it.
+func FieldOf[T Viewer](b *Binding, member string) (Field, error) {
+	var z T
+	typ := z.KVMType()
+	if b == nil || typ < 0 || typ >= len(b.spec.Types) {
+		return Field{Off: -1}, errNotBound
+	}
+	i, ok := b.FieldIndex(typ, member)
+	if !ok {
+		return Field{Off: -1}, fmt.Errorf("%s: the bindings have no member %s (generate it)", b.spec.Types[typ].C, member)
+	}
+	if err := b.MissingError(typ, i); err != nil {
+		return Field{Off: -1}, err
+	}
+	return b.fields[i], nil
+}
+
+// Span returns how many leading bytes of aggregate typ hold the members
+// the bindings read, in the bound kernel (at most its size; -1 when the
+// kernel lacks the type): a snapshot of that many bytes decodes every
+// accessor of it (flexible arrays are read past it anyway).
+func (b *Binding) Span(typ int) int64 {
+	size := b.Sizeof(typ)
+	if size < 0 {
+		return -1
+	}
+	var end int64
+	first := int(b.first[typ])
+	for j := range b.spec.Types[typ].Fields {
+		f := &b.fields[first+j]
+		var e int64
+		switch {
+		case f.Off < 0:
+			continue
+		case f.Bits != 0:
+			e = (int64(f.BitOff) + int64(f.Bits) + 7) / 8
+		case f.Array:
+			e = int64(f.Off) + int64(f.Size)*int64(max(f.Count, 0))
+		default:
+			e = int64(f.Off) + int64(f.Size)
+		}
+		end = max(end, e)
+	}
+	return min(end, size)
 }
 
 // MissingError is the *MissingMemberError of field i ("" name: type typ),
@@ -371,7 +758,11 @@ func (b *Binding) MissingError(typ, i int) error {
 		if b.sizes[typ] >= 0 {
 			return nil
 		}
-		return &MissingMemberError{Type: b.spec.Types[typ].C, BuildID: b.buildID, Reason: b.reasons[-1-typ]}
+		why := b.reasons[-1-typ]
+		if b.spec.Types[typ].Opaque {
+			why = "opaque in these bindings (generate the type to read it)"
+		}
+		return &MissingMemberError{Type: b.spec.Types[typ].C, BuildID: b.buildID, Reason: why}
 	}
 	if b.fields[i].Off >= 0 {
 		return nil
@@ -415,6 +806,10 @@ func (b *Binding) resolve(src dwarfmodel.Source) {
 	structs := make([]*dwarfmodel.Struct, len(s.Types))
 	for i := range s.Types {
 		ts := &s.Types[i]
+		if ts.Opaque {
+			b.sizes[i] = -1
+			continue
+		}
 		st, why := b.findType(src, ts, structs)
 		structs[i] = st
 		if st == nil {
@@ -429,7 +824,7 @@ func (b *Binding) resolve(src dwarfmodel.Source) {
 		b.sizes[i] = st.ByteSize
 		for j := range ts.Fields {
 			k := int(b.first[i]) + j
-			f, why := resolveField(st, &ts.Fields[j], b.ptrSize)
+			f, why := resolveMember(st, &ts.Fields[j], b.ptrSize)
 			if why != "" {
 				f = Field{Off: -1}
 				b.reasons[k] = why
@@ -458,7 +853,7 @@ func (b *Binding) findType(src dwarfmodel.Source, ts *TypeSpec, done []*dwarfmod
 			t = a.Elem
 		}
 	case ts.Parent >= 0 && ts.Parent < len(done) && done[ts.Parent] != nil:
-		m, _, ok := findMember(done[ts.Parent], ts.Path, 0)
+		m, _, ok := findPath(done[ts.Parent], ts.Path)
 		if !ok {
 			return nil, "its parent has no member " + ts.Path
 		}
@@ -479,11 +874,6 @@ func (b *Binding) findType(src dwarfmodel.Source, ts *TypeSpec, done []*dwarfmod
 		return nil, "only declared in the target's types"
 	}
 	return st, ""
-}
-
-// findMember is dwarfmodel.FindMember: the one way members are found.
-func findMember(st *dwarfmodel.Struct, name string, _ int) (*dwarfmodel.Member, int64, bool) {
-	return dwarfmodel.FindMember(st, name)
 }
 
 // kindOf classifies a target type as the generator would.
@@ -515,11 +905,63 @@ func kindOf(t dwarfmodel.Type) (Kind, int64, bool) {
 	return 0, t.Size(), false
 }
 
-func resolveField(st *dwarfmodel.Struct, fs *FieldSpec, ptrSize int) (Field, string) {
-	m, base, ok := findMember(st, fs.Name, 0)
-	if !ok || m.Type == nil {
-		return Field{}, "no such member"
+// resolveMember finds fs in st under the first of its paths that st has
+// in a type fs can be read as.
+func resolveMember(st *dwarfmodel.Struct, fs *FieldSpec, ptrSize int) (Field, string) {
+	paths := fs.paths()
+	var why string
+	for k, p := range paths {
+		m, base, ok := findPath(st, p)
+		if !ok || m.Type == nil {
+			continue
+		}
+		f, w := resolveField(st, m, base, fs, ptrSize)
+		if w == "" {
+			f.Alt = uint8(min(k, math.MaxUint8))
+			return f, ""
+		}
+		if why == "" {
+			why = w
+			if len(paths) > 1 {
+				why = p + ": " + w
+			}
+		}
 	}
+	if why == "" {
+		why = "no such member"
+		if len(paths) > 1 {
+			why = "no member " + strings.Join(paths, " or ")
+		}
+	}
+	return Field{}, why
+}
+
+// findPath finds the member at path in st: a member name as
+// dwarfmodel.FindMember finds it (through anonymous members), or names
+// joined by dots through named members of struct or union type
+// ("thread_info.cpu"). base is the offset within st of the aggregate that
+// declares the member found.
+func findPath(st *dwarfmodel.Struct, path string) (m *dwarfmodel.Member, base int64, ok bool) {
+	var off int64
+	for cur := st; ; {
+		name, rest, more := strings.Cut(path, ".")
+		m, b, ok := dwarfmodel.FindMember(cur, name)
+		if !ok {
+			return nil, 0, false
+		}
+		if !more {
+			return m, off + b, true
+		}
+		next, isStruct := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
+		if !isStruct || m.IsBitfield() || next.Incomplete {
+			return nil, 0, false
+		}
+		off += b + m.ByteOffset
+		cur, path = next, rest
+	}
+}
+
+func resolveField(st *dwarfmodel.Struct, m *dwarfmodel.Member, base int64, fs *FieldSpec, ptrSize int) (Field, string) {
 	t := m.Type
 	f := Field{Off: int32(base + m.ByteOffset)}
 	if a, ok := dwarfmodel.Underlying(t).(*dwarfmodel.Array); ok {
@@ -598,8 +1040,8 @@ func resolveField(st *dwarfmodel.Struct, fs *FieldSpec, ptrSize int) (Field, str
 		return f, ""
 	}
 	end := int64(f.Off) + size
-	if f.Array && f.Count > 0 {
-		end = int64(f.Off) + size*int64(f.Count)
+	if f.Array {
+		end = int64(f.Off) + size*max(int64(f.Count), 0) // a flexible array may start at the very end
 	}
 	if f.Off < 0 || end > st.ByteSize {
 		return Field{}, "it lies outside its aggregate"

@@ -266,17 +266,8 @@ func readSymtab(t *testing.T, vmlinux string) *symtabOracle {
 	if o, ok := symtabCache.Load(vmlinux); ok {
 		return o.(*symtabOracle)
 	}
-	ef, err := elf.Open(vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ef.Close()
-	syms, err := ef.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := &symtabOracle{vals: make(map[string][]uint64)}
-	for _, s := range syms {
+	for _, s := range testfix.ELFSymbols(t, vmlinux) {
 		if s.Name == "" || s.Section == elf.SHN_UNDEF || elf.ST_TYPE(s.Info) == elf.STT_SECTION || elf.ST_TYPE(s.Info) == elf.STT_FILE {
 			continue
 		}

@@ -33,7 +33,7 @@ var drgnOracle struct {
 	objs map[string]shown
 }
 
-// kernelOracle asks drgn (testdata/drgn_oracle.py) for the address and
+// kernelOracle asks drgn (testfix.Drgn's kernel_objects.py) for the address and
 // bytes of a few kernel objects in the paging dump: static data, slab
 // objects in the direct map, vmalloc'd stacks.
 func kernelOracle(t *testing.T) map[string]shown {
@@ -44,17 +44,8 @@ func kernelOracle(t *testing.T) map[string]shown {
 		return drgnOracle.objs
 	}
 	vmlinux, core := testfix.Path(t, fxVmlinux), testfix.Path(t, fxPaging)
-	if err := exec.Command("/usr/bin/python3", "-c", "import drgn").Run(); err != nil {
-		if testfix.Required() {
-			t.Fatalf("drgn (python3-drgn for /usr/bin/python3) is required: %v", err)
-		}
-		t.Skip("drgn not installed")
-	}
 	pid := markerPID(t)
-	out, err := exec.Command("/usr/bin/python3", "testdata/drgn_oracle.py", vmlinux, core, strconv.Itoa(pid)).Output()
-	if err != nil {
-		t.Fatalf("drgn oracle: %v", err)
-	}
+	out := testfix.Drgn(t, "kernel_objects", vmlinux, core, strconv.Itoa(pid))
 	objs := make(map[string]shown)
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
@@ -88,16 +79,7 @@ func openFixture(t testing.TB, core string, o Options) *KVM {
 
 // linkAddr reads a symbol's link-time value from the vmlinux with debug/elf.
 func linkAddr(t *testing.T, name string) uint64 {
-	f, err := elf.Open(testfix.Path(t, fxVmlinux))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
+	for _, s := range testfix.ELFSymbols(t, testfix.Path(t, fxVmlinux)) {
 		if s.Name == name {
 			return s.Value
 		}

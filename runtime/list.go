@@ -13,19 +13,30 @@ import (
 // kernel lists, of tasks, are bounded by PID_MAX_LIMIT, 4M).
 const MaxListLen = 1 << 22
 
-// ListError is a broken list: the node (a list_head or hlist_node
-// address) whose link is bad, and why.
+// ListError is a broken list or tree: the node (a list_head or hlist_node
+// address; a tree's rb_node, xa_node or maple_node) whose link or content
+// is bad, and why. Every iterator of list.go, tree_rb.go, xarray.go and
+// maple.go ends with one on a corrupt structure.
 type ListError struct {
-	List  string // "struct task_struct.tasks"
-	Node  uint64 // the list_head (hlist_node) whose next link is bad
-	Next  uint64 // where it points
+	// Kind is "" for lists, "rbtree", "xarray" or "maple tree".
+	Kind  string
+	List  string // "struct task_struct.tasks", "struct vmap_area.rb_node", "struct xarray"
+	Root  uint64 // trees: the rb_root, xarray or maple_tree walked
+	Node  uint64 // the list_head (hlist_node) whose next link is bad; the tree node at fault
+	Next  uint64 // where it points (the bad link, entry or value)
 	Index int    // entries read before it
+	Depth int    // trees: the node's depth (0 for the top node)
 	Msg   string
 	Err   error
 }
 
 func (e *ListError) Error() string {
-	s := fmt.Sprintf("list %s: node %#x (after %d entries) -> %#x: %s", e.List, e.Node, e.Index, e.Next, e.Msg)
+	var s string
+	if e.Kind == "" {
+		s = fmt.Sprintf("list %s: node %#x (after %d entries) -> %#x: %s", e.List, e.Node, e.Index, e.Next, e.Msg)
+	} else {
+		s = fmt.Sprintf("%s %s at %#x: node %#x (depth %d, after %d entries) -> %#x: %s", e.Kind, e.List, e.Root, e.Node, e.Depth, e.Index, e.Next, e.Msg)
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,18 +83,8 @@ func TestPCPUFamily(t *testing.T) {
 		}
 	}
 	// drgn as the oracle: per_cpu_ptr of runqueues on CPU 0.
-	py := testfix.DrgnPython(t)
 	core := testfix.Path(t, "linux-amd64/dumps/paging.vmcore")
-	script := `import sys, drgn
-from drgn.helpers.linux.percpu import per_cpu_ptr
-p = drgn.Program(); p.set_core_dump(sys.argv[2]); p.load_debug_info([sys.argv[1]])
-print(hex(per_cpu_ptr(p["runqueues"].address_of_(), 0).value_()))
-print(hex(per_cpu_ptr(p["vm_event_states"].address_of_(), 0).value_()))`
-	out, err := exec.Command(py, "-c", script, vml, core).CombinedOutput()
-	if err != nil {
-		t.Fatalf("drgn: %v\n%s", err, out)
-	}
-	want := strings.Fields(string(out))
+	want := strings.Fields(string(testfix.Drgn(t, "percpu", vml, core)))
 	kd, err := OpenOptions(vml, core, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -24,33 +24,16 @@ type shown struct {
 	bytes []byte
 }
 
-// makeCore builds testdata/prog.c with cc -static, runs it under qemu
-// (qemu-user writes qemu_prog_*.core when it aborts) and returns the
-// program, its core and what it printed.
+// makeCore builds testdata/prog.c with cc -static (testfix's C pipeline),
+// runs it under qemu (qemu-user writes its own core when it aborts) and
+// returns the program, its core and what it printed.
 func makeCore(t *testing.T, cc, qemu string) (prog, core string, objs map[string]shown) {
 	t.Helper()
-	testfix.Tool(t, cc)
-	testfix.Tool(t, qemu)
-	dir := t.TempDir()
-	src, err := filepath.Abs("testdata/prog.c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog = filepath.Join(dir, "prog")
-	if out, err := exec.Command(cc, "-static", "-O0", "-g", "-o", prog, src).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cc, err, out)
-	}
-	cmd := exec.Command("sh", "-c", "ulimit -c unlimited; exec "+qemu+" ./prog")
-	cmd.Dir = dir
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Run() // aborts by design
-	cores, _ := filepath.Glob(filepath.Join(dir, "qemu_prog_*.core"))
-	if len(cores) != 1 {
-		t.Fatalf("%s wrote no core (found %v); output:\n%s", qemu, cores, stdout.String())
-	}
+	tc := testfix.Toolchain{CC: cc, Qemu: qemu}
+	prog = testfix.BuildC(t, testfix.CBuild{TC: tc, Sources: []string{"testdata/prog.c"}, Flags: []string{"-static"}})
+	out, core := testfix.RunCore(t, tc, prog)
 	objs = make(map[string]shown)
-	sc := bufio.NewScanner(&stdout)
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -72,9 +55,9 @@ func makeCore(t *testing.T, cc, qemu string) (prog, core string, objs map[string
 		objs[f[0]] = shown{f[0], a, b}
 	}
 	if len(objs) != 6 {
-		t.Fatalf("program printed %d objects, want 6:\n%s", len(objs), stdout.String())
+		t.Fatalf("program printed %d objects, want 6:\n%s", len(objs), out)
 	}
-	return prog, cores[0], objs
+	return prog, core, objs
 }
 
 // checkProcessCore checks a core of testdata/prog.c; ptr is the target's
@@ -212,7 +195,7 @@ func TestForeignNeedsSymbols(t *testing.T) {
 	}
 	strip := testfix.Tool(t, "s390x-linux-gnu-strip")
 	prog, core, objs := makeCore(t, "s390x-linux-gnu-gcc", "qemu-s390x")
-	stripped := prog + ".stripped"
+	stripped := filepath.Join(t.TempDir(), "prog.stripped")
 	if out, err := exec.Command(strip, "-o", stripped, prog).CombinedOutput(); err != nil {
 		t.Fatalf("strip: %v\n%s", err, out)
 	}

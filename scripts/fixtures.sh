@@ -332,14 +332,16 @@ truth() {
 	{
 		echo "PID PPID STATE COMM"
 		for p in $(cat "$O/pids.txt"); do
-			[ -s "$O/proc/$p/stat" ] && statline "$O/proc/$p/stat"
+			[ -s "$O/proc/$p/stat" ] || continue
+			statline "$O/proc/$p/stat"
 		done | sort -n
 	} > "$O/tasks.txt"
 	{
 		echo "TID TGID PPID STATE COMM"
 		for p in $(cat "$O/pids.txt"); do
 			for t in "$O"/proc/$p/task/*/; do
-				[ -s "$t/stat" ] && statline "$t/stat" | awk -v g="$p" '{ c = $4; for (i = 5; i <= NF; i++) c = c " " $i; print $1, g, $2, $3, c }'
+				[ -s "$t/stat" ] || continue # (many: no per-thread truth)
+				statline "$t/stat" | awk -v g="$p" '{ c = $4; for (i = 5; i <= NF; i++) c = c " " $i; print $1, g, $2, $3, c }'
 			done
 		done | sort -n
 	} > "$O/threads.txt"

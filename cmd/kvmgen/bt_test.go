@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,20 +165,9 @@ func TestBTDrgn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drgn loads the 590 MB vmlinux")
 	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import drgn").Run(); err != nil {
-		t.Skipf("drgn (python3-drgn, /usr/bin/python3) is not available: %v", err)
-	}
 	m := markerPIDs(t, truth)
-	args := []string{"-c", drgnStacks, vmlinux, core}
-	var pids []string
-	for _, pid := range m {
-		args = append(args, strconv.Itoa(pid))
-		pids = append(pids, strconv.Itoa(pid))
-	}
-	out, err := exec.Command("/usr/bin/python3", args...).Output()
-	if err != nil {
-		t.Fatalf("drgn: %v", err)
-	}
+	pids := testfix.PIDArgs(m)
+	out := testfix.Drgn(t, "stacks", vmlinux, core, pids...)
 	want := map[int32]string{}
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pid, fns, _ := strings.Cut(l, " ")
@@ -200,22 +188,3 @@ func TestBTDrgn(t *testing.T) {
 		}
 	}
 }
-
-const drgnStacks = `
-import sys
-import drgn
-from drgn.helpers.linux.pid import find_task
-prog = drgn.Program()
-prog.set_core_dump(sys.argv[2])
-prog.load_debug_info([sys.argv[1]])
-for p in sys.argv[3:]:
-    t = find_task(prog, int(p))
-    names = []
-    for f in prog.stack_trace(t):
-        # Physical frames only (inlined calls are DWARF's view of one
-        # frame), kernel addresses only.
-        if f.is_inline or f.pc < (1 << 63):
-            continue
-        names.append("%x" % f.pc)
-    print(p, ",".join(names))
-`

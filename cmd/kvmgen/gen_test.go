@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -16,29 +15,9 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-// buildC compiles gen/testdata/kinds.c (see its header) with cc and args
-// in a temporary directory and returns the output file.
-func buildC(t *testing.T, cc, out string, args ...string) string {
-	t.Helper()
-	cc = testfix.Tool(t, cc)
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../gen/testdata/kinds.c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "kinds.c"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args = append([]string{"-g", "-O0", "-o", out}, append(args, "kinds.c")...)
-	cmd := exec.Command(cc, args...)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", cc, strings.Join(args, " "), err, b)
-	}
-	return filepath.Join(dir, out)
-}
-
-func kindsObject(t *testing.T) string { return buildC(t, "gcc", "kinds.o", "-c") }
+// kindsObject is the truth program's object (testdata/c/truth.c; its
+// section 2 is struct kinds), built by testfix's pipeline.
+func kindsObject(t *testing.T) string { return testfix.TruthObject(t, testfix.GCC["x86_64"]) }
 
 // tempPackageDir makes a directory inside the module that ./... ignores.
 func tempPackageDir(t *testing.T) string {
@@ -163,7 +142,7 @@ func TestGenErrors(t *testing.T) {
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), `"struct kinds"`) {
 		t.Errorf("unknown type: got %v, want a NotFoundError suggesting struct kinds", err)
 	}
-	noDWARF := buildC(t, "gcc", "plain.o", "-g0", "-c")
+	noDWARF := testfix.TruthObject(t, testfix.GCC["x86_64"], "-g0")
 	err = run(&out, []string{"gen", "-kernel", noDWARF, "-type", "kinds"})
 	if !errors.Is(err, dwarfmodel.ErrNoDWARF) || !strings.Contains(err.Error(), noDWARF) {
 		t.Errorf("no DWARF: got %v, want ErrNoDWARF naming %s", err, noDWARF)

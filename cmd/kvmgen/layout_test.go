@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,13 +27,9 @@ var (
 // in "{").
 func gdbLayout(t *testing.T, file, name string) map[string]gdbMember {
 	t.Helper()
-	gdb := testfix.Tool(t, "gdb")
-	out, err := exec.Command(gdb, "-batch", "-nx", "-ex", "ptype /o struct "+name, file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("gdb: %v\n%s", err, out)
-	}
+	out := testfix.GDB(t, file, "ptype /o struct "+name)
 	ms := map[string]gdbMember{}
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		m := gdbLine.FindStringSubmatch(l)
 		if m == nil {
 			continue
@@ -66,7 +61,7 @@ func TestLayoutJSON(t *testing.T) {
 	for _, tc := range []struct{ name, file func(*testing.T) string }{
 		{func(*testing.T) string { return "x86_64" }, kindsObject},
 		{func(*testing.T) string { return "s390x" }, func(t *testing.T) string {
-			return buildC(t, "s390x-linux-gnu-gcc", "kinds", "-static")
+			return testfix.Truth(t, testfix.GCC["s390x"])
 		}},
 	} {
 		t.Run(tc.name(t), func(t *testing.T) {
@@ -141,11 +136,8 @@ func TestLayoutText(t *testing.T) {
 	if err := run(&out, []string{"layout", "-kernel", obj, "kinds"}); err != nil {
 		t.Fatal(err)
 	}
-	gdb, err := exec.Command(testfix.Tool(t, "gdb"), "-batch", "-nx", "-ex", "print sizeof(struct kinds)", obj).CombinedOutput()
-	if err != nil {
-		t.Fatalf("gdb: %v\n%s", err, gdb)
-	}
-	size := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(gdb)), "$1 = "))
+	gdb := testfix.GDB(t, obj, "print sizeof(struct kinds)")
+	size := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(gdb), "$1 = "))
 	for _, want := range []string{"struct kinds {", "int bf_b:5;", "/* size: " + size + ",", "int (*fn)(int);"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text layout lacks %q:\n%s", want, out.String())

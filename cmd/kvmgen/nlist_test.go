@@ -11,9 +11,9 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
-// TestNlist compares kvmgen nlist with readelf -sW on the kinds program.
+// TestNlist compares kvmgen nlist with readelf -sW on the truth program.
 func TestNlist(t *testing.T) {
-	prog := buildC(t, "gcc", "kinds", "-static")
+	prog := testfix.Truth(t, testfix.GCC["x86_64"])
 	re, err := exec.Command(testfix.Tool(t, "readelf"), "-sW", prog).Output()
 	if err != nil {
 		t.Fatal(err)

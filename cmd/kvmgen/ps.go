@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/procs"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
@@ -55,6 +56,14 @@ func (p *procsFlags) open() (*procs.System, *kvm.KVM, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if procs.IsFreeBSD(kd) {
+		s, err := p.openFreeBSD(kd)
+		if err != nil {
+			kd.Close()
+			return nil, nil, err
+		}
+		return s, kd, nil
+	}
 	l, err := p.layout(kd)
 	if err != nil {
 		kd.Close()
@@ -66,6 +75,24 @@ func (p *procsFlags) open() (*procs.System, *kvm.KVM, error) {
 		return nil, nil, err
 	}
 	return s, kd, nil
+}
+
+// openFreeBSD binds the process interface to a FreeBSD kernel: the struct
+// offsets it exports, and the DWARF of -kernel when it has some (a
+// kernel.debug).
+func (p *procsFlags) openFreeBSD(kd *kvm.KVM) (*procs.System, error) {
+	var di procs.DebugInfo
+	if *p.kernel != "" {
+		kf, err := openKernel(*p.kernel)
+		switch {
+		case err == nil:
+			defer kf.Close()
+			di = kf
+		case !errors.Is(err, dwarfmodel.ErrNoDWARF):
+			return nil, err
+		}
+	}
+	return procs.NewFreeBSD(kd, di)
 }
 
 func (p *procsFlags) layout(kd *kvm.KVM) (*procs.Layout, error) {
@@ -211,11 +238,15 @@ func psList(stdout io.Writer, s *procs.System, kd *kvm.KVM, ps []procs.Proc, use
 		if !ok || len(user) > 8 {
 			user = strconv.FormatUint(uint64(p.EUID), 10)
 		}
+		ppid := strconv.Itoa(int(p.PPID))
+		if p.PPID < 0 { // unknown: a FreeBSD kernel without its DWARF
+			ppid, user = "-", "-"
+		}
 		comm, cmd := p.Name, psArgs(s, p, env)
 		if p.State == 'Z' {
 			comm += " <defunct>"
 		}
-		fmt.Fprintf(w, "%7d %7d %-8s %-4s %6d %5d %-15s %s\n", p.PID, p.PPID, user, p.PSStat(),
+		fmt.Fprintf(w, "%7d %7s %-8s %-4s %6d %5d %-15s %s\n", p.PID, ppid, user, p.PSStat(),
 			p.VSize/1024, p.RSSSum*pageKiB(kd), comm, cmd)
 	}
 	return w.Flush()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	"github.com/kvmgen/kvmgen/procs"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
@@ -113,5 +115,164 @@ func TestRun(t *testing.T) {
 	}
 	if err := run(&out, []string{"-kernel", kernel}); err == nil {
 		t.Errorf("run without -core succeeded")
+	}
+}
+
+// TestSameAsProcs: procs.GetProcs lists, on each dump, the threads this
+// walk lists (PID, TID, p_comm, in the same order), naming each thread of
+// a multi-threaded process "p_comm/td_name" as FreeBSD's ps -H does, and
+// one entry per process with its thread count.
+func TestSameAsProcs(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.dump, func(t *testing.T) {
+			kd, err := kvm.Open2(fbsdtest.Kernel(t, c.arch), fbsdtest.Dump(t, c.dump), os.O_RDONLY, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kd.Close()
+			ths, err := Threads(kd, kd.Info().PtrSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := procs.NewFreeBSD(kd, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pths, err := s.GetProcs(procs.Filter{Threads: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pps, err := s.GetProcs(procs.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pths) != len(ths) {
+				t.Fatalf("procs lists %d threads, fbsdps %d", len(pths), len(ths))
+			}
+			n := map[int32]int{}
+			var pids []int32
+			for _, th := range ths {
+				if n[th.PID]++; n[th.PID] == 1 {
+					pids = append(pids, th.PID)
+				}
+			}
+			for i, th := range ths {
+				p := &pths[i]
+				name := th.Comm
+				if n[th.PID] > 1 {
+					name += "/" + th.Name
+				}
+				if p.TGID != th.PID || p.PID != th.TID || p.Comm != th.Comm || p.Name != name || p.NumThreads != n[th.PID] {
+					t.Errorf("thread %d: procs %d/%d %q %q (%d threads), fbsdps %+v", i, p.TGID, p.PID, p.Comm, p.Name, p.NumThreads, th)
+				}
+			}
+			if len(pps) != len(pids) {
+				t.Fatalf("procs lists %d processes, fbsdps's threads are of %d", len(pps), len(pids))
+			}
+			for i, p := range pps {
+				if p.PID != pids[i] || p.NumThreads != n[p.PID] {
+					t.Errorf("process %d: procs pid %d (%d threads), fbsdps pid %d (%d)", i, p.PID, p.NumThreads, pids[i], n[pids[i]])
+				}
+			}
+		})
+	}
+}
+
+// fakeKernel is memory built by hand, with the exported offsets (those of
+// the amd64 dumps) and allproc.
+type fakeKernel struct {
+	mem  map[uint64]byte
+	syms map[string]uint64
+}
+
+func (f *fakeKernel) ReadMemory(buf []byte, addr uint64) (int, error) {
+	for i := range buf {
+		b, ok := f.mem[addr+uint64(i)]
+		if !ok {
+			return i, fmt.Errorf("address %#x not in the fake dump", addr+uint64(i))
+		}
+		buf[i] = b
+	}
+	return len(buf), nil
+}
+
+func (f *fakeKernel) LookupSymbol(name string) (uint64, error) {
+	if a, ok := f.syms[name]; ok {
+		return a, nil
+	}
+	return 0, fmt.Errorf("no symbol %s", name)
+}
+
+func (f *fakeKernel) put(addr uint64, b []byte) {
+	for i, c := range b {
+		f.mem[addr+uint64(i)] = c
+	}
+}
+
+func (f *fakeKernel) ptr(addr, v uint64) { f.put(addr, binary.LittleEndian.AppendUint64(nil, v)) }
+
+// TestWalkErrors: a process list that loops, a thread list leading out of
+// the dump and a NULL back link end the walk with a *kvm.ListError naming
+// the entry whose link is bad, after the threads before it.
+func TestWalkErrors(t *testing.T) {
+	const allproc, p1, p2, td1, td2 = 0x10000, 0x20000, 0x21000, 0x30000, 0x31000
+	const pList, pPid, pComm, pThreads, tdTid, tdName, tdPlist = 0, 196, 984, 16, 160, 700, 16
+	build := func() *fakeKernel {
+		f := &fakeKernel{mem: map[uint64]byte{}, syms: map[string]uint64{"allproc": allproc}}
+		for i, o := range []struct {
+			sym string
+			v   uint32
+		}{{"proc_off_p_list", pList}, {"proc_off_p_pid", pPid}, {"proc_off_p_comm", pComm}, {"proc_off_p_threads", pThreads},
+			{"thread_off_td_tid", tdTid}, {"thread_off_td_name", tdName}, {"thread_off_td_plist", tdPlist}} {
+			a := uint64(0x1000 + 4*i)
+			f.syms[o.sym] = a
+			f.put(a, binary.LittleEndian.AppendUint32(nil, o.v))
+		}
+		f.ptr(allproc, p1)
+		for i, p := range []uint64{p1, p2} {
+			next, prev, td := uint64(p2), uint64(allproc), uint64(td1)
+			if i == 1 {
+				next, prev, td = 0, p1+pList, td2
+			}
+			f.ptr(p+pList, next)
+			f.ptr(p+pList+8, prev)
+			f.put(p+pPid, binary.LittleEndian.AppendUint32(nil, uint32(10+i)))
+			f.put(p+pComm, append([]byte(fmt.Sprintf("proc%d", i)), make([]byte, commLen-5)...))
+			f.ptr(p+pThreads, td)
+			f.ptr(p+pThreads+8, td+tdPlist)
+			f.ptr(td+tdPlist, 0)
+			f.ptr(td+tdPlist+8, p+pThreads)
+			f.put(td+tdTid, binary.LittleEndian.AppendUint32(nil, uint32(100000+i)))
+			f.put(td+tdName, append([]byte(fmt.Sprintf("td%d", i)), make([]byte, commLen-3)...))
+		}
+		return f
+	}
+	if ths, err := Threads(build(), 8); err != nil || len(ths) != 2 || ths[1] != (Thread{PID: 11, TID: 100001, Comm: "proc1", Name: "td1"}) {
+		t.Fatalf("well formed: %+v, %v", ths, err)
+	}
+	for _, c := range []struct {
+		name    string
+		edit    func(f *fakeKernel)
+		node    uint64
+		threads int
+		msg     string
+	}{
+		{"process cycle", func(f *fakeKernel) { f.ptr(p2+pList, p1) }, p2 + pList, 2, "cycle"},
+		{"thread outside the dump", func(f *fakeKernel) { f.ptr(td1+tdPlist, 0xdead0000) }, td1 + tdPlist, 1, "cannot read"},
+		{"NULL back link", func(f *fakeKernel) { f.ptr(p2+pList+8, 0) }, p2 + pList, 1, "NULL back link"},
+	} {
+		f := build()
+		c.edit(f)
+		ths, err := Threads(f, 8)
+		var le *kvm.ListError
+		if !errors.As(err, &le) || le.Node != c.node || !strings.Contains(le.Msg, c.msg) || len(ths) != c.threads {
+			t.Errorf("%s: %d threads, %v; want %d and a *kvm.ListError naming %#x", c.name, len(ths), err, c.threads, c.node)
+		}
+	}
+	// Offsets no structure has are refused.
+	f := build()
+	f.put(f.syms["proc_off_p_comm"], binary.LittleEndian.AppendUint32(nil, 0x7fffffff))
+	if _, err := Threads(f, 8); err == nil || !strings.Contains(err.Error(), "proc_off_p_comm") {
+		t.Errorf("absurd proc_off_p_comm: %v", err)
 	}
 }

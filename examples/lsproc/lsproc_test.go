@@ -188,17 +188,14 @@ func TestOtherKernelRefused(t *testing.T) {
 	core := testfix.Path(t, "linux-amd64/dumps/elf.vmcore")
 	vmlinux := testfix.Path(t, "linux-amd64/vmlinux")
 	others := []string{testfix.Path(t, "linux-amd64/qemu_fw_cfg.ko")}
-	if cc, err := exec.LookPath("gcc"); err == nil {
-		dir := t.TempDir()
-		src := filepath.Join(dir, "fake.c")
+	if _, err := exec.LookPath("gcc"); err == nil {
+		src := filepath.Join(t.TempDir(), "fake.c")
 		if err := os.WriteFile(src, []byte("char init_task[16384];\nint main(void) { return init_task[0]; }\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		exe := filepath.Join(dir, "vmlinux-fake")
-		if out, err := exec.Command(cc, "-Wl,--build-id=sha1", "-o", exe, src).CombinedOutput(); err != nil {
-			t.Fatalf("gcc: %v\n%s", err, out)
-		}
-		others = append(others, exe)
+		others = append(others, testfix.BuildC(t, testfix.CBuild{
+			TC: testfix.GCC["x86_64"], Sources: []string{src}, Flags: []string{"-Wl,--build-id=sha1"}, Out: "vmlinux-fake",
+		}))
 	} else if testfix.Required() {
 		t.Fatal("gcc is needed to build the fake kernel")
 	}

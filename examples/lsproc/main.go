@@ -103,7 +103,10 @@ func kernelTypes(kernel string, kd *kvm.KVM) (dwarfmodel.Source, error) {
 }
 
 // checkKernelArch refuses a kernel image of another architecture than the
-// one the bindings were generated for (Arch): no dump could match it.
+// one the bindings were generated for (Arch): lsproc lists x86-64 kernels.
+// (The bindings themselves are architecture-neutral: bound with another
+// architecture's types, they would read its dumps; lsproc keeps to the
+// kernels its tests cover.)
 func checkKernelArch(name string) error {
 	f, err := elf.Open(name)
 	if err != nil {

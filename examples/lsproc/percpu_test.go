@@ -77,7 +77,7 @@ func TestCurrentTaskSMP(t *testing.T) {
 				if !ok {
 					t.Fatalf("CPU %d: the dump's notes have no CR3", cpu)
 				}
-				pgd := readU64(t, kd, task.Mm()+uint64(pgdOff))
+				pgd := readU64(t, kd, task.Mm().Addr+uint64(pgdOff))
 				viaMM := make([]byte, 4096)
 				if _, err := kd.ReadMemory(viaMM, pgd); err != nil {
 					t.Fatalf("CPU %d: mm->pgd %#x: %v", cpu, pgd, err)

@@ -30,15 +30,17 @@ type Kernel struct {
 	b *kvm.Binding
 }
 
-// Bind returns a Kernel reading t. Architecture, pointer size and byte
-// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
-// When t runs the kernel these bindings were generated from (BuildID), the
-// generation-time layout is used; for another kernel, give its types with
-// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
-// each member is then read where that kernel has it, and a member it lacks
-// reads as zero and is reported by HasX methods and Err as a
-// *kvm.MissingMemberError. Without types, another kernel is refused with a
-// *kvm.BuildIDError unless kvm.IgnoreBuildID() is given.
+// Bind returns a Kernel reading t. When t runs the kernel these bindings
+// were generated from (BuildID), the generation-time layout is used; for
+// another kernel, give its types with kvm.Types or kvm.TypesFrom (its
+// vmlinux's DWARF, or the BTF of the dump): each member is then read where
+// that kernel has it, and a member it lacks reads as zero and is reported
+// by HasX methods and Err as a *kvm.MissingMemberError. Without types,
+// another kernel is refused with a *kvm.BuildIDError unless
+// kvm.IgnoreBuildID() is given. The bindings are architecture-neutral
+// (every size comes from the layout table): with its types, a target of
+// another architecture, pointer size or byte order is read in its own;
+// without, it is refused with a *kvm.DataModelMismatchError.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
@@ -74,7 +76,7 @@ func (k *Kernel) CurrentTask(cpu int) (v TaskStructPtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, 8)
+	b, err := kvm.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
 	if err != nil {
 		return v, fmt.Errorf("current_task at %#x: %w", addr, err)
 	}
@@ -191,6 +193,72 @@ func (s AtomicT) Counter() int32 { return int32(kvm.Uint(s.View, 2)) }
 // HasCounter reports whether the bound kernel's `atomic_t (an anonymous struct)` has member `counter` of a type Counter can read.
 func (s AtomicT) HasCounter() bool { return kvm.BindingOf(s.View).Has(2) }
 
+// AuditContext is C `struct audit_context`, opaque: only pointed to (generating it adds its members;
+// AuditContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	AuditContext struct {
+		kvm.View
+	}
+	AuditContextPtr = kvm.Ptr[AuditContext]
+)
+
+func (AuditContext) KVMType() int { return 3 }
+
+// BackingDevInfo is C `struct backing_dev_info`, opaque: only pointed to (generating it adds its members;
+// BackingDevInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	BackingDevInfo struct {
+		kvm.View
+	}
+	BackingDevInfoPtr = kvm.Ptr[BackingDevInfo]
+)
+
+func (BackingDevInfo) KVMType() int { return 4 }
+
+// BioList is C `struct bio_list`, opaque: only pointed to (generating it adds its members;
+// BioListPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	BioList struct {
+		kvm.View
+	}
+	BioListPtr = kvm.Ptr[BioList]
+)
+
+func (BioList) KVMType() int { return 5 }
+
+// BlkPlug is C `struct blk_plug`, opaque: only pointed to (generating it adds its members;
+// BlkPlugPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	BlkPlug struct {
+		kvm.View
+	}
+	BlkPlugPtr = kvm.Ptr[BlkPlug]
+)
+
+func (BlkPlug) KVMType() int { return 6 }
+
+// BpfLocalStorage is C `struct bpf_local_storage`, opaque: only pointed to (generating it adds its members;
+// BpfLocalStoragePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	BpfLocalStorage struct {
+		kvm.View
+	}
+	BpfLocalStoragePtr = kvm.Ptr[BpfLocalStorage]
+)
+
+func (BpfLocalStorage) KVMType() int { return 7 }
+
+// BpfRunCtx is C `struct bpf_run_ctx`, opaque: only pointed to (generating it adds its members;
+// BpfRunCtxPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	BpfRunCtx struct {
+		kvm.View
+	}
+	BpfRunCtxPtr = kvm.Ptr[BpfRunCtx]
+)
+
+func (BpfRunCtx) KVMType() int { return 8 }
+
 const (
 	// SizeofCallSingleNode is the size of C `struct __call_single_node` in bytes in the kernel the bindings were generated from.
 	SizeofCallSingleNode = 16
@@ -213,7 +281,7 @@ type CallSingleNode struct {
 type CallSingleNodePtr = kvm.Ptr[CallSingleNode]
 
 // KVMType is CallSingleNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (CallSingleNode) KVMType() int { return 3 }
+func (CallSingleNode) KVMType() int { return 9 }
 
 // ReadCallSingleNode reads a C `struct __call_single_node` at addr in one read.
 func (k *Kernel) ReadCallSingleNode(addr uint64) (CallSingleNode, error) {
@@ -269,7 +337,7 @@ type CallbackHead struct {
 type CallbackHeadPtr = kvm.Ptr[CallbackHead]
 
 // KVMType is CallbackHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (CallbackHead) KVMType() int { return 4 }
+func (CallbackHead) KVMType() int { return 10 }
 
 // ReadCallbackHead reads a C `struct callback_head` at addr in one read.
 func (k *Kernel) ReadCallbackHead(addr uint64) (CallbackHead, error) {
@@ -287,6 +355,50 @@ func (s CallbackHead) Func() uint64 { return kvm.Uint(s.View, 9) }
 
 // HasFunc reports whether the bound kernel's `struct callback_head` has member `func` of a type Func can read.
 func (s CallbackHead) HasFunc() bool { return kvm.BindingOf(s.View).Has(9) }
+
+// CaptureControl is C `struct capture_control`, opaque: only pointed to (generating it adds its members;
+// CaptureControlPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	CaptureControl struct {
+		kvm.View
+	}
+	CaptureControlPtr = kvm.Ptr[CaptureControl]
+)
+
+func (CaptureControl) KVMType() int { return 11 }
+
+// CfsRq is C `struct cfs_rq`, opaque: only pointed to (generating it adds its members;
+// CfsRqPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	CfsRq struct {
+		kvm.View
+	}
+	CfsRqPtr = kvm.Ptr[CfsRq]
+)
+
+func (CfsRq) KVMType() int { return 12 }
+
+// CompatRobustListHead is C `struct compat_robust_list_head`, opaque: only pointed to (generating it adds its members;
+// CompatRobustListHeadPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	CompatRobustListHead struct {
+		kvm.View
+	}
+	CompatRobustListHeadPtr = kvm.Ptr[CompatRobustListHead]
+)
+
+func (CompatRobustListHead) KVMType() int { return 13 }
+
+// Completion is C `struct completion`, opaque: only pointed to (generating it adds its members;
+// CompletionPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Completion struct {
+		kvm.View
+	}
+	CompletionPtr = kvm.Ptr[Completion]
+)
+
+func (Completion) KVMType() int { return 14 }
 
 const (
 	// SizeofCpumask is the size of C `struct cpumask` in bytes in the kernel the bindings were generated from.
@@ -308,7 +420,7 @@ type Cpumask struct {
 type CpumaskPtr = kvm.Ptr[Cpumask]
 
 // KVMType is Cpumask's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Cpumask) KVMType() int { return 5 }
+func (Cpumask) KVMType() int { return 15 }
 
 // ReadCpumask reads a C `struct cpumask` at addr in one read.
 func (k *Kernel) ReadCpumask(addr uint64) (Cpumask, error) {
@@ -331,6 +443,28 @@ func (s Cpumask) Bits(i int) (v uint64, ok bool) {
 // HasBits reports whether the bound kernel's `struct cpumask` has member `bits` of a type Bits can read.
 func (s Cpumask) HasBits() bool { return kvm.BindingOf(s.View).Has(10) }
 
+// Cred is C `struct cred`, opaque: only pointed to (generating it adds its members;
+// CredPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Cred struct {
+		kvm.View
+	}
+	CredPtr = kvm.Ptr[Cred]
+)
+
+func (Cred) KVMType() int { return 16 }
+
+// CssSet is C `struct css_set`, opaque: only pointed to (generating it adds its members;
+// CssSetPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	CssSet struct {
+		kvm.View
+	}
+	CssSetPtr = kvm.Ptr[CssSet]
+)
+
+func (CssSet) KVMType() int { return 17 }
+
 const (
 	// SizeofDescStruct is the size of C `struct desc_struct` in bytes in the kernel the bindings were generated from.
 	SizeofDescStruct = 8
@@ -350,7 +484,7 @@ type DescStruct struct {
 type DescStructPtr = kvm.Ptr[DescStruct]
 
 // KVMType is DescStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (DescStruct) KVMType() int { return 6 }
+func (DescStruct) KVMType() int { return 18 }
 
 // ReadDescStruct reads a C `struct desc_struct` at addr in one read.
 func (k *Kernel) ReadDescStruct(addr uint64) (DescStruct, error) {
@@ -435,6 +569,17 @@ func (s DescStruct) Base2() uint16 { return uint16(kvm.Uint(s.View, 23)) }
 // HasBase2 reports whether the bound kernel's `struct desc_struct` has member `base2` of a type Base2 can read.
 func (s DescStruct) HasBase2() bool { return kvm.BindingOf(s.View).Has(23) }
 
+// FilesStruct is C `struct files_struct`, opaque: only pointed to (generating it adds its members;
+// FilesStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	FilesStruct struct {
+		kvm.View
+	}
+	FilesStructPtr = kvm.Ptr[FilesStruct]
+)
+
+func (FilesStruct) KVMType() int { return 19 }
+
 const (
 	// SizeofFpregsState is the size of C `union fpregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofFpregsState = 4096
@@ -459,7 +604,7 @@ type FpregsState struct {
 type FpregsStatePtr = kvm.Ptr[FpregsState]
 
 // KVMType is FpregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (FpregsState) KVMType() int { return 7 }
+func (FpregsState) KVMType() int { return 20 }
 
 // ReadFpregsState reads a C `union fpregs_state` at addr in one read.
 func (k *Kernel) ReadFpregsState(addr uint64) (FpregsState, error) {
@@ -535,7 +680,7 @@ type Fpstate struct {
 type FpstatePtr = kvm.Ptr[Fpstate]
 
 // KVMType is Fpstate's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Fpstate) KVMType() int { return 8 }
+func (Fpstate) KVMType() int { return 21 }
 
 // ReadFpstate reads a C `struct fpstate` at addr in one read.
 func (k *Kernel) ReadFpstate(addr uint64) (Fpstate, error) {
@@ -626,7 +771,7 @@ type Fpu struct {
 type FpuPtr = kvm.Ptr[Fpu]
 
 // KVMType is Fpu's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Fpu) KVMType() int { return 9 }
+func (Fpu) KVMType() int { return 22 }
 
 // ReadFpu reads a C `struct fpu` at addr in one read.
 func (k *Kernel) ReadFpu(addr uint64) (Fpu, error) { return kvm.ReadView[Fpu](k.Binding(), addr) }
@@ -693,7 +838,7 @@ type FpuStatePerm struct {
 type FpuStatePermPtr = kvm.Ptr[FpuStatePerm]
 
 // KVMType is FpuStatePerm's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (FpuStatePerm) KVMType() int { return 10 }
+func (FpuStatePerm) KVMType() int { return 23 }
 
 // ReadFpuStatePerm reads a C `struct fpu_state_perm` at addr in one read.
 func (k *Kernel) ReadFpuStatePerm(addr uint64) (FpuStatePerm, error) {
@@ -746,7 +891,7 @@ type FregsState struct {
 type FregsStatePtr = kvm.Ptr[FregsState]
 
 // KVMType is FregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (FregsState) KVMType() int { return 11 }
+func (FregsState) KVMType() int { return 24 }
 
 // ReadFregsState reads a C `struct fregs_state` at addr in one read.
 func (k *Kernel) ReadFregsState(addr uint64) (FregsState, error) {
@@ -817,6 +962,39 @@ func (s FregsState) Status() uint32 { return uint32(kvm.Uint(s.View, 57)) }
 // HasStatus reports whether the bound kernel's `struct fregs_state` has member `status` of a type Status can read.
 func (s FregsState) HasStatus() bool { return kvm.BindingOf(s.View).Has(57) }
 
+// FsStruct is C `struct fs_struct`, opaque: only pointed to (generating it adds its members;
+// FsStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	FsStruct struct {
+		kvm.View
+	}
+	FsStructPtr = kvm.Ptr[FsStruct]
+)
+
+func (FsStruct) KVMType() int { return 25 }
+
+// FtraceRetStack is C `struct ftrace_ret_stack`, opaque: only pointed to (generating it adds its members;
+// FtraceRetStackPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	FtraceRetStack struct {
+		kvm.View
+	}
+	FtraceRetStackPtr = kvm.Ptr[FtraceRetStack]
+)
+
+func (FtraceRetStack) KVMType() int { return 26 }
+
+// FutexPiState is C `struct futex_pi_state`, opaque: only pointed to (generating it adds its members;
+// FutexPiStatePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	FutexPiState struct {
+		kvm.View
+	}
+	FutexPiStatePtr = kvm.Ptr[FutexPiState]
+)
+
+func (FutexPiState) KVMType() int { return 27 }
+
 const (
 	// SizeofFxregsState is the size of C `struct fxregs_state` in bytes in the kernel the bindings were generated from.
 	SizeofFxregsState = 512
@@ -861,7 +1039,7 @@ type FxregsState struct {
 type FxregsStatePtr = kvm.Ptr[FxregsState]
 
 // KVMType is FxregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (FxregsState) KVMType() int { return 12 }
+func (FxregsState) KVMType() int { return 28 }
 
 // ReadFxregsState reads a C `struct fxregs_state` at addr in one read.
 func (k *Kernel) ReadFxregsState(addr uint64) (FxregsState, error) {
@@ -1038,7 +1216,7 @@ type HlistHead struct {
 type HlistHeadPtr = kvm.Ptr[HlistHead]
 
 // KVMType is HlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (HlistHead) KVMType() int { return 13 }
+func (HlistHead) KVMType() int { return 29 }
 
 // ReadHlistHead reads a C `struct hlist_head` at addr in one read.
 func (k *Kernel) ReadHlistHead(addr uint64) (HlistHead, error) {
@@ -1070,7 +1248,7 @@ type HlistNode struct {
 type HlistNodePtr = kvm.Ptr[HlistNode]
 
 // KVMType is HlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (HlistNode) KVMType() int { return 14 }
+func (HlistNode) KVMType() int { return 30 }
 
 // ReadHlistNode reads a C `struct hlist_node` at addr in one read.
 func (k *Kernel) ReadHlistNode(addr uint64) (HlistNode, error) {
@@ -1114,7 +1292,7 @@ type Hrtimer struct {
 type HrtimerPtr = kvm.Ptr[Hrtimer]
 
 // KVMType is Hrtimer's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Hrtimer) KVMType() int { return 15 }
+func (Hrtimer) KVMType() int { return 31 }
 
 // ReadHrtimer reads a C `struct hrtimer` at addr in one read.
 func (k *Kernel) ReadHrtimer(addr uint64) (Hrtimer, error) {
@@ -1140,7 +1318,7 @@ func (s Hrtimer) Function() uint64 { return kvm.Uint(s.View, 80) }
 func (s Hrtimer) HasFunction() bool { return kvm.BindingOf(s.View).Has(80) }
 
 // Base is `struct hrtimer_clock_base *base;` at offset 48, size 8.
-func (s Hrtimer) Base() uint64 { return kvm.Uint(s.View, 81) }
+func (s Hrtimer) Base() HrtimerClockBasePtr { return kvm.PtrAt[HrtimerClockBase](s.View, 81) }
 
 // HasBase reports whether the bound kernel's `struct hrtimer` has member `base` of a type Base can read.
 func (s Hrtimer) HasBase() bool { return kvm.BindingOf(s.View).Has(81) }
@@ -1169,6 +1347,83 @@ func (s Hrtimer) IsHard() uint8 { return uint8(kvm.Uint(s.View, 85)) }
 // HasIsHard reports whether the bound kernel's `struct hrtimer` has member `is_hard` of a type IsHard can read.
 func (s Hrtimer) HasIsHard() bool { return kvm.BindingOf(s.View).Has(85) }
 
+// HrtimerClockBase is C `struct hrtimer_clock_base`, opaque: only pointed to (generating it adds its members;
+// HrtimerClockBasePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	HrtimerClockBase struct {
+		kvm.View
+	}
+	HrtimerClockBasePtr = kvm.Ptr[HrtimerClockBase]
+)
+
+func (HrtimerClockBase) KVMType() int { return 32 }
+
+// IOBitmap is C `struct io_bitmap`, opaque: only pointed to (generating it adds its members;
+// IOBitmapPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	IOBitmap struct {
+		kvm.View
+	}
+	IOBitmapPtr = kvm.Ptr[IOBitmap]
+)
+
+func (IOBitmap) KVMType() int { return 33 }
+
+// IOContext is C `struct io_context`, opaque: only pointed to (generating it adds its members;
+// IOContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	IOContext struct {
+		kvm.View
+	}
+	IOContextPtr = kvm.Ptr[IOContext]
+)
+
+func (IOContext) KVMType() int { return 34 }
+
+// IOUringTask is C `struct io_uring_task`, opaque: only pointed to (generating it adds its members;
+// IOUringTaskPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	IOUringTask struct {
+		kvm.View
+	}
+	IOUringTaskPtr = kvm.Ptr[IOUringTask]
+)
+
+func (IOUringTask) KVMType() int { return 35 }
+
+// KernelSiginfo is C `struct kernel_siginfo`, opaque: only pointed to (generating it adds its members;
+// KernelSiginfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	KernelSiginfo struct {
+		kvm.View
+	}
+	KernelSiginfoPtr = kvm.Ptr[KernelSiginfo]
+)
+
+func (KernelSiginfo) KVMType() int { return 36 }
+
+// KernelTimespec is C `struct __kernel_timespec`, opaque: only pointed to (generating it adds its members;
+// KernelTimespecPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	KernelTimespec struct {
+		kvm.View
+	}
+	KernelTimespecPtr = kvm.Ptr[KernelTimespec]
+)
+
+func (KernelTimespec) KVMType() int { return 37 }
+
+// Key is C `struct key`, opaque: only pointed to (generating it adds its members;
+// KeyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Key struct {
+		kvm.View
+	}
+	KeyPtr = kvm.Ptr[Key]
+)
+
+func (Key) KVMType() int { return 38 }
+
 const (
 	// SizeofKmapCtrl is the size of C `struct kmap_ctrl` in bytes in the kernel the bindings were generated from.
 	SizeofKmapCtrl = 0
@@ -1185,7 +1440,7 @@ type KmapCtrl struct {
 type KmapCtrlPtr = kvm.Ptr[KmapCtrl]
 
 // KVMType is KmapCtrl's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (KmapCtrl) KVMType() int { return 16 }
+func (KmapCtrl) KVMType() int { return 39 }
 
 // ReadKmapCtrl reads a C `struct kmap_ctrl` at addr in one read.
 func (k *Kernel) ReadKmapCtrl(addr uint64) (KmapCtrl, error) {
@@ -1210,7 +1465,7 @@ type KuidT struct {
 type KuidTPtr = kvm.Ptr[KuidT]
 
 // KVMType is KuidT's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (KuidT) KVMType() int { return 17 }
+func (KuidT) KVMType() int { return 40 }
 
 // ReadKuidT reads a C `kuid_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadKuidT(addr uint64) (KuidT, error) { return kvm.ReadView[KuidT](k.Binding(), addr) }
@@ -1240,7 +1495,7 @@ type ListHead struct {
 type ListHeadPtr = kvm.Ptr[ListHead]
 
 // KVMType is ListHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (ListHead) KVMType() int { return 18 }
+func (ListHead) KVMType() int { return 41 }
 
 // ReadListHead reads a C `struct list_head` at addr in one read.
 func (k *Kernel) ReadListHead(addr uint64) (ListHead, error) {
@@ -1277,7 +1532,7 @@ type LlistHead struct {
 type LlistHeadPtr = kvm.Ptr[LlistHead]
 
 // KVMType is LlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (LlistHead) KVMType() int { return 19 }
+func (LlistHead) KVMType() int { return 42 }
 
 // ReadLlistHead reads a C `struct llist_head` at addr in one read.
 func (k *Kernel) ReadLlistHead(addr uint64) (LlistHead, error) {
@@ -1308,7 +1563,7 @@ type LlistNode struct {
 type LlistNodePtr = kvm.Ptr[LlistNode]
 
 // KVMType is LlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (LlistNode) KVMType() int { return 20 }
+func (LlistNode) KVMType() int { return 43 }
 
 // ReadLlistNode reads a C `struct llist_node` at addr in one read.
 func (k *Kernel) ReadLlistNode(addr uint64) (LlistNode, error) {
@@ -1340,7 +1595,7 @@ type LoadWeight struct {
 type LoadWeightPtr = kvm.Ptr[LoadWeight]
 
 // KVMType is LoadWeight's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (LoadWeight) KVMType() int { return 21 }
+func (LoadWeight) KVMType() int { return 44 }
 
 // ReadLoadWeight reads a C `struct load_weight` at addr in one read.
 func (k *Kernel) ReadLoadWeight(addr uint64) (LoadWeight, error) {
@@ -1358,6 +1613,50 @@ func (s LoadWeight) InvWeight() uint32 { return uint32(kvm.Uint(s.View, 92)) }
 
 // HasInvWeight reports whether the bound kernel's `struct load_weight` has member `inv_weight` of a type InvWeight can read.
 func (s LoadWeight) HasInvWeight() bool { return kvm.BindingOf(s.View).Has(92) }
+
+// MathEmuInfo is C `struct math_emu_info`, opaque: only pointed to (generating it adds its members;
+// MathEmuInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	MathEmuInfo struct {
+		kvm.View
+	}
+	MathEmuInfoPtr = kvm.Ptr[MathEmuInfo]
+)
+
+func (MathEmuInfo) KVMType() int { return 45 }
+
+// MemCgroup is C `struct mem_cgroup`, opaque: only pointed to (generating it adds its members;
+// MemCgroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	MemCgroup struct {
+		kvm.View
+	}
+	MemCgroupPtr = kvm.Ptr[MemCgroup]
+)
+
+func (MemCgroup) KVMType() int { return 46 }
+
+// Mempolicy is C `struct mempolicy`, opaque: only pointed to (generating it adds its members;
+// MempolicyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Mempolicy struct {
+		kvm.View
+	}
+	MempolicyPtr = kvm.Ptr[Mempolicy]
+)
+
+func (Mempolicy) KVMType() int { return 47 }
+
+// MmStruct is C `struct mm_struct`, opaque: only pointed to (generating it adds its members;
+// MmStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	MmStruct struct {
+		kvm.View
+	}
+	MmStructPtr = kvm.Ptr[MmStruct]
+)
+
+func (MmStruct) KVMType() int { return 48 }
 
 const (
 	// SizeofMutex is the size of C `struct mutex` in bytes in the kernel the bindings were generated from.
@@ -1380,7 +1679,7 @@ type Mutex struct {
 type MutexPtr = kvm.Ptr[Mutex]
 
 // KVMType is Mutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Mutex) KVMType() int { return 22 }
+func (Mutex) KVMType() int { return 49 }
 
 // ReadMutex reads a C `struct mutex` at addr in one read.
 func (k *Kernel) ReadMutex(addr uint64) (Mutex, error) { return kvm.ReadView[Mutex](k.Binding(), addr) }
@@ -1409,6 +1708,17 @@ func (s Mutex) WaitList() ListHead { return ListHead{kvm.Sub(s.View, 96)} }
 // HasWaitList reports whether the bound kernel's `struct mutex` has member `wait_list` of a type WaitList can read.
 func (s Mutex) HasWaitList() bool { return kvm.BindingOf(s.View).Has(96) }
 
+// Nameidata is C `struct nameidata`, opaque: only pointed to (generating it adds its members;
+// NameidataPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Nameidata struct {
+		kvm.View
+	}
+	NameidataPtr = kvm.Ptr[Nameidata]
+)
+
+func (Nameidata) KVMType() int { return 50 }
+
 const (
 	// SizeofNodemaskT is the size of C `nodemask_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
 	SizeofNodemaskT = 128
@@ -1429,7 +1739,7 @@ type NodemaskT struct {
 type NodemaskTPtr = kvm.Ptr[NodemaskT]
 
 // KVMType is NodemaskT's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (NodemaskT) KVMType() int { return 23 }
+func (NodemaskT) KVMType() int { return 51 }
 
 // ReadNodemaskT reads a C `nodemask_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadNodemaskT(addr uint64) (NodemaskT, error) {
@@ -1452,6 +1762,39 @@ func (s NodemaskT) Bits(i int) (v uint64, ok bool) {
 // HasBits reports whether the bound kernel's `nodemask_t (an anonymous struct)` has member `bits` of a type Bits can read.
 func (s NodemaskT) HasBits() bool { return kvm.BindingOf(s.View).Has(97) }
 
+// Nsproxy is C `struct nsproxy`, opaque: only pointed to (generating it adds its members;
+// NsproxyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Nsproxy struct {
+		kvm.View
+	}
+	NsproxyPtr = kvm.Ptr[Nsproxy]
+)
+
+func (Nsproxy) KVMType() int { return 52 }
+
+// NumaGroup is C `struct numa_group`, opaque: only pointed to (generating it adds its members;
+// NumaGroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	NumaGroup struct {
+		kvm.View
+	}
+	NumaGroupPtr = kvm.Ptr[NumaGroup]
+)
+
+func (NumaGroup) KVMType() int { return 53 }
+
+// OldTimespec32 is C `struct old_timespec32`, opaque: only pointed to (generating it adds its members;
+// OldTimespec32Ptr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	OldTimespec32 struct {
+		kvm.View
+	}
+	OldTimespec32Ptr = kvm.Ptr[OldTimespec32]
+)
+
+func (OldTimespec32) KVMType() int { return 54 }
+
 const (
 	// SizeofOptimisticSpinQueue is the size of C `struct optimistic_spin_queue` in bytes in the kernel the bindings were generated from.
 	SizeofOptimisticSpinQueue = 4
@@ -1470,7 +1813,7 @@ type OptimisticSpinQueue struct {
 type OptimisticSpinQueuePtr = kvm.Ptr[OptimisticSpinQueue]
 
 // KVMType is OptimisticSpinQueue's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (OptimisticSpinQueue) KVMType() int { return 24 }
+func (OptimisticSpinQueue) KVMType() int { return 55 }
 
 // ReadOptimisticSpinQueue reads a C `struct optimistic_spin_queue` at addr in one read.
 func (k *Kernel) ReadOptimisticSpinQueue(addr uint64) (OptimisticSpinQueue, error) {
@@ -1482,6 +1825,17 @@ func (s OptimisticSpinQueue) Tail() AtomicT { return AtomicT{kvm.Sub(s.View, 98)
 
 // HasTail reports whether the bound kernel's `struct optimistic_spin_queue` has member `tail` of a type Tail can read.
 func (s OptimisticSpinQueue) HasTail() bool { return kvm.BindingOf(s.View).Has(98) }
+
+// Page is C `struct page`, opaque: only pointed to (generating it adds its members;
+// PagePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Page struct {
+		kvm.View
+	}
+	PagePtr = kvm.Ptr[Page]
+)
+
+func (Page) KVMType() int { return 56 }
 
 const (
 	// SizeofPageFrag is the size of C `struct page_frag` in bytes in the kernel the bindings were generated from.
@@ -1503,7 +1857,7 @@ type PageFrag struct {
 type PageFragPtr = kvm.Ptr[PageFrag]
 
 // KVMType is PageFrag's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PageFrag) KVMType() int { return 25 }
+func (PageFrag) KVMType() int { return 57 }
 
 // ReadPageFrag reads a C `struct page_frag` at addr in one read.
 func (k *Kernel) ReadPageFrag(addr uint64) (PageFrag, error) {
@@ -1511,7 +1865,7 @@ func (k *Kernel) ReadPageFrag(addr uint64) (PageFrag, error) {
 }
 
 // Page is `struct page *page;` at offset 0, size 8.
-func (s PageFrag) Page() uint64 { return kvm.Uint(s.View, 99) }
+func (s PageFrag) Page() PagePtr { return kvm.PtrAt[Page](s.View, 99) }
 
 // HasPage reports whether the bound kernel's `struct page_frag` has member `page` of a type Page can read.
 func (s PageFrag) HasPage() bool { return kvm.BindingOf(s.View).Has(99) }
@@ -1527,6 +1881,50 @@ func (s PageFrag) Size() uint32 { return uint32(kvm.Uint(s.View, 101)) }
 
 // HasSize reports whether the bound kernel's `struct page_frag` has member `size` of a type Size can read.
 func (s PageFrag) HasSize() bool { return kvm.BindingOf(s.View).Has(101) }
+
+// PerfEvent is C `struct perf_event`, opaque: only pointed to (generating it adds its members;
+// PerfEventPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	PerfEvent struct {
+		kvm.View
+	}
+	PerfEventPtr = kvm.Ptr[PerfEvent]
+)
+
+func (PerfEvent) KVMType() int { return 58 }
+
+// PerfEventContext is C `struct perf_event_context`, opaque: only pointed to (generating it adds its members;
+// PerfEventContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	PerfEventContext struct {
+		kvm.View
+	}
+	PerfEventContextPtr = kvm.Ptr[PerfEventContext]
+)
+
+func (PerfEventContext) KVMType() int { return 59 }
+
+// Pid is C `struct pid`, opaque: only pointed to (generating it adds its members;
+// PidPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Pid struct {
+		kvm.View
+	}
+	PidPtr = kvm.Ptr[Pid]
+)
+
+func (Pid) KVMType() int { return 60 }
+
+// PipeInodeInfo is C `struct pipe_inode_info`, opaque: only pointed to (generating it adds its members;
+// PipeInodeInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	PipeInodeInfo struct {
+		kvm.View
+	}
+	PipeInodeInfoPtr = kvm.Ptr[PipeInodeInfo]
+)
+
+func (PipeInodeInfo) KVMType() int { return 61 }
 
 const (
 	// SizeofPlistNode is the size of C `struct plist_node` in bytes in the kernel the bindings were generated from.
@@ -1548,7 +1946,7 @@ type PlistNode struct {
 type PlistNodePtr = kvm.Ptr[PlistNode]
 
 // KVMType is PlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PlistNode) KVMType() int { return 26 }
+func (PlistNode) KVMType() int { return 62 }
 
 // ReadPlistNode reads a C `struct plist_node` at addr in one read.
 func (k *Kernel) ReadPlistNode(addr uint64) (PlistNode, error) {
@@ -1573,6 +1971,17 @@ func (s PlistNode) NodeList() ListHead { return ListHead{kvm.Sub(s.View, 104)} }
 // HasNodeList reports whether the bound kernel's `struct plist_node` has member `node_list` of a type NodeList can read.
 func (s PlistNode) HasNodeList() bool { return kvm.BindingOf(s.View).Has(104) }
 
+// Pollfd is C `struct pollfd`, opaque: only pointed to (generating it adds its members;
+// PollfdPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Pollfd struct {
+		kvm.View
+	}
+	PollfdPtr = kvm.Ptr[Pollfd]
+)
+
+func (Pollfd) KVMType() int { return 63 }
+
 const (
 	// SizeofPosixCputimerBase is the size of C `struct posix_cputimer_base` in bytes in the kernel the bindings were generated from.
 	SizeofPosixCputimerBase = 24
@@ -1592,7 +2001,7 @@ type PosixCputimerBase struct {
 type PosixCputimerBasePtr = kvm.Ptr[PosixCputimerBase]
 
 // KVMType is PosixCputimerBase's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PosixCputimerBase) KVMType() int { return 27 }
+func (PosixCputimerBase) KVMType() int { return 64 }
 
 // ReadPosixCputimerBase reads a C `struct posix_cputimer_base` at addr in one read.
 func (k *Kernel) ReadPosixCputimerBase(addr uint64) (PosixCputimerBase, error) {
@@ -1633,7 +2042,7 @@ type PosixCputimers struct {
 type PosixCputimersPtr = kvm.Ptr[PosixCputimers]
 
 // KVMType is PosixCputimers's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PosixCputimers) KVMType() int { return 28 }
+func (PosixCputimers) KVMType() int { return 65 }
 
 // ReadPosixCputimers reads a C `struct posix_cputimers` at addr in one read.
 func (k *Kernel) ReadPosixCputimers(addr uint64) (PosixCputimers, error) {
@@ -1688,7 +2097,7 @@ type PosixCputimersWork struct {
 type PosixCputimersWorkPtr = kvm.Ptr[PosixCputimersWork]
 
 // KVMType is PosixCputimersWork's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PosixCputimersWork) KVMType() int { return 29 }
+func (PosixCputimersWork) KVMType() int { return 66 }
 
 // ReadPosixCputimersWork reads a C `struct posix_cputimers_work` at addr in one read.
 func (k *Kernel) ReadPosixCputimersWork(addr uint64) (PosixCputimersWork, error) {
@@ -1733,7 +2142,7 @@ type PrevCputime struct {
 type PrevCputimePtr = kvm.Ptr[PrevCputime]
 
 // KVMType is PrevCputime's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (PrevCputime) KVMType() int { return 30 }
+func (PrevCputime) KVMType() int { return 67 }
 
 // ReadPrevCputime reads a C `struct prev_cputime` at addr in one read.
 func (k *Kernel) ReadPrevCputime(addr uint64) (PrevCputime, error) {
@@ -1780,7 +2189,7 @@ type Qspinlock struct {
 type QspinlockPtr = kvm.Ptr[Qspinlock]
 
 // KVMType is Qspinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Qspinlock) KVMType() int { return 31 }
+func (Qspinlock) KVMType() int { return 68 }
 
 // ReadQspinlock reads a C `struct qspinlock` at addr in one read.
 func (k *Kernel) ReadQspinlock(addr uint64) (Qspinlock, error) {
@@ -1817,6 +2226,17 @@ func (s Qspinlock) Tail() uint16 { return uint16(kvm.Uint(s.View, 120)) }
 // HasTail reports whether the bound kernel's `struct qspinlock` has member `tail` of a type Tail can read.
 func (s Qspinlock) HasTail() bool { return kvm.BindingOf(s.View).Has(120) }
 
+// RCUNode is C `struct rcu_node`, opaque: only pointed to (generating it adds its members;
+// RCUNodePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	RCUNode struct {
+		kvm.View
+	}
+	RCUNodePtr = kvm.Ptr[RCUNode]
+)
+
+func (RCUNode) KVMType() int { return 69 }
+
 const (
 	// SizeofRCUSpecial is the size of C `union rcu_special` in bytes in the kernel the bindings were generated from.
 	SizeofRCUSpecial = 4
@@ -1836,7 +2256,7 @@ type RCUSpecial struct {
 type RCUSpecialPtr = kvm.Ptr[RCUSpecial]
 
 // KVMType is RCUSpecial's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RCUSpecial) KVMType() int { return 32 }
+func (RCUSpecial) KVMType() int { return 70 }
 
 // ReadRCUSpecial reads a C `union rcu_special` at addr in one read.
 func (k *Kernel) ReadRCUSpecial(addr uint64) (RCUSpecial, error) {
@@ -1876,7 +2296,7 @@ type RCUSpecialB struct {
 type RCUSpecialBPtr = kvm.Ptr[RCUSpecialB]
 
 // KVMType is RCUSpecialB's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RCUSpecialB) KVMType() int { return 33 }
+func (RCUSpecialB) KVMType() int { return 71 }
 
 // ReadRCUSpecialB reads a C `the anonymous struct of union rcu_special member b` at addr in one read.
 func (k *Kernel) ReadRCUSpecialB(addr uint64) (RCUSpecialB, error) {
@@ -1925,7 +2345,7 @@ type RawSpinlock struct {
 type RawSpinlockPtr = kvm.Ptr[RawSpinlock]
 
 // KVMType is RawSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RawSpinlock) KVMType() int { return 34 }
+func (RawSpinlock) KVMType() int { return 72 }
 
 // ReadRawSpinlock reads a C `struct raw_spinlock` at addr in one read.
 func (k *Kernel) ReadRawSpinlock(addr uint64) (RawSpinlock, error) {
@@ -1958,7 +2378,7 @@ type RbNode struct {
 type RbNodePtr = kvm.Ptr[RbNode]
 
 // KVMType is RbNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RbNode) KVMType() int { return 35 }
+func (RbNode) KVMType() int { return 73 }
 
 // ReadRbNode reads a C `struct rb_node` at addr in one read.
 func (k *Kernel) ReadRbNode(addr uint64) (RbNode, error) {
@@ -2001,7 +2421,7 @@ type RbRoot struct {
 type RbRootPtr = kvm.Ptr[RbRoot]
 
 // KVMType is RbRoot's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RbRoot) KVMType() int { return 36 }
+func (RbRoot) KVMType() int { return 74 }
 
 // ReadRbRoot reads a C `struct rb_root` at addr in one read.
 func (k *Kernel) ReadRbRoot(addr uint64) (RbRoot, error) {
@@ -2033,7 +2453,7 @@ type RbRootCached struct {
 type RbRootCachedPtr = kvm.Ptr[RbRootCached]
 
 // KVMType is RbRootCached's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RbRootCached) KVMType() int { return 37 }
+func (RbRootCached) KVMType() int { return 75 }
 
 // ReadRbRootCached reads a C `struct rb_root_cached` at addr in one read.
 func (k *Kernel) ReadRbRootCached(addr uint64) (RbRootCached, error) {
@@ -2051,6 +2471,17 @@ func (s RbRootCached) RbLeftmost() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 
 
 // HasRbLeftmost reports whether the bound kernel's `struct rb_root_cached` has member `rb_leftmost` of a type RbLeftmost can read.
 func (s RbRootCached) HasRbLeftmost() bool { return kvm.BindingOf(s.View).Has(133) }
+
+// ReclaimState is C `struct reclaim_state`, opaque: only pointed to (generating it adds its members;
+// ReclaimStatePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	ReclaimState struct {
+		kvm.View
+	}
+	ReclaimStatePtr = kvm.Ptr[ReclaimState]
+)
+
+func (ReclaimState) KVMType() int { return 76 }
 
 const (
 	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes in the kernel the bindings were generated from.
@@ -2070,7 +2501,7 @@ type RefcountStruct struct {
 type RefcountStructPtr = kvm.Ptr[RefcountStruct]
 
 // KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RefcountStruct) KVMType() int { return 38 }
+func (RefcountStruct) KVMType() int { return 77 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
@@ -2082,6 +2513,17 @@ func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 134)} }
 
 // HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
 func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(134) }
+
+// RequestQueue is C `struct request_queue`, opaque: only pointed to (generating it adds its members;
+// RequestQueuePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	RequestQueue struct {
+		kvm.View
+	}
+	RequestQueuePtr = kvm.Ptr[RequestQueue]
+)
+
+func (RequestQueue) KVMType() int { return 78 }
 
 const (
 	// SizeofRestartBlock is the size of C `struct restart_block` in bytes in the kernel the bindings were generated from.
@@ -2105,7 +2547,7 @@ type RestartBlock struct {
 type RestartBlockPtr = kvm.Ptr[RestartBlock]
 
 // KVMType is RestartBlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RestartBlock) KVMType() int { return 39 }
+func (RestartBlock) KVMType() int { return 79 }
 
 // ReadRestartBlock reads a C `struct restart_block` at addr in one read.
 func (k *Kernel) ReadRestartBlock(addr uint64) (RestartBlock, error) {
@@ -2167,7 +2609,7 @@ type RestartBlockFutex struct {
 type RestartBlockFutexPtr = kvm.Ptr[RestartBlockFutex]
 
 // KVMType is RestartBlockFutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RestartBlockFutex) KVMType() int { return 40 }
+func (RestartBlockFutex) KVMType() int { return 80 }
 
 // ReadRestartBlockFutex reads a C `the anonymous struct of struct restart_block member futex` at addr in one read.
 func (k *Kernel) ReadRestartBlockFutex(addr uint64) (RestartBlockFutex, error) {
@@ -2232,7 +2674,7 @@ type RestartBlockNanosleep struct {
 type RestartBlockNanosleepPtr = kvm.Ptr[RestartBlockNanosleep]
 
 // KVMType is RestartBlockNanosleep's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RestartBlockNanosleep) KVMType() int { return 41 }
+func (RestartBlockNanosleep) KVMType() int { return 81 }
 
 // ReadRestartBlockNanosleep reads a C `the anonymous struct of struct restart_block member nanosleep` at addr in one read.
 func (k *Kernel) ReadRestartBlockNanosleep(addr uint64) (RestartBlockNanosleep, error) {
@@ -2252,13 +2694,17 @@ func (s RestartBlockNanosleep) Type() TimespecType { return TimespecType(kvm.Uin
 func (s RestartBlockNanosleep) HasType() bool { return kvm.BindingOf(s.View).Has(147) }
 
 // Rmtp is `struct __kernel_timespec *rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s RestartBlockNanosleep) Rmtp() uint64 { return kvm.Uint(s.View, 148) }
+func (s RestartBlockNanosleep) Rmtp() KernelTimespecPtr {
+	return kvm.PtrAt[KernelTimespec](s.View, 148)
+}
 
 // HasRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `rmtp` of a type Rmtp can read.
 func (s RestartBlockNanosleep) HasRmtp() bool { return kvm.BindingOf(s.View).Has(148) }
 
 // CompatRmtp is `struct old_timespec32 *compat_rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s RestartBlockNanosleep) CompatRmtp() uint64 { return kvm.Uint(s.View, 149) }
+func (s RestartBlockNanosleep) CompatRmtp() OldTimespec32Ptr {
+	return kvm.PtrAt[OldTimespec32](s.View, 149)
+}
 
 // HasCompatRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `compat_rmtp` of a type CompatRmtp can read.
 func (s RestartBlockNanosleep) HasCompatRmtp() bool { return kvm.BindingOf(s.View).Has(149) }
@@ -2291,7 +2737,7 @@ type RestartBlockPoll struct {
 type RestartBlockPollPtr = kvm.Ptr[RestartBlockPoll]
 
 // KVMType is RestartBlockPoll's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RestartBlockPoll) KVMType() int { return 42 }
+func (RestartBlockPoll) KVMType() int { return 82 }
 
 // ReadRestartBlockPoll reads a C `the anonymous struct of struct restart_block member poll` at addr in one read.
 func (k *Kernel) ReadRestartBlockPoll(addr uint64) (RestartBlockPoll, error) {
@@ -2299,7 +2745,7 @@ func (k *Kernel) ReadRestartBlockPoll(addr uint64) (RestartBlockPoll, error) {
 }
 
 // Ufds is `struct pollfd *ufds;` at offset 0, size 8.
-func (s RestartBlockPoll) Ufds() uint64 { return kvm.Uint(s.View, 151) }
+func (s RestartBlockPoll) Ufds() PollfdPtr { return kvm.PtrAt[Pollfd](s.View, 151) }
 
 // HasUfds reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `ufds` of a type Ufds can read.
 func (s RestartBlockPoll) HasUfds() bool { return kvm.BindingOf(s.View).Has(151) }
@@ -2328,6 +2774,39 @@ func (s RestartBlockPoll) TvNsec() uint64 { return kvm.Uint(s.View, 155) }
 // HasTvNsec reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `tv_nsec` of a type TvNsec can read.
 func (s RestartBlockPoll) HasTvNsec() bool { return kvm.BindingOf(s.View).Has(155) }
 
+// RobustListHead is C `struct robust_list_head`, opaque: only pointed to (generating it adds its members;
+// RobustListHeadPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	RobustListHead struct {
+		kvm.View
+	}
+	RobustListHeadPtr = kvm.Ptr[RobustListHead]
+)
+
+func (RobustListHead) KVMType() int { return 83 }
+
+// Rseq is C `struct rseq`, opaque: only pointed to (generating it adds its members;
+// RseqPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Rseq struct {
+		kvm.View
+	}
+	RseqPtr = kvm.Ptr[Rseq]
+)
+
+func (Rseq) KVMType() int { return 84 }
+
+// RtMutexWaiter is C `struct rt_mutex_waiter`, opaque: only pointed to (generating it adds its members;
+// RtMutexWaiterPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	RtMutexWaiter struct {
+		kvm.View
+	}
+	RtMutexWaiterPtr = kvm.Ptr[RtMutexWaiter]
+)
+
+func (RtMutexWaiter) KVMType() int { return 85 }
+
 const (
 	// SizeofSchedAvg is the size of C `struct sched_avg` in bytes in the kernel the bindings were generated from.
 	SizeofSchedAvg = 64
@@ -2354,7 +2833,7 @@ type SchedAvg struct {
 type SchedAvgPtr = kvm.Ptr[SchedAvg]
 
 // KVMType is SchedAvg's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedAvg) KVMType() int { return 43 }
+func (SchedAvg) KVMType() int { return 86 }
 
 // ReadSchedAvg reads a C `struct sched_avg` at addr in one read.
 func (k *Kernel) ReadSchedAvg(addr uint64) (SchedAvg, error) {
@@ -2415,6 +2894,17 @@ func (s SchedAvg) UtilEst() UtilEst { return UtilEst{kvm.Sub(s.View, 164)} }
 // HasUtilEst reports whether the bound kernel's `struct sched_avg` has member `util_est` of a type UtilEst can read.
 func (s SchedAvg) HasUtilEst() bool { return kvm.BindingOf(s.View).Has(164) }
 
+// SchedClass is C `struct sched_class`, opaque: only pointed to (generating it adds its members;
+// SchedClassPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	SchedClass struct {
+		kvm.View
+	}
+	SchedClassPtr = kvm.Ptr[SchedClass]
+)
+
+func (SchedClass) KVMType() int { return 87 }
+
 const (
 	// SizeofSchedDlEntity is the size of C `struct sched_dl_entity` in bytes in the kernel the bindings were generated from.
 	SizeofSchedDlEntity = 224
@@ -2444,7 +2934,7 @@ type SchedDlEntity struct {
 type SchedDlEntityPtr = kvm.Ptr[SchedDlEntity]
 
 // KVMType is SchedDlEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedDlEntity) KVMType() int { return 44 }
+func (SchedDlEntity) KVMType() int { return 88 }
 
 // ReadSchedDlEntity reads a C `struct sched_dl_entity` at addr in one read.
 func (k *Kernel) ReadSchedDlEntity(addr uint64) (SchedDlEntity, error) {
@@ -2579,7 +3069,7 @@ type SchedEntity struct {
 type SchedEntityPtr = kvm.Ptr[SchedEntity]
 
 // KVMType is SchedEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedEntity) KVMType() int { return 45 }
+func (SchedEntity) KVMType() int { return 89 }
 
 // ReadSchedEntity reads a C `struct sched_entity` at addr in one read.
 func (k *Kernel) ReadSchedEntity(addr uint64) (SchedEntity, error) {
@@ -2653,13 +3143,13 @@ func (s SchedEntity) Parent() SchedEntityPtr { return kvm.PtrAt[SchedEntity](s.V
 func (s SchedEntity) HasParent() bool { return kvm.BindingOf(s.View).Has(191) }
 
 // CfsRq is `struct cfs_rq *cfs_rq;` at offset 120, size 8.
-func (s SchedEntity) CfsRq() uint64 { return kvm.Uint(s.View, 192) }
+func (s SchedEntity) CfsRq() CfsRqPtr { return kvm.PtrAt[CfsRq](s.View, 192) }
 
 // HasCfsRq reports whether the bound kernel's `struct sched_entity` has member `cfs_rq` of a type CfsRq can read.
 func (s SchedEntity) HasCfsRq() bool { return kvm.BindingOf(s.View).Has(192) }
 
 // MyQ is `struct cfs_rq *my_q;` at offset 128, size 8.
-func (s SchedEntity) MyQ() uint64 { return kvm.Uint(s.View, 193) }
+func (s SchedEntity) MyQ() CfsRqPtr { return kvm.PtrAt[CfsRq](s.View, 193) }
 
 // HasMyQ reports whether the bound kernel's `struct sched_entity` has member `my_q` of a type MyQ can read.
 func (s SchedEntity) HasMyQ() bool { return kvm.BindingOf(s.View).Has(193) }
@@ -2697,7 +3187,7 @@ type SchedInfo struct {
 type SchedInfoPtr = kvm.Ptr[SchedInfo]
 
 // KVMType is SchedInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedInfo) KVMType() int { return 46 }
+func (SchedInfo) KVMType() int { return 90 }
 
 // ReadSchedInfo reads a C `struct sched_info` at addr in one read.
 func (k *Kernel) ReadSchedInfo(addr uint64) (SchedInfo, error) {
@@ -2752,7 +3242,7 @@ type SchedRtEntity struct {
 type SchedRtEntityPtr = kvm.Ptr[SchedRtEntity]
 
 // KVMType is SchedRtEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedRtEntity) KVMType() int { return 47 }
+func (SchedRtEntity) KVMType() int { return 91 }
 
 // ReadSchedRtEntity reads a C `struct sched_rt_entity` at addr in one read.
 func (k *Kernel) ReadSchedRtEntity(addr uint64) (SchedRtEntity, error) {
@@ -2846,7 +3336,7 @@ type SchedStatistics struct {
 type SchedStatisticsPtr = kvm.Ptr[SchedStatistics]
 
 // KVMType is SchedStatistics's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SchedStatistics) KVMType() int { return 48 }
+func (SchedStatistics) KVMType() int { return 92 }
 
 // ReadSchedStatistics reads a C `struct sched_statistics` at addr in one read.
 func (k *Kernel) ReadSchedStatistics(addr uint64) (SchedStatistics, error) {
@@ -3041,7 +3531,7 @@ type Seccomp struct {
 type SeccompPtr = kvm.Ptr[Seccomp]
 
 // KVMType is Seccomp's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Seccomp) KVMType() int { return 49 }
+func (Seccomp) KVMType() int { return 93 }
 
 // ReadSeccomp reads a C `struct seccomp` at addr in one read.
 func (k *Kernel) ReadSeccomp(addr uint64) (Seccomp, error) {
@@ -3061,10 +3551,32 @@ func (s Seccomp) FilterCount() AtomicT { return AtomicT{kvm.Sub(s.View, 236)} }
 func (s Seccomp) HasFilterCount() bool { return kvm.BindingOf(s.View).Has(236) }
 
 // Filter is `struct seccomp_filter *filter;` at offset 8, size 8.
-func (s Seccomp) Filter() uint64 { return kvm.Uint(s.View, 237) }
+func (s Seccomp) Filter() SeccompFilterPtr { return kvm.PtrAt[SeccompFilter](s.View, 237) }
 
 // HasFilter reports whether the bound kernel's `struct seccomp` has member `filter` of a type Filter can read.
 func (s Seccomp) HasFilter() bool { return kvm.BindingOf(s.View).Has(237) }
+
+// SeccompFilter is C `struct seccomp_filter`, opaque: only pointed to (generating it adds its members;
+// SeccompFilterPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	SeccompFilter struct {
+		kvm.View
+	}
+	SeccompFilterPtr = kvm.Ptr[SeccompFilter]
+)
+
+func (SeccompFilter) KVMType() int { return 94 }
+
+// SemUndoList is C `struct sem_undo_list`, opaque: only pointed to (generating it adds its members;
+// SemUndoListPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	SemUndoList struct {
+		kvm.View
+	}
+	SemUndoListPtr = kvm.Ptr[SemUndoList]
+)
+
+func (SemUndoList) KVMType() int { return 95 }
 
 const (
 	// SizeofSeqcount is the size of C `struct seqcount` in bytes in the kernel the bindings were generated from.
@@ -3084,7 +3596,7 @@ type Seqcount struct {
 type SeqcountPtr = kvm.Ptr[Seqcount]
 
 // KVMType is Seqcount's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Seqcount) KVMType() int { return 50 }
+func (Seqcount) KVMType() int { return 96 }
 
 // ReadSeqcount reads a C `struct seqcount` at addr in one read.
 func (k *Kernel) ReadSeqcount(addr uint64) (Seqcount, error) {
@@ -3115,7 +3627,7 @@ type SeqcountSpinlock struct {
 type SeqcountSpinlockPtr = kvm.Ptr[SeqcountSpinlock]
 
 // KVMType is SeqcountSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SeqcountSpinlock) KVMType() int { return 51 }
+func (SeqcountSpinlock) KVMType() int { return 97 }
 
 // ReadSeqcountSpinlock reads a C `struct seqcount_spinlock` at addr in one read.
 func (k *Kernel) ReadSeqcountSpinlock(addr uint64) (SeqcountSpinlock, error) {
@@ -3127,6 +3639,28 @@ func (s SeqcountSpinlock) Seqcount() Seqcount { return Seqcount{kvm.Sub(s.View, 
 
 // HasSeqcount reports whether the bound kernel's `struct seqcount_spinlock` has member `seqcount` of a type Seqcount can read.
 func (s SeqcountSpinlock) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(239) }
+
+// SighandStruct is C `struct sighand_struct`, opaque: only pointed to (generating it adds its members;
+// SighandStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	SighandStruct struct {
+		kvm.View
+	}
+	SighandStructPtr = kvm.Ptr[SighandStruct]
+)
+
+func (SighandStruct) KVMType() int { return 98 }
+
+// SignalStruct is C `struct signal_struct`, opaque: only pointed to (generating it adds its members;
+// SignalStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	SignalStruct struct {
+		kvm.View
+	}
+	SignalStructPtr = kvm.Ptr[SignalStruct]
+)
+
+func (SignalStruct) KVMType() int { return 99 }
 
 const (
 	// SizeofSigpending is the size of C `struct sigpending` in bytes in the kernel the bindings were generated from.
@@ -3147,7 +3681,7 @@ type Sigpending struct {
 type SigpendingPtr = kvm.Ptr[Sigpending]
 
 // KVMType is Sigpending's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Sigpending) KVMType() int { return 52 }
+func (Sigpending) KVMType() int { return 100 }
 
 // ReadSigpending reads a C `struct sigpending` at addr in one read.
 func (k *Kernel) ReadSigpending(addr uint64) (Sigpending, error) {
@@ -3186,7 +3720,7 @@ type SigsetT struct {
 type SigsetTPtr = kvm.Ptr[SigsetT]
 
 // KVMType is SigsetT's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SigsetT) KVMType() int { return 53 }
+func (SigsetT) KVMType() int { return 101 }
 
 // ReadSigsetT reads a C `sigset_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadSigsetT(addr uint64) (SigsetT, error) {
@@ -3227,7 +3761,7 @@ type Spinlock struct {
 type SpinlockPtr = kvm.Ptr[Spinlock]
 
 // KVMType is Spinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Spinlock) KVMType() int { return 54 }
+func (Spinlock) KVMType() int { return 102 }
 
 // ReadSpinlock reads a C `struct spinlock` at addr in one read.
 func (k *Kernel) ReadSpinlock(addr uint64) (Spinlock, error) {
@@ -3275,7 +3809,7 @@ type SwregsState struct {
 type SwregsStatePtr = kvm.Ptr[SwregsState]
 
 // KVMType is SwregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SwregsState) KVMType() int { return 55 }
+func (SwregsState) KVMType() int { return 103 }
 
 // ReadSwregsState reads a C `struct swregs_state` at addr in one read.
 func (k *Kernel) ReadSwregsState(addr uint64) (SwregsState, error) {
@@ -3377,7 +3911,7 @@ func (s SwregsState) Alimit() uint8 { return uint8(kvm.Uint(s.View, 257)) }
 func (s SwregsState) HasAlimit() bool { return kvm.BindingOf(s.View).Has(257) }
 
 // Info is `struct math_emu_info *info;` at offset 120, size 8.
-func (s SwregsState) Info() uint64 { return kvm.Uint(s.View, 258) }
+func (s SwregsState) Info() MathEmuInfoPtr { return kvm.PtrAt[MathEmuInfo](s.View, 258) }
 
 // HasInfo reports whether the bound kernel's `struct swregs_state` has member `info` of a type Info can read.
 func (s SwregsState) HasInfo() bool { return kvm.BindingOf(s.View).Has(258) }
@@ -3409,7 +3943,7 @@ type SyscallUserDispatch struct {
 type SyscallUserDispatchPtr = kvm.Ptr[SyscallUserDispatch]
 
 // KVMType is SyscallUserDispatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SyscallUserDispatch) KVMType() int { return 56 }
+func (SyscallUserDispatch) KVMType() int { return 104 }
 
 // ReadSyscallUserDispatch reads a C `struct syscall_user_dispatch` at addr in one read.
 func (k *Kernel) ReadSyscallUserDispatch(addr uint64) (SyscallUserDispatch, error) {
@@ -3463,7 +3997,7 @@ type SysvSem struct {
 type SysvSemPtr = kvm.Ptr[SysvSem]
 
 // KVMType is SysvSem's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SysvSem) KVMType() int { return 57 }
+func (SysvSem) KVMType() int { return 105 }
 
 // ReadSysvSem reads a C `struct sysv_sem` at addr in one read.
 func (k *Kernel) ReadSysvSem(addr uint64) (SysvSem, error) {
@@ -3471,7 +4005,7 @@ func (k *Kernel) ReadSysvSem(addr uint64) (SysvSem, error) {
 }
 
 // UndoList is `struct sem_undo_list *undo_list;` at offset 0, size 8.
-func (s SysvSem) UndoList() uint64 { return kvm.Uint(s.View, 264) }
+func (s SysvSem) UndoList() SemUndoListPtr { return kvm.PtrAt[SemUndoList](s.View, 264) }
 
 // HasUndoList reports whether the bound kernel's `struct sysv_sem` has member `undo_list` of a type UndoList can read.
 func (s SysvSem) HasUndoList() bool { return kvm.BindingOf(s.View).Has(264) }
@@ -3494,7 +4028,7 @@ type SysvShm struct {
 type SysvShmPtr = kvm.Ptr[SysvShm]
 
 // KVMType is SysvShm's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (SysvShm) KVMType() int { return 58 }
+func (SysvShm) KVMType() int { return 106 }
 
 // ReadSysvShm reads a C `struct sysv_shm` at addr in one read.
 func (k *Kernel) ReadSysvShm(addr uint64) (SysvShm, error) {
@@ -3506,6 +4040,28 @@ func (s SysvShm) ShmClist() ListHead { return ListHead{kvm.Sub(s.View, 265)} }
 
 // HasShmClist reports whether the bound kernel's `struct sysv_shm` has member `shm_clist` of a type ShmClist can read.
 func (s SysvShm) HasShmClist() bool { return kvm.BindingOf(s.View).Has(265) }
+
+// TaskDelayInfo is C `struct task_delay_info`, opaque: only pointed to (generating it adds its members;
+// TaskDelayInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	TaskDelayInfo struct {
+		kvm.View
+	}
+	TaskDelayInfoPtr = kvm.Ptr[TaskDelayInfo]
+)
+
+func (TaskDelayInfo) KVMType() int { return 107 }
+
+// TaskGroup is C `struct task_group`, opaque: only pointed to (generating it adds its members;
+// TaskGroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	TaskGroup struct {
+		kvm.View
+	}
+	TaskGroupPtr = kvm.Ptr[TaskGroup]
+)
+
+func (TaskGroup) KVMType() int { return 108 }
 
 const (
 	// SizeofTaskIOAccounting is the size of C `struct task_io_accounting` in bytes in the kernel the bindings were generated from.
@@ -3531,7 +4087,7 @@ type TaskIOAccounting struct {
 type TaskIOAccountingPtr = kvm.Ptr[TaskIOAccounting]
 
 // KVMType is TaskIOAccounting's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TaskIOAccounting) KVMType() int { return 59 }
+func (TaskIOAccounting) KVMType() int { return 109 }
 
 // ReadTaskIOAccounting reads a C `struct task_io_accounting` at addr in one read.
 func (k *Kernel) ReadTaskIOAccounting(addr uint64) (TaskIOAccounting, error) {
@@ -3601,7 +4157,7 @@ type TaskRssStat struct {
 type TaskRssStatPtr = kvm.Ptr[TaskRssStat]
 
 // KVMType is TaskRssStat's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TaskRssStat) KVMType() int { return 60 }
+func (TaskRssStat) KVMType() int { return 110 }
 
 // ReadTaskRssStat reads a C `struct task_rss_stat` at addr in one read.
 func (k *Kernel) ReadTaskRssStat(addr uint64) (TaskRssStat, error) {
@@ -3881,7 +4437,7 @@ type TaskStruct struct {
 type TaskStructPtr = kvm.Ptr[TaskStruct]
 
 // KVMType is TaskStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TaskStruct) KVMType() int { return 61 }
+func (TaskStruct) KVMType() int { return 111 }
 
 // ReadTaskStruct reads a C `struct task_struct` at addr in one read.
 func (k *Kernel) ReadTaskStruct(addr uint64) (TaskStruct, error) {
@@ -4015,13 +4571,13 @@ func (s TaskStruct) Dl() SchedDlEntity { return SchedDlEntity{kvm.Sub(s.View, 29
 func (s TaskStruct) HasDl() bool { return kvm.BindingOf(s.View).Has(295) }
 
 // SchedClass is `const struct sched_class *sched_class;` at offset 656, size 8.
-func (s TaskStruct) SchedClass() uint64 { return kvm.Uint(s.View, 296) }
+func (s TaskStruct) SchedClass() SchedClassPtr { return kvm.PtrAt[SchedClass](s.View, 296) }
 
 // HasSchedClass reports whether the bound kernel's `struct task_struct` has member `sched_class` of a type SchedClass can read.
 func (s TaskStruct) HasSchedClass() bool { return kvm.BindingOf(s.View).Has(296) }
 
 // SchedTaskGroup is `struct task_group *sched_task_group;` at offset 664, size 8.
-func (s TaskStruct) SchedTaskGroup() uint64 { return kvm.Uint(s.View, 297) }
+func (s TaskStruct) SchedTaskGroup() TaskGroupPtr { return kvm.PtrAt[TaskGroup](s.View, 297) }
 
 // HasSchedTaskGroup reports whether the bound kernel's `struct task_struct` has member `sched_task_group` of a type SchedTaskGroup can read.
 func (s TaskStruct) HasSchedTaskGroup() bool { return kvm.BindingOf(s.View).Has(297) }
@@ -4111,7 +4667,7 @@ func (s TaskStruct) RCUNodeEntry() ListHead { return ListHead{kvm.Sub(s.View, 31
 func (s TaskStruct) HasRCUNodeEntry() bool { return kvm.BindingOf(s.View).Has(311) }
 
 // RCUBlockedNode is `struct rcu_node *rcu_blocked_node;` at offset 2064, size 8.
-func (s TaskStruct) RCUBlockedNode() uint64 { return kvm.Uint(s.View, 312) }
+func (s TaskStruct) RCUBlockedNode() RCUNodePtr { return kvm.PtrAt[RCUNode](s.View, 312) }
 
 // HasRCUBlockedNode reports whether the bound kernel's `struct task_struct` has member `rcu_blocked_node` of a type RCUBlockedNode can read.
 func (s TaskStruct) HasRCUBlockedNode() bool { return kvm.BindingOf(s.View).Has(312) }
@@ -4207,13 +4763,13 @@ func (s TaskStruct) PushableDlTasks() RbNode { return RbNode{kvm.Sub(s.View, 327
 func (s TaskStruct) HasPushableDlTasks() bool { return kvm.BindingOf(s.View).Has(327) }
 
 // Mm is `struct mm_struct *mm;` at offset 2272, size 8.
-func (s TaskStruct) Mm() uint64 { return kvm.Uint(s.View, 328) }
+func (s TaskStruct) Mm() MmStructPtr { return kvm.PtrAt[MmStruct](s.View, 328) }
 
 // HasMm reports whether the bound kernel's `struct task_struct` has member `mm` of a type Mm can read.
 func (s TaskStruct) HasMm() bool { return kvm.BindingOf(s.View).Has(328) }
 
 // ActiveMm is `struct mm_struct *active_mm;` at offset 2280, size 8.
-func (s TaskStruct) ActiveMm() uint64 { return kvm.Uint(s.View, 329) }
+func (s TaskStruct) ActiveMm() MmStructPtr { return kvm.PtrAt[MmStruct](s.View, 329) }
 
 // HasActiveMm reports whether the bound kernel's `struct task_struct` has member `active_mm` of a type ActiveMm can read.
 func (s TaskStruct) HasActiveMm() bool { return kvm.BindingOf(s.View).Has(329) }
@@ -4447,7 +5003,7 @@ func (s TaskStruct) PtraceEntry() ListHead { return ListHead{kvm.Sub(s.View, 367
 func (s TaskStruct) HasPtraceEntry() bool { return kvm.BindingOf(s.View).Has(367) }
 
 // ThreadPid is `struct pid *thread_pid;` at offset 2520, size 8.
-func (s TaskStruct) ThreadPid() uint64 { return kvm.Uint(s.View, 368) }
+func (s TaskStruct) ThreadPid() PidPtr { return kvm.PtrAt[Pid](s.View, 368) }
 
 // HasThreadPid reports whether the bound kernel's `struct task_struct` has member `thread_pid` of a type ThreadPid can read.
 func (s TaskStruct) HasThreadPid() bool { return kvm.BindingOf(s.View).Has(368) }
@@ -4481,7 +5037,7 @@ func (s TaskStruct) ThreadNode() ListHead { return ListHead{kvm.Sub(s.View, 371)
 func (s TaskStruct) HasThreadNode() bool { return kvm.BindingOf(s.View).Has(371) }
 
 // VforkDone is `struct completion *vfork_done;` at offset 2624, size 8.
-func (s TaskStruct) VforkDone() uint64 { return kvm.Uint(s.View, 372) }
+func (s TaskStruct) VforkDone() CompletionPtr { return kvm.PtrAt[Completion](s.View, 372) }
 
 // HasVforkDone reports whether the bound kernel's `struct task_struct` has member `vfork_done` of a type VforkDone can read.
 func (s TaskStruct) HasVforkDone() bool { return kvm.BindingOf(s.View).Has(372) }
@@ -4591,25 +5147,25 @@ func (s TaskStruct) PosixCputimersWork() PosixCputimersWork {
 func (s TaskStruct) HasPosixCputimersWork() bool { return kvm.BindingOf(s.View).Has(389) }
 
 // PtracerCred is `const struct cred *ptracer_cred;` at offset 2944, size 8.
-func (s TaskStruct) PtracerCred() uint64 { return kvm.Uint(s.View, 390) }
+func (s TaskStruct) PtracerCred() CredPtr { return kvm.PtrAt[Cred](s.View, 390) }
 
 // HasPtracerCred reports whether the bound kernel's `struct task_struct` has member `ptracer_cred` of a type PtracerCred can read.
 func (s TaskStruct) HasPtracerCred() bool { return kvm.BindingOf(s.View).Has(390) }
 
 // RealCred is `const struct cred *real_cred;` at offset 2952, size 8.
-func (s TaskStruct) RealCred() uint64 { return kvm.Uint(s.View, 391) }
+func (s TaskStruct) RealCred() CredPtr { return kvm.PtrAt[Cred](s.View, 391) }
 
 // HasRealCred reports whether the bound kernel's `struct task_struct` has member `real_cred` of a type RealCred can read.
 func (s TaskStruct) HasRealCred() bool { return kvm.BindingOf(s.View).Has(391) }
 
 // Cred is `const struct cred *cred;` at offset 2960, size 8.
-func (s TaskStruct) Cred() uint64 { return kvm.Uint(s.View, 392) }
+func (s TaskStruct) Cred() CredPtr { return kvm.PtrAt[Cred](s.View, 392) }
 
 // HasCred reports whether the bound kernel's `struct task_struct` has member `cred` of a type Cred can read.
 func (s TaskStruct) HasCred() bool { return kvm.BindingOf(s.View).Has(392) }
 
 // CachedRequestedKey is `struct key *cached_requested_key;` at offset 2968, size 8.
-func (s TaskStruct) CachedRequestedKey() uint64 { return kvm.Uint(s.View, 393) }
+func (s TaskStruct) CachedRequestedKey() KeyPtr { return kvm.PtrAt[Key](s.View, 393) }
 
 // HasCachedRequestedKey reports whether the bound kernel's `struct task_struct` has member `cached_requested_key` of a type CachedRequestedKey can read.
 func (s TaskStruct) HasCachedRequestedKey() bool { return kvm.BindingOf(s.View).Has(393) }
@@ -4637,7 +5193,7 @@ func (s TaskStruct) CommBytes() []byte { return kvm.Raw(s.View, 394) }
 func (s TaskStruct) CommString() string { return kvm.Cstring(kvm.Raw(s.View, 394)) }
 
 // Nameidata is `struct nameidata *nameidata;` at offset 2992, size 8.
-func (s TaskStruct) Nameidata() uint64 { return kvm.Uint(s.View, 395) }
+func (s TaskStruct) Nameidata() NameidataPtr { return kvm.PtrAt[Nameidata](s.View, 395) }
 
 // HasNameidata reports whether the bound kernel's `struct task_struct` has member `nameidata` of a type Nameidata can read.
 func (s TaskStruct) HasNameidata() bool { return kvm.BindingOf(s.View).Has(395) }
@@ -4667,37 +5223,37 @@ func (s TaskStruct) LastSwitchTime() uint64 { return kvm.Uint(s.View, 399) }
 func (s TaskStruct) HasLastSwitchTime() bool { return kvm.BindingOf(s.View).Has(399) }
 
 // Fs is `struct fs_struct *fs;` at offset 3040, size 8.
-func (s TaskStruct) Fs() uint64 { return kvm.Uint(s.View, 400) }
+func (s TaskStruct) Fs() FsStructPtr { return kvm.PtrAt[FsStruct](s.View, 400) }
 
 // HasFs reports whether the bound kernel's `struct task_struct` has member `fs` of a type Fs can read.
 func (s TaskStruct) HasFs() bool { return kvm.BindingOf(s.View).Has(400) }
 
 // Files is `struct files_struct *files;` at offset 3048, size 8.
-func (s TaskStruct) Files() uint64 { return kvm.Uint(s.View, 401) }
+func (s TaskStruct) Files() FilesStructPtr { return kvm.PtrAt[FilesStruct](s.View, 401) }
 
 // HasFiles reports whether the bound kernel's `struct task_struct` has member `files` of a type Files can read.
 func (s TaskStruct) HasFiles() bool { return kvm.BindingOf(s.View).Has(401) }
 
 // IOUring is `struct io_uring_task *io_uring;` at offset 3056, size 8.
-func (s TaskStruct) IOUring() uint64 { return kvm.Uint(s.View, 402) }
+func (s TaskStruct) IOUring() IOUringTaskPtr { return kvm.PtrAt[IOUringTask](s.View, 402) }
 
 // HasIOUring reports whether the bound kernel's `struct task_struct` has member `io_uring` of a type IOUring can read.
 func (s TaskStruct) HasIOUring() bool { return kvm.BindingOf(s.View).Has(402) }
 
 // Nsproxy is `struct nsproxy *nsproxy;` at offset 3064, size 8.
-func (s TaskStruct) Nsproxy() uint64 { return kvm.Uint(s.View, 403) }
+func (s TaskStruct) Nsproxy() NsproxyPtr { return kvm.PtrAt[Nsproxy](s.View, 403) }
 
 // HasNsproxy reports whether the bound kernel's `struct task_struct` has member `nsproxy` of a type Nsproxy can read.
 func (s TaskStruct) HasNsproxy() bool { return kvm.BindingOf(s.View).Has(403) }
 
 // Signal is `struct signal_struct *signal;` at offset 3072, size 8.
-func (s TaskStruct) Signal() uint64 { return kvm.Uint(s.View, 404) }
+func (s TaskStruct) Signal() SignalStructPtr { return kvm.PtrAt[SignalStruct](s.View, 404) }
 
 // HasSignal reports whether the bound kernel's `struct task_struct` has member `signal` of a type Signal can read.
 func (s TaskStruct) HasSignal() bool { return kvm.BindingOf(s.View).Has(404) }
 
 // Sighand is `struct sighand_struct *sighand;` at offset 3080, size 8.
-func (s TaskStruct) Sighand() uint64 { return kvm.Uint(s.View, 405) }
+func (s TaskStruct) Sighand() SighandStructPtr { return kvm.PtrAt[SighandStruct](s.View, 405) }
 
 // HasSighand reports whether the bound kernel's `struct task_struct` has member `sighand` of a type Sighand can read.
 func (s TaskStruct) HasSighand() bool { return kvm.BindingOf(s.View).Has(405) }
@@ -4751,7 +5307,7 @@ func (s TaskStruct) TaskWorks() CallbackHeadPtr { return kvm.PtrAt[CallbackHead]
 func (s TaskStruct) HasTaskWorks() bool { return kvm.BindingOf(s.View).Has(413) }
 
 // AuditContext is `struct audit_context *audit_context;` at offset 3168, size 8.
-func (s TaskStruct) AuditContext() uint64 { return kvm.Uint(s.View, 414) }
+func (s TaskStruct) AuditContext() AuditContextPtr { return kvm.PtrAt[AuditContext](s.View, 414) }
 
 // HasAuditContext reports whether the bound kernel's `struct task_struct` has member `audit_context` of a type AuditContext can read.
 func (s TaskStruct) HasAuditContext() bool { return kvm.BindingOf(s.View).Has(414) }
@@ -4825,7 +5381,7 @@ func (s TaskStruct) PiTopTask() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.V
 func (s TaskStruct) HasPiTopTask() bool { return kvm.BindingOf(s.View).Has(425) }
 
 // PiBlockedOn is `struct rt_mutex_waiter *pi_blocked_on;` at offset 3288, size 8.
-func (s TaskStruct) PiBlockedOn() uint64 { return kvm.Uint(s.View, 426) }
+func (s TaskStruct) PiBlockedOn() RtMutexWaiterPtr { return kvm.PtrAt[RtMutexWaiter](s.View, 426) }
 
 // HasPiBlockedOn reports whether the bound kernel's `struct task_struct` has member `pi_blocked_on` of a type PiBlockedOn can read.
 func (s TaskStruct) HasPiBlockedOn() bool { return kvm.BindingOf(s.View).Has(426) }
@@ -4837,37 +5393,37 @@ func (s TaskStruct) JournalInfo() uint64 { return kvm.Uint(s.View, 427) }
 func (s TaskStruct) HasJournalInfo() bool { return kvm.BindingOf(s.View).Has(427) }
 
 // BioList is `struct bio_list *bio_list;` at offset 3304, size 8.
-func (s TaskStruct) BioList() uint64 { return kvm.Uint(s.View, 428) }
+func (s TaskStruct) BioList() BioListPtr { return kvm.PtrAt[BioList](s.View, 428) }
 
 // HasBioList reports whether the bound kernel's `struct task_struct` has member `bio_list` of a type BioList can read.
 func (s TaskStruct) HasBioList() bool { return kvm.BindingOf(s.View).Has(428) }
 
 // Plug is `struct blk_plug *plug;` at offset 3312, size 8.
-func (s TaskStruct) Plug() uint64 { return kvm.Uint(s.View, 429) }
+func (s TaskStruct) Plug() BlkPlugPtr { return kvm.PtrAt[BlkPlug](s.View, 429) }
 
 // HasPlug reports whether the bound kernel's `struct task_struct` has member `plug` of a type Plug can read.
 func (s TaskStruct) HasPlug() bool { return kvm.BindingOf(s.View).Has(429) }
 
 // ReclaimState is `struct reclaim_state *reclaim_state;` at offset 3320, size 8.
-func (s TaskStruct) ReclaimState() uint64 { return kvm.Uint(s.View, 430) }
+func (s TaskStruct) ReclaimState() ReclaimStatePtr { return kvm.PtrAt[ReclaimState](s.View, 430) }
 
 // HasReclaimState reports whether the bound kernel's `struct task_struct` has member `reclaim_state` of a type ReclaimState can read.
 func (s TaskStruct) HasReclaimState() bool { return kvm.BindingOf(s.View).Has(430) }
 
 // BackingDevInfo is `struct backing_dev_info *backing_dev_info;` at offset 3328, size 8.
-func (s TaskStruct) BackingDevInfo() uint64 { return kvm.Uint(s.View, 431) }
+func (s TaskStruct) BackingDevInfo() BackingDevInfoPtr { return kvm.PtrAt[BackingDevInfo](s.View, 431) }
 
 // HasBackingDevInfo reports whether the bound kernel's `struct task_struct` has member `backing_dev_info` of a type BackingDevInfo can read.
 func (s TaskStruct) HasBackingDevInfo() bool { return kvm.BindingOf(s.View).Has(431) }
 
 // IOContext is `struct io_context *io_context;` at offset 3336, size 8.
-func (s TaskStruct) IOContext() uint64 { return kvm.Uint(s.View, 432) }
+func (s TaskStruct) IOContext() IOContextPtr { return kvm.PtrAt[IOContext](s.View, 432) }
 
 // HasIOContext reports whether the bound kernel's `struct task_struct` has member `io_context` of a type IOContext can read.
 func (s TaskStruct) HasIOContext() bool { return kvm.BindingOf(s.View).Has(432) }
 
 // CaptureControl is `struct capture_control *capture_control;` at offset 3344, size 8.
-func (s TaskStruct) CaptureControl() uint64 { return kvm.Uint(s.View, 433) }
+func (s TaskStruct) CaptureControl() CaptureControlPtr { return kvm.PtrAt[CaptureControl](s.View, 433) }
 
 // HasCaptureControl reports whether the bound kernel's `struct task_struct` has member `capture_control` of a type CaptureControl can read.
 func (s TaskStruct) HasCaptureControl() bool { return kvm.BindingOf(s.View).Has(433) }
@@ -4879,7 +5435,7 @@ func (s TaskStruct) PtraceMessage() uint64 { return kvm.Uint(s.View, 434) }
 func (s TaskStruct) HasPtraceMessage() bool { return kvm.BindingOf(s.View).Has(434) }
 
 // LastSiginfo is `kernel_siginfo_t *last_siginfo;` at offset 3360, size 8.
-func (s TaskStruct) LastSiginfo() uint64 { return kvm.Uint(s.View, 435) }
+func (s TaskStruct) LastSiginfo() KernelSiginfoPtr { return kvm.PtrAt[KernelSiginfo](s.View, 435) }
 
 // HasLastSiginfo reports whether the bound kernel's `struct task_struct` has member `last_siginfo` of a type LastSiginfo can read.
 func (s TaskStruct) HasLastSiginfo() bool { return kvm.BindingOf(s.View).Has(435) }
@@ -4939,7 +5495,7 @@ func (s TaskStruct) CpusetSlabSpreadRotor() int32 { return int32(kvm.Uint(s.View
 func (s TaskStruct) HasCpusetSlabSpreadRotor() bool { return kvm.BindingOf(s.View).Has(444) }
 
 // Cgroups is `struct css_set *cgroups;` at offset 3600, size 8.
-func (s TaskStruct) Cgroups() uint64 { return kvm.Uint(s.View, 445) }
+func (s TaskStruct) Cgroups() CssSetPtr { return kvm.PtrAt[CssSet](s.View, 445) }
 
 // HasCgroups reports whether the bound kernel's `struct task_struct` has member `cgroups` of a type Cgroups can read.
 func (s TaskStruct) HasCgroups() bool { return kvm.BindingOf(s.View).Has(445) }
@@ -4963,13 +5519,15 @@ func (s TaskStruct) Rmid() uint32 { return uint32(kvm.Uint(s.View, 448)) }
 func (s TaskStruct) HasRmid() bool { return kvm.BindingOf(s.View).Has(448) }
 
 // RobustList is `struct robust_list_head *robust_list;` at offset 3632, size 8.
-func (s TaskStruct) RobustList() uint64 { return kvm.Uint(s.View, 449) }
+func (s TaskStruct) RobustList() RobustListHeadPtr { return kvm.PtrAt[RobustListHead](s.View, 449) }
 
 // HasRobustList reports whether the bound kernel's `struct task_struct` has member `robust_list` of a type RobustList can read.
 func (s TaskStruct) HasRobustList() bool { return kvm.BindingOf(s.View).Has(449) }
 
 // CompatRobustList is `struct compat_robust_list_head *compat_robust_list;` at offset 3640, size 8.
-func (s TaskStruct) CompatRobustList() uint64 { return kvm.Uint(s.View, 450) }
+func (s TaskStruct) CompatRobustList() CompatRobustListHeadPtr {
+	return kvm.PtrAt[CompatRobustListHead](s.View, 450)
+}
 
 // HasCompatRobustList reports whether the bound kernel's `struct task_struct` has member `compat_robust_list` of a type CompatRobustList can read.
 func (s TaskStruct) HasCompatRobustList() bool { return kvm.BindingOf(s.View).Has(450) }
@@ -4981,7 +5539,7 @@ func (s TaskStruct) PiStateList() ListHead { return ListHead{kvm.Sub(s.View, 451
 func (s TaskStruct) HasPiStateList() bool { return kvm.BindingOf(s.View).Has(451) }
 
 // PiStateCache is `struct futex_pi_state *pi_state_cache;` at offset 3664, size 8.
-func (s TaskStruct) PiStateCache() uint64 { return kvm.Uint(s.View, 452) }
+func (s TaskStruct) PiStateCache() FutexPiStatePtr { return kvm.PtrAt[FutexPiState](s.View, 452) }
 
 // HasPiStateCache reports whether the bound kernel's `struct task_struct` has member `pi_state_cache` of a type PiStateCache can read.
 func (s TaskStruct) HasPiStateCache() bool { return kvm.BindingOf(s.View).Has(452) }
@@ -5000,7 +5558,7 @@ func (s TaskStruct) HasFutexState() bool { return kvm.BindingOf(s.View).Has(454)
 
 // PerfEventCtxp is `struct perf_event_context *perf_event_ctxp[2];` at offset 3712, size 16.
 // It returns false when an index is out of range.
-func (s TaskStruct) PerfEventCtxp(i int) (v uint64, ok bool) {
+func (s TaskStruct) PerfEventCtxp(i int) (v PerfEventContextPtr, ok bool) {
 	if i < 0 || i >= TaskStructPerfEventCtxpLen {
 		return
 	}
@@ -5008,7 +5566,7 @@ func (s TaskStruct) PerfEventCtxp(i int) (v uint64, ok bool) {
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 455), true
+	return kvm.ElemPtr[PerfEventContext](el), true
 }
 
 // HasPerfEventCtxp reports whether the bound kernel's `struct task_struct` has member `perf_event_ctxp` of a type PerfEventCtxp can read.
@@ -5027,7 +5585,7 @@ func (s TaskStruct) PerfEventList() ListHead { return ListHead{kvm.Sub(s.View, 4
 func (s TaskStruct) HasPerfEventList() bool { return kvm.BindingOf(s.View).Has(457) }
 
 // Mempolicy is `struct mempolicy *mempolicy;` at offset 3776, size 8.
-func (s TaskStruct) Mempolicy() uint64 { return kvm.Uint(s.View, 458) }
+func (s TaskStruct) Mempolicy() MempolicyPtr { return kvm.PtrAt[Mempolicy](s.View, 458) }
 
 // HasMempolicy reports whether the bound kernel's `struct task_struct` has member `mempolicy` of a type Mempolicy can read.
 func (s TaskStruct) HasMempolicy() bool { return kvm.BindingOf(s.View).Has(458) }
@@ -5099,7 +5657,7 @@ func (s TaskStruct) NumaWork() CallbackHead { return CallbackHead{kvm.Sub(s.View
 func (s TaskStruct) HasNumaWork() bool { return kvm.BindingOf(s.View).Has(469) }
 
 // NumaGroup is `struct numa_group *numa_group;` at offset 3856, size 8.
-func (s TaskStruct) NumaGroup() uint64 { return kvm.Uint(s.View, 470) }
+func (s TaskStruct) NumaGroup() NumaGroupPtr { return kvm.PtrAt[NumaGroup](s.View, 470) }
 
 // HasNumaGroup reports whether the bound kernel's `struct task_struct` has member `numa_group` of a type NumaGroup can read.
 func (s TaskStruct) HasNumaGroup() bool { return kvm.BindingOf(s.View).Has(470) }
@@ -5139,7 +5697,7 @@ func (s TaskStruct) NumaPagesMigrated() uint64 { return kvm.Uint(s.View, 474) }
 func (s TaskStruct) HasNumaPagesMigrated() bool { return kvm.BindingOf(s.View).Has(474) }
 
 // Rseq is `struct rseq *rseq;` at offset 3912, size 8.
-func (s TaskStruct) Rseq() uint64 { return kvm.Uint(s.View, 475) }
+func (s TaskStruct) Rseq() RseqPtr { return kvm.PtrAt[Rseq](s.View, 475) }
 
 // HasRseq reports whether the bound kernel's `struct task_struct` has member `rseq` of a type Rseq can read.
 func (s TaskStruct) HasRseq() bool { return kvm.BindingOf(s.View).Has(475) }
@@ -5175,7 +5733,7 @@ func (s TaskStruct) RCU() CallbackHead { return CallbackHead{kvm.Sub(s.View, 480
 func (s TaskStruct) HasRCU() bool { return kvm.BindingOf(s.View).Has(480) }
 
 // SplicePipe is `struct pipe_inode_info *splice_pipe;` at offset 4984, size 8.
-func (s TaskStruct) SplicePipe() uint64 { return kvm.Uint(s.View, 481) }
+func (s TaskStruct) SplicePipe() PipeInodeInfoPtr { return kvm.PtrAt[PipeInodeInfo](s.View, 481) }
 
 // HasSplicePipe reports whether the bound kernel's `struct task_struct` has member `splice_pipe` of a type SplicePipe can read.
 func (s TaskStruct) HasSplicePipe() bool { return kvm.BindingOf(s.View).Has(481) }
@@ -5187,7 +5745,7 @@ func (s TaskStruct) TaskFrag() PageFrag { return PageFrag{kvm.Sub(s.View, 482)} 
 func (s TaskStruct) HasTaskFrag() bool { return kvm.BindingOf(s.View).Has(482) }
 
 // Delays is `struct task_delay_info *delays;` at offset 5008, size 8.
-func (s TaskStruct) Delays() uint64 { return kvm.Uint(s.View, 483) }
+func (s TaskStruct) Delays() TaskDelayInfoPtr { return kvm.PtrAt[TaskDelayInfo](s.View, 483) }
 
 // HasDelays reports whether the bound kernel's `struct task_struct` has member `delays` of a type Delays can read.
 func (s TaskStruct) HasDelays() bool { return kvm.BindingOf(s.View).Has(483) }
@@ -5235,7 +5793,7 @@ func (s TaskStruct) CurrRetDepth() int32 { return int32(kvm.Uint(s.View, 490)) }
 func (s TaskStruct) HasCurrRetDepth() bool { return kvm.BindingOf(s.View).Has(490) }
 
 // RetStack is `struct ftrace_ret_stack *ret_stack;` at offset 5056, size 8.
-func (s TaskStruct) RetStack() uint64 { return kvm.Uint(s.View, 491) }
+func (s TaskStruct) RetStack() FtraceRetStackPtr { return kvm.PtrAt[FtraceRetStack](s.View, 491) }
 
 // HasRetStack reports whether the bound kernel's `struct task_struct` has member `ret_stack` of a type RetStack can read.
 func (s TaskStruct) HasRetStack() bool { return kvm.BindingOf(s.View).Has(491) }
@@ -5265,7 +5823,7 @@ func (s TaskStruct) TraceRecursion() uint64 { return kvm.Uint(s.View, 495) }
 func (s TaskStruct) HasTraceRecursion() bool { return kvm.BindingOf(s.View).Has(495) }
 
 // MemcgInOom is `struct mem_cgroup *memcg_in_oom;` at offset 5088, size 8.
-func (s TaskStruct) MemcgInOom() uint64 { return kvm.Uint(s.View, 496) }
+func (s TaskStruct) MemcgInOom() MemCgroupPtr { return kvm.PtrAt[MemCgroup](s.View, 496) }
 
 // HasMemcgInOom reports whether the bound kernel's `struct task_struct` has member `memcg_in_oom` of a type MemcgInOom can read.
 func (s TaskStruct) HasMemcgInOom() bool { return kvm.BindingOf(s.View).Has(496) }
@@ -5289,19 +5847,19 @@ func (s TaskStruct) MemcgNrPagesOverHigh() uint32 { return uint32(kvm.Uint(s.Vie
 func (s TaskStruct) HasMemcgNrPagesOverHigh() bool { return kvm.BindingOf(s.View).Has(499) }
 
 // ActiveMemcg is `struct mem_cgroup *active_memcg;` at offset 5112, size 8.
-func (s TaskStruct) ActiveMemcg() uint64 { return kvm.Uint(s.View, 500) }
+func (s TaskStruct) ActiveMemcg() MemCgroupPtr { return kvm.PtrAt[MemCgroup](s.View, 500) }
 
 // HasActiveMemcg reports whether the bound kernel's `struct task_struct` has member `active_memcg` of a type ActiveMemcg can read.
 func (s TaskStruct) HasActiveMemcg() bool { return kvm.BindingOf(s.View).Has(500) }
 
 // ThrottleQueue is `struct request_queue *throttle_queue;` at offset 5120, size 8.
-func (s TaskStruct) ThrottleQueue() uint64 { return kvm.Uint(s.View, 501) }
+func (s TaskStruct) ThrottleQueue() RequestQueuePtr { return kvm.PtrAt[RequestQueue](s.View, 501) }
 
 // HasThrottleQueue reports whether the bound kernel's `struct task_struct` has member `throttle_queue` of a type ThrottleQueue can read.
 func (s TaskStruct) HasThrottleQueue() bool { return kvm.BindingOf(s.View).Has(501) }
 
 // Utask is `struct uprobe_task *utask;` at offset 5128, size 8.
-func (s TaskStruct) Utask() uint64 { return kvm.Uint(s.View, 502) }
+func (s TaskStruct) Utask() UprobeTaskPtr { return kvm.PtrAt[UprobeTask](s.View, 502) }
 
 // HasUtask reports whether the bound kernel's `struct task_struct` has member `utask` of a type Utask can read.
 func (s TaskStruct) HasUtask() bool { return kvm.BindingOf(s.View).Has(502) }
@@ -5343,7 +5901,7 @@ func (s TaskStruct) OomReaperTimer() TimerList { return TimerList{kvm.Sub(s.View
 func (s TaskStruct) HasOomReaperTimer() bool { return kvm.BindingOf(s.View).Has(508) }
 
 // StackVmArea is `struct vm_struct *stack_vm_area;` at offset 5200, size 8.
-func (s TaskStruct) StackVmArea() uint64 { return kvm.Uint(s.View, 509) }
+func (s TaskStruct) StackVmArea() VmStructPtr { return kvm.PtrAt[VmStruct](s.View, 509) }
 
 // HasStackVmArea reports whether the bound kernel's `struct task_struct` has member `stack_vm_area` of a type StackVmArea can read.
 func (s TaskStruct) HasStackVmArea() bool { return kvm.BindingOf(s.View).Has(509) }
@@ -5367,13 +5925,13 @@ func (s TaskStruct) Security() uint64 { return kvm.Uint(s.View, 512) }
 func (s TaskStruct) HasSecurity() bool { return kvm.BindingOf(s.View).Has(512) }
 
 // BpfStorage is `struct bpf_local_storage *bpf_storage;` at offset 5224, size 8.
-func (s TaskStruct) BpfStorage() uint64 { return kvm.Uint(s.View, 513) }
+func (s TaskStruct) BpfStorage() BpfLocalStoragePtr { return kvm.PtrAt[BpfLocalStorage](s.View, 513) }
 
 // HasBpfStorage reports whether the bound kernel's `struct task_struct` has member `bpf_storage` of a type BpfStorage can read.
 func (s TaskStruct) HasBpfStorage() bool { return kvm.BindingOf(s.View).Has(513) }
 
 // BpfCtx is `struct bpf_run_ctx *bpf_ctx;` at offset 5232, size 8.
-func (s TaskStruct) BpfCtx() uint64 { return kvm.Uint(s.View, 514) }
+func (s TaskStruct) BpfCtx() BpfRunCtxPtr { return kvm.PtrAt[BpfRunCtx](s.View, 514) }
 
 // HasBpfCtx reports whether the bound kernel's `struct task_struct` has member `bpf_ctx` of a type BpfCtx can read.
 func (s TaskStruct) HasBpfCtx() bool { return kvm.BindingOf(s.View).Has(514) }
@@ -5429,7 +5987,7 @@ type ThreadInfo struct {
 type ThreadInfoPtr = kvm.Ptr[ThreadInfo]
 
 // KVMType is ThreadInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (ThreadInfo) KVMType() int { return 62 }
+func (ThreadInfo) KVMType() int { return 112 }
 
 // ReadThreadInfo reads a C `struct thread_info` at addr in one read.
 func (k *Kernel) ReadThreadInfo(addr uint64) (ThreadInfo, error) {
@@ -5499,7 +6057,7 @@ type ThreadStruct struct {
 type ThreadStructPtr = kvm.Ptr[ThreadStruct]
 
 // KVMType is ThreadStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (ThreadStruct) KVMType() int { return 63 }
+func (ThreadStruct) KVMType() int { return 113 }
 
 // ReadThreadStruct reads a C `struct thread_struct` at addr in one read.
 func (k *Kernel) ReadThreadStruct(addr uint64) (ThreadStruct, error) {
@@ -5566,7 +6124,7 @@ func (s ThreadStruct) HasGsbase() bool { return kvm.BindingOf(s.View).Has(531) }
 
 // PtraceBps is `struct perf_event *ptrace_bps[4];` at offset 56, size 32.
 // It returns false when an index is out of range.
-func (s ThreadStruct) PtraceBps(i int) (v uint64, ok bool) {
+func (s ThreadStruct) PtraceBps(i int) (v PerfEventPtr, ok bool) {
 	if i < 0 || i >= ThreadStructPtraceBpsLen {
 		return
 	}
@@ -5574,7 +6132,7 @@ func (s ThreadStruct) PtraceBps(i int) (v uint64, ok bool) {
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 532), true
+	return kvm.ElemPtr[PerfEvent](el), true
 }
 
 // HasPtraceBps reports whether the bound kernel's `struct thread_struct` has member `ptrace_bps` of a type PtraceBps can read.
@@ -5611,7 +6169,7 @@ func (s ThreadStruct) ErrorCode() uint64 { return kvm.Uint(s.View, 537) }
 func (s ThreadStruct) HasErrorCode() bool { return kvm.BindingOf(s.View).Has(537) }
 
 // IOBitmap is `struct io_bitmap *io_bitmap;` at offset 128, size 8.
-func (s ThreadStruct) IOBitmap() uint64 { return kvm.Uint(s.View, 538) }
+func (s ThreadStruct) IOBitmap() IOBitmapPtr { return kvm.PtrAt[IOBitmap](s.View, 538) }
 
 // HasIOBitmap reports whether the bound kernel's `struct thread_struct` has member `io_bitmap` of a type IOBitmap can read.
 func (s ThreadStruct) HasIOBitmap() bool { return kvm.BindingOf(s.View).Has(538) }
@@ -5661,7 +6219,7 @@ type TimerList struct {
 type TimerListPtr = kvm.Ptr[TimerList]
 
 // KVMType is TimerList's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TimerList) KVMType() int { return 64 }
+func (TimerList) KVMType() int { return 114 }
 
 // ReadTimerList reads a C `struct timer_list` at addr in one read.
 func (k *Kernel) ReadTimerList(addr uint64) (TimerList, error) {
@@ -5710,7 +6268,7 @@ type TimerqueueHead struct {
 type TimerqueueHeadPtr = kvm.Ptr[TimerqueueHead]
 
 // KVMType is TimerqueueHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TimerqueueHead) KVMType() int { return 65 }
+func (TimerqueueHead) KVMType() int { return 115 }
 
 // ReadTimerqueueHead reads a C `struct timerqueue_head` at addr in one read.
 func (k *Kernel) ReadTimerqueueHead(addr uint64) (TimerqueueHead, error) {
@@ -5742,7 +6300,7 @@ type TimerqueueNode struct {
 type TimerqueueNodePtr = kvm.Ptr[TimerqueueNode]
 
 // KVMType is TimerqueueNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TimerqueueNode) KVMType() int { return 66 }
+func (TimerqueueNode) KVMType() int { return 116 }
 
 // ReadTimerqueueNode reads a C `struct timerqueue_node` at addr in one read.
 func (k *Kernel) ReadTimerqueueNode(addr uint64) (TimerqueueNode, error) {
@@ -5781,7 +6339,7 @@ type TlbflushUnmapBatch struct {
 type TlbflushUnmapBatchPtr = kvm.Ptr[TlbflushUnmapBatch]
 
 // KVMType is TlbflushUnmapBatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (TlbflushUnmapBatch) KVMType() int { return 67 }
+func (TlbflushUnmapBatch) KVMType() int { return 117 }
 
 // ReadTlbflushUnmapBatch reads a C `struct tlbflush_unmap_batch` at addr in one read.
 func (k *Kernel) ReadTlbflushUnmapBatch(addr uint64) (TlbflushUnmapBatch, error) {
@@ -5808,6 +6366,17 @@ func (s TlbflushUnmapBatch) Writable() bool { return kvm.Uint(s.View, 552) != 0 
 // HasWritable reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `writable` of a type Writable can read.
 func (s TlbflushUnmapBatch) HasWritable() bool { return kvm.BindingOf(s.View).Has(552) }
 
+// UprobeTask is C `struct uprobe_task`, opaque: only pointed to (generating it adds its members;
+// UprobeTaskPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	UprobeTask struct {
+		kvm.View
+	}
+	UprobeTaskPtr = kvm.Ptr[UprobeTask]
+)
+
+func (UprobeTask) KVMType() int { return 118 }
+
 const (
 	// SizeofUtilEst is the size of C `struct util_est` in bytes in the kernel the bindings were generated from.
 	SizeofUtilEst = 8
@@ -5827,7 +6396,7 @@ type UtilEst struct {
 type UtilEstPtr = kvm.Ptr[UtilEst]
 
 // KVMType is UtilEst's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (UtilEst) KVMType() int { return 68 }
+func (UtilEst) KVMType() int { return 119 }
 
 // ReadUtilEst reads a C `struct util_est` at addr in one read.
 func (k *Kernel) ReadUtilEst(addr uint64) (UtilEst, error) {
@@ -5845,6 +6414,17 @@ func (s UtilEst) Ewma() uint32 { return uint32(kvm.Uint(s.View, 554)) }
 
 // HasEwma reports whether the bound kernel's `struct util_est` has member `ewma` of a type Ewma can read.
 func (s UtilEst) HasEwma() bool { return kvm.BindingOf(s.View).Has(554) }
+
+// VmStruct is C `struct vm_struct`, opaque: only pointed to (generating it adds its members;
+// VmStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	VmStruct struct {
+		kvm.View
+	}
+	VmStructPtr = kvm.Ptr[VmStruct]
+)
+
+func (VmStruct) KVMType() int { return 120 }
 
 const (
 	// SizeofVtime is the size of C `struct vtime` in bytes in the kernel the bindings were generated from.
@@ -5870,7 +6450,7 @@ type Vtime struct {
 type VtimePtr = kvm.Ptr[Vtime]
 
 // KVMType is Vtime's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (Vtime) KVMType() int { return 69 }
+func (Vtime) KVMType() int { return 121 }
 
 // ReadVtime reads a C `struct vtime` at addr in one read.
 func (k *Kernel) ReadVtime(addr uint64) (Vtime, error) { return kvm.ReadView[Vtime](k.Binding(), addr) }
@@ -5935,7 +6515,7 @@ type WakeQNode struct {
 type WakeQNodePtr = kvm.Ptr[WakeQNode]
 
 // KVMType is WakeQNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (WakeQNode) KVMType() int { return 70 }
+func (WakeQNode) KVMType() int { return 122 }
 
 // ReadWakeQNode reads a C `struct wake_q_node` at addr in one read.
 func (k *Kernel) ReadWakeQNode(addr uint64) (WakeQNode, error) {
@@ -5970,7 +6550,7 @@ type XregsState struct {
 type XregsStatePtr = kvm.Ptr[XregsState]
 
 // KVMType is XregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (XregsState) KVMType() int { return 71 }
+func (XregsState) KVMType() int { return 123 }
 
 // ReadXregsState reads a C `struct xregs_state` at addr in one read.
 func (k *Kernel) ReadXregsState(addr uint64) (XregsState, error) {
@@ -6035,7 +6615,7 @@ type XstateHeader struct {
 type XstateHeaderPtr = kvm.Ptr[XstateHeader]
 
 // KVMType is XstateHeader's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (XstateHeader) KVMType() int { return 72 }
+func (XstateHeader) KVMType() int { return 124 }
 
 // ReadXstateHeader reads a C `struct xstate_header` at addr in one read.
 func (k *Kernel) ReadXstateHeader(addr uint64) (XstateHeader, error) {
@@ -6128,6 +6708,7 @@ var kvmSpec = kvm.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     BuildID,
+	Neutral:     true,
 	Package:     "main",
 	PtrSize:     8,
 	Relocatable: true,
@@ -6162,7 +6743,19 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 3: CallSingleNode
+		// 3: AuditContext
+		{C: "struct audit_context", Opaque: true},
+		// 4: BackingDevInfo
+		{C: "struct backing_dev_info", Opaque: true},
+		// 5: BioList
+		{C: "struct bio_list", Opaque: true},
+		// 6: BlkPlug
+		{C: "struct blk_plug", Opaque: true},
+		// 7: BpfLocalStorage
+		{C: "struct bpf_local_storage", Opaque: true},
+		// 8: BpfRunCtx
+		{C: "struct bpf_run_ctx", Opaque: true},
+		// 9: CallSingleNode
 		{
 			C: "struct __call_single_node",
 			Fields: []kvm.FieldSpec{
@@ -6176,7 +6769,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 4: CallbackHead
+		// 10: CallbackHead
 		{
 			C: "struct callback_head",
 			Fields: []kvm.FieldSpec{
@@ -6187,7 +6780,15 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 5: Cpumask
+		// 11: CaptureControl
+		{C: "struct capture_control", Opaque: true},
+		// 12: CfsRq
+		{C: "struct cfs_rq", Opaque: true},
+		// 13: CompatRobustListHead
+		{C: "struct compat_robust_list_head", Opaque: true},
+		// 14: Completion
+		{C: "struct completion", Opaque: true},
+		// 15: Cpumask
 		{
 			C: "struct cpumask",
 			Fields: []kvm.FieldSpec{
@@ -6197,7 +6798,11 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   1024,
 		},
-		// 6: DescStruct
+		// 16: Cred
+		{C: "struct cred", Opaque: true},
+		// 17: CssSet
+		{C: "struct css_set", Opaque: true},
+		// 18: DescStruct
 		{
 			C: "struct desc_struct",
 			Fields: []kvm.FieldSpec{
@@ -6219,7 +6824,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 7: FpregsState
+		// 19: FilesStruct
+		{C: "struct files_struct", Opaque: true},
+		// 20: FpregsState
 		{
 			C: "union fpregs_state",
 			Fields: []kvm.FieldSpec{
@@ -6233,7 +6840,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4096,
 		},
-		// 8: Fpstate
+		// 21: Fpstate
 		{
 			C: "struct fpstate",
 			Fields: []kvm.FieldSpec{
@@ -6252,7 +6859,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4160,
 		},
-		// 9: Fpu
+		// 22: Fpu
 		{
 			C: "struct fpu",
 			Fields: []kvm.FieldSpec{
@@ -6268,7 +6875,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4224,
 		},
-		// 10: FpuStatePerm
+		// 23: FpuStatePerm
 		{
 			C: "struct fpu_state_perm",
 			Fields: []kvm.FieldSpec{
@@ -6280,7 +6887,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 11: FregsState
+		// 24: FregsState
 		{
 			C: "struct fregs_state",
 			Fields: []kvm.FieldSpec{
@@ -6298,7 +6905,13 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   112,
 		},
-		// 12: FxregsState
+		// 25: FsStruct
+		{C: "struct fs_struct", Opaque: true},
+		// 26: FtraceRetStack
+		{C: "struct ftrace_ret_stack", Opaque: true},
+		// 27: FutexPiState
+		{C: "struct futex_pi_state", Opaque: true},
+		// 28: FxregsState
 		{
 			C: "struct fxregs_state",
 			Fields: []kvm.FieldSpec{
@@ -6324,7 +6937,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   512,
 		},
-		// 13: HlistHead
+		// 29: HlistHead
 		{
 			C: "struct hlist_head",
 			Fields: []kvm.FieldSpec{
@@ -6334,7 +6947,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 14: HlistNode
+		// 30: HlistNode
 		{
 			C: "struct hlist_node",
 			Fields: []kvm.FieldSpec{
@@ -6345,7 +6958,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 15: Hrtimer
+		// 31: Hrtimer
 		{
 			C: "struct hrtimer",
 			Fields: []kvm.FieldSpec{
@@ -6362,14 +6975,28 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   64,
 		},
-		// 16: KmapCtrl
+		// 32: HrtimerClockBase
+		{C: "struct hrtimer_clock_base", Opaque: true},
+		// 33: IOBitmap
+		{C: "struct io_bitmap", Opaque: true},
+		// 34: IOContext
+		{C: "struct io_context", Opaque: true},
+		// 35: IOUringTask
+		{C: "struct io_uring_task", Opaque: true},
+		// 36: KernelSiginfo
+		{C: "struct kernel_siginfo", Opaque: true},
+		// 37: KernelTimespec
+		{C: "struct __kernel_timespec", Opaque: true},
+		// 38: Key
+		{C: "struct key", Opaque: true},
+		// 39: KmapCtrl
 		{
 			C:      "struct kmap_ctrl",
 			Name:   "struct kmap_ctrl",
 			Parent: -1,
 			Size:   0,
 		},
-		// 17: KuidT
+		// 40: KuidT
 		{
 			C: "kuid_t (an anonymous struct)",
 			Fields: []kvm.FieldSpec{
@@ -6379,7 +7006,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 18: ListHead
+		// 41: ListHead
 		{
 			C: "struct list_head",
 			Fields: []kvm.FieldSpec{
@@ -6390,7 +7017,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 19: LlistHead
+		// 42: LlistHead
 		{
 			C: "struct llist_head",
 			Fields: []kvm.FieldSpec{
@@ -6400,7 +7027,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 20: LlistNode
+		// 43: LlistNode
 		{
 			C: "struct llist_node",
 			Fields: []kvm.FieldSpec{
@@ -6410,7 +7037,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 21: LoadWeight
+		// 44: LoadWeight
 		{
 			C: "struct load_weight",
 			Fields: []kvm.FieldSpec{
@@ -6421,7 +7048,15 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 22: Mutex
+		// 45: MathEmuInfo
+		{C: "struct math_emu_info", Opaque: true},
+		// 46: MemCgroup
+		{C: "struct mem_cgroup", Opaque: true},
+		// 47: Mempolicy
+		{C: "struct mempolicy", Opaque: true},
+		// 48: MmStruct
+		{C: "struct mm_struct", Opaque: true},
+		// 49: Mutex
 		{
 			C: "struct mutex",
 			Fields: []kvm.FieldSpec{
@@ -6434,7 +7069,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   32,
 		},
-		// 23: NodemaskT
+		// 50: Nameidata
+		{C: "struct nameidata", Opaque: true},
+		// 51: NodemaskT
 		{
 			C: "nodemask_t (an anonymous struct)",
 			Fields: []kvm.FieldSpec{
@@ -6444,7 +7081,13 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   128,
 		},
-		// 24: OptimisticSpinQueue
+		// 52: Nsproxy
+		{C: "struct nsproxy", Opaque: true},
+		// 53: NumaGroup
+		{C: "struct numa_group", Opaque: true},
+		// 54: OldTimespec32
+		{C: "struct old_timespec32", Opaque: true},
+		// 55: OptimisticSpinQueue
 		{
 			C: "struct optimistic_spin_queue",
 			Fields: []kvm.FieldSpec{
@@ -6454,7 +7097,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 25: PageFrag
+		// 56: Page
+		{C: "struct page", Opaque: true},
+		// 57: PageFrag
 		{
 			C: "struct page_frag",
 			Fields: []kvm.FieldSpec{
@@ -6466,7 +7111,15 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 26: PlistNode
+		// 58: PerfEvent
+		{C: "struct perf_event", Opaque: true},
+		// 59: PerfEventContext
+		{C: "struct perf_event_context", Opaque: true},
+		// 60: Pid
+		{C: "struct pid", Opaque: true},
+		// 61: PipeInodeInfo
+		{C: "struct pipe_inode_info", Opaque: true},
+		// 62: PlistNode
 		{
 			C: "struct plist_node",
 			Fields: []kvm.FieldSpec{
@@ -6478,7 +7131,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   40,
 		},
-		// 27: PosixCputimerBase
+		// 63: Pollfd
+		{C: "struct pollfd", Opaque: true},
+		// 64: PosixCputimerBase
 		{
 			C: "struct posix_cputimer_base",
 			Fields: []kvm.FieldSpec{
@@ -6489,7 +7144,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 28: PosixCputimers
+		// 65: PosixCputimers
 		{
 			C: "struct posix_cputimers",
 			Fields: []kvm.FieldSpec{
@@ -6501,7 +7156,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   80,
 		},
-		// 29: PosixCputimersWork
+		// 66: PosixCputimersWork
 		{
 			C: "struct posix_cputimers_work",
 			Fields: []kvm.FieldSpec{
@@ -6513,7 +7168,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   56,
 		},
-		// 30: PrevCputime
+		// 67: PrevCputime
 		{
 			C: "struct prev_cputime",
 			Fields: []kvm.FieldSpec{
@@ -6525,7 +7180,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 31: Qspinlock
+		// 68: Qspinlock
 		{
 			C: "struct qspinlock",
 			Fields: []kvm.FieldSpec{
@@ -6539,7 +7194,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 32: RCUSpecial
+		// 69: RCUNode
+		{C: "struct rcu_node", Opaque: true},
+		// 70: RCUSpecial
 		{
 			C: "union rcu_special",
 			Fields: []kvm.FieldSpec{
@@ -6550,7 +7207,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 33: RCUSpecialB
+		// 71: RCUSpecialB
 		{
 			C: "the anonymous struct of union rcu_special member b",
 			Fields: []kvm.FieldSpec{
@@ -6559,11 +7216,11 @@ var kvmSpec = kvm.Spec{
 				kvm.M("exp_hint", kvm.KindUint, 2, 1),
 				kvm.M("need_mb", kvm.KindUint, 3, 1),
 			},
-			Parent: 32,
+			Parent: 70,
 			Path:   "b",
 			Size:   4,
 		},
-		// 34: RawSpinlock
+		// 72: RawSpinlock
 		{
 			C: "struct raw_spinlock",
 			Fields: []kvm.FieldSpec{
@@ -6573,7 +7230,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 35: RbNode
+		// 73: RbNode
 		{
 			C: "struct rb_node",
 			Fields: []kvm.FieldSpec{
@@ -6585,7 +7242,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 36: RbRoot
+		// 74: RbRoot
 		{
 			C: "struct rb_root",
 			Fields: []kvm.FieldSpec{
@@ -6595,7 +7252,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 37: RbRootCached
+		// 75: RbRootCached
 		{
 			C: "struct rb_root_cached",
 			Fields: []kvm.FieldSpec{
@@ -6606,7 +7263,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 38: RefcountStruct
+		// 76: ReclaimState
+		{C: "struct reclaim_state", Opaque: true},
+		// 77: RefcountStruct
 		{
 			C: "struct refcount_struct",
 			Fields: []kvm.FieldSpec{
@@ -6616,7 +7275,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 39: RestartBlock
+		// 78: RequestQueue
+		{C: "struct request_queue", Opaque: true},
+		// 79: RestartBlock
 		{
 			C: "struct restart_block",
 			Fields: []kvm.FieldSpec{
@@ -6630,7 +7291,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   56,
 		},
-		// 40: RestartBlockFutex
+		// 80: RestartBlockFutex
 		{
 			C: "the anonymous struct of struct restart_block member futex",
 			Fields: []kvm.FieldSpec{
@@ -6641,11 +7302,11 @@ var kvmSpec = kvm.Spec{
 				kvm.M("time", kvm.KindUint, 24, 8),
 				kvm.M("uaddr2", kvm.KindPtr, 32, 8),
 			},
-			Parent: 39,
+			Parent: 79,
 			Path:   "futex",
 			Size:   40,
 		},
-		// 41: RestartBlockNanosleep
+		// 81: RestartBlockNanosleep
 		{
 			C: "the anonymous struct of struct restart_block member nanosleep",
 			Fields: []kvm.FieldSpec{
@@ -6655,11 +7316,11 @@ var kvmSpec = kvm.Spec{
 				kvm.M("compat_rmtp", kvm.KindPtr, 8, 8),
 				kvm.M("expires", kvm.KindUint, 16, 8),
 			},
-			Parent: 39,
+			Parent: 79,
 			Path:   "nanosleep",
 			Size:   24,
 		},
-		// 42: RestartBlockPoll
+		// 82: RestartBlockPoll
 		{
 			C: "the anonymous struct of struct restart_block member poll",
 			Fields: []kvm.FieldSpec{
@@ -6669,11 +7330,17 @@ var kvmSpec = kvm.Spec{
 				kvm.M("tv_sec", kvm.KindUint, 16, 8),
 				kvm.M("tv_nsec", kvm.KindUint, 24, 8),
 			},
-			Parent: 39,
+			Parent: 79,
 			Path:   "poll",
 			Size:   32,
 		},
-		// 43: SchedAvg
+		// 83: RobustListHead
+		{C: "struct robust_list_head", Opaque: true},
+		// 84: Rseq
+		{C: "struct rseq", Opaque: true},
+		// 85: RtMutexWaiter
+		{C: "struct rt_mutex_waiter", Opaque: true},
+		// 86: SchedAvg
 		{
 			C: "struct sched_avg",
 			Fields: []kvm.FieldSpec{
@@ -6691,7 +7358,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   64,
 		},
-		// 44: SchedDlEntity
+		// 87: SchedClass
+		{C: "struct sched_class", Opaque: true},
+		// 88: SchedDlEntity
 		{
 			C: "struct sched_dl_entity",
 			Fields: []kvm.FieldSpec{
@@ -6716,7 +7385,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   224,
 		},
-		// 45: SchedEntity
+		// 89: SchedEntity
 		{
 			C: "struct sched_entity",
 			Fields: []kvm.FieldSpec{
@@ -6740,7 +7409,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   256,
 		},
-		// 46: SchedInfo
+		// 90: SchedInfo
 		{
 			C: "struct sched_info",
 			Fields: []kvm.FieldSpec{
@@ -6753,7 +7422,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   32,
 		},
-		// 47: SchedRtEntity
+		// 91: SchedRtEntity
 		{
 			C: "struct sched_rt_entity",
 			Fields: []kvm.FieldSpec{
@@ -6769,7 +7438,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   48,
 		},
-		// 48: SchedStatistics
+		// 92: SchedStatistics
 		{
 			C: "struct sched_statistics",
 			Fields: []kvm.FieldSpec{
@@ -6806,7 +7475,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   256,
 		},
-		// 49: Seccomp
+		// 93: Seccomp
 		{
 			C: "struct seccomp",
 			Fields: []kvm.FieldSpec{
@@ -6818,7 +7487,11 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 50: Seqcount
+		// 94: SeccompFilter
+		{C: "struct seccomp_filter", Opaque: true},
+		// 95: SemUndoList
+		{C: "struct sem_undo_list", Opaque: true},
+		// 96: Seqcount
 		{
 			C: "struct seqcount",
 			Fields: []kvm.FieldSpec{
@@ -6828,7 +7501,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 51: SeqcountSpinlock
+		// 97: SeqcountSpinlock
 		{
 			C: "struct seqcount_spinlock",
 			Fields: []kvm.FieldSpec{
@@ -6838,7 +7511,11 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 52: Sigpending
+		// 98: SighandStruct
+		{C: "struct sighand_struct", Opaque: true},
+		// 99: SignalStruct
+		{C: "struct signal_struct", Opaque: true},
+		// 100: Sigpending
 		{
 			C: "struct sigpending",
 			Fields: []kvm.FieldSpec{
@@ -6849,7 +7526,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 53: SigsetT
+		// 101: SigsetT
 		{
 			C: "sigset_t (an anonymous struct)",
 			Fields: []kvm.FieldSpec{
@@ -6859,7 +7536,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 54: Spinlock
+		// 102: Spinlock
 		{
 			C: "struct spinlock",
 			Fields: []kvm.FieldSpec{
@@ -6869,7 +7546,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 55: SwregsState
+		// 103: SwregsState
 		{
 			C: "struct swregs_state",
 			Fields: []kvm.FieldSpec{
@@ -6894,7 +7571,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   136,
 		},
-		// 56: SyscallUserDispatch
+		// 104: SyscallUserDispatch
 		{
 			C: "struct syscall_user_dispatch",
 			Fields: []kvm.FieldSpec{
@@ -6907,7 +7584,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   32,
 		},
-		// 57: SysvSem
+		// 105: SysvSem
 		{
 			C: "struct sysv_sem",
 			Fields: []kvm.FieldSpec{
@@ -6917,7 +7594,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 58: SysvShm
+		// 106: SysvShm
 		{
 			C: "struct sysv_shm",
 			Fields: []kvm.FieldSpec{
@@ -6927,7 +7604,11 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 59: TaskIOAccounting
+		// 107: TaskDelayInfo
+		{C: "struct task_delay_info", Opaque: true},
+		// 108: TaskGroup
+		{C: "struct task_group", Opaque: true},
+		// 109: TaskIOAccounting
 		{
 			C: "struct task_io_accounting",
 			Fields: []kvm.FieldSpec{
@@ -6943,7 +7624,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   56,
 		},
-		// 60: TaskRssStat
+		// 110: TaskRssStat
 		{
 			C: "struct task_rss_stat",
 			Fields: []kvm.FieldSpec{
@@ -6954,7 +7635,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   20,
 		},
-		// 61: TaskStruct
+		// 111: TaskStruct
 		{
 			C: "struct task_struct",
 			Fields: []kvm.FieldSpec{
@@ -7208,7 +7889,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   9728,
 		},
-		// 62: ThreadInfo
+		// 112: ThreadInfo
 		{
 			C: "struct thread_info",
 			Fields: []kvm.FieldSpec{
@@ -7221,7 +7902,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 63: ThreadStruct
+		// 113: ThreadStruct
 		{
 			C: "struct thread_struct",
 			Fields: []kvm.FieldSpec{
@@ -7249,7 +7930,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4416,
 		},
-		// 64: TimerList
+		// 114: TimerList
 		{
 			C: "struct timer_list",
 			Fields: []kvm.FieldSpec{
@@ -7262,7 +7943,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   40,
 		},
-		// 65: TimerqueueHead
+		// 115: TimerqueueHead
 		{
 			C: "struct timerqueue_head",
 			Fields: []kvm.FieldSpec{
@@ -7272,7 +7953,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   16,
 		},
-		// 66: TimerqueueNode
+		// 116: TimerqueueNode
 		{
 			C: "struct timerqueue_node",
 			Fields: []kvm.FieldSpec{
@@ -7283,7 +7964,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   32,
 		},
-		// 67: TlbflushUnmapBatch
+		// 117: TlbflushUnmapBatch
 		{
 			C: "struct tlbflush_unmap_batch",
 			Fields: []kvm.FieldSpec{
@@ -7295,7 +7976,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   1032,
 		},
-		// 68: UtilEst
+		// 118: UprobeTask
+		{C: "struct uprobe_task", Opaque: true},
+		// 119: UtilEst
 		{
 			C: "struct util_est",
 			Fields: []kvm.FieldSpec{
@@ -7306,7 +7989,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 69: Vtime
+		// 120: VmStruct
+		{C: "struct vm_struct", Opaque: true},
+		// 121: Vtime
 		{
 			C: "struct vtime",
 			Fields: []kvm.FieldSpec{
@@ -7322,7 +8007,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   48,
 		},
-		// 70: WakeQNode
+		// 122: WakeQNode
 		{
 			C: "struct wake_q_node",
 			Fields: []kvm.FieldSpec{
@@ -7332,7 +8017,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   8,
 		},
-		// 71: XregsState
+		// 123: XregsState
 		{
 			C: "struct xregs_state",
 			Fields: []kvm.FieldSpec{
@@ -7344,7 +8029,7 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   576,
 		},
-		// 72: XstateHeader
+		// 124: XstateHeader
 		{
 			C: "struct xstate_header",
 			Fields: []kvm.FieldSpec{

@@ -26,15 +26,17 @@ type Kernel struct {
 	b *kvm.Binding
 }
 
-// Bind returns a Kernel reading t. Architecture, pointer size and byte
-// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
-// When t runs the kernel these bindings were generated from (BuildID), the
-// generation-time layout is used; for another kernel, give its types with
-// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
-// each member is then read where that kernel has it, and a member it lacks
-// reads as zero and is reported by HasX methods and Err as a
-// *kvm.MissingMemberError. Without types, another kernel is refused with a
-// *kvm.BuildIDError unless kvm.IgnoreBuildID() is given.
+// Bind returns a Kernel reading t. When t runs the kernel these bindings
+// were generated from (BuildID), the generation-time layout is used; for
+// another kernel, give its types with kvm.Types or kvm.TypesFrom (its
+// vmlinux's DWARF, or the BTF of the dump): each member is then read where
+// that kernel has it, and a member it lacks reads as zero and is reported
+// by HasX methods and Err as a *kvm.MissingMemberError. Without types,
+// another kernel is refused with a *kvm.BuildIDError unless
+// kvm.IgnoreBuildID() is given. The bindings are architecture-neutral
+// (every size comes from the layout table): with its types, a target of
+// another architecture, pointer size or byte order is read in its own;
+// without, it is refused with a *kvm.DataModelMismatchError.
 func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
@@ -342,7 +344,7 @@ func (s NsCommon) Stashed() AtomicLongT { return AtomicLongT{kvm.Sub(s.View, 8)}
 func (s NsCommon) HasStashed() bool { return kvm.BindingOf(s.View).Has(8) }
 
 // Ops is `const struct proc_ns_operations *ops;` at offset 8, size 8.
-func (s NsCommon) Ops() uint64 { return kvm.Uint(s.View, 9) }
+func (s NsCommon) Ops() ProcNsOperationsPtr { return kvm.PtrAt[ProcNsOperations](s.View, 9) }
 
 // HasOps reports whether the bound kernel's `struct ns_common` has member `ops` of a type Ops can read.
 func (s NsCommon) HasOps() bool { return kvm.BindingOf(s.View).Has(9) }
@@ -358,6 +360,17 @@ func (s NsCommon) Count() RefcountStruct { return RefcountStruct{kvm.Sub(s.View,
 
 // HasCount reports whether the bound kernel's `struct ns_common` has member `count` of a type Count can read.
 func (s NsCommon) HasCount() bool { return kvm.BindingOf(s.View).Has(11) }
+
+// ProcNsOperations is C `struct proc_ns_operations`, opaque: only pointed to (generating it adds its members;
+// ProcNsOperationsPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	ProcNsOperations struct {
+		kvm.View
+	}
+	ProcNsOperationsPtr = kvm.Ptr[ProcNsOperations]
+)
+
+func (ProcNsOperations) KVMType() int { return 4 }
 
 const (
 	// SizeofRefcountStruct is the size of C `struct refcount_struct` in bytes in the kernel the bindings were generated from.
@@ -377,7 +390,7 @@ type RefcountStruct struct {
 type RefcountStructPtr = kvm.Ptr[RefcountStruct]
 
 // KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (RefcountStruct) KVMType() int { return 4 }
+func (RefcountStruct) KVMType() int { return 5 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
@@ -389,6 +402,28 @@ func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 12)} }
 
 // HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
 func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(12) }
+
+// Ucounts is C `struct ucounts`, opaque: only pointed to (generating it adds its members;
+// UcountsPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	Ucounts struct {
+		kvm.View
+	}
+	UcountsPtr = kvm.Ptr[Ucounts]
+)
+
+func (Ucounts) KVMType() int { return 6 }
+
+// UserNamespace is C `struct user_namespace`, opaque: only pointed to (generating it adds its members;
+// UserNamespacePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
+type (
+	UserNamespace struct {
+		kvm.View
+	}
+	UserNamespacePtr = kvm.Ptr[UserNamespace]
+)
+
+func (UserNamespace) KVMType() int { return 7 }
 
 const (
 	// SizeofUtsNamespace is the size of C `struct uts_namespace` in bytes in the kernel the bindings were generated from.
@@ -411,7 +446,7 @@ type UtsNamespace struct {
 type UtsNamespacePtr = kvm.Ptr[UtsNamespace]
 
 // KVMType is UtsNamespace's index in the layout table (for kvm.Ptr and kvm.ReadView).
-func (UtsNamespace) KVMType() int { return 5 }
+func (UtsNamespace) KVMType() int { return 8 }
 
 // ReadUtsNamespace reads a C `struct uts_namespace` at addr in one read.
 func (k *Kernel) ReadUtsNamespace(addr uint64) (UtsNamespace, error) {
@@ -425,13 +460,13 @@ func (s UtsNamespace) Name() NewUtsname { return NewUtsname{kvm.Sub(s.View, 13)}
 func (s UtsNamespace) HasName() bool { return kvm.BindingOf(s.View).Has(13) }
 
 // UserNs is `struct user_namespace *user_ns;` at offset 392, size 8.
-func (s UtsNamespace) UserNs() uint64 { return kvm.Uint(s.View, 14) }
+func (s UtsNamespace) UserNs() UserNamespacePtr { return kvm.PtrAt[UserNamespace](s.View, 14) }
 
 // HasUserNs reports whether the bound kernel's `struct uts_namespace` has member `user_ns` of a type UserNs can read.
 func (s UtsNamespace) HasUserNs() bool { return kvm.BindingOf(s.View).Has(14) }
 
 // Ucounts is `struct ucounts *ucounts;` at offset 400, size 8.
-func (s UtsNamespace) Ucounts() uint64 { return kvm.Uint(s.View, 15) }
+func (s UtsNamespace) Ucounts() UcountsPtr { return kvm.PtrAt[Ucounts](s.View, 15) }
 
 // HasUcounts reports whether the bound kernel's `struct uts_namespace` has member `ucounts` of a type Ucounts can read.
 func (s UtsNamespace) HasUcounts() bool { return kvm.BindingOf(s.View).Has(15) }
@@ -448,6 +483,7 @@ var kvmSpec = kvm.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     BuildID,
+	Neutral:     true,
 	Package:     "main",
 	PtrSize:     8,
 	Relocatable: true,
@@ -500,7 +536,9 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   24,
 		},
-		// 4: RefcountStruct
+		// 4: ProcNsOperations
+		{C: "struct proc_ns_operations", Opaque: true},
+		// 5: RefcountStruct
 		{
 			C: "struct refcount_struct",
 			Fields: []kvm.FieldSpec{
@@ -510,7 +548,11 @@ var kvmSpec = kvm.Spec{
 			Parent: -1,
 			Size:   4,
 		},
-		// 5: UtsNamespace
+		// 6: Ucounts
+		{C: "struct ucounts", Opaque: true},
+		// 7: UserNamespace
+		{C: "struct user_namespace", Opaque: true},
+		// 8: UtsNamespace
 		{
 			C: "struct uts_namespace",
 			Fields: []kvm.FieldSpec{

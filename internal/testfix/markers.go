@@ -3,6 +3,7 @@ package testfix
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,6 +32,21 @@ func Markers(t testing.TB, dir string) map[string]int {
 		m[f[0]] = pid
 	}
 	return m
+}
+
+// PIDArgs are the PIDs of markers m (Markers), as command-line arguments,
+// in the order of the markers' names.
+func PIDArgs(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		out = append(out, strconv.Itoa(m[n]))
+	}
+	return out
 }
 
 // Marker is the PID of one marker in dir's markers.txt; a missing name

@@ -62,6 +62,23 @@ func Shared() string {
 	return ""
 }
 
+// ELFSymbols is the symbol table (.symtab) of the ELF file name, read with
+// debug/elf: an oracle independent of the project's own readers. A file
+// that cannot be read fails the test.
+func ELFSymbols(t testing.TB, name string) []elf.Symbol {
+	t.Helper()
+	f, err := elf.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return syms
+}
+
 // ELFSymbolBytes returns the link-time address of symbol sym in the ELF
 // file name and its first n initialised bytes, read with debug/elf: an
 // oracle independent of the project's own readers. The test fails when the
@@ -73,11 +90,7 @@ func ELFSymbolBytes(t testing.TB, name, sym string, n int) (uint64, []byte) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
+	for _, s := range ELFSymbols(t, name) {
 		if s.Name != sym {
 			continue
 		}

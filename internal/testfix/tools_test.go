@@ -48,11 +48,10 @@ func TestInstallDeps(t *testing.T) {
 	}
 }
 
-// TestToolsDeclared: every tool a test asks testfix.Tool for is in
-// ToolPackages (a string literal argument; found by reading the tests).
-func TestToolsDeclared(t *testing.T) {
-	re := regexp.MustCompile(`testfix\.Tool\(t, "([^"]+)"\)`)
-	n := 0
+// eachTestFile calls fn with each _test.go file of the module (outside
+// .git and _-prefixed scratch directories) and its text.
+func eachTestFile(t *testing.T, fn func(path, src string)) {
+	t.Helper()
 	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -67,17 +66,27 @@ func TestToolsDeclared(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			n++
-			if _, ok := ToolPackages[m[1]]; !ok {
-				t.Errorf("%s: testfix.Tool(%q) is not in ToolPackages", path, m[1])
-			}
-		}
+		fn(path, string(b))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestToolsDeclared: every tool a test asks testfix.Tool for is in
+// ToolPackages (a string literal argument; found by reading the tests).
+func TestToolsDeclared(t *testing.T) {
+	re := regexp.MustCompile(`testfix\.Tool\(t, "([^"]+)"\)`)
+	n := 0
+	eachTestFile(t, func(path, src string) {
+		for _, m := range re.FindAllStringSubmatch(src, -1) {
+			n++
+			if _, ok := ToolPackages[m[1]]; !ok {
+				t.Errorf("%s: testfix.Tool(%q) is not in ToolPackages", path, m[1])
+			}
+		}
+	})
 	if n < 5 {
 		t.Errorf("found only %d testfix.Tool calls", n)
 	}

@@ -50,7 +50,7 @@ func TestGeneratedConstants(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.Pkg(), func(t *testing.T) {
 			prog := v.File(t, "prog")
-			gd, _, err := runGDB(prog, aggregates, nil)
+			gd, _, err := runGDB(t, prog, aggregates, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,20 +54,9 @@ func checkGolden(t *testing.T, path string, got []byte) {
 		t.Fatalf("%v (run go test ./internal/truth -run Golden -update)", err)
 	}
 	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Errorf("%s differs from a fresh generation at line %d:\n committed: %s\n     fresh: %s\n(compiler or generator drift? if intended: go test ./internal/truth -run Golden -update)",
-					path, i+1, w, g)
-				return
-			}
+		if d := testfix.DiffLines(strings.Split(string(want), "\n"), strings.Split(string(got), "\n")); len(d) > 0 {
+			t.Errorf("%s differs from a fresh generation at line %d:\n committed: %s\n     fresh: %s\n(compiler or generator drift? if intended: go test ./internal/truth -run Golden -update)",
+				path, d[0].Line, d[0].Want, d[0].Got)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package truth
 import (
 	"debug/elf"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -132,9 +131,6 @@ func compareLayout(t *testing.T, oracle, name string, want *layout, got map[stri
 // both the executable and the relocatable object.
 func TestLayout(t *testing.T) {
 	testfix.Tool(t, "pahole")
-	if _, err := gdbPath(); err != nil {
-		testfix.Tool(t, "gdb")
-	}
 	for _, v := range layoutVariants {
 		for _, file := range []string{"prog", "prog.o"} {
 			t.Run(v.Pkg()+"/"+file, func(t *testing.T) {
@@ -145,11 +141,11 @@ func TestLayout(t *testing.T) {
 				}
 				defer f.Close()
 				checkDataModel(t, f, v)
-				pa, err := runPahole(path, tags(aggregates))
+				pa, err := runPahole(t, path, tags(aggregates))
 				if err != nil {
 					t.Fatal(err)
 				}
-				gd, genums, err := runGDB(path, aggregates, enums)
+				gd, genums, err := runGDB(t, path, aggregates, enums)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -245,17 +241,8 @@ func checkEnum(t *testing.T, f *dwarfmodel.File, name string, want map[string]in
 // table read by debug/elf.
 func checkGlobals(t *testing.T, f *dwarfmodel.File, path string) {
 	t.Helper()
-	ef, err := elf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ef.Close()
-	syms, err := ef.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
 	bySym := map[string]elf.Symbol{}
-	for _, s := range syms {
+	for _, s := range testfix.ELFSymbols(t, path) {
 		bySym[s.Name] = s
 	}
 	for _, g := range globals {
@@ -313,22 +300,13 @@ func compareDecls(t *testing.T, name string, want *layout, got map[string]field)
 // spell alike: int, enum, struct, char).
 func checkGlobalTypes(t *testing.T, f *dwarfmodel.File, path string) {
 	t.Helper()
-	gdb, err := gdbPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-batch", "-nx"}
+	var cmds []string
 	for _, g := range globals {
-		args = append(args, "-ex", "whatis "+g)
+		cmds = append(cmds, "whatis "+g)
 	}
-	out, err := cachedOutput(func() ([]byte, error) {
-		return exec.Command(gdb, append(args, path)...).CombinedOutput()
-	}, append(args, path)...)
-	if err != nil {
-		t.Fatalf("gdb whatis: %v\n%s", err, out)
-	}
+	out := testfix.GDB(t, path, cmds...)
 	var types []string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "type = "); ok {
 			types = append(types, s)
 		}

@@ -132,11 +132,11 @@ func TestLayoutJSON(t *testing.T) {
 			if len(types) != len(aggregates)+len(enums) {
 				t.Fatalf("kvmgen layout -json printed %d types, want %d", len(types), len(aggregates)+len(enums))
 			}
-			pa, err := runPahole(prog, tags(aggregates))
+			pa, err := runPahole(t, prog, tags(aggregates))
 			if err != nil {
 				t.Fatal(err)
 			}
-			gd, genums, err := runGDB(prog, aggregates, enums)
+			gd, genums, err := runGDB(t, prog, aggregates, enums)
 			if err != nil {
 				t.Fatal(err)
 			}

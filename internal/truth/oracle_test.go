@@ -11,11 +11,12 @@ package truth
 import (
 	"bufio"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // field is one member as laid out by an oracle or by kvmgen. Offsets are
@@ -323,65 +324,21 @@ func parseGDB(out string) (map[string]*layout, map[string]map[string]int64, erro
 
 // runPahole runs pahole -F dwarf on file for the named types (tags without
 // "struct "/"union ").
-func runPahole(file string, names []string) (map[string]*layout, error) {
-	out, err := cachedOutput(func() ([]byte, error) {
-		return exec.Command("pahole", "-F", "dwarf", "-C", strings.Join(names, ","), file).Output()
-	}, "pahole", file, strings.Join(names, ","))
-	if err != nil {
-		return nil, fmt.Errorf("pahole %s: %v", file, err)
-	}
-	return parsePahole(string(out))
-}
-
-// oracleOut memoizes oracle runs: several tests ask the same questions
-// about the same files. Parsing is redone each time, so no test sees
-// another's (mutable) results.
-var oracleOut sync.Map // key -> outResult
-
-type outResult struct {
-	out []byte
-	err error
-}
-
-func cachedOutput(run func() ([]byte, error), key ...string) ([]byte, error) {
-	k := strings.Join(key, "\x00")
-	if r, ok := oracleOut.Load(k); ok {
-		return r.(outResult).out, r.(outResult).err
-	}
-	out, err := run()
-	oracleOut.Store(k, outResult{out, err})
-	return out, err
-}
-
-// gdbPath is the gdb that reads every target's DWARF (gdb-multiarch when
-// installed, else gdb).
-func gdbPath() (string, error) {
-	if p, err := exec.LookPath("gdb-multiarch"); err == nil {
-		return p, nil
-	}
-	return exec.LookPath("gdb")
+func runPahole(t testing.TB, file string, names []string) (map[string]*layout, error) {
+	t.Helper()
+	return parsePahole(testfix.Pahole(t, "-F", "dwarf", "-C", strings.Join(names, ","), file))
 }
 
 // runGDB runs gdb's ptype /o on the aggregates (spelled "struct X") and
 // ptype on the enums (spelled "enum E").
-func runGDB(file string, aggs, enums []string) (map[string]*layout, map[string]map[string]int64, error) {
-	gdb, err := gdbPath()
-	if err != nil {
-		return nil, nil, err
-	}
-	args := []string{"-batch", "-nx", "-ex", "set width 0", "-ex", "set height 0"}
+func runGDB(t testing.TB, file string, aggs, enums []string) (map[string]*layout, map[string]map[string]int64, error) {
+	t.Helper()
+	var cmds []string
 	for _, a := range aggs {
-		args = append(args, "-ex", "ptype /o "+a)
+		cmds = append(cmds, "ptype /o "+a)
 	}
 	for _, e := range enums {
-		args = append(args, "-ex", "ptype "+e)
+		cmds = append(cmds, "ptype "+e)
 	}
-	args = append(args, file)
-	out, err := cachedOutput(func() ([]byte, error) {
-		return exec.Command(gdb, args...).CombinedOutput()
-	}, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %v\n%s", gdb, file, err, out)
-	}
-	return parseGDB(string(out))
+	return parseGDB(testfix.GDB(t, file, cmds...))
 }

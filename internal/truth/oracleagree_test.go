@@ -14,11 +14,11 @@ func TestOraclesAgree(t *testing.T) {
 	for _, v := range layoutVariants {
 		t.Run(v.Pkg(), func(t *testing.T) {
 			prog := v.File(t, "prog")
-			pa, err := runPahole(prog, tags(aggregates))
+			pa, err := runPahole(t, prog, tags(aggregates))
 			if err != nil {
 				t.Fatal(err)
 			}
-			gd, _, err := runGDB(prog, aggregates, enums)
+			gd, _, err := runGDB(t, prog, aggregates, enums)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,31 +1,42 @@
 /*
- * truth.c: the layout-truth and value-truth program of kvmgen.
+ * truth.c: kvmgen's one C truth program. It declares one of every C construct
+ * kvmgen must lay out, decode and bind, and prints the values it stored: the
+ * oracle of the layout, value and binding tests. Every test that needs a C
+ * program of "every construct" builds this one, through one pipeline,
+ * internal/testfix (testfix.Truth, testfix.TruthObject; the fixtures under
+ * cross/ with scripts/build-cross.sh, which runs the same code):
  *
- * It declares one of every C construct kvmgen must lay out and decode, builds a
- * linked list of struct node in memory, prints every value it stored as
- * "key=value" lines on stdout, stores the list head in g_head and calls abort()
- * so that a core file is written.
+ *   cd DIR    (a directory holding copies of truth.c and decl.c)
+ *   $CC -O0 -g -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. FLAGS -static -o prog truth.c decl.c
+ *   $CC -O0 -g -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. FLAGS -c -o prog.o truth.c
  *
- * Built by scripts/build-cross.sh, for each of the 8 variants, exactly as:
+ * FLAGS being what the test varies: -gdwarf-N (2 to 5; -gstrict-dwarf),
+ * -gz=zlib, -fdebug-types-section, and $CC gcc, i686-linux-gnu-gcc,
+ * aarch64-linux-gnu-gcc, s390x-linux-gnu-gcc or clang-14. The prefix map
+ * keeps the DWARF, and so the GNU build ID, independent of the directory
+ * (the committed bindings in internal/truth record that build ID). decl.c is
+ * a second compilation unit that only declares struct list_head.
  *
- *   cd testdata/c
- *   $CC -static -O0 -g -gdwarf-$N -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. -o prog truth.c
- *   $CC -O0 -g -gdwarf-$N -fno-omit-frame-pointer -ffile-prefix-map=$PWD=. -c -o prog.o truth.c
+ * Its sections:
+ *   1. struct node and friends (internal/truth: layout against pahole and
+ *      gdb, values read back through generated bindings from the core);
+ *   2. struct kinds and friends (gen and cmd/kvmgen: golden bindings, and
+ *      values read back through bindings from the bytes the program prints);
+ *   3. the type shapes dwarfmodel decodes (struct bits, ops, quals, ...),
+ *      each kept by a global variable.
  *
- * with $CC one of gcc (x86_64), i686-linux-gnu-gcc, aarch64-linux-gnu-gcc,
- * s390x-linux-gnu-gcc and $N 4 or 5, then run (under `ulimit -c unlimited`)
- * natively on x86_64 and under qemu-i386 / qemu-aarch64 / qemu-s390x for the
- * others, its stdout kept as prog.out and its core as prog.core. A
- * layout-only build per architecture adds -gdwarf-2 -gstrict-dwarf (N=2) and
- * is not run. The prefix
- * map keeps the DWARF, and so the GNU build ID, independent of the checkout's
- * path (the committed bindings in internal/truth record that build ID).
+ * Run (natively, or under qemu-i386, qemu-aarch64, qemu-s390x), it prints:
  *
- * Output format, one value per line:
- *   key=value
- * integers in decimal (signed as signed), pointers as 0x%llx, floats as C99
- * hexadecimal floats (%a, exact), strings between double quotes (no escapes:
- * every string here is plain ASCII without quotes or backslashes).
+ *   prog          section 1: every value it stored, then calls abort() so
+ *                 that a core file is written (prog.out and prog.core);
+ *   prog kinds    section 2: "sym NAME ADDRESS SIZE" (address in hex) and
+ *                 "mem ADDRESS HEXBYTES" lines for each global (and g_kinds'
+ *                 flexible array past it), then the values; exits 0.
+ *
+ * Values are "key=value" lines: integers in decimal (signed as signed),
+ * pointers as 0x%llx, strings between double quotes (no escapes: every
+ * string here is plain ASCII without quotes or backslashes); floats as C99
+ * hexadecimal floats (%a, exact) in section 1, with %.17g in section 2.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +44,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define NNODES 3 /* the nodes of section 1's list */
+
+/* ==== section 1: struct node and friends (internal/truth) ==== */
 
 /* ---- enums ---- */
 enum color { COLOR_RED, COLOR_GREEN, COLOR_BLUE = 200 };     /* unsigned */
@@ -199,17 +214,279 @@ struct node {
 
 /* ---- globals ---- */
 struct node *g_head;
-int g_count;
+int g_count = NNODES;     /* section 2 prints it too */
 enum delta g_delta = DELTA_NEG;
-const char g_banner[] = "kvmgen-truth";
+const char g_banner[] = "kvmgen-truth"; /* section 2 prints it too */
 struct ints g_ints;
 struct flex *g_flex;
 struct exotic g_exotic;
 
+/* ==== section 2: struct kinds and friends (gen, cmd/kvmgen) ==== */
+
+enum kcolor { KRED, KGREEN, KBLUE = 200 };
+enum ksign { KNEG = -5, KZERO = 0, KPOS = 7 };
+typedef enum { TA = 1, TB = 2 } tenum_t;
+typedef struct { int counter; } katomic_t;
+typedef unsigned long kulong;
+typedef char klabel_t[6];
+
+struct klist {
+	struct klist *next, *prev;
+};
+
+struct khidden; /* declared, never defined: pointers to it get an opaque type */
+
+struct kinner {
+	short x;
+	unsigned char tag[3];
+};
+
+union kval {
+	long l;
+	double d;
+	unsigned char raw[8];
+};
+
+struct kinds {
+	char c;
+	signed char sc;
+	unsigned char uc;
+	short s;
+	unsigned short us;
+	int i;
+	unsigned int ui;
+	long l;
+	unsigned long ul;
+	long long ll;
+	unsigned long long ull;
+	bool b;
+	float f;
+	double d;
+	enum kcolor color;
+	enum ksign sign;
+	tenum_t te;
+	katomic_t refs;
+	kulong word;
+	const volatile int cv;
+	unsigned int bf_a : 3;
+	signed int bf_b : 5;
+	unsigned long long bf_c : 40;
+	bool bf_d : 1;
+	enum ksign bf_e : 4;
+	int arr[4];
+	short grid[2][3];
+	char name[8];
+	char names[2][6];
+	klabel_t label;
+	struct kinner inner;
+	struct kinner inners[2];
+	union kval val;
+	union { /* anonymous union */
+		int u_i;
+		float u_f;
+	};
+	struct { /* anonymous struct */
+		short ax, ay;
+	};
+	struct {
+		int px, py;
+	} pos; /* named member of an anonymous type */
+	struct klist link;
+	struct kinds *self;
+	void *opaque;
+	struct khidden *hidden;
+	int (*fn)(int);
+	struct klist **pp;
+	const char *str;
+	int addr;     /* collides with the Addr method */
+	int bytes;    /* collides with the Bytes method */
+	int foo_bar;  /* these two have the same Go name */
+	int foo__bar;
+	unsigned short nflex;
+	int flex[]; /* flexible array member */
+};
+
+static int twice(int x) { return 2 * x; }
+static struct klist *g_listp;
+
+struct kinds g_kinds = {
+	.c = 'k', .sc = -100, .uc = 250, .s = -30000, .us = 65000,
+	.i = -2000000000, .ui = 4000000000u, .l = -1234567, .ul = 3000000000ul,
+	.ll = -9000000000000000000ll, .ull = 18000000000000000000ull,
+	.b = true, .f = -1.5f, .d = 3.25, .color = KBLUE, .sign = KNEG, .te = TB,
+	.refs = {-42}, .word = 123456789ul, .cv = -7,
+	.bf_a = 5, .bf_b = -11, .bf_c = 0xfedcba9876ull, .bf_d = true, .bf_e = KNEG,
+	.arr = {1, -2, 3, -4}, .grid = {{1, 2, 3}, {-4, -5, -6}},
+	.name = "kinds", .names = {"ab", "cdefg"}, .label = "lbl",
+	.inner = {-9, {7, 8, 9}}, .inners = {{1, {1, 2, 3}}, {-2, {4, 5, 6}}},
+	.val = {.d = -0.0625},
+	.u_i = 0x11223344, .ax = -3, .ay = 4, .pos = {100, -200},
+	.str = "a string",
+	.addr = 77, .bytes = 88, .foo_bar = 1, .foo__bar = 2,
+	.nflex = 3, .flex = {10, -20, 30},
+};
+enum ksign g_sign = KNEG;
+struct kinds *g_ptr = &g_kinds;
+short g_vec[3] = {-1, 2, -3};
+
+static void mem(const char *name, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	printf("sym %s %llx %zu\n", name, (unsigned long long)(uintptr_t)p, n);
+	printf("mem %llx ", (unsigned long long)(uintptr_t)p);
+	for (i = 0; i < n; i++)
+		printf("%02x", b[i]);
+	printf("\n");
+}
+
+/* ==== section 3: the type shapes dwarfmodel decodes ==== */
+
+typedef unsigned int u32;
+typedef signed char s8;
+typedef unsigned long long u64;
+typedef u32 u32_alias;
+
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+enum hue { RED, GREEN = 5, BLUE = 1000 };
+enum negative { NEG_MIN = -2147483647 - 1, NEG_ONE = -1, NEG_ZERO = 0 };
+enum big_unsigned { BIG_TOP = 0xfffffffful, BIG_ONE = 1 };
+enum small { SMALL_A = 1, SMALL_B = 2 } __attribute__((packed));
+
+struct bits {
+	unsigned int a : 3;
+	unsigned int b : 5;
+	signed int c : 7;
+	unsigned int d : 17;	/* straddles into the next 32-bit unit */
+	unsigned char e : 1;
+	unsigned long long f : 40;
+	long long g : 23;	/* signed, straddles */
+	unsigned short h : 9;
+	_Bool flag : 1;
+};
+
+struct __attribute__((packed)) packed_units {
+	unsigned char x;
+	unsigned int y : 20;	/* straddles storage units */
+	unsigned int z : 12;
+	unsigned long long w : 33;
+};
+
+union number {
+	int i;
+	float f;
+	double d;
+	unsigned char bytes[8];
+};
+
+struct anon_members {
+	int kind;
+	union {
+		long l;
+		void *p;
+	};
+	struct {
+		short x, y;
+	};
+	struct {
+		char tag;
+	} named;
+};
+
+typedef int (*binop_fn)(int, int);
+typedef void (*logger_fn)(const char *fmt, ...);
+
+struct ops {
+	binop_fn add;
+	int (*sub)(int a, int b);
+	void (*log)(const char *, ...);
+	char *(*lookup)(const struct ops *self, unsigned long key);
+	void (*noargs)(void);
+};
+
+struct array_dims {
+	int one[4];
+	short two[2][3];
+	char three[2][3][4];
+	struct list_head heads[2];
+	char big[256];	/* upper bound 255: a data1 form */
+	int zero[0];
+};
+
+struct quals {
+	const int ci;
+	volatile unsigned long vl;
+	const volatile char cvc;
+	const char *pcc;
+	char *const cpc;
+	int *restrict rp;
+	_Atomic int ai;
+};
+
+struct incomplete;	/* declared, never defined */
+
+struct uses_incomplete {
+	struct incomplete *p;
+	u32_alias alias;
+	s8 small;
+	u64 wide;
+	enum hue color;
+	enum negative neg;
+	enum big_unsigned bigu;
+	enum small sm;
+	float fl;
+	double db;
+	long double ld;
+	_Bool b;
+	char ch;
+	signed char sc;
+	unsigned char uc;
+	short s;
+	unsigned short us;
+	long l;
+	unsigned long ul;
+	long long ll;
+	size_t sz;
+};
+
+struct nested {
+	struct inner {
+		int a;
+		char b;
+	} in;
+	struct list_head link;
+	struct nested *self;
+};
+
+typedef struct {
+	int x;
+} anon_typedef;
+
+struct list_head global_list;
+enum hue global_color = GREEN;
+struct bits global_bits;
+struct packed_units global_packed;
+union number global_number;
+struct anon_members global_anon;
+struct ops global_ops;
+struct array_dims global_arrays;
+struct flex *global_flex;
+struct quals *global_quals;
+struct uses_incomplete global_uses;
+struct nested global_nested;
+anon_typedef global_anon_typedef;
+logger_fn global_logger;
+const int global_const = 42;
+int global_matrix[3][5];
+
+/* ==== the reports ==== */
+
 static int op_add(int a, const char *s) { return a + (int)strlen(s); }
 static int answer(void) { return 42; }
-
-#define NNODES 3
 
 static void print_ints(const char *p, const struct ints *v)
 {
@@ -271,7 +548,8 @@ static void fill_ints(struct ints *v, int k)
 	v->ip = (intptr_t)(-77 - k);
 }
 
-int main(void)
+/* Section 1's report: builds the list, prints every value, aborts. */
+static void truth_report(void)
 {
 	static const char *labels[NNODES] = {"alpha", "bravo", "charlie-delta"};
 	struct node *nodes[NNODES];
@@ -281,7 +559,7 @@ int main(void)
 	for (k = 0; k < NNODES; k++) {
 		nodes[k] = calloc(1, sizeof(struct node));
 		if (!nodes[k])
-			return 1;
+			exit(1);
 	}
 	g_flex = malloc(sizeof(struct flex) + 5 * sizeof(int));
 	g_flex->n = 5;
@@ -485,4 +763,111 @@ int main(void)
 	}
 	fflush(stdout);
 	abort();
+}
+
+/* Section 2's report: the globals' bytes and values. */
+static int kinds_report(void)
+{
+	struct kinds *k = &g_kinds;
+	int i, j;
+
+	g_listp = &k->link;
+	k->link.next = &k->link;
+	k->link.prev = &k->link;
+	k->self = k;
+	k->opaque = &g_count;
+	k->hidden = (struct khidden *)&g_count;
+	k->fn = twice;
+	k->pp = &g_listp;
+
+	mem("g_kinds", k, sizeof *k + 3 * sizeof(int));
+	mem("g_count", &g_count, sizeof g_count);
+	mem("g_banner", g_banner, sizeof g_banner);
+	mem("g_sign", &g_sign, sizeof g_sign);
+	mem("g_ptr", &g_ptr, sizeof g_ptr);
+	mem("g_vec", g_vec, sizeof g_vec);
+	mem("g_listp", &g_listp, sizeof g_listp);
+	mem("str", k->str, strlen(k->str) + 1);
+
+	printf("c=%d\n", (int)k->c);
+	printf("sc=%d\n", (int)k->sc);
+	printf("uc=%u\n", (unsigned)k->uc);
+	printf("s=%d\n", (int)k->s);
+	printf("us=%u\n", (unsigned)k->us);
+	printf("i=%d\n", k->i);
+	printf("ui=%u\n", k->ui);
+	printf("l=%ld\n", k->l);
+	printf("ul=%lu\n", k->ul);
+	printf("ll=%lld\n", k->ll);
+	printf("ull=%llu\n", k->ull);
+	printf("b=%d\n", (int)k->b);
+	printf("f=%.17g\n", (double)k->f);
+	printf("d=%.17g\n", k->d);
+	printf("color=%u\n", (unsigned)k->color);
+	printf("sign=%d\n", (int)k->sign);
+	printf("te=%d\n", (int)k->te);
+	printf("refs.counter=%d\n", k->refs.counter);
+	printf("word=%lu\n", k->word);
+	printf("cv=%d\n", k->cv);
+	printf("bf_a=%u\n", (unsigned)k->bf_a);
+	printf("bf_b=%d\n", (int)k->bf_b);
+	printf("bf_c=%llu\n", (unsigned long long)k->bf_c);
+	printf("bf_d=%d\n", (int)k->bf_d);
+	printf("bf_e=%d\n", (int)k->bf_e);
+	for (i = 0; i < 4; i++)
+		printf("arr[%d]=%d\n", i, k->arr[i]);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			printf("grid[%d][%d]=%d\n", i, j, (int)k->grid[i][j]);
+	printf("name=\"%s\"\n", k->name);
+	for (i = 0; i < 2; i++)
+		printf("names[%d]=\"%s\"\n", i, k->names[i]);
+	printf("label=\"%s\"\n", k->label);
+	printf("inner.x=%d\n", (int)k->inner.x);
+	for (i = 0; i < 3; i++)
+		printf("inner.tag[%d]=%u\n", i, (unsigned)k->inner.tag[i]);
+	for (i = 0; i < 2; i++) {
+		printf("inners[%d].x=%d\n", i, (int)k->inners[i].x);
+		for (j = 0; j < 3; j++)
+			printf("inners[%d].tag[%d]=%u\n", i, j, (unsigned)k->inners[i].tag[j]);
+	}
+	printf("val.d=%.17g\n", k->val.d);
+	printf("val.l=%ld\n", k->val.l);
+	printf("u_i=%d\n", k->u_i);
+	printf("u_f=%.17g\n", (double)k->u_f);
+	printf("ax=%d\n", (int)k->ax);
+	printf("ay=%d\n", (int)k->ay);
+	printf("pos.px=%d\n", k->pos.px);
+	printf("pos.py=%d\n", k->pos.py);
+	printf("link.next=0x%llx\n", (unsigned long long)(uintptr_t)k->link.next);
+	printf("link.prev=0x%llx\n", (unsigned long long)(uintptr_t)k->link.prev);
+	printf("self=0x%llx\n", (unsigned long long)(uintptr_t)k->self);
+	printf("self.i=%d\n", k->self->i);
+	printf("opaque=0x%llx\n", (unsigned long long)(uintptr_t)k->opaque);
+	printf("hidden=0x%llx\n", (unsigned long long)(uintptr_t)k->hidden);
+	printf("fn=0x%llx\n", (unsigned long long)(uintptr_t)k->fn);
+	printf("pp=0x%llx\n", (unsigned long long)(uintptr_t)k->pp);
+	printf("str=\"%s\"\n", k->str);
+	printf("addr=%d\n", k->addr);
+	printf("bytes=%d\n", k->bytes);
+	printf("foo_bar=%d\n", k->foo_bar);
+	printf("foo__bar=%d\n", k->foo__bar);
+	printf("nflex=%u\n", (unsigned)k->nflex);
+	for (i = 0; i < k->nflex; i++)
+		printf("flex[%d]=%d\n", i, k->flex[i]);
+	printf("g_count=%d\n", g_count);
+	printf("g_banner=\"%s\"\n", g_banner);
+	printf("g_sign=%d\n", (int)g_sign);
+	printf("g_ptr=0x%llx\n", (unsigned long long)(uintptr_t)g_ptr);
+	for (i = 0; i < 3; i++)
+		printf("g_vec[%d]=%d\n", i, (int)g_vec[i]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "kinds") == 0)
+		return kinds_report();
+	truth_report();
+	return 1; /* not reached: truth_report aborts */
 }

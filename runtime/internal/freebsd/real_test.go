@@ -2,13 +2,13 @@ package freebsd
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
 
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // realCase is one of the LLVM project's FreeBSD test dumps, with what
@@ -32,17 +32,8 @@ var realCases = []realCase{
 // kernelSyms reads the kernel's symbol table with debug/elf.
 func kernelSyms(t testing.TB, arch string) map[string]uint64 {
 	t.Helper()
-	f, err := elf.Open(fbsdtest.Kernel(t, arch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := map[string]uint64{}
-	for _, s := range syms {
+	for _, s := range testfix.ELFSymbols(t, fbsdtest.Kernel(t, arch)) {
 		m[s.Name] = s.Value
 	}
 	return m

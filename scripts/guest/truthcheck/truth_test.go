@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,20 +106,6 @@ func testTruthShapes(t *testing.T, kdir string) {
 	}
 }
 
-// drgnScript prints, for each PID given, "PID HEX(cmdline) HEX(environ)",
-// read from the dump by drgn through the process's own page tables.
-const drgnScript = `
-import sys, drgn
-from drgn.helpers.linux.pid import find_task
-from drgn.helpers.linux.mm import cmdline, environ
-prog = drgn.Program()
-prog.set_core_dump(sys.argv[2])
-prog.load_debug_info([sys.argv[1]])
-for pid in map(int, sys.argv[3:]):
-    t = find_task(prog, pid)
-    print(pid, (b"\0".join(cmdline(t)) + b"\0").hex(), (b"\0".join(environ(t)) + b"\0").hex())
-`
-
 // TestDumpAgreesWithTruth reads the markers' argv and environment from
 // paging.vmcore with drgn (the one dump drgn reads) and compares them with
 // the guest's /proc/PID/cmdline and environ: the dump was taken from the
@@ -136,18 +121,10 @@ func testDumpAgreesWithTruth(t *testing.T, kdir string) {
 	if testing.Short() {
 		t.Skip("drgn loads the 590 MB vmlinux")
 	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import drgn").Run(); err != nil {
-		t.Skipf("drgn (python3-drgn, /usr/bin/python3) is not available: %v", err)
-	}
 	m := markers(t, dir)
-	args := []string{"-c", drgnScript, vmlinux, core}
-	for _, pid := range m {
-		args = append(args, strconv.Itoa(pid))
-	}
-	out, err := exec.Command("/usr/bin/python3", args...).Output()
-	if err != nil {
-		t.Fatalf("drgn: %v", err)
-	}
+	// "PID HEX(cmdline) HEX(environ)" for each, read through the
+	// process's own page tables.
+	out := testfix.Drgn(t, "proc_args", vmlinux, core, testfix.PIDArgs(m)...)
 	seen := 0
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(l)

@@ -1,0 +1,473 @@
+package kvm_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	kvm "github.com/kvmgen/kvmgen/runtime"
+)
+
+// qmem is memory made of 4 KiB pages: a read touching a page that is not
+// there fails, as a read outside a dump does.
+type qmem struct {
+	pages map[uint64][]byte
+	ptr   int
+	bo    binary.ByteOrder
+}
+
+func newQmem(ptr int, be bool) *qmem {
+	m := &qmem{pages: map[uint64][]byte{}, ptr: ptr, bo: binary.LittleEndian}
+	if be {
+		m.bo = binary.BigEndian
+	}
+	return m
+}
+
+func (m *qmem) ReadMemory(buf []byte, addr uint64) (int, error) {
+	n := 0
+	for n < len(buf) {
+		a := addr + uint64(n)
+		p, ok := m.pages[a&^0xfff]
+		if !ok {
+			return n, fmt.Errorf("address %#x not in the fake dump", a)
+		}
+		n += copy(buf[n:], p[a&0xfff:])
+	}
+	return n, nil
+}
+
+func (m *qmem) LookupSymbol(name string) (uint64, error) {
+	return 0, fmt.Errorf("no symbol %s", name)
+}
+
+func (m *qmem) BuildID() string { return "" }
+
+func (m *qmem) page(a uint64) []byte {
+	p, ok := m.pages[a&^0xfff]
+	if !ok {
+		p = make([]byte, 4096)
+		m.pages[a&^0xfff] = p
+	}
+	return p[a&0xfff:]
+}
+
+func (m *qmem) putPtr(a, v uint64) {
+	if m.ptr == 4 {
+		m.bo.PutUint32(m.page(a), uint32(v))
+	} else {
+		m.bo.PutUint64(m.page(a), v)
+	}
+}
+
+func (m *qmem) put32(a uint64, v uint32) { m.bo.PutUint32(m.page(a), v) }
+
+// qlist lays out a well-formed list of kind at head: elements at elems,
+// their entry at link, element i holding the value 100+i at offset 0.
+func qlist(m *qmem, kind kvm.QueueKind, head, link uint64, elems []uint64) {
+	first, last := uint64(0), head
+	if len(elems) > 0 {
+		first, last = elems[0], elems[len(elems)-1]+link
+	}
+	m.putPtr(head, first)
+	if kind == kvm.QueueTailQ || kind == kvm.QueueSTailQ {
+		m.putPtr(head+uint64(m.ptr), last)
+	}
+	for i, e := range elems {
+		m.put32(e, uint32(100+i))
+		next, prev := uint64(0), head
+		if i+1 < len(elems) {
+			next = elems[i+1]
+		}
+		if i > 0 {
+			prev = elems[i-1] + link
+		}
+		m.putPtr(e+link, next)
+		if kind == kvm.QueueList || kind == kvm.QueueTailQ {
+			m.putPtr(e+link+uint64(m.ptr), prev)
+		}
+	}
+}
+
+// walkQueue collects what QueueAt yields, failing the test if the walk
+// does not end within seconds or yields after an error.
+func walkQueue(t *testing.T, m kvm.Memory, q kvm.Queue) ([]kvm.QueueElem, error) {
+	t.Helper()
+	type result struct {
+		elems []kvm.QueueElem
+		err   error
+		after bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		for e, err := range kvm.QueueAt(m, q) {
+			if r.err != nil {
+				r.after = true
+			}
+			if err != nil {
+				r.err = err
+				continue
+			}
+			r.elems = append(r.elems, e)
+		}
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		if r.after {
+			t.Errorf("QueueAt yielded after its error %v", r.err)
+		}
+		return r.elems, r.err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("QueueAt(%+v) did not end", q)
+	}
+	return nil, nil
+}
+
+var queueKinds = []kvm.QueueKind{kvm.QueueSList, kvm.QueueList, kvm.QueueSTailQ, kvm.QueueTailQ}
+
+// TestQueueWellFormed walks lists of every kind, pointer size and byte
+// order, strict and not: the elements come in order, read whole.
+func TestQueueWellFormed(t *testing.T) {
+	const head, link = 0x10000, 24
+	elems := []uint64{0x20000, 0x21f00, 0x30080} // the second one straddles a page
+	for _, kind := range queueKinds {
+		for _, ptr := range []int{4, 8} {
+			for _, be := range []bool{false, true} {
+				for _, n := range []int{0, 1, 3} {
+					name := fmt.Sprintf("%v/ptr%d/be=%v/%d", kind, ptr, be, n)
+					m := newQmem(ptr, be)
+					qlist(m, kind, head, link, elems[:n])
+					for _, strict := range []bool{false, true} {
+						for _, size := range []int{0, 64} {
+							q := kvm.Queue{Kind: kind, Name: name, Head: head, Link: link, ElemSize: size, PtrSize: ptr, BigEndian: be, QueueOptions: kvm.QueueOptions{Strict: strict}}
+							got, err := walkQueue(t, m, q)
+							if err != nil || len(got) != n {
+								t.Fatalf("%s strict=%v size=%d: %d elements, %v; want %d", name, strict, size, len(got), err, n)
+							}
+							for i, e := range got {
+								if e.Addr != elems[i] {
+									t.Errorf("%s: element %d at %#x, want %#x", name, i, e.Addr, elems[i])
+								}
+								if size == 0 && e.Bytes != nil || size != 0 && (len(e.Bytes) != size || m.bo.Uint32(e.Bytes) != uint32(100+i)) {
+									t.Errorf("%s: element %d bytes % x", name, i, e.Bytes)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestQueueCorrupt breaks well-formed lists one link at a time: each
+// break gives one *kvm.ListError naming the entry (or head) whose link is
+// bad, after the elements before it, and the walk ends.
+func TestQueueCorrupt(t *testing.T) {
+	const head, link = 0x10000, 16
+	const outside = 0xdead0000
+	e := []uint64{0x20000, 0x21000, 0x22000, 0x23000}
+	type brk struct {
+		name  string
+		kinds []kvm.QueueKind // nil: all
+		ptr8  bool            // only with 8-byte pointers
+		edit  func(m *qmem)
+		q     func(q *kvm.Queue)
+		// The error: node, its link's value, elements before it, a word
+		// of the message; strictOnly: the list walks without Strict.
+		node, next uint64
+		index      int
+		msg        string
+		strictOnly bool
+		readErr    bool
+	}
+	prevOff := func(m *qmem) uint64 { return link + uint64(m.ptr) }
+	cases := []brk{
+		{name: "cycle to the first", edit: func(m *qmem) { m.putPtr(e[3]+link, e[0]) }, node: e[3] + link, next: e[0], index: 4, msg: "cycle"},
+		{name: "cycle to itself", edit: func(m *qmem) { m.putPtr(e[1]+link, e[1]) }, node: e[1] + link, next: e[1], index: 2, msg: "cycle"},
+		{name: "link outside the dump", edit: func(m *qmem) { m.putPtr(e[1]+link, outside) }, node: e[1] + link, next: outside, index: 2, msg: "cannot read", readErr: true},
+		{name: "first link outside the dump", edit: func(m *qmem) { m.putPtr(head, outside) }, node: head, next: outside, index: 0, msg: "cannot read", readErr: true},
+		{name: "head outside the dump", q: func(q *kvm.Queue) { q.Head = outside }, node: outside, index: 0, msg: "list head", readErr: true},
+		{name: "link wraps the address space", ptr8: true, edit: func(m *qmem) { m.putPtr(e[0]+link, ^uint64(7)) }, node: e[0] + link, next: ^uint64(7), index: 1, msg: "address space"},
+		{name: "NULL back link", kinds: []kvm.QueueKind{kvm.QueueList, kvm.QueueTailQ},
+			edit: func(m *qmem) { m.putPtr(e[2]+prevOff(m), 0) }, node: e[2] + link, next: 0, index: 2, msg: "NULL back link"},
+		{name: "back link elsewhere", kinds: []kvm.QueueKind{kvm.QueueList, kvm.QueueTailQ},
+			edit: func(m *qmem) { m.putPtr(e[2]+prevOff(m), head) }, node: e[2] + link, next: head, index: 2, msg: "back link", strictOnly: true},
+		{name: "tail pointer elsewhere", kinds: []kvm.QueueKind{kvm.QueueSTailQ, kvm.QueueTailQ},
+			edit: func(m *qmem) { m.putPtr(head+uint64(m.ptr), e[2]+link) }, node: head, next: e[2] + link, index: 4, msg: "tail pointer", strictOnly: true},
+		{name: "tail pointer NULL", kinds: []kvm.QueueKind{kvm.QueueSTailQ, kvm.QueueTailQ},
+			edit: func(m *qmem) { m.putPtr(head+uint64(m.ptr), 0) }, node: head, next: 0, index: 4, msg: "tail pointer", strictOnly: true},
+		{name: "longer than Max", q: func(q *kvm.Queue) { q.Max = 2 }, node: e[1] + link, next: e[2], index: 2, msg: "longer than 2"},
+	}
+	for _, c := range cases {
+		for _, kind := range queueKinds {
+			if c.kinds != nil && !slices.Contains(c.kinds, kind) {
+				continue
+			}
+			for _, ptr := range []int{4, 8} {
+				if c.ptr8 && ptr != 8 {
+					continue
+				}
+				for _, strict := range []bool{false, true} {
+					name := fmt.Sprintf("%s/%v/ptr%d/strict=%v", c.name, kind, ptr, strict)
+					t.Run(name, func(t *testing.T) {
+						m := newQmem(ptr, false)
+						qlist(m, kind, head, link, e)
+						if c.edit != nil {
+							c.edit(m)
+						}
+						q := kvm.Queue{Kind: kind, Name: "test list", Head: head, Link: link, PtrSize: ptr, QueueOptions: kvm.QueueOptions{Strict: strict}}
+						if c.q != nil {
+							c.q(&q)
+						}
+						got, err := walkQueue(t, m, q)
+						if c.strictOnly && !strict {
+							if err != nil || len(got) != len(e) {
+								t.Fatalf("%d elements, %v; want all %d: only Strict checks this", len(got), err, len(e))
+							}
+							return
+						}
+						var le *kvm.ListError
+						if !errors.As(err, &le) {
+							t.Fatalf("%d elements, error %v; want a *kvm.ListError", len(got), err)
+						}
+						if le.Node != c.node || le.Next != c.next || le.Index != c.index || le.List != "test list" || !strings.Contains(le.Msg, c.msg) {
+							t.Errorf("%+v; want node %#x -> %#x after %d, about %q", le, c.node, c.next, c.index, c.msg)
+						}
+						if !strings.Contains(err.Error(), fmt.Sprintf("node %#x", c.node)) {
+							t.Errorf("%q does not name node %#x", err, c.node)
+						}
+						var re *kvm.ReadError
+						if c.readErr != errors.As(err, &re) {
+							t.Errorf("%v: wraps a *kvm.ReadError: %v, want %v", err, !c.readErr, c.readErr)
+						}
+						if want := min(c.index, len(e)); len(got) != want {
+							t.Errorf("%d elements before the error, want %d", len(got), want)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestQueueBadDescription: a Queue that does not describe a list is an
+// error before any read, never a panic or a huge allocation.
+func TestQueueBadDescription(t *testing.T) {
+	m := newQmem(8, false)
+	qlist(m, kvm.QueueList, 0x10000, 16, []uint64{0x20000})
+	ok := kvm.Queue{Kind: kvm.QueueList, Name: "l", Head: 0x10000, Link: 16, PtrSize: 8}
+	for _, c := range []struct {
+		name string
+		edit func(q *kvm.Queue)
+	}{
+		{"no kind", func(q *kvm.Queue) { q.Kind = 0 }},
+		{"unknown kind", func(q *kvm.Queue) { q.Kind = 9 }},
+		{"pointer size 3", func(q *kvm.Queue) { q.PtrSize = 3 }},
+		{"pointer size 0", func(q *kvm.Queue) { q.PtrSize = 0 }},
+		{"huge link offset", func(q *kvm.Queue) { q.Link = 1 << 40 }},
+		{"element smaller than its entry", func(q *kvm.Queue) { q.ElemSize = 20 }},
+		{"negative element size", func(q *kvm.Queue) { q.ElemSize = -1 }},
+		{"huge element size", func(q *kvm.Queue) { q.ElemSize = 1 << 40 }},
+	} {
+		q := ok
+		c.edit(&q)
+		got, err := walkQueue(t, m, q)
+		if err == nil || len(got) != 0 {
+			t.Errorf("%s: %d elements, %v; want an error", c.name, len(got), err)
+		}
+	}
+	if got, err := walkQueue(t, m, ok); err != nil || len(got) != 1 {
+		t.Fatalf("the good one: %d, %v", len(got), err)
+	}
+	// Stopping early stops the walk.
+	for range kvm.QueueAt(m, ok) {
+		break
+	}
+}
+
+// Typed iteration through a binding made by hand: struct fproc { int
+// p_pid; ...; LIST_ENTRY(fproc) p_list at 16; TAILQ_HEAD p_threads at
+// 32 }, struct fthread { int td_tid; TAILQ_ENTRY td_plist at 8 }.
+type fproc struct{ kvm.View }
+
+func (fproc) KVMType() int { return 0 }
+
+type fthread struct{ kvm.View }
+
+func (fthread) KVMType() int { return 1 }
+
+var queueSpec = kvm.Spec{
+	Package: "queuetest", Arch: "x86_64", PtrSize: 8,
+	Types: []kvm.TypeSpec{
+		{C: "struct fproc", Name: "fproc", Parent: -1, Size: 64, Fields: []kvm.FieldSpec{
+			kvm.M("p_pid", kvm.KindInt, 0, 4), kvm.M("p_list", kvm.KindStruct, 16, 16), kvm.M("p_threads", kvm.KindStruct, 32, 16),
+		}},
+		{C: "struct fthread", Name: "fthread", Parent: -1, Size: 32, Fields: []kvm.FieldSpec{
+			kvm.M("td_tid", kvm.KindInt, 0, 4), kvm.M("td_plist", kvm.KindStruct, 8, 16),
+		}},
+	},
+}
+
+func TestQueueTyped(t *testing.T) {
+	const allproc = 0x10000
+	procs := []uint64{0x20000, 0x20100, 0x20200}
+	threads := [][]uint64{{0x30000}, {0x30100, 0x30200, 0x30300}, nil}
+	m := newQmem(8, false)
+	qlist(m, kvm.QueueList, allproc, 16, procs)
+	for i, p := range procs {
+		qlist(m, kvm.QueueTailQ, p+32, 8, threads[i])
+		m.put32(p, uint32(10+i))
+		for j, td := range threads[i] {
+			m.put32(td, uint32(100000+10*i+j))
+		}
+	}
+	b, err := kvm.NewBinding(m, &queueSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p, err := range kvm.BSDListAt[fproc](b, allproc, "p_list", kvm.QueueOptions{Strict: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := int32(kvm.Uint(p.View, 0))
+		// The TAILQ_HEAD as a member view, as generated code gives it.
+		for td, err := range kvm.BSDTailQ[fthread](kvm.Sub(p.View, 2), "td_plist") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d/%d", pid, int32(kvm.Uint(td.View, 3))))
+		}
+	}
+	if s := strings.Join(got, " "); s != "10/100000 11/100010 11/100011 11/100012" {
+		t.Errorf("threads %s", s)
+	}
+	// The singly-linked kinds read the same next links.
+	n := 0
+	for _, err := range kvm.BSDSListAt[fproc](b, allproc, "p_list") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	for _, err := range kvm.BSDSTailQAt[fthread](b, procs[1]+32, "td_plist") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 6 {
+		t.Errorf("SLIST and STAILQ: %d elements, want 6", n)
+	}
+
+	// A thread list that loops: the error names the list and the entry.
+	m.putPtr(threads[1][2]+8, threads[1][1])
+	var le *kvm.ListError
+	n = 0
+	for _, err := range kvm.BSDTailQAt[fthread](b, procs[1]+32, "td_plist") {
+		if err != nil {
+			if !errors.As(err, &le) {
+				t.Fatalf("%v, want a *kvm.ListError", err)
+			}
+			continue
+		}
+		n++
+	}
+	if le == nil || le.List != "struct fthread.td_plist" || le.Node != threads[1][2]+8 || le.Next != threads[1][1] || n != 3 {
+		t.Errorf("cycle: %v after %d threads", le, n)
+	}
+	// Members that are not entries, or not in the bindings.
+	for _, member := range []string{"p_pid", "p_nosuch"} {
+		for _, err := range kvm.BSDListAt[fproc](b, allproc, member) {
+			if err == nil || !strings.Contains(err.Error(), member) {
+				t.Errorf("BSDListAt(%s): %v, want an error naming it", member, err)
+			}
+		}
+	}
+}
+
+// TestQueueFreeBSDDumps walks the real dumps' allproc (a LIST through
+// p_list) and thread lists (TAILQs through td_plist) with the offsets the
+// kernels export. The thread counts are lldb's for the same dumps
+// (TestFreeBSDKernelVMCore.py). The process lists were shortened by lldb's
+// lldb-minimize-processes.patch, which rewrote le_next links only: a
+// Strict walk of allproc must find the second process's le_prev still
+// pointing to the process that preceded it before the edit, while the
+// thread lists, untouched, pass Strict.
+func TestQueueFreeBSDDumps(t *testing.T) {
+	cases := []struct {
+		dump, arch string
+		pids       []int32
+		threads    int
+	}{
+		{"vmcore-amd64-minidump", "amd64", []int32{800, 28, 11}, 16},
+		{"vmcore-amd64-full", "amd64", []int32{806, 11}, 13},
+		{"vmcore-i386-minidump", "i386", []int32{806, 11}, 13},
+		{"vmcore-arm64-minidump", "arm64", []int32{939, 21, 11}, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.dump, func(t *testing.T) {
+			kd, err := kvm.Open2(fbsdtest.Kernel(t, c.arch), fbsdtest.Dump(t, c.dump), os.O_RDONLY, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kd.Close()
+			off := func(sym string) uint64 {
+				a, err := kd.LookupSymbol(sym)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b [4]byte
+				if err := kvm.ReadFull(kd, b[:], a); err != nil {
+					t.Fatal(err)
+				}
+				return uint64(binary.LittleEndian.Uint32(b[:]))
+			}
+			allproc, err := kd.LookupSymbol("allproc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ptr := kd.Info().PtrSize
+			q := kvm.Queue{Kind: kvm.QueueList, Name: "allproc", Head: allproc, Link: off("proc_off_p_list"), PtrSize: ptr}
+			var pids []int32
+			var addrs []uint64
+			threads := 0
+			for p, err := range kvm.QueueAt(kd, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b [4]byte
+				if err := kvm.ReadFull(kd, b[:], p.Addr+off("proc_off_p_pid")); err != nil {
+					t.Fatal(err)
+				}
+				pids = append(pids, int32(binary.LittleEndian.Uint32(b[:])))
+				addrs = append(addrs, p.Addr)
+				tq := kvm.Queue{Kind: kvm.QueueTailQ, Name: "p_threads", Head: p.Addr + off("proc_off_p_threads"), Link: off("thread_off_td_plist"), PtrSize: ptr, QueueOptions: kvm.QueueOptions{Strict: true}}
+				for _, err := range kvm.QueueAt(kd, tq) {
+					if err != nil {
+						t.Fatalf("pid %d: %v", pids[len(pids)-1], err)
+					}
+					threads++
+				}
+			}
+			if fmt.Sprint(pids) != fmt.Sprint(c.pids) || threads != c.threads {
+				t.Errorf("pids %v, %d threads; want %v, %d", pids, threads, c.pids, c.threads)
+			}
+			q.Strict = true
+			got, err := walkQueue(t, kd, q)
+			var le *kvm.ListError
+			if !errors.As(err, &le) || le.Index != 1 || len(got) != 1 || !strings.Contains(le.Msg, "back link le_prev") || le.Node != addrs[1]+off("proc_off_p_list") {
+				t.Fatalf("strict allproc: %d, %v; want the le_prev of the second process (%#x) reported", len(got), err, addrs[1])
+			}
+		})
+	}
+}
