@@ -134,17 +134,17 @@ type elfCore struct {
 
 const maxNoteSize = 64 << 20
 
-func openELFCore(ctx *OpenContext) (Dump, error) {
+func openELFCore(ctx *openContext) (Dump, error) {
 	var ident [elf.EI_NIDENT]byte
 	if n, _ := ctx.File.ReadAt(ident[:], 0); n < len(ident) || string(ident[:4]) != elf.ELFMAG {
-		return nil, &NotMineError{Format: "ELF core", Reason: "no ELF magic"}
+		return nil, &notMineError{Format: "ELF core", Reason: "no ELF magic"}
 	}
 	ef, err := readELFHeaders(ctx.Name, ctx.File, ctx.Size)
 	if err != nil {
 		return nil, err
 	}
 	if ef.Type != elf.ET_CORE {
-		return nil, &NotMineError{Format: "ELF core", Reason: fmt.Sprintf("ELF type is %v, not ET_CORE", ef.Type)}
+		return nil, &notMineError{Format: "ELF core", Reason: fmt.Sprintf("ELF type is %v, not ET_CORE", ef.Type)}
 	}
 	c := &elfCore{name: ctx.Name, r: ctx.File}
 	c.info.Arch = archOf(ef.Machine, ef.Class, ef.ByteOrder)
@@ -326,7 +326,7 @@ func openELFCore(ctx *OpenContext) (Dump, error) {
 }
 
 // isKernelExec says whether an execfile is an OS kernel.
-func isKernelExec(x *ExecInfo) bool {
+func isKernelExec(x *execInfo) bool {
 	if x.Symbol == nil {
 		return false
 	}

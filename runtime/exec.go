@@ -18,7 +18,7 @@ import (
 // execImage is a loaded execfile: a kernel image or program (ELF), or the
 // running kernel's /proc/kallsyms.
 type execImage struct {
-	info ExecInfo
+	info execInfo
 	syms map[string]uint64 // link-time values (runtimeAddrs: run-time values)
 	// list is every symbol, in the file's (or table's) order, with its
 	// nm type letter; same values as syms.
@@ -110,7 +110,7 @@ func loadExec(name string) (*execImage, error) {
 		return nil, fmt.Errorf("execfile %s: %w", name, err)
 	}
 	img := &execImage{
-		info: ExecInfo{Name: name, Machine: ef.Machine, Class: ef.Class, ByteOrder: ef.ByteOrder},
+		info: execInfo{Name: name, Machine: ef.Machine, Class: ef.Class, ByteOrder: ef.ByteOrder},
 		syms: make(map[string]uint64),
 	}
 	img.info.BuildID = elfBuildID(ef)
@@ -254,7 +254,7 @@ func loadKallsyms(name string) (*execImage, error) {
 		return nil, err
 	}
 	img.runtimeAddrs = true
-	img.info = ExecInfo{Name: name, Machine: hostMachine(), Class: hostClass(), ByteOrder: binary.NativeEndian}
+	img.info = execInfo{Name: name, Machine: hostMachine(), Class: hostClass(), ByteOrder: binary.NativeEndian}
 	img.info.Symbol = img.symbol
 	// The running kernel's build ID is in its notes.
 	if b, err := os.ReadFile("/sys/kernel/notes"); err == nil {

@@ -8,18 +8,18 @@ import (
 	"io"
 )
 
-// ErrNotMine is returned (possibly wrapped) by a format opener whose format
+// errNotMine is returned (possibly wrapped) by a format opener whose format
 // the corefile is not; the next opener is then tried.
-var ErrNotMine = errors.New("not this format")
+var errNotMine = errors.New("not this format")
 
-// NotMineError says why an opener declined a file. It wraps ErrNotMine.
-type NotMineError struct {
+// notMineError says why an opener declined a file. It wraps ErrNotMine.
+type notMineError struct {
 	Format string // the opener's format name
 	Reason string
 }
 
-func (e *NotMineError) Error() string { return e.Format + ": " + e.Reason }
-func (e *NotMineError) Unwrap() error { return ErrNotMine }
+func (e *notMineError) Error() string { return e.Format + ": " + e.Reason }
+func (e *notMineError) Unwrap() error { return errNotMine }
 
 // FormatError reports a corefile whose content is damaged or not what its
 // format requires, naming the file and the offset, as debug/elf does.
@@ -33,19 +33,19 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("%s: offset %#x: %s", e.File, e.Offset, e.Msg)
 }
 
-// OpenContext is what a format opener is given.
-type OpenContext struct {
+// openContext is what a format opener is given.
+type openContext struct {
 	Name     string      // the corefile's path, for errors
 	File     io.ReaderAt // the corefile's content
 	Size     int64       // its size in bytes; -1 for a device or pseudo-file of unknown size
 	Writable bool        // opened O_WRONLY or O_RDWR
 
 	// The execfile (kernel image), when one was given.
-	Exec *ExecInfo
+	Exec *execInfo
 }
 
-// ExecInfo describes the kernel image (execfile).
-type ExecInfo struct {
+// execInfo describes the kernel image (execfile).
+type execInfo struct {
 	Name      string
 	Machine   elf.Machine
 	Class     elf.Class

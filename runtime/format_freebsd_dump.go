@@ -27,8 +27,8 @@ type freebsdDump struct {
 	info DumpInfo
 }
 
-func openFreeBSD(ctx *OpenContext) (Dump, error) {
-	notMine := func(reason string) error { return &NotMineError{Format: freebsdFormat, Reason: reason} }
+func openFreeBSD(ctx *openContext) (Dump, error) {
+	notMine := func(reason string) error { return &notMineError{Format: freebsdFormat, Reason: reason} }
 	var magic [8]byte
 	n, _ := ctx.File.ReadAt(magic[:], 0)
 	var exec fbsd.Symbols

@@ -1,12 +1,12 @@
 package kvm
 
-// Format is one corefile format kvmgen can open. Open inspects ctx.File and
+// dumpFormat is one corefile format kvmgen can open. Open inspects ctx.File and
 // returns a Dump, or an error wrapping ErrNotMine (a *NotMineError) when the
 // content is not of its format, so that the next format is tried. Any other
 // error stops the search: the file is of this format but damaged.
-type Format struct {
+type dumpFormat struct {
 	Name string
-	Open func(ctx *OpenContext) (Dump, error)
+	Open func(ctx *openContext) (Dump, error)
 }
 
 // formats is the ordered list of content-detected corefile formats, tried in
@@ -17,7 +17,7 @@ type Format struct {
 // cores), then kdump-compressed files (their own magic). Formats that accept
 // any content (a raw physical memory image) are in lastResortFormats, tried
 // after these.
-var formats = []Format{
+var formats = []dumpFormat{
 	{Name: freebsdFormat, Open: openFreeBSD},
 	{Name: "ELF core", Open: openELFCore},
 	{Name: "kdump-compressed", Open: openKdump},
@@ -37,6 +37,6 @@ func Formats() []string {
 
 // lastResortFormats are tried, in order, when no format in formats claims
 // the file.
-var lastResortFormats = []Format{
+var lastResortFormats = []dumpFormat{
 	{Name: "raw physical memory", Open: openRaw},
 }

@@ -40,7 +40,7 @@ func fuzzSeeds(f *testing.F) {
 func FuzzOpenDump(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := OpenDump(&OpenContext{Name: "fuzz", File: bytes.NewReader(data), Size: int64(len(data))})
+		d, err := openDump(&openContext{Name: "fuzz", File: bytes.NewReader(data), Size: int64(len(data))})
 		if err != nil {
 			return
 		}

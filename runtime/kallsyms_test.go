@@ -634,7 +634,7 @@ func TestKallsymsMissingFallsBackToVMCoreInfo(t *testing.T) {
 		t.Fatal("no SYMBOL(kallsyms_names) in the dump's first MiB")
 	}
 	r := &patchedReader{r: f, patches: map[int64][]byte{int64(i): []byte("SYMBOL(kallsyms_nameX)")}}
-	d, err := OpenDump(&OpenContext{Name: "patched", File: r, Size: -1})
+	d, err := openDump(&openContext{Name: "patched", File: r, Size: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ type physRange struct{ Start, End uint64 }
 // findX86Kernel locates the kernel. cr3, when not 0, is a page-table root
 // from the dump (a CPU's CR3); the scan visits only the ranges given (held
 // memory), so it is bounded by the dump's size.
-func findX86Kernel(phys PhysReader, ranges []physRange, x *ExecInfo, cr3 uint64) (*kernelLocation, error) {
+func findX86Kernel(phys PhysReader, ranges []physRange, x *execInfo, cr3 uint64) (*kernelLocation, error) {
 	if x == nil || x.Symbol == nil || x.ReadLink == nil {
 		return nil, fmt.Errorf("%w: no execfile with symbols to search with", ErrKernelNotFound)
 	}
@@ -142,7 +142,7 @@ func probeDisp(w *x86Walker, bannerLink uint64, banner []byte, pa *uint64) (uint
 // findDispInMemory finds the displacement of a kernel whose virtual memory
 // can be read (a dump with virtual PT_LOADs but no VMCOREINFO) by looking
 // for linux_banner at each 2 MiB-aligned displacement.
-func findDispInMemory(m Memory, x *ExecInfo) (uint64, bool) {
+func findDispInMemory(m Memory, x *execInfo) (uint64, bool) {
 	if x == nil || x.Symbol == nil || x.ReadLink == nil {
 		return 0, false
 	}

@@ -81,7 +81,7 @@ func TestKernelWithoutVMCoreInfo(t *testing.T) {
 	wantDisp := objs["linux_banner"].addr - linkAddr(t, "linux_banner")
 	pid := strconv.Itoa(markerPID(t))
 	open := func(t *testing.T, name string, r io.ReaderAt, size int64) Dump {
-		d, err := OpenDump(&OpenContext{Name: name, File: r, Size: size, Exec: &img.info})
+		d, err := openDump(&openContext{Name: name, File: r, Size: size, Exec: &img.info})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestKernelWithoutVMCoreInfo(t *testing.T) {
 	}
 	// Without the kernel's content to search with, a raw image is not
 	// recognized: a clear error, not a guess.
-	if _, err := OpenDump(&OpenContext{Name: "raw", File: raw, Size: raw.size}); err == nil {
+	if _, err := openDump(&openContext{Name: "raw", File: raw, Size: raw.size}); err == nil {
 		t.Error("raw image without an execfile opened")
 	}
 }

@@ -110,7 +110,7 @@ func cstr(b []byte) string {
 	return string(b)
 }
 
-func openKdump(ctx *OpenContext) (Dump, error) {
+func openKdump(ctx *openContext) (Dump, error) {
 	var sig [8]byte
 	if n, _ := ctx.File.ReadAt(sig[:], 0); n < 8 || (string(sig[:]) != kdumpSignature && string(sig[:]) != diskdumpSig) {
 		// The flattened format wraps a kdump file.
@@ -129,7 +129,7 @@ func openKdump(ctx *OpenContext) (Dump, error) {
 			kd.info.Format = strings.Replace(kd.info.Format, "kdump-compressed", "kdump-compressed flattened", 1)
 			return kd, nil
 		}
-		return nil, &NotMineError{Format: "kdump-compressed", Reason: "no KDUMP signature"}
+		return nil, &notMineError{Format: "kdump-compressed", Reason: "no KDUMP signature"}
 	}
 	hdr := make([]byte, 512)
 	if n, err := ctx.File.ReadAt(hdr, 0); n < 472 {

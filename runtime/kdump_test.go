@@ -31,7 +31,7 @@ func openFixtureKdump(t *testing.T) *kdumpDump {
 	}
 	t.Cleanup(func() { f.Close() })
 	st, _ := f.Stat()
-	d, err := openKdump(&OpenContext{Name: name, File: f, Size: st.Size()})
+	d, err := openKdump(&openContext{Name: name, File: f, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestKdumpDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func(b []byte) (Dump, error) {
-		return OpenDump(&OpenContext{Name: "damaged", File: bytes.NewReader(b), Size: int64(len(b))})
+		return openDump(&openContext{Name: "damaged", File: bytes.NewReader(b), Size: int64(len(b))})
 	}
 	// Truncated in the page data: opens; reading the lost pages fails
 	// with a FormatError naming the offset.
@@ -378,7 +378,7 @@ func TestKdumpWithoutVMCoreInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := OpenDump(&OpenContext{Name: "novmci", File: bytes.NewReader(data), Size: int64(len(data)), Exec: &img.info})
+	d, err := openDump(&openContext{Name: "novmci", File: bytes.NewReader(data), Size: int64(len(data)), Exec: &img.info})
 	if err != nil {
 		t.Fatal(err)
 	}

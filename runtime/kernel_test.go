@@ -281,7 +281,7 @@ func TestKernelTruncatedELF(t *testing.T) {
 		t.Fatal(err)
 	}
 	const cut = 64 << 20 // the kernel image (physical 16 MiB+) partly held
-	d, err := OpenDump(&OpenContext{Name: "cut", File: io.NewSectionReader(f, 0, cut), Size: cut, Exec: &img.info})
+	d, err := openDump(&openContext{Name: "cut", File: io.NewSectionReader(f, 0, cut), Size: cut, Exec: &img.info})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -304,7 +304,7 @@ func TestKernelTruncatedELF(t *testing.T) {
 		}
 	}
 	// Cut inside the program headers: a FormatError, not a panic.
-	_, err = OpenDump(&OpenContext{Name: "cut", File: io.NewSectionReader(f, 0, 200), Size: 200})
+	_, err = openDump(&openContext{Name: "cut", File: io.NewSectionReader(f, 0, 200), Size: 200})
 	if !errors.As(err, &fe) {
 		t.Errorf("cut in the headers: %v", err)
 	}

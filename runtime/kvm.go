@@ -188,11 +188,11 @@ func openOptions(execfile, corefile string, o Options) (*KVM, error) {
 			return nil, fmt.Errorf("symbol file %w", err)
 		}
 	}
-	var ctx *OpenContext
+	var ctx *openContext
 	if kd.exec != nil {
-		ctx = &OpenContext{Exec: &kd.exec.info}
+		ctx = &openContext{Exec: &kd.exec.info}
 	} else {
-		ctx = &OpenContext{}
+		ctx = &openContext{}
 	}
 	ctx.Writable = writable
 	if corefile == DevNull {
@@ -349,7 +349,7 @@ func (m *mappedFile) Close() error {
 	return err
 }
 
-func openCore(name string, ctx *OpenContext, o Options) (Dump, io.Closer, error) {
+func openCore(name string, ctx *openContext, o Options) (Dump, io.Closer, error) {
 	flag := os.O_RDONLY
 	if ctx.Writable {
 		flag = os.O_RDWR
@@ -371,7 +371,7 @@ func openCore(name string, ctx *OpenContext, o Options) (Dump, io.Closer, error)
 			c.File = m
 		}
 	}
-	d, err := OpenDump(&c)
+	d, err := openDump(&c)
 	if err != nil {
 		if mm != nil {
 			mm.Close()
@@ -388,18 +388,18 @@ func openCore(name string, ctx *OpenContext, o Options) (Dump, io.Closer, error)
 	return d, f, nil
 }
 
-// OpenDump tries each known format on ctx.File in turn and returns the
+// openDump tries each known format on ctx.File in turn and returns the
 // first that claims it. When none does, the error lists each format's
 // reason.
-func OpenDump(ctx *OpenContext) (Dump, error) {
+func openDump(ctx *openContext) (Dump, error) {
 	var reasons []string
-	for _, list := range [][]Format{formats, lastResortFormats} {
+	for _, list := range [][]dumpFormat{formats, lastResortFormats} {
 		for _, f := range list {
 			d, err := f.Open(ctx)
 			if err == nil {
 				return d, nil
 			}
-			if !errors.Is(err, ErrNotMine) {
+			if !errors.Is(err, errNotMine) {
 				return nil, err
 			}
 			reasons = append(reasons, err.Error())
@@ -623,7 +623,7 @@ func (kd *KVM) loadDumpKallsyms() {
 		return
 	}
 	img := &execImage{list: t.syms, lazy: true, runtimeAddrs: true, name: kd.coreName}
-	img.info = ExecInfo{Name: kd.coreName, Symbol: img.symbol}
+	img.info = execInfo{Name: kd.coreName, Symbol: img.symbol}
 	kd.ks.img, kd.ks.at = img, t.names
 }
 

@@ -23,23 +23,23 @@ type rawDump struct {
 	walk *x86Walker
 }
 
-func openRaw(ctx *OpenContext) (Dump, error) {
+func openRaw(ctx *openContext) (Dump, error) {
 	x := ctx.Exec
 	if x == nil || x.Machine != elf.EM_X86_64 {
-		return nil, &NotMineError{Format: "raw physical memory", Reason: "needs an x86-64 kernel execfile to find the kernel in the image"}
+		return nil, &notMineError{Format: "raw physical memory", Reason: "needs an x86-64 kernel execfile to find the kernel in the image"}
 	}
 	end := uint64(ctx.Size)
 	if ctx.Size < 0 {
 		e, err := systemRAMEnd("/proc/iomem")
 		if err != nil {
-			return nil, &NotMineError{Format: "raw physical memory", Reason: "size unknown and /proc/iomem unreadable: " + err.Error()}
+			return nil, &notMineError{Format: "raw physical memory", Reason: "size unknown and /proc/iomem unreadable: " + err.Error()}
 		}
 		end = e
 	}
 	d := &rawDump{name: ctx.Name, r: ctx.File, end: end}
 	loc, err := findX86Kernel(d, []physRange{{0, end}}, x, 0)
 	if err != nil {
-		return nil, &NotMineError{Format: "raw physical memory", Reason: err.Error()}
+		return nil, &notMineError{Format: "raw physical memory", Reason: err.Error()}
 	}
 	d.walk = loc.walker
 	d.kmem = &kernelMem{phys: d, xlat: loc.walker}

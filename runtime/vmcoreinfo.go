@@ -92,7 +92,7 @@ func (vi *VMCoreInfo) PageSize() (int, bool) {
 
 // dispFromStext derives the KASLR displacement where VMCOREINFO has no
 // KERNELOFFSET (i386): the run-time SYMBOL(_stext) minus the execfile's.
-func dispFromStext(vi *VMCoreInfo, x *ExecInfo) (uint64, bool) {
+func dispFromStext(vi *VMCoreInfo, x *execInfo) (uint64, bool) {
 	if vi == nil || x == nil || x.Symbol == nil {
 		return 0, false
 	}
