@@ -7,33 +7,36 @@ import "strings"
 // byte offset from the start of st and the member's type. Bitfields are
 // found too; their offset is ByteOffset's.
 func MemberPath(st *Struct, path string) (int64, Type, bool) {
-	var off int64
-	cur := st
-	parts := strings.Split(path, ".")
-	for i, name := range parts {
-		o, t, ok := findMember(cur, name, 0)
-		if !ok {
-			return 0, nil, false
-		}
-		off += o
-		if i == len(parts)-1 {
-			return off, t, true
-		}
-		next, ok := Underlying(t).(*Struct)
-		if !ok {
-			return 0, nil, false
-		}
-		cur = next
-	}
-	return 0, nil, false
-}
-
-func findMember(st *Struct, name string, depth int) (int64, Type, bool) {
-	m, base, ok := FindMember(st, name)
+	m, base, ok := FindPath(st, path)
 	if !ok {
 		return 0, nil, false
 	}
 	return base + m.ByteOffset, m.Type, true
+}
+
+// FindPath is FindMember along a dotted path: a member name (found through
+// anonymous members, as C does) or names joined by dots through named
+// members of struct or union type ("thread_info.cpu"). base is the offset
+// within st of the aggregate that declares the member found. The one
+// member lookup of the generator, Bind's relocation and procs.
+func FindPath(st *Struct, path string) (m *Member, base int64, ok bool) {
+	var off int64
+	for cur := st; ; {
+		name, rest, more := strings.Cut(path, ".")
+		m, b, ok := FindMember(cur, name)
+		if !ok {
+			return nil, 0, false
+		}
+		if !more {
+			return m, off + b, true
+		}
+		next, isStruct := Underlying(m.Type).(*Struct)
+		if !isStruct || m.IsBitfield() || next.Incomplete {
+			return nil, 0, false
+		}
+		off += b + m.ByteOffset
+		cur, path = next, rest
+	}
 }
 
 // FindMember finds the member called name in st or, as C lets code name

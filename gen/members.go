@@ -151,30 +151,6 @@ func expandTypes(in []string) ([]string, error) {
 	return out, nil
 }
 
-// findPath finds the member at path in s as the runtime does at Bind
-// (kvm's findPath): through anonymous members, and through named members
-// of struct or union type for each dot. base is the offset within s of
-// the aggregate declaring the member found.
-func findPath(s *dwarfmodel.Struct, path string) (m *dwarfmodel.Member, base int64, ok bool) {
-	var off int64
-	for cur := s; ; {
-		name, rest, more := strings.Cut(path, ".")
-		m, b, ok := dwarfmodel.FindMember(cur, name)
-		if !ok || m.Type == nil {
-			return nil, 0, false
-		}
-		if !more {
-			return m, off + b, true
-		}
-		next, isStruct := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
-		if !isStruct || m.IsBitfield() || next.Incomplete {
-			return nil, 0, false
-		}
-		off += b + m.ByteOffset
-		cur, path = next, rest
-	}
-}
-
 // selectFields resolves the members selected for a (a.sel) in the
 // generation kernel's layout of a: each becomes a field, at the first of
 // its paths the kernel has (or absent, for a declared type the kernel
@@ -199,8 +175,8 @@ func (p *planner) selectFields(a *agg) error {
 		}
 		fl := &field{accName: name, paths: m.Paths}
 		for _, path := range m.Paths {
-			mem, base, ok := findPath(a.s, path)
-			if !ok {
+			mem, base, ok := dwarfmodel.FindPath(a.s, path)
+			if !ok || mem.Type == nil {
 				continue
 			}
 			if m.Type != nil && dwarfmodel.Declare(mem.Type, "") != dwarfmodel.Declare(m.Type, "") {

@@ -853,7 +853,7 @@ func (b *Binding) findType(src dwarfmodel.Source, ts *TypeSpec, done []*dwarfmod
 			t = a.Elem
 		}
 	case ts.Parent >= 0 && ts.Parent < len(done) && done[ts.Parent] != nil:
-		m, _, ok := findPath(done[ts.Parent], ts.Path)
+		m, _, ok := dwarfmodel.FindPath(done[ts.Parent], ts.Path)
 		if !ok {
 			return nil, "its parent has no member " + ts.Path
 		}
@@ -911,7 +911,7 @@ func resolveMember(st *dwarfmodel.Struct, fs *FieldSpec, ptrSize int) (Field, st
 	paths := fs.paths()
 	var why string
 	for k, p := range paths {
-		m, base, ok := findPath(st, p)
+		m, base, ok := dwarfmodel.FindPath(st, p)
 		if !ok || m.Type == nil {
 			continue
 		}
@@ -934,31 +934,6 @@ func resolveMember(st *dwarfmodel.Struct, fs *FieldSpec, ptrSize int) (Field, st
 		}
 	}
 	return Field{}, why
-}
-
-// findPath finds the member at path in st: a member name as
-// dwarfmodel.FindMember finds it (through anonymous members), or names
-// joined by dots through named members of struct or union type
-// ("thread_info.cpu"). base is the offset within st of the aggregate that
-// declares the member found.
-func findPath(st *dwarfmodel.Struct, path string) (m *dwarfmodel.Member, base int64, ok bool) {
-	var off int64
-	for cur := st; ; {
-		name, rest, more := strings.Cut(path, ".")
-		m, b, ok := dwarfmodel.FindMember(cur, name)
-		if !ok {
-			return nil, 0, false
-		}
-		if !more {
-			return m, off + b, true
-		}
-		next, isStruct := dwarfmodel.Underlying(m.Type).(*dwarfmodel.Struct)
-		if !isStruct || m.IsBitfield() || next.Incomplete {
-			return nil, 0, false
-		}
-		off += b + m.ByteOffset
-		cur, path = next, rest
-	}
 }
 
 func resolveField(st *dwarfmodel.Struct, m *dwarfmodel.Member, base int64, fs *FieldSpec, ptrSize int) (Field, string) {
