@@ -13,6 +13,7 @@ pkgs=(
   libc6-dev-i386-cross libc6-dev-arm64-cross libc6-dev-s390x-cross # their headers (only recommended by the compilers)
   busybox-static
   python3-drgn crash # peers for the benchmarks and oracles
+  time               # /usr/bin/time: the benchmark scripts' CPU and peak RSS
   qemu-system-arm socat python3-lzo bsdextrautils # runtime: arm64 fixture, LZO kdump test, hexdump oracle
 )
 missing=()

@@ -161,23 +161,9 @@ CMDS=(
 	"drgn open many|0|$PY $DT $V $M open"
 )
 RES=$OUT/runs.tsv
-: > "$RES"
-n=${#CMDS[@]}
-printf '%s\n' "${CMDS[@]}" | cut -d'|' -f1 > "$OUT/names.txt"
-for ((r = 0; r <= RUNS; r++)); do
-	load=$(cut -d' ' -f1 /proc/loadavg)
-	for ((j = 0; j < n; j++)); do
-		IFS='|' read -r name size cmd <<< "${CMDS[$(((j + r) % n))]}"
-		t0=$(date +%s.%N)
-		# shellcheck disable=SC2086
-		/usr/bin/time -o "$OUT/time.txt" -f "%U %S %M" $cmd > /dev/null
-		t1=$(date +%s.%N)
-		[ $r = 0 ] && continue # warm-up
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$size" "$t0" "$t1" "$(tail -1 "$OUT/time.txt" | tr ' ' '\t')" "$load" >> "$RES"
-	done
-	[ $r = 0 ] || echo "round $r/$RUNS done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-done
-echo "== load average after: $(cat /proc/loadavg)"
+# shellcheck source=scripts/bench-rounds.sh
+. "$REPO/scripts/bench-rounds.sh"
+bench_rounds "$RUNS" "$OUT" "${CMDS[@]}"
 "$PY" - "$RES" "$OUT/names.txt" <<'PY'
 import statistics as st, sys
 rows = {name: None for name in open(sys.argv[2]).read().splitlines()}
@@ -235,7 +221,6 @@ done
 if [ "${GO_BENCH:-1}" != 0 ]; then
 	echo "== in process: go test -bench 'TaskWalk|PSOpen|PSThreads' -count $BENCH_COUNT"
 	(cd "$REPO" && go test ./cmd/kvmgen -run '^$' -bench 'TaskWalk|PSOpen|PSThreads' -benchmem -count "$BENCH_COUNT") | tee "$OUT/gobench.txt"
-	BS=$(command -v benchstat || echo "$HOME/go/bin/benchstat")
-	[ -x "$BS" ] && "$BS" "$OUT/gobench.txt"
+	(cd "$REPO" && go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$OUT/gobench.txt")
 	echo "== load average after the Go benchmarks: $(cat /proc/loadavg)"
 fi

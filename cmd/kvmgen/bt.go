@@ -541,8 +541,8 @@ func printTrace(w io.Writer, t *btTrace, arch string) {
 		if f.Regs {
 			mark = "  (exception frame)"
 		}
-		if i == len(t.Frames)-1 && t.End == "user mode" && !strings.HasPrefix(name, "entry_") {
-			mark += "  (user mode)"
+		if arch == "x86_64" && f.PC>>47 == 0 {
+			mark += "  (user mode)" // the lower canonical half: a CPU stopped in user code
 		}
 		at := f.SP
 		if arch == "aarch64" {
