@@ -63,8 +63,11 @@ func (e *emitter) std(pkg, name string) *jen.Statement {
 	return jen.Id(pkg + "." + name)
 }
 
-// kvm is a qualified identifier of the runtime package.
+// kvm is a qualified identifier of the runtime package (libkvm: targets,
+// per-CPU addresses); bindID one of runtime/bind (views, layouts, iterators).
 func kvm(name string) *jen.Statement { return jen.Id("kvm." + name) }
+
+func bindID(name string) *jen.Statement { return jen.Id("bind." + name) }
 
 func (p *planner) emit() ([]byte, error) {
 	e := &emitter{p: p, f: jen.NewFile(p.in.Package), fixed: p.in.Fixed, be: p.in.DataModel.BigEndian(),
@@ -168,7 +171,7 @@ func (e *emitter) spec() {
 		}
 		d[jen.Id("Parent")] = jen.Lit(parent)
 		if fs := e.specs[a]; len(fs) > 0 {
-			d[jen.Id("Fields")] = jen.Index().Add(kvm("FieldSpec")).ValuesFunc(func(g *jen.Group) {
+			d[jen.Id("Fields")] = jen.Index().Add(bindID("FieldSpec")).ValuesFunc(func(g *jen.Group) {
 				for _, f := range fs {
 					g.Line().Add(f)
 				}
@@ -188,12 +191,12 @@ func (e *emitter) spec() {
 		jen.Id("PtrSize"):     jen.Lit(dm.PtrSize),
 		jen.Id("BigEndian"):   jen.Lit(dm.BigEndian()),
 		jen.Id("Relocatable"): jen.Lit(!e.p.in.Fixed),
-		jen.Id("Types"):       jen.Index().Add(kvm("TypeSpec")).Values(append(types, jen.Line())...),
+		jen.Id("Types"):       jen.Index().Add(bindID("TypeSpec")).Values(append(types, jen.Line())...),
 	}
 	if e.p.neutral() {
 		d[jen.Id("Neutral")] = jen.True()
 	}
-	e.f.Var().Id(n.Spec).Op("=").Add(kvm("Spec")).Values(d)
+	e.f.Var().Id(n.Spec).Op("=").Add(bindID("Spec")).Values(d)
 }
 
 // classify decides how a value of type t is decoded; false when it has no
@@ -276,7 +279,7 @@ func (e *emitter) classify(t dwarfmodel.Type) (vtype, bool) {
 
 // neutral reports whether no accessor of the file has a generation-time
 // size compiled in: relocatable bindings whose globals are aggregates or
-// pointers (kvm.Spec.Neutral).
+// pointers (bind.Spec.Neutral).
 func (p *planner) neutral() bool {
 	if p.in.Fixed {
 		return false
@@ -402,7 +405,7 @@ func (e *emitter) fixedRead(size, off int64) *jen.Statement {
 	if size != 1 {
 		name += order
 	}
-	return kvm(name).Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(off)))
+	return bindID(name).Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(off)))
 }
 
 // value is the expression of a scalar member's value: read at the bound
@@ -439,54 +442,54 @@ func (e *emitter) value(vt vtype, fl *field) *jen.Statement {
 			if vt.size != 8 {
 				r = jen.Uint64().Call(r)
 			}
-			return kvm("PtrTo").Types(jen.Id(vt.agg.goName)).Call(kvm("BindingOf").Call(v), r)
+			return bindID("PtrTo").Types(jen.Id(vt.agg.goName)).Call(bindID("BindingOf").Call(v), r)
 		case vView:
-			return jen.Id(vt.agg.goName).Values(kvm("SubAt").Call(v, jen.Lit(int(fl.off)), jen.Lit(int(vt.size))))
+			return jen.Id(vt.agg.goName).Values(bindID("SubAt").Call(v, jen.Lit(int(fl.off)), jen.Lit(int(vt.size))))
 		}
 	}
 	switch vt.kind {
 	case vFloat:
 		if vt.size == 4 {
-			return jen.Float32().Call(kvm("Float").Call(v, i))
+			return jen.Float32().Call(bindID("Float").Call(v, i))
 		}
-		return kvm("Float").Call(v, i)
+		return bindID("Float").Call(v, i)
 	case vComplex:
 		if vt.size == 8 {
-			return jen.Complex64().Call(kvm("Complex").Call(v, i))
+			return jen.Complex64().Call(bindID("Complex").Call(v, i))
 		}
-		return kvm("Complex").Call(v, i)
+		return bindID("Complex").Call(v, i)
 	case vBytes:
-		return kvm("Raw").Call(v, i)
+		return bindID("Raw").Call(v, i)
 	case vPtr:
-		return kvm("PtrAt").Types(jen.Id(vt.agg.goName)).Call(v, i)
+		return bindID("PtrAt").Types(jen.Id(vt.agg.goName)).Call(v, i)
 	case vView:
-		return jen.Id(vt.agg.goName).Values(kvm("Sub").Call(v, i))
+		return jen.Id(vt.agg.goName).Values(bindID("Sub").Call(v, i))
 	}
-	return fromUint(vt, kvm("Uint").Call(v, i))
+	return fromUint(vt, bindID("Uint").Call(v, i))
 }
 
-// elemValue decodes an array element view (from kvm.Elem or kvm.ReadElem)
+// elemValue decodes an array element view (from bind.Elem or bind.ReadElem)
 // of field index i.
 func (e *emitter) elemValue(vt vtype, el *jen.Statement, i int) *jen.Statement {
 	switch vt.kind {
 	case vFloat:
 		if vt.size == 4 {
-			return jen.Float32().Call(kvm("ElemFloat").Call(el))
+			return jen.Float32().Call(bindID("ElemFloat").Call(el))
 		}
-		return kvm("ElemFloat").Call(el)
+		return bindID("ElemFloat").Call(el)
 	case vComplex:
 		if vt.size == 8 {
-			return jen.Complex64().Call(kvm("ElemComplex").Call(el))
+			return jen.Complex64().Call(bindID("ElemComplex").Call(el))
 		}
-		return kvm("ElemComplex").Call(el)
+		return bindID("ElemComplex").Call(el)
 	case vBytes:
 		return el.Dot("Bytes").Call()
 	case vPtr:
-		return kvm("ElemPtr").Types(jen.Id(vt.agg.goName)).Call(el)
+		return bindID("ElemPtr").Types(jen.Id(vt.agg.goName)).Call(el)
 	case vView:
 		return jen.Id(vt.agg.goName).Values(el)
 	}
-	return fromUint(vt, kvm("ElemUint").Call(el, jen.Lit(i)))
+	return fromUint(vt, bindID("ElemUint").Call(el, jen.Lit(i)))
 }
 
 // bytesValue decodes a value of type vt from the byte slice expression b
@@ -500,13 +503,13 @@ func (e *emitter) bytesValue(vt vtype, b, addr *jen.Statement) *jen.Statement {
 		}
 		return e.std("math", "Float64frombits").Call(k.Dot("Decode").Call(b, jen.False()))
 	case vComplex:
-		return kvm("ElemComplex").Call(kvm("MakeView").Call(k, addr, b))
+		return bindID("ElemComplex").Call(bindID("MakeView").Call(k, addr, b))
 	case vBytes:
 		return b
 	case vPtr:
-		return kvm("PtrTo").Types(jen.Id(vt.agg.goName)).Call(jen.Id("k").Dot("Binding").Call(), k.Clone().Dot("Decode").Call(b, jen.False()))
+		return bindID("PtrTo").Types(jen.Id(vt.agg.goName)).Call(jen.Id("k").Dot("Binding").Call(), k.Clone().Dot("Decode").Call(b, jen.False()))
 	case vView:
-		return jen.Id(vt.agg.goName).Values(kvm("MakeView").Call(k, addr, b))
+		return jen.Id(vt.agg.goName).Values(bindID("MakeView").Call(k, addr, b))
 	}
 	return fromUint(vt, k.Dot("Decode").Call(b, jen.Lit(vt.signed)))
 }
@@ -520,8 +523,8 @@ func (e *emitter) aggregate(a *agg) {
 		f.Commentf("%s is C `%s`, opaque: only pointed to (generating it adds its members;", a.goName, a.cname)
 		f.Commentf("%s, the typed pointer to it, stays). KVMType is its index in the layout table.", a.ptrName)
 		f.Type().Defs(
-			jen.Id(a.goName).Struct(kvm("View")),
-			jen.Id(a.ptrName).Op("=").Add(kvm("Ptr")).Types(jen.Id(a.goName)),
+			jen.Id(a.goName).Struct(bindID("View")),
+			jen.Id(a.ptrName).Op("=").Add(bindID("Ptr")).Types(jen.Id(a.goName)),
 		)
 		f.Func().Params(jen.Id(a.goName)).Id("KVMType").Params().Int().Block(jen.Return(jen.Lit(a.index)))
 		return
@@ -568,14 +571,14 @@ func (e *emitter) aggregate(a *agg) {
 	f.Commentf("%s is a snapshot of C `%s` read from the target:", a.goName, a.cname)
 	f.Comment("its methods decode members from that snapshot. The zero value has no members")
 	f.Comment("(every accessor returns zero values).")
-	f.Type().Id(a.goName).Struct(kvm("View"))
+	f.Type().Id(a.goName).Struct(bindID("View"))
 	f.Commentf("%s is a typed pointer to a C `%s` in the target (Read, IsNil, Addr).", a.ptrName, a.cname)
-	f.Type().Id(a.ptrName).Op("=").Add(kvm("Ptr")).Types(jen.Id(a.goName))
-	f.Commentf("KVMType is %s's index in the layout table (for kvm.Ptr and kvm.ReadView).", a.goName)
+	f.Type().Id(a.ptrName).Op("=").Add(bindID("Ptr")).Types(jen.Id(a.goName))
+	f.Commentf("KVMType is %s's index in the layout table (for bind.Ptr and bind.ReadView).", a.goName)
 	f.Func().Params(jen.Id(a.goName)).Id("KVMType").Params().Int().Block(jen.Return(jen.Lit(a.index)))
 	f.Commentf("%s reads a C `%s` at addr in one read.", a.readName, a.cname)
 	f.Func().Params(jen.Id("k").Op("*").Id(e.p.names.Kernel)).Id(a.readName).Params(jen.Id("addr").Uint64()).Params(jen.Id(a.goName), jen.Error()).Block(
-		jen.Return(kvm("ReadView").Types(jen.Id(a.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr"))),
+		jen.Return(bindID("ReadView").Types(jen.Id(a.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr"))),
 	)
 	for _, fl := range a.fields {
 		fl.index = -1
@@ -662,7 +665,7 @@ func (e *emitter) has(a *agg, fl *field, recv func() *jen.Statement) {
 	}
 	e.f.Commentf("%s reports whether the bound kernel's `%s` has member `%s` of a type %s can read.", fl.hasName, a.cname, fl.cDesc(), fl.method)
 	e.f.Func().Add(recv()).Id(fl.hasName).Params().Bool().Block(
-		jen.Return(kvm("BindingOf").Call(jen.Id("s").Dot("View")).Dot("Has").Call(jen.Lit(fl.index))))
+		jen.Return(bindID("BindingOf").Call(jen.Id("s").Dot("View")).Dot("Has").Call(jen.Lit(fl.index))))
 }
 
 func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement) {
@@ -678,10 +681,10 @@ func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement) {
 			fl.bitOff < 0 || fl.bitOff+m.BitSize > size*8 || fl.bitOff > 1<<31-1 {
 			return
 		}
-		e.addField(a, fl, kvm("BF").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(int(vt.size))))
+		e.addField(a, fl, bindID("BF").Call(jen.Lit(fl.specName()), bindID(rtKind(vt)), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(int(vt.size))))
 		var ex *jen.Statement
 		if e.fixed {
-			raw := kvm("BitsAt").Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(vt.signed), jen.Id(e.p.names.BigEndian))
+			raw := bindID("BitsAt").Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(fl.bitOff)), jen.Lit(int(m.BitSize)), jen.Lit(vt.signed), jen.Id(e.p.names.BigEndian))
 			ex = fromUint(vt, raw)
 			if vt.kind == vInt && vt.size == 8 && !vt.signed {
 				ex = raw
@@ -703,14 +706,14 @@ func (e *emitter) member(a *agg, fl *field, recv func() *jen.Statement) {
 	if !ok || off < 0 || off+vt.size > size || off > 1<<31-1 || vt.size > 1<<31-1 {
 		return
 	}
-	e.addField(a, fl, kvm("M").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size))))
+	e.addField(a, fl, bindID("M").Call(jen.Lit(fl.specName()), bindID(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size))))
 	e.memberDoc(fl, "")
 	f.Func().Add(recv()).Id(fl.method).Params().Add(vt.goType()).Block(jen.Return(e.value(vt, fl)))
 	e.has(a, fl, recv)
 	if names, ok := a.extraMethods[fl]; ok && names[0] == "" && vt.kind == vAddr {
 		f.Commentf("%s reads the NUL-terminated string `%s` points to, at most limit bytes.", names[1], fl.m.Name)
 		f.Func().Add(recv()).Id(names[1]).Params(jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
-			jen.Return(kvm("ReadString").Call(kvm("BindingOf").Call(jen.Id("s").Dot("View")).Dot("Target").Call(), jen.Id("s").Dot(fl.method).Call(), jen.Id("limit"))),
+			jen.Return(bindID("ReadString").Call(bindID("BindingOf").Call(jen.Id("s").Dot("View")).Dot("Target").Call(), jen.Id("s").Dot(fl.method).Call(), jen.Id("limit"))),
 		)
 	}
 }
@@ -768,11 +771,11 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	v := jen.Id("s").Dot("View")
 	if dims[0] <= 0 {
 		// Flexible or zero-length array: elements lie past the snapshot.
-		e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(0))) // flexible or zero-length: 0 either way
+		e.addField(a, fl, bindID("Arr").Call(jen.Lit(fl.specName()), bindID(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(0))) // flexible or zero-length: 0 either way
 		e.memberDoc(fl, "It reads element "+strings.Join(idx, ", ")+" from the target, past the snapshot (a flexible array member).")
 		f.Func().Add(recv()).Id(fl.method).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Err().Error()).Block(
 			jen.If(cond).Block(jen.Return(jen.Id("v"), e.std("errors", "New").Call(jen.Lit(a.cname+" member "+fl.m.Name+": index out of range")))),
-			jen.List(jen.Id("el"), jen.Err()).Op(":=").Add(kvm("ReadElem").Call(v, jen.Lit(fl.index), flatIndex(idx, dims))),
+			jen.List(jen.Id("el"), jen.Err()).Op(":=").Add(bindID("ReadElem").Call(v, jen.Lit(fl.index), flatIndex(idx, dims))),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("v"), jen.Err())),
 			jen.Return(e.elemValue(vt, jen.Id("el"), fl.index), jen.Nil()),
 		)
@@ -780,9 +783,9 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 		if names, ok := a.extraMethods[fl]; ok && names[0] == "" {
 			f.Commentf("%s reads the NUL-terminated string in `%s` from the target, at most limit bytes.", names[1], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 			f.Func().Add(recv()).Id(names[1]).Params(jen.Id("limit").Int()).Params(jen.String(), jen.Error()).Block(
-				jen.If(jen.Id("addr").Op(":=").Add(kvm("MemberAddr").Call(v, jen.Lit(fl.index))), jen.Id("addr").Op("!=").Lit(0)).Block(
-					jen.Return(kvm("ReadString").Call(kvm("BindingOf").Call(v).Dot("Target").Call(), jen.Id("addr"), jen.Id("limit")))),
-				jen.Return(jen.Lit(""), kvm("BindingOf").Call(v).Dot("Err").Call()),
+				jen.If(jen.Id("addr").Op(":=").Add(bindID("MemberAddr").Call(v, jen.Lit(fl.index))), jen.Id("addr").Op("!=").Lit(0)).Block(
+					jen.Return(bindID("ReadString").Call(bindID("BindingOf").Call(v).Dot("Target").Call(), jen.Id("addr"), jen.Id("limit")))),
+				jen.Return(jen.Lit(""), bindID("BindingOf").Call(v).Dot("Err").Call()),
 			)
 		}
 		return
@@ -797,11 +800,11 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	if off+total > size {
 		return
 	}
-	e.addField(a, fl, kvm("Arr").Call(jen.Lit(fl.specName()), kvm(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(int(total/vt.size))))
+	e.addField(a, fl, bindID("Arr").Call(jen.Lit(fl.specName()), bindID(rtKind(vt)), jen.Lit(fl.specOff()), jen.Lit(int(vt.size)), jen.Lit(int(total/vt.size))))
 	e.memberDoc(fl, "It returns false when an index is out of range.")
 	f.Func().Add(recv()).Id(fl.method).Params(jen.List(params...).Int()).Params(jen.Id("v").Add(vt.goType()), jen.Id("ok").Bool()).Block(
 		jen.If(cond).Block(jen.Return()),
-		jen.List(jen.Id("el"), jen.Id("ok")).Op(":=").Add(kvm("Elem").Call(v, jen.Lit(fl.index), flatIndex(idx, dims))),
+		jen.List(jen.Id("el"), jen.Id("ok")).Op(":=").Add(bindID("Elem").Call(v, jen.Lit(fl.index), flatIndex(idx, dims))),
 		jen.If(jen.Op("!").Id("ok")).Block(jen.Return()),
 		jen.Return(e.elemValue(vt, jen.Id("el"), fl.index), jen.True()),
 	)
@@ -814,10 +817,10 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	if len(dims) == 1 {
 		f.Commentf("%s returns the bytes of `%s`, shared with the snapshot.", names[0], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 		f.Func().Add(recv()).Id(names[0]).Params().Index().Byte().Block(
-			jen.Return(kvm("Raw").Call(v, jen.Lit(fl.index))))
+			jen.Return(bindID("Raw").Call(v, jen.Lit(fl.index))))
 		f.Commentf("%s returns `%s` up to its first NUL byte.", names[1], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 		f.Func().Add(recv()).Id(names[1]).Params().String().Block(
-			jen.Return(kvm("Cstring").Call(kvm("Raw").Call(v, jen.Lit(fl.index)))))
+			jen.Return(bindID("Cstring").Call(bindID("Raw").Call(v, jen.Lit(fl.index)))))
 		return
 	}
 	outer := idx[:len(idx)-1]
@@ -830,7 +833,7 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 		oconds = append(oconds, jen.Id(n).Op("<").Lit(0).Op("||").Id(n).Op(">=").Id(fl.lenNames[i]))
 	}
 	rowBytes := func() *jen.Statement {
-		return kvm("RawElems").Call(v, jen.Lit(fl.index), jen.Parens(flatIndex(outer, dims[:len(dims)-1])).Op("*").Lit(int(row)), jen.Lit(int(row)))
+		return bindID("RawElems").Call(v, jen.Lit(fl.index), jen.Parens(flatIndex(outer, dims[:len(dims)-1])).Op("*").Lit(int(row)), jen.Lit(int(row)))
 	}
 	f.Commentf("%s returns one row of `%s`, shared with the snapshot; false when an index is out of range.", names[0], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 	f.Func().Add(recv()).Id(names[0]).Params(jen.List(oparams...).Int()).Params(jen.Index().Byte(), jen.Bool()).Block(
@@ -840,7 +843,7 @@ func (e *emitter) arrayMember(a *agg, fl *field, arr *dwarfmodel.Array, recv fun
 	f.Commentf("%s returns one row of `%s` up to its first NUL byte; false when an index is out of range.", names[1], dwarfmodel.Declare(fl.m.Type, fl.m.Name))
 	f.Func().Add(recv()).Id(names[1]).Params(jen.List(oparams...).Int()).Params(jen.String(), jen.Bool()).Block(
 		jen.If(jen.Null().Add(oconds...)).Block(jen.Return(jen.Lit(""), jen.False())),
-		jen.Return(kvm("Cstring").Call(rowBytes()), jen.True()),
+		jen.Return(bindID("Cstring").Call(rowBytes()), jen.True()),
 	)
 }
 
@@ -864,7 +867,7 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 		f.Commentf("%s returns the run-time address of `%s;` (link-time address %#x;", names[1], decl, v.Address)
 		f.Comment("the target applies any KASLR displacement).")
 		f.Func().Add(kr()).Id(names[1]).Params().Params(jen.Uint64(), jen.Error()).Block(
-			jen.Return(kvm("LookupSymbol").Call(jen.Id("k").Dot("Target").Call(), jen.Lit(v.Name))),
+			jen.Return(bindID("LookupSymbol").Call(jen.Id("k").Dot("Target").Call(), jen.Lit(v.Name))),
 		)
 	}
 	getAddr := []jen.Code{
@@ -873,13 +876,13 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 	}
 	readBytes := func(n *jen.Statement) []jen.Code {
 		return []jen.Code{
-			jen.List(jen.Id("b"), jen.Err()).Op(":=").Add(kvm("ReadBytes").Call(jen.Id("k").Dot("Target").Call(), jen.Id("addr"), n)),
+			jen.List(jen.Id("b"), jen.Err()).Op(":=").Add(bindID("ReadBytes").Call(jen.Id("k").Dot("Target").Call(), jen.Id("addr"), n)),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("v"), e.std("fmt", "Errorf").Call(jen.Lit(v.Name+" at %#x: %w"), jen.Id("addr"), jen.Err()))),
 		}
 	}
 	read := func(vt vtype) []jen.Code {
 		if vt.kind == vView {
-			return []jen.Code{jen.Return(kvm("ReadView").Types(jen.Id(vt.agg.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr")))}
+			return []jen.Code{jen.Return(bindID("ReadView").Types(jen.Id(vt.agg.goName)).Call(jen.Id("k").Dot("Binding").Call(), jen.Id("addr")))}
 		}
 		n := jen.Lit(int(vt.size))
 		if (vt.kind == vPtr || vt.kind == vAddr) && !e.fixed {
@@ -925,12 +928,12 @@ func (e *emitter) variable(v *dwarfmodel.Variable) {
 			f.Func().Add(kr()).Id(names[2]).Params(append(cpuParam, jen.Id("limit").Int())...).Params(jen.String(), jen.Error()).Block(
 				jen.List(jen.Id("addr"), jen.Err()).Op(":=").Id("k").Dot(names[1]).Call(cpuArg...),
 				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(""), jen.Err())),
-				jen.Return(kvm("ReadString").Call(jen.Id("k").Dot("Target").Call(), jen.Id("addr"), jen.Id("limit"))),
+				jen.Return(bindID("ReadString").Call(jen.Id("k").Dot("Target").Call(), jen.Id("addr"), jen.Id("limit"))),
 			)
 		} else if names[2] != "" && len(dims) == 1 {
 			f.Commentf("%s reads `%s;` from the target, up to its first NUL byte.", names[2], decl)
 			body := append(append([]jen.Code{}, getAddr...), readBytes(jen.Lit(int(dims[0])))...)
-			body = append(body, jen.Return(kvm("Cstring").Call(jen.Id("b")), jen.Nil()))
+			body = append(body, jen.Return(bindID("Cstring").Call(jen.Id("b")), jen.Nil()))
 			f.Func().Add(kr()).Id(names[2]).Params(cpuParam...).Params(jen.Id("v").String(), jen.Err().Error()).Block(body...)
 		}
 		return

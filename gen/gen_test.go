@@ -323,7 +323,7 @@ func TestModelEdgeCases(t *testing.T) {
 			t.Errorf("output has %q", absent)
 		}
 	}
-	for _, present := range []string{") Far() FarPtr", "FarPtr = kvm.Ptr[Far]", ") Ld() []byte", ") Big() []byte", ") Z() complex128", "type Edge struct", "type Edge_2 struct", `return "A"`, "Dup_2 Dup = 2"} {
+	for _, present := range []string{") Far() FarPtr", "FarPtr = bind.Ptr[Far]", ") Ld() []byte", ") Big() []byte", ") Z() complex128", "type Edge struct", "type Edge_2 struct", `return "A"`, "Dup_2 Dup = 2"} {
 		if !strings.Contains(text, present) {
 			t.Errorf("output lacks %q", present)
 		}

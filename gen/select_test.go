@@ -63,14 +63,14 @@ func TestMemberSelection(t *testing.T) {
 	}
 	text := string(src)
 	for _, want := range []string{
-		`kvm.M("__state", kvm.KindUint, 16, 4).Or("__state", "state")`,
-		`kvm.M("thread_info.cpu", kvm.KindUint, 8, 4).Or("cpu", "thread_info.cpu")`,
-		`kvm.Arr("rss", kvm.KindStruct, -1, 16, 4)`,
+		`bind.M("__state", bind.KindUint, 16, 4).Or("__state", "state")`,
+		`bind.M("thread_info.cpu", bind.KindUint, 8, 4).Or("cpu", "thread_info.cpu")`,
+		`bind.Arr("rss", bind.KindStruct, -1, 16, 4)`,
 		"func (s Task) State() uint32",
 		"func (s Task) CPU() uint32",
 		"func (s Task) Mm() MmPtr",
 		"func (s Task) RssCounters(i int) (v Counter, ok bool)",
-		"MmPtr = kvm.Ptr[Mm]", // opaque
+		"MmPtr = bind.Ptr[Mm]", // opaque
 		"func (s Counter) Count() int64",
 		"Neutral:",
 	} {

@@ -7,20 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
-
-// flatMem is memory at base; reads outside it fail.
-type flatMem struct {
-	base uint64
-	b    []byte
-}
-
-func (m *flatMem) ReadMemory(buf []byte, addr uint64) (int, error) {
-	if addr < m.base || addr-m.base > uint64(len(m.b)) || uint64(len(buf)) > uint64(len(m.b))-(addr-m.base) {
-		return 0, fmt.Errorf("address %#x not in memory", addr)
-	}
-	return copy(buf, m.b[addr-m.base:]), nil
-}
 
 // amd64 is the layout of Linux 6.1 on x86-64 (as its VMCOREINFO says).
 var amd64 = Layout{
@@ -147,7 +136,7 @@ func TestSyntheticRing(t *testing.T) {
 		r.add(s, uint64(i)*1500000123, i%8)
 		want = append(want, s)
 	}
-	lg, err := ReadRing(&flatMem{memBase, r.image()}, &amd64, memBase, Options{})
+	lg, err := ReadRing(&testfix.FlatMem{Base: memBase, Data: r.image()}, &amd64, memBase, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +166,7 @@ func TestSyntheticRing(t *testing.T) {
 	head := r.head
 	d := r.descs + ((head-2)&15)*24
 	binary.LittleEndian.PutUint64(img[d+8:], 0x7777777)
-	lg2, err := ReadRing(&flatMem{memBase, img}, &amd64, memBase, Options{})
+	lg2, err := ReadRing(&testfix.FlatMem{Base: memBase, Data: img}, &amd64, memBase, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +175,7 @@ func TestSyntheticRing(t *testing.T) {
 	}
 	// A huge count_bits is refused, not allocated.
 	binary.LittleEndian.PutUint32(img[0:], 40)
-	if _, err := ReadRing(&flatMem{memBase, img}, &amd64, memBase, Options{}); err == nil {
+	if _, err := ReadRing(&testfix.FlatMem{Base: memBase, Data: img}, &amd64, memBase, Options{}); err == nil {
 		t.Fatal("count_bits 40 accepted")
 	}
 }
@@ -225,7 +214,7 @@ func FuzzReadRing(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, img []byte) {
-		lg, err := ReadRing(&flatMem{memBase, img}, &amd64, memBase, Options{MaxRingBytes: 1 << 16})
+		lg, err := ReadRing(&testfix.FlatMem{Base: memBase, Data: img}, &amd64, memBase, Options{MaxRingBytes: 1 << 16})
 		if err != nil {
 			return
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // otherArchKernels are the fixture kernels of other architectures than
@@ -99,13 +100,13 @@ func TestArgvEnvOtherArch(t *testing.T) {
 // layout table): bound to an AArch64 or i386 dump with that kernel's own
 // types they read it in its data model (init_task is "swapper"; every
 // pointer is the target's size); without its types the dump is refused
-// with a *kvm.DataModelMismatchError, and so is a table of another data
+// with a *bind.DataModelMismatchError, and so is a table of another data
 // model than the target's.
 func TestBindingsAcrossArchitectures(t *testing.T) {
 	if !kvmSpecLinux.Neutral || kvmSpecLinux.Arch != "x86_64" {
 		t.Fatalf("bindings Neutral %v, Arch %s: want architecture-neutral x86_64 bindings", kvmSpecLinux.Neutral, kvmSpecLinux.Arch)
 	}
-	var tables []*kvm.Table
+	var tables []*bind.Table
 	for _, k := range otherArchKernels(t) {
 		t.Run(k.name, func(t *testing.T) {
 			di, vml := k.dwarf(t)
@@ -114,11 +115,11 @@ func TestBindingsAcrossArchitectures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer kd.Close()
-			var dm *kvm.DataModelMismatchError
+			var dm *bind.DataModelMismatchError
 			if _, err := linuxBind(kd); !errors.As(err, &dm) {
-				t.Fatalf("Bind without types: %v; want a *kvm.DataModelMismatchError", err)
+				t.Fatalf("Bind without types: %v; want a *bind.DataModelMismatchError", err)
 			}
-			lk, err := linuxBind(kd, kvm.Types(di))
+			lk, err := linuxBind(kd, bind.Types(di))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,9 +155,9 @@ func TestBindingsAcrossArchitectures(t *testing.T) {
 			t.Skip(err)
 		}
 		defer kd.Close()
-		var dm *kvm.DataModelMismatchError
-		if _, err := kvm.BindTable(kd, &kvmSpecLinux, tables[0], kvm.IgnoreBuildID()); !errors.As(err, &dm) {
-			t.Errorf("BindTable with another architecture's table: %v; want a *kvm.DataModelMismatchError", err)
+		var dm *bind.DataModelMismatchError
+		if _, err := bind.BindTable(kd, &kvmSpecLinux, tables[0], bind.IgnoreBuildID()); !errors.As(err, &dm) {
+			t.Errorf("BindTable with another architecture's table: %v; want a *bind.DataModelMismatchError", err)
 		}
 	}
 }

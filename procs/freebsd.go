@@ -8,6 +8,7 @@ import (
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // FreeBSD kernels. A System made by NewFreeBSD reads processes the way
@@ -50,9 +51,9 @@ import (
 // The process of PID 0 (the kernel's, proc0) is listed, as FreeBSD's ps
 // lists it: Filter.Idle does not apply. Selecting by user, process group,
 // session (which need DWARF) or terminal (unsupported) without the data
-// is an error. A process or thread list that breaks (see kvm.QueueAt) ends
+// is an error. A process or thread list that breaks (see bind.QueueAt) ends
 // with what was read before and a *PartialError holding the
-// *kvm.ListError that names the entry at fault; the walk goes on with the
+// *bind.ListError that names the entry at fault; the walk goes on with the
 // next process when a thread list breaks. The other System methods
 // (ReadProc, Maps, Argv, the environment, times, swap) read Linux's
 // structures: on a FreeBSD System they give nothing or an error.
@@ -300,7 +301,7 @@ func (s *System) freeBSDProcs(f Filter) ([]Proc, error) {
 	}
 	var out []Proc
 	var errs []error
-	n, threads := 0, 0 // processes and threads read: at most kvm.MaxListLen each
+	n, threads := 0, 0 // processes and threads read: at most bind.MaxListLen each
 	for _, list := range []string{"allproc", "zombproc"} {
 		head, err := s.t.LookupSymbol(list)
 		if err != nil {
@@ -309,17 +310,17 @@ func (s *System) freeBSDProcs(f Filter) ([]Proc, error) {
 			}
 			continue // zombproc: gone since FreeBSD 13
 		}
-		q := s.fbsdQueue(kvm.QueueList, list+" (struct proc.p_list)", head, l.pList)
-		for e, err := range kvm.QueueAt(s.t, q) {
+		q := s.fbsdQueue(bind.QueueList, list+" (struct proc.p_list)", head, l.pList)
+		for e, err := range bind.QueueAt(s.t, q) {
 			if err != nil {
 				errs = append(errs, err)
 				break
 			}
-			if n++; n > kvm.MaxListLen || threads >= kvm.MaxListLen {
-				errs = append(errs, fmt.Errorf("procs: more than %d processes or threads", kvm.MaxListLen))
+			if n++; n > bind.MaxListLen || threads >= bind.MaxListLen {
+				errs = append(errs, fmt.Errorf("procs: more than %d processes or threads", bind.MaxListLen))
 				break
 			}
-			ps, perrs := s.fbsdProc(e.Addr, f.Threads, kvm.MaxListLen-threads)
+			ps, perrs := s.fbsdProc(e.Addr, f.Threads, bind.MaxListLen-threads)
 			if len(ps) > 0 {
 				threads += max(ps[0].NumThreads, 1)
 			}
@@ -337,8 +338,8 @@ func (s *System) freeBSDProcs(f Filter) ([]Proc, error) {
 	return out, nil
 }
 
-func (s *System) fbsdQueue(kind kvm.QueueKind, name string, head uint64, link fbsdMember) kvm.Queue {
-	return kvm.Queue{Kind: kind, Name: name, Head: head, Link: uint64(link.off), PtrSize: s.fbsd.ptrSize, BigEndian: s.l.BigEndian}
+func (s *System) fbsdQueue(kind bind.QueueKind, name string, head uint64, link fbsdMember) bind.Queue {
+	return bind.Queue{Kind: kind, Name: name, Head: head, Link: uint64(link.off), PtrSize: s.fbsd.ptrSize, BigEndian: s.l.BigEndian}
 }
 
 // fbsdInt reads the integer member m of the structure at base.
@@ -362,7 +363,7 @@ func (s *System) fbsdInt(base uint64, m fbsdMember, what string) (int64, error) 
 		v = s.bo.Uint64(b)
 	}
 	if m.signed && m.size < 8 {
-		return kvm.SignExtend(v, uint(m.size*8)), nil
+		return bind.SignExtend(v, uint(m.size*8)), nil
 	}
 	return int64(v), nil
 }
@@ -413,9 +414,9 @@ func (s *System) fbsdProc(p uint64, threads bool, maxThreads int) ([]Proc, []err
 		}
 	}
 	var tds []fbsdThread
-	q := s.fbsdQueue(kvm.QueueTailQ, fmt.Sprintf("threads of pid %d (struct thread.td_plist)", pid), p+uint64(l.pThreads.off), l.tdPlist)
+	q := s.fbsdQueue(bind.QueueTailQ, fmt.Sprintf("threads of pid %d (struct thread.td_plist)", pid), p+uint64(l.pThreads.off), l.tdPlist)
 	q.Max = max(maxThreads, 1)
-	for e, err := range kvm.QueueAt(s.t, q) {
+	for e, err := range bind.QueueAt(s.t, q) {
 		if err != nil {
 			errs = append(errs, err)
 			break

@@ -15,6 +15,7 @@ import (
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // lldbThreads is lldb's thread list for the LLVM project's FreeBSD dumps
@@ -309,7 +310,7 @@ func exportAll(m *fbsdMem, o fbsdOffs) {
 }
 
 // TestFreeBSDCorrupt: broken process and thread lists give what could be
-// read and a *PartialError holding a *kvm.ListError that names the entry
+// read and a *PartialError holding a *bind.ListError that names the entry
 // whose link is bad; nonsense offsets are refused. Nothing hangs.
 func TestFreeBSDCorrupt(t *testing.T) {
 	const allproc = 0xffffffff81c9a2f0
@@ -325,7 +326,7 @@ func TestFreeBSDCorrupt(t *testing.T) {
 		name    string
 		edit    func(m *fbsdMem)
 		threads []int32 // the thread IDs listed
-		node    uint64  // the entry the *kvm.ListError names; 0: no error
+		node    uint64  // the entry the *bind.ListError names; 0: no error
 		msg     string
 	}{
 		{"well formed", nil, []int32{100670, 100210, 100214, 100003}, 0, ""},
@@ -368,9 +369,9 @@ func TestFreeBSDCorrupt(t *testing.T) {
 				return
 			}
 			var pe *PartialError
-			var le *kvm.ListError
+			var le *bind.ListError
 			if !errors.As(err, &pe) || !errors.As(err, &le) || le.Node != c.node || !strings.Contains(le.Msg, c.msg) || !strings.Contains(err.Error(), fmt.Sprintf("%#x", c.node)) {
-				t.Fatalf("%v; want a *PartialError with a *kvm.ListError naming node %#x, about %q", err, c.node, c.msg)
+				t.Fatalf("%v; want a *PartialError with a *bind.ListError naming node %#x, about %q", err, c.node, c.msg)
 			}
 		})
 	}

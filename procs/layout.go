@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // procs reads the kernel through bindings `kvmgen gen` generated for the
@@ -41,12 +42,12 @@ type DebugInfo = dwarfmodel.Source
 // marshals to JSON (SaveLayout, LoadLayout): a kernel seen before needs no
 // types at all.
 type Layout struct {
-	Version   int        `json:"version"`
-	BuildID   string     `json:"build_id"`
-	Arch      string     `json:"arch"`
-	PtrSize   int        `json:"ptr_size"`
-	BigEndian bool       `json:"big_endian"`
-	Table     *kvm.Table `json:"table"` // kvm.ResolveTable of the bindings
+	Version   int         `json:"version"`
+	BuildID   string      `json:"build_id"`
+	Arch      string      `json:"arch"`
+	PtrSize   int         `json:"ptr_size"`
+	BigEndian bool        `json:"big_endian"`
+	Table     *bind.Table `json:"table"` // bind.ResolveTable of the bindings
 
 	// The members the memory-map reader (maps.go) reads, as byte ranges:
 	// New fills them from Table (they are not saved).
@@ -117,7 +118,7 @@ func (l *Layout) ByteOrder() binary.ByteOrder {
 // ResolveLayout resolves the bindings' layout table against the kernel's
 // types. A structure or member procs cannot do without, missing under
 // every name it had in the kernel versions procs knows, is reported as a
-// *kvm.MissingMemberError naming it; the others (swap, file names, time,
+// *bind.MissingMemberError naming it; the others (swap, file names, time,
 // workqueue names, the memory map) fail only what needs them. Results are
 // cached by build ID: resolving the same kernel twice is free.
 func ResolveLayout(di DebugInfo) (*Layout, error) {
@@ -144,7 +145,7 @@ func resolveLayout(di DebugInfo) (*Layout, error) {
 	if n, ok := di.(interface{ Name() string }); ok && n.Name() != "" {
 		kernel = n.Name()
 	}
-	tab, err := kvm.ResolveTable(&kvmSpecLinux, di)
+	tab, err := bind.ResolveTable(&kvmSpecLinux, di)
 	if err != nil {
 		return nil, fmt.Errorf("procs: %s: %w", kernel, err)
 	}
@@ -155,17 +156,17 @@ func resolveLayout(di DebugInfo) (*Layout, error) {
 	return l, nil
 }
 
-func layoutOf(tab *kvm.Table) *Layout {
+func layoutOf(tab *bind.Table) *Layout {
 	return &Layout{Version: LayoutVersion, BuildID: tab.BuildID, Arch: tab.Arch, PtrSize: tab.PtrSize, BigEndian: tab.BigEndian, Table: tab}
 }
 
 // binding binds procs' bindings to t with the layout's table (t is
 // noTarget{} to look members up only).
-func (l *Layout) binding(t kvm.Target) (*kvm.Binding, error) {
+func (l *Layout) binding(t kvm.Target) (*bind.Binding, error) {
 	if l.Table == nil {
 		return nil, errors.New("procs: layout has no layout table (make it with ResolveLayout)")
 	}
-	return kvm.BindTable(t, &kvmSpecLinux, l.Table)
+	return bind.BindTable(t, &kvmSpecLinux, l.Table)
 }
 
 // noTarget stands for the target when a layout is checked on its own.
@@ -210,25 +211,25 @@ func (l *Layout) check() error {
 			}
 		}
 	}
-	task := kvm.AsView[linuxTaskStruct](kvm.MakeView(b, 0, nil))
+	task := bind.AsView[linuxTaskStruct](bind.MakeView(b, 0, nil))
 	if !task.HasThreadNode() && !task.HasThreadGroup() {
-		return &kvm.MissingMemberError{Type: "struct task_struct", Member: "thread_node", BuildID: l.BuildID, Reason: "neither thread_node (6.7+) nor thread_group"}
+		return &bind.MissingMemberError{Type: "struct task_struct", Member: "thread_node", BuildID: l.BuildID, Reason: "neither thread_node (6.7+) nor thread_group"}
 	}
-	sig := kvm.AsView[linuxSignalStruct](kvm.MakeView(b, 0, nil))
+	sig := bind.AsView[linuxSignalStruct](bind.MakeView(b, 0, nil))
 	if task.HasThreadNode() && !sig.HasThreadHead() {
-		return &kvm.MissingMemberError{Type: "struct signal_struct", Member: "thread_head", BuildID: l.BuildID, Reason: "no such member, with task_struct.thread_node"}
+		return &bind.MissingMemberError{Type: "struct signal_struct", Member: "thread_head", BuildID: l.BuildID, Reason: "no such member, with task_struct.thread_node"}
 	}
-	mm := kvm.AsView[linuxMmStruct](kvm.MakeView(b, 0, nil))
-	pc := kvm.AsView[linuxPercpuCounter](kvm.MakeView(b, 0, nil))
+	mm := bind.AsView[linuxMmStruct](bind.MakeView(b, 0, nil))
+	pc := bind.AsView[linuxPercpuCounter](bind.MakeView(b, 0, nil))
 	if !mm.HasRssCount() && !(mm.HasRssCounters() && pc.HasCount() && pc.HasCounters()) {
-		return &kvm.MissingMemberError{Type: "struct mm_struct", Member: "rss_stat", BuildID: l.BuildID,
+		return &bind.MissingMemberError{Type: "struct mm_struct", Member: "rss_stat", BuildID: l.BuildID,
 			Reason: "neither a struct mm_rss_stat (up to 6.1) nor an array of struct percpu_counter (6.2+)"}
 	}
 	return nil
 }
 
 // mapsFields fills the memory-map members of l from b.
-func (l *Layout) mapsFields(b *kvm.Binding) {
+func (l *Layout) mapsFields(b *bind.Binding) {
 	l.Mm.MmMt = fieldOf[linuxMmStruct](b, "mm_mt")
 	l.Mm.StartBrk = fieldOf[linuxMmStruct](b, "start_brk")
 	l.Mm.Brk = fieldOf[linuxMmStruct](b, "brk")
@@ -259,8 +260,8 @@ func (l *Layout) mapsFields(b *kvm.Binding) {
 
 // fieldOf is member of T as a Field: absent (no Path) when the kernel
 // lacks it.
-func fieldOf[T kvm.Viewer](b *kvm.Binding, member string) Field {
-	f, err := kvm.FieldOf[T](b, member)
+func fieldOf[T bind.Viewer](b *bind.Binding, member string) Field {
+	f, err := bind.FieldOf[T](b, member)
 	if err != nil {
 		return Field{}
 	}

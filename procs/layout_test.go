@@ -16,7 +16,7 @@ import (
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/gen"
 	"github.com/kvmgen/kvmgen/internal/testfix"
-	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 var (
@@ -109,7 +109,7 @@ func kernelDWARF(t testing.TB) (*dwarfmodel.File, string) {
 }
 
 // tableBinding binds l's table to no target, to look members up.
-func tableBinding(t testing.TB, l *Layout) *kvm.Binding {
+func tableBinding(t testing.TB, l *Layout) *bind.Binding {
 	t.Helper()
 	b, err := l.binding(noTarget{})
 	if err != nil {
@@ -120,7 +120,7 @@ func tableBinding(t testing.TB, l *Layout) *kvm.Binding {
 
 // gdbType spells a TypeSpec's type for gdb: "struct task_struct", or a
 // typedef name; "" for an anonymous aggregate (found through its parent).
-func gdbType(ts *kvm.TypeSpec) string {
+func gdbType(ts *bind.TypeSpec) string {
 	if ts.Name == "" || ts.Opaque {
 		return ""
 	}
@@ -157,7 +157,7 @@ func hasKernel(ks []fixtureKernel, dir string) bool {
 
 func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 	di, path := k.dwarf(t)
-	tab, err := kvm.ResolveTable(&kvmSpecLinux, relocated{di})
+	tab, err := bind.ResolveTable(&kvmSpecLinux, relocated{di})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func layoutAgainstGDB(t *testing.T, k fixtureKernel) {
 	}
 	// tk_core's anonymous type, found through the variable.
 	tc := linuxTkCoreType{}.KVMType()
-	if tk, err := kvm.Offsetof[linuxTkCoreType](b, "timekeeper"); err == nil {
+	if tk, err := bind.Offsetof[linuxTkCoreType](b, "timekeeper"); err == nil {
 		qs = append(qs, q{"tk_core.timekeeper offset", "(long)&tk_core.timekeeper - (long)&tk_core", tk},
 			q{"sizeof tk_core", "sizeof(tk_core)", b.Sizeof(tc)})
 	} else {
@@ -272,7 +272,7 @@ func TestLayoutKernelMembers(t *testing.T) {
 		t.Run(c.dir, func(t *testing.T) {
 			k := fixtureKernel{name: c.dir, dir: filepath.Join(testfix.Dir(), c.dir), primary: c.dir == "linux-amd64", extra: c.dir != "linux-amd64"}
 			di, _ := k.dwarf(t)
-			tab, err := kvm.ResolveTable(&kvmSpecLinux, relocated{di})
+			tab, err := bind.ResolveTable(&kvmSpecLinux, relocated{di})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,8 +293,8 @@ func TestLayoutKernelMembers(t *testing.T) {
 			if got != c.w {
 				t.Errorf("member paths %+v, want %+v", got, c.w)
 			}
-			tv := kvm.AsView[linuxTaskStruct](kvm.MakeView(b, 0, nil))
-			mm := kvm.AsView[linuxMmStruct](kvm.MakeView(b, 0, nil))
+			tv := bind.AsView[linuxTaskStruct](bind.MakeView(b, 0, nil))
+			mm := bind.AsView[linuxMmStruct](bind.MakeView(b, 0, nil))
 			if !tv.HasThreadNode() || tv.HasThreadGroup() != c.threadGroup {
 				t.Errorf("thread_node %v, thread_group %v; want true, %v", tv.HasThreadNode(), tv.HasThreadGroup(), c.threadGroup)
 			}
@@ -330,7 +330,7 @@ func (f *fakeDI) DataModel() dwarfmodel.DataModel {
 
 // TestResolveMissingMember: a kernel lacking a member procs cannot do
 // without, under all its names, fails ResolveLayout with the runtime's
-// *kvm.MissingMemberError naming them.
+// *bind.MissingMemberError naming them.
 func TestResolveMissingMember(t *testing.T) {
 	u32 := &dwarfmodel.Base{Name: "unsigned int", ByteSize: 4, Encoding: dwarfmodel.EncUnsigned}
 	di := &fakeDI{types: map[string]dwarfmodel.Type{
@@ -338,9 +338,9 @@ func TestResolveMissingMember(t *testing.T) {
 			Members: []dwarfmodel.Member{{Name: "flags", Type: u32, ByteOffset: 4}}},
 	}}
 	_, err := ResolveLayout(di)
-	var me *kvm.MissingMemberError
+	var me *bind.MissingMemberError
 	if !errors.As(err, &me) {
-		t.Fatalf("got %v, want *kvm.MissingMemberError", err)
+		t.Fatalf("got %v, want *bind.MissingMemberError", err)
 	}
 	if me.Type != "struct task_struct" || me.Member != "__state" || me.Reason != "no member __state or state" {
 		t.Errorf("got %+v", me)
@@ -351,7 +351,7 @@ func TestResolveMissingMember(t *testing.T) {
 }
 
 func TestSaveLoadLayout(t *testing.T) {
-	tab, err := kvm.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: "abc:1"})
+	tab, err := bind.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: "abc:1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // VMA is one memory mapping of a process: a struct vm_area_struct, with
@@ -291,20 +291,20 @@ func (s *System) gateVMA() (VMA, bool) {
 // The maple node types (enum maple_type), named for the tests that build
 // nodes by hand.
 const (
-	mapleLeaf64   = kvm.MapleLeaf64
-	mapleARange64 = kvm.MapleARange64
+	mapleLeaf64   = bind.MapleLeaf64
+	mapleARange64 = bind.MapleARange64
 )
 
 // mapleEntries calls fn with every non-NULL entry of the maple tree at
-// tree, in index order: the runtime's walker (kvm.MapleTreeAt), which
+// tree, in index order: the runtime's walker (bind.MapleTreeAt), which
 // checks every node once (cycles, depth, pivots, memory outside the dump)
-// and names the node at fault in a *kvm.ListError.
+// and names the node at fault in a *bind.ListError.
 func (s *System) mapleEntries(tree uint64, what string, fn func(uint64) error) error {
 	b, err := s.mapleBinding()
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	for r, err := range kvm.MapleTreeAt(b, tree) {
+	for r, err := range bind.MapleTreeAt(b, tree) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -320,37 +320,37 @@ func (s *System) mapleEntries(tree uint64, what string, fn func(uint64) error) e
 // maple_node's mr64 and ma64, as offsets from the node's start) as a
 // binding for the runtime's walker. The layout does not record the nodes'
 // metadata, so the walker ends a node's data at its pivots.
-func (s *System) mapleBinding() (*kvm.Binding, error) {
+func (s *System) mapleBinding() (*bind.Binding, error) {
 	l := s.l
 	ps := int64(l.PtrSize)
 	if ps != 4 && ps != 8 {
 		return nil, fmt.Errorf("pointer size %d", ps)
 	}
-	arr := func(name string, k kvm.Kind, f Field) kvm.FieldSpec {
-		return kvm.Arr(name, k, int32(f.Off), int32(ps), int32(f.Size/ps))
+	arr := func(name string, k bind.Kind, f Field) bind.FieldSpec {
+		return bind.Arr(name, k, int32(f.Off), int32(ps), int32(f.Size/ps))
 	}
 	node := l.MapleNode.Size
-	types := []kvm.TypeSpec{
-		{C: "struct maple_tree", Name: "struct maple_tree", Parent: -1, Size: l.MapleTree.Root.end(), Fields: []kvm.FieldSpec{
-			kvm.M("ma_root", kvm.KindPtr, int32(l.MapleTree.Root.Off), int32(l.MapleTree.Root.Size)),
+	types := []bind.TypeSpec{
+		{C: "struct maple_tree", Name: "struct maple_tree", Parent: -1, Size: l.MapleTree.Root.end(), Fields: []bind.FieldSpec{
+			bind.M("ma_root", bind.KindPtr, int32(l.MapleTree.Root.Off), int32(l.MapleTree.Root.Size)),
 		}},
 		// mr64 and ma64 at the node's start: the pivots' and slots'
 		// offsets below are the node's.
-		{C: "struct maple_node", Name: "struct maple_node", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
-			kvm.M("mr64", kvm.KindStruct, 0, int32(node)),
-			kvm.M("ma64", kvm.KindStruct, 0, int32(node)),
+		{C: "struct maple_node", Name: "struct maple_node", Parent: -1, Size: node, Fields: []bind.FieldSpec{
+			bind.M("mr64", bind.KindStruct, 0, int32(node)),
+			bind.M("ma64", bind.KindStruct, 0, int32(node)),
 		}},
-		{C: "struct maple_range_64", Name: "struct maple_range_64", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
-			arr("pivot", kvm.KindUint, l.MapleNode.R64Pivot),
-			arr("slot", kvm.KindPtr, l.MapleNode.R64Slot),
+		{C: "struct maple_range_64", Name: "struct maple_range_64", Parent: -1, Size: node, Fields: []bind.FieldSpec{
+			arr("pivot", bind.KindUint, l.MapleNode.R64Pivot),
+			arr("slot", bind.KindPtr, l.MapleNode.R64Slot),
 		}},
 	}
 	if l.MapleNode.A64Pivot.Present() && l.MapleNode.A64Slot.Present() {
-		types = append(types, kvm.TypeSpec{C: "struct maple_arange_64", Name: "struct maple_arange_64", Parent: -1, Size: node, Fields: []kvm.FieldSpec{
-			arr("pivot", kvm.KindUint, l.MapleNode.A64Pivot),
-			arr("slot", kvm.KindPtr, l.MapleNode.A64Slot),
+		types = append(types, bind.TypeSpec{C: "struct maple_arange_64", Name: "struct maple_arange_64", Parent: -1, Size: node, Fields: []bind.FieldSpec{
+			arr("pivot", bind.KindUint, l.MapleNode.A64Pivot),
+			arr("slot", bind.KindPtr, l.MapleNode.A64Slot),
 		}})
 	}
-	spec := &kvm.Spec{Package: "procs", BuildID: l.BuildID, Arch: l.Arch, PtrSize: l.PtrSize, BigEndian: l.BigEndian, Types: types}
-	return kvm.NewBinding(s.t, spec)
+	spec := &bind.Spec{Package: "procs", BuildID: l.BuildID, Arch: l.Arch, PtrSize: l.PtrSize, BigEndian: l.BigEndian, Types: types}
+	return bind.NewBinding(s.t, spec)
 }

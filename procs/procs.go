@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // Op selects processes, like the op argument of kvm_getprocs.
@@ -183,7 +183,7 @@ func (s *System) GetProcs(f Filter) ([]Proc, error) {
 	if f.Idle {
 		leaders = append(leaders, initTask)
 	}
-	tasks, err := kvm.Offsetof[linuxTaskStruct](s.b, "tasks")
+	tasks, err := bind.Offsetof[linuxTaskStruct](s.b, "tasks")
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (s *System) walkList(head uint64, off int64, what string, fn func(uint64) e
 func (s *System) threads(leader uint64) ([]uint64, error) {
 	var out []uint64
 	collect := func(t uint64) error { out = append(out, t); return nil }
-	if node, err := kvm.Offsetof[linuxTaskStruct](s.b, "thread_node"); err == nil {
+	if node, err := bind.Offsetof[linuxTaskStruct](s.b, "thread_node"); err == nil {
 		sig, err := s.readPtr(leader+uint64(s.signal.Off), "task_struct.signal")
 		if err != nil {
 			return nil, err
@@ -258,7 +258,7 @@ func (s *System) threads(leader uint64) ([]uint64, error) {
 		if sig == 0 { // an exited task
 			return []uint64{leader}, nil
 		}
-		head, err := kvm.Offsetof[linuxSignalStruct](s.b, "thread_head")
+		head, err := bind.Offsetof[linuxSignalStruct](s.b, "thread_head")
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +272,7 @@ func (s *System) threads(leader uint64) ([]uint64, error) {
 		return out, nil
 	}
 	// Older kernels: task_struct.thread_group is a ring with no head.
-	group, err := kvm.Offsetof[linuxTaskStruct](s.b, "thread_group")
+	group, err := bind.Offsetof[linuxTaskStruct](s.b, "thread_group")
 	if err != nil {
 		return nil, err
 	}
@@ -571,7 +571,7 @@ func (s *System) pidNr(pid linuxPidPtr) (int32, error) {
 	}
 	// numbers[] is a flexible array: its accessor reads the element from
 	// the target, past the snapshot, which can then be empty.
-	up, err := kvm.AsView[linuxPid](kvm.MakeView(s.b, pid.Addr, nil)).Numbers(0)
+	up, err := bind.AsView[linuxPid](bind.MakeView(s.b, pid.Addr, nil)).Numbers(0)
 	if err != nil {
 		return 0, &KernelReadError{What: "struct pid numbers[0]", Addr: pid.Addr, Err: err}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // fakeTarget is kernel memory built by hand, page by page.
@@ -67,7 +68,7 @@ func (f *fakeTarget) putBytes(addr uint64, b []byte) {
 // (x86-64 Debian 6.1): their generation-time table. tasksOff is where its
 // task_struct.tasks lies.
 func fakeLayout() *Layout {
-	tab, err := kvm.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: linuxBuildID})
+	tab, err := bind.ResolveTable(&kvmSpecLinux, &fakeDI{buildID: linuxBuildID})
 	if err != nil {
 		panic(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // fshift is FSHIFT of include/linux/sched/loadavg.h: avenrun[] holds
@@ -89,7 +89,7 @@ const maxSwapFiles = 32
 // GetSwapInfo lists the active swap areas (kvm_getswapinfo), as
 // /proc/swaps does: areas in use and writable, in swap_info[] order.
 func (s *System) GetSwapInfo() ([]Swap, error) {
-	z := kvm.AsView[linuxSwapInfoStruct](kvm.MakeView(s.b, 0, nil))
+	z := bind.AsView[linuxSwapInfoStruct](bind.MakeView(s.b, 0, nil))
 	if !z.HasPages() || !z.HasSwapFile() || !z.HasFlags() || !z.HasSwapMap() {
 		return nil, ErrNoSwapInfo
 	}
@@ -145,9 +145,9 @@ func (s *System) GetSwapInfo() ([]Swap, error) {
 // filePath is d_path() of a struct file seen from the root of the mount
 // tree, and whether the file is a block device.
 func (s *System) filePath(file uint64) (string, bool, error) {
-	zf := kvm.AsView[linuxFile](kvm.MakeView(s.b, 0, nil))
-	zd := kvm.AsView[linuxDentry](kvm.MakeView(s.b, 0, nil))
-	zm := kvm.AsView[linuxMount](kvm.MakeView(s.b, 0, nil))
+	zf := bind.AsView[linuxFile](bind.MakeView(s.b, 0, nil))
+	zd := bind.AsView[linuxDentry](bind.MakeView(s.b, 0, nil))
+	zm := bind.AsView[linuxMount](bind.MakeView(s.b, 0, nil))
 	if !zf.HasFPathDentry() || !zf.HasFPathMnt() || !zd.HasDParent() || !zd.HasDNameName() || !zm.HasMnt() || !zm.HasMntParent() {
 		return "", false, errors.New("procs: kernel layout has no file path information")
 	}
@@ -177,7 +177,7 @@ func (s *System) filePath(file uint64) (string, bool, error) {
 		if err != nil {
 			return "", false, err
 		}
-		mp, err := kvm.ContainerOf[linuxMount](s.b, vfsmnt, "mnt") // real_mount()
+		mp, err := bind.ContainerOf[linuxMount](s.b, vfsmnt, "mnt") // real_mount()
 		if err != nil {
 			return "", false, err
 		}
@@ -191,7 +191,7 @@ func (s *System) filePath(file uint64) (string, bool, error) {
 				break // the root of the mount tree
 			}
 			dentry = mount.MntMountpoint().Addr
-			mnt, err := kvm.Offsetof[linuxMount](s.b, "mnt")
+			mnt, err := bind.Offsetof[linuxMount](s.b, "mnt")
 			if err != nil {
 				return "", false, err
 			}
@@ -275,7 +275,7 @@ type Time struct {
 
 // GetTime reads the timekeeper (tk_core.timekeeper).
 func (s *System) GetTime() (Time, error) {
-	zt := kvm.AsView[linuxTimekeeper](kvm.MakeView(s.b, 0, nil))
+	zt := bind.AsView[linuxTimekeeper](bind.MakeView(s.b, 0, nil))
 	if s.b.Sizeof(linuxTkCoreType{}.KVMType()) < 0 || !zt.HasTkrMonoBase() || !zt.HasOffsBoot() {
 		return Time{}, errors.New("procs: kernel layout has no timekeeper (tk_core)")
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // UserReader reads the user memory of one address space: the one whose top
@@ -36,10 +37,10 @@ type Options struct {
 type System struct {
 	t        kvm.Target
 	l        *Layout
-	b        *kvm.Binding // the generated bindings bound to t with l.Table
+	b        *bind.Binding // the generated bindings bound to t with l.Table
 	k        *linuxKernel
-	tgid     kvm.Field // task_struct.tgid in the bound kernel
-	signal   kvm.Field // task_struct.signal
+	tgid     bind.Field // task_struct.tgid in the bound kernel
+	signal   bind.Field // task_struct.signal
 	bo       binary.ByteOrder
 	user     UserReader
 	pageSize uint64
@@ -59,7 +60,7 @@ type System struct {
 // the layout's table. The layout must be the target kernel's: when both
 // tell their build ID and they differ, New fails with a *kvm.BuildIDError;
 // of another data model than the target's, with a
-// *kvm.DataModelMismatchError.
+// *bind.DataModelMismatchError.
 func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	var o Options
 	if len(opts) > 0 {
@@ -71,7 +72,7 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 	if t == nil {
 		return nil, errors.New("procs: nil target")
 	}
-	if err := kvm.CheckBuildID(t, l.BuildID); err != nil {
+	if err := bind.CheckBuildID(t, l.BuildID); err != nil {
 		return nil, err
 	}
 	s := &System{t: t, l: l, bo: l.ByteOrder(), pageSize: uint64(o.PageSize), maxArg: o.MaxArgBytes}
@@ -83,10 +84,10 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 		lc := *l // with the memory map's members, for this System only
 		lc.mapsFields(b)
 		s.l, s.b, s.k = &lc, b, &linuxKernel{b: b}
-		if s.tgid, err = kvm.FieldOf[linuxTaskStruct](b, "tgid"); err != nil {
+		if s.tgid, err = bind.FieldOf[linuxTaskStruct](b, "tgid"); err != nil {
 			return nil, err
 		}
-		if s.signal, err = kvm.FieldOf[linuxTaskStruct](b, "signal"); err != nil {
+		if s.signal, err = bind.FieldOf[linuxTaskStruct](b, "signal"); err != nil {
 			return nil, err
 		}
 	}
@@ -113,8 +114,8 @@ func New(t kvm.Target, l *Layout, opts ...Options) (*System, error) {
 func (s *System) Layout() *Layout { return s.l }
 
 // readView reads the T at addr: the leading bytes of it that hold the
-// members procs reads (kvm.Binding.Span), in one read.
-func readView[T kvm.Viewer](s *System, addr uint64, what string) (T, error) {
+// members procs reads (bind.Binding.Span), in one read.
+func readView[T bind.Viewer](s *System, addr uint64, what string) (T, error) {
 	var z T
 	if s.b == nil {
 		return z, errNoLinuxLayout
@@ -127,7 +128,7 @@ func readView[T kvm.Viewer](s *System, addr uint64, what string) (T, error) {
 	if err != nil {
 		return z, err
 	}
-	return kvm.AsView[T](kvm.MakeView(s.b, addr, buf)), nil
+	return bind.AsView[T](bind.MakeView(s.b, addr, buf)), nil
 }
 
 var errNoLinuxLayout = errors.New("procs: the layout is not a Linux kernel's (make it with ResolveLayout)")

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 const (
@@ -26,22 +27,22 @@ const (
 
 // linuxKernel reads the types below from a bound target.
 type linuxKernel struct {
-	b *kvm.Binding
+	b *bind.Binding
 }
 
 // linuxBind returns a linuxKernel reading t. When t runs the kernel these bindings
 // were generated from (linuxBuildID), the generation-time layout is used; for
-// another kernel, give its types with kvm.Types or kvm.TypesFrom (its
+// another kernel, give its types with bind.Types or bind.TypesFrom (its
 // vmlinux's DWARF, or the BTF of the dump): each member is then read where
 // that kernel has it, and a member it lacks reads as zero and is reported
-// by HasX methods and Err as a *kvm.MissingMemberError. Without types,
+// by HasX methods and Err as a *bind.MissingMemberError. Without types,
 // another kernel is refused with a *kvm.BuildIDError unless
-// kvm.IgnoreBuildID() is given. The bindings are architecture-neutral
+// bind.IgnoreBuildID() is given. The bindings are architecture-neutral
 // (every size comes from the layout table): with its types, a target of
 // another architecture, pointer size or byte order is read in its own;
-// without, it is refused with a *kvm.DataModelMismatchError.
-func linuxBind(t kvm.Target, opts ...kvm.BindOption) (*linuxKernel, error) {
-	b, err := kvm.NewBinding(t, &kvmSpecLinux, opts...)
+// without, it is refused with a *bind.DataModelMismatchError.
+func linuxBind(t kvm.Target, opts ...bind.BindOption) (*linuxKernel, error) {
+	b, err := bind.NewBinding(t, &kvmSpecLinux, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -52,20 +53,20 @@ func linuxBind(t kvm.Target, opts ...kvm.BindOption) (*linuxKernel, error) {
 func (k *linuxKernel) Target() kvm.Target { return k.Binding().Target() }
 
 // Binding returns k's binding: its layout table and target (nil for a nil k).
-func (k *linuxKernel) Binding() *kvm.Binding {
+func (k *linuxKernel) Binding() *bind.Binding {
 	if k == nil {
 		return nil
 	}
 	return k.b
 }
 
-// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// Err returns the first *bind.MissingMemberError met by an accessor of a
 // member the bound kernel lacks, or nil.
 func (k *linuxKernel) Err() error { return k.Binding().Err() }
 
 // TkCoreAddr returns the run-time address of `struct {...} tk_core;` (link-time address 0xffffffff8333fe80;
 // the target applies any KASLR displacement).
-func (k *linuxKernel) TkCoreAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "tk_core") }
+func (k *linuxKernel) TkCoreAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "tk_core") }
 
 // TkCore reads `struct {...} tk_core;` (288 bytes) from the target.
 func (k *linuxKernel) TkCore() (v linuxTkCoreType, err error) {
@@ -73,7 +74,7 @@ func (k *linuxKernel) TkCore() (v linuxTkCoreType, err error) {
 	if err != nil {
 		return v, err
 	}
-	return kvm.ReadView[linuxTkCoreType](k.Binding(), addr)
+	return bind.ReadView[linuxTkCoreType](k.Binding(), addr)
 }
 
 const (
@@ -89,18 +90,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxAnonVmaName struct {
-	kvm.View
+	bind.View
 }
 
 // linuxAnonVmaNamePtr is a typed pointer to a C `struct anon_vma_name` in the target (Read, IsNil, Addr).
-type linuxAnonVmaNamePtr = kvm.Ptr[linuxAnonVmaName]
+type linuxAnonVmaNamePtr = bind.Ptr[linuxAnonVmaName]
 
-// KVMType is linuxAnonVmaName's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxAnonVmaName's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxAnonVmaName) KVMType() int { return 0 }
 
 // ReadAnonVmaName reads a C `struct anon_vma_name` at addr in one read.
 func (k *linuxKernel) ReadAnonVmaName(addr uint64) (linuxAnonVmaName, error) {
-	return kvm.ReadView[linuxAnonVmaName](k.Binding(), addr)
+	return bind.ReadView[linuxAnonVmaName](k.Binding(), addr)
 }
 
 // Name is `char name[];` at offset 4.
@@ -109,22 +110,22 @@ func (s linuxAnonVmaName) Name(i int) (v int8, err error) {
 	if i < 0 {
 		return v, errors.New("struct anon_vma_name member name: index out of range")
 	}
-	el, err := kvm.ReadElem(s.View, 0, i)
+	el, err := bind.ReadElem(s.View, 0, i)
 	if err != nil {
 		return v, err
 	}
-	return int8(kvm.ElemUint(el, 0)), nil
+	return int8(bind.ElemUint(el, 0)), nil
 }
 
 // HasName reports whether the bound kernel's `struct anon_vma_name` has member `name` of a type Name can read.
-func (s linuxAnonVmaName) HasName() bool { return kvm.BindingOf(s.View).Has(0) }
+func (s linuxAnonVmaName) HasName() bool { return bind.BindingOf(s.View).Has(0) }
 
 // NameString reads the NUL-terminated string in `char name[]` from the target, at most limit bytes.
 func (s linuxAnonVmaName) NameString(limit int) (string, error) {
-	if addr := kvm.MemberAddr(s.View, 0); addr != 0 {
-		return kvm.ReadString(kvm.BindingOf(s.View).Target(), addr, limit)
+	if addr := bind.MemberAddr(s.View, 0); addr != 0 {
+		return bind.ReadString(bind.BindingOf(s.View).Target(), addr, limit)
 	}
-	return "", kvm.BindingOf(s.View).Err()
+	return "", bind.BindingOf(s.View).Err()
 }
 
 const (
@@ -138,25 +139,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxAtomicLongT struct {
-	kvm.View
+	bind.View
 }
 
 // linuxAtomicLongTPtr is a typed pointer to a C `atomic_long_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type linuxAtomicLongTPtr = kvm.Ptr[linuxAtomicLongT]
+type linuxAtomicLongTPtr = bind.Ptr[linuxAtomicLongT]
 
-// KVMType is linuxAtomicLongT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxAtomicLongT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxAtomicLongT) KVMType() int { return 1 }
 
 // ReadAtomicLongT reads a C `atomic_long_t (an anonymous struct)` at addr in one read.
 func (k *linuxKernel) ReadAtomicLongT(addr uint64) (linuxAtomicLongT, error) {
-	return kvm.ReadView[linuxAtomicLongT](k.Binding(), addr)
+	return bind.ReadView[linuxAtomicLongT](k.Binding(), addr)
 }
 
 // Counter is `s64 counter;` at offset 0, size 8.
-func (s linuxAtomicLongT) Counter() int64 { return int64(kvm.Uint(s.View, 1)) }
+func (s linuxAtomicLongT) Counter() int64 { return int64(bind.Uint(s.View, 1)) }
 
 // HasCounter reports whether the bound kernel's `atomic_long_t (an anonymous struct)` has member `counter` of a type Counter can read.
-func (s linuxAtomicLongT) HasCounter() bool { return kvm.BindingOf(s.View).Has(1) }
+func (s linuxAtomicLongT) HasCounter() bool { return bind.BindingOf(s.View).Has(1) }
 
 const (
 	// linuxSizeofCred is the size of C `struct cred` in bytes in the kernel the bindings were generated from.
@@ -172,43 +173,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxCred struct {
-	kvm.View
+	bind.View
 }
 
 // linuxCredPtr is a typed pointer to a C `struct cred` in the target (Read, IsNil, Addr).
-type linuxCredPtr = kvm.Ptr[linuxCred]
+type linuxCredPtr = bind.Ptr[linuxCred]
 
-// KVMType is linuxCred's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxCred's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxCred) KVMType() int { return 2 }
 
 // ReadCred reads a C `struct cred` at addr in one read.
 func (k *linuxKernel) ReadCred(addr uint64) (linuxCred, error) {
-	return kvm.ReadView[linuxCred](k.Binding(), addr)
+	return bind.ReadView[linuxCred](k.Binding(), addr)
 }
 
 // UID is `uid_t val;` at offset 8, size 4, member uid.val.
-func (s linuxCred) UID() uint32 { return uint32(kvm.Uint(s.View, 2)) }
+func (s linuxCred) UID() uint32 { return uint32(bind.Uint(s.View, 2)) }
 
 // HasUID reports whether the bound kernel's `struct cred` has member `uid.val` of a type UID can read.
-func (s linuxCred) HasUID() bool { return kvm.BindingOf(s.View).Has(2) }
+func (s linuxCred) HasUID() bool { return bind.BindingOf(s.View).Has(2) }
 
 // GID is `gid_t val;` at offset 12, size 4, member gid.val.
-func (s linuxCred) GID() uint32 { return uint32(kvm.Uint(s.View, 3)) }
+func (s linuxCred) GID() uint32 { return uint32(bind.Uint(s.View, 3)) }
 
 // HasGID reports whether the bound kernel's `struct cred` has member `gid.val` of a type GID can read.
-func (s linuxCred) HasGID() bool { return kvm.BindingOf(s.View).Has(3) }
+func (s linuxCred) HasGID() bool { return bind.BindingOf(s.View).Has(3) }
 
 // Euid is `uid_t val;` at offset 24, size 4, member euid.val.
-func (s linuxCred) Euid() uint32 { return uint32(kvm.Uint(s.View, 4)) }
+func (s linuxCred) Euid() uint32 { return uint32(bind.Uint(s.View, 4)) }
 
 // HasEuid reports whether the bound kernel's `struct cred` has member `euid.val` of a type Euid can read.
-func (s linuxCred) HasEuid() bool { return kvm.BindingOf(s.View).Has(4) }
+func (s linuxCred) HasEuid() bool { return bind.BindingOf(s.View).Has(4) }
 
 // Egid is `gid_t val;` at offset 28, size 4, member egid.val.
-func (s linuxCred) Egid() uint32 { return uint32(kvm.Uint(s.View, 5)) }
+func (s linuxCred) Egid() uint32 { return uint32(bind.Uint(s.View, 5)) }
 
 // HasEgid reports whether the bound kernel's `struct cred` has member `egid.val` of a type Egid can read.
-func (s linuxCred) HasEgid() bool { return kvm.BindingOf(s.View).Has(5) }
+func (s linuxCred) HasEgid() bool { return bind.BindingOf(s.View).Has(5) }
 
 const (
 	// linuxSizeofDentry is the size of C `struct dentry` in bytes in the kernel the bindings were generated from.
@@ -223,41 +224,41 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxDentry struct {
-	kvm.View
+	bind.View
 }
 
 // linuxDentryPtr is a typed pointer to a C `struct dentry` in the target (Read, IsNil, Addr).
-type linuxDentryPtr = kvm.Ptr[linuxDentry]
+type linuxDentryPtr = bind.Ptr[linuxDentry]
 
-// KVMType is linuxDentry's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxDentry's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxDentry) KVMType() int { return 3 }
 
 // ReadDentry reads a C `struct dentry` at addr in one read.
 func (k *linuxKernel) ReadDentry(addr uint64) (linuxDentry, error) {
-	return kvm.ReadView[linuxDentry](k.Binding(), addr)
+	return bind.ReadView[linuxDentry](k.Binding(), addr)
 }
 
 // DParent is `struct dentry *d_parent;` at offset 24, size 8.
-func (s linuxDentry) DParent() linuxDentryPtr { return kvm.PtrAt[linuxDentry](s.View, 6) }
+func (s linuxDentry) DParent() linuxDentryPtr { return bind.PtrAt[linuxDentry](s.View, 6) }
 
 // HasDParent reports whether the bound kernel's `struct dentry` has member `d_parent` of a type DParent can read.
-func (s linuxDentry) HasDParent() bool { return kvm.BindingOf(s.View).Has(6) }
+func (s linuxDentry) HasDParent() bool { return bind.BindingOf(s.View).Has(6) }
 
 // DNameLen is `u32 len;` at offset 36, size 4, member d_name.len.
-func (s linuxDentry) DNameLen() uint32 { return uint32(kvm.Uint(s.View, 7)) }
+func (s linuxDentry) DNameLen() uint32 { return uint32(bind.Uint(s.View, 7)) }
 
 // HasDNameLen reports whether the bound kernel's `struct dentry` has member `d_name.len` of a type DNameLen can read.
-func (s linuxDentry) HasDNameLen() bool { return kvm.BindingOf(s.View).Has(7) }
+func (s linuxDentry) HasDNameLen() bool { return bind.BindingOf(s.View).Has(7) }
 
 // DNameName is `const unsigned char *name;` at offset 40, size 8, member d_name.name.
-func (s linuxDentry) DNameName() uint64 { return kvm.Uint(s.View, 8) }
+func (s linuxDentry) DNameName() uint64 { return bind.Uint(s.View, 8) }
 
 // HasDNameName reports whether the bound kernel's `struct dentry` has member `d_name.name` of a type DNameName can read.
-func (s linuxDentry) HasDNameName() bool { return kvm.BindingOf(s.View).Has(8) }
+func (s linuxDentry) HasDNameName() bool { return bind.BindingOf(s.View).Has(8) }
 
 // DNameNameString reads the NUL-terminated string `name` points to, at most limit bytes.
 func (s linuxDentry) DNameNameString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.DNameName(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.DNameName(), limit)
 }
 
 const (
@@ -273,37 +274,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxFile struct {
-	kvm.View
+	bind.View
 }
 
 // linuxFilePtr is a typed pointer to a C `struct file` in the target (Read, IsNil, Addr).
-type linuxFilePtr = kvm.Ptr[linuxFile]
+type linuxFilePtr = bind.Ptr[linuxFile]
 
-// KVMType is linuxFile's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxFile's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxFile) KVMType() int { return 4 }
 
 // ReadFile reads a C `struct file` at addr in one read.
 func (k *linuxKernel) ReadFile(addr uint64) (linuxFile, error) {
-	return kvm.ReadView[linuxFile](k.Binding(), addr)
+	return bind.ReadView[linuxFile](k.Binding(), addr)
 }
 
 // FPathMnt is `struct vfsmount *mnt;` at offset 16, size 8, member f_path.mnt.
-func (s linuxFile) FPathMnt() linuxVfsmountPtr { return kvm.PtrAt[linuxVfsmount](s.View, 9) }
+func (s linuxFile) FPathMnt() linuxVfsmountPtr { return bind.PtrAt[linuxVfsmount](s.View, 9) }
 
 // HasFPathMnt reports whether the bound kernel's `struct file` has member `f_path.mnt` of a type FPathMnt can read.
-func (s linuxFile) HasFPathMnt() bool { return kvm.BindingOf(s.View).Has(9) }
+func (s linuxFile) HasFPathMnt() bool { return bind.BindingOf(s.View).Has(9) }
 
 // FPathDentry is `struct dentry *dentry;` at offset 24, size 8, member f_path.dentry.
-func (s linuxFile) FPathDentry() linuxDentryPtr { return kvm.PtrAt[linuxDentry](s.View, 10) }
+func (s linuxFile) FPathDentry() linuxDentryPtr { return bind.PtrAt[linuxDentry](s.View, 10) }
 
 // HasFPathDentry reports whether the bound kernel's `struct file` has member `f_path.dentry` of a type FPathDentry can read.
-func (s linuxFile) HasFPathDentry() bool { return kvm.BindingOf(s.View).Has(10) }
+func (s linuxFile) HasFPathDentry() bool { return bind.BindingOf(s.View).Has(10) }
 
 // FInode is `struct inode *f_inode;` at offset 32, size 8.
-func (s linuxFile) FInode() linuxInodePtr { return kvm.PtrAt[linuxInode](s.View, 11) }
+func (s linuxFile) FInode() linuxInodePtr { return bind.PtrAt[linuxInode](s.View, 11) }
 
 // HasFInode reports whether the bound kernel's `struct file` has member `f_inode` of a type FInode can read.
-func (s linuxFile) HasFInode() bool { return kvm.BindingOf(s.View).Has(11) }
+func (s linuxFile) HasFInode() bool { return bind.BindingOf(s.View).Has(11) }
 
 const (
 	// linuxSizeofInode is the size of C `struct inode` in bytes in the kernel the bindings were generated from.
@@ -318,37 +319,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxInode struct {
-	kvm.View
+	bind.View
 }
 
 // linuxInodePtr is a typed pointer to a C `struct inode` in the target (Read, IsNil, Addr).
-type linuxInodePtr = kvm.Ptr[linuxInode]
+type linuxInodePtr = bind.Ptr[linuxInode]
 
-// KVMType is linuxInode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxInode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxInode) KVMType() int { return 5 }
 
 // ReadInode reads a C `struct inode` at addr in one read.
 func (k *linuxKernel) ReadInode(addr uint64) (linuxInode, error) {
-	return kvm.ReadView[linuxInode](k.Binding(), addr)
+	return bind.ReadView[linuxInode](k.Binding(), addr)
 }
 
 // IMode is `umode_t i_mode;` at offset 0, size 2.
-func (s linuxInode) IMode() uint16 { return uint16(kvm.Uint(s.View, 12)) }
+func (s linuxInode) IMode() uint16 { return uint16(bind.Uint(s.View, 12)) }
 
 // HasIMode reports whether the bound kernel's `struct inode` has member `i_mode` of a type IMode can read.
-func (s linuxInode) HasIMode() bool { return kvm.BindingOf(s.View).Has(12) }
+func (s linuxInode) HasIMode() bool { return bind.BindingOf(s.View).Has(12) }
 
 // IIno is `long unsigned int i_ino;` at offset 64, size 8.
-func (s linuxInode) IIno() uint64 { return kvm.Uint(s.View, 13) }
+func (s linuxInode) IIno() uint64 { return bind.Uint(s.View, 13) }
 
 // HasIIno reports whether the bound kernel's `struct inode` has member `i_ino` of a type IIno can read.
-func (s linuxInode) HasIIno() bool { return kvm.BindingOf(s.View).Has(13) }
+func (s linuxInode) HasIIno() bool { return bind.BindingOf(s.View).Has(13) }
 
 // ISb is `struct super_block *i_sb;` at offset 40, size 8.
-func (s linuxInode) ISb() linuxSuperBlockPtr { return kvm.PtrAt[linuxSuperBlock](s.View, 14) }
+func (s linuxInode) ISb() linuxSuperBlockPtr { return bind.PtrAt[linuxSuperBlock](s.View, 14) }
 
 // HasISb reports whether the bound kernel's `struct inode` has member `i_sb` of a type ISb can read.
-func (s linuxInode) HasISb() bool { return kvm.BindingOf(s.View).Has(14) }
+func (s linuxInode) HasISb() bool { return bind.BindingOf(s.View).Has(14) }
 
 const (
 	// linuxSizeofKthread is the size of C `struct kthread` in bytes in the kernel the bindings were generated from.
@@ -362,35 +363,35 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxKthread struct {
-	kvm.View
+	bind.View
 }
 
 // linuxKthreadPtr is a typed pointer to a C `struct kthread` in the target (Read, IsNil, Addr).
-type linuxKthreadPtr = kvm.Ptr[linuxKthread]
+type linuxKthreadPtr = bind.Ptr[linuxKthread]
 
-// KVMType is linuxKthread's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxKthread's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxKthread) KVMType() int { return 6 }
 
 // ReadKthread reads a C `struct kthread` at addr in one read.
 func (k *linuxKernel) ReadKthread(addr uint64) (linuxKthread, error) {
-	return kvm.ReadView[linuxKthread](k.Binding(), addr)
+	return bind.ReadView[linuxKthread](k.Binding(), addr)
 }
 
 // Data is `void *data;` at offset 24, size 8.
-func (s linuxKthread) Data() uint64 { return kvm.Uint(s.View, 15) }
+func (s linuxKthread) Data() uint64 { return bind.Uint(s.View, 15) }
 
 // HasData reports whether the bound kernel's `struct kthread` has member `data` of a type Data can read.
-func (s linuxKthread) HasData() bool { return kvm.BindingOf(s.View).Has(15) }
+func (s linuxKthread) HasData() bool { return bind.BindingOf(s.View).Has(15) }
 
 // FullName is `char *full_name;` at offset 104, size 8.
-func (s linuxKthread) FullName() uint64 { return kvm.Uint(s.View, 16) }
+func (s linuxKthread) FullName() uint64 { return bind.Uint(s.View, 16) }
 
 // HasFullName reports whether the bound kernel's `struct kthread` has member `full_name` of a type FullName can read.
-func (s linuxKthread) HasFullName() bool { return kvm.BindingOf(s.View).Has(16) }
+func (s linuxKthread) HasFullName() bool { return bind.BindingOf(s.View).Has(16) }
 
 // FullNameString reads the NUL-terminated string `full_name` points to, at most limit bytes.
 func (s linuxKthread) FullNameString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.FullName(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.FullName(), limit)
 }
 
 const (
@@ -405,31 +406,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxListHead struct {
-	kvm.View
+	bind.View
 }
 
 // linuxListHeadPtr is a typed pointer to a C `struct list_head` in the target (Read, IsNil, Addr).
-type linuxListHeadPtr = kvm.Ptr[linuxListHead]
+type linuxListHeadPtr = bind.Ptr[linuxListHead]
 
-// KVMType is linuxListHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxListHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxListHead) KVMType() int { return 7 }
 
 // ReadListHead reads a C `struct list_head` at addr in one read.
 func (k *linuxKernel) ReadListHead(addr uint64) (linuxListHead, error) {
-	return kvm.ReadView[linuxListHead](k.Binding(), addr)
+	return bind.ReadView[linuxListHead](k.Binding(), addr)
 }
 
 // Next is `struct list_head *next;` at offset 0, size 8.
-func (s linuxListHead) Next() linuxListHeadPtr { return kvm.PtrAt[linuxListHead](s.View, 17) }
+func (s linuxListHead) Next() linuxListHeadPtr { return bind.PtrAt[linuxListHead](s.View, 17) }
 
 // HasNext reports whether the bound kernel's `struct list_head` has member `next` of a type Next can read.
-func (s linuxListHead) HasNext() bool { return kvm.BindingOf(s.View).Has(17) }
+func (s linuxListHead) HasNext() bool { return bind.BindingOf(s.View).Has(17) }
 
 // Prev is `struct list_head *prev;` at offset 8, size 8.
-func (s linuxListHead) Prev() linuxListHeadPtr { return kvm.PtrAt[linuxListHead](s.View, 18) }
+func (s linuxListHead) Prev() linuxListHeadPtr { return bind.PtrAt[linuxListHead](s.View, 18) }
 
 // HasPrev reports whether the bound kernel's `struct list_head` has member `prev` of a type Prev can read.
-func (s linuxListHead) HasPrev() bool { return kvm.BindingOf(s.View).Has(18) }
+func (s linuxListHead) HasPrev() bool { return bind.BindingOf(s.View).Has(18) }
 
 const (
 	// linuxSizeofMapleNode is the size of C `struct maple_node` in bytes in the kernel the bindings were generated from.
@@ -453,18 +454,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxMapleNode struct {
-	kvm.View
+	bind.View
 }
 
 // linuxMapleNodePtr is a typed pointer to a C `struct maple_node` in the target (Read, IsNil, Addr).
-type linuxMapleNodePtr = kvm.Ptr[linuxMapleNode]
+type linuxMapleNodePtr = bind.Ptr[linuxMapleNode]
 
-// KVMType is linuxMapleNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxMapleNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxMapleNode) KVMType() int { return 8 }
 
 // ReadMapleNode reads a C `struct maple_node` at addr in one read.
 func (k *linuxKernel) ReadMapleNode(addr uint64) (linuxMapleNode, error) {
-	return kvm.ReadView[linuxMapleNode](k.Binding(), addr)
+	return bind.ReadView[linuxMapleNode](k.Binding(), addr)
 }
 
 // Mr64Pivot is `long unsigned int pivot[15];` at offset 8, size 120, member mr64.pivot.
@@ -473,15 +474,15 @@ func (s linuxMapleNode) Mr64Pivot(i int) (v uint64, ok bool) {
 	if i < 0 || i >= linuxMapleNodeMr64PivotLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 19, i)
+	el, ok := bind.Elem(s.View, 19, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 19), true
+	return bind.ElemUint(el, 19), true
 }
 
 // HasMr64Pivot reports whether the bound kernel's `struct maple_node` has member `mr64.pivot` of a type Mr64Pivot can read.
-func (s linuxMapleNode) HasMr64Pivot() bool { return kvm.BindingOf(s.View).Has(19) }
+func (s linuxMapleNode) HasMr64Pivot() bool { return bind.BindingOf(s.View).Has(19) }
 
 // Mr64Slot is `void *slot[16];` at offset 128, size 128, member mr64.slot.
 // It returns false when an index is out of range.
@@ -489,15 +490,15 @@ func (s linuxMapleNode) Mr64Slot(i int) (v uint64, ok bool) {
 	if i < 0 || i >= linuxMapleNodeMr64SlotLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 20, i)
+	el, ok := bind.Elem(s.View, 20, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 20), true
+	return bind.ElemUint(el, 20), true
 }
 
 // HasMr64Slot reports whether the bound kernel's `struct maple_node` has member `mr64.slot` of a type Mr64Slot can read.
-func (s linuxMapleNode) HasMr64Slot() bool { return kvm.BindingOf(s.View).Has(20) }
+func (s linuxMapleNode) HasMr64Slot() bool { return bind.BindingOf(s.View).Has(20) }
 
 // Ma64Pivot is `long unsigned int pivot[9];` at offset 8, size 72, member ma64.pivot.
 // It returns false when an index is out of range.
@@ -505,15 +506,15 @@ func (s linuxMapleNode) Ma64Pivot(i int) (v uint64, ok bool) {
 	if i < 0 || i >= linuxMapleNodeMa64PivotLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 21, i)
+	el, ok := bind.Elem(s.View, 21, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 21), true
+	return bind.ElemUint(el, 21), true
 }
 
 // HasMa64Pivot reports whether the bound kernel's `struct maple_node` has member `ma64.pivot` of a type Ma64Pivot can read.
-func (s linuxMapleNode) HasMa64Pivot() bool { return kvm.BindingOf(s.View).Has(21) }
+func (s linuxMapleNode) HasMa64Pivot() bool { return bind.BindingOf(s.View).Has(21) }
 
 // Ma64Slot is `void *slot[10];` at offset 80, size 80, member ma64.slot.
 // It returns false when an index is out of range.
@@ -521,15 +522,15 @@ func (s linuxMapleNode) Ma64Slot(i int) (v uint64, ok bool) {
 	if i < 0 || i >= linuxMapleNodeMa64SlotLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 22, i)
+	el, ok := bind.Elem(s.View, 22, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 22), true
+	return bind.ElemUint(el, 22), true
 }
 
 // HasMa64Slot reports whether the bound kernel's `struct maple_node` has member `ma64.slot` of a type Ma64Slot can read.
-func (s linuxMapleNode) HasMa64Slot() bool { return kvm.BindingOf(s.View).Has(22) }
+func (s linuxMapleNode) HasMa64Slot() bool { return bind.BindingOf(s.View).Has(22) }
 
 const (
 	// linuxSizeofMapleTree is the size of C `struct maple_tree` in bytes in the kernel the bindings were generated from.
@@ -543,31 +544,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxMapleTree struct {
-	kvm.View
+	bind.View
 }
 
 // linuxMapleTreePtr is a typed pointer to a C `struct maple_tree` in the target (Read, IsNil, Addr).
-type linuxMapleTreePtr = kvm.Ptr[linuxMapleTree]
+type linuxMapleTreePtr = bind.Ptr[linuxMapleTree]
 
-// KVMType is linuxMapleTree's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxMapleTree's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxMapleTree) KVMType() int { return 9 }
 
 // ReadMapleTree reads a C `struct maple_tree` at addr in one read.
 func (k *linuxKernel) ReadMapleTree(addr uint64) (linuxMapleTree, error) {
-	return kvm.ReadView[linuxMapleTree](k.Binding(), addr)
+	return bind.ReadView[linuxMapleTree](k.Binding(), addr)
 }
 
 // MaRoot is `void *ma_root;` at offset 8, size 8.
-func (s linuxMapleTree) MaRoot() uint64 { return kvm.Uint(s.View, 23) }
+func (s linuxMapleTree) MaRoot() uint64 { return bind.Uint(s.View, 23) }
 
 // HasMaRoot reports whether the bound kernel's `struct maple_tree` has member `ma_root` of a type MaRoot can read.
-func (s linuxMapleTree) HasMaRoot() bool { return kvm.BindingOf(s.View).Has(23) }
+func (s linuxMapleTree) HasMaRoot() bool { return bind.BindingOf(s.View).Has(23) }
 
 // MaFlags is `unsigned int ma_flags;` at offset 16, size 4.
-func (s linuxMapleTree) MaFlags() uint32 { return uint32(kvm.Uint(s.View, 24)) }
+func (s linuxMapleTree) MaFlags() uint32 { return uint32(bind.Uint(s.View, 24)) }
 
 // HasMaFlags reports whether the bound kernel's `struct maple_tree` has member `ma_flags` of a type MaFlags can read.
-func (s linuxMapleTree) HasMaFlags() bool { return kvm.BindingOf(s.View).Has(24) }
+func (s linuxMapleTree) HasMaFlags() bool { return bind.BindingOf(s.View).Has(24) }
 
 const (
 	// linuxSizeofMmStruct is the size of C `struct mm_struct` in bytes in the kernel the bindings were generated from.
@@ -595,61 +596,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxMmStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxMmStructPtr is a typed pointer to a C `struct mm_struct` in the target (Read, IsNil, Addr).
-type linuxMmStructPtr = kvm.Ptr[linuxMmStruct]
+type linuxMmStructPtr = bind.Ptr[linuxMmStruct]
 
-// KVMType is linuxMmStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxMmStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxMmStruct) KVMType() int { return 10 }
 
 // ReadMmStruct reads a C `struct mm_struct` at addr in one read.
 func (k *linuxKernel) ReadMmStruct(addr uint64) (linuxMmStruct, error) {
-	return kvm.ReadView[linuxMmStruct](k.Binding(), addr)
+	return bind.ReadView[linuxMmStruct](k.Binding(), addr)
 }
 
 // Pgd is `pgd_t *pgd;` at offset 72, size 8.
-func (s linuxMmStruct) Pgd() linuxPgdTPtr { return kvm.PtrAt[linuxPgdT](s.View, 25) }
+func (s linuxMmStruct) Pgd() linuxPgdTPtr { return bind.PtrAt[linuxPgdT](s.View, 25) }
 
 // HasPgd reports whether the bound kernel's `struct mm_struct` has member `pgd` of a type Pgd can read.
-func (s linuxMmStruct) HasPgd() bool { return kvm.BindingOf(s.View).Has(25) }
+func (s linuxMmStruct) HasPgd() bool { return bind.BindingOf(s.View).Has(25) }
 
 // TotalVm is `long unsigned int total_vm;` at offset 192, size 8.
-func (s linuxMmStruct) TotalVm() uint64 { return kvm.Uint(s.View, 26) }
+func (s linuxMmStruct) TotalVm() uint64 { return bind.Uint(s.View, 26) }
 
 // HasTotalVm reports whether the bound kernel's `struct mm_struct` has member `total_vm` of a type TotalVm can read.
-func (s linuxMmStruct) HasTotalVm() bool { return kvm.BindingOf(s.View).Has(26) }
+func (s linuxMmStruct) HasTotalVm() bool { return bind.BindingOf(s.View).Has(26) }
 
 // LockedVm is `long unsigned int locked_vm;` at offset 200, size 8.
-func (s linuxMmStruct) LockedVm() uint64 { return kvm.Uint(s.View, 27) }
+func (s linuxMmStruct) LockedVm() uint64 { return bind.Uint(s.View, 27) }
 
 // HasLockedVm reports whether the bound kernel's `struct mm_struct` has member `locked_vm` of a type LockedVm can read.
-func (s linuxMmStruct) HasLockedVm() bool { return kvm.BindingOf(s.View).Has(27) }
+func (s linuxMmStruct) HasLockedVm() bool { return bind.BindingOf(s.View).Has(27) }
 
 // ArgStart is `long unsigned int arg_start;` at offset 312, size 8.
-func (s linuxMmStruct) ArgStart() uint64 { return kvm.Uint(s.View, 28) }
+func (s linuxMmStruct) ArgStart() uint64 { return bind.Uint(s.View, 28) }
 
 // HasArgStart reports whether the bound kernel's `struct mm_struct` has member `arg_start` of a type ArgStart can read.
-func (s linuxMmStruct) HasArgStart() bool { return kvm.BindingOf(s.View).Has(28) }
+func (s linuxMmStruct) HasArgStart() bool { return bind.BindingOf(s.View).Has(28) }
 
 // ArgEnd is `long unsigned int arg_end;` at offset 320, size 8.
-func (s linuxMmStruct) ArgEnd() uint64 { return kvm.Uint(s.View, 29) }
+func (s linuxMmStruct) ArgEnd() uint64 { return bind.Uint(s.View, 29) }
 
 // HasArgEnd reports whether the bound kernel's `struct mm_struct` has member `arg_end` of a type ArgEnd can read.
-func (s linuxMmStruct) HasArgEnd() bool { return kvm.BindingOf(s.View).Has(29) }
+func (s linuxMmStruct) HasArgEnd() bool { return bind.BindingOf(s.View).Has(29) }
 
 // EnvStart is `long unsigned int env_start;` at offset 328, size 8.
-func (s linuxMmStruct) EnvStart() uint64 { return kvm.Uint(s.View, 30) }
+func (s linuxMmStruct) EnvStart() uint64 { return bind.Uint(s.View, 30) }
 
 // HasEnvStart reports whether the bound kernel's `struct mm_struct` has member `env_start` of a type EnvStart can read.
-func (s linuxMmStruct) HasEnvStart() bool { return kvm.BindingOf(s.View).Has(30) }
+func (s linuxMmStruct) HasEnvStart() bool { return bind.BindingOf(s.View).Has(30) }
 
 // EnvEnd is `long unsigned int env_end;` at offset 336, size 8.
-func (s linuxMmStruct) EnvEnd() uint64 { return kvm.Uint(s.View, 31) }
+func (s linuxMmStruct) EnvEnd() uint64 { return bind.Uint(s.View, 31) }
 
 // HasEnvEnd reports whether the bound kernel's `struct mm_struct` has member `env_end` of a type EnvEnd can read.
-func (s linuxMmStruct) HasEnvEnd() bool { return kvm.BindingOf(s.View).Has(31) }
+func (s linuxMmStruct) HasEnvEnd() bool { return bind.BindingOf(s.View).Has(31) }
 
 // RssCount is `atomic_long_t count[4];` at offset 728, size 32, member rss_stat.count.
 // It returns false when an index is out of range.
@@ -657,7 +658,7 @@ func (s linuxMmStruct) RssCount(i int) (v linuxAtomicLongT, ok bool) {
 	if i < 0 || i >= linuxMmStructRssCountLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 32, i)
+	el, ok := bind.Elem(s.View, 32, i)
 	if !ok {
 		return
 	}
@@ -665,7 +666,7 @@ func (s linuxMmStruct) RssCount(i int) (v linuxAtomicLongT, ok bool) {
 }
 
 // HasRssCount reports whether the bound kernel's `struct mm_struct` has member `rss_stat.count` of a type RssCount can read.
-func (s linuxMmStruct) HasRssCount() bool { return kvm.BindingOf(s.View).Has(32) }
+func (s linuxMmStruct) HasRssCount() bool { return bind.BindingOf(s.View).Has(32) }
 
 // RssCounters is `struct percpu_counter rss_stat[4];` (not in the kernel the bindings were generated from), size 160.
 // It returns false when an index is out of range.
@@ -673,7 +674,7 @@ func (s linuxMmStruct) RssCounters(i int) (v linuxPercpuCounter, ok bool) {
 	if i < 0 || i >= linuxMmStructRssCountersLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 33, i)
+	el, ok := bind.Elem(s.View, 33, i)
 	if !ok {
 		return
 	}
@@ -681,31 +682,31 @@ func (s linuxMmStruct) RssCounters(i int) (v linuxPercpuCounter, ok bool) {
 }
 
 // HasRssCounters reports whether the bound kernel's `struct mm_struct` has member `rss_stat` of a type RssCounters can read.
-func (s linuxMmStruct) HasRssCounters() bool { return kvm.BindingOf(s.View).Has(33) }
+func (s linuxMmStruct) HasRssCounters() bool { return bind.BindingOf(s.View).Has(33) }
 
 // MmMt is `struct maple_tree mm_mt;` at offset 0, size 24.
-func (s linuxMmStruct) MmMt() linuxMapleTree { return linuxMapleTree{kvm.Sub(s.View, 34)} }
+func (s linuxMmStruct) MmMt() linuxMapleTree { return linuxMapleTree{bind.Sub(s.View, 34)} }
 
 // HasMmMt reports whether the bound kernel's `struct mm_struct` has member `mm_mt` of a type MmMt can read.
-func (s linuxMmStruct) HasMmMt() bool { return kvm.BindingOf(s.View).Has(34) }
+func (s linuxMmStruct) HasMmMt() bool { return bind.BindingOf(s.View).Has(34) }
 
 // StartBrk is `long unsigned int start_brk;` at offset 288, size 8.
-func (s linuxMmStruct) StartBrk() uint64 { return kvm.Uint(s.View, 35) }
+func (s linuxMmStruct) StartBrk() uint64 { return bind.Uint(s.View, 35) }
 
 // HasStartBrk reports whether the bound kernel's `struct mm_struct` has member `start_brk` of a type StartBrk can read.
-func (s linuxMmStruct) HasStartBrk() bool { return kvm.BindingOf(s.View).Has(35) }
+func (s linuxMmStruct) HasStartBrk() bool { return bind.BindingOf(s.View).Has(35) }
 
 // Brk is `long unsigned int brk;` at offset 296, size 8.
-func (s linuxMmStruct) Brk() uint64 { return kvm.Uint(s.View, 36) }
+func (s linuxMmStruct) Brk() uint64 { return bind.Uint(s.View, 36) }
 
 // HasBrk reports whether the bound kernel's `struct mm_struct` has member `brk` of a type Brk can read.
-func (s linuxMmStruct) HasBrk() bool { return kvm.BindingOf(s.View).Has(36) }
+func (s linuxMmStruct) HasBrk() bool { return bind.BindingOf(s.View).Has(36) }
 
 // StartStack is `long unsigned int start_stack;` at offset 304, size 8.
-func (s linuxMmStruct) StartStack() uint64 { return kvm.Uint(s.View, 37) }
+func (s linuxMmStruct) StartStack() uint64 { return bind.Uint(s.View, 37) }
 
 // HasStartStack reports whether the bound kernel's `struct mm_struct` has member `start_stack` of a type StartStack can read.
-func (s linuxMmStruct) HasStartStack() bool { return kvm.BindingOf(s.View).Has(37) }
+func (s linuxMmStruct) HasStartStack() bool { return bind.BindingOf(s.View).Has(37) }
 
 const (
 	// linuxSizeofMount is the size of C `struct mount` in bytes in the kernel the bindings were generated from.
@@ -720,37 +721,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxMount struct {
-	kvm.View
+	bind.View
 }
 
 // linuxMountPtr is a typed pointer to a C `struct mount` in the target (Read, IsNil, Addr).
-type linuxMountPtr = kvm.Ptr[linuxMount]
+type linuxMountPtr = bind.Ptr[linuxMount]
 
-// KVMType is linuxMount's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxMount's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxMount) KVMType() int { return 11 }
 
 // ReadMount reads a C `struct mount` at addr in one read.
 func (k *linuxKernel) ReadMount(addr uint64) (linuxMount, error) {
-	return kvm.ReadView[linuxMount](k.Binding(), addr)
+	return bind.ReadView[linuxMount](k.Binding(), addr)
 }
 
 // MntParent is `struct mount *mnt_parent;` at offset 16, size 8.
-func (s linuxMount) MntParent() linuxMountPtr { return kvm.PtrAt[linuxMount](s.View, 38) }
+func (s linuxMount) MntParent() linuxMountPtr { return bind.PtrAt[linuxMount](s.View, 38) }
 
 // HasMntParent reports whether the bound kernel's `struct mount` has member `mnt_parent` of a type MntParent can read.
-func (s linuxMount) HasMntParent() bool { return kvm.BindingOf(s.View).Has(38) }
+func (s linuxMount) HasMntParent() bool { return bind.BindingOf(s.View).Has(38) }
 
 // MntMountpoint is `struct dentry *mnt_mountpoint;` at offset 24, size 8.
-func (s linuxMount) MntMountpoint() linuxDentryPtr { return kvm.PtrAt[linuxDentry](s.View, 39) }
+func (s linuxMount) MntMountpoint() linuxDentryPtr { return bind.PtrAt[linuxDentry](s.View, 39) }
 
 // HasMntMountpoint reports whether the bound kernel's `struct mount` has member `mnt_mountpoint` of a type MntMountpoint can read.
-func (s linuxMount) HasMntMountpoint() bool { return kvm.BindingOf(s.View).Has(39) }
+func (s linuxMount) HasMntMountpoint() bool { return bind.BindingOf(s.View).Has(39) }
 
 // Mnt is `struct vfsmount mnt;` at offset 32, size 32.
-func (s linuxMount) Mnt() linuxVfsmount { return linuxVfsmount{kvm.Sub(s.View, 40)} }
+func (s linuxMount) Mnt() linuxVfsmount { return linuxVfsmount{bind.Sub(s.View, 40)} }
 
 // HasMnt reports whether the bound kernel's `struct mount` has member `mnt` of a type Mnt can read.
-func (s linuxMount) HasMnt() bool { return kvm.BindingOf(s.View).Has(40) }
+func (s linuxMount) HasMnt() bool { return bind.BindingOf(s.View).Has(40) }
 
 const (
 	// linuxSizeofPercpuCounter is the size of C `struct percpu_counter` in bytes in the kernel the bindings were generated from.
@@ -764,39 +765,39 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxPercpuCounter struct {
-	kvm.View
+	bind.View
 }
 
 // linuxPercpuCounterPtr is a typed pointer to a C `struct percpu_counter` in the target (Read, IsNil, Addr).
-type linuxPercpuCounterPtr = kvm.Ptr[linuxPercpuCounter]
+type linuxPercpuCounterPtr = bind.Ptr[linuxPercpuCounter]
 
-// KVMType is linuxPercpuCounter's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxPercpuCounter's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxPercpuCounter) KVMType() int { return 12 }
 
 // ReadPercpuCounter reads a C `struct percpu_counter` at addr in one read.
 func (k *linuxKernel) ReadPercpuCounter(addr uint64) (linuxPercpuCounter, error) {
-	return kvm.ReadView[linuxPercpuCounter](k.Binding(), addr)
+	return bind.ReadView[linuxPercpuCounter](k.Binding(), addr)
 }
 
 // Count is `s64 count;` at offset 8, size 8.
-func (s linuxPercpuCounter) Count() int64 { return int64(kvm.Uint(s.View, 41)) }
+func (s linuxPercpuCounter) Count() int64 { return int64(bind.Uint(s.View, 41)) }
 
 // HasCount reports whether the bound kernel's `struct percpu_counter` has member `count` of a type Count can read.
-func (s linuxPercpuCounter) HasCount() bool { return kvm.BindingOf(s.View).Has(41) }
+func (s linuxPercpuCounter) HasCount() bool { return bind.BindingOf(s.View).Has(41) }
 
 // Counters is `s32 *counters;` at offset 32, size 8.
-func (s linuxPercpuCounter) Counters() uint64 { return kvm.Uint(s.View, 42) }
+func (s linuxPercpuCounter) Counters() uint64 { return bind.Uint(s.View, 42) }
 
 // HasCounters reports whether the bound kernel's `struct percpu_counter` has member `counters` of a type Counters can read.
-func (s linuxPercpuCounter) HasCounters() bool { return kvm.BindingOf(s.View).Has(42) }
+func (s linuxPercpuCounter) HasCounters() bool { return bind.BindingOf(s.View).Has(42) }
 
 // linuxPgdT is C `pgd_t (an anonymous struct)`, opaque: only pointed to (generating it adds its members;
 // linuxPgdTPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	linuxPgdT struct {
-		kvm.View
+		bind.View
 	}
-	linuxPgdTPtr = kvm.Ptr[linuxPgdT]
+	linuxPgdTPtr = bind.Ptr[linuxPgdT]
 )
 
 func (linuxPgdT) KVMType() int { return 13 }
@@ -814,18 +815,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxPid struct {
-	kvm.View
+	bind.View
 }
 
 // linuxPidPtr is a typed pointer to a C `struct pid` in the target (Read, IsNil, Addr).
-type linuxPidPtr = kvm.Ptr[linuxPid]
+type linuxPidPtr = bind.Ptr[linuxPid]
 
-// KVMType is linuxPid's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxPid's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxPid) KVMType() int { return 14 }
 
 // ReadPid reads a C `struct pid` at addr in one read.
 func (k *linuxKernel) ReadPid(addr uint64) (linuxPid, error) {
-	return kvm.ReadView[linuxPid](k.Binding(), addr)
+	return bind.ReadView[linuxPid](k.Binding(), addr)
 }
 
 // Numbers is `struct upid numbers[];` at offset 96.
@@ -834,7 +835,7 @@ func (s linuxPid) Numbers(i int) (v linuxUpid, err error) {
 	if i < 0 {
 		return v, errors.New("struct pid member numbers: index out of range")
 	}
-	el, err := kvm.ReadElem(s.View, 43, i)
+	el, err := bind.ReadElem(s.View, 43, i)
 	if err != nil {
 		return v, err
 	}
@@ -842,7 +843,7 @@ func (s linuxPid) Numbers(i int) (v linuxUpid, err error) {
 }
 
 // HasNumbers reports whether the bound kernel's `struct pid` has member `numbers` of a type Numbers can read.
-func (s linuxPid) HasNumbers() bool { return kvm.BindingOf(s.View).Has(43) }
+func (s linuxPid) HasNumbers() bool { return bind.BindingOf(s.View).Has(43) }
 
 const (
 	// linuxSizeofSeqcount is the size of C `struct seqcount` in bytes in the kernel the bindings were generated from.
@@ -855,25 +856,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxSeqcount struct {
-	kvm.View
+	bind.View
 }
 
 // linuxSeqcountPtr is a typed pointer to a C `struct seqcount` in the target (Read, IsNil, Addr).
-type linuxSeqcountPtr = kvm.Ptr[linuxSeqcount]
+type linuxSeqcountPtr = bind.Ptr[linuxSeqcount]
 
-// KVMType is linuxSeqcount's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxSeqcount's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxSeqcount) KVMType() int { return 15 }
 
 // ReadSeqcount reads a C `struct seqcount` at addr in one read.
 func (k *linuxKernel) ReadSeqcount(addr uint64) (linuxSeqcount, error) {
-	return kvm.ReadView[linuxSeqcount](k.Binding(), addr)
+	return bind.ReadView[linuxSeqcount](k.Binding(), addr)
 }
 
 // Sequence is `unsigned int sequence;` at offset 0, size 4.
-func (s linuxSeqcount) Sequence() uint32 { return uint32(kvm.Uint(s.View, 44)) }
+func (s linuxSeqcount) Sequence() uint32 { return uint32(bind.Uint(s.View, 44)) }
 
 // HasSequence reports whether the bound kernel's `struct seqcount` has member `sequence` of a type Sequence can read.
-func (s linuxSeqcount) HasSequence() bool { return kvm.BindingOf(s.View).Has(44) }
+func (s linuxSeqcount) HasSequence() bool { return bind.BindingOf(s.View).Has(44) }
 
 const (
 	// linuxSizeofSeqcountRawSpinlock is the size of C `struct seqcount_raw_spinlock` in bytes in the kernel the bindings were generated from.
@@ -886,25 +887,27 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxSeqcountRawSpinlock struct {
-	kvm.View
+	bind.View
 }
 
 // linuxSeqcountRawSpinlockPtr is a typed pointer to a C `struct seqcount_raw_spinlock` in the target (Read, IsNil, Addr).
-type linuxSeqcountRawSpinlockPtr = kvm.Ptr[linuxSeqcountRawSpinlock]
+type linuxSeqcountRawSpinlockPtr = bind.Ptr[linuxSeqcountRawSpinlock]
 
-// KVMType is linuxSeqcountRawSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxSeqcountRawSpinlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxSeqcountRawSpinlock) KVMType() int { return 16 }
 
 // ReadSeqcountRawSpinlock reads a C `struct seqcount_raw_spinlock` at addr in one read.
 func (k *linuxKernel) ReadSeqcountRawSpinlock(addr uint64) (linuxSeqcountRawSpinlock, error) {
-	return kvm.ReadView[linuxSeqcountRawSpinlock](k.Binding(), addr)
+	return bind.ReadView[linuxSeqcountRawSpinlock](k.Binding(), addr)
 }
 
 // Seqcount is `seqcount_t seqcount;` at offset 0, size 4.
-func (s linuxSeqcountRawSpinlock) Seqcount() linuxSeqcount { return linuxSeqcount{kvm.Sub(s.View, 45)} }
+func (s linuxSeqcountRawSpinlock) Seqcount() linuxSeqcount {
+	return linuxSeqcount{bind.Sub(s.View, 45)}
+}
 
 // HasSeqcount reports whether the bound kernel's `struct seqcount_raw_spinlock` has member `seqcount` of a type Seqcount can read.
-func (s linuxSeqcountRawSpinlock) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(45) }
+func (s linuxSeqcountRawSpinlock) HasSeqcount() bool { return bind.BindingOf(s.View).Has(45) }
 
 const (
 	// linuxSizeofSignalStruct is the size of C `struct signal_struct` in bytes in the kernel the bindings were generated from.
@@ -922,18 +925,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxSignalStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxSignalStructPtr is a typed pointer to a C `struct signal_struct` in the target (Read, IsNil, Addr).
-type linuxSignalStructPtr = kvm.Ptr[linuxSignalStruct]
+type linuxSignalStructPtr = bind.Ptr[linuxSignalStruct]
 
-// KVMType is linuxSignalStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxSignalStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxSignalStruct) KVMType() int { return 17 }
 
 // ReadSignalStruct reads a C `struct signal_struct` at addr in one read.
 func (k *linuxKernel) ReadSignalStruct(addr uint64) (linuxSignalStruct, error) {
-	return kvm.ReadView[linuxSignalStruct](k.Binding(), addr)
+	return bind.ReadView[linuxSignalStruct](k.Binding(), addr)
 }
 
 // Pids is `struct pid *pids[4];` at offset 360, size 32.
@@ -942,33 +945,33 @@ func (s linuxSignalStruct) Pids(i int) (v linuxPidPtr, ok bool) {
 	if i < 0 || i >= linuxSignalStructPidsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 46, i)
+	el, ok := bind.Elem(s.View, 46, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemPtr[linuxPid](el), true
+	return bind.ElemPtr[linuxPid](el), true
 }
 
 // HasPids reports whether the bound kernel's `struct signal_struct` has member `pids` of a type Pids can read.
-func (s linuxSignalStruct) HasPids() bool { return kvm.BindingOf(s.View).Has(46) }
+func (s linuxSignalStruct) HasPids() bool { return bind.BindingOf(s.View).Has(46) }
 
 // NrThreads is `int nr_threads;` at offset 8, size 4.
-func (s linuxSignalStruct) NrThreads() int32 { return int32(kvm.Uint(s.View, 47)) }
+func (s linuxSignalStruct) NrThreads() int32 { return int32(bind.Uint(s.View, 47)) }
 
 // HasNrThreads reports whether the bound kernel's `struct signal_struct` has member `nr_threads` of a type NrThreads can read.
-func (s linuxSignalStruct) HasNrThreads() bool { return kvm.BindingOf(s.View).Has(47) }
+func (s linuxSignalStruct) HasNrThreads() bool { return bind.BindingOf(s.View).Has(47) }
 
 // TTY is `struct tty_struct *tty;` at offset 416, size 8.
-func (s linuxSignalStruct) TTY() linuxTTYStructPtr { return kvm.PtrAt[linuxTTYStruct](s.View, 48) }
+func (s linuxSignalStruct) TTY() linuxTTYStructPtr { return bind.PtrAt[linuxTTYStruct](s.View, 48) }
 
 // HasTTY reports whether the bound kernel's `struct signal_struct` has member `tty` of a type TTY can read.
-func (s linuxSignalStruct) HasTTY() bool { return kvm.BindingOf(s.View).Has(48) }
+func (s linuxSignalStruct) HasTTY() bool { return bind.BindingOf(s.View).Has(48) }
 
 // ThreadHead is `struct list_head thread_head;` at offset 16, size 16.
-func (s linuxSignalStruct) ThreadHead() linuxListHead { return linuxListHead{kvm.Sub(s.View, 49)} }
+func (s linuxSignalStruct) ThreadHead() linuxListHead { return linuxListHead{bind.Sub(s.View, 49)} }
 
 // HasThreadHead reports whether the bound kernel's `struct signal_struct` has member `thread_head` of a type ThreadHead can read.
-func (s linuxSignalStruct) HasThreadHead() bool { return kvm.BindingOf(s.View).Has(49) }
+func (s linuxSignalStruct) HasThreadHead() bool { return bind.BindingOf(s.View).Has(49) }
 
 const (
 	// linuxSizeofSuperBlock is the size of C `struct super_block` in bytes in the kernel the bindings were generated from.
@@ -981,25 +984,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxSuperBlock struct {
-	kvm.View
+	bind.View
 }
 
 // linuxSuperBlockPtr is a typed pointer to a C `struct super_block` in the target (Read, IsNil, Addr).
-type linuxSuperBlockPtr = kvm.Ptr[linuxSuperBlock]
+type linuxSuperBlockPtr = bind.Ptr[linuxSuperBlock]
 
-// KVMType is linuxSuperBlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxSuperBlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxSuperBlock) KVMType() int { return 18 }
 
 // ReadSuperBlock reads a C `struct super_block` at addr in one read.
 func (k *linuxKernel) ReadSuperBlock(addr uint64) (linuxSuperBlock, error) {
-	return kvm.ReadView[linuxSuperBlock](k.Binding(), addr)
+	return bind.ReadView[linuxSuperBlock](k.Binding(), addr)
 }
 
 // SDev is `dev_t s_dev;` at offset 16, size 4.
-func (s linuxSuperBlock) SDev() uint32 { return uint32(kvm.Uint(s.View, 50)) }
+func (s linuxSuperBlock) SDev() uint32 { return uint32(bind.Uint(s.View, 50)) }
 
 // HasSDev reports whether the bound kernel's `struct super_block` has member `s_dev` of a type SDev can read.
-func (s linuxSuperBlock) HasSDev() bool { return kvm.BindingOf(s.View).Has(50) }
+func (s linuxSuperBlock) HasSDev() bool { return bind.BindingOf(s.View).Has(50) }
 
 const (
 	// linuxSizeofSwapInfoStruct is the size of C `struct swap_info_struct` in bytes in the kernel the bindings were generated from.
@@ -1017,60 +1020,60 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxSwapInfoStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxSwapInfoStructPtr is a typed pointer to a C `struct swap_info_struct` in the target (Read, IsNil, Addr).
-type linuxSwapInfoStructPtr = kvm.Ptr[linuxSwapInfoStruct]
+type linuxSwapInfoStructPtr = bind.Ptr[linuxSwapInfoStruct]
 
-// KVMType is linuxSwapInfoStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxSwapInfoStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxSwapInfoStruct) KVMType() int { return 19 }
 
 // ReadSwapInfoStruct reads a C `struct swap_info_struct` at addr in one read.
 func (k *linuxKernel) ReadSwapInfoStruct(addr uint64) (linuxSwapInfoStruct, error) {
-	return kvm.ReadView[linuxSwapInfoStruct](k.Binding(), addr)
+	return bind.ReadView[linuxSwapInfoStruct](k.Binding(), addr)
 }
 
 // Flags is `long unsigned int flags;` at offset 16, size 8.
-func (s linuxSwapInfoStruct) Flags() uint64 { return kvm.Uint(s.View, 51) }
+func (s linuxSwapInfoStruct) Flags() uint64 { return bind.Uint(s.View, 51) }
 
 // HasFlags reports whether the bound kernel's `struct swap_info_struct` has member `flags` of a type Flags can read.
-func (s linuxSwapInfoStruct) HasFlags() bool { return kvm.BindingOf(s.View).Has(51) }
+func (s linuxSwapInfoStruct) HasFlags() bool { return bind.BindingOf(s.View).Has(51) }
 
 // Prio is `short int prio;` at offset 24, size 2.
-func (s linuxSwapInfoStruct) Prio() int16 { return int16(kvm.Uint(s.View, 52)) }
+func (s linuxSwapInfoStruct) Prio() int16 { return int16(bind.Uint(s.View, 52)) }
 
 // HasPrio reports whether the bound kernel's `struct swap_info_struct` has member `prio` of a type Prio can read.
-func (s linuxSwapInfoStruct) HasPrio() bool { return kvm.BindingOf(s.View).Has(52) }
+func (s linuxSwapInfoStruct) HasPrio() bool { return bind.BindingOf(s.View).Has(52) }
 
 // Pages is `unsigned int pages;` at offset 120, size 4.
-func (s linuxSwapInfoStruct) Pages() uint32 { return uint32(kvm.Uint(s.View, 53)) }
+func (s linuxSwapInfoStruct) Pages() uint32 { return uint32(bind.Uint(s.View, 53)) }
 
 // HasPages reports whether the bound kernel's `struct swap_info_struct` has member `pages` of a type Pages can read.
-func (s linuxSwapInfoStruct) HasPages() bool { return kvm.BindingOf(s.View).Has(53) }
+func (s linuxSwapInfoStruct) HasPages() bool { return bind.BindingOf(s.View).Has(53) }
 
 // InusePages is `unsigned int inuse_pages;` at offset 124, size 4.
-func (s linuxSwapInfoStruct) InusePages() uint32 { return uint32(kvm.Uint(s.View, 54)) }
+func (s linuxSwapInfoStruct) InusePages() uint32 { return uint32(bind.Uint(s.View, 54)) }
 
 // HasInusePages reports whether the bound kernel's `struct swap_info_struct` has member `inuse_pages` of a type InusePages can read.
-func (s linuxSwapInfoStruct) HasInusePages() bool { return kvm.BindingOf(s.View).Has(54) }
+func (s linuxSwapInfoStruct) HasInusePages() bool { return bind.BindingOf(s.View).Has(54) }
 
 // SwapMap is `unsigned char *swap_map;` at offset 80, size 8.
-func (s linuxSwapInfoStruct) SwapMap() uint64 { return kvm.Uint(s.View, 55) }
+func (s linuxSwapInfoStruct) SwapMap() uint64 { return bind.Uint(s.View, 55) }
 
 // HasSwapMap reports whether the bound kernel's `struct swap_info_struct` has member `swap_map` of a type SwapMap can read.
-func (s linuxSwapInfoStruct) HasSwapMap() bool { return kvm.BindingOf(s.View).Has(55) }
+func (s linuxSwapInfoStruct) HasSwapMap() bool { return bind.BindingOf(s.View).Has(55) }
 
 // SwapMapString reads the NUL-terminated string `swap_map` points to, at most limit bytes.
 func (s linuxSwapInfoStruct) SwapMapString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.SwapMap(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.SwapMap(), limit)
 }
 
 // SwapFile is `struct file *swap_file;` at offset 168, size 8.
-func (s linuxSwapInfoStruct) SwapFile() linuxFilePtr { return kvm.PtrAt[linuxFile](s.View, 56) }
+func (s linuxSwapInfoStruct) SwapFile() linuxFilePtr { return bind.PtrAt[linuxFile](s.View, 56) }
 
 // HasSwapFile reports whether the bound kernel's `struct swap_info_struct` has member `swap_file` of a type SwapFile can read.
-func (s linuxSwapInfoStruct) HasSwapFile() bool { return kvm.BindingOf(s.View).Has(56) }
+func (s linuxSwapInfoStruct) HasSwapFile() bool { return bind.BindingOf(s.View).Has(56) }
 
 const (
 	// linuxSizeofTTYDriver is the size of C `struct tty_driver` in bytes in the kernel the bindings were generated from.
@@ -1084,31 +1087,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxTTYDriver struct {
-	kvm.View
+	bind.View
 }
 
 // linuxTTYDriverPtr is a typed pointer to a C `struct tty_driver` in the target (Read, IsNil, Addr).
-type linuxTTYDriverPtr = kvm.Ptr[linuxTTYDriver]
+type linuxTTYDriverPtr = bind.Ptr[linuxTTYDriver]
 
-// KVMType is linuxTTYDriver's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxTTYDriver's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxTTYDriver) KVMType() int { return 20 }
 
 // ReadTTYDriver reads a C `struct tty_driver` at addr in one read.
 func (k *linuxKernel) ReadTTYDriver(addr uint64) (linuxTTYDriver, error) {
-	return kvm.ReadView[linuxTTYDriver](k.Binding(), addr)
+	return bind.ReadView[linuxTTYDriver](k.Binding(), addr)
 }
 
 // Major is `int major;` at offset 44, size 4.
-func (s linuxTTYDriver) Major() int32 { return int32(kvm.Uint(s.View, 57)) }
+func (s linuxTTYDriver) Major() int32 { return int32(bind.Uint(s.View, 57)) }
 
 // HasMajor reports whether the bound kernel's `struct tty_driver` has member `major` of a type Major can read.
-func (s linuxTTYDriver) HasMajor() bool { return kvm.BindingOf(s.View).Has(57) }
+func (s linuxTTYDriver) HasMajor() bool { return bind.BindingOf(s.View).Has(57) }
 
 // MinorStart is `int minor_start;` at offset 48, size 4.
-func (s linuxTTYDriver) MinorStart() int32 { return int32(kvm.Uint(s.View, 58)) }
+func (s linuxTTYDriver) MinorStart() int32 { return int32(bind.Uint(s.View, 58)) }
 
 // HasMinorStart reports whether the bound kernel's `struct tty_driver` has member `minor_start` of a type MinorStart can read.
-func (s linuxTTYDriver) HasMinorStart() bool { return kvm.BindingOf(s.View).Has(58) }
+func (s linuxTTYDriver) HasMinorStart() bool { return bind.BindingOf(s.View).Has(58) }
 
 const (
 	// linuxSizeofTTYStruct is the size of C `struct tty_struct` in bytes in the kernel the bindings were generated from.
@@ -1126,31 +1129,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxTTYStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxTTYStructPtr is a typed pointer to a C `struct tty_struct` in the target (Read, IsNil, Addr).
-type linuxTTYStructPtr = kvm.Ptr[linuxTTYStruct]
+type linuxTTYStructPtr = bind.Ptr[linuxTTYStruct]
 
-// KVMType is linuxTTYStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxTTYStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxTTYStruct) KVMType() int { return 21 }
 
 // ReadTTYStruct reads a C `struct tty_struct` at addr in one read.
 func (k *linuxKernel) ReadTTYStruct(addr uint64) (linuxTTYStruct, error) {
-	return kvm.ReadView[linuxTTYStruct](k.Binding(), addr)
+	return bind.ReadView[linuxTTYStruct](k.Binding(), addr)
 }
 
 // Driver is `struct tty_driver *driver;` at offset 16, size 8.
-func (s linuxTTYStruct) Driver() linuxTTYDriverPtr { return kvm.PtrAt[linuxTTYDriver](s.View, 59) }
+func (s linuxTTYStruct) Driver() linuxTTYDriverPtr { return bind.PtrAt[linuxTTYDriver](s.View, 59) }
 
 // HasDriver reports whether the bound kernel's `struct tty_struct` has member `driver` of a type Driver can read.
-func (s linuxTTYStruct) HasDriver() bool { return kvm.BindingOf(s.View).Has(59) }
+func (s linuxTTYStruct) HasDriver() bool { return bind.BindingOf(s.View).Has(59) }
 
 // Index is `int index;` at offset 32, size 4.
-func (s linuxTTYStruct) Index() int32 { return int32(kvm.Uint(s.View, 60)) }
+func (s linuxTTYStruct) Index() int32 { return int32(bind.Uint(s.View, 60)) }
 
 // HasIndex reports whether the bound kernel's `struct tty_struct` has member `index` of a type Index can read.
-func (s linuxTTYStruct) HasIndex() bool { return kvm.BindingOf(s.View).Has(60) }
+func (s linuxTTYStruct) HasIndex() bool { return bind.BindingOf(s.View).Has(60) }
 
 // Name is `char name[64];` at offset 352, size 64.
 // It returns false when an index is out of range.
@@ -1158,27 +1161,27 @@ func (s linuxTTYStruct) Name(i int) (v int8, ok bool) {
 	if i < 0 || i >= linuxTTYStructNameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 61, i)
+	el, ok := bind.Elem(s.View, 61, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 61)), true
+	return int8(bind.ElemUint(el, 61)), true
 }
 
 // HasName reports whether the bound kernel's `struct tty_struct` has member `name` of a type Name can read.
-func (s linuxTTYStruct) HasName() bool { return kvm.BindingOf(s.View).Has(61) }
+func (s linuxTTYStruct) HasName() bool { return bind.BindingOf(s.View).Has(61) }
 
 // NameBytes returns the bytes of `char name[64]`, shared with the snapshot.
-func (s linuxTTYStruct) NameBytes() []byte { return kvm.Raw(s.View, 61) }
+func (s linuxTTYStruct) NameBytes() []byte { return bind.Raw(s.View, 61) }
 
 // NameString returns `char name[64]` up to its first NUL byte.
-func (s linuxTTYStruct) NameString() string { return kvm.Cstring(kvm.Raw(s.View, 61)) }
+func (s linuxTTYStruct) NameString() string { return bind.Cstring(bind.Raw(s.View, 61)) }
 
 // Pgrp is `struct pid *pgrp;` at offset 456, size 8, member ctrl.pgrp or pgrp.
-func (s linuxTTYStruct) Pgrp() linuxPidPtr { return kvm.PtrAt[linuxPid](s.View, 62) }
+func (s linuxTTYStruct) Pgrp() linuxPidPtr { return bind.PtrAt[linuxPid](s.View, 62) }
 
 // HasPgrp reports whether the bound kernel's `struct tty_struct` has member `ctrl.pgrp` or `pgrp` of a type Pgrp can read.
-func (s linuxTTYStruct) HasPgrp() bool { return kvm.BindingOf(s.View).Has(62) }
+func (s linuxTTYStruct) HasPgrp() bool { return bind.BindingOf(s.View).Has(62) }
 
 const (
 	// linuxSizeofTaskStruct is the size of C `struct task_struct` in bytes in the kernel the bindings were generated from.
@@ -1210,93 +1213,93 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxTaskStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxTaskStructPtr is a typed pointer to a C `struct task_struct` in the target (Read, IsNil, Addr).
-type linuxTaskStructPtr = kvm.Ptr[linuxTaskStruct]
+type linuxTaskStructPtr = bind.Ptr[linuxTaskStruct]
 
-// KVMType is linuxTaskStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxTaskStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxTaskStruct) KVMType() int { return 22 }
 
 // ReadTaskStruct reads a C `struct task_struct` at addr in one read.
 func (k *linuxKernel) ReadTaskStruct(addr uint64) (linuxTaskStruct, error) {
-	return kvm.ReadView[linuxTaskStruct](k.Binding(), addr)
+	return bind.ReadView[linuxTaskStruct](k.Binding(), addr)
 }
 
 // State is `unsigned int __state;` at offset 24, size 4, member __state or state.
-func (s linuxTaskStruct) State() uint32 { return uint32(kvm.Uint(s.View, 63)) }
+func (s linuxTaskStruct) State() uint32 { return uint32(bind.Uint(s.View, 63)) }
 
 // HasState reports whether the bound kernel's `struct task_struct` has member `__state` or `state` of a type State can read.
-func (s linuxTaskStruct) HasState() bool { return kvm.BindingOf(s.View).Has(63) }
+func (s linuxTaskStruct) HasState() bool { return bind.BindingOf(s.View).Has(63) }
 
 // Flags is `unsigned int flags;` at offset 44, size 4.
-func (s linuxTaskStruct) Flags() uint32 { return uint32(kvm.Uint(s.View, 64)) }
+func (s linuxTaskStruct) Flags() uint32 { return uint32(bind.Uint(s.View, 64)) }
 
 // HasFlags reports whether the bound kernel's `struct task_struct` has member `flags` of a type Flags can read.
-func (s linuxTaskStruct) HasFlags() bool { return kvm.BindingOf(s.View).Has(64) }
+func (s linuxTaskStruct) HasFlags() bool { return bind.BindingOf(s.View).Has(64) }
 
 // ExitState is `int exit_state;` at offset 2308, size 4.
-func (s linuxTaskStruct) ExitState() int32 { return int32(kvm.Uint(s.View, 65)) }
+func (s linuxTaskStruct) ExitState() int32 { return int32(bind.Uint(s.View, 65)) }
 
 // HasExitState reports whether the bound kernel's `struct task_struct` has member `exit_state` of a type ExitState can read.
-func (s linuxTaskStruct) HasExitState() bool { return kvm.BindingOf(s.View).Has(65) }
+func (s linuxTaskStruct) HasExitState() bool { return bind.BindingOf(s.View).Has(65) }
 
 // Tasks is `struct list_head tasks;` at offset 2192, size 16.
-func (s linuxTaskStruct) Tasks() linuxListHead { return linuxListHead{kvm.Sub(s.View, 66)} }
+func (s linuxTaskStruct) Tasks() linuxListHead { return linuxListHead{bind.Sub(s.View, 66)} }
 
 // HasTasks reports whether the bound kernel's `struct task_struct` has member `tasks` of a type Tasks can read.
-func (s linuxTaskStruct) HasTasks() bool { return kvm.BindingOf(s.View).Has(66) }
+func (s linuxTaskStruct) HasTasks() bool { return bind.BindingOf(s.View).Has(66) }
 
 // ThreadNode is `struct list_head thread_node;` at offset 2608, size 16.
-func (s linuxTaskStruct) ThreadNode() linuxListHead { return linuxListHead{kvm.Sub(s.View, 67)} }
+func (s linuxTaskStruct) ThreadNode() linuxListHead { return linuxListHead{bind.Sub(s.View, 67)} }
 
 // HasThreadNode reports whether the bound kernel's `struct task_struct` has member `thread_node` of a type ThreadNode can read.
-func (s linuxTaskStruct) HasThreadNode() bool { return kvm.BindingOf(s.View).Has(67) }
+func (s linuxTaskStruct) HasThreadNode() bool { return bind.BindingOf(s.View).Has(67) }
 
 // ThreadGroup is `struct list_head thread_group;` at offset 2592, size 16.
-func (s linuxTaskStruct) ThreadGroup() linuxListHead { return linuxListHead{kvm.Sub(s.View, 68)} }
+func (s linuxTaskStruct) ThreadGroup() linuxListHead { return linuxListHead{bind.Sub(s.View, 68)} }
 
 // HasThreadGroup reports whether the bound kernel's `struct task_struct` has member `thread_group` of a type ThreadGroup can read.
-func (s linuxTaskStruct) HasThreadGroup() bool { return kvm.BindingOf(s.View).Has(68) }
+func (s linuxTaskStruct) HasThreadGroup() bool { return bind.BindingOf(s.View).Has(68) }
 
 // Mm is `struct mm_struct *mm;` at offset 2272, size 8.
-func (s linuxTaskStruct) Mm() linuxMmStructPtr { return kvm.PtrAt[linuxMmStruct](s.View, 69) }
+func (s linuxTaskStruct) Mm() linuxMmStructPtr { return bind.PtrAt[linuxMmStruct](s.View, 69) }
 
 // HasMm reports whether the bound kernel's `struct task_struct` has member `mm` of a type Mm can read.
-func (s linuxTaskStruct) HasMm() bool { return kvm.BindingOf(s.View).Has(69) }
+func (s linuxTaskStruct) HasMm() bool { return bind.BindingOf(s.View).Has(69) }
 
 // Pid is `pid_t pid;` at offset 2416, size 4.
-func (s linuxTaskStruct) Pid() int32 { return int32(kvm.Uint(s.View, 70)) }
+func (s linuxTaskStruct) Pid() int32 { return int32(bind.Uint(s.View, 70)) }
 
 // HasPid reports whether the bound kernel's `struct task_struct` has member `pid` of a type Pid can read.
-func (s linuxTaskStruct) HasPid() bool { return kvm.BindingOf(s.View).Has(70) }
+func (s linuxTaskStruct) HasPid() bool { return bind.BindingOf(s.View).Has(70) }
 
 // Tgid is `pid_t tgid;` at offset 2420, size 4.
-func (s linuxTaskStruct) Tgid() int32 { return int32(kvm.Uint(s.View, 71)) }
+func (s linuxTaskStruct) Tgid() int32 { return int32(bind.Uint(s.View, 71)) }
 
 // HasTgid reports whether the bound kernel's `struct task_struct` has member `tgid` of a type Tgid can read.
-func (s linuxTaskStruct) HasTgid() bool { return kvm.BindingOf(s.View).Has(71) }
+func (s linuxTaskStruct) HasTgid() bool { return bind.BindingOf(s.View).Has(71) }
 
 // RealParent is `struct task_struct *real_parent;` at offset 2432, size 8.
 func (s linuxTaskStruct) RealParent() linuxTaskStructPtr {
-	return kvm.PtrAt[linuxTaskStruct](s.View, 72)
+	return bind.PtrAt[linuxTaskStruct](s.View, 72)
 }
 
 // HasRealParent reports whether the bound kernel's `struct task_struct` has member `real_parent` of a type RealParent can read.
-func (s linuxTaskStruct) HasRealParent() bool { return kvm.BindingOf(s.View).Has(72) }
+func (s linuxTaskStruct) HasRealParent() bool { return bind.BindingOf(s.View).Has(72) }
 
 // StartBoottime is `u64 start_boottime;` at offset 2784, size 8, member start_boottime or real_start_time.
-func (s linuxTaskStruct) StartBoottime() uint64 { return kvm.Uint(s.View, 73) }
+func (s linuxTaskStruct) StartBoottime() uint64 { return bind.Uint(s.View, 73) }
 
 // HasStartBoottime reports whether the bound kernel's `struct task_struct` has member `start_boottime` or `real_start_time` of a type StartBoottime can read.
-func (s linuxTaskStruct) HasStartBoottime() bool { return kvm.BindingOf(s.View).Has(73) }
+func (s linuxTaskStruct) HasStartBoottime() bool { return bind.BindingOf(s.View).Has(73) }
 
 // RealCred is `const struct cred *real_cred;` at offset 2952, size 8.
-func (s linuxTaskStruct) RealCred() linuxCredPtr { return kvm.PtrAt[linuxCred](s.View, 74) }
+func (s linuxTaskStruct) RealCred() linuxCredPtr { return bind.PtrAt[linuxCred](s.View, 74) }
 
 // HasRealCred reports whether the bound kernel's `struct task_struct` has member `real_cred` of a type RealCred can read.
-func (s linuxTaskStruct) HasRealCred() bool { return kvm.BindingOf(s.View).Has(74) }
+func (s linuxTaskStruct) HasRealCred() bool { return bind.BindingOf(s.View).Has(74) }
 
 // Comm is `char comm[16];` at offset 2976, size 16.
 // It returns false when an index is out of range.
@@ -1304,53 +1307,53 @@ func (s linuxTaskStruct) Comm(i int) (v int8, ok bool) {
 	if i < 0 || i >= linuxTaskStructCommLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 75, i)
+	el, ok := bind.Elem(s.View, 75, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 75)), true
+	return int8(bind.ElemUint(el, 75)), true
 }
 
 // HasComm reports whether the bound kernel's `struct task_struct` has member `comm` of a type Comm can read.
-func (s linuxTaskStruct) HasComm() bool { return kvm.BindingOf(s.View).Has(75) }
+func (s linuxTaskStruct) HasComm() bool { return bind.BindingOf(s.View).Has(75) }
 
 // CommBytes returns the bytes of `char comm[16]`, shared with the snapshot.
-func (s linuxTaskStruct) CommBytes() []byte { return kvm.Raw(s.View, 75) }
+func (s linuxTaskStruct) CommBytes() []byte { return bind.Raw(s.View, 75) }
 
 // CommString returns `char comm[16]` up to its first NUL byte.
-func (s linuxTaskStruct) CommString() string { return kvm.Cstring(kvm.Raw(s.View, 75)) }
+func (s linuxTaskStruct) CommString() string { return bind.Cstring(bind.Raw(s.View, 75)) }
 
 // Signal is `struct signal_struct *signal;` at offset 3072, size 8.
 func (s linuxTaskStruct) Signal() linuxSignalStructPtr {
-	return kvm.PtrAt[linuxSignalStruct](s.View, 76)
+	return bind.PtrAt[linuxSignalStruct](s.View, 76)
 }
 
 // HasSignal reports whether the bound kernel's `struct task_struct` has member `signal` of a type Signal can read.
-func (s linuxTaskStruct) HasSignal() bool { return kvm.BindingOf(s.View).Has(76) }
+func (s linuxTaskStruct) HasSignal() bool { return bind.BindingOf(s.View).Has(76) }
 
 // CPU is `u32 cpu;` at offset 20, size 4, member cpu or thread_info.cpu.
-func (s linuxTaskStruct) CPU() uint32 { return uint32(kvm.Uint(s.View, 77)) }
+func (s linuxTaskStruct) CPU() uint32 { return uint32(bind.Uint(s.View, 77)) }
 
 // HasCPU reports whether the bound kernel's `struct task_struct` has member `cpu` or `thread_info.cpu` of a type CPU can read.
-func (s linuxTaskStruct) HasCPU() bool { return kvm.BindingOf(s.View).Has(77) }
+func (s linuxTaskStruct) HasCPU() bool { return bind.BindingOf(s.View).Has(77) }
 
 // StaticPrio is `int static_prio;` at offset 112, size 4.
-func (s linuxTaskStruct) StaticPrio() int32 { return int32(kvm.Uint(s.View, 78)) }
+func (s linuxTaskStruct) StaticPrio() int32 { return int32(bind.Uint(s.View, 78)) }
 
 // HasStaticPrio reports whether the bound kernel's `struct task_struct` has member `static_prio` of a type StaticPrio can read.
-func (s linuxTaskStruct) HasStaticPrio() bool { return kvm.BindingOf(s.View).Has(78) }
+func (s linuxTaskStruct) HasStaticPrio() bool { return bind.BindingOf(s.View).Has(78) }
 
 // WorkerPrivate is `void *worker_private;` at offset 2648, size 8.
-func (s linuxTaskStruct) WorkerPrivate() uint64 { return kvm.Uint(s.View, 79) }
+func (s linuxTaskStruct) WorkerPrivate() uint64 { return bind.Uint(s.View, 79) }
 
 // HasWorkerPrivate reports whether the bound kernel's `struct task_struct` has member `worker_private` of a type WorkerPrivate can read.
-func (s linuxTaskStruct) HasWorkerPrivate() bool { return kvm.BindingOf(s.View).Has(79) }
+func (s linuxTaskStruct) HasWorkerPrivate() bool { return bind.BindingOf(s.View).Has(79) }
 
 // SetChildTid is `int *set_child_tid;` at offset 2632, size 8.
-func (s linuxTaskStruct) SetChildTid() uint64 { return kvm.Uint(s.View, 80) }
+func (s linuxTaskStruct) SetChildTid() uint64 { return bind.Uint(s.View, 80) }
 
 // HasSetChildTid reports whether the bound kernel's `struct task_struct` has member `set_child_tid` of a type SetChildTid can read.
-func (s linuxTaskStruct) HasSetChildTid() bool { return kvm.BindingOf(s.View).Has(80) }
+func (s linuxTaskStruct) HasSetChildTid() bool { return bind.BindingOf(s.View).Has(80) }
 
 const (
 	// linuxSizeofTimekeeper is the size of C `struct timekeeper` in bytes in the kernel the bindings were generated from.
@@ -1367,49 +1370,49 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxTimekeeper struct {
-	kvm.View
+	bind.View
 }
 
 // linuxTimekeeperPtr is a typed pointer to a C `struct timekeeper` in the target (Read, IsNil, Addr).
-type linuxTimekeeperPtr = kvm.Ptr[linuxTimekeeper]
+type linuxTimekeeperPtr = bind.Ptr[linuxTimekeeper]
 
-// KVMType is linuxTimekeeper's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxTimekeeper's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxTimekeeper) KVMType() int { return 23 }
 
 // ReadTimekeeper reads a C `struct timekeeper` at addr in one read.
 func (k *linuxKernel) ReadTimekeeper(addr uint64) (linuxTimekeeper, error) {
-	return kvm.ReadView[linuxTimekeeper](k.Binding(), addr)
+	return bind.ReadView[linuxTimekeeper](k.Binding(), addr)
 }
 
 // XtimeSec is `u64 xtime_sec;` at offset 112, size 8.
-func (s linuxTimekeeper) XtimeSec() uint64 { return kvm.Uint(s.View, 81) }
+func (s linuxTimekeeper) XtimeSec() uint64 { return bind.Uint(s.View, 81) }
 
 // HasXtimeSec reports whether the bound kernel's `struct timekeeper` has member `xtime_sec` of a type XtimeSec can read.
-func (s linuxTimekeeper) HasXtimeSec() bool { return kvm.BindingOf(s.View).Has(81) }
+func (s linuxTimekeeper) HasXtimeSec() bool { return bind.BindingOf(s.View).Has(81) }
 
 // TkrMonoBase is `ktime_t base;` at offset 40, size 8, member tkr_mono.base.
-func (s linuxTimekeeper) TkrMonoBase() int64 { return int64(kvm.Uint(s.View, 82)) }
+func (s linuxTimekeeper) TkrMonoBase() int64 { return int64(bind.Uint(s.View, 82)) }
 
 // HasTkrMonoBase reports whether the bound kernel's `struct timekeeper` has member `tkr_mono.base` of a type TkrMonoBase can read.
-func (s linuxTimekeeper) HasTkrMonoBase() bool { return kvm.BindingOf(s.View).Has(82) }
+func (s linuxTimekeeper) HasTkrMonoBase() bool { return bind.BindingOf(s.View).Has(82) }
 
 // TkrMonoXtimeNsec is `u64 xtime_nsec;` at offset 32, size 8, member tkr_mono.xtime_nsec.
-func (s linuxTimekeeper) TkrMonoXtimeNsec() uint64 { return kvm.Uint(s.View, 83) }
+func (s linuxTimekeeper) TkrMonoXtimeNsec() uint64 { return bind.Uint(s.View, 83) }
 
 // HasTkrMonoXtimeNsec reports whether the bound kernel's `struct timekeeper` has member `tkr_mono.xtime_nsec` of a type TkrMonoXtimeNsec can read.
-func (s linuxTimekeeper) HasTkrMonoXtimeNsec() bool { return kvm.BindingOf(s.View).Has(83) }
+func (s linuxTimekeeper) HasTkrMonoXtimeNsec() bool { return bind.BindingOf(s.View).Has(83) }
 
 // TkrMonoShift is `u32 shift;` at offset 28, size 4, member tkr_mono.shift.
-func (s linuxTimekeeper) TkrMonoShift() uint32 { return uint32(kvm.Uint(s.View, 84)) }
+func (s linuxTimekeeper) TkrMonoShift() uint32 { return uint32(bind.Uint(s.View, 84)) }
 
 // HasTkrMonoShift reports whether the bound kernel's `struct timekeeper` has member `tkr_mono.shift` of a type TkrMonoShift can read.
-func (s linuxTimekeeper) HasTkrMonoShift() bool { return kvm.BindingOf(s.View).Has(84) }
+func (s linuxTimekeeper) HasTkrMonoShift() bool { return bind.BindingOf(s.View).Has(84) }
 
 // OffsBoot is `ktime_t offs_boot;` at offset 152, size 8.
-func (s linuxTimekeeper) OffsBoot() int64 { return int64(kvm.Uint(s.View, 85)) }
+func (s linuxTimekeeper) OffsBoot() int64 { return int64(bind.Uint(s.View, 85)) }
 
 // HasOffsBoot reports whether the bound kernel's `struct timekeeper` has member `offs_boot` of a type OffsBoot can read.
-func (s linuxTimekeeper) HasOffsBoot() bool { return kvm.BindingOf(s.View).Has(85) }
+func (s linuxTimekeeper) HasOffsBoot() bool { return bind.BindingOf(s.View).Has(85) }
 
 const (
 	// linuxSizeofTkCoreType is the size of C `the anonymous struct of variable tk_core` in bytes in the kernel the bindings were generated from.
@@ -1423,33 +1426,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxTkCoreType struct {
-	kvm.View
+	bind.View
 }
 
 // linuxTkCoreTypePtr is a typed pointer to a C `the anonymous struct of variable tk_core` in the target (Read, IsNil, Addr).
-type linuxTkCoreTypePtr = kvm.Ptr[linuxTkCoreType]
+type linuxTkCoreTypePtr = bind.Ptr[linuxTkCoreType]
 
-// KVMType is linuxTkCoreType's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxTkCoreType's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxTkCoreType) KVMType() int { return 24 }
 
 // ReadTkCoreType reads a C `the anonymous struct of variable tk_core` at addr in one read.
 func (k *linuxKernel) ReadTkCoreType(addr uint64) (linuxTkCoreType, error) {
-	return kvm.ReadView[linuxTkCoreType](k.Binding(), addr)
+	return bind.ReadView[linuxTkCoreType](k.Binding(), addr)
 }
 
 // Seq is `seqcount_raw_spinlock_t seq;` at offset 0, size 4.
 func (s linuxTkCoreType) Seq() linuxSeqcountRawSpinlock {
-	return linuxSeqcountRawSpinlock{kvm.Sub(s.View, 86)}
+	return linuxSeqcountRawSpinlock{bind.Sub(s.View, 86)}
 }
 
 // HasSeq reports whether the bound kernel's `the anonymous struct of variable tk_core` has member `seq` of a type Seq can read.
-func (s linuxTkCoreType) HasSeq() bool { return kvm.BindingOf(s.View).Has(86) }
+func (s linuxTkCoreType) HasSeq() bool { return bind.BindingOf(s.View).Has(86) }
 
 // Timekeeper is `struct timekeeper timekeeper;` at offset 8, size 280.
-func (s linuxTkCoreType) Timekeeper() linuxTimekeeper { return linuxTimekeeper{kvm.Sub(s.View, 87)} }
+func (s linuxTkCoreType) Timekeeper() linuxTimekeeper { return linuxTimekeeper{bind.Sub(s.View, 87)} }
 
 // HasTimekeeper reports whether the bound kernel's `the anonymous struct of variable tk_core` has member `timekeeper` of a type Timekeeper can read.
-func (s linuxTkCoreType) HasTimekeeper() bool { return kvm.BindingOf(s.View).Has(87) }
+func (s linuxTkCoreType) HasTimekeeper() bool { return bind.BindingOf(s.View).Has(87) }
 
 const (
 	// linuxSizeofUpid is the size of C `struct upid` in bytes in the kernel the bindings were generated from.
@@ -1462,25 +1465,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxUpid struct {
-	kvm.View
+	bind.View
 }
 
 // linuxUpidPtr is a typed pointer to a C `struct upid` in the target (Read, IsNil, Addr).
-type linuxUpidPtr = kvm.Ptr[linuxUpid]
+type linuxUpidPtr = bind.Ptr[linuxUpid]
 
-// KVMType is linuxUpid's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxUpid's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxUpid) KVMType() int { return 25 }
 
 // ReadUpid reads a C `struct upid` at addr in one read.
 func (k *linuxKernel) ReadUpid(addr uint64) (linuxUpid, error) {
-	return kvm.ReadView[linuxUpid](k.Binding(), addr)
+	return bind.ReadView[linuxUpid](k.Binding(), addr)
 }
 
 // Nr is `int nr;` at offset 0, size 4.
-func (s linuxUpid) Nr() int32 { return int32(kvm.Uint(s.View, 88)) }
+func (s linuxUpid) Nr() int32 { return int32(bind.Uint(s.View, 88)) }
 
 // HasNr reports whether the bound kernel's `struct upid` has member `nr` of a type Nr can read.
-func (s linuxUpid) HasNr() bool { return kvm.BindingOf(s.View).Has(88) }
+func (s linuxUpid) HasNr() bool { return bind.BindingOf(s.View).Has(88) }
 
 const (
 	// linuxSizeofVfsmount is the size of C `struct vfsmount` in bytes in the kernel the bindings were generated from.
@@ -1493,25 +1496,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxVfsmount struct {
-	kvm.View
+	bind.View
 }
 
 // linuxVfsmountPtr is a typed pointer to a C `struct vfsmount` in the target (Read, IsNil, Addr).
-type linuxVfsmountPtr = kvm.Ptr[linuxVfsmount]
+type linuxVfsmountPtr = bind.Ptr[linuxVfsmount]
 
-// KVMType is linuxVfsmount's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxVfsmount's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxVfsmount) KVMType() int { return 26 }
 
 // ReadVfsmount reads a C `struct vfsmount` at addr in one read.
 func (k *linuxKernel) ReadVfsmount(addr uint64) (linuxVfsmount, error) {
-	return kvm.ReadView[linuxVfsmount](k.Binding(), addr)
+	return bind.ReadView[linuxVfsmount](k.Binding(), addr)
 }
 
 // MntRoot is `struct dentry *mnt_root;` at offset 0, size 8.
-func (s linuxVfsmount) MntRoot() linuxDentryPtr { return kvm.PtrAt[linuxDentry](s.View, 89) }
+func (s linuxVfsmount) MntRoot() linuxDentryPtr { return bind.PtrAt[linuxDentry](s.View, 89) }
 
 // HasMntRoot reports whether the bound kernel's `struct vfsmount` has member `mnt_root` of a type MntRoot can read.
-func (s linuxVfsmount) HasMntRoot() bool { return kvm.BindingOf(s.View).Has(89) }
+func (s linuxVfsmount) HasMntRoot() bool { return bind.BindingOf(s.View).Has(89) }
 
 const (
 	// linuxSizeofVmAreaStruct is the size of C `struct vm_area_struct` in bytes in the kernel the bindings were generated from.
@@ -1531,79 +1534,79 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxVmAreaStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxVmAreaStructPtr is a typed pointer to a C `struct vm_area_struct` in the target (Read, IsNil, Addr).
-type linuxVmAreaStructPtr = kvm.Ptr[linuxVmAreaStruct]
+type linuxVmAreaStructPtr = bind.Ptr[linuxVmAreaStruct]
 
-// KVMType is linuxVmAreaStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxVmAreaStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxVmAreaStruct) KVMType() int { return 27 }
 
 // ReadVmAreaStruct reads a C `struct vm_area_struct` at addr in one read.
 func (k *linuxKernel) ReadVmAreaStruct(addr uint64) (linuxVmAreaStruct, error) {
-	return kvm.ReadView[linuxVmAreaStruct](k.Binding(), addr)
+	return bind.ReadView[linuxVmAreaStruct](k.Binding(), addr)
 }
 
 // VmStart is `long unsigned int vm_start;` at offset 0, size 8.
-func (s linuxVmAreaStruct) VmStart() uint64 { return kvm.Uint(s.View, 90) }
+func (s linuxVmAreaStruct) VmStart() uint64 { return bind.Uint(s.View, 90) }
 
 // HasVmStart reports whether the bound kernel's `struct vm_area_struct` has member `vm_start` of a type VmStart can read.
-func (s linuxVmAreaStruct) HasVmStart() bool { return kvm.BindingOf(s.View).Has(90) }
+func (s linuxVmAreaStruct) HasVmStart() bool { return bind.BindingOf(s.View).Has(90) }
 
 // VmEnd is `long unsigned int vm_end;` at offset 8, size 8.
-func (s linuxVmAreaStruct) VmEnd() uint64 { return kvm.Uint(s.View, 91) }
+func (s linuxVmAreaStruct) VmEnd() uint64 { return bind.Uint(s.View, 91) }
 
 // HasVmEnd reports whether the bound kernel's `struct vm_area_struct` has member `vm_end` of a type VmEnd can read.
-func (s linuxVmAreaStruct) HasVmEnd() bool { return kvm.BindingOf(s.View).Has(91) }
+func (s linuxVmAreaStruct) HasVmEnd() bool { return bind.BindingOf(s.View).Has(91) }
 
 // VmFlags is `long unsigned int vm_flags;` at offset 32, size 8.
-func (s linuxVmAreaStruct) VmFlags() uint64 { return kvm.Uint(s.View, 92) }
+func (s linuxVmAreaStruct) VmFlags() uint64 { return bind.Uint(s.View, 92) }
 
 // HasVmFlags reports whether the bound kernel's `struct vm_area_struct` has member `vm_flags` of a type VmFlags can read.
-func (s linuxVmAreaStruct) HasVmFlags() bool { return kvm.BindingOf(s.View).Has(92) }
+func (s linuxVmAreaStruct) HasVmFlags() bool { return bind.BindingOf(s.View).Has(92) }
 
 // VmPgoff is `long unsigned int vm_pgoff;` at offset 104, size 8.
-func (s linuxVmAreaStruct) VmPgoff() uint64 { return kvm.Uint(s.View, 93) }
+func (s linuxVmAreaStruct) VmPgoff() uint64 { return bind.Uint(s.View, 93) }
 
 // HasVmPgoff reports whether the bound kernel's `struct vm_area_struct` has member `vm_pgoff` of a type VmPgoff can read.
-func (s linuxVmAreaStruct) HasVmPgoff() bool { return kvm.BindingOf(s.View).Has(93) }
+func (s linuxVmAreaStruct) HasVmPgoff() bool { return bind.BindingOf(s.View).Has(93) }
 
 // VmFile is `struct file *vm_file;` at offset 112, size 8.
-func (s linuxVmAreaStruct) VmFile() linuxFilePtr { return kvm.PtrAt[linuxFile](s.View, 94) }
+func (s linuxVmAreaStruct) VmFile() linuxFilePtr { return bind.PtrAt[linuxFile](s.View, 94) }
 
 // HasVmFile reports whether the bound kernel's `struct vm_area_struct` has member `vm_file` of a type VmFile can read.
-func (s linuxVmAreaStruct) HasVmFile() bool { return kvm.BindingOf(s.View).Has(94) }
+func (s linuxVmAreaStruct) HasVmFile() bool { return bind.BindingOf(s.View).Has(94) }
 
 // VmOps is `const struct vm_operations_struct *vm_ops;` at offset 96, size 8.
 func (s linuxVmAreaStruct) VmOps() linuxVmOperationsStructPtr {
-	return kvm.PtrAt[linuxVmOperationsStruct](s.View, 95)
+	return bind.PtrAt[linuxVmOperationsStruct](s.View, 95)
 }
 
 // HasVmOps reports whether the bound kernel's `struct vm_area_struct` has member `vm_ops` of a type VmOps can read.
-func (s linuxVmAreaStruct) HasVmOps() bool { return kvm.BindingOf(s.View).Has(95) }
+func (s linuxVmAreaStruct) HasVmOps() bool { return bind.BindingOf(s.View).Has(95) }
 
 // VmPrivateData is `void *vm_private_data;` at offset 120, size 8.
-func (s linuxVmAreaStruct) VmPrivateData() uint64 { return kvm.Uint(s.View, 96) }
+func (s linuxVmAreaStruct) VmPrivateData() uint64 { return bind.Uint(s.View, 96) }
 
 // HasVmPrivateData reports whether the bound kernel's `struct vm_area_struct` has member `vm_private_data` of a type VmPrivateData can read.
-func (s linuxVmAreaStruct) HasVmPrivateData() bool { return kvm.BindingOf(s.View).Has(96) }
+func (s linuxVmAreaStruct) HasVmPrivateData() bool { return bind.BindingOf(s.View).Has(96) }
 
 // AnonName is `struct anon_vma_name *anon_name;` at offset 40, size 8.
 func (s linuxVmAreaStruct) AnonName() linuxAnonVmaNamePtr {
-	return kvm.PtrAt[linuxAnonVmaName](s.View, 97)
+	return bind.PtrAt[linuxAnonVmaName](s.View, 97)
 }
 
 // HasAnonName reports whether the bound kernel's `struct vm_area_struct` has member `anon_name` of a type AnonName can read.
-func (s linuxVmAreaStruct) HasAnonName() bool { return kvm.BindingOf(s.View).Has(97) }
+func (s linuxVmAreaStruct) HasAnonName() bool { return bind.BindingOf(s.View).Has(97) }
 
 // linuxVmOperationsStruct is C `struct vm_operations_struct`, opaque: only pointed to (generating it adds its members;
 // linuxVmOperationsStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	linuxVmOperationsStruct struct {
-		kvm.View
+		bind.View
 	}
-	linuxVmOperationsStructPtr = kvm.Ptr[linuxVmOperationsStruct]
+	linuxVmOperationsStructPtr = bind.Ptr[linuxVmOperationsStruct]
 )
 
 func (linuxVmOperationsStruct) KVMType() int { return 28 }
@@ -1619,38 +1622,38 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxVmSpecialMapping struct {
-	kvm.View
+	bind.View
 }
 
 // linuxVmSpecialMappingPtr is a typed pointer to a C `struct vm_special_mapping` in the target (Read, IsNil, Addr).
-type linuxVmSpecialMappingPtr = kvm.Ptr[linuxVmSpecialMapping]
+type linuxVmSpecialMappingPtr = bind.Ptr[linuxVmSpecialMapping]
 
-// KVMType is linuxVmSpecialMapping's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxVmSpecialMapping's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxVmSpecialMapping) KVMType() int { return 29 }
 
 // ReadVmSpecialMapping reads a C `struct vm_special_mapping` at addr in one read.
 func (k *linuxKernel) ReadVmSpecialMapping(addr uint64) (linuxVmSpecialMapping, error) {
-	return kvm.ReadView[linuxVmSpecialMapping](k.Binding(), addr)
+	return bind.ReadView[linuxVmSpecialMapping](k.Binding(), addr)
 }
 
 // Name is `const char *name;` at offset 0, size 8.
-func (s linuxVmSpecialMapping) Name() uint64 { return kvm.Uint(s.View, 98) }
+func (s linuxVmSpecialMapping) Name() uint64 { return bind.Uint(s.View, 98) }
 
 // HasName reports whether the bound kernel's `struct vm_special_mapping` has member `name` of a type Name can read.
-func (s linuxVmSpecialMapping) HasName() bool { return kvm.BindingOf(s.View).Has(98) }
+func (s linuxVmSpecialMapping) HasName() bool { return bind.BindingOf(s.View).Has(98) }
 
 // NameString reads the NUL-terminated string `name` points to, at most limit bytes.
 func (s linuxVmSpecialMapping) NameString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.Name(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.Name(), limit)
 }
 
 // linuxWorkStruct is C `struct work_struct`, opaque: only pointed to (generating it adds its members;
 // linuxWorkStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	linuxWorkStruct struct {
-		kvm.View
+		bind.View
 	}
-	linuxWorkStructPtr = kvm.Ptr[linuxWorkStruct]
+	linuxWorkStructPtr = bind.Ptr[linuxWorkStruct]
 )
 
 func (linuxWorkStruct) KVMType() int { return 30 }
@@ -1671,31 +1674,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxWorker struct {
-	kvm.View
+	bind.View
 }
 
 // linuxWorkerPtr is a typed pointer to a C `struct worker` in the target (Read, IsNil, Addr).
-type linuxWorkerPtr = kvm.Ptr[linuxWorker]
+type linuxWorkerPtr = bind.Ptr[linuxWorker]
 
-// KVMType is linuxWorker's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxWorker's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxWorker) KVMType() int { return 31 }
 
 // ReadWorker reads a C `struct worker` at addr in one read.
 func (k *linuxKernel) ReadWorker(addr uint64) (linuxWorker, error) {
-	return kvm.ReadView[linuxWorker](k.Binding(), addr)
+	return bind.ReadView[linuxWorker](k.Binding(), addr)
 }
 
 // CurrentWork is `struct work_struct *current_work;` at offset 16, size 8.
-func (s linuxWorker) CurrentWork() linuxWorkStructPtr { return kvm.PtrAt[linuxWorkStruct](s.View, 99) }
+func (s linuxWorker) CurrentWork() linuxWorkStructPtr { return bind.PtrAt[linuxWorkStruct](s.View, 99) }
 
 // HasCurrentWork reports whether the bound kernel's `struct worker` has member `current_work` of a type CurrentWork can read.
-func (s linuxWorker) HasCurrentWork() bool { return kvm.BindingOf(s.View).Has(99) }
+func (s linuxWorker) HasCurrentWork() bool { return bind.BindingOf(s.View).Has(99) }
 
 // Pool is `struct worker_pool *pool;` at offset 72, size 8.
-func (s linuxWorker) Pool() linuxWorkerPoolPtr { return kvm.PtrAt[linuxWorkerPool](s.View, 100) }
+func (s linuxWorker) Pool() linuxWorkerPoolPtr { return bind.PtrAt[linuxWorkerPool](s.View, 100) }
 
 // HasPool reports whether the bound kernel's `struct worker` has member `pool` of a type Pool can read.
-func (s linuxWorker) HasPool() bool { return kvm.BindingOf(s.View).Has(100) }
+func (s linuxWorker) HasPool() bool { return bind.BindingOf(s.View).Has(100) }
 
 // Desc is `char desc[24];` at offset 116, size 24.
 // It returns false when an index is out of range.
@@ -1703,37 +1706,37 @@ func (s linuxWorker) Desc(i int) (v int8, ok bool) {
 	if i < 0 || i >= linuxWorkerDescLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 101, i)
+	el, ok := bind.Elem(s.View, 101, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 101)), true
+	return int8(bind.ElemUint(el, 101)), true
 }
 
 // HasDesc reports whether the bound kernel's `struct worker` has member `desc` of a type Desc can read.
-func (s linuxWorker) HasDesc() bool { return kvm.BindingOf(s.View).Has(101) }
+func (s linuxWorker) HasDesc() bool { return bind.BindingOf(s.View).Has(101) }
 
 // DescBytes returns the bytes of `char desc[24]`, shared with the snapshot.
-func (s linuxWorker) DescBytes() []byte { return kvm.Raw(s.View, 101) }
+func (s linuxWorker) DescBytes() []byte { return bind.Raw(s.View, 101) }
 
 // DescString returns `char desc[24]` up to its first NUL byte.
-func (s linuxWorker) DescString() string { return kvm.Cstring(kvm.Raw(s.View, 101)) }
+func (s linuxWorker) DescString() string { return bind.Cstring(bind.Raw(s.View, 101)) }
 
 // RescueWq is `struct workqueue_struct *rescue_wq;` at offset 144, size 8.
 func (s linuxWorker) RescueWq() linuxWorkqueueStructPtr {
-	return kvm.PtrAt[linuxWorkqueueStruct](s.View, 102)
+	return bind.PtrAt[linuxWorkqueueStruct](s.View, 102)
 }
 
 // HasRescueWq reports whether the bound kernel's `struct worker` has member `rescue_wq` of a type RescueWq can read.
-func (s linuxWorker) HasRescueWq() bool { return kvm.BindingOf(s.View).Has(102) }
+func (s linuxWorker) HasRescueWq() bool { return bind.BindingOf(s.View).Has(102) }
 
 // linuxWorkerPool is C `struct worker_pool`, opaque: only pointed to (generating it adds its members;
 // linuxWorkerPoolPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	linuxWorkerPool struct {
-		kvm.View
+		bind.View
 	}
-	linuxWorkerPoolPtr = kvm.Ptr[linuxWorkerPool]
+	linuxWorkerPoolPtr = bind.Ptr[linuxWorkerPool]
 )
 
 func (linuxWorkerPool) KVMType() int { return 32 }
@@ -1751,18 +1754,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type linuxWorkqueueStruct struct {
-	kvm.View
+	bind.View
 }
 
 // linuxWorkqueueStructPtr is a typed pointer to a C `struct workqueue_struct` in the target (Read, IsNil, Addr).
-type linuxWorkqueueStructPtr = kvm.Ptr[linuxWorkqueueStruct]
+type linuxWorkqueueStructPtr = bind.Ptr[linuxWorkqueueStruct]
 
-// KVMType is linuxWorkqueueStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is linuxWorkqueueStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (linuxWorkqueueStruct) KVMType() int { return 33 }
 
 // ReadWorkqueueStruct reads a C `struct workqueue_struct` at addr in one read.
 func (k *linuxKernel) ReadWorkqueueStruct(addr uint64) (linuxWorkqueueStruct, error) {
-	return kvm.ReadView[linuxWorkqueueStruct](k.Binding(), addr)
+	return bind.ReadView[linuxWorkqueueStruct](k.Binding(), addr)
 }
 
 // Name is `char name[24];` at offset 176, size 24.
@@ -1771,21 +1774,21 @@ func (s linuxWorkqueueStruct) Name(i int) (v int8, ok bool) {
 	if i < 0 || i >= linuxWorkqueueStructNameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 103, i)
+	el, ok := bind.Elem(s.View, 103, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 103)), true
+	return int8(bind.ElemUint(el, 103)), true
 }
 
 // HasName reports whether the bound kernel's `struct workqueue_struct` has member `name` of a type Name can read.
-func (s linuxWorkqueueStruct) HasName() bool { return kvm.BindingOf(s.View).Has(103) }
+func (s linuxWorkqueueStruct) HasName() bool { return bind.BindingOf(s.View).Has(103) }
 
 // NameBytes returns the bytes of `char name[24]`, shared with the snapshot.
-func (s linuxWorkqueueStruct) NameBytes() []byte { return kvm.Raw(s.View, 103) }
+func (s linuxWorkqueueStruct) NameBytes() []byte { return bind.Raw(s.View, 103) }
 
 // NameString returns `char name[24]` up to its first NUL byte.
-func (s linuxWorkqueueStruct) NameString() string { return kvm.Cstring(kvm.Raw(s.View, 103)) }
+func (s linuxWorkqueueStruct) NameString() string { return bind.Cstring(bind.Raw(s.View, 103)) }
 
 // linuxPidType is C `enum pid_type` (4 bytes).
 type linuxPidType uint32
@@ -1818,7 +1821,7 @@ func (e linuxPidType) String() string {
 
 // kvmSpecLinux is the layout these bindings were generated with; linuxBind resolves it
 // against the target's types (docs/generated-code.md).
-var kvmSpecLinux = kvm.Spec{
+var kvmSpecLinux = bind.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     linuxBuildID,
@@ -1826,12 +1829,12 @@ var kvmSpecLinux = kvm.Spec{
 	Package:     "procs",
 	PtrSize:     8,
 	Relocatable: true,
-	Types: []kvm.TypeSpec{
+	Types: []bind.TypeSpec{
 		// 0: linuxAnonVmaName
 		{
 			C: "struct anon_vma_name",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("name", kvm.KindInt, 4, 1, 0),
+			Fields: []bind.FieldSpec{
+				bind.Arr("name", bind.KindInt, 4, 1, 0),
 			},
 			Name:   "struct anon_vma_name",
 			Parent: -1,
@@ -1840,8 +1843,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 1: linuxAtomicLongT
 		{
 			C: "atomic_long_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("counter", kvm.KindInt, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("counter", bind.KindInt, 0, 8),
 			},
 			Name:   "atomic_long_t",
 			Parent: -1,
@@ -1850,11 +1853,11 @@ var kvmSpecLinux = kvm.Spec{
 		// 2: linuxCred
 		{
 			C: "struct cred",
-			Fields: []kvm.FieldSpec{
-				kvm.M("uid.val", kvm.KindUint, 8, 4),
-				kvm.M("gid.val", kvm.KindUint, 12, 4),
-				kvm.M("euid.val", kvm.KindUint, 24, 4),
-				kvm.M("egid.val", kvm.KindUint, 28, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("uid.val", bind.KindUint, 8, 4),
+				bind.M("gid.val", bind.KindUint, 12, 4),
+				bind.M("euid.val", bind.KindUint, 24, 4),
+				bind.M("egid.val", bind.KindUint, 28, 4),
 			},
 			Name:   "struct cred",
 			Parent: -1,
@@ -1863,10 +1866,10 @@ var kvmSpecLinux = kvm.Spec{
 		// 3: linuxDentry
 		{
 			C: "struct dentry",
-			Fields: []kvm.FieldSpec{
-				kvm.M("d_parent", kvm.KindPtr, 24, 8),
-				kvm.M("d_name.len", kvm.KindUint, 36, 4),
-				kvm.M("d_name.name", kvm.KindPtr, 40, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("d_parent", bind.KindPtr, 24, 8),
+				bind.M("d_name.len", bind.KindUint, 36, 4),
+				bind.M("d_name.name", bind.KindPtr, 40, 8),
 			},
 			Name:   "struct dentry",
 			Parent: -1,
@@ -1875,10 +1878,10 @@ var kvmSpecLinux = kvm.Spec{
 		// 4: linuxFile
 		{
 			C: "struct file",
-			Fields: []kvm.FieldSpec{
-				kvm.M("f_path.mnt", kvm.KindPtr, 16, 8),
-				kvm.M("f_path.dentry", kvm.KindPtr, 24, 8),
-				kvm.M("f_inode", kvm.KindPtr, 32, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("f_path.mnt", bind.KindPtr, 16, 8),
+				bind.M("f_path.dentry", bind.KindPtr, 24, 8),
+				bind.M("f_inode", bind.KindPtr, 32, 8),
 			},
 			Name:   "struct file",
 			Parent: -1,
@@ -1887,10 +1890,10 @@ var kvmSpecLinux = kvm.Spec{
 		// 5: linuxInode
 		{
 			C: "struct inode",
-			Fields: []kvm.FieldSpec{
-				kvm.M("i_mode", kvm.KindUint, 0, 2),
-				kvm.M("i_ino", kvm.KindUint, 64, 8),
-				kvm.M("i_sb", kvm.KindPtr, 40, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("i_mode", bind.KindUint, 0, 2),
+				bind.M("i_ino", bind.KindUint, 64, 8),
+				bind.M("i_sb", bind.KindPtr, 40, 8),
 			},
 			Name:   "struct inode",
 			Parent: -1,
@@ -1899,9 +1902,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 6: linuxKthread
 		{
 			C: "struct kthread",
-			Fields: []kvm.FieldSpec{
-				kvm.M("data", kvm.KindPtr, 24, 8),
-				kvm.M("full_name", kvm.KindPtr, 104, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("data", bind.KindPtr, 24, 8),
+				bind.M("full_name", bind.KindPtr, 104, 8),
 			},
 			Name:   "struct kthread",
 			Parent: -1,
@@ -1910,9 +1913,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 7: linuxListHead
 		{
 			C: "struct list_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
-				kvm.M("prev", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
+				bind.M("prev", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct list_head",
 			Parent: -1,
@@ -1921,11 +1924,11 @@ var kvmSpecLinux = kvm.Spec{
 		// 8: linuxMapleNode
 		{
 			C: "struct maple_node",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("mr64.pivot", kvm.KindUint, 8, 8, 15),
-				kvm.Arr("mr64.slot", kvm.KindPtr, 128, 8, 16),
-				kvm.Arr("ma64.pivot", kvm.KindUint, 8, 8, 9),
-				kvm.Arr("ma64.slot", kvm.KindPtr, 80, 8, 10),
+			Fields: []bind.FieldSpec{
+				bind.Arr("mr64.pivot", bind.KindUint, 8, 8, 15),
+				bind.Arr("mr64.slot", bind.KindPtr, 128, 8, 16),
+				bind.Arr("ma64.pivot", bind.KindUint, 8, 8, 9),
+				bind.Arr("ma64.slot", bind.KindPtr, 80, 8, 10),
 			},
 			Name:   "struct maple_node",
 			Parent: -1,
@@ -1934,9 +1937,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 9: linuxMapleTree
 		{
 			C: "struct maple_tree",
-			Fields: []kvm.FieldSpec{
-				kvm.M("ma_root", kvm.KindPtr, 8, 8),
-				kvm.M("ma_flags", kvm.KindUint, 16, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("ma_root", bind.KindPtr, 8, 8),
+				bind.M("ma_flags", bind.KindUint, 16, 4),
 			},
 			Name:   "struct maple_tree",
 			Parent: -1,
@@ -1945,20 +1948,20 @@ var kvmSpecLinux = kvm.Spec{
 		// 10: linuxMmStruct
 		{
 			C: "struct mm_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("pgd", kvm.KindPtr, 72, 8),
-				kvm.M("total_vm", kvm.KindUint, 192, 8),
-				kvm.M("locked_vm", kvm.KindUint, 200, 8),
-				kvm.M("arg_start", kvm.KindUint, 312, 8),
-				kvm.M("arg_end", kvm.KindUint, 320, 8),
-				kvm.M("env_start", kvm.KindUint, 328, 8),
-				kvm.M("env_end", kvm.KindUint, 336, 8),
-				kvm.Arr("rss_stat.count", kvm.KindStruct, 728, 8, 4),
-				kvm.Arr("rss_stat", kvm.KindStruct, -1, 40, 4),
-				kvm.M("mm_mt", kvm.KindStruct, 0, 24),
-				kvm.M("start_brk", kvm.KindUint, 288, 8),
-				kvm.M("brk", kvm.KindUint, 296, 8),
-				kvm.M("start_stack", kvm.KindUint, 304, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("pgd", bind.KindPtr, 72, 8),
+				bind.M("total_vm", bind.KindUint, 192, 8),
+				bind.M("locked_vm", bind.KindUint, 200, 8),
+				bind.M("arg_start", bind.KindUint, 312, 8),
+				bind.M("arg_end", bind.KindUint, 320, 8),
+				bind.M("env_start", bind.KindUint, 328, 8),
+				bind.M("env_end", bind.KindUint, 336, 8),
+				bind.Arr("rss_stat.count", bind.KindStruct, 728, 8, 4),
+				bind.Arr("rss_stat", bind.KindStruct, -1, 40, 4),
+				bind.M("mm_mt", bind.KindStruct, 0, 24),
+				bind.M("start_brk", bind.KindUint, 288, 8),
+				bind.M("brk", bind.KindUint, 296, 8),
+				bind.M("start_stack", bind.KindUint, 304, 8),
 			},
 			Name:   "struct mm_struct",
 			Parent: -1,
@@ -1967,10 +1970,10 @@ var kvmSpecLinux = kvm.Spec{
 		// 11: linuxMount
 		{
 			C: "struct mount",
-			Fields: []kvm.FieldSpec{
-				kvm.M("mnt_parent", kvm.KindPtr, 16, 8),
-				kvm.M("mnt_mountpoint", kvm.KindPtr, 24, 8),
-				kvm.M("mnt", kvm.KindStruct, 32, 32),
+			Fields: []bind.FieldSpec{
+				bind.M("mnt_parent", bind.KindPtr, 16, 8),
+				bind.M("mnt_mountpoint", bind.KindPtr, 24, 8),
+				bind.M("mnt", bind.KindStruct, 32, 32),
 			},
 			Name:   "struct mount",
 			Parent: -1,
@@ -1979,9 +1982,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 12: linuxPercpuCounter
 		{
 			C: "struct percpu_counter",
-			Fields: []kvm.FieldSpec{
-				kvm.M("count", kvm.KindInt, 8, 8),
-				kvm.M("counters", kvm.KindPtr, 32, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("count", bind.KindInt, 8, 8),
+				bind.M("counters", bind.KindPtr, 32, 8),
 			},
 			Name:   "struct percpu_counter",
 			Parent: -1,
@@ -1992,8 +1995,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 14: linuxPid
 		{
 			C: "struct pid",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("numbers", kvm.KindStruct, 96, 16, 0),
+			Fields: []bind.FieldSpec{
+				bind.Arr("numbers", bind.KindStruct, 96, 16, 0),
 			},
 			Name:   "struct pid",
 			Parent: -1,
@@ -2002,8 +2005,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 15: linuxSeqcount
 		{
 			C: "struct seqcount",
-			Fields: []kvm.FieldSpec{
-				kvm.M("sequence", kvm.KindUint, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("sequence", bind.KindUint, 0, 4),
 			},
 			Name:   "struct seqcount",
 			Parent: -1,
@@ -2012,8 +2015,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 16: linuxSeqcountRawSpinlock
 		{
 			C: "struct seqcount_raw_spinlock",
-			Fields: []kvm.FieldSpec{
-				kvm.M("seqcount", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("seqcount", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct seqcount_raw_spinlock",
 			Parent: -1,
@@ -2022,11 +2025,11 @@ var kvmSpecLinux = kvm.Spec{
 		// 17: linuxSignalStruct
 		{
 			C: "struct signal_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("pids", kvm.KindPtr, 360, 8, 4),
-				kvm.M("nr_threads", kvm.KindInt, 8, 4),
-				kvm.M("tty", kvm.KindPtr, 416, 8),
-				kvm.M("thread_head", kvm.KindStruct, 16, 16),
+			Fields: []bind.FieldSpec{
+				bind.Arr("pids", bind.KindPtr, 360, 8, 4),
+				bind.M("nr_threads", bind.KindInt, 8, 4),
+				bind.M("tty", bind.KindPtr, 416, 8),
+				bind.M("thread_head", bind.KindStruct, 16, 16),
 			},
 			Name:   "struct signal_struct",
 			Parent: -1,
@@ -2035,8 +2038,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 18: linuxSuperBlock
 		{
 			C: "struct super_block",
-			Fields: []kvm.FieldSpec{
-				kvm.M("s_dev", kvm.KindUint, 16, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("s_dev", bind.KindUint, 16, 4),
 			},
 			Name:   "struct super_block",
 			Parent: -1,
@@ -2045,13 +2048,13 @@ var kvmSpecLinux = kvm.Spec{
 		// 19: linuxSwapInfoStruct
 		{
 			C: "struct swap_info_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("flags", kvm.KindUint, 16, 8),
-				kvm.M("prio", kvm.KindInt, 24, 2),
-				kvm.M("pages", kvm.KindUint, 120, 4),
-				kvm.M("inuse_pages", kvm.KindUint, 124, 4),
-				kvm.M("swap_map", kvm.KindPtr, 80, 8),
-				kvm.M("swap_file", kvm.KindPtr, 168, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("flags", bind.KindUint, 16, 8),
+				bind.M("prio", bind.KindInt, 24, 2),
+				bind.M("pages", bind.KindUint, 120, 4),
+				bind.M("inuse_pages", bind.KindUint, 124, 4),
+				bind.M("swap_map", bind.KindPtr, 80, 8),
+				bind.M("swap_file", bind.KindPtr, 168, 8),
 			},
 			Name:   "struct swap_info_struct",
 			Parent: -1,
@@ -2060,9 +2063,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 20: linuxTTYDriver
 		{
 			C: "struct tty_driver",
-			Fields: []kvm.FieldSpec{
-				kvm.M("major", kvm.KindInt, 44, 4),
-				kvm.M("minor_start", kvm.KindInt, 48, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("major", bind.KindInt, 44, 4),
+				bind.M("minor_start", bind.KindInt, 48, 4),
 			},
 			Name:   "struct tty_driver",
 			Parent: -1,
@@ -2071,11 +2074,11 @@ var kvmSpecLinux = kvm.Spec{
 		// 21: linuxTTYStruct
 		{
 			C: "struct tty_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("driver", kvm.KindPtr, 16, 8),
-				kvm.M("index", kvm.KindInt, 32, 4),
-				kvm.Arr("name", kvm.KindInt, 352, 1, 64),
-				kvm.M("ctrl.pgrp", kvm.KindPtr, 456, 8).Or("ctrl.pgrp", "pgrp"),
+			Fields: []bind.FieldSpec{
+				bind.M("driver", bind.KindPtr, 16, 8),
+				bind.M("index", bind.KindInt, 32, 4),
+				bind.Arr("name", bind.KindInt, 352, 1, 64),
+				bind.M("ctrl.pgrp", bind.KindPtr, 456, 8).Or("ctrl.pgrp", "pgrp"),
 			},
 			Name:   "struct tty_struct",
 			Parent: -1,
@@ -2084,25 +2087,25 @@ var kvmSpecLinux = kvm.Spec{
 		// 22: linuxTaskStruct
 		{
 			C: "struct task_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("__state", kvm.KindUint, 24, 4).Or("__state", "state"),
-				kvm.M("flags", kvm.KindUint, 44, 4),
-				kvm.M("exit_state", kvm.KindInt, 2308, 4),
-				kvm.M("tasks", kvm.KindStruct, 2192, 16),
-				kvm.M("thread_node", kvm.KindStruct, 2608, 16),
-				kvm.M("thread_group", kvm.KindStruct, 2592, 16),
-				kvm.M("mm", kvm.KindPtr, 2272, 8),
-				kvm.M("pid", kvm.KindInt, 2416, 4),
-				kvm.M("tgid", kvm.KindInt, 2420, 4),
-				kvm.M("real_parent", kvm.KindPtr, 2432, 8),
-				kvm.M("start_boottime", kvm.KindUint, 2784, 8).Or("start_boottime", "real_start_time"),
-				kvm.M("real_cred", kvm.KindPtr, 2952, 8),
-				kvm.Arr("comm", kvm.KindInt, 2976, 1, 16),
-				kvm.M("signal", kvm.KindPtr, 3072, 8),
-				kvm.M("thread_info.cpu", kvm.KindUint, 20, 4).Or("cpu", "thread_info.cpu"),
-				kvm.M("static_prio", kvm.KindInt, 112, 4),
-				kvm.M("worker_private", kvm.KindPtr, 2648, 8),
-				kvm.M("set_child_tid", kvm.KindPtr, 2632, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("__state", bind.KindUint, 24, 4).Or("__state", "state"),
+				bind.M("flags", bind.KindUint, 44, 4),
+				bind.M("exit_state", bind.KindInt, 2308, 4),
+				bind.M("tasks", bind.KindStruct, 2192, 16),
+				bind.M("thread_node", bind.KindStruct, 2608, 16),
+				bind.M("thread_group", bind.KindStruct, 2592, 16),
+				bind.M("mm", bind.KindPtr, 2272, 8),
+				bind.M("pid", bind.KindInt, 2416, 4),
+				bind.M("tgid", bind.KindInt, 2420, 4),
+				bind.M("real_parent", bind.KindPtr, 2432, 8),
+				bind.M("start_boottime", bind.KindUint, 2784, 8).Or("start_boottime", "real_start_time"),
+				bind.M("real_cred", bind.KindPtr, 2952, 8),
+				bind.Arr("comm", bind.KindInt, 2976, 1, 16),
+				bind.M("signal", bind.KindPtr, 3072, 8),
+				bind.M("thread_info.cpu", bind.KindUint, 20, 4).Or("cpu", "thread_info.cpu"),
+				bind.M("static_prio", bind.KindInt, 112, 4),
+				bind.M("worker_private", bind.KindPtr, 2648, 8),
+				bind.M("set_child_tid", bind.KindPtr, 2632, 8),
 			},
 			Name:   "struct task_struct",
 			Parent: -1,
@@ -2111,12 +2114,12 @@ var kvmSpecLinux = kvm.Spec{
 		// 23: linuxTimekeeper
 		{
 			C: "struct timekeeper",
-			Fields: []kvm.FieldSpec{
-				kvm.M("xtime_sec", kvm.KindUint, 112, 8),
-				kvm.M("tkr_mono.base", kvm.KindInt, 40, 8),
-				kvm.M("tkr_mono.xtime_nsec", kvm.KindUint, 32, 8),
-				kvm.M("tkr_mono.shift", kvm.KindUint, 28, 4),
-				kvm.M("offs_boot", kvm.KindInt, 152, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("xtime_sec", bind.KindUint, 112, 8),
+				bind.M("tkr_mono.base", bind.KindInt, 40, 8),
+				bind.M("tkr_mono.xtime_nsec", bind.KindUint, 32, 8),
+				bind.M("tkr_mono.shift", bind.KindUint, 28, 4),
+				bind.M("offs_boot", bind.KindInt, 152, 8),
 			},
 			Name:   "struct timekeeper",
 			Parent: -1,
@@ -2125,9 +2128,9 @@ var kvmSpecLinux = kvm.Spec{
 		// 24: linuxTkCoreType
 		{
 			C: "the anonymous struct of variable tk_core",
-			Fields: []kvm.FieldSpec{
-				kvm.M("seq", kvm.KindStruct, 0, 4),
-				kvm.M("timekeeper", kvm.KindStruct, 8, 280),
+			Fields: []bind.FieldSpec{
+				bind.M("seq", bind.KindStruct, 0, 4),
+				bind.M("timekeeper", bind.KindStruct, 8, 280),
 			},
 			Parent: -1,
 			Size:   288,
@@ -2136,8 +2139,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 25: linuxUpid
 		{
 			C: "struct upid",
-			Fields: []kvm.FieldSpec{
-				kvm.M("nr", kvm.KindInt, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("nr", bind.KindInt, 0, 4),
 			},
 			Name:   "struct upid",
 			Parent: -1,
@@ -2146,8 +2149,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 26: linuxVfsmount
 		{
 			C: "struct vfsmount",
-			Fields: []kvm.FieldSpec{
-				kvm.M("mnt_root", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("mnt_root", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct vfsmount",
 			Parent: -1,
@@ -2156,15 +2159,15 @@ var kvmSpecLinux = kvm.Spec{
 		// 27: linuxVmAreaStruct
 		{
 			C: "struct vm_area_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("vm_start", kvm.KindUint, 0, 8),
-				kvm.M("vm_end", kvm.KindUint, 8, 8),
-				kvm.M("vm_flags", kvm.KindUint, 32, 8),
-				kvm.M("vm_pgoff", kvm.KindUint, 104, 8),
-				kvm.M("vm_file", kvm.KindPtr, 112, 8),
-				kvm.M("vm_ops", kvm.KindPtr, 96, 8),
-				kvm.M("vm_private_data", kvm.KindPtr, 120, 8),
-				kvm.M("anon_name", kvm.KindPtr, 40, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("vm_start", bind.KindUint, 0, 8),
+				bind.M("vm_end", bind.KindUint, 8, 8),
+				bind.M("vm_flags", bind.KindUint, 32, 8),
+				bind.M("vm_pgoff", bind.KindUint, 104, 8),
+				bind.M("vm_file", bind.KindPtr, 112, 8),
+				bind.M("vm_ops", bind.KindPtr, 96, 8),
+				bind.M("vm_private_data", bind.KindPtr, 120, 8),
+				bind.M("anon_name", bind.KindPtr, 40, 8),
 			},
 			Name:   "struct vm_area_struct",
 			Parent: -1,
@@ -2175,8 +2178,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 29: linuxVmSpecialMapping
 		{
 			C: "struct vm_special_mapping",
-			Fields: []kvm.FieldSpec{
-				kvm.M("name", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("name", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct vm_special_mapping",
 			Parent: -1,
@@ -2187,11 +2190,11 @@ var kvmSpecLinux = kvm.Spec{
 		// 31: linuxWorker
 		{
 			C: "struct worker",
-			Fields: []kvm.FieldSpec{
-				kvm.M("current_work", kvm.KindPtr, 16, 8),
-				kvm.M("pool", kvm.KindPtr, 72, 8),
-				kvm.Arr("desc", kvm.KindInt, 116, 1, 24),
-				kvm.M("rescue_wq", kvm.KindPtr, 144, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("current_work", bind.KindPtr, 16, 8),
+				bind.M("pool", bind.KindPtr, 72, 8),
+				bind.Arr("desc", bind.KindInt, 116, 1, 24),
+				bind.M("rescue_wq", bind.KindPtr, 144, 8),
 			},
 			Name:   "struct worker",
 			Parent: -1,
@@ -2202,8 +2205,8 @@ var kvmSpecLinux = kvm.Spec{
 		// 33: linuxWorkqueueStruct
 		{
 			C: "struct workqueue_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("name", kvm.KindInt, 176, 1, 24),
+			Fields: []bind.FieldSpec{
+				bind.Arr("name", bind.KindInt, 176, 1, 24),
 			},
 			Name:   "struct workqueue_struct",
 			Parent: -1,

@@ -2,10 +2,11 @@ package kvm
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // A synthetic kallsyms table, laid out as scripts/kallsyms.c's output is
@@ -165,25 +166,6 @@ func (img *synthImage) vmcoreinfo() *VMCoreInfo {
 	return parseVMCoreInfo([]byte(s.String()))
 }
 
-// flatMem is memory holding data at base and nothing else.
-type flatMem struct {
-	base  uint64
-	data  []byte
-	reads int
-}
-
-func (m *flatMem) ReadMemory(buf []byte, addr uint64) (int, error) {
-	m.reads++
-	if addr < m.base || addr-m.base >= uint64(len(m.data)) {
-		return 0, &ReadError{Addr: addr, Len: len(buf), Err: errors.New("not in the image")}
-	}
-	n := copy(buf, m.data[addr-m.base:])
-	if n < len(buf) {
-		return n, &ReadError{Addr: addr + uint64(n), Len: len(buf) - n, Err: errors.New("past the image's end")}
-	}
-	return n, nil
-}
-
 // synthSymbols is a small kernel: per-cpu absolutes (when absPercpu),
 // text, data, a long name (two-byte length), duplicates.
 func synthSymbols(base uint64, absPercpu bool) []KernelSymbol {
@@ -237,7 +219,7 @@ const fuzzImageBase = 0xffffffff81000000
 
 // decodeFuzzImage is synthFuzzImage's inverse; ok false when data is too
 // short.
-func decodeFuzzImage(data []byte) (m *flatMem, vi *VMCoreInfo, bo binary.ByteOrder, ptrSize int, ok bool) {
+func decodeFuzzImage(data []byte) (m *testfix.FlatMem, vi *VMCoreInfo, bo binary.ByteOrder, ptrSize int, ok bool) {
 	if len(data) < 25 {
 		return nil, nil, nil, 0, false
 	}
@@ -263,7 +245,7 @@ func decodeFuzzImage(data []byte) (m *flatMem, vi *VMCoreInfo, bo binary.ByteOrd
 	if flags&8 != 0 {
 		fmt.Fprintf(&s, "SYMBOL(_stext)=%x\n", uint64(fuzzImageBase))
 	}
-	return &flatMem{base: fuzzImageBase, data: data[25:]}, parseVMCoreInfo([]byte(s.String())), bo, ptrSize, true
+	return &testfix.FlatMem{Base: fuzzImageBase, Data: data[25:]}, parseVMCoreInfo([]byte(s.String())), bo, ptrSize, true
 }
 
 func (k synthKallsyms) ap() binary.AppendByteOrder { return k.bo.(binary.AppendByteOrder) }

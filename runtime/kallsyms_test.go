@@ -45,7 +45,7 @@ func TestKallsymsSynthetic(t *testing.T) {
 				k.imageBase = 0xc2000000
 			}
 			img := k.build()
-			got, err := ReadKallsyms(&flatMem{base: img.base, data: img.data}, img.vmcoreinfo(), k.bo, k.ptrSize)
+			got, err := ReadKallsyms(&testfix.FlatMem{Base: img.base, Data: img.data}, img.vmcoreinfo(), k.bo, k.ptrSize)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestKallsymsBadInput(t *testing.T) {
 			img := synthDefault()
 			img.data = slices.Clone(img.data)
 			c.mutate(img)
-			mem := &flatMem{base: img.base, data: img.data}
+			mem := &testfix.FlatMem{Base: img.base, Data: img.data}
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			syms, err := ReadKallsyms(mem, img.vmcoreinfo(), img.bo, img.ptrSize)
@@ -162,30 +162,30 @@ func TestKallsymsBadInput(t *testing.T) {
 			if a := after.TotalAlloc - before.TotalAlloc; a > 16<<20 {
 				t.Errorf("decoding allocated %d bytes", a)
 			}
-			if mem.reads > 200 {
-				t.Errorf("%d reads", mem.reads)
+			if mem.Reads > 200 {
+				t.Errorf("%d reads", mem.Reads)
 			}
 			t.Log(err)
 		})
 	}
 	// No VMCOREINFO at all.
-	if _, err := ReadKallsyms(&flatMem{}, nil, binary.LittleEndian, 8); !errors.Is(err, ErrNoKallsyms) || !strings.Contains(err.Error(), "no VMCOREINFO in the dump") {
+	if _, err := ReadKallsyms(&testfix.FlatMem{}, nil, binary.LittleEndian, 8); !errors.Is(err, ErrNoKallsyms) || !strings.Contains(err.Error(), "no VMCOREINFO in the dump") {
 		t.Errorf("without VMCOREINFO: %v", err)
 	}
-	if _, err := ReadKallsyms(&flatMem{}, parseVMCoreInfo(nil), binary.LittleEndian, 3); err == nil {
+	if _, err := ReadKallsyms(&testfix.FlatMem{}, parseVMCoreInfo(nil), binary.LittleEndian, 3); err == nil {
 		t.Error("pointer size 3 accepted")
 	}
 }
 
 // A read that fails across a page boundary although its start is
 // readable: the decoder retries up to the page's end.
-type pickyMem struct{ flatMem }
+type pickyMem struct{ testfix.FlatMem }
 
 func (m *pickyMem) ReadMemory(buf []byte, addr uint64) (int, error) {
 	if addr/4096 != (addr+uint64(len(buf))-1)/4096 {
 		return 0, errors.New("crosses a page")
 	}
-	return m.flatMem.ReadMemory(buf, addr)
+	return m.FlatMem.ReadMemory(buf, addr)
 }
 
 func TestKallsymsPageCrossingReads(t *testing.T) {
@@ -195,7 +195,7 @@ func TestKallsymsPageCrossingReads(t *testing.T) {
 	}
 	k.syms[0].Name = "_stext"
 	img := k.build()
-	got, err := ReadKallsyms(&pickyMem{flatMem{base: img.base, data: img.data}}, img.vmcoreinfo(), k.bo, 8)
+	got, err := ReadKallsyms(&pickyMem{testfix.FlatMem{Base: img.base, Data: img.data}}, img.vmcoreinfo(), k.bo, 8)
 	if err != nil || !slices.Equal(got, k.syms) {
 		t.Fatalf("%d symbols, %v", len(got), err)
 	}

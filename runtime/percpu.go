@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -24,7 +25,7 @@ func (e *CPURangeError) Error() string {
 // 1 for a uniprocessor kernel without the symbol.
 func NumCPUs(t Target) (int, error) {
 	if t == nil {
-		return 0, errNotBound
+		return 0, errNoTarget
 	}
 	addr, err := t.LookupSymbol("nr_cpu_ids")
 	if err != nil {
@@ -65,7 +66,7 @@ func targetPtrSize(t Target) int {
 // name.
 func PerCPUAddr(t Target, name string, cpu int) (uint64, error) {
 	if t == nil {
-		return 0, errNotBound
+		return 0, errNoTarget
 	}
 	n, err := NumCPUs(t)
 	if err != nil {
@@ -99,7 +100,7 @@ func PerCPUAddr(t Target, name string, cpu int) (uint64, error) {
 // libkvm's kvm_read_zpcpu reads.
 func PerCPU(t Target, base uint64, cpu int) (uint64, error) {
 	if t == nil {
-		return 0, errNotBound
+		return 0, errNoTarget
 	}
 	n, err := NumCPUs(t)
 	if err != nil {
@@ -140,3 +141,5 @@ func perCPU(t Target, v uint64, cpu, n int) (uint64, error) {
 	}
 	return v + off, nil
 }
+
+var errNoTarget = errors.New("no target (nil)")

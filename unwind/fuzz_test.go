@@ -2,21 +2,10 @@ package unwind
 
 import (
 	"encoding/binary"
-	"fmt"
 	"testing"
+
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
-
-type flatMem struct {
-	base uint64
-	b    []byte
-}
-
-func (m *flatMem) ReadMemory(buf []byte, addr uint64) (int, error) {
-	if addr < m.base || addr-m.base > uint64(len(m.b)) || uint64(len(buf)) > uint64(len(m.b))-(addr-m.base) {
-		return 0, fmt.Errorf("address %#x not in memory", addr)
-	}
-	return copy(buf, m.b[addr-m.base:]), nil
-}
 
 const (
 	textBase  = 0xffffffff81000000
@@ -66,7 +55,7 @@ func TestSyntheticUnwind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := UnwindX86(&flatMem{stackBase, stack}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x10, SP: stackBase, Exact: true}, Options{})
+	tr := UnwindX86(&testfix.FlatMem{Base: stackBase, Data: stack}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x10, SP: stackBase, Exact: true}, Options{})
 	if len(tr.Frames) != 4 || tr.End != "end of stack" || tr.Stop != "" {
 		t.Fatalf("%+v", tr)
 	}
@@ -77,11 +66,11 @@ func TestSyntheticUnwind(t *testing.T) {
 	}
 	// A loop (the return address points back with the same sp) stops.
 	binary.LittleEndian.PutUint64(stack[24:], 0)
-	tr = UnwindX86(&flatMem{stackBase, stack}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x10, SP: stackBase, Exact: true}, Options{})
+	tr = UnwindX86(&testfix.FlatMem{Base: stackBase, Data: stack}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x10, SP: stackBase, Exact: true}, Options{})
 	if len(tr.Frames) != 2 || tr.End != "end of stack" {
 		t.Errorf("zero return address: %+v", tr)
 	}
-	tr = UnwindX86(&flatMem{stackBase, stack[:20]}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x110, SP: stackBase + 16, Exact: true}, Options{})
+	tr = UnwindX86(&testfix.FlatMem{Base: stackBase, Data: stack[:20]}, &ORC{Kernel: tab}, StartX86{IP: textBase + 0x110, SP: stackBase + 16, Exact: true}, Options{})
 	if tr.Stop == "" || len(tr.Frames) != 1 {
 		t.Errorf("unreadable stack: %+v", tr)
 	}
@@ -99,7 +88,7 @@ func FuzzUnwindX86(f *testing.F) {
 		if err != nil {
 			return
 		}
-		tr := UnwindX86(&flatMem{stackBase, stack}, &ORC{Kernel: tab}, StartX86{IP: ip, SP: stackBase, BP: stackBase + 64, Exact: format&4 != 0, Regs: map[int]uint64{}}, Options{MaxFrames: 64})
+		tr := UnwindX86(&testfix.FlatMem{Base: stackBase, Data: stack}, &ORC{Kernel: tab}, StartX86{IP: ip, SP: stackBase, BP: stackBase + 64, Exact: format&4 != 0, Regs: map[int]uint64{}}, Options{MaxFrames: 64})
 		if len(tr.Frames) > 64 || len(tr.Frames) == 0 {
 			t.Fatalf("%d frames", len(tr.Frames))
 		}

@@ -28,6 +28,7 @@ import (
 	"text/tabwriter"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 func main() {
@@ -122,7 +123,7 @@ func ReadOffsets(t target) (Offsets, error) {
 
 // Threads walks allproc and each process's threads, with the runtime's
 // queue(3) iterators: a broken link (a cycle, memory outside the dump, a
-// list longer than kvm.MaxListLen) ends the walk with a *kvm.ListError
+// list longer than bind.MaxListLen) ends the walk with a *bind.ListError
 // naming the entry whose link is bad, returned with the threads listed
 // before it.
 func Threads(t target, ptrSize int) ([]Thread, error) {
@@ -152,8 +153,8 @@ func Threads(t target, ptrSize int) ([]Thread, error) {
 		return nil, err
 	}
 	var out []Thread
-	procs := kvm.Queue{Kind: kvm.QueueList, Name: "allproc (struct proc.p_list)", Head: allproc, Link: uint64(o.PList), PtrSize: ptrSize}
-	for p, err := range kvm.QueueAt(t, procs) {
+	procs := bind.Queue{Kind: bind.QueueList, Name: "allproc (struct proc.p_list)", Head: allproc, Link: uint64(o.PList), PtrSize: ptrSize}
+	for p, err := range bind.QueueAt(t, procs) {
 		if err != nil {
 			return out, err
 		}
@@ -165,14 +166,14 @@ func Threads(t target, ptrSize int) ([]Thread, error) {
 		if err != nil {
 			return out, fmt.Errorf("proc %#x: p_comm: %w", p.Addr, err)
 		}
-		threads := kvm.Queue{Kind: kvm.QueueTailQ, Name: fmt.Sprintf("threads of pid %d (struct thread.td_plist)", pid),
+		threads := bind.Queue{Kind: bind.QueueTailQ, Name: fmt.Sprintf("threads of pid %d (struct thread.td_plist)", pid),
 			Head: p.Addr + uint64(o.PThreads), Link: uint64(o.TdPlist), PtrSize: ptrSize}
-		for td, err := range kvm.QueueAt(t, threads) {
+		for td, err := range bind.QueueAt(t, threads) {
 			if err != nil {
 				return out, err
 			}
-			if len(out) >= kvm.MaxListLen {
-				return out, fmt.Errorf("more than %d threads", kvm.MaxListLen)
+			if len(out) >= bind.MaxListLen {
+				return out, fmt.Errorf("more than %d threads", bind.MaxListLen)
 			}
 			tid, err := i32(td.Addr + uint64(o.TdTid))
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 	"github.com/kvmgen/kvmgen/procs"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // The expectations come from the kernel and from lldb, not from this
@@ -212,7 +213,7 @@ func (f *fakeKernel) put(addr uint64, b []byte) {
 func (f *fakeKernel) ptr(addr, v uint64) { f.put(addr, binary.LittleEndian.AppendUint64(nil, v)) }
 
 // TestWalkErrors: a process list that loops, a thread list leading out of
-// the dump and a NULL back link end the walk with a *kvm.ListError naming
+// the dump and a NULL back link end the walk with a *bind.ListError naming
 // the entry whose link is bad, after the threads before it.
 func TestWalkErrors(t *testing.T) {
 	const allproc, p1, p2, td1, td2 = 0x10000, 0x20000, 0x21000, 0x30000, 0x31000
@@ -264,9 +265,9 @@ func TestWalkErrors(t *testing.T) {
 		f := build()
 		c.edit(f)
 		ths, err := Threads(f, 8)
-		var le *kvm.ListError
+		var le *bind.ListError
 		if !errors.As(err, &le) || le.Node != c.node || !strings.Contains(le.Msg, c.msg) || len(ths) != c.threads {
-			t.Errorf("%s: %d threads, %v; want %d and a *kvm.ListError naming %#x", c.name, len(ths), err, c.threads, c.node)
+			t.Errorf("%s: %d threads, %v; want %d and a *bind.ListError naming %#x", c.name, len(ths), err, c.threads, c.node)
 		}
 	}
 	// Offsets no structure has are refused.

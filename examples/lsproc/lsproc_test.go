@@ -16,6 +16,7 @@ import (
 	"github.com/kvmgen/kvmgen/gen"
 	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // row is one line of lsproc's table or of the guest's truth/tasks.txt
@@ -382,7 +383,7 @@ func TestWalkErrors(t *testing.T) {
 			if c.name == "cycle" {
 				node = lh(a[2]) // its link leads back to task 1
 			}
-			var le *kvm.ListError
+			var le *bind.ListError
 			if !errors.As(err, &le) || le.Node != node || !strings.Contains(err.Error(), fmt.Sprintf("%#x", node)) {
 				t.Fatalf("listTasks: %v; want a *runtime.ListError naming node %#x", err, node)
 			}
@@ -551,7 +552,7 @@ func (s *typesSource) Type(name string) (dwarfmodel.Type, error) {
 // TestRelocated binds the bindings to a synthetic kernel (another build
 // ID) whose task_struct has the members lsproc reads at other offsets, in
 // another size: read through its types, the task list is the same. A
-// kernel lacking a member lsproc reads gives a *kvm.MissingMemberError
+// kernel lacking a member lsproc reads gives a *bind.MissingMemberError
 // naming it.
 func TestRelocated(t *testing.T) {
 	const base = 0xffff888000100000
@@ -572,7 +573,7 @@ func TestRelocated(t *testing.T) {
 	if _, err := Bind(f); err == nil {
 		t.Fatal("Bind without types on another kernel: no error")
 	}
-	k, err := Bind(f, kvm.Types(src))
+	k, err := Bind(f, bind.Types(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,12 +587,12 @@ func TestRelocated(t *testing.T) {
 	}
 
 	delete(off, "tgid")
-	k, err = Bind(f, kvm.Types(src))
+	k, err = Bind(f, bind.Types(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = listTasks(k)
-	var me *kvm.MissingMemberError
+	var me *bind.MissingMemberError
 	if !errors.As(err, &me) || me.Type != "struct task_struct" || me.Member != "tgid" {
 		t.Fatalf("listTasks on a kernel without task_struct.tgid: %v; want a *runtime.MissingMemberError naming it", err)
 	}
@@ -616,7 +617,7 @@ func TestCurrentTask(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer kd.Close()
-				k, err := Bind(kd, kvm.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(vmlinux, kd) }))
+				k, err := Bind(kd, bind.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(vmlinux, kd) }))
 				if err != nil {
 					t.Fatal(err)
 				}

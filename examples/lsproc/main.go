@@ -21,7 +21,7 @@
 // The bindings are relocatable: a dump of another kernel than the
 // bindings' (its build ID, from VMCOREINFO, differs) is read with that
 // kernel's own layout, taken from the DWARF of -kernel, else from the BTF
-// the dump carries; a member that kernel lacks is a *kvm.MissingMemberError.
+// the dump carries; a member that kernel lacks is a *bind.MissingMemberError.
 package main
 
 //go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen -type task_struct,list_head -var init_task,current_task
@@ -39,6 +39,7 @@ import (
 	"github.com/kvmgen/kvmgen/btfmodel"
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 func main() {
@@ -75,7 +76,7 @@ func run(stdout io.Writer, args []string) error {
 		return err
 	}
 	defer kd.Close()
-	k, err := Bind(kd, kvm.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(*kernel, kd) }))
+	k, err := Bind(kd, bind.TypesFrom(func() (dwarfmodel.Source, error) { return kernelTypes(*kernel, kd) }))
 	if err != nil {
 		return err
 	}
@@ -134,16 +135,16 @@ type Task struct {
 // itself (PID 0, which ps does not list either), sorted by PID. The
 // runtime's list iterator checks every link (NULL, cycles, memory outside
 // the dump, length) and names the node at fault: never a hang. A member
-// the bound kernel lacks is a *kvm.MissingMemberError (k.Err).
+// the bound kernel lacks is a *bind.MissingMemberError (k.Err).
 func listTasks(k *Kernel) ([]Task, error) {
 	initTask, err := k.InitTask()
 	if err != nil {
 		return nil, fmt.Errorf("reading init_task: %w", err)
 	}
 	tgid := map[uint64]int32{initTask.Addr(): initTask.Tgid()}
-	parent := map[uint64]kvm.Ptr[TaskStruct]{}
+	parent := map[uint64]bind.Ptr[TaskStruct]{}
 	var tasks []Task
-	for t, err := range kvm.List[TaskStruct](initTask.Tasks().View, "tasks") {
+	for t, err := range bind.List[TaskStruct](initTask.Tasks().View, "tasks") {
 		if err != nil {
 			return nil, fmt.Errorf("task list: %w", err)
 		}

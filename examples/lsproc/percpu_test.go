@@ -12,6 +12,7 @@ import (
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // TestCurrentTaskSMP is issue #9's per-CPU evidence: on the two-CPU dump
@@ -44,7 +45,7 @@ func TestCurrentTaskSMP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k, err := Bind(kd, kvm.Types(src))
+			k, err := Bind(kd, bind.Types(src))
 			if err != nil {
 				t.Fatal(err)
 			}

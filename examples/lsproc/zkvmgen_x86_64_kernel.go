@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 const (
@@ -27,22 +28,22 @@ const (
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	b *kvm.Binding
+	b *bind.Binding
 }
 
 // Bind returns a Kernel reading t. When t runs the kernel these bindings
 // were generated from (BuildID), the generation-time layout is used; for
-// another kernel, give its types with kvm.Types or kvm.TypesFrom (its
+// another kernel, give its types with bind.Types or bind.TypesFrom (its
 // vmlinux's DWARF, or the BTF of the dump): each member is then read where
 // that kernel has it, and a member it lacks reads as zero and is reported
-// by HasX methods and Err as a *kvm.MissingMemberError. Without types,
+// by HasX methods and Err as a *bind.MissingMemberError. Without types,
 // another kernel is refused with a *kvm.BuildIDError unless
-// kvm.IgnoreBuildID() is given. The bindings are architecture-neutral
+// bind.IgnoreBuildID() is given. The bindings are architecture-neutral
 // (every size comes from the layout table): with its types, a target of
 // another architecture, pointer size or byte order is read in its own;
-// without, it is refused with a *kvm.DataModelMismatchError.
-func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+// without, it is refused with a *bind.DataModelMismatchError.
+func Bind(t kvm.Target, opts ...bind.BindOption) (*Kernel, error) {
+	b, err := bind.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +54,14 @@ func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
 
 // Binding returns k's binding: its layout table and target (nil for a nil k).
-func (k *Kernel) Binding() *kvm.Binding {
+func (k *Kernel) Binding() *bind.Binding {
 	if k == nil {
 		return nil
 	}
 	return k.b
 }
 
-// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// Err returns the first *bind.MissingMemberError met by an accessor of a
 // member the bound kernel lacks, or nil.
 func (k *Kernel) Err() error { return k.Binding().Err() }
 
@@ -76,16 +77,16 @@ func (k *Kernel) CurrentTask(cpu int) (v TaskStructPtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
+	b, err := bind.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
 	if err != nil {
 		return v, fmt.Errorf("current_task at %#x: %w", addr, err)
 	}
-	return kvm.PtrTo[TaskStruct](k.Binding(), k.Binding().Decode(b, false)), nil
+	return bind.PtrTo[TaskStruct](k.Binding(), k.Binding().Decode(b, false)), nil
 }
 
 // InitTaskAddr returns the run-time address of `struct task_struct init_task;` (link-time address 0xffffffff82a1aa40;
 // the target applies any KASLR displacement).
-func (k *Kernel) InitTaskAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "init_task") }
+func (k *Kernel) InitTaskAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "init_task") }
 
 // InitTask reads `struct task_struct init_task;` (9728 bytes) from the target.
 func (k *Kernel) InitTask() (v TaskStruct, err error) {
@@ -93,7 +94,7 @@ func (k *Kernel) InitTask() (v TaskStruct, err error) {
 	if err != nil {
 		return v, err
 	}
-	return kvm.ReadView[TaskStruct](k.Binding(), addr)
+	return bind.ReadView[TaskStruct](k.Binding(), addr)
 }
 
 // NumCPUs returns the number of possible CPUs of the bound kernel (nr_cpu_ids):
@@ -111,25 +112,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ArchTlbflushUnmapBatch struct {
-	kvm.View
+	bind.View
 }
 
 // ArchTlbflushUnmapBatchPtr is a typed pointer to a C `struct arch_tlbflush_unmap_batch` in the target (Read, IsNil, Addr).
-type ArchTlbflushUnmapBatchPtr = kvm.Ptr[ArchTlbflushUnmapBatch]
+type ArchTlbflushUnmapBatchPtr = bind.Ptr[ArchTlbflushUnmapBatch]
 
-// KVMType is ArchTlbflushUnmapBatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is ArchTlbflushUnmapBatch's index in the layout table (for bind.Ptr and bind.ReadView).
 func (ArchTlbflushUnmapBatch) KVMType() int { return 0 }
 
 // ReadArchTlbflushUnmapBatch reads a C `struct arch_tlbflush_unmap_batch` at addr in one read.
 func (k *Kernel) ReadArchTlbflushUnmapBatch(addr uint64) (ArchTlbflushUnmapBatch, error) {
-	return kvm.ReadView[ArchTlbflushUnmapBatch](k.Binding(), addr)
+	return bind.ReadView[ArchTlbflushUnmapBatch](k.Binding(), addr)
 }
 
 // Cpumask is `struct cpumask cpumask;` at offset 0, size 1024.
-func (s ArchTlbflushUnmapBatch) Cpumask() Cpumask { return Cpumask{kvm.Sub(s.View, 0)} }
+func (s ArchTlbflushUnmapBatch) Cpumask() Cpumask { return Cpumask{bind.Sub(s.View, 0)} }
 
 // HasCpumask reports whether the bound kernel's `struct arch_tlbflush_unmap_batch` has member `cpumask` of a type Cpumask can read.
-func (s ArchTlbflushUnmapBatch) HasCpumask() bool { return kvm.BindingOf(s.View).Has(0) }
+func (s ArchTlbflushUnmapBatch) HasCpumask() bool { return bind.BindingOf(s.View).Has(0) }
 
 const (
 	// SizeofAtomicLongT is the size of C `atomic_long_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
@@ -142,25 +143,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicLongT struct {
-	kvm.View
+	bind.View
 }
 
 // AtomicLongTPtr is a typed pointer to a C `atomic_long_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type AtomicLongTPtr = kvm.Ptr[AtomicLongT]
+type AtomicLongTPtr = bind.Ptr[AtomicLongT]
 
-// KVMType is AtomicLongT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is AtomicLongT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (AtomicLongT) KVMType() int { return 1 }
 
 // ReadAtomicLongT reads a C `atomic_long_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicLongT(addr uint64) (AtomicLongT, error) {
-	return kvm.ReadView[AtomicLongT](k.Binding(), addr)
+	return bind.ReadView[AtomicLongT](k.Binding(), addr)
 }
 
 // Counter is `s64 counter;` at offset 0, size 8.
-func (s AtomicLongT) Counter() int64 { return int64(kvm.Uint(s.View, 1)) }
+func (s AtomicLongT) Counter() int64 { return int64(bind.Uint(s.View, 1)) }
 
 // HasCounter reports whether the bound kernel's `atomic_long_t (an anonymous struct)` has member `counter` of a type Counter can read.
-func (s AtomicLongT) HasCounter() bool { return kvm.BindingOf(s.View).Has(1) }
+func (s AtomicLongT) HasCounter() bool { return bind.BindingOf(s.View).Has(1) }
 
 const (
 	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
@@ -173,33 +174,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicT struct {
-	kvm.View
+	bind.View
 }
 
 // AtomicTPtr is a typed pointer to a C `atomic_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type AtomicTPtr = kvm.Ptr[AtomicT]
+type AtomicTPtr = bind.Ptr[AtomicT]
 
-// KVMType is AtomicT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is AtomicT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (AtomicT) KVMType() int { return 2 }
 
 // ReadAtomicT reads a C `atomic_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicT(addr uint64) (AtomicT, error) {
-	return kvm.ReadView[AtomicT](k.Binding(), addr)
+	return bind.ReadView[AtomicT](k.Binding(), addr)
 }
 
 // Counter is `int counter;` at offset 0, size 4.
-func (s AtomicT) Counter() int32 { return int32(kvm.Uint(s.View, 2)) }
+func (s AtomicT) Counter() int32 { return int32(bind.Uint(s.View, 2)) }
 
 // HasCounter reports whether the bound kernel's `atomic_t (an anonymous struct)` has member `counter` of a type Counter can read.
-func (s AtomicT) HasCounter() bool { return kvm.BindingOf(s.View).Has(2) }
+func (s AtomicT) HasCounter() bool { return bind.BindingOf(s.View).Has(2) }
 
 // AuditContext is C `struct audit_context`, opaque: only pointed to (generating it adds its members;
 // AuditContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	AuditContext struct {
-		kvm.View
+		bind.View
 	}
-	AuditContextPtr = kvm.Ptr[AuditContext]
+	AuditContextPtr = bind.Ptr[AuditContext]
 )
 
 func (AuditContext) KVMType() int { return 3 }
@@ -208,9 +209,9 @@ func (AuditContext) KVMType() int { return 3 }
 // BackingDevInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	BackingDevInfo struct {
-		kvm.View
+		bind.View
 	}
-	BackingDevInfoPtr = kvm.Ptr[BackingDevInfo]
+	BackingDevInfoPtr = bind.Ptr[BackingDevInfo]
 )
 
 func (BackingDevInfo) KVMType() int { return 4 }
@@ -219,9 +220,9 @@ func (BackingDevInfo) KVMType() int { return 4 }
 // BioListPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	BioList struct {
-		kvm.View
+		bind.View
 	}
-	BioListPtr = kvm.Ptr[BioList]
+	BioListPtr = bind.Ptr[BioList]
 )
 
 func (BioList) KVMType() int { return 5 }
@@ -230,9 +231,9 @@ func (BioList) KVMType() int { return 5 }
 // BlkPlugPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	BlkPlug struct {
-		kvm.View
+		bind.View
 	}
-	BlkPlugPtr = kvm.Ptr[BlkPlug]
+	BlkPlugPtr = bind.Ptr[BlkPlug]
 )
 
 func (BlkPlug) KVMType() int { return 6 }
@@ -241,9 +242,9 @@ func (BlkPlug) KVMType() int { return 6 }
 // BpfLocalStoragePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	BpfLocalStorage struct {
-		kvm.View
+		bind.View
 	}
-	BpfLocalStoragePtr = kvm.Ptr[BpfLocalStorage]
+	BpfLocalStoragePtr = bind.Ptr[BpfLocalStorage]
 )
 
 func (BpfLocalStorage) KVMType() int { return 7 }
@@ -252,9 +253,9 @@ func (BpfLocalStorage) KVMType() int { return 7 }
 // BpfRunCtxPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	BpfRunCtx struct {
-		kvm.View
+		bind.View
 	}
-	BpfRunCtxPtr = kvm.Ptr[BpfRunCtx]
+	BpfRunCtxPtr = bind.Ptr[BpfRunCtx]
 )
 
 func (BpfRunCtx) KVMType() int { return 8 }
@@ -274,49 +275,49 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type CallSingleNode struct {
-	kvm.View
+	bind.View
 }
 
 // CallSingleNodePtr is a typed pointer to a C `struct __call_single_node` in the target (Read, IsNil, Addr).
-type CallSingleNodePtr = kvm.Ptr[CallSingleNode]
+type CallSingleNodePtr = bind.Ptr[CallSingleNode]
 
-// KVMType is CallSingleNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is CallSingleNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (CallSingleNode) KVMType() int { return 9 }
 
 // ReadCallSingleNode reads a C `struct __call_single_node` at addr in one read.
 func (k *Kernel) ReadCallSingleNode(addr uint64) (CallSingleNode, error) {
-	return kvm.ReadView[CallSingleNode](k.Binding(), addr)
+	return bind.ReadView[CallSingleNode](k.Binding(), addr)
 }
 
 // Llist is `struct llist_node llist;` at offset 0, size 8.
-func (s CallSingleNode) Llist() LlistNode { return LlistNode{kvm.Sub(s.View, 3)} }
+func (s CallSingleNode) Llist() LlistNode { return LlistNode{bind.Sub(s.View, 3)} }
 
 // HasLlist reports whether the bound kernel's `struct __call_single_node` has member `llist` of a type Llist can read.
-func (s CallSingleNode) HasLlist() bool { return kvm.BindingOf(s.View).Has(3) }
+func (s CallSingleNode) HasLlist() bool { return bind.BindingOf(s.View).Has(3) }
 
 // UFlags is `unsigned int u_flags;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s CallSingleNode) UFlags() uint32 { return uint32(kvm.Uint(s.View, 4)) }
+func (s CallSingleNode) UFlags() uint32 { return uint32(bind.Uint(s.View, 4)) }
 
 // HasUFlags reports whether the bound kernel's `struct __call_single_node` has member `u_flags` of a type UFlags can read.
-func (s CallSingleNode) HasUFlags() bool { return kvm.BindingOf(s.View).Has(4) }
+func (s CallSingleNode) HasUFlags() bool { return bind.BindingOf(s.View).Has(4) }
 
 // AFlags is `atomic_t a_flags;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s CallSingleNode) AFlags() AtomicT { return AtomicT{kvm.Sub(s.View, 5)} }
+func (s CallSingleNode) AFlags() AtomicT { return AtomicT{bind.Sub(s.View, 5)} }
 
 // HasAFlags reports whether the bound kernel's `struct __call_single_node` has member `a_flags` of a type AFlags can read.
-func (s CallSingleNode) HasAFlags() bool { return kvm.BindingOf(s.View).Has(5) }
+func (s CallSingleNode) HasAFlags() bool { return bind.BindingOf(s.View).Has(5) }
 
 // Src is `u16 src;` at offset 12, size 2.
-func (s CallSingleNode) Src() uint16 { return uint16(kvm.Uint(s.View, 6)) }
+func (s CallSingleNode) Src() uint16 { return uint16(bind.Uint(s.View, 6)) }
 
 // HasSrc reports whether the bound kernel's `struct __call_single_node` has member `src` of a type Src can read.
-func (s CallSingleNode) HasSrc() bool { return kvm.BindingOf(s.View).Has(6) }
+func (s CallSingleNode) HasSrc() bool { return bind.BindingOf(s.View).Has(6) }
 
 // Dst is `u16 dst;` at offset 14, size 2.
-func (s CallSingleNode) Dst() uint16 { return uint16(kvm.Uint(s.View, 7)) }
+func (s CallSingleNode) Dst() uint16 { return uint16(bind.Uint(s.View, 7)) }
 
 // HasDst reports whether the bound kernel's `struct __call_single_node` has member `dst` of a type Dst can read.
-func (s CallSingleNode) HasDst() bool { return kvm.BindingOf(s.View).Has(7) }
+func (s CallSingleNode) HasDst() bool { return bind.BindingOf(s.View).Has(7) }
 
 const (
 	// SizeofCallbackHead is the size of C `struct callback_head` in bytes in the kernel the bindings were generated from.
@@ -330,39 +331,39 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type CallbackHead struct {
-	kvm.View
+	bind.View
 }
 
 // CallbackHeadPtr is a typed pointer to a C `struct callback_head` in the target (Read, IsNil, Addr).
-type CallbackHeadPtr = kvm.Ptr[CallbackHead]
+type CallbackHeadPtr = bind.Ptr[CallbackHead]
 
-// KVMType is CallbackHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is CallbackHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (CallbackHead) KVMType() int { return 10 }
 
 // ReadCallbackHead reads a C `struct callback_head` at addr in one read.
 func (k *Kernel) ReadCallbackHead(addr uint64) (CallbackHead, error) {
-	return kvm.ReadView[CallbackHead](k.Binding(), addr)
+	return bind.ReadView[CallbackHead](k.Binding(), addr)
 }
 
 // Next is `struct callback_head *next;` at offset 0, size 8.
-func (s CallbackHead) Next() CallbackHeadPtr { return kvm.PtrAt[CallbackHead](s.View, 8) }
+func (s CallbackHead) Next() CallbackHeadPtr { return bind.PtrAt[CallbackHead](s.View, 8) }
 
 // HasNext reports whether the bound kernel's `struct callback_head` has member `next` of a type Next can read.
-func (s CallbackHead) HasNext() bool { return kvm.BindingOf(s.View).Has(8) }
+func (s CallbackHead) HasNext() bool { return bind.BindingOf(s.View).Has(8) }
 
 // Func is `void (*func)(struct callback_head *);` at offset 8, size 8.
-func (s CallbackHead) Func() uint64 { return kvm.Uint(s.View, 9) }
+func (s CallbackHead) Func() uint64 { return bind.Uint(s.View, 9) }
 
 // HasFunc reports whether the bound kernel's `struct callback_head` has member `func` of a type Func can read.
-func (s CallbackHead) HasFunc() bool { return kvm.BindingOf(s.View).Has(9) }
+func (s CallbackHead) HasFunc() bool { return bind.BindingOf(s.View).Has(9) }
 
 // CaptureControl is C `struct capture_control`, opaque: only pointed to (generating it adds its members;
 // CaptureControlPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	CaptureControl struct {
-		kvm.View
+		bind.View
 	}
-	CaptureControlPtr = kvm.Ptr[CaptureControl]
+	CaptureControlPtr = bind.Ptr[CaptureControl]
 )
 
 func (CaptureControl) KVMType() int { return 11 }
@@ -371,9 +372,9 @@ func (CaptureControl) KVMType() int { return 11 }
 // CfsRqPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	CfsRq struct {
-		kvm.View
+		bind.View
 	}
-	CfsRqPtr = kvm.Ptr[CfsRq]
+	CfsRqPtr = bind.Ptr[CfsRq]
 )
 
 func (CfsRq) KVMType() int { return 12 }
@@ -382,9 +383,9 @@ func (CfsRq) KVMType() int { return 12 }
 // CompatRobustListHeadPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	CompatRobustListHead struct {
-		kvm.View
+		bind.View
 	}
-	CompatRobustListHeadPtr = kvm.Ptr[CompatRobustListHead]
+	CompatRobustListHeadPtr = bind.Ptr[CompatRobustListHead]
 )
 
 func (CompatRobustListHead) KVMType() int { return 13 }
@@ -393,9 +394,9 @@ func (CompatRobustListHead) KVMType() int { return 13 }
 // CompletionPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Completion struct {
-		kvm.View
+		bind.View
 	}
-	CompletionPtr = kvm.Ptr[Completion]
+	CompletionPtr = bind.Ptr[Completion]
 )
 
 func (Completion) KVMType() int { return 14 }
@@ -413,18 +414,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Cpumask struct {
-	kvm.View
+	bind.View
 }
 
 // CpumaskPtr is a typed pointer to a C `struct cpumask` in the target (Read, IsNil, Addr).
-type CpumaskPtr = kvm.Ptr[Cpumask]
+type CpumaskPtr = bind.Ptr[Cpumask]
 
-// KVMType is Cpumask's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Cpumask's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Cpumask) KVMType() int { return 15 }
 
 // ReadCpumask reads a C `struct cpumask` at addr in one read.
 func (k *Kernel) ReadCpumask(addr uint64) (Cpumask, error) {
-	return kvm.ReadView[Cpumask](k.Binding(), addr)
+	return bind.ReadView[Cpumask](k.Binding(), addr)
 }
 
 // Bits is `long unsigned int bits[128];` at offset 0, size 1024.
@@ -433,23 +434,23 @@ func (s Cpumask) Bits(i int) (v uint64, ok bool) {
 	if i < 0 || i >= CpumaskBitsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 10, i)
+	el, ok := bind.Elem(s.View, 10, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 10), true
+	return bind.ElemUint(el, 10), true
 }
 
 // HasBits reports whether the bound kernel's `struct cpumask` has member `bits` of a type Bits can read.
-func (s Cpumask) HasBits() bool { return kvm.BindingOf(s.View).Has(10) }
+func (s Cpumask) HasBits() bool { return bind.BindingOf(s.View).Has(10) }
 
 // Cred is C `struct cred`, opaque: only pointed to (generating it adds its members;
 // CredPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Cred struct {
-		kvm.View
+		bind.View
 	}
-	CredPtr = kvm.Ptr[Cred]
+	CredPtr = bind.Ptr[Cred]
 )
 
 func (Cred) KVMType() int { return 16 }
@@ -458,9 +459,9 @@ func (Cred) KVMType() int { return 16 }
 // CssSetPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	CssSet struct {
-		kvm.View
+		bind.View
 	}
-	CssSetPtr = kvm.Ptr[CssSet]
+	CssSetPtr = bind.Ptr[CssSet]
 )
 
 func (CssSet) KVMType() int { return 17 }
@@ -477,105 +478,105 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type DescStruct struct {
-	kvm.View
+	bind.View
 }
 
 // DescStructPtr is a typed pointer to a C `struct desc_struct` in the target (Read, IsNil, Addr).
-type DescStructPtr = kvm.Ptr[DescStruct]
+type DescStructPtr = bind.Ptr[DescStruct]
 
-// KVMType is DescStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is DescStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (DescStruct) KVMType() int { return 18 }
 
 // ReadDescStruct reads a C `struct desc_struct` at addr in one read.
 func (k *Kernel) ReadDescStruct(addr uint64) (DescStruct, error) {
-	return kvm.ReadView[DescStruct](k.Binding(), addr)
+	return bind.ReadView[DescStruct](k.Binding(), addr)
 }
 
 // Limit0 is `u16 limit0;` at offset 0, size 2.
-func (s DescStruct) Limit0() uint16 { return uint16(kvm.Uint(s.View, 11)) }
+func (s DescStruct) Limit0() uint16 { return uint16(bind.Uint(s.View, 11)) }
 
 // HasLimit0 reports whether the bound kernel's `struct desc_struct` has member `limit0` of a type Limit0 can read.
-func (s DescStruct) HasLimit0() bool { return kvm.BindingOf(s.View).Has(11) }
+func (s DescStruct) HasLimit0() bool { return bind.BindingOf(s.View).Has(11) }
 
 // Base0 is `u16 base0;` at offset 2, size 2.
-func (s DescStruct) Base0() uint16 { return uint16(kvm.Uint(s.View, 12)) }
+func (s DescStruct) Base0() uint16 { return uint16(bind.Uint(s.View, 12)) }
 
 // HasBase0 reports whether the bound kernel's `struct desc_struct` has member `base0` of a type Base0 can read.
-func (s DescStruct) HasBase0() bool { return kvm.BindingOf(s.View).Has(12) }
+func (s DescStruct) HasBase0() bool { return bind.BindingOf(s.View).Has(12) }
 
 // Base1 is `u16 base1 : 8;` at data bit offset 32 (byte 4), 8 bit(s).
-func (s DescStruct) Base1() uint16 { return uint16(kvm.Uint(s.View, 13)) }
+func (s DescStruct) Base1() uint16 { return uint16(bind.Uint(s.View, 13)) }
 
 // HasBase1 reports whether the bound kernel's `struct desc_struct` has member `base1` of a type Base1 can read.
-func (s DescStruct) HasBase1() bool { return kvm.BindingOf(s.View).Has(13) }
+func (s DescStruct) HasBase1() bool { return bind.BindingOf(s.View).Has(13) }
 
 // Type is `u16 type : 4;` at data bit offset 40 (byte 5), 4 bit(s).
-func (s DescStruct) Type() uint16 { return uint16(kvm.Uint(s.View, 14)) }
+func (s DescStruct) Type() uint16 { return uint16(bind.Uint(s.View, 14)) }
 
 // HasType reports whether the bound kernel's `struct desc_struct` has member `type` of a type Type can read.
-func (s DescStruct) HasType() bool { return kvm.BindingOf(s.View).Has(14) }
+func (s DescStruct) HasType() bool { return bind.BindingOf(s.View).Has(14) }
 
 // S is `u16 s : 1;` at data bit offset 44 (byte 5), 1 bit(s).
-func (s DescStruct) S() uint16 { return uint16(kvm.Uint(s.View, 15)) }
+func (s DescStruct) S() uint16 { return uint16(bind.Uint(s.View, 15)) }
 
 // HasS reports whether the bound kernel's `struct desc_struct` has member `s` of a type S can read.
-func (s DescStruct) HasS() bool { return kvm.BindingOf(s.View).Has(15) }
+func (s DescStruct) HasS() bool { return bind.BindingOf(s.View).Has(15) }
 
 // Dpl is `u16 dpl : 2;` at data bit offset 45 (byte 5), 2 bit(s).
-func (s DescStruct) Dpl() uint16 { return uint16(kvm.Uint(s.View, 16)) }
+func (s DescStruct) Dpl() uint16 { return uint16(bind.Uint(s.View, 16)) }
 
 // HasDpl reports whether the bound kernel's `struct desc_struct` has member `dpl` of a type Dpl can read.
-func (s DescStruct) HasDpl() bool { return kvm.BindingOf(s.View).Has(16) }
+func (s DescStruct) HasDpl() bool { return bind.BindingOf(s.View).Has(16) }
 
 // P is `u16 p : 1;` at data bit offset 47 (byte 5), 1 bit(s).
-func (s DescStruct) P() uint16 { return uint16(kvm.Uint(s.View, 17)) }
+func (s DescStruct) P() uint16 { return uint16(bind.Uint(s.View, 17)) }
 
 // HasP reports whether the bound kernel's `struct desc_struct` has member `p` of a type P can read.
-func (s DescStruct) HasP() bool { return kvm.BindingOf(s.View).Has(17) }
+func (s DescStruct) HasP() bool { return bind.BindingOf(s.View).Has(17) }
 
 // Limit1 is `u16 limit1 : 4;` at data bit offset 48 (byte 6), 4 bit(s).
-func (s DescStruct) Limit1() uint16 { return uint16(kvm.Uint(s.View, 18)) }
+func (s DescStruct) Limit1() uint16 { return uint16(bind.Uint(s.View, 18)) }
 
 // HasLimit1 reports whether the bound kernel's `struct desc_struct` has member `limit1` of a type Limit1 can read.
-func (s DescStruct) HasLimit1() bool { return kvm.BindingOf(s.View).Has(18) }
+func (s DescStruct) HasLimit1() bool { return bind.BindingOf(s.View).Has(18) }
 
 // Avl is `u16 avl : 1;` at data bit offset 52 (byte 6), 1 bit(s).
-func (s DescStruct) Avl() uint16 { return uint16(kvm.Uint(s.View, 19)) }
+func (s DescStruct) Avl() uint16 { return uint16(bind.Uint(s.View, 19)) }
 
 // HasAvl reports whether the bound kernel's `struct desc_struct` has member `avl` of a type Avl can read.
-func (s DescStruct) HasAvl() bool { return kvm.BindingOf(s.View).Has(19) }
+func (s DescStruct) HasAvl() bool { return bind.BindingOf(s.View).Has(19) }
 
 // L is `u16 l : 1;` at data bit offset 53 (byte 6), 1 bit(s).
-func (s DescStruct) L() uint16 { return uint16(kvm.Uint(s.View, 20)) }
+func (s DescStruct) L() uint16 { return uint16(bind.Uint(s.View, 20)) }
 
 // HasL reports whether the bound kernel's `struct desc_struct` has member `l` of a type L can read.
-func (s DescStruct) HasL() bool { return kvm.BindingOf(s.View).Has(20) }
+func (s DescStruct) HasL() bool { return bind.BindingOf(s.View).Has(20) }
 
 // D is `u16 d : 1;` at data bit offset 54 (byte 6), 1 bit(s).
-func (s DescStruct) D() uint16 { return uint16(kvm.Uint(s.View, 21)) }
+func (s DescStruct) D() uint16 { return uint16(bind.Uint(s.View, 21)) }
 
 // HasD reports whether the bound kernel's `struct desc_struct` has member `d` of a type D can read.
-func (s DescStruct) HasD() bool { return kvm.BindingOf(s.View).Has(21) }
+func (s DescStruct) HasD() bool { return bind.BindingOf(s.View).Has(21) }
 
 // G is `u16 g : 1;` at data bit offset 55 (byte 6), 1 bit(s).
-func (s DescStruct) G() uint16 { return uint16(kvm.Uint(s.View, 22)) }
+func (s DescStruct) G() uint16 { return uint16(bind.Uint(s.View, 22)) }
 
 // HasG reports whether the bound kernel's `struct desc_struct` has member `g` of a type G can read.
-func (s DescStruct) HasG() bool { return kvm.BindingOf(s.View).Has(22) }
+func (s DescStruct) HasG() bool { return bind.BindingOf(s.View).Has(22) }
 
 // Base2 is `u16 base2 : 8;` at data bit offset 56 (byte 7), 8 bit(s).
-func (s DescStruct) Base2() uint16 { return uint16(kvm.Uint(s.View, 23)) }
+func (s DescStruct) Base2() uint16 { return uint16(bind.Uint(s.View, 23)) }
 
 // HasBase2 reports whether the bound kernel's `struct desc_struct` has member `base2` of a type Base2 can read.
-func (s DescStruct) HasBase2() bool { return kvm.BindingOf(s.View).Has(23) }
+func (s DescStruct) HasBase2() bool { return bind.BindingOf(s.View).Has(23) }
 
 // FilesStruct is C `struct files_struct`, opaque: only pointed to (generating it adds its members;
 // FilesStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	FilesStruct struct {
-		kvm.View
+		bind.View
 	}
-	FilesStructPtr = kvm.Ptr[FilesStruct]
+	FilesStructPtr = bind.Ptr[FilesStruct]
 )
 
 func (FilesStruct) KVMType() int { return 19 }
@@ -597,43 +598,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FpregsState struct {
-	kvm.View
+	bind.View
 }
 
 // FpregsStatePtr is a typed pointer to a C `union fpregs_state` in the target (Read, IsNil, Addr).
-type FpregsStatePtr = kvm.Ptr[FpregsState]
+type FpregsStatePtr = bind.Ptr[FpregsState]
 
-// KVMType is FpregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is FpregsState's index in the layout table (for bind.Ptr and bind.ReadView).
 func (FpregsState) KVMType() int { return 20 }
 
 // ReadFpregsState reads a C `union fpregs_state` at addr in one read.
 func (k *Kernel) ReadFpregsState(addr uint64) (FpregsState, error) {
-	return kvm.ReadView[FpregsState](k.Binding(), addr)
+	return bind.ReadView[FpregsState](k.Binding(), addr)
 }
 
 // Fsave is `struct fregs_state fsave;` at offset 0, size 112.
-func (s FpregsState) Fsave() FregsState { return FregsState{kvm.Sub(s.View, 24)} }
+func (s FpregsState) Fsave() FregsState { return FregsState{bind.Sub(s.View, 24)} }
 
 // HasFsave reports whether the bound kernel's `union fpregs_state` has member `fsave` of a type Fsave can read.
-func (s FpregsState) HasFsave() bool { return kvm.BindingOf(s.View).Has(24) }
+func (s FpregsState) HasFsave() bool { return bind.BindingOf(s.View).Has(24) }
 
 // Fxsave is `struct fxregs_state fxsave;` at offset 0, size 512.
-func (s FpregsState) Fxsave() FxregsState { return FxregsState{kvm.Sub(s.View, 25)} }
+func (s FpregsState) Fxsave() FxregsState { return FxregsState{bind.Sub(s.View, 25)} }
 
 // HasFxsave reports whether the bound kernel's `union fpregs_state` has member `fxsave` of a type Fxsave can read.
-func (s FpregsState) HasFxsave() bool { return kvm.BindingOf(s.View).Has(25) }
+func (s FpregsState) HasFxsave() bool { return bind.BindingOf(s.View).Has(25) }
 
 // Soft is `struct swregs_state soft;` at offset 0, size 136.
-func (s FpregsState) Soft() SwregsState { return SwregsState{kvm.Sub(s.View, 26)} }
+func (s FpregsState) Soft() SwregsState { return SwregsState{bind.Sub(s.View, 26)} }
 
 // HasSoft reports whether the bound kernel's `union fpregs_state` has member `soft` of a type Soft can read.
-func (s FpregsState) HasSoft() bool { return kvm.BindingOf(s.View).Has(26) }
+func (s FpregsState) HasSoft() bool { return bind.BindingOf(s.View).Has(26) }
 
 // Xsave is `struct xregs_state xsave;` at offset 0, size 576.
-func (s FpregsState) Xsave() XregsState { return XregsState{kvm.Sub(s.View, 27)} }
+func (s FpregsState) Xsave() XregsState { return XregsState{bind.Sub(s.View, 27)} }
 
 // HasXsave reports whether the bound kernel's `union fpregs_state` has member `xsave` of a type Xsave can read.
-func (s FpregsState) HasXsave() bool { return kvm.BindingOf(s.View).Has(27) }
+func (s FpregsState) HasXsave() bool { return bind.BindingOf(s.View).Has(27) }
 
 // Padding is `u8 __padding[4096];` at offset 0, size 4096.
 // It returns false when an index is out of range.
@@ -641,21 +642,21 @@ func (s FpregsState) Padding(i int) (v uint8, ok bool) {
 	if i < 0 || i >= FpregsStatePaddingLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 28, i)
+	el, ok := bind.Elem(s.View, 28, i)
 	if !ok {
 		return
 	}
-	return uint8(kvm.ElemUint(el, 28)), true
+	return uint8(bind.ElemUint(el, 28)), true
 }
 
 // HasPadding reports whether the bound kernel's `union fpregs_state` has member `__padding` of a type Padding can read.
-func (s FpregsState) HasPadding() bool { return kvm.BindingOf(s.View).Has(28) }
+func (s FpregsState) HasPadding() bool { return bind.BindingOf(s.View).Has(28) }
 
 // PaddingBytes returns the bytes of `u8 __padding[4096]`, shared with the snapshot.
-func (s FpregsState) PaddingBytes() []byte { return kvm.Raw(s.View, 28) }
+func (s FpregsState) PaddingBytes() []byte { return bind.Raw(s.View, 28) }
 
 // PaddingString returns `u8 __padding[4096]` up to its first NUL byte.
-func (s FpregsState) PaddingString() string { return kvm.Cstring(kvm.Raw(s.View, 28)) }
+func (s FpregsState) PaddingString() string { return bind.Cstring(bind.Raw(s.View, 28)) }
 
 const (
 	// SizeofFpstate is the size of C `struct fpstate` in bytes in the kernel the bindings were generated from.
@@ -673,79 +674,79 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Fpstate struct {
-	kvm.View
+	bind.View
 }
 
 // FpstatePtr is a typed pointer to a C `struct fpstate` in the target (Read, IsNil, Addr).
-type FpstatePtr = kvm.Ptr[Fpstate]
+type FpstatePtr = bind.Ptr[Fpstate]
 
-// KVMType is Fpstate's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Fpstate's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Fpstate) KVMType() int { return 21 }
 
 // ReadFpstate reads a C `struct fpstate` at addr in one read.
 func (k *Kernel) ReadFpstate(addr uint64) (Fpstate, error) {
-	return kvm.ReadView[Fpstate](k.Binding(), addr)
+	return bind.ReadView[Fpstate](k.Binding(), addr)
 }
 
 // Size is `unsigned int size;` at offset 0, size 4.
-func (s Fpstate) Size() uint32 { return uint32(kvm.Uint(s.View, 29)) }
+func (s Fpstate) Size() uint32 { return uint32(bind.Uint(s.View, 29)) }
 
 // HasSize reports whether the bound kernel's `struct fpstate` has member `size` of a type Size can read.
-func (s Fpstate) HasSize() bool { return kvm.BindingOf(s.View).Has(29) }
+func (s Fpstate) HasSize() bool { return bind.BindingOf(s.View).Has(29) }
 
 // UserSize is `unsigned int user_size;` at offset 4, size 4.
-func (s Fpstate) UserSize() uint32 { return uint32(kvm.Uint(s.View, 30)) }
+func (s Fpstate) UserSize() uint32 { return uint32(bind.Uint(s.View, 30)) }
 
 // HasUserSize reports whether the bound kernel's `struct fpstate` has member `user_size` of a type UserSize can read.
-func (s Fpstate) HasUserSize() bool { return kvm.BindingOf(s.View).Has(30) }
+func (s Fpstate) HasUserSize() bool { return bind.BindingOf(s.View).Has(30) }
 
 // Xfeatures is `u64 xfeatures;` at offset 8, size 8.
-func (s Fpstate) Xfeatures() uint64 { return kvm.Uint(s.View, 31) }
+func (s Fpstate) Xfeatures() uint64 { return bind.Uint(s.View, 31) }
 
 // HasXfeatures reports whether the bound kernel's `struct fpstate` has member `xfeatures` of a type Xfeatures can read.
-func (s Fpstate) HasXfeatures() bool { return kvm.BindingOf(s.View).Has(31) }
+func (s Fpstate) HasXfeatures() bool { return bind.BindingOf(s.View).Has(31) }
 
 // UserXfeatures is `u64 user_xfeatures;` at offset 16, size 8.
-func (s Fpstate) UserXfeatures() uint64 { return kvm.Uint(s.View, 32) }
+func (s Fpstate) UserXfeatures() uint64 { return bind.Uint(s.View, 32) }
 
 // HasUserXfeatures reports whether the bound kernel's `struct fpstate` has member `user_xfeatures` of a type UserXfeatures can read.
-func (s Fpstate) HasUserXfeatures() bool { return kvm.BindingOf(s.View).Has(32) }
+func (s Fpstate) HasUserXfeatures() bool { return bind.BindingOf(s.View).Has(32) }
 
 // Xfd is `u64 xfd;` at offset 24, size 8.
-func (s Fpstate) Xfd() uint64 { return kvm.Uint(s.View, 33) }
+func (s Fpstate) Xfd() uint64 { return bind.Uint(s.View, 33) }
 
 // HasXfd reports whether the bound kernel's `struct fpstate` has member `xfd` of a type Xfd can read.
-func (s Fpstate) HasXfd() bool { return kvm.BindingOf(s.View).Has(33) }
+func (s Fpstate) HasXfd() bool { return bind.BindingOf(s.View).Has(33) }
 
 // IsValloc is `unsigned int is_valloc : 1;` at data bit offset 256 (byte 32), 1 bit(s).
-func (s Fpstate) IsValloc() uint32 { return uint32(kvm.Uint(s.View, 34)) }
+func (s Fpstate) IsValloc() uint32 { return uint32(bind.Uint(s.View, 34)) }
 
 // HasIsValloc reports whether the bound kernel's `struct fpstate` has member `is_valloc` of a type IsValloc can read.
-func (s Fpstate) HasIsValloc() bool { return kvm.BindingOf(s.View).Has(34) }
+func (s Fpstate) HasIsValloc() bool { return bind.BindingOf(s.View).Has(34) }
 
 // IsGuest is `unsigned int is_guest : 1;` at data bit offset 257 (byte 32), 1 bit(s).
-func (s Fpstate) IsGuest() uint32 { return uint32(kvm.Uint(s.View, 35)) }
+func (s Fpstate) IsGuest() uint32 { return uint32(bind.Uint(s.View, 35)) }
 
 // HasIsGuest reports whether the bound kernel's `struct fpstate` has member `is_guest` of a type IsGuest can read.
-func (s Fpstate) HasIsGuest() bool { return kvm.BindingOf(s.View).Has(35) }
+func (s Fpstate) HasIsGuest() bool { return bind.BindingOf(s.View).Has(35) }
 
 // IsConfidential is `unsigned int is_confidential : 1;` at data bit offset 258 (byte 32), 1 bit(s).
-func (s Fpstate) IsConfidential() uint32 { return uint32(kvm.Uint(s.View, 36)) }
+func (s Fpstate) IsConfidential() uint32 { return uint32(bind.Uint(s.View, 36)) }
 
 // HasIsConfidential reports whether the bound kernel's `struct fpstate` has member `is_confidential` of a type IsConfidential can read.
-func (s Fpstate) HasIsConfidential() bool { return kvm.BindingOf(s.View).Has(36) }
+func (s Fpstate) HasIsConfidential() bool { return bind.BindingOf(s.View).Has(36) }
 
 // InUse is `unsigned int in_use : 1;` at data bit offset 259 (byte 32), 1 bit(s).
-func (s Fpstate) InUse() uint32 { return uint32(kvm.Uint(s.View, 37)) }
+func (s Fpstate) InUse() uint32 { return uint32(bind.Uint(s.View, 37)) }
 
 // HasInUse reports whether the bound kernel's `struct fpstate` has member `in_use` of a type InUse can read.
-func (s Fpstate) HasInUse() bool { return kvm.BindingOf(s.View).Has(37) }
+func (s Fpstate) HasInUse() bool { return bind.BindingOf(s.View).Has(37) }
 
 // Regs is `union fpregs_state regs;` at offset 64, size 4096.
-func (s Fpstate) Regs() FpregsState { return FpregsState{kvm.Sub(s.View, 38)} }
+func (s Fpstate) Regs() FpregsState { return FpregsState{bind.Sub(s.View, 38)} }
 
 // HasRegs reports whether the bound kernel's `struct fpstate` has member `regs` of a type Regs can read.
-func (s Fpstate) HasRegs() bool { return kvm.BindingOf(s.View).Has(38) }
+func (s Fpstate) HasRegs() bool { return bind.BindingOf(s.View).Has(38) }
 
 const (
 	// SizeofFpu is the size of C `struct fpu` in bytes in the kernel the bindings were generated from.
@@ -764,59 +765,59 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Fpu struct {
-	kvm.View
+	bind.View
 }
 
 // FpuPtr is a typed pointer to a C `struct fpu` in the target (Read, IsNil, Addr).
-type FpuPtr = kvm.Ptr[Fpu]
+type FpuPtr = bind.Ptr[Fpu]
 
-// KVMType is Fpu's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Fpu's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Fpu) KVMType() int { return 22 }
 
 // ReadFpu reads a C `struct fpu` at addr in one read.
-func (k *Kernel) ReadFpu(addr uint64) (Fpu, error) { return kvm.ReadView[Fpu](k.Binding(), addr) }
+func (k *Kernel) ReadFpu(addr uint64) (Fpu, error) { return bind.ReadView[Fpu](k.Binding(), addr) }
 
 // LastCPU is `unsigned int last_cpu;` at offset 0, size 4.
-func (s Fpu) LastCPU() uint32 { return uint32(kvm.Uint(s.View, 39)) }
+func (s Fpu) LastCPU() uint32 { return uint32(bind.Uint(s.View, 39)) }
 
 // HasLastCPU reports whether the bound kernel's `struct fpu` has member `last_cpu` of a type LastCPU can read.
-func (s Fpu) HasLastCPU() bool { return kvm.BindingOf(s.View).Has(39) }
+func (s Fpu) HasLastCPU() bool { return bind.BindingOf(s.View).Has(39) }
 
 // Avx512Timestamp is `long unsigned int avx512_timestamp;` at offset 8, size 8.
-func (s Fpu) Avx512Timestamp() uint64 { return kvm.Uint(s.View, 40) }
+func (s Fpu) Avx512Timestamp() uint64 { return bind.Uint(s.View, 40) }
 
 // HasAvx512Timestamp reports whether the bound kernel's `struct fpu` has member `avx512_timestamp` of a type Avx512Timestamp can read.
-func (s Fpu) HasAvx512Timestamp() bool { return kvm.BindingOf(s.View).Has(40) }
+func (s Fpu) HasAvx512Timestamp() bool { return bind.BindingOf(s.View).Has(40) }
 
 // Fpstate is `struct fpstate *fpstate;` at offset 16, size 8.
-func (s Fpu) Fpstate() FpstatePtr { return kvm.PtrAt[Fpstate](s.View, 41) }
+func (s Fpu) Fpstate() FpstatePtr { return bind.PtrAt[Fpstate](s.View, 41) }
 
 // HasFpstate reports whether the bound kernel's `struct fpu` has member `fpstate` of a type Fpstate can read.
-func (s Fpu) HasFpstate() bool { return kvm.BindingOf(s.View).Has(41) }
+func (s Fpu) HasFpstate() bool { return bind.BindingOf(s.View).Has(41) }
 
 // TaskFpstate is `struct fpstate *__task_fpstate;` at offset 24, size 8.
-func (s Fpu) TaskFpstate() FpstatePtr { return kvm.PtrAt[Fpstate](s.View, 42) }
+func (s Fpu) TaskFpstate() FpstatePtr { return bind.PtrAt[Fpstate](s.View, 42) }
 
 // HasTaskFpstate reports whether the bound kernel's `struct fpu` has member `__task_fpstate` of a type TaskFpstate can read.
-func (s Fpu) HasTaskFpstate() bool { return kvm.BindingOf(s.View).Has(42) }
+func (s Fpu) HasTaskFpstate() bool { return bind.BindingOf(s.View).Has(42) }
 
 // Perm is `struct fpu_state_perm perm;` at offset 32, size 16.
-func (s Fpu) Perm() FpuStatePerm { return FpuStatePerm{kvm.Sub(s.View, 43)} }
+func (s Fpu) Perm() FpuStatePerm { return FpuStatePerm{bind.Sub(s.View, 43)} }
 
 // HasPerm reports whether the bound kernel's `struct fpu` has member `perm` of a type Perm can read.
-func (s Fpu) HasPerm() bool { return kvm.BindingOf(s.View).Has(43) }
+func (s Fpu) HasPerm() bool { return bind.BindingOf(s.View).Has(43) }
 
 // GuestPerm is `struct fpu_state_perm guest_perm;` at offset 48, size 16.
-func (s Fpu) GuestPerm() FpuStatePerm { return FpuStatePerm{kvm.Sub(s.View, 44)} }
+func (s Fpu) GuestPerm() FpuStatePerm { return FpuStatePerm{bind.Sub(s.View, 44)} }
 
 // HasGuestPerm reports whether the bound kernel's `struct fpu` has member `guest_perm` of a type GuestPerm can read.
-func (s Fpu) HasGuestPerm() bool { return kvm.BindingOf(s.View).Has(44) }
+func (s Fpu) HasGuestPerm() bool { return bind.BindingOf(s.View).Has(44) }
 
 // FpstateField is `struct fpstate __fpstate;` at offset 64, size 4160.
-func (s Fpu) FpstateField() Fpstate { return Fpstate{kvm.Sub(s.View, 45)} }
+func (s Fpu) FpstateField() Fpstate { return Fpstate{bind.Sub(s.View, 45)} }
 
 // HasFpstateField reports whether the bound kernel's `struct fpu` has member `__fpstate` of a type FpstateField can read.
-func (s Fpu) HasFpstateField() bool { return kvm.BindingOf(s.View).Has(45) }
+func (s Fpu) HasFpstateField() bool { return bind.BindingOf(s.View).Has(45) }
 
 const (
 	// SizeofFpuStatePerm is the size of C `struct fpu_state_perm` in bytes in the kernel the bindings were generated from.
@@ -831,37 +832,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FpuStatePerm struct {
-	kvm.View
+	bind.View
 }
 
 // FpuStatePermPtr is a typed pointer to a C `struct fpu_state_perm` in the target (Read, IsNil, Addr).
-type FpuStatePermPtr = kvm.Ptr[FpuStatePerm]
+type FpuStatePermPtr = bind.Ptr[FpuStatePerm]
 
-// KVMType is FpuStatePerm's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is FpuStatePerm's index in the layout table (for bind.Ptr and bind.ReadView).
 func (FpuStatePerm) KVMType() int { return 23 }
 
 // ReadFpuStatePerm reads a C `struct fpu_state_perm` at addr in one read.
 func (k *Kernel) ReadFpuStatePerm(addr uint64) (FpuStatePerm, error) {
-	return kvm.ReadView[FpuStatePerm](k.Binding(), addr)
+	return bind.ReadView[FpuStatePerm](k.Binding(), addr)
 }
 
 // StatePerm is `u64 __state_perm;` at offset 0, size 8.
-func (s FpuStatePerm) StatePerm() uint64 { return kvm.Uint(s.View, 46) }
+func (s FpuStatePerm) StatePerm() uint64 { return bind.Uint(s.View, 46) }
 
 // HasStatePerm reports whether the bound kernel's `struct fpu_state_perm` has member `__state_perm` of a type StatePerm can read.
-func (s FpuStatePerm) HasStatePerm() bool { return kvm.BindingOf(s.View).Has(46) }
+func (s FpuStatePerm) HasStatePerm() bool { return bind.BindingOf(s.View).Has(46) }
 
 // StateSize is `unsigned int __state_size;` at offset 8, size 4.
-func (s FpuStatePerm) StateSize() uint32 { return uint32(kvm.Uint(s.View, 47)) }
+func (s FpuStatePerm) StateSize() uint32 { return uint32(bind.Uint(s.View, 47)) }
 
 // HasStateSize reports whether the bound kernel's `struct fpu_state_perm` has member `__state_size` of a type StateSize can read.
-func (s FpuStatePerm) HasStateSize() bool { return kvm.BindingOf(s.View).Has(47) }
+func (s FpuStatePerm) HasStateSize() bool { return bind.BindingOf(s.View).Has(47) }
 
 // UserStateSize is `unsigned int __user_state_size;` at offset 12, size 4.
-func (s FpuStatePerm) UserStateSize() uint32 { return uint32(kvm.Uint(s.View, 48)) }
+func (s FpuStatePerm) UserStateSize() uint32 { return uint32(bind.Uint(s.View, 48)) }
 
 // HasUserStateSize reports whether the bound kernel's `struct fpu_state_perm` has member `__user_state_size` of a type UserStateSize can read.
-func (s FpuStatePerm) HasUserStateSize() bool { return kvm.BindingOf(s.View).Has(48) }
+func (s FpuStatePerm) HasUserStateSize() bool { return bind.BindingOf(s.View).Has(48) }
 
 const (
 	// SizeofFregsState is the size of C `struct fregs_state` in bytes in the kernel the bindings were generated from.
@@ -884,61 +885,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FregsState struct {
-	kvm.View
+	bind.View
 }
 
 // FregsStatePtr is a typed pointer to a C `struct fregs_state` in the target (Read, IsNil, Addr).
-type FregsStatePtr = kvm.Ptr[FregsState]
+type FregsStatePtr = bind.Ptr[FregsState]
 
-// KVMType is FregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is FregsState's index in the layout table (for bind.Ptr and bind.ReadView).
 func (FregsState) KVMType() int { return 24 }
 
 // ReadFregsState reads a C `struct fregs_state` at addr in one read.
 func (k *Kernel) ReadFregsState(addr uint64) (FregsState, error) {
-	return kvm.ReadView[FregsState](k.Binding(), addr)
+	return bind.ReadView[FregsState](k.Binding(), addr)
 }
 
 // Cwd is `u32 cwd;` at offset 0, size 4.
-func (s FregsState) Cwd() uint32 { return uint32(kvm.Uint(s.View, 49)) }
+func (s FregsState) Cwd() uint32 { return uint32(bind.Uint(s.View, 49)) }
 
 // HasCwd reports whether the bound kernel's `struct fregs_state` has member `cwd` of a type Cwd can read.
-func (s FregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(49) }
+func (s FregsState) HasCwd() bool { return bind.BindingOf(s.View).Has(49) }
 
 // Swd is `u32 swd;` at offset 4, size 4.
-func (s FregsState) Swd() uint32 { return uint32(kvm.Uint(s.View, 50)) }
+func (s FregsState) Swd() uint32 { return uint32(bind.Uint(s.View, 50)) }
 
 // HasSwd reports whether the bound kernel's `struct fregs_state` has member `swd` of a type Swd can read.
-func (s FregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(50) }
+func (s FregsState) HasSwd() bool { return bind.BindingOf(s.View).Has(50) }
 
 // Twd is `u32 twd;` at offset 8, size 4.
-func (s FregsState) Twd() uint32 { return uint32(kvm.Uint(s.View, 51)) }
+func (s FregsState) Twd() uint32 { return uint32(bind.Uint(s.View, 51)) }
 
 // HasTwd reports whether the bound kernel's `struct fregs_state` has member `twd` of a type Twd can read.
-func (s FregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(51) }
+func (s FregsState) HasTwd() bool { return bind.BindingOf(s.View).Has(51) }
 
 // Fip is `u32 fip;` at offset 12, size 4.
-func (s FregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 52)) }
+func (s FregsState) Fip() uint32 { return uint32(bind.Uint(s.View, 52)) }
 
 // HasFip reports whether the bound kernel's `struct fregs_state` has member `fip` of a type Fip can read.
-func (s FregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(52) }
+func (s FregsState) HasFip() bool { return bind.BindingOf(s.View).Has(52) }
 
 // Fcs is `u32 fcs;` at offset 16, size 4.
-func (s FregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 53)) }
+func (s FregsState) Fcs() uint32 { return uint32(bind.Uint(s.View, 53)) }
 
 // HasFcs reports whether the bound kernel's `struct fregs_state` has member `fcs` of a type Fcs can read.
-func (s FregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(53) }
+func (s FregsState) HasFcs() bool { return bind.BindingOf(s.View).Has(53) }
 
 // Foo is `u32 foo;` at offset 20, size 4.
-func (s FregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 54)) }
+func (s FregsState) Foo() uint32 { return uint32(bind.Uint(s.View, 54)) }
 
 // HasFoo reports whether the bound kernel's `struct fregs_state` has member `foo` of a type Foo can read.
-func (s FregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(54) }
+func (s FregsState) HasFoo() bool { return bind.BindingOf(s.View).Has(54) }
 
 // Fos is `u32 fos;` at offset 24, size 4.
-func (s FregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 55)) }
+func (s FregsState) Fos() uint32 { return uint32(bind.Uint(s.View, 55)) }
 
 // HasFos reports whether the bound kernel's `struct fregs_state` has member `fos` of a type Fos can read.
-func (s FregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(55) }
+func (s FregsState) HasFos() bool { return bind.BindingOf(s.View).Has(55) }
 
 // StSpace is `u32 st_space[20];` at offset 28, size 80.
 // It returns false when an index is out of range.
@@ -946,29 +947,29 @@ func (s FregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FregsStateStSpaceLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 56, i)
+	el, ok := bind.Elem(s.View, 56, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 56)), true
+	return uint32(bind.ElemUint(el, 56)), true
 }
 
 // HasStSpace reports whether the bound kernel's `struct fregs_state` has member `st_space` of a type StSpace can read.
-func (s FregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(56) }
+func (s FregsState) HasStSpace() bool { return bind.BindingOf(s.View).Has(56) }
 
 // Status is `u32 status;` at offset 108, size 4.
-func (s FregsState) Status() uint32 { return uint32(kvm.Uint(s.View, 57)) }
+func (s FregsState) Status() uint32 { return uint32(bind.Uint(s.View, 57)) }
 
 // HasStatus reports whether the bound kernel's `struct fregs_state` has member `status` of a type Status can read.
-func (s FregsState) HasStatus() bool { return kvm.BindingOf(s.View).Has(57) }
+func (s FregsState) HasStatus() bool { return bind.BindingOf(s.View).Has(57) }
 
 // FsStruct is C `struct fs_struct`, opaque: only pointed to (generating it adds its members;
 // FsStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	FsStruct struct {
-		kvm.View
+		bind.View
 	}
-	FsStructPtr = kvm.Ptr[FsStruct]
+	FsStructPtr = bind.Ptr[FsStruct]
 )
 
 func (FsStruct) KVMType() int { return 25 }
@@ -977,9 +978,9 @@ func (FsStruct) KVMType() int { return 25 }
 // FtraceRetStackPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	FtraceRetStack struct {
-		kvm.View
+		bind.View
 	}
-	FtraceRetStackPtr = kvm.Ptr[FtraceRetStack]
+	FtraceRetStackPtr = bind.Ptr[FtraceRetStack]
 )
 
 func (FtraceRetStack) KVMType() int { return 26 }
@@ -988,9 +989,9 @@ func (FtraceRetStack) KVMType() int { return 26 }
 // FutexPiStatePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	FutexPiState struct {
-		kvm.View
+		bind.View
 	}
-	FutexPiStatePtr = kvm.Ptr[FutexPiState]
+	FutexPiStatePtr = bind.Ptr[FutexPiState]
 )
 
 func (FutexPiState) KVMType() int { return 27 }
@@ -1032,91 +1033,91 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type FxregsState struct {
-	kvm.View
+	bind.View
 }
 
 // FxregsStatePtr is a typed pointer to a C `struct fxregs_state` in the target (Read, IsNil, Addr).
-type FxregsStatePtr = kvm.Ptr[FxregsState]
+type FxregsStatePtr = bind.Ptr[FxregsState]
 
-// KVMType is FxregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is FxregsState's index in the layout table (for bind.Ptr and bind.ReadView).
 func (FxregsState) KVMType() int { return 28 }
 
 // ReadFxregsState reads a C `struct fxregs_state` at addr in one read.
 func (k *Kernel) ReadFxregsState(addr uint64) (FxregsState, error) {
-	return kvm.ReadView[FxregsState](k.Binding(), addr)
+	return bind.ReadView[FxregsState](k.Binding(), addr)
 }
 
 // Cwd is `u16 cwd;` at offset 0, size 2.
-func (s FxregsState) Cwd() uint16 { return uint16(kvm.Uint(s.View, 58)) }
+func (s FxregsState) Cwd() uint16 { return uint16(bind.Uint(s.View, 58)) }
 
 // HasCwd reports whether the bound kernel's `struct fxregs_state` has member `cwd` of a type Cwd can read.
-func (s FxregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(58) }
+func (s FxregsState) HasCwd() bool { return bind.BindingOf(s.View).Has(58) }
 
 // Swd is `u16 swd;` at offset 2, size 2.
-func (s FxregsState) Swd() uint16 { return uint16(kvm.Uint(s.View, 59)) }
+func (s FxregsState) Swd() uint16 { return uint16(bind.Uint(s.View, 59)) }
 
 // HasSwd reports whether the bound kernel's `struct fxregs_state` has member `swd` of a type Swd can read.
-func (s FxregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(59) }
+func (s FxregsState) HasSwd() bool { return bind.BindingOf(s.View).Has(59) }
 
 // Twd is `u16 twd;` at offset 4, size 2.
-func (s FxregsState) Twd() uint16 { return uint16(kvm.Uint(s.View, 60)) }
+func (s FxregsState) Twd() uint16 { return uint16(bind.Uint(s.View, 60)) }
 
 // HasTwd reports whether the bound kernel's `struct fxregs_state` has member `twd` of a type Twd can read.
-func (s FxregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(60) }
+func (s FxregsState) HasTwd() bool { return bind.BindingOf(s.View).Has(60) }
 
 // Fop is `u16 fop;` at offset 6, size 2.
-func (s FxregsState) Fop() uint16 { return uint16(kvm.Uint(s.View, 61)) }
+func (s FxregsState) Fop() uint16 { return uint16(bind.Uint(s.View, 61)) }
 
 // HasFop reports whether the bound kernel's `struct fxregs_state` has member `fop` of a type Fop can read.
-func (s FxregsState) HasFop() bool { return kvm.BindingOf(s.View).Has(61) }
+func (s FxregsState) HasFop() bool { return bind.BindingOf(s.View).Has(61) }
 
 // Rip is `u64 rip;` at offset 8, size 8, in an anonymous struct at offset 8.
-func (s FxregsState) Rip() uint64 { return kvm.Uint(s.View, 62) }
+func (s FxregsState) Rip() uint64 { return bind.Uint(s.View, 62) }
 
 // HasRip reports whether the bound kernel's `struct fxregs_state` has member `rip` of a type Rip can read.
-func (s FxregsState) HasRip() bool { return kvm.BindingOf(s.View).Has(62) }
+func (s FxregsState) HasRip() bool { return bind.BindingOf(s.View).Has(62) }
 
 // Rdp is `u64 rdp;` at offset 16, size 8, in an anonymous struct at offset 8.
-func (s FxregsState) Rdp() uint64 { return kvm.Uint(s.View, 63) }
+func (s FxregsState) Rdp() uint64 { return bind.Uint(s.View, 63) }
 
 // HasRdp reports whether the bound kernel's `struct fxregs_state` has member `rdp` of a type Rdp can read.
-func (s FxregsState) HasRdp() bool { return kvm.BindingOf(s.View).Has(63) }
+func (s FxregsState) HasRdp() bool { return bind.BindingOf(s.View).Has(63) }
 
 // Fip is `u32 fip;` at offset 8, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 64)) }
+func (s FxregsState) Fip() uint32 { return uint32(bind.Uint(s.View, 64)) }
 
 // HasFip reports whether the bound kernel's `struct fxregs_state` has member `fip` of a type Fip can read.
-func (s FxregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(64) }
+func (s FxregsState) HasFip() bool { return bind.BindingOf(s.View).Has(64) }
 
 // Fcs is `u32 fcs;` at offset 12, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 65)) }
+func (s FxregsState) Fcs() uint32 { return uint32(bind.Uint(s.View, 65)) }
 
 // HasFcs reports whether the bound kernel's `struct fxregs_state` has member `fcs` of a type Fcs can read.
-func (s FxregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(65) }
+func (s FxregsState) HasFcs() bool { return bind.BindingOf(s.View).Has(65) }
 
 // Foo is `u32 foo;` at offset 16, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 66)) }
+func (s FxregsState) Foo() uint32 { return uint32(bind.Uint(s.View, 66)) }
 
 // HasFoo reports whether the bound kernel's `struct fxregs_state` has member `foo` of a type Foo can read.
-func (s FxregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(66) }
+func (s FxregsState) HasFoo() bool { return bind.BindingOf(s.View).Has(66) }
 
 // Fos is `u32 fos;` at offset 20, size 4, in an anonymous struct at offset 8.
-func (s FxregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 67)) }
+func (s FxregsState) Fos() uint32 { return uint32(bind.Uint(s.View, 67)) }
 
 // HasFos reports whether the bound kernel's `struct fxregs_state` has member `fos` of a type Fos can read.
-func (s FxregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(67) }
+func (s FxregsState) HasFos() bool { return bind.BindingOf(s.View).Has(67) }
 
 // Mxcsr is `u32 mxcsr;` at offset 24, size 4.
-func (s FxregsState) Mxcsr() uint32 { return uint32(kvm.Uint(s.View, 68)) }
+func (s FxregsState) Mxcsr() uint32 { return uint32(bind.Uint(s.View, 68)) }
 
 // HasMxcsr reports whether the bound kernel's `struct fxregs_state` has member `mxcsr` of a type Mxcsr can read.
-func (s FxregsState) HasMxcsr() bool { return kvm.BindingOf(s.View).Has(68) }
+func (s FxregsState) HasMxcsr() bool { return bind.BindingOf(s.View).Has(68) }
 
 // MxcsrMask is `u32 mxcsr_mask;` at offset 28, size 4.
-func (s FxregsState) MxcsrMask() uint32 { return uint32(kvm.Uint(s.View, 69)) }
+func (s FxregsState) MxcsrMask() uint32 { return uint32(bind.Uint(s.View, 69)) }
 
 // HasMxcsrMask reports whether the bound kernel's `struct fxregs_state` has member `mxcsr_mask` of a type MxcsrMask can read.
-func (s FxregsState) HasMxcsrMask() bool { return kvm.BindingOf(s.View).Has(69) }
+func (s FxregsState) HasMxcsrMask() bool { return bind.BindingOf(s.View).Has(69) }
 
 // StSpace is `u32 st_space[32];` at offset 32, size 128.
 // It returns false when an index is out of range.
@@ -1124,15 +1125,15 @@ func (s FxregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateStSpaceLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 70, i)
+	el, ok := bind.Elem(s.View, 70, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 70)), true
+	return uint32(bind.ElemUint(el, 70)), true
 }
 
 // HasStSpace reports whether the bound kernel's `struct fxregs_state` has member `st_space` of a type StSpace can read.
-func (s FxregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(70) }
+func (s FxregsState) HasStSpace() bool { return bind.BindingOf(s.View).Has(70) }
 
 // XmmSpace is `u32 xmm_space[64];` at offset 160, size 256.
 // It returns false when an index is out of range.
@@ -1140,15 +1141,15 @@ func (s FxregsState) XmmSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateXmmSpaceLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 71, i)
+	el, ok := bind.Elem(s.View, 71, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 71)), true
+	return uint32(bind.ElemUint(el, 71)), true
 }
 
 // HasXmmSpace reports whether the bound kernel's `struct fxregs_state` has member `xmm_space` of a type XmmSpace can read.
-func (s FxregsState) HasXmmSpace() bool { return kvm.BindingOf(s.View).Has(71) }
+func (s FxregsState) HasXmmSpace() bool { return bind.BindingOf(s.View).Has(71) }
 
 // Padding is `u32 padding[12];` at offset 416, size 48.
 // It returns false when an index is out of range.
@@ -1156,15 +1157,15 @@ func (s FxregsState) Padding(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStatePaddingLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 72, i)
+	el, ok := bind.Elem(s.View, 72, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 72)), true
+	return uint32(bind.ElemUint(el, 72)), true
 }
 
 // HasPadding reports whether the bound kernel's `struct fxregs_state` has member `padding` of a type Padding can read.
-func (s FxregsState) HasPadding() bool { return kvm.BindingOf(s.View).Has(72) }
+func (s FxregsState) HasPadding() bool { return bind.BindingOf(s.View).Has(72) }
 
 // Padding1 is `u32 padding1[12];` at offset 464, size 48, in an anonymous union at offset 464.
 // It returns false when an index is out of range.
@@ -1172,15 +1173,15 @@ func (s FxregsState) Padding1(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStatePadding1Len {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 73, i)
+	el, ok := bind.Elem(s.View, 73, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 73)), true
+	return uint32(bind.ElemUint(el, 73)), true
 }
 
 // HasPadding1 reports whether the bound kernel's `struct fxregs_state` has member `padding1` of a type Padding1 can read.
-func (s FxregsState) HasPadding1() bool { return kvm.BindingOf(s.View).Has(73) }
+func (s FxregsState) HasPadding1() bool { return bind.BindingOf(s.View).Has(73) }
 
 // SwReserved is `u32 sw_reserved[12];` at offset 464, size 48, in an anonymous union at offset 464.
 // It returns false when an index is out of range.
@@ -1188,15 +1189,15 @@ func (s FxregsState) SwReserved(i int) (v uint32, ok bool) {
 	if i < 0 || i >= FxregsStateSwReservedLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 74, i)
+	el, ok := bind.Elem(s.View, 74, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 74)), true
+	return uint32(bind.ElemUint(el, 74)), true
 }
 
 // HasSwReserved reports whether the bound kernel's `struct fxregs_state` has member `sw_reserved` of a type SwReserved can read.
-func (s FxregsState) HasSwReserved() bool { return kvm.BindingOf(s.View).Has(74) }
+func (s FxregsState) HasSwReserved() bool { return bind.BindingOf(s.View).Has(74) }
 
 const (
 	// SizeofHlistHead is the size of C `struct hlist_head` in bytes in the kernel the bindings were generated from.
@@ -1209,25 +1210,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type HlistHead struct {
-	kvm.View
+	bind.View
 }
 
 // HlistHeadPtr is a typed pointer to a C `struct hlist_head` in the target (Read, IsNil, Addr).
-type HlistHeadPtr = kvm.Ptr[HlistHead]
+type HlistHeadPtr = bind.Ptr[HlistHead]
 
-// KVMType is HlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is HlistHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (HlistHead) KVMType() int { return 29 }
 
 // ReadHlistHead reads a C `struct hlist_head` at addr in one read.
 func (k *Kernel) ReadHlistHead(addr uint64) (HlistHead, error) {
-	return kvm.ReadView[HlistHead](k.Binding(), addr)
+	return bind.ReadView[HlistHead](k.Binding(), addr)
 }
 
 // First is `struct hlist_node *first;` at offset 0, size 8.
-func (s HlistHead) First() HlistNodePtr { return kvm.PtrAt[HlistNode](s.View, 75) }
+func (s HlistHead) First() HlistNodePtr { return bind.PtrAt[HlistNode](s.View, 75) }
 
 // HasFirst reports whether the bound kernel's `struct hlist_head` has member `first` of a type First can read.
-func (s HlistHead) HasFirst() bool { return kvm.BindingOf(s.View).Has(75) }
+func (s HlistHead) HasFirst() bool { return bind.BindingOf(s.View).Has(75) }
 
 const (
 	// SizeofHlistNode is the size of C `struct hlist_node` in bytes in the kernel the bindings were generated from.
@@ -1241,31 +1242,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type HlistNode struct {
-	kvm.View
+	bind.View
 }
 
 // HlistNodePtr is a typed pointer to a C `struct hlist_node` in the target (Read, IsNil, Addr).
-type HlistNodePtr = kvm.Ptr[HlistNode]
+type HlistNodePtr = bind.Ptr[HlistNode]
 
-// KVMType is HlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is HlistNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (HlistNode) KVMType() int { return 30 }
 
 // ReadHlistNode reads a C `struct hlist_node` at addr in one read.
 func (k *Kernel) ReadHlistNode(addr uint64) (HlistNode, error) {
-	return kvm.ReadView[HlistNode](k.Binding(), addr)
+	return bind.ReadView[HlistNode](k.Binding(), addr)
 }
 
 // Next is `struct hlist_node *next;` at offset 0, size 8.
-func (s HlistNode) Next() HlistNodePtr { return kvm.PtrAt[HlistNode](s.View, 76) }
+func (s HlistNode) Next() HlistNodePtr { return bind.PtrAt[HlistNode](s.View, 76) }
 
 // HasNext reports whether the bound kernel's `struct hlist_node` has member `next` of a type Next can read.
-func (s HlistNode) HasNext() bool { return kvm.BindingOf(s.View).Has(76) }
+func (s HlistNode) HasNext() bool { return bind.BindingOf(s.View).Has(76) }
 
 // Pprev is `struct hlist_node **pprev;` at offset 8, size 8.
-func (s HlistNode) Pprev() uint64 { return kvm.Uint(s.View, 77) }
+func (s HlistNode) Pprev() uint64 { return bind.Uint(s.View, 77) }
 
 // HasPprev reports whether the bound kernel's `struct hlist_node` has member `pprev` of a type Pprev can read.
-func (s HlistNode) HasPprev() bool { return kvm.BindingOf(s.View).Has(77) }
+func (s HlistNode) HasPprev() bool { return bind.BindingOf(s.View).Has(77) }
 
 const (
 	// SizeofHrtimer is the size of C `struct hrtimer` in bytes in the kernel the bindings were generated from.
@@ -1285,75 +1286,75 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Hrtimer struct {
-	kvm.View
+	bind.View
 }
 
 // HrtimerPtr is a typed pointer to a C `struct hrtimer` in the target (Read, IsNil, Addr).
-type HrtimerPtr = kvm.Ptr[Hrtimer]
+type HrtimerPtr = bind.Ptr[Hrtimer]
 
-// KVMType is Hrtimer's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Hrtimer's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Hrtimer) KVMType() int { return 31 }
 
 // ReadHrtimer reads a C `struct hrtimer` at addr in one read.
 func (k *Kernel) ReadHrtimer(addr uint64) (Hrtimer, error) {
-	return kvm.ReadView[Hrtimer](k.Binding(), addr)
+	return bind.ReadView[Hrtimer](k.Binding(), addr)
 }
 
 // Node is `struct timerqueue_node node;` at offset 0, size 32.
-func (s Hrtimer) Node() TimerqueueNode { return TimerqueueNode{kvm.Sub(s.View, 78)} }
+func (s Hrtimer) Node() TimerqueueNode { return TimerqueueNode{bind.Sub(s.View, 78)} }
 
 // HasNode reports whether the bound kernel's `struct hrtimer` has member `node` of a type Node can read.
-func (s Hrtimer) HasNode() bool { return kvm.BindingOf(s.View).Has(78) }
+func (s Hrtimer) HasNode() bool { return bind.BindingOf(s.View).Has(78) }
 
 // Softexpires is `ktime_t _softexpires;` at offset 32, size 8.
-func (s Hrtimer) Softexpires() int64 { return int64(kvm.Uint(s.View, 79)) }
+func (s Hrtimer) Softexpires() int64 { return int64(bind.Uint(s.View, 79)) }
 
 // HasSoftexpires reports whether the bound kernel's `struct hrtimer` has member `_softexpires` of a type Softexpires can read.
-func (s Hrtimer) HasSoftexpires() bool { return kvm.BindingOf(s.View).Has(79) }
+func (s Hrtimer) HasSoftexpires() bool { return bind.BindingOf(s.View).Has(79) }
 
 // Function is `enum hrtimer_restart (*function)(struct hrtimer *);` at offset 40, size 8.
-func (s Hrtimer) Function() uint64 { return kvm.Uint(s.View, 80) }
+func (s Hrtimer) Function() uint64 { return bind.Uint(s.View, 80) }
 
 // HasFunction reports whether the bound kernel's `struct hrtimer` has member `function` of a type Function can read.
-func (s Hrtimer) HasFunction() bool { return kvm.BindingOf(s.View).Has(80) }
+func (s Hrtimer) HasFunction() bool { return bind.BindingOf(s.View).Has(80) }
 
 // Base is `struct hrtimer_clock_base *base;` at offset 48, size 8.
-func (s Hrtimer) Base() HrtimerClockBasePtr { return kvm.PtrAt[HrtimerClockBase](s.View, 81) }
+func (s Hrtimer) Base() HrtimerClockBasePtr { return bind.PtrAt[HrtimerClockBase](s.View, 81) }
 
 // HasBase reports whether the bound kernel's `struct hrtimer` has member `base` of a type Base can read.
-func (s Hrtimer) HasBase() bool { return kvm.BindingOf(s.View).Has(81) }
+func (s Hrtimer) HasBase() bool { return bind.BindingOf(s.View).Has(81) }
 
 // State is `u8 state;` at offset 56, size 1.
-func (s Hrtimer) State() uint8 { return uint8(kvm.Uint(s.View, 82)) }
+func (s Hrtimer) State() uint8 { return uint8(bind.Uint(s.View, 82)) }
 
 // HasState reports whether the bound kernel's `struct hrtimer` has member `state` of a type State can read.
-func (s Hrtimer) HasState() bool { return kvm.BindingOf(s.View).Has(82) }
+func (s Hrtimer) HasState() bool { return bind.BindingOf(s.View).Has(82) }
 
 // IsRel is `u8 is_rel;` at offset 57, size 1.
-func (s Hrtimer) IsRel() uint8 { return uint8(kvm.Uint(s.View, 83)) }
+func (s Hrtimer) IsRel() uint8 { return uint8(bind.Uint(s.View, 83)) }
 
 // HasIsRel reports whether the bound kernel's `struct hrtimer` has member `is_rel` of a type IsRel can read.
-func (s Hrtimer) HasIsRel() bool { return kvm.BindingOf(s.View).Has(83) }
+func (s Hrtimer) HasIsRel() bool { return bind.BindingOf(s.View).Has(83) }
 
 // IsSoft is `u8 is_soft;` at offset 58, size 1.
-func (s Hrtimer) IsSoft() uint8 { return uint8(kvm.Uint(s.View, 84)) }
+func (s Hrtimer) IsSoft() uint8 { return uint8(bind.Uint(s.View, 84)) }
 
 // HasIsSoft reports whether the bound kernel's `struct hrtimer` has member `is_soft` of a type IsSoft can read.
-func (s Hrtimer) HasIsSoft() bool { return kvm.BindingOf(s.View).Has(84) }
+func (s Hrtimer) HasIsSoft() bool { return bind.BindingOf(s.View).Has(84) }
 
 // IsHard is `u8 is_hard;` at offset 59, size 1.
-func (s Hrtimer) IsHard() uint8 { return uint8(kvm.Uint(s.View, 85)) }
+func (s Hrtimer) IsHard() uint8 { return uint8(bind.Uint(s.View, 85)) }
 
 // HasIsHard reports whether the bound kernel's `struct hrtimer` has member `is_hard` of a type IsHard can read.
-func (s Hrtimer) HasIsHard() bool { return kvm.BindingOf(s.View).Has(85) }
+func (s Hrtimer) HasIsHard() bool { return bind.BindingOf(s.View).Has(85) }
 
 // HrtimerClockBase is C `struct hrtimer_clock_base`, opaque: only pointed to (generating it adds its members;
 // HrtimerClockBasePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	HrtimerClockBase struct {
-		kvm.View
+		bind.View
 	}
-	HrtimerClockBasePtr = kvm.Ptr[HrtimerClockBase]
+	HrtimerClockBasePtr = bind.Ptr[HrtimerClockBase]
 )
 
 func (HrtimerClockBase) KVMType() int { return 32 }
@@ -1362,9 +1363,9 @@ func (HrtimerClockBase) KVMType() int { return 32 }
 // IOBitmapPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	IOBitmap struct {
-		kvm.View
+		bind.View
 	}
-	IOBitmapPtr = kvm.Ptr[IOBitmap]
+	IOBitmapPtr = bind.Ptr[IOBitmap]
 )
 
 func (IOBitmap) KVMType() int { return 33 }
@@ -1373,9 +1374,9 @@ func (IOBitmap) KVMType() int { return 33 }
 // IOContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	IOContext struct {
-		kvm.View
+		bind.View
 	}
-	IOContextPtr = kvm.Ptr[IOContext]
+	IOContextPtr = bind.Ptr[IOContext]
 )
 
 func (IOContext) KVMType() int { return 34 }
@@ -1384,9 +1385,9 @@ func (IOContext) KVMType() int { return 34 }
 // IOUringTaskPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	IOUringTask struct {
-		kvm.View
+		bind.View
 	}
-	IOUringTaskPtr = kvm.Ptr[IOUringTask]
+	IOUringTaskPtr = bind.Ptr[IOUringTask]
 )
 
 func (IOUringTask) KVMType() int { return 35 }
@@ -1395,9 +1396,9 @@ func (IOUringTask) KVMType() int { return 35 }
 // KernelSiginfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	KernelSiginfo struct {
-		kvm.View
+		bind.View
 	}
-	KernelSiginfoPtr = kvm.Ptr[KernelSiginfo]
+	KernelSiginfoPtr = bind.Ptr[KernelSiginfo]
 )
 
 func (KernelSiginfo) KVMType() int { return 36 }
@@ -1406,9 +1407,9 @@ func (KernelSiginfo) KVMType() int { return 36 }
 // KernelTimespecPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	KernelTimespec struct {
-		kvm.View
+		bind.View
 	}
-	KernelTimespecPtr = kvm.Ptr[KernelTimespec]
+	KernelTimespecPtr = bind.Ptr[KernelTimespec]
 )
 
 func (KernelTimespec) KVMType() int { return 37 }
@@ -1417,9 +1418,9 @@ func (KernelTimespec) KVMType() int { return 37 }
 // KeyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Key struct {
-		kvm.View
+		bind.View
 	}
-	KeyPtr = kvm.Ptr[Key]
+	KeyPtr = bind.Ptr[Key]
 )
 
 func (Key) KVMType() int { return 38 }
@@ -1433,18 +1434,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type KmapCtrl struct {
-	kvm.View
+	bind.View
 }
 
 // KmapCtrlPtr is a typed pointer to a C `struct kmap_ctrl` in the target (Read, IsNil, Addr).
-type KmapCtrlPtr = kvm.Ptr[KmapCtrl]
+type KmapCtrlPtr = bind.Ptr[KmapCtrl]
 
-// KVMType is KmapCtrl's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is KmapCtrl's index in the layout table (for bind.Ptr and bind.ReadView).
 func (KmapCtrl) KVMType() int { return 39 }
 
 // ReadKmapCtrl reads a C `struct kmap_ctrl` at addr in one read.
 func (k *Kernel) ReadKmapCtrl(addr uint64) (KmapCtrl, error) {
-	return kvm.ReadView[KmapCtrl](k.Binding(), addr)
+	return bind.ReadView[KmapCtrl](k.Binding(), addr)
 }
 
 const (
@@ -1458,23 +1459,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type KuidT struct {
-	kvm.View
+	bind.View
 }
 
 // KuidTPtr is a typed pointer to a C `kuid_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type KuidTPtr = kvm.Ptr[KuidT]
+type KuidTPtr = bind.Ptr[KuidT]
 
-// KVMType is KuidT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is KuidT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (KuidT) KVMType() int { return 40 }
 
 // ReadKuidT reads a C `kuid_t (an anonymous struct)` at addr in one read.
-func (k *Kernel) ReadKuidT(addr uint64) (KuidT, error) { return kvm.ReadView[KuidT](k.Binding(), addr) }
+func (k *Kernel) ReadKuidT(addr uint64) (KuidT, error) {
+	return bind.ReadView[KuidT](k.Binding(), addr)
+}
 
 // Val is `uid_t val;` at offset 0, size 4.
-func (s KuidT) Val() uint32 { return uint32(kvm.Uint(s.View, 86)) }
+func (s KuidT) Val() uint32 { return uint32(bind.Uint(s.View, 86)) }
 
 // HasVal reports whether the bound kernel's `kuid_t (an anonymous struct)` has member `val` of a type Val can read.
-func (s KuidT) HasVal() bool { return kvm.BindingOf(s.View).Has(86) }
+func (s KuidT) HasVal() bool { return bind.BindingOf(s.View).Has(86) }
 
 const (
 	// SizeofListHead is the size of C `struct list_head` in bytes in the kernel the bindings were generated from.
@@ -1488,31 +1491,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ListHead struct {
-	kvm.View
+	bind.View
 }
 
 // ListHeadPtr is a typed pointer to a C `struct list_head` in the target (Read, IsNil, Addr).
-type ListHeadPtr = kvm.Ptr[ListHead]
+type ListHeadPtr = bind.Ptr[ListHead]
 
-// KVMType is ListHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is ListHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (ListHead) KVMType() int { return 41 }
 
 // ReadListHead reads a C `struct list_head` at addr in one read.
 func (k *Kernel) ReadListHead(addr uint64) (ListHead, error) {
-	return kvm.ReadView[ListHead](k.Binding(), addr)
+	return bind.ReadView[ListHead](k.Binding(), addr)
 }
 
 // Next is `struct list_head *next;` at offset 0, size 8.
-func (s ListHead) Next() ListHeadPtr { return kvm.PtrAt[ListHead](s.View, 87) }
+func (s ListHead) Next() ListHeadPtr { return bind.PtrAt[ListHead](s.View, 87) }
 
 // HasNext reports whether the bound kernel's `struct list_head` has member `next` of a type Next can read.
-func (s ListHead) HasNext() bool { return kvm.BindingOf(s.View).Has(87) }
+func (s ListHead) HasNext() bool { return bind.BindingOf(s.View).Has(87) }
 
 // Prev is `struct list_head *prev;` at offset 8, size 8.
-func (s ListHead) Prev() ListHeadPtr { return kvm.PtrAt[ListHead](s.View, 88) }
+func (s ListHead) Prev() ListHeadPtr { return bind.PtrAt[ListHead](s.View, 88) }
 
 // HasPrev reports whether the bound kernel's `struct list_head` has member `prev` of a type Prev can read.
-func (s ListHead) HasPrev() bool { return kvm.BindingOf(s.View).Has(88) }
+func (s ListHead) HasPrev() bool { return bind.BindingOf(s.View).Has(88) }
 
 const (
 	// SizeofLlistHead is the size of C `struct llist_head` in bytes in the kernel the bindings were generated from.
@@ -1525,25 +1528,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LlistHead struct {
-	kvm.View
+	bind.View
 }
 
 // LlistHeadPtr is a typed pointer to a C `struct llist_head` in the target (Read, IsNil, Addr).
-type LlistHeadPtr = kvm.Ptr[LlistHead]
+type LlistHeadPtr = bind.Ptr[LlistHead]
 
-// KVMType is LlistHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is LlistHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (LlistHead) KVMType() int { return 42 }
 
 // ReadLlistHead reads a C `struct llist_head` at addr in one read.
 func (k *Kernel) ReadLlistHead(addr uint64) (LlistHead, error) {
-	return kvm.ReadView[LlistHead](k.Binding(), addr)
+	return bind.ReadView[LlistHead](k.Binding(), addr)
 }
 
 // First is `struct llist_node *first;` at offset 0, size 8.
-func (s LlistHead) First() LlistNodePtr { return kvm.PtrAt[LlistNode](s.View, 89) }
+func (s LlistHead) First() LlistNodePtr { return bind.PtrAt[LlistNode](s.View, 89) }
 
 // HasFirst reports whether the bound kernel's `struct llist_head` has member `first` of a type First can read.
-func (s LlistHead) HasFirst() bool { return kvm.BindingOf(s.View).Has(89) }
+func (s LlistHead) HasFirst() bool { return bind.BindingOf(s.View).Has(89) }
 
 const (
 	// SizeofLlistNode is the size of C `struct llist_node` in bytes in the kernel the bindings were generated from.
@@ -1556,25 +1559,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LlistNode struct {
-	kvm.View
+	bind.View
 }
 
 // LlistNodePtr is a typed pointer to a C `struct llist_node` in the target (Read, IsNil, Addr).
-type LlistNodePtr = kvm.Ptr[LlistNode]
+type LlistNodePtr = bind.Ptr[LlistNode]
 
-// KVMType is LlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is LlistNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (LlistNode) KVMType() int { return 43 }
 
 // ReadLlistNode reads a C `struct llist_node` at addr in one read.
 func (k *Kernel) ReadLlistNode(addr uint64) (LlistNode, error) {
-	return kvm.ReadView[LlistNode](k.Binding(), addr)
+	return bind.ReadView[LlistNode](k.Binding(), addr)
 }
 
 // Next is `struct llist_node *next;` at offset 0, size 8.
-func (s LlistNode) Next() LlistNodePtr { return kvm.PtrAt[LlistNode](s.View, 90) }
+func (s LlistNode) Next() LlistNodePtr { return bind.PtrAt[LlistNode](s.View, 90) }
 
 // HasNext reports whether the bound kernel's `struct llist_node` has member `next` of a type Next can read.
-func (s LlistNode) HasNext() bool { return kvm.BindingOf(s.View).Has(90) }
+func (s LlistNode) HasNext() bool { return bind.BindingOf(s.View).Has(90) }
 
 const (
 	// SizeofLoadWeight is the size of C `struct load_weight` in bytes in the kernel the bindings were generated from.
@@ -1588,39 +1591,39 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type LoadWeight struct {
-	kvm.View
+	bind.View
 }
 
 // LoadWeightPtr is a typed pointer to a C `struct load_weight` in the target (Read, IsNil, Addr).
-type LoadWeightPtr = kvm.Ptr[LoadWeight]
+type LoadWeightPtr = bind.Ptr[LoadWeight]
 
-// KVMType is LoadWeight's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is LoadWeight's index in the layout table (for bind.Ptr and bind.ReadView).
 func (LoadWeight) KVMType() int { return 44 }
 
 // ReadLoadWeight reads a C `struct load_weight` at addr in one read.
 func (k *Kernel) ReadLoadWeight(addr uint64) (LoadWeight, error) {
-	return kvm.ReadView[LoadWeight](k.Binding(), addr)
+	return bind.ReadView[LoadWeight](k.Binding(), addr)
 }
 
 // Weight is `long unsigned int weight;` at offset 0, size 8.
-func (s LoadWeight) Weight() uint64 { return kvm.Uint(s.View, 91) }
+func (s LoadWeight) Weight() uint64 { return bind.Uint(s.View, 91) }
 
 // HasWeight reports whether the bound kernel's `struct load_weight` has member `weight` of a type Weight can read.
-func (s LoadWeight) HasWeight() bool { return kvm.BindingOf(s.View).Has(91) }
+func (s LoadWeight) HasWeight() bool { return bind.BindingOf(s.View).Has(91) }
 
 // InvWeight is `u32 inv_weight;` at offset 8, size 4.
-func (s LoadWeight) InvWeight() uint32 { return uint32(kvm.Uint(s.View, 92)) }
+func (s LoadWeight) InvWeight() uint32 { return uint32(bind.Uint(s.View, 92)) }
 
 // HasInvWeight reports whether the bound kernel's `struct load_weight` has member `inv_weight` of a type InvWeight can read.
-func (s LoadWeight) HasInvWeight() bool { return kvm.BindingOf(s.View).Has(92) }
+func (s LoadWeight) HasInvWeight() bool { return bind.BindingOf(s.View).Has(92) }
 
 // MathEmuInfo is C `struct math_emu_info`, opaque: only pointed to (generating it adds its members;
 // MathEmuInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	MathEmuInfo struct {
-		kvm.View
+		bind.View
 	}
-	MathEmuInfoPtr = kvm.Ptr[MathEmuInfo]
+	MathEmuInfoPtr = bind.Ptr[MathEmuInfo]
 )
 
 func (MathEmuInfo) KVMType() int { return 45 }
@@ -1629,9 +1632,9 @@ func (MathEmuInfo) KVMType() int { return 45 }
 // MemCgroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	MemCgroup struct {
-		kvm.View
+		bind.View
 	}
-	MemCgroupPtr = kvm.Ptr[MemCgroup]
+	MemCgroupPtr = bind.Ptr[MemCgroup]
 )
 
 func (MemCgroup) KVMType() int { return 46 }
@@ -1640,9 +1643,9 @@ func (MemCgroup) KVMType() int { return 46 }
 // MempolicyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Mempolicy struct {
-		kvm.View
+		bind.View
 	}
-	MempolicyPtr = kvm.Ptr[Mempolicy]
+	MempolicyPtr = bind.Ptr[Mempolicy]
 )
 
 func (Mempolicy) KVMType() int { return 47 }
@@ -1651,9 +1654,9 @@ func (Mempolicy) KVMType() int { return 47 }
 // MmStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	MmStruct struct {
-		kvm.View
+		bind.View
 	}
-	MmStructPtr = kvm.Ptr[MmStruct]
+	MmStructPtr = bind.Ptr[MmStruct]
 )
 
 func (MmStruct) KVMType() int { return 48 }
@@ -1672,49 +1675,51 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Mutex struct {
-	kvm.View
+	bind.View
 }
 
 // MutexPtr is a typed pointer to a C `struct mutex` in the target (Read, IsNil, Addr).
-type MutexPtr = kvm.Ptr[Mutex]
+type MutexPtr = bind.Ptr[Mutex]
 
-// KVMType is Mutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Mutex's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Mutex) KVMType() int { return 49 }
 
 // ReadMutex reads a C `struct mutex` at addr in one read.
-func (k *Kernel) ReadMutex(addr uint64) (Mutex, error) { return kvm.ReadView[Mutex](k.Binding(), addr) }
+func (k *Kernel) ReadMutex(addr uint64) (Mutex, error) {
+	return bind.ReadView[Mutex](k.Binding(), addr)
+}
 
 // Owner is `atomic_long_t owner;` at offset 0, size 8.
-func (s Mutex) Owner() AtomicLongT { return AtomicLongT{kvm.Sub(s.View, 93)} }
+func (s Mutex) Owner() AtomicLongT { return AtomicLongT{bind.Sub(s.View, 93)} }
 
 // HasOwner reports whether the bound kernel's `struct mutex` has member `owner` of a type Owner can read.
-func (s Mutex) HasOwner() bool { return kvm.BindingOf(s.View).Has(93) }
+func (s Mutex) HasOwner() bool { return bind.BindingOf(s.View).Has(93) }
 
 // WaitLock is `raw_spinlock_t wait_lock;` at offset 8, size 4.
-func (s Mutex) WaitLock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 94)} }
+func (s Mutex) WaitLock() RawSpinlock { return RawSpinlock{bind.Sub(s.View, 94)} }
 
 // HasWaitLock reports whether the bound kernel's `struct mutex` has member `wait_lock` of a type WaitLock can read.
-func (s Mutex) HasWaitLock() bool { return kvm.BindingOf(s.View).Has(94) }
+func (s Mutex) HasWaitLock() bool { return bind.BindingOf(s.View).Has(94) }
 
 // Osq is `struct optimistic_spin_queue osq;` at offset 12, size 4.
-func (s Mutex) Osq() OptimisticSpinQueue { return OptimisticSpinQueue{kvm.Sub(s.View, 95)} }
+func (s Mutex) Osq() OptimisticSpinQueue { return OptimisticSpinQueue{bind.Sub(s.View, 95)} }
 
 // HasOsq reports whether the bound kernel's `struct mutex` has member `osq` of a type Osq can read.
-func (s Mutex) HasOsq() bool { return kvm.BindingOf(s.View).Has(95) }
+func (s Mutex) HasOsq() bool { return bind.BindingOf(s.View).Has(95) }
 
 // WaitList is `struct list_head wait_list;` at offset 16, size 16.
-func (s Mutex) WaitList() ListHead { return ListHead{kvm.Sub(s.View, 96)} }
+func (s Mutex) WaitList() ListHead { return ListHead{bind.Sub(s.View, 96)} }
 
 // HasWaitList reports whether the bound kernel's `struct mutex` has member `wait_list` of a type WaitList can read.
-func (s Mutex) HasWaitList() bool { return kvm.BindingOf(s.View).Has(96) }
+func (s Mutex) HasWaitList() bool { return bind.BindingOf(s.View).Has(96) }
 
 // Nameidata is C `struct nameidata`, opaque: only pointed to (generating it adds its members;
 // NameidataPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Nameidata struct {
-		kvm.View
+		bind.View
 	}
-	NameidataPtr = kvm.Ptr[Nameidata]
+	NameidataPtr = bind.Ptr[Nameidata]
 )
 
 func (Nameidata) KVMType() int { return 50 }
@@ -1732,18 +1737,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NodemaskT struct {
-	kvm.View
+	bind.View
 }
 
 // NodemaskTPtr is a typed pointer to a C `nodemask_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type NodemaskTPtr = kvm.Ptr[NodemaskT]
+type NodemaskTPtr = bind.Ptr[NodemaskT]
 
-// KVMType is NodemaskT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is NodemaskT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (NodemaskT) KVMType() int { return 51 }
 
 // ReadNodemaskT reads a C `nodemask_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadNodemaskT(addr uint64) (NodemaskT, error) {
-	return kvm.ReadView[NodemaskT](k.Binding(), addr)
+	return bind.ReadView[NodemaskT](k.Binding(), addr)
 }
 
 // Bits is `long unsigned int bits[16];` at offset 0, size 128.
@@ -1752,23 +1757,23 @@ func (s NodemaskT) Bits(i int) (v uint64, ok bool) {
 	if i < 0 || i >= NodemaskTBitsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 97, i)
+	el, ok := bind.Elem(s.View, 97, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 97), true
+	return bind.ElemUint(el, 97), true
 }
 
 // HasBits reports whether the bound kernel's `nodemask_t (an anonymous struct)` has member `bits` of a type Bits can read.
-func (s NodemaskT) HasBits() bool { return kvm.BindingOf(s.View).Has(97) }
+func (s NodemaskT) HasBits() bool { return bind.BindingOf(s.View).Has(97) }
 
 // Nsproxy is C `struct nsproxy`, opaque: only pointed to (generating it adds its members;
 // NsproxyPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Nsproxy struct {
-		kvm.View
+		bind.View
 	}
-	NsproxyPtr = kvm.Ptr[Nsproxy]
+	NsproxyPtr = bind.Ptr[Nsproxy]
 )
 
 func (Nsproxy) KVMType() int { return 52 }
@@ -1777,9 +1782,9 @@ func (Nsproxy) KVMType() int { return 52 }
 // NumaGroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	NumaGroup struct {
-		kvm.View
+		bind.View
 	}
-	NumaGroupPtr = kvm.Ptr[NumaGroup]
+	NumaGroupPtr = bind.Ptr[NumaGroup]
 )
 
 func (NumaGroup) KVMType() int { return 53 }
@@ -1788,9 +1793,9 @@ func (NumaGroup) KVMType() int { return 53 }
 // OldTimespec32Ptr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	OldTimespec32 struct {
-		kvm.View
+		bind.View
 	}
-	OldTimespec32Ptr = kvm.Ptr[OldTimespec32]
+	OldTimespec32Ptr = bind.Ptr[OldTimespec32]
 )
 
 func (OldTimespec32) KVMType() int { return 54 }
@@ -1806,33 +1811,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type OptimisticSpinQueue struct {
-	kvm.View
+	bind.View
 }
 
 // OptimisticSpinQueuePtr is a typed pointer to a C `struct optimistic_spin_queue` in the target (Read, IsNil, Addr).
-type OptimisticSpinQueuePtr = kvm.Ptr[OptimisticSpinQueue]
+type OptimisticSpinQueuePtr = bind.Ptr[OptimisticSpinQueue]
 
-// KVMType is OptimisticSpinQueue's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is OptimisticSpinQueue's index in the layout table (for bind.Ptr and bind.ReadView).
 func (OptimisticSpinQueue) KVMType() int { return 55 }
 
 // ReadOptimisticSpinQueue reads a C `struct optimistic_spin_queue` at addr in one read.
 func (k *Kernel) ReadOptimisticSpinQueue(addr uint64) (OptimisticSpinQueue, error) {
-	return kvm.ReadView[OptimisticSpinQueue](k.Binding(), addr)
+	return bind.ReadView[OptimisticSpinQueue](k.Binding(), addr)
 }
 
 // Tail is `atomic_t tail;` at offset 0, size 4.
-func (s OptimisticSpinQueue) Tail() AtomicT { return AtomicT{kvm.Sub(s.View, 98)} }
+func (s OptimisticSpinQueue) Tail() AtomicT { return AtomicT{bind.Sub(s.View, 98)} }
 
 // HasTail reports whether the bound kernel's `struct optimistic_spin_queue` has member `tail` of a type Tail can read.
-func (s OptimisticSpinQueue) HasTail() bool { return kvm.BindingOf(s.View).Has(98) }
+func (s OptimisticSpinQueue) HasTail() bool { return bind.BindingOf(s.View).Has(98) }
 
 // Page is C `struct page`, opaque: only pointed to (generating it adds its members;
 // PagePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Page struct {
-		kvm.View
+		bind.View
 	}
-	PagePtr = kvm.Ptr[Page]
+	PagePtr = bind.Ptr[Page]
 )
 
 func (Page) KVMType() int { return 56 }
@@ -1850,45 +1855,45 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PageFrag struct {
-	kvm.View
+	bind.View
 }
 
 // PageFragPtr is a typed pointer to a C `struct page_frag` in the target (Read, IsNil, Addr).
-type PageFragPtr = kvm.Ptr[PageFrag]
+type PageFragPtr = bind.Ptr[PageFrag]
 
-// KVMType is PageFrag's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PageFrag's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PageFrag) KVMType() int { return 57 }
 
 // ReadPageFrag reads a C `struct page_frag` at addr in one read.
 func (k *Kernel) ReadPageFrag(addr uint64) (PageFrag, error) {
-	return kvm.ReadView[PageFrag](k.Binding(), addr)
+	return bind.ReadView[PageFrag](k.Binding(), addr)
 }
 
 // Page is `struct page *page;` at offset 0, size 8.
-func (s PageFrag) Page() PagePtr { return kvm.PtrAt[Page](s.View, 99) }
+func (s PageFrag) Page() PagePtr { return bind.PtrAt[Page](s.View, 99) }
 
 // HasPage reports whether the bound kernel's `struct page_frag` has member `page` of a type Page can read.
-func (s PageFrag) HasPage() bool { return kvm.BindingOf(s.View).Has(99) }
+func (s PageFrag) HasPage() bool { return bind.BindingOf(s.View).Has(99) }
 
 // Offset is `__u32 offset;` at offset 8, size 4.
-func (s PageFrag) Offset() uint32 { return uint32(kvm.Uint(s.View, 100)) }
+func (s PageFrag) Offset() uint32 { return uint32(bind.Uint(s.View, 100)) }
 
 // HasOffset reports whether the bound kernel's `struct page_frag` has member `offset` of a type Offset can read.
-func (s PageFrag) HasOffset() bool { return kvm.BindingOf(s.View).Has(100) }
+func (s PageFrag) HasOffset() bool { return bind.BindingOf(s.View).Has(100) }
 
 // Size is `__u32 size;` at offset 12, size 4.
-func (s PageFrag) Size() uint32 { return uint32(kvm.Uint(s.View, 101)) }
+func (s PageFrag) Size() uint32 { return uint32(bind.Uint(s.View, 101)) }
 
 // HasSize reports whether the bound kernel's `struct page_frag` has member `size` of a type Size can read.
-func (s PageFrag) HasSize() bool { return kvm.BindingOf(s.View).Has(101) }
+func (s PageFrag) HasSize() bool { return bind.BindingOf(s.View).Has(101) }
 
 // PerfEvent is C `struct perf_event`, opaque: only pointed to (generating it adds its members;
 // PerfEventPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	PerfEvent struct {
-		kvm.View
+		bind.View
 	}
-	PerfEventPtr = kvm.Ptr[PerfEvent]
+	PerfEventPtr = bind.Ptr[PerfEvent]
 )
 
 func (PerfEvent) KVMType() int { return 58 }
@@ -1897,9 +1902,9 @@ func (PerfEvent) KVMType() int { return 58 }
 // PerfEventContextPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	PerfEventContext struct {
-		kvm.View
+		bind.View
 	}
-	PerfEventContextPtr = kvm.Ptr[PerfEventContext]
+	PerfEventContextPtr = bind.Ptr[PerfEventContext]
 )
 
 func (PerfEventContext) KVMType() int { return 59 }
@@ -1908,9 +1913,9 @@ func (PerfEventContext) KVMType() int { return 59 }
 // PidPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Pid struct {
-		kvm.View
+		bind.View
 	}
-	PidPtr = kvm.Ptr[Pid]
+	PidPtr = bind.Ptr[Pid]
 )
 
 func (Pid) KVMType() int { return 60 }
@@ -1919,9 +1924,9 @@ func (Pid) KVMType() int { return 60 }
 // PipeInodeInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	PipeInodeInfo struct {
-		kvm.View
+		bind.View
 	}
-	PipeInodeInfoPtr = kvm.Ptr[PipeInodeInfo]
+	PipeInodeInfoPtr = bind.Ptr[PipeInodeInfo]
 )
 
 func (PipeInodeInfo) KVMType() int { return 61 }
@@ -1939,45 +1944,45 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PlistNode struct {
-	kvm.View
+	bind.View
 }
 
 // PlistNodePtr is a typed pointer to a C `struct plist_node` in the target (Read, IsNil, Addr).
-type PlistNodePtr = kvm.Ptr[PlistNode]
+type PlistNodePtr = bind.Ptr[PlistNode]
 
-// KVMType is PlistNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PlistNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PlistNode) KVMType() int { return 62 }
 
 // ReadPlistNode reads a C `struct plist_node` at addr in one read.
 func (k *Kernel) ReadPlistNode(addr uint64) (PlistNode, error) {
-	return kvm.ReadView[PlistNode](k.Binding(), addr)
+	return bind.ReadView[PlistNode](k.Binding(), addr)
 }
 
 // Prio is `int prio;` at offset 0, size 4.
-func (s PlistNode) Prio() int32 { return int32(kvm.Uint(s.View, 102)) }
+func (s PlistNode) Prio() int32 { return int32(bind.Uint(s.View, 102)) }
 
 // HasPrio reports whether the bound kernel's `struct plist_node` has member `prio` of a type Prio can read.
-func (s PlistNode) HasPrio() bool { return kvm.BindingOf(s.View).Has(102) }
+func (s PlistNode) HasPrio() bool { return bind.BindingOf(s.View).Has(102) }
 
 // PrioList is `struct list_head prio_list;` at offset 8, size 16.
-func (s PlistNode) PrioList() ListHead { return ListHead{kvm.Sub(s.View, 103)} }
+func (s PlistNode) PrioList() ListHead { return ListHead{bind.Sub(s.View, 103)} }
 
 // HasPrioList reports whether the bound kernel's `struct plist_node` has member `prio_list` of a type PrioList can read.
-func (s PlistNode) HasPrioList() bool { return kvm.BindingOf(s.View).Has(103) }
+func (s PlistNode) HasPrioList() bool { return bind.BindingOf(s.View).Has(103) }
 
 // NodeList is `struct list_head node_list;` at offset 24, size 16.
-func (s PlistNode) NodeList() ListHead { return ListHead{kvm.Sub(s.View, 104)} }
+func (s PlistNode) NodeList() ListHead { return ListHead{bind.Sub(s.View, 104)} }
 
 // HasNodeList reports whether the bound kernel's `struct plist_node` has member `node_list` of a type NodeList can read.
-func (s PlistNode) HasNodeList() bool { return kvm.BindingOf(s.View).Has(104) }
+func (s PlistNode) HasNodeList() bool { return bind.BindingOf(s.View).Has(104) }
 
 // Pollfd is C `struct pollfd`, opaque: only pointed to (generating it adds its members;
 // PollfdPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Pollfd struct {
-		kvm.View
+		bind.View
 	}
-	PollfdPtr = kvm.Ptr[Pollfd]
+	PollfdPtr = bind.Ptr[Pollfd]
 )
 
 func (Pollfd) KVMType() int { return 63 }
@@ -1994,31 +1999,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimerBase struct {
-	kvm.View
+	bind.View
 }
 
 // PosixCputimerBasePtr is a typed pointer to a C `struct posix_cputimer_base` in the target (Read, IsNil, Addr).
-type PosixCputimerBasePtr = kvm.Ptr[PosixCputimerBase]
+type PosixCputimerBasePtr = bind.Ptr[PosixCputimerBase]
 
-// KVMType is PosixCputimerBase's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PosixCputimerBase's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PosixCputimerBase) KVMType() int { return 64 }
 
 // ReadPosixCputimerBase reads a C `struct posix_cputimer_base` at addr in one read.
 func (k *Kernel) ReadPosixCputimerBase(addr uint64) (PosixCputimerBase, error) {
-	return kvm.ReadView[PosixCputimerBase](k.Binding(), addr)
+	return bind.ReadView[PosixCputimerBase](k.Binding(), addr)
 }
 
 // Nextevt is `u64 nextevt;` at offset 0, size 8.
-func (s PosixCputimerBase) Nextevt() uint64 { return kvm.Uint(s.View, 105) }
+func (s PosixCputimerBase) Nextevt() uint64 { return bind.Uint(s.View, 105) }
 
 // HasNextevt reports whether the bound kernel's `struct posix_cputimer_base` has member `nextevt` of a type Nextevt can read.
-func (s PosixCputimerBase) HasNextevt() bool { return kvm.BindingOf(s.View).Has(105) }
+func (s PosixCputimerBase) HasNextevt() bool { return bind.BindingOf(s.View).Has(105) }
 
 // Tqhead is `struct timerqueue_head tqhead;` at offset 8, size 16.
-func (s PosixCputimerBase) Tqhead() TimerqueueHead { return TimerqueueHead{kvm.Sub(s.View, 106)} }
+func (s PosixCputimerBase) Tqhead() TimerqueueHead { return TimerqueueHead{bind.Sub(s.View, 106)} }
 
 // HasTqhead reports whether the bound kernel's `struct posix_cputimer_base` has member `tqhead` of a type Tqhead can read.
-func (s PosixCputimerBase) HasTqhead() bool { return kvm.BindingOf(s.View).Has(106) }
+func (s PosixCputimerBase) HasTqhead() bool { return bind.BindingOf(s.View).Has(106) }
 
 const (
 	// SizeofPosixCputimers is the size of C `struct posix_cputimers` in bytes in the kernel the bindings were generated from.
@@ -2035,18 +2040,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimers struct {
-	kvm.View
+	bind.View
 }
 
 // PosixCputimersPtr is a typed pointer to a C `struct posix_cputimers` in the target (Read, IsNil, Addr).
-type PosixCputimersPtr = kvm.Ptr[PosixCputimers]
+type PosixCputimersPtr = bind.Ptr[PosixCputimers]
 
-// KVMType is PosixCputimers's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PosixCputimers's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PosixCputimers) KVMType() int { return 65 }
 
 // ReadPosixCputimers reads a C `struct posix_cputimers` at addr in one read.
 func (k *Kernel) ReadPosixCputimers(addr uint64) (PosixCputimers, error) {
-	return kvm.ReadView[PosixCputimers](k.Binding(), addr)
+	return bind.ReadView[PosixCputimers](k.Binding(), addr)
 }
 
 // Bases is `struct posix_cputimer_base bases[3];` at offset 0, size 72.
@@ -2055,7 +2060,7 @@ func (s PosixCputimers) Bases(i int) (v PosixCputimerBase, ok bool) {
 	if i < 0 || i >= PosixCputimersBasesLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 107, i)
+	el, ok := bind.Elem(s.View, 107, i)
 	if !ok {
 		return
 	}
@@ -2063,19 +2068,19 @@ func (s PosixCputimers) Bases(i int) (v PosixCputimerBase, ok bool) {
 }
 
 // HasBases reports whether the bound kernel's `struct posix_cputimers` has member `bases` of a type Bases can read.
-func (s PosixCputimers) HasBases() bool { return kvm.BindingOf(s.View).Has(107) }
+func (s PosixCputimers) HasBases() bool { return bind.BindingOf(s.View).Has(107) }
 
 // TimersActive is `unsigned int timers_active;` at offset 72, size 4.
-func (s PosixCputimers) TimersActive() uint32 { return uint32(kvm.Uint(s.View, 108)) }
+func (s PosixCputimers) TimersActive() uint32 { return uint32(bind.Uint(s.View, 108)) }
 
 // HasTimersActive reports whether the bound kernel's `struct posix_cputimers` has member `timers_active` of a type TimersActive can read.
-func (s PosixCputimers) HasTimersActive() bool { return kvm.BindingOf(s.View).Has(108) }
+func (s PosixCputimers) HasTimersActive() bool { return bind.BindingOf(s.View).Has(108) }
 
 // ExpiryActive is `unsigned int expiry_active;` at offset 76, size 4.
-func (s PosixCputimers) ExpiryActive() uint32 { return uint32(kvm.Uint(s.View, 109)) }
+func (s PosixCputimers) ExpiryActive() uint32 { return uint32(bind.Uint(s.View, 109)) }
 
 // HasExpiryActive reports whether the bound kernel's `struct posix_cputimers` has member `expiry_active` of a type ExpiryActive can read.
-func (s PosixCputimers) HasExpiryActive() bool { return kvm.BindingOf(s.View).Has(109) }
+func (s PosixCputimers) HasExpiryActive() bool { return bind.BindingOf(s.View).Has(109) }
 
 const (
 	// SizeofPosixCputimersWork is the size of C `struct posix_cputimers_work` in bytes in the kernel the bindings were generated from.
@@ -2090,37 +2095,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PosixCputimersWork struct {
-	kvm.View
+	bind.View
 }
 
 // PosixCputimersWorkPtr is a typed pointer to a C `struct posix_cputimers_work` in the target (Read, IsNil, Addr).
-type PosixCputimersWorkPtr = kvm.Ptr[PosixCputimersWork]
+type PosixCputimersWorkPtr = bind.Ptr[PosixCputimersWork]
 
-// KVMType is PosixCputimersWork's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PosixCputimersWork's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PosixCputimersWork) KVMType() int { return 66 }
 
 // ReadPosixCputimersWork reads a C `struct posix_cputimers_work` at addr in one read.
 func (k *Kernel) ReadPosixCputimersWork(addr uint64) (PosixCputimersWork, error) {
-	return kvm.ReadView[PosixCputimersWork](k.Binding(), addr)
+	return bind.ReadView[PosixCputimersWork](k.Binding(), addr)
 }
 
 // Work is `struct callback_head work;` at offset 0, size 16.
-func (s PosixCputimersWork) Work() CallbackHead { return CallbackHead{kvm.Sub(s.View, 110)} }
+func (s PosixCputimersWork) Work() CallbackHead { return CallbackHead{bind.Sub(s.View, 110)} }
 
 // HasWork reports whether the bound kernel's `struct posix_cputimers_work` has member `work` of a type Work can read.
-func (s PosixCputimersWork) HasWork() bool { return kvm.BindingOf(s.View).Has(110) }
+func (s PosixCputimersWork) HasWork() bool { return bind.BindingOf(s.View).Has(110) }
 
 // Mutex is `struct mutex mutex;` at offset 16, size 32.
-func (s PosixCputimersWork) Mutex() Mutex { return Mutex{kvm.Sub(s.View, 111)} }
+func (s PosixCputimersWork) Mutex() Mutex { return Mutex{bind.Sub(s.View, 111)} }
 
 // HasMutex reports whether the bound kernel's `struct posix_cputimers_work` has member `mutex` of a type Mutex can read.
-func (s PosixCputimersWork) HasMutex() bool { return kvm.BindingOf(s.View).Has(111) }
+func (s PosixCputimersWork) HasMutex() bool { return bind.BindingOf(s.View).Has(111) }
 
 // Scheduled is `unsigned int scheduled;` at offset 48, size 4.
-func (s PosixCputimersWork) Scheduled() uint32 { return uint32(kvm.Uint(s.View, 112)) }
+func (s PosixCputimersWork) Scheduled() uint32 { return uint32(bind.Uint(s.View, 112)) }
 
 // HasScheduled reports whether the bound kernel's `struct posix_cputimers_work` has member `scheduled` of a type Scheduled can read.
-func (s PosixCputimersWork) HasScheduled() bool { return kvm.BindingOf(s.View).Has(112) }
+func (s PosixCputimersWork) HasScheduled() bool { return bind.BindingOf(s.View).Has(112) }
 
 const (
 	// SizeofPrevCputime is the size of C `struct prev_cputime` in bytes in the kernel the bindings were generated from.
@@ -2135,37 +2140,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PrevCputime struct {
-	kvm.View
+	bind.View
 }
 
 // PrevCputimePtr is a typed pointer to a C `struct prev_cputime` in the target (Read, IsNil, Addr).
-type PrevCputimePtr = kvm.Ptr[PrevCputime]
+type PrevCputimePtr = bind.Ptr[PrevCputime]
 
-// KVMType is PrevCputime's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PrevCputime's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PrevCputime) KVMType() int { return 67 }
 
 // ReadPrevCputime reads a C `struct prev_cputime` at addr in one read.
 func (k *Kernel) ReadPrevCputime(addr uint64) (PrevCputime, error) {
-	return kvm.ReadView[PrevCputime](k.Binding(), addr)
+	return bind.ReadView[PrevCputime](k.Binding(), addr)
 }
 
 // Utime is `u64 utime;` at offset 0, size 8.
-func (s PrevCputime) Utime() uint64 { return kvm.Uint(s.View, 113) }
+func (s PrevCputime) Utime() uint64 { return bind.Uint(s.View, 113) }
 
 // HasUtime reports whether the bound kernel's `struct prev_cputime` has member `utime` of a type Utime can read.
-func (s PrevCputime) HasUtime() bool { return kvm.BindingOf(s.View).Has(113) }
+func (s PrevCputime) HasUtime() bool { return bind.BindingOf(s.View).Has(113) }
 
 // Stime is `u64 stime;` at offset 8, size 8.
-func (s PrevCputime) Stime() uint64 { return kvm.Uint(s.View, 114) }
+func (s PrevCputime) Stime() uint64 { return bind.Uint(s.View, 114) }
 
 // HasStime reports whether the bound kernel's `struct prev_cputime` has member `stime` of a type Stime can read.
-func (s PrevCputime) HasStime() bool { return kvm.BindingOf(s.View).Has(114) }
+func (s PrevCputime) HasStime() bool { return bind.BindingOf(s.View).Has(114) }
 
 // Lock is `raw_spinlock_t lock;` at offset 16, size 4.
-func (s PrevCputime) Lock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 115)} }
+func (s PrevCputime) Lock() RawSpinlock { return RawSpinlock{bind.Sub(s.View, 115)} }
 
 // HasLock reports whether the bound kernel's `struct prev_cputime` has member `lock` of a type Lock can read.
-func (s PrevCputime) HasLock() bool { return kvm.BindingOf(s.View).Has(115) }
+func (s PrevCputime) HasLock() bool { return bind.BindingOf(s.View).Has(115) }
 
 const (
 	// SizeofQspinlock is the size of C `struct qspinlock` in bytes in the kernel the bindings were generated from.
@@ -2182,57 +2187,57 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Qspinlock struct {
-	kvm.View
+	bind.View
 }
 
 // QspinlockPtr is a typed pointer to a C `struct qspinlock` in the target (Read, IsNil, Addr).
-type QspinlockPtr = kvm.Ptr[Qspinlock]
+type QspinlockPtr = bind.Ptr[Qspinlock]
 
-// KVMType is Qspinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Qspinlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Qspinlock) KVMType() int { return 68 }
 
 // ReadQspinlock reads a C `struct qspinlock` at addr in one read.
 func (k *Kernel) ReadQspinlock(addr uint64) (Qspinlock, error) {
-	return kvm.ReadView[Qspinlock](k.Binding(), addr)
+	return bind.ReadView[Qspinlock](k.Binding(), addr)
 }
 
 // Val is `atomic_t val;` at offset 0, size 4, in an anonymous union at offset 0.
-func (s Qspinlock) Val() AtomicT { return AtomicT{kvm.Sub(s.View, 116)} }
+func (s Qspinlock) Val() AtomicT { return AtomicT{bind.Sub(s.View, 116)} }
 
 // HasVal reports whether the bound kernel's `struct qspinlock` has member `val` of a type Val can read.
-func (s Qspinlock) HasVal() bool { return kvm.BindingOf(s.View).Has(116) }
+func (s Qspinlock) HasVal() bool { return bind.BindingOf(s.View).Has(116) }
 
 // Locked is `u8 locked;` at offset 0, size 1, in an anonymous struct at offset 0.
-func (s Qspinlock) Locked() uint8 { return uint8(kvm.Uint(s.View, 117)) }
+func (s Qspinlock) Locked() uint8 { return uint8(bind.Uint(s.View, 117)) }
 
 // HasLocked reports whether the bound kernel's `struct qspinlock` has member `locked` of a type Locked can read.
-func (s Qspinlock) HasLocked() bool { return kvm.BindingOf(s.View).Has(117) }
+func (s Qspinlock) HasLocked() bool { return bind.BindingOf(s.View).Has(117) }
 
 // Pending is `u8 pending;` at offset 1, size 1, in an anonymous struct at offset 0.
-func (s Qspinlock) Pending() uint8 { return uint8(kvm.Uint(s.View, 118)) }
+func (s Qspinlock) Pending() uint8 { return uint8(bind.Uint(s.View, 118)) }
 
 // HasPending reports whether the bound kernel's `struct qspinlock` has member `pending` of a type Pending can read.
-func (s Qspinlock) HasPending() bool { return kvm.BindingOf(s.View).Has(118) }
+func (s Qspinlock) HasPending() bool { return bind.BindingOf(s.View).Has(118) }
 
 // LockedPending is `u16 locked_pending;` at offset 0, size 2, in an anonymous struct at offset 0.
-func (s Qspinlock) LockedPending() uint16 { return uint16(kvm.Uint(s.View, 119)) }
+func (s Qspinlock) LockedPending() uint16 { return uint16(bind.Uint(s.View, 119)) }
 
 // HasLockedPending reports whether the bound kernel's `struct qspinlock` has member `locked_pending` of a type LockedPending can read.
-func (s Qspinlock) HasLockedPending() bool { return kvm.BindingOf(s.View).Has(119) }
+func (s Qspinlock) HasLockedPending() bool { return bind.BindingOf(s.View).Has(119) }
 
 // Tail is `u16 tail;` at offset 2, size 2, in an anonymous struct at offset 0.
-func (s Qspinlock) Tail() uint16 { return uint16(kvm.Uint(s.View, 120)) }
+func (s Qspinlock) Tail() uint16 { return uint16(bind.Uint(s.View, 120)) }
 
 // HasTail reports whether the bound kernel's `struct qspinlock` has member `tail` of a type Tail can read.
-func (s Qspinlock) HasTail() bool { return kvm.BindingOf(s.View).Has(120) }
+func (s Qspinlock) HasTail() bool { return bind.BindingOf(s.View).Has(120) }
 
 // RCUNode is C `struct rcu_node`, opaque: only pointed to (generating it adds its members;
 // RCUNodePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	RCUNode struct {
-		kvm.View
+		bind.View
 	}
-	RCUNodePtr = kvm.Ptr[RCUNode]
+	RCUNodePtr = bind.Ptr[RCUNode]
 )
 
 func (RCUNode) KVMType() int { return 69 }
@@ -2249,31 +2254,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RCUSpecial struct {
-	kvm.View
+	bind.View
 }
 
 // RCUSpecialPtr is a typed pointer to a C `union rcu_special` in the target (Read, IsNil, Addr).
-type RCUSpecialPtr = kvm.Ptr[RCUSpecial]
+type RCUSpecialPtr = bind.Ptr[RCUSpecial]
 
-// KVMType is RCUSpecial's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RCUSpecial's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RCUSpecial) KVMType() int { return 70 }
 
 // ReadRCUSpecial reads a C `union rcu_special` at addr in one read.
 func (k *Kernel) ReadRCUSpecial(addr uint64) (RCUSpecial, error) {
-	return kvm.ReadView[RCUSpecial](k.Binding(), addr)
+	return bind.ReadView[RCUSpecial](k.Binding(), addr)
 }
 
 // B is `struct {...} b;` at offset 0, size 4.
-func (s RCUSpecial) B() RCUSpecialB { return RCUSpecialB{kvm.Sub(s.View, 121)} }
+func (s RCUSpecial) B() RCUSpecialB { return RCUSpecialB{bind.Sub(s.View, 121)} }
 
 // HasB reports whether the bound kernel's `union rcu_special` has member `b` of a type B can read.
-func (s RCUSpecial) HasB() bool { return kvm.BindingOf(s.View).Has(121) }
+func (s RCUSpecial) HasB() bool { return bind.BindingOf(s.View).Has(121) }
 
 // S is `u32 s;` at offset 0, size 4.
-func (s RCUSpecial) S() uint32 { return uint32(kvm.Uint(s.View, 122)) }
+func (s RCUSpecial) S() uint32 { return uint32(bind.Uint(s.View, 122)) }
 
 // HasS reports whether the bound kernel's `union rcu_special` has member `s` of a type S can read.
-func (s RCUSpecial) HasS() bool { return kvm.BindingOf(s.View).Has(122) }
+func (s RCUSpecial) HasS() bool { return bind.BindingOf(s.View).Has(122) }
 
 const (
 	// SizeofRCUSpecialB is the size of C `the anonymous struct of union rcu_special member b` in bytes in the kernel the bindings were generated from.
@@ -2289,43 +2294,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RCUSpecialB struct {
-	kvm.View
+	bind.View
 }
 
 // RCUSpecialBPtr is a typed pointer to a C `the anonymous struct of union rcu_special member b` in the target (Read, IsNil, Addr).
-type RCUSpecialBPtr = kvm.Ptr[RCUSpecialB]
+type RCUSpecialBPtr = bind.Ptr[RCUSpecialB]
 
-// KVMType is RCUSpecialB's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RCUSpecialB's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RCUSpecialB) KVMType() int { return 71 }
 
 // ReadRCUSpecialB reads a C `the anonymous struct of union rcu_special member b` at addr in one read.
 func (k *Kernel) ReadRCUSpecialB(addr uint64) (RCUSpecialB, error) {
-	return kvm.ReadView[RCUSpecialB](k.Binding(), addr)
+	return bind.ReadView[RCUSpecialB](k.Binding(), addr)
 }
 
 // Blocked is `u8 blocked;` at offset 0, size 1.
-func (s RCUSpecialB) Blocked() uint8 { return uint8(kvm.Uint(s.View, 123)) }
+func (s RCUSpecialB) Blocked() uint8 { return uint8(bind.Uint(s.View, 123)) }
 
 // HasBlocked reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `blocked` of a type Blocked can read.
-func (s RCUSpecialB) HasBlocked() bool { return kvm.BindingOf(s.View).Has(123) }
+func (s RCUSpecialB) HasBlocked() bool { return bind.BindingOf(s.View).Has(123) }
 
 // NeedQs is `u8 need_qs;` at offset 1, size 1.
-func (s RCUSpecialB) NeedQs() uint8 { return uint8(kvm.Uint(s.View, 124)) }
+func (s RCUSpecialB) NeedQs() uint8 { return uint8(bind.Uint(s.View, 124)) }
 
 // HasNeedQs reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `need_qs` of a type NeedQs can read.
-func (s RCUSpecialB) HasNeedQs() bool { return kvm.BindingOf(s.View).Has(124) }
+func (s RCUSpecialB) HasNeedQs() bool { return bind.BindingOf(s.View).Has(124) }
 
 // ExpHint is `u8 exp_hint;` at offset 2, size 1.
-func (s RCUSpecialB) ExpHint() uint8 { return uint8(kvm.Uint(s.View, 125)) }
+func (s RCUSpecialB) ExpHint() uint8 { return uint8(bind.Uint(s.View, 125)) }
 
 // HasExpHint reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `exp_hint` of a type ExpHint can read.
-func (s RCUSpecialB) HasExpHint() bool { return kvm.BindingOf(s.View).Has(125) }
+func (s RCUSpecialB) HasExpHint() bool { return bind.BindingOf(s.View).Has(125) }
 
 // NeedMb is `u8 need_mb;` at offset 3, size 1.
-func (s RCUSpecialB) NeedMb() uint8 { return uint8(kvm.Uint(s.View, 126)) }
+func (s RCUSpecialB) NeedMb() uint8 { return uint8(bind.Uint(s.View, 126)) }
 
 // HasNeedMb reports whether the bound kernel's `the anonymous struct of union rcu_special member b` has member `need_mb` of a type NeedMb can read.
-func (s RCUSpecialB) HasNeedMb() bool { return kvm.BindingOf(s.View).Has(126) }
+func (s RCUSpecialB) HasNeedMb() bool { return bind.BindingOf(s.View).Has(126) }
 
 const (
 	// SizeofRawSpinlock is the size of C `struct raw_spinlock` in bytes in the kernel the bindings were generated from.
@@ -2338,25 +2343,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RawSpinlock struct {
-	kvm.View
+	bind.View
 }
 
 // RawSpinlockPtr is a typed pointer to a C `struct raw_spinlock` in the target (Read, IsNil, Addr).
-type RawSpinlockPtr = kvm.Ptr[RawSpinlock]
+type RawSpinlockPtr = bind.Ptr[RawSpinlock]
 
-// KVMType is RawSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RawSpinlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RawSpinlock) KVMType() int { return 72 }
 
 // ReadRawSpinlock reads a C `struct raw_spinlock` at addr in one read.
 func (k *Kernel) ReadRawSpinlock(addr uint64) (RawSpinlock, error) {
-	return kvm.ReadView[RawSpinlock](k.Binding(), addr)
+	return bind.ReadView[RawSpinlock](k.Binding(), addr)
 }
 
 // RawLock is `arch_spinlock_t raw_lock;` at offset 0, size 4.
-func (s RawSpinlock) RawLock() Qspinlock { return Qspinlock{kvm.Sub(s.View, 127)} }
+func (s RawSpinlock) RawLock() Qspinlock { return Qspinlock{bind.Sub(s.View, 127)} }
 
 // HasRawLock reports whether the bound kernel's `struct raw_spinlock` has member `raw_lock` of a type RawLock can read.
-func (s RawSpinlock) HasRawLock() bool { return kvm.BindingOf(s.View).Has(127) }
+func (s RawSpinlock) HasRawLock() bool { return bind.BindingOf(s.View).Has(127) }
 
 const (
 	// SizeofRbNode is the size of C `struct rb_node` in bytes in the kernel the bindings were generated from.
@@ -2371,37 +2376,37 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbNode struct {
-	kvm.View
+	bind.View
 }
 
 // RbNodePtr is a typed pointer to a C `struct rb_node` in the target (Read, IsNil, Addr).
-type RbNodePtr = kvm.Ptr[RbNode]
+type RbNodePtr = bind.Ptr[RbNode]
 
-// KVMType is RbNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RbNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RbNode) KVMType() int { return 73 }
 
 // ReadRbNode reads a C `struct rb_node` at addr in one read.
 func (k *Kernel) ReadRbNode(addr uint64) (RbNode, error) {
-	return kvm.ReadView[RbNode](k.Binding(), addr)
+	return bind.ReadView[RbNode](k.Binding(), addr)
 }
 
 // RbParentColor is `long unsigned int __rb_parent_color;` at offset 0, size 8.
-func (s RbNode) RbParentColor() uint64 { return kvm.Uint(s.View, 128) }
+func (s RbNode) RbParentColor() uint64 { return bind.Uint(s.View, 128) }
 
 // HasRbParentColor reports whether the bound kernel's `struct rb_node` has member `__rb_parent_color` of a type RbParentColor can read.
-func (s RbNode) HasRbParentColor() bool { return kvm.BindingOf(s.View).Has(128) }
+func (s RbNode) HasRbParentColor() bool { return bind.BindingOf(s.View).Has(128) }
 
 // RbRight is `struct rb_node *rb_right;` at offset 8, size 8.
-func (s RbNode) RbRight() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 129) }
+func (s RbNode) RbRight() RbNodePtr { return bind.PtrAt[RbNode](s.View, 129) }
 
 // HasRbRight reports whether the bound kernel's `struct rb_node` has member `rb_right` of a type RbRight can read.
-func (s RbNode) HasRbRight() bool { return kvm.BindingOf(s.View).Has(129) }
+func (s RbNode) HasRbRight() bool { return bind.BindingOf(s.View).Has(129) }
 
 // RbLeft is `struct rb_node *rb_left;` at offset 16, size 8.
-func (s RbNode) RbLeft() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 130) }
+func (s RbNode) RbLeft() RbNodePtr { return bind.PtrAt[RbNode](s.View, 130) }
 
 // HasRbLeft reports whether the bound kernel's `struct rb_node` has member `rb_left` of a type RbLeft can read.
-func (s RbNode) HasRbLeft() bool { return kvm.BindingOf(s.View).Has(130) }
+func (s RbNode) HasRbLeft() bool { return bind.BindingOf(s.View).Has(130) }
 
 const (
 	// SizeofRbRoot is the size of C `struct rb_root` in bytes in the kernel the bindings were generated from.
@@ -2414,25 +2419,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbRoot struct {
-	kvm.View
+	bind.View
 }
 
 // RbRootPtr is a typed pointer to a C `struct rb_root` in the target (Read, IsNil, Addr).
-type RbRootPtr = kvm.Ptr[RbRoot]
+type RbRootPtr = bind.Ptr[RbRoot]
 
-// KVMType is RbRoot's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RbRoot's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RbRoot) KVMType() int { return 74 }
 
 // ReadRbRoot reads a C `struct rb_root` at addr in one read.
 func (k *Kernel) ReadRbRoot(addr uint64) (RbRoot, error) {
-	return kvm.ReadView[RbRoot](k.Binding(), addr)
+	return bind.ReadView[RbRoot](k.Binding(), addr)
 }
 
 // RbNode is `struct rb_node *rb_node;` at offset 0, size 8.
-func (s RbRoot) RbNode() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 131) }
+func (s RbRoot) RbNode() RbNodePtr { return bind.PtrAt[RbNode](s.View, 131) }
 
 // HasRbNode reports whether the bound kernel's `struct rb_root` has member `rb_node` of a type RbNode can read.
-func (s RbRoot) HasRbNode() bool { return kvm.BindingOf(s.View).Has(131) }
+func (s RbRoot) HasRbNode() bool { return bind.BindingOf(s.View).Has(131) }
 
 const (
 	// SizeofRbRootCached is the size of C `struct rb_root_cached` in bytes in the kernel the bindings were generated from.
@@ -2446,39 +2451,39 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RbRootCached struct {
-	kvm.View
+	bind.View
 }
 
 // RbRootCachedPtr is a typed pointer to a C `struct rb_root_cached` in the target (Read, IsNil, Addr).
-type RbRootCachedPtr = kvm.Ptr[RbRootCached]
+type RbRootCachedPtr = bind.Ptr[RbRootCached]
 
-// KVMType is RbRootCached's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RbRootCached's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RbRootCached) KVMType() int { return 75 }
 
 // ReadRbRootCached reads a C `struct rb_root_cached` at addr in one read.
 func (k *Kernel) ReadRbRootCached(addr uint64) (RbRootCached, error) {
-	return kvm.ReadView[RbRootCached](k.Binding(), addr)
+	return bind.ReadView[RbRootCached](k.Binding(), addr)
 }
 
 // RbRoot is `struct rb_root rb_root;` at offset 0, size 8.
-func (s RbRootCached) RbRoot() RbRoot { return RbRoot{kvm.Sub(s.View, 132)} }
+func (s RbRootCached) RbRoot() RbRoot { return RbRoot{bind.Sub(s.View, 132)} }
 
 // HasRbRoot reports whether the bound kernel's `struct rb_root_cached` has member `rb_root` of a type RbRoot can read.
-func (s RbRootCached) HasRbRoot() bool { return kvm.BindingOf(s.View).Has(132) }
+func (s RbRootCached) HasRbRoot() bool { return bind.BindingOf(s.View).Has(132) }
 
 // RbLeftmost is `struct rb_node *rb_leftmost;` at offset 8, size 8.
-func (s RbRootCached) RbLeftmost() RbNodePtr { return kvm.PtrAt[RbNode](s.View, 133) }
+func (s RbRootCached) RbLeftmost() RbNodePtr { return bind.PtrAt[RbNode](s.View, 133) }
 
 // HasRbLeftmost reports whether the bound kernel's `struct rb_root_cached` has member `rb_leftmost` of a type RbLeftmost can read.
-func (s RbRootCached) HasRbLeftmost() bool { return kvm.BindingOf(s.View).Has(133) }
+func (s RbRootCached) HasRbLeftmost() bool { return bind.BindingOf(s.View).Has(133) }
 
 // ReclaimState is C `struct reclaim_state`, opaque: only pointed to (generating it adds its members;
 // ReclaimStatePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	ReclaimState struct {
-		kvm.View
+		bind.View
 	}
-	ReclaimStatePtr = kvm.Ptr[ReclaimState]
+	ReclaimStatePtr = bind.Ptr[ReclaimState]
 )
 
 func (ReclaimState) KVMType() int { return 76 }
@@ -2494,33 +2499,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RefcountStruct struct {
-	kvm.View
+	bind.View
 }
 
 // RefcountStructPtr is a typed pointer to a C `struct refcount_struct` in the target (Read, IsNil, Addr).
-type RefcountStructPtr = kvm.Ptr[RefcountStruct]
+type RefcountStructPtr = bind.Ptr[RefcountStruct]
 
-// KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RefcountStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RefcountStruct) KVMType() int { return 77 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
-	return kvm.ReadView[RefcountStruct](k.Binding(), addr)
+	return bind.ReadView[RefcountStruct](k.Binding(), addr)
 }
 
 // Refs is `atomic_t refs;` at offset 0, size 4.
-func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 134)} }
+func (s RefcountStruct) Refs() AtomicT { return AtomicT{bind.Sub(s.View, 134)} }
 
 // HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
-func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(134) }
+func (s RefcountStruct) HasRefs() bool { return bind.BindingOf(s.View).Has(134) }
 
 // RequestQueue is C `struct request_queue`, opaque: only pointed to (generating it adds its members;
 // RequestQueuePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	RequestQueue struct {
-		kvm.View
+		bind.View
 	}
-	RequestQueuePtr = kvm.Ptr[RequestQueue]
+	RequestQueuePtr = bind.Ptr[RequestQueue]
 )
 
 func (RequestQueue) KVMType() int { return 78 }
@@ -2540,51 +2545,51 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlock struct {
-	kvm.View
+	bind.View
 }
 
 // RestartBlockPtr is a typed pointer to a C `struct restart_block` in the target (Read, IsNil, Addr).
-type RestartBlockPtr = kvm.Ptr[RestartBlock]
+type RestartBlockPtr = bind.Ptr[RestartBlock]
 
-// KVMType is RestartBlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RestartBlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RestartBlock) KVMType() int { return 79 }
 
 // ReadRestartBlock reads a C `struct restart_block` at addr in one read.
 func (k *Kernel) ReadRestartBlock(addr uint64) (RestartBlock, error) {
-	return kvm.ReadView[RestartBlock](k.Binding(), addr)
+	return bind.ReadView[RestartBlock](k.Binding(), addr)
 }
 
 // ArchData is `long unsigned int arch_data;` at offset 0, size 8.
-func (s RestartBlock) ArchData() uint64 { return kvm.Uint(s.View, 135) }
+func (s RestartBlock) ArchData() uint64 { return bind.Uint(s.View, 135) }
 
 // HasArchData reports whether the bound kernel's `struct restart_block` has member `arch_data` of a type ArchData can read.
-func (s RestartBlock) HasArchData() bool { return kvm.BindingOf(s.View).Has(135) }
+func (s RestartBlock) HasArchData() bool { return bind.BindingOf(s.View).Has(135) }
 
 // Fn is `long int (*fn)(struct restart_block *);` at offset 8, size 8.
-func (s RestartBlock) Fn() uint64 { return kvm.Uint(s.View, 136) }
+func (s RestartBlock) Fn() uint64 { return bind.Uint(s.View, 136) }
 
 // HasFn reports whether the bound kernel's `struct restart_block` has member `fn` of a type Fn can read.
-func (s RestartBlock) HasFn() bool { return kvm.BindingOf(s.View).Has(136) }
+func (s RestartBlock) HasFn() bool { return bind.BindingOf(s.View).Has(136) }
 
 // Futex is `struct {...} futex;` at offset 16, size 40, in an anonymous union at offset 16.
-func (s RestartBlock) Futex() RestartBlockFutex { return RestartBlockFutex{kvm.Sub(s.View, 137)} }
+func (s RestartBlock) Futex() RestartBlockFutex { return RestartBlockFutex{bind.Sub(s.View, 137)} }
 
 // HasFutex reports whether the bound kernel's `struct restart_block` has member `futex` of a type Futex can read.
-func (s RestartBlock) HasFutex() bool { return kvm.BindingOf(s.View).Has(137) }
+func (s RestartBlock) HasFutex() bool { return bind.BindingOf(s.View).Has(137) }
 
 // Nanosleep is `struct {...} nanosleep;` at offset 16, size 24, in an anonymous union at offset 16.
 func (s RestartBlock) Nanosleep() RestartBlockNanosleep {
-	return RestartBlockNanosleep{kvm.Sub(s.View, 138)}
+	return RestartBlockNanosleep{bind.Sub(s.View, 138)}
 }
 
 // HasNanosleep reports whether the bound kernel's `struct restart_block` has member `nanosleep` of a type Nanosleep can read.
-func (s RestartBlock) HasNanosleep() bool { return kvm.BindingOf(s.View).Has(138) }
+func (s RestartBlock) HasNanosleep() bool { return bind.BindingOf(s.View).Has(138) }
 
 // Poll is `struct {...} poll;` at offset 16, size 32, in an anonymous union at offset 16.
-func (s RestartBlock) Poll() RestartBlockPoll { return RestartBlockPoll{kvm.Sub(s.View, 139)} }
+func (s RestartBlock) Poll() RestartBlockPoll { return RestartBlockPoll{bind.Sub(s.View, 139)} }
 
 // HasPoll reports whether the bound kernel's `struct restart_block` has member `poll` of a type Poll can read.
-func (s RestartBlock) HasPoll() bool { return kvm.BindingOf(s.View).Has(139) }
+func (s RestartBlock) HasPoll() bool { return bind.BindingOf(s.View).Has(139) }
 
 const (
 	// SizeofRestartBlockFutex is the size of C `the anonymous struct of struct restart_block member futex` in bytes in the kernel the bindings were generated from.
@@ -2602,55 +2607,55 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockFutex struct {
-	kvm.View
+	bind.View
 }
 
 // RestartBlockFutexPtr is a typed pointer to a C `the anonymous struct of struct restart_block member futex` in the target (Read, IsNil, Addr).
-type RestartBlockFutexPtr = kvm.Ptr[RestartBlockFutex]
+type RestartBlockFutexPtr = bind.Ptr[RestartBlockFutex]
 
-// KVMType is RestartBlockFutex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RestartBlockFutex's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RestartBlockFutex) KVMType() int { return 80 }
 
 // ReadRestartBlockFutex reads a C `the anonymous struct of struct restart_block member futex` at addr in one read.
 func (k *Kernel) ReadRestartBlockFutex(addr uint64) (RestartBlockFutex, error) {
-	return kvm.ReadView[RestartBlockFutex](k.Binding(), addr)
+	return bind.ReadView[RestartBlockFutex](k.Binding(), addr)
 }
 
 // Uaddr is `u32 *uaddr;` at offset 0, size 8.
-func (s RestartBlockFutex) Uaddr() uint64 { return kvm.Uint(s.View, 140) }
+func (s RestartBlockFutex) Uaddr() uint64 { return bind.Uint(s.View, 140) }
 
 // HasUaddr reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `uaddr` of a type Uaddr can read.
-func (s RestartBlockFutex) HasUaddr() bool { return kvm.BindingOf(s.View).Has(140) }
+func (s RestartBlockFutex) HasUaddr() bool { return bind.BindingOf(s.View).Has(140) }
 
 // Val is `u32 val;` at offset 8, size 4.
-func (s RestartBlockFutex) Val() uint32 { return uint32(kvm.Uint(s.View, 141)) }
+func (s RestartBlockFutex) Val() uint32 { return uint32(bind.Uint(s.View, 141)) }
 
 // HasVal reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `val` of a type Val can read.
-func (s RestartBlockFutex) HasVal() bool { return kvm.BindingOf(s.View).Has(141) }
+func (s RestartBlockFutex) HasVal() bool { return bind.BindingOf(s.View).Has(141) }
 
 // Flags is `u32 flags;` at offset 12, size 4.
-func (s RestartBlockFutex) Flags() uint32 { return uint32(kvm.Uint(s.View, 142)) }
+func (s RestartBlockFutex) Flags() uint32 { return uint32(bind.Uint(s.View, 142)) }
 
 // HasFlags reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `flags` of a type Flags can read.
-func (s RestartBlockFutex) HasFlags() bool { return kvm.BindingOf(s.View).Has(142) }
+func (s RestartBlockFutex) HasFlags() bool { return bind.BindingOf(s.View).Has(142) }
 
 // Bitset is `u32 bitset;` at offset 16, size 4.
-func (s RestartBlockFutex) Bitset() uint32 { return uint32(kvm.Uint(s.View, 143)) }
+func (s RestartBlockFutex) Bitset() uint32 { return uint32(bind.Uint(s.View, 143)) }
 
 // HasBitset reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `bitset` of a type Bitset can read.
-func (s RestartBlockFutex) HasBitset() bool { return kvm.BindingOf(s.View).Has(143) }
+func (s RestartBlockFutex) HasBitset() bool { return bind.BindingOf(s.View).Has(143) }
 
 // Time is `u64 time;` at offset 24, size 8.
-func (s RestartBlockFutex) Time() uint64 { return kvm.Uint(s.View, 144) }
+func (s RestartBlockFutex) Time() uint64 { return bind.Uint(s.View, 144) }
 
 // HasTime reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `time` of a type Time can read.
-func (s RestartBlockFutex) HasTime() bool { return kvm.BindingOf(s.View).Has(144) }
+func (s RestartBlockFutex) HasTime() bool { return bind.BindingOf(s.View).Has(144) }
 
 // Uaddr2 is `u32 *uaddr2;` at offset 32, size 8.
-func (s RestartBlockFutex) Uaddr2() uint64 { return kvm.Uint(s.View, 145) }
+func (s RestartBlockFutex) Uaddr2() uint64 { return bind.Uint(s.View, 145) }
 
 // HasUaddr2 reports whether the bound kernel's `the anonymous struct of struct restart_block member futex` has member `uaddr2` of a type Uaddr2 can read.
-func (s RestartBlockFutex) HasUaddr2() bool { return kvm.BindingOf(s.View).Has(145) }
+func (s RestartBlockFutex) HasUaddr2() bool { return bind.BindingOf(s.View).Has(145) }
 
 const (
 	// SizeofRestartBlockNanosleep is the size of C `the anonymous struct of struct restart_block member nanosleep` in bytes in the kernel the bindings were generated from.
@@ -2667,53 +2672,53 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockNanosleep struct {
-	kvm.View
+	bind.View
 }
 
 // RestartBlockNanosleepPtr is a typed pointer to a C `the anonymous struct of struct restart_block member nanosleep` in the target (Read, IsNil, Addr).
-type RestartBlockNanosleepPtr = kvm.Ptr[RestartBlockNanosleep]
+type RestartBlockNanosleepPtr = bind.Ptr[RestartBlockNanosleep]
 
-// KVMType is RestartBlockNanosleep's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RestartBlockNanosleep's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RestartBlockNanosleep) KVMType() int { return 81 }
 
 // ReadRestartBlockNanosleep reads a C `the anonymous struct of struct restart_block member nanosleep` at addr in one read.
 func (k *Kernel) ReadRestartBlockNanosleep(addr uint64) (RestartBlockNanosleep, error) {
-	return kvm.ReadView[RestartBlockNanosleep](k.Binding(), addr)
+	return bind.ReadView[RestartBlockNanosleep](k.Binding(), addr)
 }
 
 // Clockid is `clockid_t clockid;` at offset 0, size 4.
-func (s RestartBlockNanosleep) Clockid() int32 { return int32(kvm.Uint(s.View, 146)) }
+func (s RestartBlockNanosleep) Clockid() int32 { return int32(bind.Uint(s.View, 146)) }
 
 // HasClockid reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `clockid` of a type Clockid can read.
-func (s RestartBlockNanosleep) HasClockid() bool { return kvm.BindingOf(s.View).Has(146) }
+func (s RestartBlockNanosleep) HasClockid() bool { return bind.BindingOf(s.View).Has(146) }
 
 // Type is `enum timespec_type type;` at offset 4, size 4.
-func (s RestartBlockNanosleep) Type() TimespecType { return TimespecType(kvm.Uint(s.View, 147)) }
+func (s RestartBlockNanosleep) Type() TimespecType { return TimespecType(bind.Uint(s.View, 147)) }
 
 // HasType reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `type` of a type Type can read.
-func (s RestartBlockNanosleep) HasType() bool { return kvm.BindingOf(s.View).Has(147) }
+func (s RestartBlockNanosleep) HasType() bool { return bind.BindingOf(s.View).Has(147) }
 
 // Rmtp is `struct __kernel_timespec *rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
 func (s RestartBlockNanosleep) Rmtp() KernelTimespecPtr {
-	return kvm.PtrAt[KernelTimespec](s.View, 148)
+	return bind.PtrAt[KernelTimespec](s.View, 148)
 }
 
 // HasRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `rmtp` of a type Rmtp can read.
-func (s RestartBlockNanosleep) HasRmtp() bool { return kvm.BindingOf(s.View).Has(148) }
+func (s RestartBlockNanosleep) HasRmtp() bool { return bind.BindingOf(s.View).Has(148) }
 
 // CompatRmtp is `struct old_timespec32 *compat_rmtp;` at offset 8, size 8, in an anonymous union at offset 8.
 func (s RestartBlockNanosleep) CompatRmtp() OldTimespec32Ptr {
-	return kvm.PtrAt[OldTimespec32](s.View, 149)
+	return bind.PtrAt[OldTimespec32](s.View, 149)
 }
 
 // HasCompatRmtp reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `compat_rmtp` of a type CompatRmtp can read.
-func (s RestartBlockNanosleep) HasCompatRmtp() bool { return kvm.BindingOf(s.View).Has(149) }
+func (s RestartBlockNanosleep) HasCompatRmtp() bool { return bind.BindingOf(s.View).Has(149) }
 
 // Expires is `u64 expires;` at offset 16, size 8.
-func (s RestartBlockNanosleep) Expires() uint64 { return kvm.Uint(s.View, 150) }
+func (s RestartBlockNanosleep) Expires() uint64 { return bind.Uint(s.View, 150) }
 
 // HasExpires reports whether the bound kernel's `the anonymous struct of struct restart_block member nanosleep` has member `expires` of a type Expires can read.
-func (s RestartBlockNanosleep) HasExpires() bool { return kvm.BindingOf(s.View).Has(150) }
+func (s RestartBlockNanosleep) HasExpires() bool { return bind.BindingOf(s.View).Has(150) }
 
 const (
 	// SizeofRestartBlockPoll is the size of C `the anonymous struct of struct restart_block member poll` in bytes in the kernel the bindings were generated from.
@@ -2730,57 +2735,57 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RestartBlockPoll struct {
-	kvm.View
+	bind.View
 }
 
 // RestartBlockPollPtr is a typed pointer to a C `the anonymous struct of struct restart_block member poll` in the target (Read, IsNil, Addr).
-type RestartBlockPollPtr = kvm.Ptr[RestartBlockPoll]
+type RestartBlockPollPtr = bind.Ptr[RestartBlockPoll]
 
-// KVMType is RestartBlockPoll's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RestartBlockPoll's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RestartBlockPoll) KVMType() int { return 82 }
 
 // ReadRestartBlockPoll reads a C `the anonymous struct of struct restart_block member poll` at addr in one read.
 func (k *Kernel) ReadRestartBlockPoll(addr uint64) (RestartBlockPoll, error) {
-	return kvm.ReadView[RestartBlockPoll](k.Binding(), addr)
+	return bind.ReadView[RestartBlockPoll](k.Binding(), addr)
 }
 
 // Ufds is `struct pollfd *ufds;` at offset 0, size 8.
-func (s RestartBlockPoll) Ufds() PollfdPtr { return kvm.PtrAt[Pollfd](s.View, 151) }
+func (s RestartBlockPoll) Ufds() PollfdPtr { return bind.PtrAt[Pollfd](s.View, 151) }
 
 // HasUfds reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `ufds` of a type Ufds can read.
-func (s RestartBlockPoll) HasUfds() bool { return kvm.BindingOf(s.View).Has(151) }
+func (s RestartBlockPoll) HasUfds() bool { return bind.BindingOf(s.View).Has(151) }
 
 // Nfds is `int nfds;` at offset 8, size 4.
-func (s RestartBlockPoll) Nfds() int32 { return int32(kvm.Uint(s.View, 152)) }
+func (s RestartBlockPoll) Nfds() int32 { return int32(bind.Uint(s.View, 152)) }
 
 // HasNfds reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `nfds` of a type Nfds can read.
-func (s RestartBlockPoll) HasNfds() bool { return kvm.BindingOf(s.View).Has(152) }
+func (s RestartBlockPoll) HasNfds() bool { return bind.BindingOf(s.View).Has(152) }
 
 // HasTimeout is `int has_timeout;` at offset 12, size 4.
-func (s RestartBlockPoll) HasTimeout() int32 { return int32(kvm.Uint(s.View, 153)) }
+func (s RestartBlockPoll) HasTimeout() int32 { return int32(bind.Uint(s.View, 153)) }
 
 // HasHasTimeout reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `has_timeout` of a type HasTimeout can read.
-func (s RestartBlockPoll) HasHasTimeout() bool { return kvm.BindingOf(s.View).Has(153) }
+func (s RestartBlockPoll) HasHasTimeout() bool { return bind.BindingOf(s.View).Has(153) }
 
 // TvSec is `long unsigned int tv_sec;` at offset 16, size 8.
-func (s RestartBlockPoll) TvSec() uint64 { return kvm.Uint(s.View, 154) }
+func (s RestartBlockPoll) TvSec() uint64 { return bind.Uint(s.View, 154) }
 
 // HasTvSec reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `tv_sec` of a type TvSec can read.
-func (s RestartBlockPoll) HasTvSec() bool { return kvm.BindingOf(s.View).Has(154) }
+func (s RestartBlockPoll) HasTvSec() bool { return bind.BindingOf(s.View).Has(154) }
 
 // TvNsec is `long unsigned int tv_nsec;` at offset 24, size 8.
-func (s RestartBlockPoll) TvNsec() uint64 { return kvm.Uint(s.View, 155) }
+func (s RestartBlockPoll) TvNsec() uint64 { return bind.Uint(s.View, 155) }
 
 // HasTvNsec reports whether the bound kernel's `the anonymous struct of struct restart_block member poll` has member `tv_nsec` of a type TvNsec can read.
-func (s RestartBlockPoll) HasTvNsec() bool { return kvm.BindingOf(s.View).Has(155) }
+func (s RestartBlockPoll) HasTvNsec() bool { return bind.BindingOf(s.View).Has(155) }
 
 // RobustListHead is C `struct robust_list_head`, opaque: only pointed to (generating it adds its members;
 // RobustListHeadPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	RobustListHead struct {
-		kvm.View
+		bind.View
 	}
-	RobustListHeadPtr = kvm.Ptr[RobustListHead]
+	RobustListHeadPtr = bind.Ptr[RobustListHead]
 )
 
 func (RobustListHead) KVMType() int { return 83 }
@@ -2789,9 +2794,9 @@ func (RobustListHead) KVMType() int { return 83 }
 // RseqPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Rseq struct {
-		kvm.View
+		bind.View
 	}
-	RseqPtr = kvm.Ptr[Rseq]
+	RseqPtr = bind.Ptr[Rseq]
 )
 
 func (Rseq) KVMType() int { return 84 }
@@ -2800,9 +2805,9 @@ func (Rseq) KVMType() int { return 84 }
 // RtMutexWaiterPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	RtMutexWaiter struct {
-		kvm.View
+		bind.View
 	}
-	RtMutexWaiterPtr = kvm.Ptr[RtMutexWaiter]
+	RtMutexWaiterPtr = bind.Ptr[RtMutexWaiter]
 )
 
 func (RtMutexWaiter) KVMType() int { return 85 }
@@ -2826,81 +2831,81 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedAvg struct {
-	kvm.View
+	bind.View
 }
 
 // SchedAvgPtr is a typed pointer to a C `struct sched_avg` in the target (Read, IsNil, Addr).
-type SchedAvgPtr = kvm.Ptr[SchedAvg]
+type SchedAvgPtr = bind.Ptr[SchedAvg]
 
-// KVMType is SchedAvg's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedAvg's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedAvg) KVMType() int { return 86 }
 
 // ReadSchedAvg reads a C `struct sched_avg` at addr in one read.
 func (k *Kernel) ReadSchedAvg(addr uint64) (SchedAvg, error) {
-	return kvm.ReadView[SchedAvg](k.Binding(), addr)
+	return bind.ReadView[SchedAvg](k.Binding(), addr)
 }
 
 // LastUpdateTime is `u64 last_update_time;` at offset 0, size 8.
-func (s SchedAvg) LastUpdateTime() uint64 { return kvm.Uint(s.View, 156) }
+func (s SchedAvg) LastUpdateTime() uint64 { return bind.Uint(s.View, 156) }
 
 // HasLastUpdateTime reports whether the bound kernel's `struct sched_avg` has member `last_update_time` of a type LastUpdateTime can read.
-func (s SchedAvg) HasLastUpdateTime() bool { return kvm.BindingOf(s.View).Has(156) }
+func (s SchedAvg) HasLastUpdateTime() bool { return bind.BindingOf(s.View).Has(156) }
 
 // LoadSum is `u64 load_sum;` at offset 8, size 8.
-func (s SchedAvg) LoadSum() uint64 { return kvm.Uint(s.View, 157) }
+func (s SchedAvg) LoadSum() uint64 { return bind.Uint(s.View, 157) }
 
 // HasLoadSum reports whether the bound kernel's `struct sched_avg` has member `load_sum` of a type LoadSum can read.
-func (s SchedAvg) HasLoadSum() bool { return kvm.BindingOf(s.View).Has(157) }
+func (s SchedAvg) HasLoadSum() bool { return bind.BindingOf(s.View).Has(157) }
 
 // RunnableSum is `u64 runnable_sum;` at offset 16, size 8.
-func (s SchedAvg) RunnableSum() uint64 { return kvm.Uint(s.View, 158) }
+func (s SchedAvg) RunnableSum() uint64 { return bind.Uint(s.View, 158) }
 
 // HasRunnableSum reports whether the bound kernel's `struct sched_avg` has member `runnable_sum` of a type RunnableSum can read.
-func (s SchedAvg) HasRunnableSum() bool { return kvm.BindingOf(s.View).Has(158) }
+func (s SchedAvg) HasRunnableSum() bool { return bind.BindingOf(s.View).Has(158) }
 
 // UtilSum is `u32 util_sum;` at offset 24, size 4.
-func (s SchedAvg) UtilSum() uint32 { return uint32(kvm.Uint(s.View, 159)) }
+func (s SchedAvg) UtilSum() uint32 { return uint32(bind.Uint(s.View, 159)) }
 
 // HasUtilSum reports whether the bound kernel's `struct sched_avg` has member `util_sum` of a type UtilSum can read.
-func (s SchedAvg) HasUtilSum() bool { return kvm.BindingOf(s.View).Has(159) }
+func (s SchedAvg) HasUtilSum() bool { return bind.BindingOf(s.View).Has(159) }
 
 // PeriodContrib is `u32 period_contrib;` at offset 28, size 4.
-func (s SchedAvg) PeriodContrib() uint32 { return uint32(kvm.Uint(s.View, 160)) }
+func (s SchedAvg) PeriodContrib() uint32 { return uint32(bind.Uint(s.View, 160)) }
 
 // HasPeriodContrib reports whether the bound kernel's `struct sched_avg` has member `period_contrib` of a type PeriodContrib can read.
-func (s SchedAvg) HasPeriodContrib() bool { return kvm.BindingOf(s.View).Has(160) }
+func (s SchedAvg) HasPeriodContrib() bool { return bind.BindingOf(s.View).Has(160) }
 
 // LoadAvg is `long unsigned int load_avg;` at offset 32, size 8.
-func (s SchedAvg) LoadAvg() uint64 { return kvm.Uint(s.View, 161) }
+func (s SchedAvg) LoadAvg() uint64 { return bind.Uint(s.View, 161) }
 
 // HasLoadAvg reports whether the bound kernel's `struct sched_avg` has member `load_avg` of a type LoadAvg can read.
-func (s SchedAvg) HasLoadAvg() bool { return kvm.BindingOf(s.View).Has(161) }
+func (s SchedAvg) HasLoadAvg() bool { return bind.BindingOf(s.View).Has(161) }
 
 // RunnableAvg is `long unsigned int runnable_avg;` at offset 40, size 8.
-func (s SchedAvg) RunnableAvg() uint64 { return kvm.Uint(s.View, 162) }
+func (s SchedAvg) RunnableAvg() uint64 { return bind.Uint(s.View, 162) }
 
 // HasRunnableAvg reports whether the bound kernel's `struct sched_avg` has member `runnable_avg` of a type RunnableAvg can read.
-func (s SchedAvg) HasRunnableAvg() bool { return kvm.BindingOf(s.View).Has(162) }
+func (s SchedAvg) HasRunnableAvg() bool { return bind.BindingOf(s.View).Has(162) }
 
 // UtilAvg is `long unsigned int util_avg;` at offset 48, size 8.
-func (s SchedAvg) UtilAvg() uint64 { return kvm.Uint(s.View, 163) }
+func (s SchedAvg) UtilAvg() uint64 { return bind.Uint(s.View, 163) }
 
 // HasUtilAvg reports whether the bound kernel's `struct sched_avg` has member `util_avg` of a type UtilAvg can read.
-func (s SchedAvg) HasUtilAvg() bool { return kvm.BindingOf(s.View).Has(163) }
+func (s SchedAvg) HasUtilAvg() bool { return bind.BindingOf(s.View).Has(163) }
 
 // UtilEst is `struct util_est util_est;` at offset 56, size 8.
-func (s SchedAvg) UtilEst() UtilEst { return UtilEst{kvm.Sub(s.View, 164)} }
+func (s SchedAvg) UtilEst() UtilEst { return UtilEst{bind.Sub(s.View, 164)} }
 
 // HasUtilEst reports whether the bound kernel's `struct sched_avg` has member `util_est` of a type UtilEst can read.
-func (s SchedAvg) HasUtilEst() bool { return kvm.BindingOf(s.View).Has(164) }
+func (s SchedAvg) HasUtilEst() bool { return bind.BindingOf(s.View).Has(164) }
 
 // SchedClass is C `struct sched_class`, opaque: only pointed to (generating it adds its members;
 // SchedClassPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	SchedClass struct {
-		kvm.View
+		bind.View
 	}
-	SchedClassPtr = kvm.Ptr[SchedClass]
+	SchedClassPtr = bind.Ptr[SchedClass]
 )
 
 func (SchedClass) KVMType() int { return 87 }
@@ -2927,115 +2932,115 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedDlEntity struct {
-	kvm.View
+	bind.View
 }
 
 // SchedDlEntityPtr is a typed pointer to a C `struct sched_dl_entity` in the target (Read, IsNil, Addr).
-type SchedDlEntityPtr = kvm.Ptr[SchedDlEntity]
+type SchedDlEntityPtr = bind.Ptr[SchedDlEntity]
 
-// KVMType is SchedDlEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedDlEntity's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedDlEntity) KVMType() int { return 88 }
 
 // ReadSchedDlEntity reads a C `struct sched_dl_entity` at addr in one read.
 func (k *Kernel) ReadSchedDlEntity(addr uint64) (SchedDlEntity, error) {
-	return kvm.ReadView[SchedDlEntity](k.Binding(), addr)
+	return bind.ReadView[SchedDlEntity](k.Binding(), addr)
 }
 
 // RbNode is `struct rb_node rb_node;` at offset 0, size 24.
-func (s SchedDlEntity) RbNode() RbNode { return RbNode{kvm.Sub(s.View, 165)} }
+func (s SchedDlEntity) RbNode() RbNode { return RbNode{bind.Sub(s.View, 165)} }
 
 // HasRbNode reports whether the bound kernel's `struct sched_dl_entity` has member `rb_node` of a type RbNode can read.
-func (s SchedDlEntity) HasRbNode() bool { return kvm.BindingOf(s.View).Has(165) }
+func (s SchedDlEntity) HasRbNode() bool { return bind.BindingOf(s.View).Has(165) }
 
 // DlRuntime is `u64 dl_runtime;` at offset 24, size 8.
-func (s SchedDlEntity) DlRuntime() uint64 { return kvm.Uint(s.View, 166) }
+func (s SchedDlEntity) DlRuntime() uint64 { return bind.Uint(s.View, 166) }
 
 // HasDlRuntime reports whether the bound kernel's `struct sched_dl_entity` has member `dl_runtime` of a type DlRuntime can read.
-func (s SchedDlEntity) HasDlRuntime() bool { return kvm.BindingOf(s.View).Has(166) }
+func (s SchedDlEntity) HasDlRuntime() bool { return bind.BindingOf(s.View).Has(166) }
 
 // DlDeadline is `u64 dl_deadline;` at offset 32, size 8.
-func (s SchedDlEntity) DlDeadline() uint64 { return kvm.Uint(s.View, 167) }
+func (s SchedDlEntity) DlDeadline() uint64 { return bind.Uint(s.View, 167) }
 
 // HasDlDeadline reports whether the bound kernel's `struct sched_dl_entity` has member `dl_deadline` of a type DlDeadline can read.
-func (s SchedDlEntity) HasDlDeadline() bool { return kvm.BindingOf(s.View).Has(167) }
+func (s SchedDlEntity) HasDlDeadline() bool { return bind.BindingOf(s.View).Has(167) }
 
 // DlPeriod is `u64 dl_period;` at offset 40, size 8.
-func (s SchedDlEntity) DlPeriod() uint64 { return kvm.Uint(s.View, 168) }
+func (s SchedDlEntity) DlPeriod() uint64 { return bind.Uint(s.View, 168) }
 
 // HasDlPeriod reports whether the bound kernel's `struct sched_dl_entity` has member `dl_period` of a type DlPeriod can read.
-func (s SchedDlEntity) HasDlPeriod() bool { return kvm.BindingOf(s.View).Has(168) }
+func (s SchedDlEntity) HasDlPeriod() bool { return bind.BindingOf(s.View).Has(168) }
 
 // DlBw is `u64 dl_bw;` at offset 48, size 8.
-func (s SchedDlEntity) DlBw() uint64 { return kvm.Uint(s.View, 169) }
+func (s SchedDlEntity) DlBw() uint64 { return bind.Uint(s.View, 169) }
 
 // HasDlBw reports whether the bound kernel's `struct sched_dl_entity` has member `dl_bw` of a type DlBw can read.
-func (s SchedDlEntity) HasDlBw() bool { return kvm.BindingOf(s.View).Has(169) }
+func (s SchedDlEntity) HasDlBw() bool { return bind.BindingOf(s.View).Has(169) }
 
 // DlDensity is `u64 dl_density;` at offset 56, size 8.
-func (s SchedDlEntity) DlDensity() uint64 { return kvm.Uint(s.View, 170) }
+func (s SchedDlEntity) DlDensity() uint64 { return bind.Uint(s.View, 170) }
 
 // HasDlDensity reports whether the bound kernel's `struct sched_dl_entity` has member `dl_density` of a type DlDensity can read.
-func (s SchedDlEntity) HasDlDensity() bool { return kvm.BindingOf(s.View).Has(170) }
+func (s SchedDlEntity) HasDlDensity() bool { return bind.BindingOf(s.View).Has(170) }
 
 // Runtime is `s64 runtime;` at offset 64, size 8.
-func (s SchedDlEntity) Runtime() int64 { return int64(kvm.Uint(s.View, 171)) }
+func (s SchedDlEntity) Runtime() int64 { return int64(bind.Uint(s.View, 171)) }
 
 // HasRuntime reports whether the bound kernel's `struct sched_dl_entity` has member `runtime` of a type Runtime can read.
-func (s SchedDlEntity) HasRuntime() bool { return kvm.BindingOf(s.View).Has(171) }
+func (s SchedDlEntity) HasRuntime() bool { return bind.BindingOf(s.View).Has(171) }
 
 // Deadline is `u64 deadline;` at offset 72, size 8.
-func (s SchedDlEntity) Deadline() uint64 { return kvm.Uint(s.View, 172) }
+func (s SchedDlEntity) Deadline() uint64 { return bind.Uint(s.View, 172) }
 
 // HasDeadline reports whether the bound kernel's `struct sched_dl_entity` has member `deadline` of a type Deadline can read.
-func (s SchedDlEntity) HasDeadline() bool { return kvm.BindingOf(s.View).Has(172) }
+func (s SchedDlEntity) HasDeadline() bool { return bind.BindingOf(s.View).Has(172) }
 
 // Flags is `unsigned int flags;` at offset 80, size 4.
-func (s SchedDlEntity) Flags() uint32 { return uint32(kvm.Uint(s.View, 173)) }
+func (s SchedDlEntity) Flags() uint32 { return uint32(bind.Uint(s.View, 173)) }
 
 // HasFlags reports whether the bound kernel's `struct sched_dl_entity` has member `flags` of a type Flags can read.
-func (s SchedDlEntity) HasFlags() bool { return kvm.BindingOf(s.View).Has(173) }
+func (s SchedDlEntity) HasFlags() bool { return bind.BindingOf(s.View).Has(173) }
 
 // DlThrottled is `unsigned int dl_throttled : 1;` at data bit offset 672 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlThrottled() uint32 { return uint32(kvm.Uint(s.View, 174)) }
+func (s SchedDlEntity) DlThrottled() uint32 { return uint32(bind.Uint(s.View, 174)) }
 
 // HasDlThrottled reports whether the bound kernel's `struct sched_dl_entity` has member `dl_throttled` of a type DlThrottled can read.
-func (s SchedDlEntity) HasDlThrottled() bool { return kvm.BindingOf(s.View).Has(174) }
+func (s SchedDlEntity) HasDlThrottled() bool { return bind.BindingOf(s.View).Has(174) }
 
 // DlYielded is `unsigned int dl_yielded : 1;` at data bit offset 673 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlYielded() uint32 { return uint32(kvm.Uint(s.View, 175)) }
+func (s SchedDlEntity) DlYielded() uint32 { return uint32(bind.Uint(s.View, 175)) }
 
 // HasDlYielded reports whether the bound kernel's `struct sched_dl_entity` has member `dl_yielded` of a type DlYielded can read.
-func (s SchedDlEntity) HasDlYielded() bool { return kvm.BindingOf(s.View).Has(175) }
+func (s SchedDlEntity) HasDlYielded() bool { return bind.BindingOf(s.View).Has(175) }
 
 // DlNonContending is `unsigned int dl_non_contending : 1;` at data bit offset 674 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlNonContending() uint32 { return uint32(kvm.Uint(s.View, 176)) }
+func (s SchedDlEntity) DlNonContending() uint32 { return uint32(bind.Uint(s.View, 176)) }
 
 // HasDlNonContending reports whether the bound kernel's `struct sched_dl_entity` has member `dl_non_contending` of a type DlNonContending can read.
-func (s SchedDlEntity) HasDlNonContending() bool { return kvm.BindingOf(s.View).Has(176) }
+func (s SchedDlEntity) HasDlNonContending() bool { return bind.BindingOf(s.View).Has(176) }
 
 // DlOverrun is `unsigned int dl_overrun : 1;` at data bit offset 675 (byte 84), 1 bit(s).
-func (s SchedDlEntity) DlOverrun() uint32 { return uint32(kvm.Uint(s.View, 177)) }
+func (s SchedDlEntity) DlOverrun() uint32 { return uint32(bind.Uint(s.View, 177)) }
 
 // HasDlOverrun reports whether the bound kernel's `struct sched_dl_entity` has member `dl_overrun` of a type DlOverrun can read.
-func (s SchedDlEntity) HasDlOverrun() bool { return kvm.BindingOf(s.View).Has(177) }
+func (s SchedDlEntity) HasDlOverrun() bool { return bind.BindingOf(s.View).Has(177) }
 
 // DlTimer is `struct hrtimer dl_timer;` at offset 88, size 64.
-func (s SchedDlEntity) DlTimer() Hrtimer { return Hrtimer{kvm.Sub(s.View, 178)} }
+func (s SchedDlEntity) DlTimer() Hrtimer { return Hrtimer{bind.Sub(s.View, 178)} }
 
 // HasDlTimer reports whether the bound kernel's `struct sched_dl_entity` has member `dl_timer` of a type DlTimer can read.
-func (s SchedDlEntity) HasDlTimer() bool { return kvm.BindingOf(s.View).Has(178) }
+func (s SchedDlEntity) HasDlTimer() bool { return bind.BindingOf(s.View).Has(178) }
 
 // InactiveTimer is `struct hrtimer inactive_timer;` at offset 152, size 64.
-func (s SchedDlEntity) InactiveTimer() Hrtimer { return Hrtimer{kvm.Sub(s.View, 179)} }
+func (s SchedDlEntity) InactiveTimer() Hrtimer { return Hrtimer{bind.Sub(s.View, 179)} }
 
 // HasInactiveTimer reports whether the bound kernel's `struct sched_dl_entity` has member `inactive_timer` of a type InactiveTimer can read.
-func (s SchedDlEntity) HasInactiveTimer() bool { return kvm.BindingOf(s.View).Has(179) }
+func (s SchedDlEntity) HasInactiveTimer() bool { return bind.BindingOf(s.View).Has(179) }
 
 // PiSe is `struct sched_dl_entity *pi_se;` at offset 216, size 8.
-func (s SchedDlEntity) PiSe() SchedDlEntityPtr { return kvm.PtrAt[SchedDlEntity](s.View, 180) }
+func (s SchedDlEntity) PiSe() SchedDlEntityPtr { return bind.PtrAt[SchedDlEntity](s.View, 180) }
 
 // HasPiSe reports whether the bound kernel's `struct sched_dl_entity` has member `pi_se` of a type PiSe can read.
-func (s SchedDlEntity) HasPiSe() bool { return kvm.BindingOf(s.View).Has(180) }
+func (s SchedDlEntity) HasPiSe() bool { return bind.BindingOf(s.View).Has(180) }
 
 const (
 	// SizeofSchedEntity is the size of C `struct sched_entity` in bytes in the kernel the bindings were generated from.
@@ -3062,109 +3067,109 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedEntity struct {
-	kvm.View
+	bind.View
 }
 
 // SchedEntityPtr is a typed pointer to a C `struct sched_entity` in the target (Read, IsNil, Addr).
-type SchedEntityPtr = kvm.Ptr[SchedEntity]
+type SchedEntityPtr = bind.Ptr[SchedEntity]
 
-// KVMType is SchedEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedEntity's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedEntity) KVMType() int { return 89 }
 
 // ReadSchedEntity reads a C `struct sched_entity` at addr in one read.
 func (k *Kernel) ReadSchedEntity(addr uint64) (SchedEntity, error) {
-	return kvm.ReadView[SchedEntity](k.Binding(), addr)
+	return bind.ReadView[SchedEntity](k.Binding(), addr)
 }
 
 // Load is `struct load_weight load;` at offset 0, size 16.
-func (s SchedEntity) Load() LoadWeight { return LoadWeight{kvm.Sub(s.View, 181)} }
+func (s SchedEntity) Load() LoadWeight { return LoadWeight{bind.Sub(s.View, 181)} }
 
 // HasLoad reports whether the bound kernel's `struct sched_entity` has member `load` of a type Load can read.
-func (s SchedEntity) HasLoad() bool { return kvm.BindingOf(s.View).Has(181) }
+func (s SchedEntity) HasLoad() bool { return bind.BindingOf(s.View).Has(181) }
 
 // RunNode is `struct rb_node run_node;` at offset 16, size 24.
-func (s SchedEntity) RunNode() RbNode { return RbNode{kvm.Sub(s.View, 182)} }
+func (s SchedEntity) RunNode() RbNode { return RbNode{bind.Sub(s.View, 182)} }
 
 // HasRunNode reports whether the bound kernel's `struct sched_entity` has member `run_node` of a type RunNode can read.
-func (s SchedEntity) HasRunNode() bool { return kvm.BindingOf(s.View).Has(182) }
+func (s SchedEntity) HasRunNode() bool { return bind.BindingOf(s.View).Has(182) }
 
 // GroupNode is `struct list_head group_node;` at offset 40, size 16.
-func (s SchedEntity) GroupNode() ListHead { return ListHead{kvm.Sub(s.View, 183)} }
+func (s SchedEntity) GroupNode() ListHead { return ListHead{bind.Sub(s.View, 183)} }
 
 // HasGroupNode reports whether the bound kernel's `struct sched_entity` has member `group_node` of a type GroupNode can read.
-func (s SchedEntity) HasGroupNode() bool { return kvm.BindingOf(s.View).Has(183) }
+func (s SchedEntity) HasGroupNode() bool { return bind.BindingOf(s.View).Has(183) }
 
 // OnRq is `unsigned int on_rq;` at offset 56, size 4.
-func (s SchedEntity) OnRq() uint32 { return uint32(kvm.Uint(s.View, 184)) }
+func (s SchedEntity) OnRq() uint32 { return uint32(bind.Uint(s.View, 184)) }
 
 // HasOnRq reports whether the bound kernel's `struct sched_entity` has member `on_rq` of a type OnRq can read.
-func (s SchedEntity) HasOnRq() bool { return kvm.BindingOf(s.View).Has(184) }
+func (s SchedEntity) HasOnRq() bool { return bind.BindingOf(s.View).Has(184) }
 
 // ExecStart is `u64 exec_start;` at offset 64, size 8.
-func (s SchedEntity) ExecStart() uint64 { return kvm.Uint(s.View, 185) }
+func (s SchedEntity) ExecStart() uint64 { return bind.Uint(s.View, 185) }
 
 // HasExecStart reports whether the bound kernel's `struct sched_entity` has member `exec_start` of a type ExecStart can read.
-func (s SchedEntity) HasExecStart() bool { return kvm.BindingOf(s.View).Has(185) }
+func (s SchedEntity) HasExecStart() bool { return bind.BindingOf(s.View).Has(185) }
 
 // SumExecRuntime is `u64 sum_exec_runtime;` at offset 72, size 8.
-func (s SchedEntity) SumExecRuntime() uint64 { return kvm.Uint(s.View, 186) }
+func (s SchedEntity) SumExecRuntime() uint64 { return bind.Uint(s.View, 186) }
 
 // HasSumExecRuntime reports whether the bound kernel's `struct sched_entity` has member `sum_exec_runtime` of a type SumExecRuntime can read.
-func (s SchedEntity) HasSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(186) }
+func (s SchedEntity) HasSumExecRuntime() bool { return bind.BindingOf(s.View).Has(186) }
 
 // Vruntime is `u64 vruntime;` at offset 80, size 8.
-func (s SchedEntity) Vruntime() uint64 { return kvm.Uint(s.View, 187) }
+func (s SchedEntity) Vruntime() uint64 { return bind.Uint(s.View, 187) }
 
 // HasVruntime reports whether the bound kernel's `struct sched_entity` has member `vruntime` of a type Vruntime can read.
-func (s SchedEntity) HasVruntime() bool { return kvm.BindingOf(s.View).Has(187) }
+func (s SchedEntity) HasVruntime() bool { return bind.BindingOf(s.View).Has(187) }
 
 // PrevSumExecRuntime is `u64 prev_sum_exec_runtime;` at offset 88, size 8.
-func (s SchedEntity) PrevSumExecRuntime() uint64 { return kvm.Uint(s.View, 188) }
+func (s SchedEntity) PrevSumExecRuntime() uint64 { return bind.Uint(s.View, 188) }
 
 // HasPrevSumExecRuntime reports whether the bound kernel's `struct sched_entity` has member `prev_sum_exec_runtime` of a type PrevSumExecRuntime can read.
-func (s SchedEntity) HasPrevSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(188) }
+func (s SchedEntity) HasPrevSumExecRuntime() bool { return bind.BindingOf(s.View).Has(188) }
 
 // NrMigrations is `u64 nr_migrations;` at offset 96, size 8.
-func (s SchedEntity) NrMigrations() uint64 { return kvm.Uint(s.View, 189) }
+func (s SchedEntity) NrMigrations() uint64 { return bind.Uint(s.View, 189) }
 
 // HasNrMigrations reports whether the bound kernel's `struct sched_entity` has member `nr_migrations` of a type NrMigrations can read.
-func (s SchedEntity) HasNrMigrations() bool { return kvm.BindingOf(s.View).Has(189) }
+func (s SchedEntity) HasNrMigrations() bool { return bind.BindingOf(s.View).Has(189) }
 
 // Depth is `int depth;` at offset 104, size 4.
-func (s SchedEntity) Depth() int32 { return int32(kvm.Uint(s.View, 190)) }
+func (s SchedEntity) Depth() int32 { return int32(bind.Uint(s.View, 190)) }
 
 // HasDepth reports whether the bound kernel's `struct sched_entity` has member `depth` of a type Depth can read.
-func (s SchedEntity) HasDepth() bool { return kvm.BindingOf(s.View).Has(190) }
+func (s SchedEntity) HasDepth() bool { return bind.BindingOf(s.View).Has(190) }
 
 // Parent is `struct sched_entity *parent;` at offset 112, size 8.
-func (s SchedEntity) Parent() SchedEntityPtr { return kvm.PtrAt[SchedEntity](s.View, 191) }
+func (s SchedEntity) Parent() SchedEntityPtr { return bind.PtrAt[SchedEntity](s.View, 191) }
 
 // HasParent reports whether the bound kernel's `struct sched_entity` has member `parent` of a type Parent can read.
-func (s SchedEntity) HasParent() bool { return kvm.BindingOf(s.View).Has(191) }
+func (s SchedEntity) HasParent() bool { return bind.BindingOf(s.View).Has(191) }
 
 // CfsRq is `struct cfs_rq *cfs_rq;` at offset 120, size 8.
-func (s SchedEntity) CfsRq() CfsRqPtr { return kvm.PtrAt[CfsRq](s.View, 192) }
+func (s SchedEntity) CfsRq() CfsRqPtr { return bind.PtrAt[CfsRq](s.View, 192) }
 
 // HasCfsRq reports whether the bound kernel's `struct sched_entity` has member `cfs_rq` of a type CfsRq can read.
-func (s SchedEntity) HasCfsRq() bool { return kvm.BindingOf(s.View).Has(192) }
+func (s SchedEntity) HasCfsRq() bool { return bind.BindingOf(s.View).Has(192) }
 
 // MyQ is `struct cfs_rq *my_q;` at offset 128, size 8.
-func (s SchedEntity) MyQ() CfsRqPtr { return kvm.PtrAt[CfsRq](s.View, 193) }
+func (s SchedEntity) MyQ() CfsRqPtr { return bind.PtrAt[CfsRq](s.View, 193) }
 
 // HasMyQ reports whether the bound kernel's `struct sched_entity` has member `my_q` of a type MyQ can read.
-func (s SchedEntity) HasMyQ() bool { return kvm.BindingOf(s.View).Has(193) }
+func (s SchedEntity) HasMyQ() bool { return bind.BindingOf(s.View).Has(193) }
 
 // RunnableWeight is `long unsigned int runnable_weight;` at offset 136, size 8.
-func (s SchedEntity) RunnableWeight() uint64 { return kvm.Uint(s.View, 194) }
+func (s SchedEntity) RunnableWeight() uint64 { return bind.Uint(s.View, 194) }
 
 // HasRunnableWeight reports whether the bound kernel's `struct sched_entity` has member `runnable_weight` of a type RunnableWeight can read.
-func (s SchedEntity) HasRunnableWeight() bool { return kvm.BindingOf(s.View).Has(194) }
+func (s SchedEntity) HasRunnableWeight() bool { return bind.BindingOf(s.View).Has(194) }
 
 // Avg is `struct sched_avg avg;` at offset 192, size 64.
-func (s SchedEntity) Avg() SchedAvg { return SchedAvg{kvm.Sub(s.View, 195)} }
+func (s SchedEntity) Avg() SchedAvg { return SchedAvg{bind.Sub(s.View, 195)} }
 
 // HasAvg reports whether the bound kernel's `struct sched_entity` has member `avg` of a type Avg can read.
-func (s SchedEntity) HasAvg() bool { return kvm.BindingOf(s.View).Has(195) }
+func (s SchedEntity) HasAvg() bool { return bind.BindingOf(s.View).Has(195) }
 
 const (
 	// SizeofSchedInfo is the size of C `struct sched_info` in bytes in the kernel the bindings were generated from.
@@ -3180,43 +3185,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedInfo struct {
-	kvm.View
+	bind.View
 }
 
 // SchedInfoPtr is a typed pointer to a C `struct sched_info` in the target (Read, IsNil, Addr).
-type SchedInfoPtr = kvm.Ptr[SchedInfo]
+type SchedInfoPtr = bind.Ptr[SchedInfo]
 
-// KVMType is SchedInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedInfo's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedInfo) KVMType() int { return 90 }
 
 // ReadSchedInfo reads a C `struct sched_info` at addr in one read.
 func (k *Kernel) ReadSchedInfo(addr uint64) (SchedInfo, error) {
-	return kvm.ReadView[SchedInfo](k.Binding(), addr)
+	return bind.ReadView[SchedInfo](k.Binding(), addr)
 }
 
 // Pcount is `long unsigned int pcount;` at offset 0, size 8.
-func (s SchedInfo) Pcount() uint64 { return kvm.Uint(s.View, 196) }
+func (s SchedInfo) Pcount() uint64 { return bind.Uint(s.View, 196) }
 
 // HasPcount reports whether the bound kernel's `struct sched_info` has member `pcount` of a type Pcount can read.
-func (s SchedInfo) HasPcount() bool { return kvm.BindingOf(s.View).Has(196) }
+func (s SchedInfo) HasPcount() bool { return bind.BindingOf(s.View).Has(196) }
 
 // RunDelay is `long long unsigned int run_delay;` at offset 8, size 8.
-func (s SchedInfo) RunDelay() uint64 { return kvm.Uint(s.View, 197) }
+func (s SchedInfo) RunDelay() uint64 { return bind.Uint(s.View, 197) }
 
 // HasRunDelay reports whether the bound kernel's `struct sched_info` has member `run_delay` of a type RunDelay can read.
-func (s SchedInfo) HasRunDelay() bool { return kvm.BindingOf(s.View).Has(197) }
+func (s SchedInfo) HasRunDelay() bool { return bind.BindingOf(s.View).Has(197) }
 
 // LastArrival is `long long unsigned int last_arrival;` at offset 16, size 8.
-func (s SchedInfo) LastArrival() uint64 { return kvm.Uint(s.View, 198) }
+func (s SchedInfo) LastArrival() uint64 { return bind.Uint(s.View, 198) }
 
 // HasLastArrival reports whether the bound kernel's `struct sched_info` has member `last_arrival` of a type LastArrival can read.
-func (s SchedInfo) HasLastArrival() bool { return kvm.BindingOf(s.View).Has(198) }
+func (s SchedInfo) HasLastArrival() bool { return bind.BindingOf(s.View).Has(198) }
 
 // LastQueued is `long long unsigned int last_queued;` at offset 24, size 8.
-func (s SchedInfo) LastQueued() uint64 { return kvm.Uint(s.View, 199) }
+func (s SchedInfo) LastQueued() uint64 { return bind.Uint(s.View, 199) }
 
 // HasLastQueued reports whether the bound kernel's `struct sched_info` has member `last_queued` of a type LastQueued can read.
-func (s SchedInfo) HasLastQueued() bool { return kvm.BindingOf(s.View).Has(199) }
+func (s SchedInfo) HasLastQueued() bool { return bind.BindingOf(s.View).Has(199) }
 
 const (
 	// SizeofSchedRtEntity is the size of C `struct sched_rt_entity` in bytes in the kernel the bindings were generated from.
@@ -3235,61 +3240,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedRtEntity struct {
-	kvm.View
+	bind.View
 }
 
 // SchedRtEntityPtr is a typed pointer to a C `struct sched_rt_entity` in the target (Read, IsNil, Addr).
-type SchedRtEntityPtr = kvm.Ptr[SchedRtEntity]
+type SchedRtEntityPtr = bind.Ptr[SchedRtEntity]
 
-// KVMType is SchedRtEntity's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedRtEntity's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedRtEntity) KVMType() int { return 91 }
 
 // ReadSchedRtEntity reads a C `struct sched_rt_entity` at addr in one read.
 func (k *Kernel) ReadSchedRtEntity(addr uint64) (SchedRtEntity, error) {
-	return kvm.ReadView[SchedRtEntity](k.Binding(), addr)
+	return bind.ReadView[SchedRtEntity](k.Binding(), addr)
 }
 
 // RunList is `struct list_head run_list;` at offset 0, size 16.
-func (s SchedRtEntity) RunList() ListHead { return ListHead{kvm.Sub(s.View, 200)} }
+func (s SchedRtEntity) RunList() ListHead { return ListHead{bind.Sub(s.View, 200)} }
 
 // HasRunList reports whether the bound kernel's `struct sched_rt_entity` has member `run_list` of a type RunList can read.
-func (s SchedRtEntity) HasRunList() bool { return kvm.BindingOf(s.View).Has(200) }
+func (s SchedRtEntity) HasRunList() bool { return bind.BindingOf(s.View).Has(200) }
 
 // Timeout is `long unsigned int timeout;` at offset 16, size 8.
-func (s SchedRtEntity) Timeout() uint64 { return kvm.Uint(s.View, 201) }
+func (s SchedRtEntity) Timeout() uint64 { return bind.Uint(s.View, 201) }
 
 // HasTimeout reports whether the bound kernel's `struct sched_rt_entity` has member `timeout` of a type Timeout can read.
-func (s SchedRtEntity) HasTimeout() bool { return kvm.BindingOf(s.View).Has(201) }
+func (s SchedRtEntity) HasTimeout() bool { return bind.BindingOf(s.View).Has(201) }
 
 // WatchdogStamp is `long unsigned int watchdog_stamp;` at offset 24, size 8.
-func (s SchedRtEntity) WatchdogStamp() uint64 { return kvm.Uint(s.View, 202) }
+func (s SchedRtEntity) WatchdogStamp() uint64 { return bind.Uint(s.View, 202) }
 
 // HasWatchdogStamp reports whether the bound kernel's `struct sched_rt_entity` has member `watchdog_stamp` of a type WatchdogStamp can read.
-func (s SchedRtEntity) HasWatchdogStamp() bool { return kvm.BindingOf(s.View).Has(202) }
+func (s SchedRtEntity) HasWatchdogStamp() bool { return bind.BindingOf(s.View).Has(202) }
 
 // TimeSlice is `unsigned int time_slice;` at offset 32, size 4.
-func (s SchedRtEntity) TimeSlice() uint32 { return uint32(kvm.Uint(s.View, 203)) }
+func (s SchedRtEntity) TimeSlice() uint32 { return uint32(bind.Uint(s.View, 203)) }
 
 // HasTimeSlice reports whether the bound kernel's `struct sched_rt_entity` has member `time_slice` of a type TimeSlice can read.
-func (s SchedRtEntity) HasTimeSlice() bool { return kvm.BindingOf(s.View).Has(203) }
+func (s SchedRtEntity) HasTimeSlice() bool { return bind.BindingOf(s.View).Has(203) }
 
 // OnRq is `short unsigned int on_rq;` at offset 36, size 2.
-func (s SchedRtEntity) OnRq() uint16 { return uint16(kvm.Uint(s.View, 204)) }
+func (s SchedRtEntity) OnRq() uint16 { return uint16(bind.Uint(s.View, 204)) }
 
 // HasOnRq reports whether the bound kernel's `struct sched_rt_entity` has member `on_rq` of a type OnRq can read.
-func (s SchedRtEntity) HasOnRq() bool { return kvm.BindingOf(s.View).Has(204) }
+func (s SchedRtEntity) HasOnRq() bool { return bind.BindingOf(s.View).Has(204) }
 
 // OnList is `short unsigned int on_list;` at offset 38, size 2.
-func (s SchedRtEntity) OnList() uint16 { return uint16(kvm.Uint(s.View, 205)) }
+func (s SchedRtEntity) OnList() uint16 { return uint16(bind.Uint(s.View, 205)) }
 
 // HasOnList reports whether the bound kernel's `struct sched_rt_entity` has member `on_list` of a type OnList can read.
-func (s SchedRtEntity) HasOnList() bool { return kvm.BindingOf(s.View).Has(205) }
+func (s SchedRtEntity) HasOnList() bool { return bind.BindingOf(s.View).Has(205) }
 
 // Back is `struct sched_rt_entity *back;` at offset 40, size 8.
-func (s SchedRtEntity) Back() SchedRtEntityPtr { return kvm.PtrAt[SchedRtEntity](s.View, 206) }
+func (s SchedRtEntity) Back() SchedRtEntityPtr { return bind.PtrAt[SchedRtEntity](s.View, 206) }
 
 // HasBack reports whether the bound kernel's `struct sched_rt_entity` has member `back` of a type Back can read.
-func (s SchedRtEntity) HasBack() bool { return kvm.BindingOf(s.View).Has(206) }
+func (s SchedRtEntity) HasBack() bool { return bind.BindingOf(s.View).Has(206) }
 
 const (
 	// SizeofSchedStatistics is the size of C `struct sched_statistics` in bytes in the kernel the bindings were generated from.
@@ -3329,187 +3334,187 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SchedStatistics struct {
-	kvm.View
+	bind.View
 }
 
 // SchedStatisticsPtr is a typed pointer to a C `struct sched_statistics` in the target (Read, IsNil, Addr).
-type SchedStatisticsPtr = kvm.Ptr[SchedStatistics]
+type SchedStatisticsPtr = bind.Ptr[SchedStatistics]
 
-// KVMType is SchedStatistics's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SchedStatistics's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SchedStatistics) KVMType() int { return 92 }
 
 // ReadSchedStatistics reads a C `struct sched_statistics` at addr in one read.
 func (k *Kernel) ReadSchedStatistics(addr uint64) (SchedStatistics, error) {
-	return kvm.ReadView[SchedStatistics](k.Binding(), addr)
+	return bind.ReadView[SchedStatistics](k.Binding(), addr)
 }
 
 // WaitStart is `u64 wait_start;` at offset 0, size 8.
-func (s SchedStatistics) WaitStart() uint64 { return kvm.Uint(s.View, 207) }
+func (s SchedStatistics) WaitStart() uint64 { return bind.Uint(s.View, 207) }
 
 // HasWaitStart reports whether the bound kernel's `struct sched_statistics` has member `wait_start` of a type WaitStart can read.
-func (s SchedStatistics) HasWaitStart() bool { return kvm.BindingOf(s.View).Has(207) }
+func (s SchedStatistics) HasWaitStart() bool { return bind.BindingOf(s.View).Has(207) }
 
 // WaitMax is `u64 wait_max;` at offset 8, size 8.
-func (s SchedStatistics) WaitMax() uint64 { return kvm.Uint(s.View, 208) }
+func (s SchedStatistics) WaitMax() uint64 { return bind.Uint(s.View, 208) }
 
 // HasWaitMax reports whether the bound kernel's `struct sched_statistics` has member `wait_max` of a type WaitMax can read.
-func (s SchedStatistics) HasWaitMax() bool { return kvm.BindingOf(s.View).Has(208) }
+func (s SchedStatistics) HasWaitMax() bool { return bind.BindingOf(s.View).Has(208) }
 
 // WaitCount is `u64 wait_count;` at offset 16, size 8.
-func (s SchedStatistics) WaitCount() uint64 { return kvm.Uint(s.View, 209) }
+func (s SchedStatistics) WaitCount() uint64 { return bind.Uint(s.View, 209) }
 
 // HasWaitCount reports whether the bound kernel's `struct sched_statistics` has member `wait_count` of a type WaitCount can read.
-func (s SchedStatistics) HasWaitCount() bool { return kvm.BindingOf(s.View).Has(209) }
+func (s SchedStatistics) HasWaitCount() bool { return bind.BindingOf(s.View).Has(209) }
 
 // WaitSum is `u64 wait_sum;` at offset 24, size 8.
-func (s SchedStatistics) WaitSum() uint64 { return kvm.Uint(s.View, 210) }
+func (s SchedStatistics) WaitSum() uint64 { return bind.Uint(s.View, 210) }
 
 // HasWaitSum reports whether the bound kernel's `struct sched_statistics` has member `wait_sum` of a type WaitSum can read.
-func (s SchedStatistics) HasWaitSum() bool { return kvm.BindingOf(s.View).Has(210) }
+func (s SchedStatistics) HasWaitSum() bool { return bind.BindingOf(s.View).Has(210) }
 
 // IowaitCount is `u64 iowait_count;` at offset 32, size 8.
-func (s SchedStatistics) IowaitCount() uint64 { return kvm.Uint(s.View, 211) }
+func (s SchedStatistics) IowaitCount() uint64 { return bind.Uint(s.View, 211) }
 
 // HasIowaitCount reports whether the bound kernel's `struct sched_statistics` has member `iowait_count` of a type IowaitCount can read.
-func (s SchedStatistics) HasIowaitCount() bool { return kvm.BindingOf(s.View).Has(211) }
+func (s SchedStatistics) HasIowaitCount() bool { return bind.BindingOf(s.View).Has(211) }
 
 // IowaitSum is `u64 iowait_sum;` at offset 40, size 8.
-func (s SchedStatistics) IowaitSum() uint64 { return kvm.Uint(s.View, 212) }
+func (s SchedStatistics) IowaitSum() uint64 { return bind.Uint(s.View, 212) }
 
 // HasIowaitSum reports whether the bound kernel's `struct sched_statistics` has member `iowait_sum` of a type IowaitSum can read.
-func (s SchedStatistics) HasIowaitSum() bool { return kvm.BindingOf(s.View).Has(212) }
+func (s SchedStatistics) HasIowaitSum() bool { return bind.BindingOf(s.View).Has(212) }
 
 // SleepStart is `u64 sleep_start;` at offset 48, size 8.
-func (s SchedStatistics) SleepStart() uint64 { return kvm.Uint(s.View, 213) }
+func (s SchedStatistics) SleepStart() uint64 { return bind.Uint(s.View, 213) }
 
 // HasSleepStart reports whether the bound kernel's `struct sched_statistics` has member `sleep_start` of a type SleepStart can read.
-func (s SchedStatistics) HasSleepStart() bool { return kvm.BindingOf(s.View).Has(213) }
+func (s SchedStatistics) HasSleepStart() bool { return bind.BindingOf(s.View).Has(213) }
 
 // SleepMax is `u64 sleep_max;` at offset 56, size 8.
-func (s SchedStatistics) SleepMax() uint64 { return kvm.Uint(s.View, 214) }
+func (s SchedStatistics) SleepMax() uint64 { return bind.Uint(s.View, 214) }
 
 // HasSleepMax reports whether the bound kernel's `struct sched_statistics` has member `sleep_max` of a type SleepMax can read.
-func (s SchedStatistics) HasSleepMax() bool { return kvm.BindingOf(s.View).Has(214) }
+func (s SchedStatistics) HasSleepMax() bool { return bind.BindingOf(s.View).Has(214) }
 
 // SumSleepRuntime is `s64 sum_sleep_runtime;` at offset 64, size 8.
-func (s SchedStatistics) SumSleepRuntime() int64 { return int64(kvm.Uint(s.View, 215)) }
+func (s SchedStatistics) SumSleepRuntime() int64 { return int64(bind.Uint(s.View, 215)) }
 
 // HasSumSleepRuntime reports whether the bound kernel's `struct sched_statistics` has member `sum_sleep_runtime` of a type SumSleepRuntime can read.
-func (s SchedStatistics) HasSumSleepRuntime() bool { return kvm.BindingOf(s.View).Has(215) }
+func (s SchedStatistics) HasSumSleepRuntime() bool { return bind.BindingOf(s.View).Has(215) }
 
 // BlockStart is `u64 block_start;` at offset 72, size 8.
-func (s SchedStatistics) BlockStart() uint64 { return kvm.Uint(s.View, 216) }
+func (s SchedStatistics) BlockStart() uint64 { return bind.Uint(s.View, 216) }
 
 // HasBlockStart reports whether the bound kernel's `struct sched_statistics` has member `block_start` of a type BlockStart can read.
-func (s SchedStatistics) HasBlockStart() bool { return kvm.BindingOf(s.View).Has(216) }
+func (s SchedStatistics) HasBlockStart() bool { return bind.BindingOf(s.View).Has(216) }
 
 // BlockMax is `u64 block_max;` at offset 80, size 8.
-func (s SchedStatistics) BlockMax() uint64 { return kvm.Uint(s.View, 217) }
+func (s SchedStatistics) BlockMax() uint64 { return bind.Uint(s.View, 217) }
 
 // HasBlockMax reports whether the bound kernel's `struct sched_statistics` has member `block_max` of a type BlockMax can read.
-func (s SchedStatistics) HasBlockMax() bool { return kvm.BindingOf(s.View).Has(217) }
+func (s SchedStatistics) HasBlockMax() bool { return bind.BindingOf(s.View).Has(217) }
 
 // SumBlockRuntime is `s64 sum_block_runtime;` at offset 88, size 8.
-func (s SchedStatistics) SumBlockRuntime() int64 { return int64(kvm.Uint(s.View, 218)) }
+func (s SchedStatistics) SumBlockRuntime() int64 { return int64(bind.Uint(s.View, 218)) }
 
 // HasSumBlockRuntime reports whether the bound kernel's `struct sched_statistics` has member `sum_block_runtime` of a type SumBlockRuntime can read.
-func (s SchedStatistics) HasSumBlockRuntime() bool { return kvm.BindingOf(s.View).Has(218) }
+func (s SchedStatistics) HasSumBlockRuntime() bool { return bind.BindingOf(s.View).Has(218) }
 
 // ExecMax is `u64 exec_max;` at offset 96, size 8.
-func (s SchedStatistics) ExecMax() uint64 { return kvm.Uint(s.View, 219) }
+func (s SchedStatistics) ExecMax() uint64 { return bind.Uint(s.View, 219) }
 
 // HasExecMax reports whether the bound kernel's `struct sched_statistics` has member `exec_max` of a type ExecMax can read.
-func (s SchedStatistics) HasExecMax() bool { return kvm.BindingOf(s.View).Has(219) }
+func (s SchedStatistics) HasExecMax() bool { return bind.BindingOf(s.View).Has(219) }
 
 // SliceMax is `u64 slice_max;` at offset 104, size 8.
-func (s SchedStatistics) SliceMax() uint64 { return kvm.Uint(s.View, 220) }
+func (s SchedStatistics) SliceMax() uint64 { return bind.Uint(s.View, 220) }
 
 // HasSliceMax reports whether the bound kernel's `struct sched_statistics` has member `slice_max` of a type SliceMax can read.
-func (s SchedStatistics) HasSliceMax() bool { return kvm.BindingOf(s.View).Has(220) }
+func (s SchedStatistics) HasSliceMax() bool { return bind.BindingOf(s.View).Has(220) }
 
 // NrMigrationsCold is `u64 nr_migrations_cold;` at offset 112, size 8.
-func (s SchedStatistics) NrMigrationsCold() uint64 { return kvm.Uint(s.View, 221) }
+func (s SchedStatistics) NrMigrationsCold() uint64 { return bind.Uint(s.View, 221) }
 
 // HasNrMigrationsCold reports whether the bound kernel's `struct sched_statistics` has member `nr_migrations_cold` of a type NrMigrationsCold can read.
-func (s SchedStatistics) HasNrMigrationsCold() bool { return kvm.BindingOf(s.View).Has(221) }
+func (s SchedStatistics) HasNrMigrationsCold() bool { return bind.BindingOf(s.View).Has(221) }
 
 // NrFailedMigrationsAffine is `u64 nr_failed_migrations_affine;` at offset 120, size 8.
-func (s SchedStatistics) NrFailedMigrationsAffine() uint64 { return kvm.Uint(s.View, 222) }
+func (s SchedStatistics) NrFailedMigrationsAffine() uint64 { return bind.Uint(s.View, 222) }
 
 // HasNrFailedMigrationsAffine reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_affine` of a type NrFailedMigrationsAffine can read.
-func (s SchedStatistics) HasNrFailedMigrationsAffine() bool { return kvm.BindingOf(s.View).Has(222) }
+func (s SchedStatistics) HasNrFailedMigrationsAffine() bool { return bind.BindingOf(s.View).Has(222) }
 
 // NrFailedMigrationsRunning is `u64 nr_failed_migrations_running;` at offset 128, size 8.
-func (s SchedStatistics) NrFailedMigrationsRunning() uint64 { return kvm.Uint(s.View, 223) }
+func (s SchedStatistics) NrFailedMigrationsRunning() uint64 { return bind.Uint(s.View, 223) }
 
 // HasNrFailedMigrationsRunning reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_running` of a type NrFailedMigrationsRunning can read.
-func (s SchedStatistics) HasNrFailedMigrationsRunning() bool { return kvm.BindingOf(s.View).Has(223) }
+func (s SchedStatistics) HasNrFailedMigrationsRunning() bool { return bind.BindingOf(s.View).Has(223) }
 
 // NrFailedMigrationsHot is `u64 nr_failed_migrations_hot;` at offset 136, size 8.
-func (s SchedStatistics) NrFailedMigrationsHot() uint64 { return kvm.Uint(s.View, 224) }
+func (s SchedStatistics) NrFailedMigrationsHot() uint64 { return bind.Uint(s.View, 224) }
 
 // HasNrFailedMigrationsHot reports whether the bound kernel's `struct sched_statistics` has member `nr_failed_migrations_hot` of a type NrFailedMigrationsHot can read.
-func (s SchedStatistics) HasNrFailedMigrationsHot() bool { return kvm.BindingOf(s.View).Has(224) }
+func (s SchedStatistics) HasNrFailedMigrationsHot() bool { return bind.BindingOf(s.View).Has(224) }
 
 // NrForcedMigrations is `u64 nr_forced_migrations;` at offset 144, size 8.
-func (s SchedStatistics) NrForcedMigrations() uint64 { return kvm.Uint(s.View, 225) }
+func (s SchedStatistics) NrForcedMigrations() uint64 { return bind.Uint(s.View, 225) }
 
 // HasNrForcedMigrations reports whether the bound kernel's `struct sched_statistics` has member `nr_forced_migrations` of a type NrForcedMigrations can read.
-func (s SchedStatistics) HasNrForcedMigrations() bool { return kvm.BindingOf(s.View).Has(225) }
+func (s SchedStatistics) HasNrForcedMigrations() bool { return bind.BindingOf(s.View).Has(225) }
 
 // NrWakeups is `u64 nr_wakeups;` at offset 152, size 8.
-func (s SchedStatistics) NrWakeups() uint64 { return kvm.Uint(s.View, 226) }
+func (s SchedStatistics) NrWakeups() uint64 { return bind.Uint(s.View, 226) }
 
 // HasNrWakeups reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups` of a type NrWakeups can read.
-func (s SchedStatistics) HasNrWakeups() bool { return kvm.BindingOf(s.View).Has(226) }
+func (s SchedStatistics) HasNrWakeups() bool { return bind.BindingOf(s.View).Has(226) }
 
 // NrWakeupsSync is `u64 nr_wakeups_sync;` at offset 160, size 8.
-func (s SchedStatistics) NrWakeupsSync() uint64 { return kvm.Uint(s.View, 227) }
+func (s SchedStatistics) NrWakeupsSync() uint64 { return bind.Uint(s.View, 227) }
 
 // HasNrWakeupsSync reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_sync` of a type NrWakeupsSync can read.
-func (s SchedStatistics) HasNrWakeupsSync() bool { return kvm.BindingOf(s.View).Has(227) }
+func (s SchedStatistics) HasNrWakeupsSync() bool { return bind.BindingOf(s.View).Has(227) }
 
 // NrWakeupsMigrate is `u64 nr_wakeups_migrate;` at offset 168, size 8.
-func (s SchedStatistics) NrWakeupsMigrate() uint64 { return kvm.Uint(s.View, 228) }
+func (s SchedStatistics) NrWakeupsMigrate() uint64 { return bind.Uint(s.View, 228) }
 
 // HasNrWakeupsMigrate reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_migrate` of a type NrWakeupsMigrate can read.
-func (s SchedStatistics) HasNrWakeupsMigrate() bool { return kvm.BindingOf(s.View).Has(228) }
+func (s SchedStatistics) HasNrWakeupsMigrate() bool { return bind.BindingOf(s.View).Has(228) }
 
 // NrWakeupsLocal is `u64 nr_wakeups_local;` at offset 176, size 8.
-func (s SchedStatistics) NrWakeupsLocal() uint64 { return kvm.Uint(s.View, 229) }
+func (s SchedStatistics) NrWakeupsLocal() uint64 { return bind.Uint(s.View, 229) }
 
 // HasNrWakeupsLocal reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_local` of a type NrWakeupsLocal can read.
-func (s SchedStatistics) HasNrWakeupsLocal() bool { return kvm.BindingOf(s.View).Has(229) }
+func (s SchedStatistics) HasNrWakeupsLocal() bool { return bind.BindingOf(s.View).Has(229) }
 
 // NrWakeupsRemote is `u64 nr_wakeups_remote;` at offset 184, size 8.
-func (s SchedStatistics) NrWakeupsRemote() uint64 { return kvm.Uint(s.View, 230) }
+func (s SchedStatistics) NrWakeupsRemote() uint64 { return bind.Uint(s.View, 230) }
 
 // HasNrWakeupsRemote reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_remote` of a type NrWakeupsRemote can read.
-func (s SchedStatistics) HasNrWakeupsRemote() bool { return kvm.BindingOf(s.View).Has(230) }
+func (s SchedStatistics) HasNrWakeupsRemote() bool { return bind.BindingOf(s.View).Has(230) }
 
 // NrWakeupsAffine is `u64 nr_wakeups_affine;` at offset 192, size 8.
-func (s SchedStatistics) NrWakeupsAffine() uint64 { return kvm.Uint(s.View, 231) }
+func (s SchedStatistics) NrWakeupsAffine() uint64 { return bind.Uint(s.View, 231) }
 
 // HasNrWakeupsAffine reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_affine` of a type NrWakeupsAffine can read.
-func (s SchedStatistics) HasNrWakeupsAffine() bool { return kvm.BindingOf(s.View).Has(231) }
+func (s SchedStatistics) HasNrWakeupsAffine() bool { return bind.BindingOf(s.View).Has(231) }
 
 // NrWakeupsAffineAttempts is `u64 nr_wakeups_affine_attempts;` at offset 200, size 8.
-func (s SchedStatistics) NrWakeupsAffineAttempts() uint64 { return kvm.Uint(s.View, 232) }
+func (s SchedStatistics) NrWakeupsAffineAttempts() uint64 { return bind.Uint(s.View, 232) }
 
 // HasNrWakeupsAffineAttempts reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_affine_attempts` of a type NrWakeupsAffineAttempts can read.
-func (s SchedStatistics) HasNrWakeupsAffineAttempts() bool { return kvm.BindingOf(s.View).Has(232) }
+func (s SchedStatistics) HasNrWakeupsAffineAttempts() bool { return bind.BindingOf(s.View).Has(232) }
 
 // NrWakeupsPassive is `u64 nr_wakeups_passive;` at offset 208, size 8.
-func (s SchedStatistics) NrWakeupsPassive() uint64 { return kvm.Uint(s.View, 233) }
+func (s SchedStatistics) NrWakeupsPassive() uint64 { return bind.Uint(s.View, 233) }
 
 // HasNrWakeupsPassive reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_passive` of a type NrWakeupsPassive can read.
-func (s SchedStatistics) HasNrWakeupsPassive() bool { return kvm.BindingOf(s.View).Has(233) }
+func (s SchedStatistics) HasNrWakeupsPassive() bool { return bind.BindingOf(s.View).Has(233) }
 
 // NrWakeupsIdle is `u64 nr_wakeups_idle;` at offset 216, size 8.
-func (s SchedStatistics) NrWakeupsIdle() uint64 { return kvm.Uint(s.View, 234) }
+func (s SchedStatistics) NrWakeupsIdle() uint64 { return bind.Uint(s.View, 234) }
 
 // HasNrWakeupsIdle reports whether the bound kernel's `struct sched_statistics` has member `nr_wakeups_idle` of a type NrWakeupsIdle can read.
-func (s SchedStatistics) HasNrWakeupsIdle() bool { return kvm.BindingOf(s.View).Has(234) }
+func (s SchedStatistics) HasNrWakeupsIdle() bool { return bind.BindingOf(s.View).Has(234) }
 
 const (
 	// SizeofSeccomp is the size of C `struct seccomp` in bytes in the kernel the bindings were generated from.
@@ -3524,45 +3529,45 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Seccomp struct {
-	kvm.View
+	bind.View
 }
 
 // SeccompPtr is a typed pointer to a C `struct seccomp` in the target (Read, IsNil, Addr).
-type SeccompPtr = kvm.Ptr[Seccomp]
+type SeccompPtr = bind.Ptr[Seccomp]
 
-// KVMType is Seccomp's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Seccomp's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Seccomp) KVMType() int { return 93 }
 
 // ReadSeccomp reads a C `struct seccomp` at addr in one read.
 func (k *Kernel) ReadSeccomp(addr uint64) (Seccomp, error) {
-	return kvm.ReadView[Seccomp](k.Binding(), addr)
+	return bind.ReadView[Seccomp](k.Binding(), addr)
 }
 
 // Mode is `int mode;` at offset 0, size 4.
-func (s Seccomp) Mode() int32 { return int32(kvm.Uint(s.View, 235)) }
+func (s Seccomp) Mode() int32 { return int32(bind.Uint(s.View, 235)) }
 
 // HasMode reports whether the bound kernel's `struct seccomp` has member `mode` of a type Mode can read.
-func (s Seccomp) HasMode() bool { return kvm.BindingOf(s.View).Has(235) }
+func (s Seccomp) HasMode() bool { return bind.BindingOf(s.View).Has(235) }
 
 // FilterCount is `atomic_t filter_count;` at offset 4, size 4.
-func (s Seccomp) FilterCount() AtomicT { return AtomicT{kvm.Sub(s.View, 236)} }
+func (s Seccomp) FilterCount() AtomicT { return AtomicT{bind.Sub(s.View, 236)} }
 
 // HasFilterCount reports whether the bound kernel's `struct seccomp` has member `filter_count` of a type FilterCount can read.
-func (s Seccomp) HasFilterCount() bool { return kvm.BindingOf(s.View).Has(236) }
+func (s Seccomp) HasFilterCount() bool { return bind.BindingOf(s.View).Has(236) }
 
 // Filter is `struct seccomp_filter *filter;` at offset 8, size 8.
-func (s Seccomp) Filter() SeccompFilterPtr { return kvm.PtrAt[SeccompFilter](s.View, 237) }
+func (s Seccomp) Filter() SeccompFilterPtr { return bind.PtrAt[SeccompFilter](s.View, 237) }
 
 // HasFilter reports whether the bound kernel's `struct seccomp` has member `filter` of a type Filter can read.
-func (s Seccomp) HasFilter() bool { return kvm.BindingOf(s.View).Has(237) }
+func (s Seccomp) HasFilter() bool { return bind.BindingOf(s.View).Has(237) }
 
 // SeccompFilter is C `struct seccomp_filter`, opaque: only pointed to (generating it adds its members;
 // SeccompFilterPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	SeccompFilter struct {
-		kvm.View
+		bind.View
 	}
-	SeccompFilterPtr = kvm.Ptr[SeccompFilter]
+	SeccompFilterPtr = bind.Ptr[SeccompFilter]
 )
 
 func (SeccompFilter) KVMType() int { return 94 }
@@ -3571,9 +3576,9 @@ func (SeccompFilter) KVMType() int { return 94 }
 // SemUndoListPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	SemUndoList struct {
-		kvm.View
+		bind.View
 	}
-	SemUndoListPtr = kvm.Ptr[SemUndoList]
+	SemUndoListPtr = bind.Ptr[SemUndoList]
 )
 
 func (SemUndoList) KVMType() int { return 95 }
@@ -3589,25 +3594,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Seqcount struct {
-	kvm.View
+	bind.View
 }
 
 // SeqcountPtr is a typed pointer to a C `struct seqcount` in the target (Read, IsNil, Addr).
-type SeqcountPtr = kvm.Ptr[Seqcount]
+type SeqcountPtr = bind.Ptr[Seqcount]
 
-// KVMType is Seqcount's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Seqcount's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Seqcount) KVMType() int { return 96 }
 
 // ReadSeqcount reads a C `struct seqcount` at addr in one read.
 func (k *Kernel) ReadSeqcount(addr uint64) (Seqcount, error) {
-	return kvm.ReadView[Seqcount](k.Binding(), addr)
+	return bind.ReadView[Seqcount](k.Binding(), addr)
 }
 
 // Sequence is `unsigned int sequence;` at offset 0, size 4.
-func (s Seqcount) Sequence() uint32 { return uint32(kvm.Uint(s.View, 238)) }
+func (s Seqcount) Sequence() uint32 { return uint32(bind.Uint(s.View, 238)) }
 
 // HasSequence reports whether the bound kernel's `struct seqcount` has member `sequence` of a type Sequence can read.
-func (s Seqcount) HasSequence() bool { return kvm.BindingOf(s.View).Has(238) }
+func (s Seqcount) HasSequence() bool { return bind.BindingOf(s.View).Has(238) }
 
 const (
 	// SizeofSeqcountSpinlock is the size of C `struct seqcount_spinlock` in bytes in the kernel the bindings were generated from.
@@ -3620,33 +3625,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SeqcountSpinlock struct {
-	kvm.View
+	bind.View
 }
 
 // SeqcountSpinlockPtr is a typed pointer to a C `struct seqcount_spinlock` in the target (Read, IsNil, Addr).
-type SeqcountSpinlockPtr = kvm.Ptr[SeqcountSpinlock]
+type SeqcountSpinlockPtr = bind.Ptr[SeqcountSpinlock]
 
-// KVMType is SeqcountSpinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SeqcountSpinlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SeqcountSpinlock) KVMType() int { return 97 }
 
 // ReadSeqcountSpinlock reads a C `struct seqcount_spinlock` at addr in one read.
 func (k *Kernel) ReadSeqcountSpinlock(addr uint64) (SeqcountSpinlock, error) {
-	return kvm.ReadView[SeqcountSpinlock](k.Binding(), addr)
+	return bind.ReadView[SeqcountSpinlock](k.Binding(), addr)
 }
 
 // Seqcount is `seqcount_t seqcount;` at offset 0, size 4.
-func (s SeqcountSpinlock) Seqcount() Seqcount { return Seqcount{kvm.Sub(s.View, 239)} }
+func (s SeqcountSpinlock) Seqcount() Seqcount { return Seqcount{bind.Sub(s.View, 239)} }
 
 // HasSeqcount reports whether the bound kernel's `struct seqcount_spinlock` has member `seqcount` of a type Seqcount can read.
-func (s SeqcountSpinlock) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(239) }
+func (s SeqcountSpinlock) HasSeqcount() bool { return bind.BindingOf(s.View).Has(239) }
 
 // SighandStruct is C `struct sighand_struct`, opaque: only pointed to (generating it adds its members;
 // SighandStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	SighandStruct struct {
-		kvm.View
+		bind.View
 	}
-	SighandStructPtr = kvm.Ptr[SighandStruct]
+	SighandStructPtr = bind.Ptr[SighandStruct]
 )
 
 func (SighandStruct) KVMType() int { return 98 }
@@ -3655,9 +3660,9 @@ func (SighandStruct) KVMType() int { return 98 }
 // SignalStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	SignalStruct struct {
-		kvm.View
+		bind.View
 	}
-	SignalStructPtr = kvm.Ptr[SignalStruct]
+	SignalStructPtr = bind.Ptr[SignalStruct]
 )
 
 func (SignalStruct) KVMType() int { return 99 }
@@ -3674,31 +3679,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Sigpending struct {
-	kvm.View
+	bind.View
 }
 
 // SigpendingPtr is a typed pointer to a C `struct sigpending` in the target (Read, IsNil, Addr).
-type SigpendingPtr = kvm.Ptr[Sigpending]
+type SigpendingPtr = bind.Ptr[Sigpending]
 
-// KVMType is Sigpending's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Sigpending's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Sigpending) KVMType() int { return 100 }
 
 // ReadSigpending reads a C `struct sigpending` at addr in one read.
 func (k *Kernel) ReadSigpending(addr uint64) (Sigpending, error) {
-	return kvm.ReadView[Sigpending](k.Binding(), addr)
+	return bind.ReadView[Sigpending](k.Binding(), addr)
 }
 
 // List is `struct list_head list;` at offset 0, size 16.
-func (s Sigpending) List() ListHead { return ListHead{kvm.Sub(s.View, 240)} }
+func (s Sigpending) List() ListHead { return ListHead{bind.Sub(s.View, 240)} }
 
 // HasList reports whether the bound kernel's `struct sigpending` has member `list` of a type List can read.
-func (s Sigpending) HasList() bool { return kvm.BindingOf(s.View).Has(240) }
+func (s Sigpending) HasList() bool { return bind.BindingOf(s.View).Has(240) }
 
 // Signal is `sigset_t signal;` at offset 16, size 8.
-func (s Sigpending) Signal() SigsetT { return SigsetT{kvm.Sub(s.View, 241)} }
+func (s Sigpending) Signal() SigsetT { return SigsetT{bind.Sub(s.View, 241)} }
 
 // HasSignal reports whether the bound kernel's `struct sigpending` has member `signal` of a type Signal can read.
-func (s Sigpending) HasSignal() bool { return kvm.BindingOf(s.View).Has(241) }
+func (s Sigpending) HasSignal() bool { return bind.BindingOf(s.View).Has(241) }
 
 const (
 	// SizeofSigsetT is the size of C `sigset_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
@@ -3713,18 +3718,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SigsetT struct {
-	kvm.View
+	bind.View
 }
 
 // SigsetTPtr is a typed pointer to a C `sigset_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type SigsetTPtr = kvm.Ptr[SigsetT]
+type SigsetTPtr = bind.Ptr[SigsetT]
 
-// KVMType is SigsetT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SigsetT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SigsetT) KVMType() int { return 101 }
 
 // ReadSigsetT reads a C `sigset_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadSigsetT(addr uint64) (SigsetT, error) {
-	return kvm.ReadView[SigsetT](k.Binding(), addr)
+	return bind.ReadView[SigsetT](k.Binding(), addr)
 }
 
 // Sig is `long unsigned int sig[1];` at offset 0, size 8.
@@ -3733,15 +3738,15 @@ func (s SigsetT) Sig(i int) (v uint64, ok bool) {
 	if i < 0 || i >= SigsetTSigLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 242, i)
+	el, ok := bind.Elem(s.View, 242, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 242), true
+	return bind.ElemUint(el, 242), true
 }
 
 // HasSig reports whether the bound kernel's `sigset_t (an anonymous struct)` has member `sig` of a type Sig can read.
-func (s SigsetT) HasSig() bool { return kvm.BindingOf(s.View).Has(242) }
+func (s SigsetT) HasSig() bool { return bind.BindingOf(s.View).Has(242) }
 
 const (
 	// SizeofSpinlock is the size of C `struct spinlock` in bytes in the kernel the bindings were generated from.
@@ -3754,25 +3759,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Spinlock struct {
-	kvm.View
+	bind.View
 }
 
 // SpinlockPtr is a typed pointer to a C `struct spinlock` in the target (Read, IsNil, Addr).
-type SpinlockPtr = kvm.Ptr[Spinlock]
+type SpinlockPtr = bind.Ptr[Spinlock]
 
-// KVMType is Spinlock's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Spinlock's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Spinlock) KVMType() int { return 102 }
 
 // ReadSpinlock reads a C `struct spinlock` at addr in one read.
 func (k *Kernel) ReadSpinlock(addr uint64) (Spinlock, error) {
-	return kvm.ReadView[Spinlock](k.Binding(), addr)
+	return bind.ReadView[Spinlock](k.Binding(), addr)
 }
 
 // Rlock is `struct raw_spinlock rlock;` at offset 0, size 4, in an anonymous union at offset 0.
-func (s Spinlock) Rlock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 243)} }
+func (s Spinlock) Rlock() RawSpinlock { return RawSpinlock{bind.Sub(s.View, 243)} }
 
 // HasRlock reports whether the bound kernel's `struct spinlock` has member `rlock` of a type Rlock can read.
-func (s Spinlock) HasRlock() bool { return kvm.BindingOf(s.View).Has(243) }
+func (s Spinlock) HasRlock() bool { return bind.BindingOf(s.View).Has(243) }
 
 const (
 	// SizeofSwregsState is the size of C `struct swregs_state` in bytes in the kernel the bindings were generated from.
@@ -3802,61 +3807,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SwregsState struct {
-	kvm.View
+	bind.View
 }
 
 // SwregsStatePtr is a typed pointer to a C `struct swregs_state` in the target (Read, IsNil, Addr).
-type SwregsStatePtr = kvm.Ptr[SwregsState]
+type SwregsStatePtr = bind.Ptr[SwregsState]
 
-// KVMType is SwregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SwregsState's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SwregsState) KVMType() int { return 103 }
 
 // ReadSwregsState reads a C `struct swregs_state` at addr in one read.
 func (k *Kernel) ReadSwregsState(addr uint64) (SwregsState, error) {
-	return kvm.ReadView[SwregsState](k.Binding(), addr)
+	return bind.ReadView[SwregsState](k.Binding(), addr)
 }
 
 // Cwd is `u32 cwd;` at offset 0, size 4.
-func (s SwregsState) Cwd() uint32 { return uint32(kvm.Uint(s.View, 244)) }
+func (s SwregsState) Cwd() uint32 { return uint32(bind.Uint(s.View, 244)) }
 
 // HasCwd reports whether the bound kernel's `struct swregs_state` has member `cwd` of a type Cwd can read.
-func (s SwregsState) HasCwd() bool { return kvm.BindingOf(s.View).Has(244) }
+func (s SwregsState) HasCwd() bool { return bind.BindingOf(s.View).Has(244) }
 
 // Swd is `u32 swd;` at offset 4, size 4.
-func (s SwregsState) Swd() uint32 { return uint32(kvm.Uint(s.View, 245)) }
+func (s SwregsState) Swd() uint32 { return uint32(bind.Uint(s.View, 245)) }
 
 // HasSwd reports whether the bound kernel's `struct swregs_state` has member `swd` of a type Swd can read.
-func (s SwregsState) HasSwd() bool { return kvm.BindingOf(s.View).Has(245) }
+func (s SwregsState) HasSwd() bool { return bind.BindingOf(s.View).Has(245) }
 
 // Twd is `u32 twd;` at offset 8, size 4.
-func (s SwregsState) Twd() uint32 { return uint32(kvm.Uint(s.View, 246)) }
+func (s SwregsState) Twd() uint32 { return uint32(bind.Uint(s.View, 246)) }
 
 // HasTwd reports whether the bound kernel's `struct swregs_state` has member `twd` of a type Twd can read.
-func (s SwregsState) HasTwd() bool { return kvm.BindingOf(s.View).Has(246) }
+func (s SwregsState) HasTwd() bool { return bind.BindingOf(s.View).Has(246) }
 
 // Fip is `u32 fip;` at offset 12, size 4.
-func (s SwregsState) Fip() uint32 { return uint32(kvm.Uint(s.View, 247)) }
+func (s SwregsState) Fip() uint32 { return uint32(bind.Uint(s.View, 247)) }
 
 // HasFip reports whether the bound kernel's `struct swregs_state` has member `fip` of a type Fip can read.
-func (s SwregsState) HasFip() bool { return kvm.BindingOf(s.View).Has(247) }
+func (s SwregsState) HasFip() bool { return bind.BindingOf(s.View).Has(247) }
 
 // Fcs is `u32 fcs;` at offset 16, size 4.
-func (s SwregsState) Fcs() uint32 { return uint32(kvm.Uint(s.View, 248)) }
+func (s SwregsState) Fcs() uint32 { return uint32(bind.Uint(s.View, 248)) }
 
 // HasFcs reports whether the bound kernel's `struct swregs_state` has member `fcs` of a type Fcs can read.
-func (s SwregsState) HasFcs() bool { return kvm.BindingOf(s.View).Has(248) }
+func (s SwregsState) HasFcs() bool { return bind.BindingOf(s.View).Has(248) }
 
 // Foo is `u32 foo;` at offset 20, size 4.
-func (s SwregsState) Foo() uint32 { return uint32(kvm.Uint(s.View, 249)) }
+func (s SwregsState) Foo() uint32 { return uint32(bind.Uint(s.View, 249)) }
 
 // HasFoo reports whether the bound kernel's `struct swregs_state` has member `foo` of a type Foo can read.
-func (s SwregsState) HasFoo() bool { return kvm.BindingOf(s.View).Has(249) }
+func (s SwregsState) HasFoo() bool { return bind.BindingOf(s.View).Has(249) }
 
 // Fos is `u32 fos;` at offset 24, size 4.
-func (s SwregsState) Fos() uint32 { return uint32(kvm.Uint(s.View, 250)) }
+func (s SwregsState) Fos() uint32 { return uint32(bind.Uint(s.View, 250)) }
 
 // HasFos reports whether the bound kernel's `struct swregs_state` has member `fos` of a type Fos can read.
-func (s SwregsState) HasFos() bool { return kvm.BindingOf(s.View).Has(250) }
+func (s SwregsState) HasFos() bool { return bind.BindingOf(s.View).Has(250) }
 
 // StSpace is `u32 st_space[20];` at offset 28, size 80.
 // It returns false when an index is out of range.
@@ -3864,63 +3869,63 @@ func (s SwregsState) StSpace(i int) (v uint32, ok bool) {
 	if i < 0 || i >= SwregsStateStSpaceLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 251, i)
+	el, ok := bind.Elem(s.View, 251, i)
 	if !ok {
 		return
 	}
-	return uint32(kvm.ElemUint(el, 251)), true
+	return uint32(bind.ElemUint(el, 251)), true
 }
 
 // HasStSpace reports whether the bound kernel's `struct swregs_state` has member `st_space` of a type StSpace can read.
-func (s SwregsState) HasStSpace() bool { return kvm.BindingOf(s.View).Has(251) }
+func (s SwregsState) HasStSpace() bool { return bind.BindingOf(s.View).Has(251) }
 
 // Ftop is `u8 ftop;` at offset 108, size 1.
-func (s SwregsState) Ftop() uint8 { return uint8(kvm.Uint(s.View, 252)) }
+func (s SwregsState) Ftop() uint8 { return uint8(bind.Uint(s.View, 252)) }
 
 // HasFtop reports whether the bound kernel's `struct swregs_state` has member `ftop` of a type Ftop can read.
-func (s SwregsState) HasFtop() bool { return kvm.BindingOf(s.View).Has(252) }
+func (s SwregsState) HasFtop() bool { return bind.BindingOf(s.View).Has(252) }
 
 // Changed is `u8 changed;` at offset 109, size 1.
-func (s SwregsState) Changed() uint8 { return uint8(kvm.Uint(s.View, 253)) }
+func (s SwregsState) Changed() uint8 { return uint8(bind.Uint(s.View, 253)) }
 
 // HasChanged reports whether the bound kernel's `struct swregs_state` has member `changed` of a type Changed can read.
-func (s SwregsState) HasChanged() bool { return kvm.BindingOf(s.View).Has(253) }
+func (s SwregsState) HasChanged() bool { return bind.BindingOf(s.View).Has(253) }
 
 // Lookahead is `u8 lookahead;` at offset 110, size 1.
-func (s SwregsState) Lookahead() uint8 { return uint8(kvm.Uint(s.View, 254)) }
+func (s SwregsState) Lookahead() uint8 { return uint8(bind.Uint(s.View, 254)) }
 
 // HasLookahead reports whether the bound kernel's `struct swregs_state` has member `lookahead` of a type Lookahead can read.
-func (s SwregsState) HasLookahead() bool { return kvm.BindingOf(s.View).Has(254) }
+func (s SwregsState) HasLookahead() bool { return bind.BindingOf(s.View).Has(254) }
 
 // NoUpdate is `u8 no_update;` at offset 111, size 1.
-func (s SwregsState) NoUpdate() uint8 { return uint8(kvm.Uint(s.View, 255)) }
+func (s SwregsState) NoUpdate() uint8 { return uint8(bind.Uint(s.View, 255)) }
 
 // HasNoUpdate reports whether the bound kernel's `struct swregs_state` has member `no_update` of a type NoUpdate can read.
-func (s SwregsState) HasNoUpdate() bool { return kvm.BindingOf(s.View).Has(255) }
+func (s SwregsState) HasNoUpdate() bool { return bind.BindingOf(s.View).Has(255) }
 
 // Rm is `u8 rm;` at offset 112, size 1.
-func (s SwregsState) Rm() uint8 { return uint8(kvm.Uint(s.View, 256)) }
+func (s SwregsState) Rm() uint8 { return uint8(bind.Uint(s.View, 256)) }
 
 // HasRm reports whether the bound kernel's `struct swregs_state` has member `rm` of a type Rm can read.
-func (s SwregsState) HasRm() bool { return kvm.BindingOf(s.View).Has(256) }
+func (s SwregsState) HasRm() bool { return bind.BindingOf(s.View).Has(256) }
 
 // Alimit is `u8 alimit;` at offset 113, size 1.
-func (s SwregsState) Alimit() uint8 { return uint8(kvm.Uint(s.View, 257)) }
+func (s SwregsState) Alimit() uint8 { return uint8(bind.Uint(s.View, 257)) }
 
 // HasAlimit reports whether the bound kernel's `struct swregs_state` has member `alimit` of a type Alimit can read.
-func (s SwregsState) HasAlimit() bool { return kvm.BindingOf(s.View).Has(257) }
+func (s SwregsState) HasAlimit() bool { return bind.BindingOf(s.View).Has(257) }
 
 // Info is `struct math_emu_info *info;` at offset 120, size 8.
-func (s SwregsState) Info() MathEmuInfoPtr { return kvm.PtrAt[MathEmuInfo](s.View, 258) }
+func (s SwregsState) Info() MathEmuInfoPtr { return bind.PtrAt[MathEmuInfo](s.View, 258) }
 
 // HasInfo reports whether the bound kernel's `struct swregs_state` has member `info` of a type Info can read.
-func (s SwregsState) HasInfo() bool { return kvm.BindingOf(s.View).Has(258) }
+func (s SwregsState) HasInfo() bool { return bind.BindingOf(s.View).Has(258) }
 
 // EntryEip is `u32 entry_eip;` at offset 128, size 4.
-func (s SwregsState) EntryEip() uint32 { return uint32(kvm.Uint(s.View, 259)) }
+func (s SwregsState) EntryEip() uint32 { return uint32(bind.Uint(s.View, 259)) }
 
 // HasEntryEip reports whether the bound kernel's `struct swregs_state` has member `entry_eip` of a type EntryEip can read.
-func (s SwregsState) HasEntryEip() bool { return kvm.BindingOf(s.View).Has(259) }
+func (s SwregsState) HasEntryEip() bool { return bind.BindingOf(s.View).Has(259) }
 
 const (
 	// SizeofSyscallUserDispatch is the size of C `struct syscall_user_dispatch` in bytes in the kernel the bindings were generated from.
@@ -3936,48 +3941,48 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SyscallUserDispatch struct {
-	kvm.View
+	bind.View
 }
 
 // SyscallUserDispatchPtr is a typed pointer to a C `struct syscall_user_dispatch` in the target (Read, IsNil, Addr).
-type SyscallUserDispatchPtr = kvm.Ptr[SyscallUserDispatch]
+type SyscallUserDispatchPtr = bind.Ptr[SyscallUserDispatch]
 
-// KVMType is SyscallUserDispatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SyscallUserDispatch's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SyscallUserDispatch) KVMType() int { return 104 }
 
 // ReadSyscallUserDispatch reads a C `struct syscall_user_dispatch` at addr in one read.
 func (k *Kernel) ReadSyscallUserDispatch(addr uint64) (SyscallUserDispatch, error) {
-	return kvm.ReadView[SyscallUserDispatch](k.Binding(), addr)
+	return bind.ReadView[SyscallUserDispatch](k.Binding(), addr)
 }
 
 // Selector is `char *selector;` at offset 0, size 8.
-func (s SyscallUserDispatch) Selector() uint64 { return kvm.Uint(s.View, 260) }
+func (s SyscallUserDispatch) Selector() uint64 { return bind.Uint(s.View, 260) }
 
 // HasSelector reports whether the bound kernel's `struct syscall_user_dispatch` has member `selector` of a type Selector can read.
-func (s SyscallUserDispatch) HasSelector() bool { return kvm.BindingOf(s.View).Has(260) }
+func (s SyscallUserDispatch) HasSelector() bool { return bind.BindingOf(s.View).Has(260) }
 
 // SelectorString reads the NUL-terminated string `selector` points to, at most limit bytes.
 func (s SyscallUserDispatch) SelectorString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.Selector(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.Selector(), limit)
 }
 
 // Offset is `long unsigned int offset;` at offset 8, size 8.
-func (s SyscallUserDispatch) Offset() uint64 { return kvm.Uint(s.View, 261) }
+func (s SyscallUserDispatch) Offset() uint64 { return bind.Uint(s.View, 261) }
 
 // HasOffset reports whether the bound kernel's `struct syscall_user_dispatch` has member `offset` of a type Offset can read.
-func (s SyscallUserDispatch) HasOffset() bool { return kvm.BindingOf(s.View).Has(261) }
+func (s SyscallUserDispatch) HasOffset() bool { return bind.BindingOf(s.View).Has(261) }
 
 // Len is `long unsigned int len;` at offset 16, size 8.
-func (s SyscallUserDispatch) Len() uint64 { return kvm.Uint(s.View, 262) }
+func (s SyscallUserDispatch) Len() uint64 { return bind.Uint(s.View, 262) }
 
 // HasLen reports whether the bound kernel's `struct syscall_user_dispatch` has member `len` of a type Len can read.
-func (s SyscallUserDispatch) HasLen() bool { return kvm.BindingOf(s.View).Has(262) }
+func (s SyscallUserDispatch) HasLen() bool { return bind.BindingOf(s.View).Has(262) }
 
 // OnDispatch is `bool on_dispatch;` at offset 24, size 1.
-func (s SyscallUserDispatch) OnDispatch() bool { return kvm.Uint(s.View, 263) != 0 }
+func (s SyscallUserDispatch) OnDispatch() bool { return bind.Uint(s.View, 263) != 0 }
 
 // HasOnDispatch reports whether the bound kernel's `struct syscall_user_dispatch` has member `on_dispatch` of a type OnDispatch can read.
-func (s SyscallUserDispatch) HasOnDispatch() bool { return kvm.BindingOf(s.View).Has(263) }
+func (s SyscallUserDispatch) HasOnDispatch() bool { return bind.BindingOf(s.View).Has(263) }
 
 const (
 	// SizeofSysvSem is the size of C `struct sysv_sem` in bytes in the kernel the bindings were generated from.
@@ -3990,25 +3995,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SysvSem struct {
-	kvm.View
+	bind.View
 }
 
 // SysvSemPtr is a typed pointer to a C `struct sysv_sem` in the target (Read, IsNil, Addr).
-type SysvSemPtr = kvm.Ptr[SysvSem]
+type SysvSemPtr = bind.Ptr[SysvSem]
 
-// KVMType is SysvSem's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SysvSem's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SysvSem) KVMType() int { return 105 }
 
 // ReadSysvSem reads a C `struct sysv_sem` at addr in one read.
 func (k *Kernel) ReadSysvSem(addr uint64) (SysvSem, error) {
-	return kvm.ReadView[SysvSem](k.Binding(), addr)
+	return bind.ReadView[SysvSem](k.Binding(), addr)
 }
 
 // UndoList is `struct sem_undo_list *undo_list;` at offset 0, size 8.
-func (s SysvSem) UndoList() SemUndoListPtr { return kvm.PtrAt[SemUndoList](s.View, 264) }
+func (s SysvSem) UndoList() SemUndoListPtr { return bind.PtrAt[SemUndoList](s.View, 264) }
 
 // HasUndoList reports whether the bound kernel's `struct sysv_sem` has member `undo_list` of a type UndoList can read.
-func (s SysvSem) HasUndoList() bool { return kvm.BindingOf(s.View).Has(264) }
+func (s SysvSem) HasUndoList() bool { return bind.BindingOf(s.View).Has(264) }
 
 const (
 	// SizeofSysvShm is the size of C `struct sysv_shm` in bytes in the kernel the bindings were generated from.
@@ -4021,33 +4026,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type SysvShm struct {
-	kvm.View
+	bind.View
 }
 
 // SysvShmPtr is a typed pointer to a C `struct sysv_shm` in the target (Read, IsNil, Addr).
-type SysvShmPtr = kvm.Ptr[SysvShm]
+type SysvShmPtr = bind.Ptr[SysvShm]
 
-// KVMType is SysvShm's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is SysvShm's index in the layout table (for bind.Ptr and bind.ReadView).
 func (SysvShm) KVMType() int { return 106 }
 
 // ReadSysvShm reads a C `struct sysv_shm` at addr in one read.
 func (k *Kernel) ReadSysvShm(addr uint64) (SysvShm, error) {
-	return kvm.ReadView[SysvShm](k.Binding(), addr)
+	return bind.ReadView[SysvShm](k.Binding(), addr)
 }
 
 // ShmClist is `struct list_head shm_clist;` at offset 0, size 16.
-func (s SysvShm) ShmClist() ListHead { return ListHead{kvm.Sub(s.View, 265)} }
+func (s SysvShm) ShmClist() ListHead { return ListHead{bind.Sub(s.View, 265)} }
 
 // HasShmClist reports whether the bound kernel's `struct sysv_shm` has member `shm_clist` of a type ShmClist can read.
-func (s SysvShm) HasShmClist() bool { return kvm.BindingOf(s.View).Has(265) }
+func (s SysvShm) HasShmClist() bool { return bind.BindingOf(s.View).Has(265) }
 
 // TaskDelayInfo is C `struct task_delay_info`, opaque: only pointed to (generating it adds its members;
 // TaskDelayInfoPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	TaskDelayInfo struct {
-		kvm.View
+		bind.View
 	}
-	TaskDelayInfoPtr = kvm.Ptr[TaskDelayInfo]
+	TaskDelayInfoPtr = bind.Ptr[TaskDelayInfo]
 )
 
 func (TaskDelayInfo) KVMType() int { return 107 }
@@ -4056,9 +4061,9 @@ func (TaskDelayInfo) KVMType() int { return 107 }
 // TaskGroupPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	TaskGroup struct {
-		kvm.View
+		bind.View
 	}
-	TaskGroupPtr = kvm.Ptr[TaskGroup]
+	TaskGroupPtr = bind.Ptr[TaskGroup]
 )
 
 func (TaskGroup) KVMType() int { return 108 }
@@ -4080,61 +4085,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskIOAccounting struct {
-	kvm.View
+	bind.View
 }
 
 // TaskIOAccountingPtr is a typed pointer to a C `struct task_io_accounting` in the target (Read, IsNil, Addr).
-type TaskIOAccountingPtr = kvm.Ptr[TaskIOAccounting]
+type TaskIOAccountingPtr = bind.Ptr[TaskIOAccounting]
 
-// KVMType is TaskIOAccounting's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TaskIOAccounting's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TaskIOAccounting) KVMType() int { return 109 }
 
 // ReadTaskIOAccounting reads a C `struct task_io_accounting` at addr in one read.
 func (k *Kernel) ReadTaskIOAccounting(addr uint64) (TaskIOAccounting, error) {
-	return kvm.ReadView[TaskIOAccounting](k.Binding(), addr)
+	return bind.ReadView[TaskIOAccounting](k.Binding(), addr)
 }
 
 // Rchar is `u64 rchar;` at offset 0, size 8.
-func (s TaskIOAccounting) Rchar() uint64 { return kvm.Uint(s.View, 266) }
+func (s TaskIOAccounting) Rchar() uint64 { return bind.Uint(s.View, 266) }
 
 // HasRchar reports whether the bound kernel's `struct task_io_accounting` has member `rchar` of a type Rchar can read.
-func (s TaskIOAccounting) HasRchar() bool { return kvm.BindingOf(s.View).Has(266) }
+func (s TaskIOAccounting) HasRchar() bool { return bind.BindingOf(s.View).Has(266) }
 
 // Wchar is `u64 wchar;` at offset 8, size 8.
-func (s TaskIOAccounting) Wchar() uint64 { return kvm.Uint(s.View, 267) }
+func (s TaskIOAccounting) Wchar() uint64 { return bind.Uint(s.View, 267) }
 
 // HasWchar reports whether the bound kernel's `struct task_io_accounting` has member `wchar` of a type Wchar can read.
-func (s TaskIOAccounting) HasWchar() bool { return kvm.BindingOf(s.View).Has(267) }
+func (s TaskIOAccounting) HasWchar() bool { return bind.BindingOf(s.View).Has(267) }
 
 // Syscr is `u64 syscr;` at offset 16, size 8.
-func (s TaskIOAccounting) Syscr() uint64 { return kvm.Uint(s.View, 268) }
+func (s TaskIOAccounting) Syscr() uint64 { return bind.Uint(s.View, 268) }
 
 // HasSyscr reports whether the bound kernel's `struct task_io_accounting` has member `syscr` of a type Syscr can read.
-func (s TaskIOAccounting) HasSyscr() bool { return kvm.BindingOf(s.View).Has(268) }
+func (s TaskIOAccounting) HasSyscr() bool { return bind.BindingOf(s.View).Has(268) }
 
 // Syscw is `u64 syscw;` at offset 24, size 8.
-func (s TaskIOAccounting) Syscw() uint64 { return kvm.Uint(s.View, 269) }
+func (s TaskIOAccounting) Syscw() uint64 { return bind.Uint(s.View, 269) }
 
 // HasSyscw reports whether the bound kernel's `struct task_io_accounting` has member `syscw` of a type Syscw can read.
-func (s TaskIOAccounting) HasSyscw() bool { return kvm.BindingOf(s.View).Has(269) }
+func (s TaskIOAccounting) HasSyscw() bool { return bind.BindingOf(s.View).Has(269) }
 
 // ReadBytes is `u64 read_bytes;` at offset 32, size 8.
-func (s TaskIOAccounting) ReadBytes() uint64 { return kvm.Uint(s.View, 270) }
+func (s TaskIOAccounting) ReadBytes() uint64 { return bind.Uint(s.View, 270) }
 
 // HasReadBytes reports whether the bound kernel's `struct task_io_accounting` has member `read_bytes` of a type ReadBytes can read.
-func (s TaskIOAccounting) HasReadBytes() bool { return kvm.BindingOf(s.View).Has(270) }
+func (s TaskIOAccounting) HasReadBytes() bool { return bind.BindingOf(s.View).Has(270) }
 
 // WriteBytes is `u64 write_bytes;` at offset 40, size 8.
-func (s TaskIOAccounting) WriteBytes() uint64 { return kvm.Uint(s.View, 271) }
+func (s TaskIOAccounting) WriteBytes() uint64 { return bind.Uint(s.View, 271) }
 
 // HasWriteBytes reports whether the bound kernel's `struct task_io_accounting` has member `write_bytes` of a type WriteBytes can read.
-func (s TaskIOAccounting) HasWriteBytes() bool { return kvm.BindingOf(s.View).Has(271) }
+func (s TaskIOAccounting) HasWriteBytes() bool { return bind.BindingOf(s.View).Has(271) }
 
 // CancelledWriteBytes is `u64 cancelled_write_bytes;` at offset 48, size 8.
-func (s TaskIOAccounting) CancelledWriteBytes() uint64 { return kvm.Uint(s.View, 272) }
+func (s TaskIOAccounting) CancelledWriteBytes() uint64 { return bind.Uint(s.View, 272) }
 
 // HasCancelledWriteBytes reports whether the bound kernel's `struct task_io_accounting` has member `cancelled_write_bytes` of a type CancelledWriteBytes can read.
-func (s TaskIOAccounting) HasCancelledWriteBytes() bool { return kvm.BindingOf(s.View).Has(272) }
+func (s TaskIOAccounting) HasCancelledWriteBytes() bool { return bind.BindingOf(s.View).Has(272) }
 
 const (
 	// SizeofTaskRssStat is the size of C `struct task_rss_stat` in bytes in the kernel the bindings were generated from.
@@ -4150,25 +4155,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskRssStat struct {
-	kvm.View
+	bind.View
 }
 
 // TaskRssStatPtr is a typed pointer to a C `struct task_rss_stat` in the target (Read, IsNil, Addr).
-type TaskRssStatPtr = kvm.Ptr[TaskRssStat]
+type TaskRssStatPtr = bind.Ptr[TaskRssStat]
 
-// KVMType is TaskRssStat's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TaskRssStat's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TaskRssStat) KVMType() int { return 110 }
 
 // ReadTaskRssStat reads a C `struct task_rss_stat` at addr in one read.
 func (k *Kernel) ReadTaskRssStat(addr uint64) (TaskRssStat, error) {
-	return kvm.ReadView[TaskRssStat](k.Binding(), addr)
+	return bind.ReadView[TaskRssStat](k.Binding(), addr)
 }
 
 // Events is `int events;` at offset 0, size 4.
-func (s TaskRssStat) Events() int32 { return int32(kvm.Uint(s.View, 273)) }
+func (s TaskRssStat) Events() int32 { return int32(bind.Uint(s.View, 273)) }
 
 // HasEvents reports whether the bound kernel's `struct task_rss_stat` has member `events` of a type Events can read.
-func (s TaskRssStat) HasEvents() bool { return kvm.BindingOf(s.View).Has(273) }
+func (s TaskRssStat) HasEvents() bool { return bind.BindingOf(s.View).Has(273) }
 
 // Count is `int count[4];` at offset 4, size 16.
 // It returns false when an index is out of range.
@@ -4176,15 +4181,15 @@ func (s TaskRssStat) Count(i int) (v int32, ok bool) {
 	if i < 0 || i >= TaskRssStatCountLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 274, i)
+	el, ok := bind.Elem(s.View, 274, i)
 	if !ok {
 		return
 	}
-	return int32(kvm.ElemUint(el, 274)), true
+	return int32(bind.ElemUint(el, 274)), true
 }
 
 // HasCount reports whether the bound kernel's `struct task_rss_stat` has member `count` of a type Count can read.
-func (s TaskRssStat) HasCount() bool { return kvm.BindingOf(s.View).Has(274) }
+func (s TaskRssStat) HasCount() bool { return bind.BindingOf(s.View).Has(274) }
 
 const (
 	// SizeofTaskStruct is the size of C `struct task_struct` in bytes in the kernel the bindings were generated from.
@@ -4430,583 +4435,583 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TaskStruct struct {
-	kvm.View
+	bind.View
 }
 
 // TaskStructPtr is a typed pointer to a C `struct task_struct` in the target (Read, IsNil, Addr).
-type TaskStructPtr = kvm.Ptr[TaskStruct]
+type TaskStructPtr = bind.Ptr[TaskStruct]
 
-// KVMType is TaskStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TaskStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TaskStruct) KVMType() int { return 111 }
 
 // ReadTaskStruct reads a C `struct task_struct` at addr in one read.
 func (k *Kernel) ReadTaskStruct(addr uint64) (TaskStruct, error) {
-	return kvm.ReadView[TaskStruct](k.Binding(), addr)
+	return bind.ReadView[TaskStruct](k.Binding(), addr)
 }
 
 // ThreadInfo is `struct thread_info thread_info;` at offset 0, size 24.
-func (s TaskStruct) ThreadInfo() ThreadInfo { return ThreadInfo{kvm.Sub(s.View, 275)} }
+func (s TaskStruct) ThreadInfo() ThreadInfo { return ThreadInfo{bind.Sub(s.View, 275)} }
 
 // HasThreadInfo reports whether the bound kernel's `struct task_struct` has member `thread_info` of a type ThreadInfo can read.
-func (s TaskStruct) HasThreadInfo() bool { return kvm.BindingOf(s.View).Has(275) }
+func (s TaskStruct) HasThreadInfo() bool { return bind.BindingOf(s.View).Has(275) }
 
 // State is `unsigned int __state;` at offset 24, size 4.
-func (s TaskStruct) State() uint32 { return uint32(kvm.Uint(s.View, 276)) }
+func (s TaskStruct) State() uint32 { return uint32(bind.Uint(s.View, 276)) }
 
 // HasState reports whether the bound kernel's `struct task_struct` has member `__state` of a type State can read.
-func (s TaskStruct) HasState() bool { return kvm.BindingOf(s.View).Has(276) }
+func (s TaskStruct) HasState() bool { return bind.BindingOf(s.View).Has(276) }
 
 // Stack is `void *stack;` at offset 32, size 8.
-func (s TaskStruct) Stack() uint64 { return kvm.Uint(s.View, 277) }
+func (s TaskStruct) Stack() uint64 { return bind.Uint(s.View, 277) }
 
 // HasStack reports whether the bound kernel's `struct task_struct` has member `stack` of a type Stack can read.
-func (s TaskStruct) HasStack() bool { return kvm.BindingOf(s.View).Has(277) }
+func (s TaskStruct) HasStack() bool { return bind.BindingOf(s.View).Has(277) }
 
 // Usage is `refcount_t usage;` at offset 40, size 4.
-func (s TaskStruct) Usage() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 278)} }
+func (s TaskStruct) Usage() RefcountStruct { return RefcountStruct{bind.Sub(s.View, 278)} }
 
 // HasUsage reports whether the bound kernel's `struct task_struct` has member `usage` of a type Usage can read.
-func (s TaskStruct) HasUsage() bool { return kvm.BindingOf(s.View).Has(278) }
+func (s TaskStruct) HasUsage() bool { return bind.BindingOf(s.View).Has(278) }
 
 // Flags is `unsigned int flags;` at offset 44, size 4.
-func (s TaskStruct) Flags() uint32 { return uint32(kvm.Uint(s.View, 279)) }
+func (s TaskStruct) Flags() uint32 { return uint32(bind.Uint(s.View, 279)) }
 
 // HasFlags reports whether the bound kernel's `struct task_struct` has member `flags` of a type Flags can read.
-func (s TaskStruct) HasFlags() bool { return kvm.BindingOf(s.View).Has(279) }
+func (s TaskStruct) HasFlags() bool { return bind.BindingOf(s.View).Has(279) }
 
 // Ptrace is `unsigned int ptrace;` at offset 48, size 4.
-func (s TaskStruct) Ptrace() uint32 { return uint32(kvm.Uint(s.View, 280)) }
+func (s TaskStruct) Ptrace() uint32 { return uint32(bind.Uint(s.View, 280)) }
 
 // HasPtrace reports whether the bound kernel's `struct task_struct` has member `ptrace` of a type Ptrace can read.
-func (s TaskStruct) HasPtrace() bool { return kvm.BindingOf(s.View).Has(280) }
+func (s TaskStruct) HasPtrace() bool { return bind.BindingOf(s.View).Has(280) }
 
 // OnCPU is `int on_cpu;` at offset 52, size 4.
-func (s TaskStruct) OnCPU() int32 { return int32(kvm.Uint(s.View, 281)) }
+func (s TaskStruct) OnCPU() int32 { return int32(bind.Uint(s.View, 281)) }
 
 // HasOnCPU reports whether the bound kernel's `struct task_struct` has member `on_cpu` of a type OnCPU can read.
-func (s TaskStruct) HasOnCPU() bool { return kvm.BindingOf(s.View).Has(281) }
+func (s TaskStruct) HasOnCPU() bool { return bind.BindingOf(s.View).Has(281) }
 
 // WakeEntry is `struct __call_single_node wake_entry;` at offset 56, size 16.
-func (s TaskStruct) WakeEntry() CallSingleNode { return CallSingleNode{kvm.Sub(s.View, 282)} }
+func (s TaskStruct) WakeEntry() CallSingleNode { return CallSingleNode{bind.Sub(s.View, 282)} }
 
 // HasWakeEntry reports whether the bound kernel's `struct task_struct` has member `wake_entry` of a type WakeEntry can read.
-func (s TaskStruct) HasWakeEntry() bool { return kvm.BindingOf(s.View).Has(282) }
+func (s TaskStruct) HasWakeEntry() bool { return bind.BindingOf(s.View).Has(282) }
 
 // WakeeFlips is `unsigned int wakee_flips;` at offset 72, size 4.
-func (s TaskStruct) WakeeFlips() uint32 { return uint32(kvm.Uint(s.View, 283)) }
+func (s TaskStruct) WakeeFlips() uint32 { return uint32(bind.Uint(s.View, 283)) }
 
 // HasWakeeFlips reports whether the bound kernel's `struct task_struct` has member `wakee_flips` of a type WakeeFlips can read.
-func (s TaskStruct) HasWakeeFlips() bool { return kvm.BindingOf(s.View).Has(283) }
+func (s TaskStruct) HasWakeeFlips() bool { return bind.BindingOf(s.View).Has(283) }
 
 // WakeeFlipDecayTs is `long unsigned int wakee_flip_decay_ts;` at offset 80, size 8.
-func (s TaskStruct) WakeeFlipDecayTs() uint64 { return kvm.Uint(s.View, 284) }
+func (s TaskStruct) WakeeFlipDecayTs() uint64 { return bind.Uint(s.View, 284) }
 
 // HasWakeeFlipDecayTs reports whether the bound kernel's `struct task_struct` has member `wakee_flip_decay_ts` of a type WakeeFlipDecayTs can read.
-func (s TaskStruct) HasWakeeFlipDecayTs() bool { return kvm.BindingOf(s.View).Has(284) }
+func (s TaskStruct) HasWakeeFlipDecayTs() bool { return bind.BindingOf(s.View).Has(284) }
 
 // LastWakee is `struct task_struct *last_wakee;` at offset 88, size 8.
-func (s TaskStruct) LastWakee() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 285) }
+func (s TaskStruct) LastWakee() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 285) }
 
 // HasLastWakee reports whether the bound kernel's `struct task_struct` has member `last_wakee` of a type LastWakee can read.
-func (s TaskStruct) HasLastWakee() bool { return kvm.BindingOf(s.View).Has(285) }
+func (s TaskStruct) HasLastWakee() bool { return bind.BindingOf(s.View).Has(285) }
 
 // RecentUsedCPU is `int recent_used_cpu;` at offset 96, size 4.
-func (s TaskStruct) RecentUsedCPU() int32 { return int32(kvm.Uint(s.View, 286)) }
+func (s TaskStruct) RecentUsedCPU() int32 { return int32(bind.Uint(s.View, 286)) }
 
 // HasRecentUsedCPU reports whether the bound kernel's `struct task_struct` has member `recent_used_cpu` of a type RecentUsedCPU can read.
-func (s TaskStruct) HasRecentUsedCPU() bool { return kvm.BindingOf(s.View).Has(286) }
+func (s TaskStruct) HasRecentUsedCPU() bool { return bind.BindingOf(s.View).Has(286) }
 
 // WakeCPU is `int wake_cpu;` at offset 100, size 4.
-func (s TaskStruct) WakeCPU() int32 { return int32(kvm.Uint(s.View, 287)) }
+func (s TaskStruct) WakeCPU() int32 { return int32(bind.Uint(s.View, 287)) }
 
 // HasWakeCPU reports whether the bound kernel's `struct task_struct` has member `wake_cpu` of a type WakeCPU can read.
-func (s TaskStruct) HasWakeCPU() bool { return kvm.BindingOf(s.View).Has(287) }
+func (s TaskStruct) HasWakeCPU() bool { return bind.BindingOf(s.View).Has(287) }
 
 // OnRq is `int on_rq;` at offset 104, size 4.
-func (s TaskStruct) OnRq() int32 { return int32(kvm.Uint(s.View, 288)) }
+func (s TaskStruct) OnRq() int32 { return int32(bind.Uint(s.View, 288)) }
 
 // HasOnRq reports whether the bound kernel's `struct task_struct` has member `on_rq` of a type OnRq can read.
-func (s TaskStruct) HasOnRq() bool { return kvm.BindingOf(s.View).Has(288) }
+func (s TaskStruct) HasOnRq() bool { return bind.BindingOf(s.View).Has(288) }
 
 // Prio is `int prio;` at offset 108, size 4.
-func (s TaskStruct) Prio() int32 { return int32(kvm.Uint(s.View, 289)) }
+func (s TaskStruct) Prio() int32 { return int32(bind.Uint(s.View, 289)) }
 
 // HasPrio reports whether the bound kernel's `struct task_struct` has member `prio` of a type Prio can read.
-func (s TaskStruct) HasPrio() bool { return kvm.BindingOf(s.View).Has(289) }
+func (s TaskStruct) HasPrio() bool { return bind.BindingOf(s.View).Has(289) }
 
 // StaticPrio is `int static_prio;` at offset 112, size 4.
-func (s TaskStruct) StaticPrio() int32 { return int32(kvm.Uint(s.View, 290)) }
+func (s TaskStruct) StaticPrio() int32 { return int32(bind.Uint(s.View, 290)) }
 
 // HasStaticPrio reports whether the bound kernel's `struct task_struct` has member `static_prio` of a type StaticPrio can read.
-func (s TaskStruct) HasStaticPrio() bool { return kvm.BindingOf(s.View).Has(290) }
+func (s TaskStruct) HasStaticPrio() bool { return bind.BindingOf(s.View).Has(290) }
 
 // NormalPrio is `int normal_prio;` at offset 116, size 4.
-func (s TaskStruct) NormalPrio() int32 { return int32(kvm.Uint(s.View, 291)) }
+func (s TaskStruct) NormalPrio() int32 { return int32(bind.Uint(s.View, 291)) }
 
 // HasNormalPrio reports whether the bound kernel's `struct task_struct` has member `normal_prio` of a type NormalPrio can read.
-func (s TaskStruct) HasNormalPrio() bool { return kvm.BindingOf(s.View).Has(291) }
+func (s TaskStruct) HasNormalPrio() bool { return bind.BindingOf(s.View).Has(291) }
 
 // RtPriority is `unsigned int rt_priority;` at offset 120, size 4.
-func (s TaskStruct) RtPriority() uint32 { return uint32(kvm.Uint(s.View, 292)) }
+func (s TaskStruct) RtPriority() uint32 { return uint32(bind.Uint(s.View, 292)) }
 
 // HasRtPriority reports whether the bound kernel's `struct task_struct` has member `rt_priority` of a type RtPriority can read.
-func (s TaskStruct) HasRtPriority() bool { return kvm.BindingOf(s.View).Has(292) }
+func (s TaskStruct) HasRtPriority() bool { return bind.BindingOf(s.View).Has(292) }
 
 // Se is `struct sched_entity se;` at offset 128, size 256.
-func (s TaskStruct) Se() SchedEntity { return SchedEntity{kvm.Sub(s.View, 293)} }
+func (s TaskStruct) Se() SchedEntity { return SchedEntity{bind.Sub(s.View, 293)} }
 
 // HasSe reports whether the bound kernel's `struct task_struct` has member `se` of a type Se can read.
-func (s TaskStruct) HasSe() bool { return kvm.BindingOf(s.View).Has(293) }
+func (s TaskStruct) HasSe() bool { return bind.BindingOf(s.View).Has(293) }
 
 // Rt is `struct sched_rt_entity rt;` at offset 384, size 48.
-func (s TaskStruct) Rt() SchedRtEntity { return SchedRtEntity{kvm.Sub(s.View, 294)} }
+func (s TaskStruct) Rt() SchedRtEntity { return SchedRtEntity{bind.Sub(s.View, 294)} }
 
 // HasRt reports whether the bound kernel's `struct task_struct` has member `rt` of a type Rt can read.
-func (s TaskStruct) HasRt() bool { return kvm.BindingOf(s.View).Has(294) }
+func (s TaskStruct) HasRt() bool { return bind.BindingOf(s.View).Has(294) }
 
 // Dl is `struct sched_dl_entity dl;` at offset 432, size 224.
-func (s TaskStruct) Dl() SchedDlEntity { return SchedDlEntity{kvm.Sub(s.View, 295)} }
+func (s TaskStruct) Dl() SchedDlEntity { return SchedDlEntity{bind.Sub(s.View, 295)} }
 
 // HasDl reports whether the bound kernel's `struct task_struct` has member `dl` of a type Dl can read.
-func (s TaskStruct) HasDl() bool { return kvm.BindingOf(s.View).Has(295) }
+func (s TaskStruct) HasDl() bool { return bind.BindingOf(s.View).Has(295) }
 
 // SchedClass is `const struct sched_class *sched_class;` at offset 656, size 8.
-func (s TaskStruct) SchedClass() SchedClassPtr { return kvm.PtrAt[SchedClass](s.View, 296) }
+func (s TaskStruct) SchedClass() SchedClassPtr { return bind.PtrAt[SchedClass](s.View, 296) }
 
 // HasSchedClass reports whether the bound kernel's `struct task_struct` has member `sched_class` of a type SchedClass can read.
-func (s TaskStruct) HasSchedClass() bool { return kvm.BindingOf(s.View).Has(296) }
+func (s TaskStruct) HasSchedClass() bool { return bind.BindingOf(s.View).Has(296) }
 
 // SchedTaskGroup is `struct task_group *sched_task_group;` at offset 664, size 8.
-func (s TaskStruct) SchedTaskGroup() TaskGroupPtr { return kvm.PtrAt[TaskGroup](s.View, 297) }
+func (s TaskStruct) SchedTaskGroup() TaskGroupPtr { return bind.PtrAt[TaskGroup](s.View, 297) }
 
 // HasSchedTaskGroup reports whether the bound kernel's `struct task_struct` has member `sched_task_group` of a type SchedTaskGroup can read.
-func (s TaskStruct) HasSchedTaskGroup() bool { return kvm.BindingOf(s.View).Has(297) }
+func (s TaskStruct) HasSchedTaskGroup() bool { return bind.BindingOf(s.View).Has(297) }
 
 // Stats is `struct sched_statistics stats;` at offset 704, size 256.
-func (s TaskStruct) Stats() SchedStatistics { return SchedStatistics{kvm.Sub(s.View, 298)} }
+func (s TaskStruct) Stats() SchedStatistics { return SchedStatistics{bind.Sub(s.View, 298)} }
 
 // HasStats reports whether the bound kernel's `struct task_struct` has member `stats` of a type Stats can read.
-func (s TaskStruct) HasStats() bool { return kvm.BindingOf(s.View).Has(298) }
+func (s TaskStruct) HasStats() bool { return bind.BindingOf(s.View).Has(298) }
 
 // PreemptNotifiers is `struct hlist_head preempt_notifiers;` at offset 960, size 8.
-func (s TaskStruct) PreemptNotifiers() HlistHead { return HlistHead{kvm.Sub(s.View, 299)} }
+func (s TaskStruct) PreemptNotifiers() HlistHead { return HlistHead{bind.Sub(s.View, 299)} }
 
 // HasPreemptNotifiers reports whether the bound kernel's `struct task_struct` has member `preempt_notifiers` of a type PreemptNotifiers can read.
-func (s TaskStruct) HasPreemptNotifiers() bool { return kvm.BindingOf(s.View).Has(299) }
+func (s TaskStruct) HasPreemptNotifiers() bool { return bind.BindingOf(s.View).Has(299) }
 
 // BtraceSeq is `unsigned int btrace_seq;` at offset 968, size 4.
-func (s TaskStruct) BtraceSeq() uint32 { return uint32(kvm.Uint(s.View, 300)) }
+func (s TaskStruct) BtraceSeq() uint32 { return uint32(bind.Uint(s.View, 300)) }
 
 // HasBtraceSeq reports whether the bound kernel's `struct task_struct` has member `btrace_seq` of a type BtraceSeq can read.
-func (s TaskStruct) HasBtraceSeq() bool { return kvm.BindingOf(s.View).Has(300) }
+func (s TaskStruct) HasBtraceSeq() bool { return bind.BindingOf(s.View).Has(300) }
 
 // Policy is `unsigned int policy;` at offset 972, size 4.
-func (s TaskStruct) Policy() uint32 { return uint32(kvm.Uint(s.View, 301)) }
+func (s TaskStruct) Policy() uint32 { return uint32(bind.Uint(s.View, 301)) }
 
 // HasPolicy reports whether the bound kernel's `struct task_struct` has member `policy` of a type Policy can read.
-func (s TaskStruct) HasPolicy() bool { return kvm.BindingOf(s.View).Has(301) }
+func (s TaskStruct) HasPolicy() bool { return bind.BindingOf(s.View).Has(301) }
 
 // NrCpusAllowed is `int nr_cpus_allowed;` at offset 976, size 4.
-func (s TaskStruct) NrCpusAllowed() int32 { return int32(kvm.Uint(s.View, 302)) }
+func (s TaskStruct) NrCpusAllowed() int32 { return int32(bind.Uint(s.View, 302)) }
 
 // HasNrCpusAllowed reports whether the bound kernel's `struct task_struct` has member `nr_cpus_allowed` of a type NrCpusAllowed can read.
-func (s TaskStruct) HasNrCpusAllowed() bool { return kvm.BindingOf(s.View).Has(302) }
+func (s TaskStruct) HasNrCpusAllowed() bool { return bind.BindingOf(s.View).Has(302) }
 
 // CpusPtr is `const cpumask_t *cpus_ptr;` at offset 984, size 8.
-func (s TaskStruct) CpusPtr() CpumaskPtr { return kvm.PtrAt[Cpumask](s.View, 303) }
+func (s TaskStruct) CpusPtr() CpumaskPtr { return bind.PtrAt[Cpumask](s.View, 303) }
 
 // HasCpusPtr reports whether the bound kernel's `struct task_struct` has member `cpus_ptr` of a type CpusPtr can read.
-func (s TaskStruct) HasCpusPtr() bool { return kvm.BindingOf(s.View).Has(303) }
+func (s TaskStruct) HasCpusPtr() bool { return bind.BindingOf(s.View).Has(303) }
 
 // UserCpusPtr is `cpumask_t *user_cpus_ptr;` at offset 992, size 8.
-func (s TaskStruct) UserCpusPtr() CpumaskPtr { return kvm.PtrAt[Cpumask](s.View, 304) }
+func (s TaskStruct) UserCpusPtr() CpumaskPtr { return bind.PtrAt[Cpumask](s.View, 304) }
 
 // HasUserCpusPtr reports whether the bound kernel's `struct task_struct` has member `user_cpus_ptr` of a type UserCpusPtr can read.
-func (s TaskStruct) HasUserCpusPtr() bool { return kvm.BindingOf(s.View).Has(304) }
+func (s TaskStruct) HasUserCpusPtr() bool { return bind.BindingOf(s.View).Has(304) }
 
 // CpusMask is `cpumask_t cpus_mask;` at offset 1000, size 1024.
-func (s TaskStruct) CpusMask() Cpumask { return Cpumask{kvm.Sub(s.View, 305)} }
+func (s TaskStruct) CpusMask() Cpumask { return Cpumask{bind.Sub(s.View, 305)} }
 
 // HasCpusMask reports whether the bound kernel's `struct task_struct` has member `cpus_mask` of a type CpusMask can read.
-func (s TaskStruct) HasCpusMask() bool { return kvm.BindingOf(s.View).Has(305) }
+func (s TaskStruct) HasCpusMask() bool { return bind.BindingOf(s.View).Has(305) }
 
 // MigrationPending is `void *migration_pending;` at offset 2024, size 8.
-func (s TaskStruct) MigrationPending() uint64 { return kvm.Uint(s.View, 306) }
+func (s TaskStruct) MigrationPending() uint64 { return bind.Uint(s.View, 306) }
 
 // HasMigrationPending reports whether the bound kernel's `struct task_struct` has member `migration_pending` of a type MigrationPending can read.
-func (s TaskStruct) HasMigrationPending() bool { return kvm.BindingOf(s.View).Has(306) }
+func (s TaskStruct) HasMigrationPending() bool { return bind.BindingOf(s.View).Has(306) }
 
 // MigrationDisabled is `short unsigned int migration_disabled;` at offset 2032, size 2.
-func (s TaskStruct) MigrationDisabled() uint16 { return uint16(kvm.Uint(s.View, 307)) }
+func (s TaskStruct) MigrationDisabled() uint16 { return uint16(bind.Uint(s.View, 307)) }
 
 // HasMigrationDisabled reports whether the bound kernel's `struct task_struct` has member `migration_disabled` of a type MigrationDisabled can read.
-func (s TaskStruct) HasMigrationDisabled() bool { return kvm.BindingOf(s.View).Has(307) }
+func (s TaskStruct) HasMigrationDisabled() bool { return bind.BindingOf(s.View).Has(307) }
 
 // MigrationFlags is `short unsigned int migration_flags;` at offset 2034, size 2.
-func (s TaskStruct) MigrationFlags() uint16 { return uint16(kvm.Uint(s.View, 308)) }
+func (s TaskStruct) MigrationFlags() uint16 { return uint16(bind.Uint(s.View, 308)) }
 
 // HasMigrationFlags reports whether the bound kernel's `struct task_struct` has member `migration_flags` of a type MigrationFlags can read.
-func (s TaskStruct) HasMigrationFlags() bool { return kvm.BindingOf(s.View).Has(308) }
+func (s TaskStruct) HasMigrationFlags() bool { return bind.BindingOf(s.View).Has(308) }
 
 // RCUReadLockNesting is `int rcu_read_lock_nesting;` at offset 2036, size 4.
-func (s TaskStruct) RCUReadLockNesting() int32 { return int32(kvm.Uint(s.View, 309)) }
+func (s TaskStruct) RCUReadLockNesting() int32 { return int32(bind.Uint(s.View, 309)) }
 
 // HasRCUReadLockNesting reports whether the bound kernel's `struct task_struct` has member `rcu_read_lock_nesting` of a type RCUReadLockNesting can read.
-func (s TaskStruct) HasRCUReadLockNesting() bool { return kvm.BindingOf(s.View).Has(309) }
+func (s TaskStruct) HasRCUReadLockNesting() bool { return bind.BindingOf(s.View).Has(309) }
 
 // RCUReadUnlockSpecial is `union rcu_special rcu_read_unlock_special;` at offset 2040, size 4.
-func (s TaskStruct) RCUReadUnlockSpecial() RCUSpecial { return RCUSpecial{kvm.Sub(s.View, 310)} }
+func (s TaskStruct) RCUReadUnlockSpecial() RCUSpecial { return RCUSpecial{bind.Sub(s.View, 310)} }
 
 // HasRCUReadUnlockSpecial reports whether the bound kernel's `struct task_struct` has member `rcu_read_unlock_special` of a type RCUReadUnlockSpecial can read.
-func (s TaskStruct) HasRCUReadUnlockSpecial() bool { return kvm.BindingOf(s.View).Has(310) }
+func (s TaskStruct) HasRCUReadUnlockSpecial() bool { return bind.BindingOf(s.View).Has(310) }
 
 // RCUNodeEntry is `struct list_head rcu_node_entry;` at offset 2048, size 16.
-func (s TaskStruct) RCUNodeEntry() ListHead { return ListHead{kvm.Sub(s.View, 311)} }
+func (s TaskStruct) RCUNodeEntry() ListHead { return ListHead{bind.Sub(s.View, 311)} }
 
 // HasRCUNodeEntry reports whether the bound kernel's `struct task_struct` has member `rcu_node_entry` of a type RCUNodeEntry can read.
-func (s TaskStruct) HasRCUNodeEntry() bool { return kvm.BindingOf(s.View).Has(311) }
+func (s TaskStruct) HasRCUNodeEntry() bool { return bind.BindingOf(s.View).Has(311) }
 
 // RCUBlockedNode is `struct rcu_node *rcu_blocked_node;` at offset 2064, size 8.
-func (s TaskStruct) RCUBlockedNode() RCUNodePtr { return kvm.PtrAt[RCUNode](s.View, 312) }
+func (s TaskStruct) RCUBlockedNode() RCUNodePtr { return bind.PtrAt[RCUNode](s.View, 312) }
 
 // HasRCUBlockedNode reports whether the bound kernel's `struct task_struct` has member `rcu_blocked_node` of a type RCUBlockedNode can read.
-func (s TaskStruct) HasRCUBlockedNode() bool { return kvm.BindingOf(s.View).Has(312) }
+func (s TaskStruct) HasRCUBlockedNode() bool { return bind.BindingOf(s.View).Has(312) }
 
 // RCUTasksNvcsw is `long unsigned int rcu_tasks_nvcsw;` at offset 2072, size 8.
-func (s TaskStruct) RCUTasksNvcsw() uint64 { return kvm.Uint(s.View, 313) }
+func (s TaskStruct) RCUTasksNvcsw() uint64 { return bind.Uint(s.View, 313) }
 
 // HasRCUTasksNvcsw reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_nvcsw` of a type RCUTasksNvcsw can read.
-func (s TaskStruct) HasRCUTasksNvcsw() bool { return kvm.BindingOf(s.View).Has(313) }
+func (s TaskStruct) HasRCUTasksNvcsw() bool { return bind.BindingOf(s.View).Has(313) }
 
 // RCUTasksHoldout is `u8 rcu_tasks_holdout;` at offset 2080, size 1.
-func (s TaskStruct) RCUTasksHoldout() uint8 { return uint8(kvm.Uint(s.View, 314)) }
+func (s TaskStruct) RCUTasksHoldout() uint8 { return uint8(bind.Uint(s.View, 314)) }
 
 // HasRCUTasksHoldout reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_holdout` of a type RCUTasksHoldout can read.
-func (s TaskStruct) HasRCUTasksHoldout() bool { return kvm.BindingOf(s.View).Has(314) }
+func (s TaskStruct) HasRCUTasksHoldout() bool { return bind.BindingOf(s.View).Has(314) }
 
 // RCUTasksIdx is `u8 rcu_tasks_idx;` at offset 2081, size 1.
-func (s TaskStruct) RCUTasksIdx() uint8 { return uint8(kvm.Uint(s.View, 315)) }
+func (s TaskStruct) RCUTasksIdx() uint8 { return uint8(bind.Uint(s.View, 315)) }
 
 // HasRCUTasksIdx reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_idx` of a type RCUTasksIdx can read.
-func (s TaskStruct) HasRCUTasksIdx() bool { return kvm.BindingOf(s.View).Has(315) }
+func (s TaskStruct) HasRCUTasksIdx() bool { return bind.BindingOf(s.View).Has(315) }
 
 // RCUTasksIdleCPU is `int rcu_tasks_idle_cpu;` at offset 2084, size 4.
-func (s TaskStruct) RCUTasksIdleCPU() int32 { return int32(kvm.Uint(s.View, 316)) }
+func (s TaskStruct) RCUTasksIdleCPU() int32 { return int32(bind.Uint(s.View, 316)) }
 
 // HasRCUTasksIdleCPU reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_idle_cpu` of a type RCUTasksIdleCPU can read.
-func (s TaskStruct) HasRCUTasksIdleCPU() bool { return kvm.BindingOf(s.View).Has(316) }
+func (s TaskStruct) HasRCUTasksIdleCPU() bool { return bind.BindingOf(s.View).Has(316) }
 
 // RCUTasksHoldoutList is `struct list_head rcu_tasks_holdout_list;` at offset 2088, size 16.
-func (s TaskStruct) RCUTasksHoldoutList() ListHead { return ListHead{kvm.Sub(s.View, 317)} }
+func (s TaskStruct) RCUTasksHoldoutList() ListHead { return ListHead{bind.Sub(s.View, 317)} }
 
 // HasRCUTasksHoldoutList reports whether the bound kernel's `struct task_struct` has member `rcu_tasks_holdout_list` of a type RCUTasksHoldoutList can read.
-func (s TaskStruct) HasRCUTasksHoldoutList() bool { return kvm.BindingOf(s.View).Has(317) }
+func (s TaskStruct) HasRCUTasksHoldoutList() bool { return bind.BindingOf(s.View).Has(317) }
 
 // TrcReaderNesting is `int trc_reader_nesting;` at offset 2104, size 4.
-func (s TaskStruct) TrcReaderNesting() int32 { return int32(kvm.Uint(s.View, 318)) }
+func (s TaskStruct) TrcReaderNesting() int32 { return int32(bind.Uint(s.View, 318)) }
 
 // HasTrcReaderNesting reports whether the bound kernel's `struct task_struct` has member `trc_reader_nesting` of a type TrcReaderNesting can read.
-func (s TaskStruct) HasTrcReaderNesting() bool { return kvm.BindingOf(s.View).Has(318) }
+func (s TaskStruct) HasTrcReaderNesting() bool { return bind.BindingOf(s.View).Has(318) }
 
 // TrcIpiToCPU is `int trc_ipi_to_cpu;` at offset 2108, size 4.
-func (s TaskStruct) TrcIpiToCPU() int32 { return int32(kvm.Uint(s.View, 319)) }
+func (s TaskStruct) TrcIpiToCPU() int32 { return int32(bind.Uint(s.View, 319)) }
 
 // HasTrcIpiToCPU reports whether the bound kernel's `struct task_struct` has member `trc_ipi_to_cpu` of a type TrcIpiToCPU can read.
-func (s TaskStruct) HasTrcIpiToCPU() bool { return kvm.BindingOf(s.View).Has(319) }
+func (s TaskStruct) HasTrcIpiToCPU() bool { return bind.BindingOf(s.View).Has(319) }
 
 // TrcReaderSpecial is `union rcu_special trc_reader_special;` at offset 2112, size 4.
-func (s TaskStruct) TrcReaderSpecial() RCUSpecial { return RCUSpecial{kvm.Sub(s.View, 320)} }
+func (s TaskStruct) TrcReaderSpecial() RCUSpecial { return RCUSpecial{bind.Sub(s.View, 320)} }
 
 // HasTrcReaderSpecial reports whether the bound kernel's `struct task_struct` has member `trc_reader_special` of a type TrcReaderSpecial can read.
-func (s TaskStruct) HasTrcReaderSpecial() bool { return kvm.BindingOf(s.View).Has(320) }
+func (s TaskStruct) HasTrcReaderSpecial() bool { return bind.BindingOf(s.View).Has(320) }
 
 // TrcHoldoutList is `struct list_head trc_holdout_list;` at offset 2120, size 16.
-func (s TaskStruct) TrcHoldoutList() ListHead { return ListHead{kvm.Sub(s.View, 321)} }
+func (s TaskStruct) TrcHoldoutList() ListHead { return ListHead{bind.Sub(s.View, 321)} }
 
 // HasTrcHoldoutList reports whether the bound kernel's `struct task_struct` has member `trc_holdout_list` of a type TrcHoldoutList can read.
-func (s TaskStruct) HasTrcHoldoutList() bool { return kvm.BindingOf(s.View).Has(321) }
+func (s TaskStruct) HasTrcHoldoutList() bool { return bind.BindingOf(s.View).Has(321) }
 
 // TrcBlkdNode is `struct list_head trc_blkd_node;` at offset 2136, size 16.
-func (s TaskStruct) TrcBlkdNode() ListHead { return ListHead{kvm.Sub(s.View, 322)} }
+func (s TaskStruct) TrcBlkdNode() ListHead { return ListHead{bind.Sub(s.View, 322)} }
 
 // HasTrcBlkdNode reports whether the bound kernel's `struct task_struct` has member `trc_blkd_node` of a type TrcBlkdNode can read.
-func (s TaskStruct) HasTrcBlkdNode() bool { return kvm.BindingOf(s.View).Has(322) }
+func (s TaskStruct) HasTrcBlkdNode() bool { return bind.BindingOf(s.View).Has(322) }
 
 // TrcBlkdCPU is `int trc_blkd_cpu;` at offset 2152, size 4.
-func (s TaskStruct) TrcBlkdCPU() int32 { return int32(kvm.Uint(s.View, 323)) }
+func (s TaskStruct) TrcBlkdCPU() int32 { return int32(bind.Uint(s.View, 323)) }
 
 // HasTrcBlkdCPU reports whether the bound kernel's `struct task_struct` has member `trc_blkd_cpu` of a type TrcBlkdCPU can read.
-func (s TaskStruct) HasTrcBlkdCPU() bool { return kvm.BindingOf(s.View).Has(323) }
+func (s TaskStruct) HasTrcBlkdCPU() bool { return bind.BindingOf(s.View).Has(323) }
 
 // SchedInfo is `struct sched_info sched_info;` at offset 2160, size 32.
-func (s TaskStruct) SchedInfo() SchedInfo { return SchedInfo{kvm.Sub(s.View, 324)} }
+func (s TaskStruct) SchedInfo() SchedInfo { return SchedInfo{bind.Sub(s.View, 324)} }
 
 // HasSchedInfo reports whether the bound kernel's `struct task_struct` has member `sched_info` of a type SchedInfo can read.
-func (s TaskStruct) HasSchedInfo() bool { return kvm.BindingOf(s.View).Has(324) }
+func (s TaskStruct) HasSchedInfo() bool { return bind.BindingOf(s.View).Has(324) }
 
 // Tasks is `struct list_head tasks;` at offset 2192, size 16.
-func (s TaskStruct) Tasks() ListHead { return ListHead{kvm.Sub(s.View, 325)} }
+func (s TaskStruct) Tasks() ListHead { return ListHead{bind.Sub(s.View, 325)} }
 
 // HasTasks reports whether the bound kernel's `struct task_struct` has member `tasks` of a type Tasks can read.
-func (s TaskStruct) HasTasks() bool { return kvm.BindingOf(s.View).Has(325) }
+func (s TaskStruct) HasTasks() bool { return bind.BindingOf(s.View).Has(325) }
 
 // PushableTasks is `struct plist_node pushable_tasks;` at offset 2208, size 40.
-func (s TaskStruct) PushableTasks() PlistNode { return PlistNode{kvm.Sub(s.View, 326)} }
+func (s TaskStruct) PushableTasks() PlistNode { return PlistNode{bind.Sub(s.View, 326)} }
 
 // HasPushableTasks reports whether the bound kernel's `struct task_struct` has member `pushable_tasks` of a type PushableTasks can read.
-func (s TaskStruct) HasPushableTasks() bool { return kvm.BindingOf(s.View).Has(326) }
+func (s TaskStruct) HasPushableTasks() bool { return bind.BindingOf(s.View).Has(326) }
 
 // PushableDlTasks is `struct rb_node pushable_dl_tasks;` at offset 2248, size 24.
-func (s TaskStruct) PushableDlTasks() RbNode { return RbNode{kvm.Sub(s.View, 327)} }
+func (s TaskStruct) PushableDlTasks() RbNode { return RbNode{bind.Sub(s.View, 327)} }
 
 // HasPushableDlTasks reports whether the bound kernel's `struct task_struct` has member `pushable_dl_tasks` of a type PushableDlTasks can read.
-func (s TaskStruct) HasPushableDlTasks() bool { return kvm.BindingOf(s.View).Has(327) }
+func (s TaskStruct) HasPushableDlTasks() bool { return bind.BindingOf(s.View).Has(327) }
 
 // Mm is `struct mm_struct *mm;` at offset 2272, size 8.
-func (s TaskStruct) Mm() MmStructPtr { return kvm.PtrAt[MmStruct](s.View, 328) }
+func (s TaskStruct) Mm() MmStructPtr { return bind.PtrAt[MmStruct](s.View, 328) }
 
 // HasMm reports whether the bound kernel's `struct task_struct` has member `mm` of a type Mm can read.
-func (s TaskStruct) HasMm() bool { return kvm.BindingOf(s.View).Has(328) }
+func (s TaskStruct) HasMm() bool { return bind.BindingOf(s.View).Has(328) }
 
 // ActiveMm is `struct mm_struct *active_mm;` at offset 2280, size 8.
-func (s TaskStruct) ActiveMm() MmStructPtr { return kvm.PtrAt[MmStruct](s.View, 329) }
+func (s TaskStruct) ActiveMm() MmStructPtr { return bind.PtrAt[MmStruct](s.View, 329) }
 
 // HasActiveMm reports whether the bound kernel's `struct task_struct` has member `active_mm` of a type ActiveMm can read.
-func (s TaskStruct) HasActiveMm() bool { return kvm.BindingOf(s.View).Has(329) }
+func (s TaskStruct) HasActiveMm() bool { return bind.BindingOf(s.View).Has(329) }
 
 // RssStat is `struct task_rss_stat rss_stat;` at offset 2288, size 20.
-func (s TaskStruct) RssStat() TaskRssStat { return TaskRssStat{kvm.Sub(s.View, 330)} }
+func (s TaskStruct) RssStat() TaskRssStat { return TaskRssStat{bind.Sub(s.View, 330)} }
 
 // HasRssStat reports whether the bound kernel's `struct task_struct` has member `rss_stat` of a type RssStat can read.
-func (s TaskStruct) HasRssStat() bool { return kvm.BindingOf(s.View).Has(330) }
+func (s TaskStruct) HasRssStat() bool { return bind.BindingOf(s.View).Has(330) }
 
 // ExitState is `int exit_state;` at offset 2308, size 4.
-func (s TaskStruct) ExitState() int32 { return int32(kvm.Uint(s.View, 331)) }
+func (s TaskStruct) ExitState() int32 { return int32(bind.Uint(s.View, 331)) }
 
 // HasExitState reports whether the bound kernel's `struct task_struct` has member `exit_state` of a type ExitState can read.
-func (s TaskStruct) HasExitState() bool { return kvm.BindingOf(s.View).Has(331) }
+func (s TaskStruct) HasExitState() bool { return bind.BindingOf(s.View).Has(331) }
 
 // ExitCode is `int exit_code;` at offset 2312, size 4.
-func (s TaskStruct) ExitCode() int32 { return int32(kvm.Uint(s.View, 332)) }
+func (s TaskStruct) ExitCode() int32 { return int32(bind.Uint(s.View, 332)) }
 
 // HasExitCode reports whether the bound kernel's `struct task_struct` has member `exit_code` of a type ExitCode can read.
-func (s TaskStruct) HasExitCode() bool { return kvm.BindingOf(s.View).Has(332) }
+func (s TaskStruct) HasExitCode() bool { return bind.BindingOf(s.View).Has(332) }
 
 // ExitSignal is `int exit_signal;` at offset 2316, size 4.
-func (s TaskStruct) ExitSignal() int32 { return int32(kvm.Uint(s.View, 333)) }
+func (s TaskStruct) ExitSignal() int32 { return int32(bind.Uint(s.View, 333)) }
 
 // HasExitSignal reports whether the bound kernel's `struct task_struct` has member `exit_signal` of a type ExitSignal can read.
-func (s TaskStruct) HasExitSignal() bool { return kvm.BindingOf(s.View).Has(333) }
+func (s TaskStruct) HasExitSignal() bool { return bind.BindingOf(s.View).Has(333) }
 
 // PdeathSignal is `int pdeath_signal;` at offset 2320, size 4.
-func (s TaskStruct) PdeathSignal() int32 { return int32(kvm.Uint(s.View, 334)) }
+func (s TaskStruct) PdeathSignal() int32 { return int32(bind.Uint(s.View, 334)) }
 
 // HasPdeathSignal reports whether the bound kernel's `struct task_struct` has member `pdeath_signal` of a type PdeathSignal can read.
-func (s TaskStruct) HasPdeathSignal() bool { return kvm.BindingOf(s.View).Has(334) }
+func (s TaskStruct) HasPdeathSignal() bool { return bind.BindingOf(s.View).Has(334) }
 
 // Jobctl is `long unsigned int jobctl;` at offset 2328, size 8.
-func (s TaskStruct) Jobctl() uint64 { return kvm.Uint(s.View, 335) }
+func (s TaskStruct) Jobctl() uint64 { return bind.Uint(s.View, 335) }
 
 // HasJobctl reports whether the bound kernel's `struct task_struct` has member `jobctl` of a type Jobctl can read.
-func (s TaskStruct) HasJobctl() bool { return kvm.BindingOf(s.View).Has(335) }
+func (s TaskStruct) HasJobctl() bool { return bind.BindingOf(s.View).Has(335) }
 
 // Personality is `unsigned int personality;` at offset 2336, size 4.
-func (s TaskStruct) Personality() uint32 { return uint32(kvm.Uint(s.View, 336)) }
+func (s TaskStruct) Personality() uint32 { return uint32(bind.Uint(s.View, 336)) }
 
 // HasPersonality reports whether the bound kernel's `struct task_struct` has member `personality` of a type Personality can read.
-func (s TaskStruct) HasPersonality() bool { return kvm.BindingOf(s.View).Has(336) }
+func (s TaskStruct) HasPersonality() bool { return bind.BindingOf(s.View).Has(336) }
 
 // SchedResetOnFork is `unsigned int sched_reset_on_fork : 1;` at data bit offset 18720 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedResetOnFork() uint32 { return uint32(kvm.Uint(s.View, 337)) }
+func (s TaskStruct) SchedResetOnFork() uint32 { return uint32(bind.Uint(s.View, 337)) }
 
 // HasSchedResetOnFork reports whether the bound kernel's `struct task_struct` has member `sched_reset_on_fork` of a type SchedResetOnFork can read.
-func (s TaskStruct) HasSchedResetOnFork() bool { return kvm.BindingOf(s.View).Has(337) }
+func (s TaskStruct) HasSchedResetOnFork() bool { return bind.BindingOf(s.View).Has(337) }
 
 // SchedContributesToLoad is `unsigned int sched_contributes_to_load : 1;` at data bit offset 18721 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedContributesToLoad() uint32 { return uint32(kvm.Uint(s.View, 338)) }
+func (s TaskStruct) SchedContributesToLoad() uint32 { return uint32(bind.Uint(s.View, 338)) }
 
 // HasSchedContributesToLoad reports whether the bound kernel's `struct task_struct` has member `sched_contributes_to_load` of a type SchedContributesToLoad can read.
-func (s TaskStruct) HasSchedContributesToLoad() bool { return kvm.BindingOf(s.View).Has(338) }
+func (s TaskStruct) HasSchedContributesToLoad() bool { return bind.BindingOf(s.View).Has(338) }
 
 // SchedMigrated is `unsigned int sched_migrated : 1;` at data bit offset 18722 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedMigrated() uint32 { return uint32(kvm.Uint(s.View, 339)) }
+func (s TaskStruct) SchedMigrated() uint32 { return uint32(bind.Uint(s.View, 339)) }
 
 // HasSchedMigrated reports whether the bound kernel's `struct task_struct` has member `sched_migrated` of a type SchedMigrated can read.
-func (s TaskStruct) HasSchedMigrated() bool { return kvm.BindingOf(s.View).Has(339) }
+func (s TaskStruct) HasSchedMigrated() bool { return bind.BindingOf(s.View).Has(339) }
 
 // SchedTaskHot is `unsigned int sched_task_hot : 1;` at data bit offset 18723 (byte 2340), 1 bit(s).
-func (s TaskStruct) SchedTaskHot() uint32 { return uint32(kvm.Uint(s.View, 340)) }
+func (s TaskStruct) SchedTaskHot() uint32 { return uint32(bind.Uint(s.View, 340)) }
 
 // HasSchedTaskHot reports whether the bound kernel's `struct task_struct` has member `sched_task_hot` of a type SchedTaskHot can read.
-func (s TaskStruct) HasSchedTaskHot() bool { return kvm.BindingOf(s.View).Has(340) }
+func (s TaskStruct) HasSchedTaskHot() bool { return bind.BindingOf(s.View).Has(340) }
 
 // SchedRemoteWakeup is `unsigned int sched_remote_wakeup : 1;` at data bit offset 18752 (byte 2344), 1 bit(s).
-func (s TaskStruct) SchedRemoteWakeup() uint32 { return uint32(kvm.Uint(s.View, 341)) }
+func (s TaskStruct) SchedRemoteWakeup() uint32 { return uint32(bind.Uint(s.View, 341)) }
 
 // HasSchedRemoteWakeup reports whether the bound kernel's `struct task_struct` has member `sched_remote_wakeup` of a type SchedRemoteWakeup can read.
-func (s TaskStruct) HasSchedRemoteWakeup() bool { return kvm.BindingOf(s.View).Has(341) }
+func (s TaskStruct) HasSchedRemoteWakeup() bool { return bind.BindingOf(s.View).Has(341) }
 
 // UserDumpable is `unsigned int user_dumpable : 1;` at data bit offset 18753 (byte 2344), 1 bit(s).
-func (s TaskStruct) UserDumpable() uint32 { return uint32(kvm.Uint(s.View, 342)) }
+func (s TaskStruct) UserDumpable() uint32 { return uint32(bind.Uint(s.View, 342)) }
 
 // HasUserDumpable reports whether the bound kernel's `struct task_struct` has member `user_dumpable` of a type UserDumpable can read.
-func (s TaskStruct) HasUserDumpable() bool { return kvm.BindingOf(s.View).Has(342) }
+func (s TaskStruct) HasUserDumpable() bool { return bind.BindingOf(s.View).Has(342) }
 
 // InExecve is `unsigned int in_execve : 1;` at data bit offset 18754 (byte 2344), 1 bit(s).
-func (s TaskStruct) InExecve() uint32 { return uint32(kvm.Uint(s.View, 343)) }
+func (s TaskStruct) InExecve() uint32 { return uint32(bind.Uint(s.View, 343)) }
 
 // HasInExecve reports whether the bound kernel's `struct task_struct` has member `in_execve` of a type InExecve can read.
-func (s TaskStruct) HasInExecve() bool { return kvm.BindingOf(s.View).Has(343) }
+func (s TaskStruct) HasInExecve() bool { return bind.BindingOf(s.View).Has(343) }
 
 // InIowait is `unsigned int in_iowait : 1;` at data bit offset 18755 (byte 2344), 1 bit(s).
-func (s TaskStruct) InIowait() uint32 { return uint32(kvm.Uint(s.View, 344)) }
+func (s TaskStruct) InIowait() uint32 { return uint32(bind.Uint(s.View, 344)) }
 
 // HasInIowait reports whether the bound kernel's `struct task_struct` has member `in_iowait` of a type InIowait can read.
-func (s TaskStruct) HasInIowait() bool { return kvm.BindingOf(s.View).Has(344) }
+func (s TaskStruct) HasInIowait() bool { return bind.BindingOf(s.View).Has(344) }
 
 // RestoreSigmask is `unsigned int restore_sigmask : 1;` at data bit offset 18756 (byte 2344), 1 bit(s).
-func (s TaskStruct) RestoreSigmask() uint32 { return uint32(kvm.Uint(s.View, 345)) }
+func (s TaskStruct) RestoreSigmask() uint32 { return uint32(bind.Uint(s.View, 345)) }
 
 // HasRestoreSigmask reports whether the bound kernel's `struct task_struct` has member `restore_sigmask` of a type RestoreSigmask can read.
-func (s TaskStruct) HasRestoreSigmask() bool { return kvm.BindingOf(s.View).Has(345) }
+func (s TaskStruct) HasRestoreSigmask() bool { return bind.BindingOf(s.View).Has(345) }
 
 // InUserFault is `unsigned int in_user_fault : 1;` at data bit offset 18757 (byte 2344), 1 bit(s).
-func (s TaskStruct) InUserFault() uint32 { return uint32(kvm.Uint(s.View, 346)) }
+func (s TaskStruct) InUserFault() uint32 { return uint32(bind.Uint(s.View, 346)) }
 
 // HasInUserFault reports whether the bound kernel's `struct task_struct` has member `in_user_fault` of a type InUserFault can read.
-func (s TaskStruct) HasInUserFault() bool { return kvm.BindingOf(s.View).Has(346) }
+func (s TaskStruct) HasInUserFault() bool { return bind.BindingOf(s.View).Has(346) }
 
 // InLruFault is `unsigned int in_lru_fault : 1;` at data bit offset 18758 (byte 2344), 1 bit(s).
-func (s TaskStruct) InLruFault() uint32 { return uint32(kvm.Uint(s.View, 347)) }
+func (s TaskStruct) InLruFault() uint32 { return uint32(bind.Uint(s.View, 347)) }
 
 // HasInLruFault reports whether the bound kernel's `struct task_struct` has member `in_lru_fault` of a type InLruFault can read.
-func (s TaskStruct) HasInLruFault() bool { return kvm.BindingOf(s.View).Has(347) }
+func (s TaskStruct) HasInLruFault() bool { return bind.BindingOf(s.View).Has(347) }
 
 // NoCgroupMigration is `unsigned int no_cgroup_migration : 1;` at data bit offset 18759 (byte 2344), 1 bit(s).
-func (s TaskStruct) NoCgroupMigration() uint32 { return uint32(kvm.Uint(s.View, 348)) }
+func (s TaskStruct) NoCgroupMigration() uint32 { return uint32(bind.Uint(s.View, 348)) }
 
 // HasNoCgroupMigration reports whether the bound kernel's `struct task_struct` has member `no_cgroup_migration` of a type NoCgroupMigration can read.
-func (s TaskStruct) HasNoCgroupMigration() bool { return kvm.BindingOf(s.View).Has(348) }
+func (s TaskStruct) HasNoCgroupMigration() bool { return bind.BindingOf(s.View).Has(348) }
 
 // Frozen is `unsigned int frozen : 1;` at data bit offset 18760 (byte 2345), 1 bit(s).
-func (s TaskStruct) Frozen() uint32 { return uint32(kvm.Uint(s.View, 349)) }
+func (s TaskStruct) Frozen() uint32 { return uint32(bind.Uint(s.View, 349)) }
 
 // HasFrozen reports whether the bound kernel's `struct task_struct` has member `frozen` of a type Frozen can read.
-func (s TaskStruct) HasFrozen() bool { return kvm.BindingOf(s.View).Has(349) }
+func (s TaskStruct) HasFrozen() bool { return bind.BindingOf(s.View).Has(349) }
 
 // UseMemdelay is `unsigned int use_memdelay : 1;` at data bit offset 18761 (byte 2345), 1 bit(s).
-func (s TaskStruct) UseMemdelay() uint32 { return uint32(kvm.Uint(s.View, 350)) }
+func (s TaskStruct) UseMemdelay() uint32 { return uint32(bind.Uint(s.View, 350)) }
 
 // HasUseMemdelay reports whether the bound kernel's `struct task_struct` has member `use_memdelay` of a type UseMemdelay can read.
-func (s TaskStruct) HasUseMemdelay() bool { return kvm.BindingOf(s.View).Has(350) }
+func (s TaskStruct) HasUseMemdelay() bool { return bind.BindingOf(s.View).Has(350) }
 
 // InMemstall is `unsigned int in_memstall : 1;` at data bit offset 18762 (byte 2345), 1 bit(s).
-func (s TaskStruct) InMemstall() uint32 { return uint32(kvm.Uint(s.View, 351)) }
+func (s TaskStruct) InMemstall() uint32 { return uint32(bind.Uint(s.View, 351)) }
 
 // HasInMemstall reports whether the bound kernel's `struct task_struct` has member `in_memstall` of a type InMemstall can read.
-func (s TaskStruct) HasInMemstall() bool { return kvm.BindingOf(s.View).Has(351) }
+func (s TaskStruct) HasInMemstall() bool { return bind.BindingOf(s.View).Has(351) }
 
 // InEventfd is `unsigned int in_eventfd : 1;` at data bit offset 18763 (byte 2345), 1 bit(s).
-func (s TaskStruct) InEventfd() uint32 { return uint32(kvm.Uint(s.View, 352)) }
+func (s TaskStruct) InEventfd() uint32 { return uint32(bind.Uint(s.View, 352)) }
 
 // HasInEventfd reports whether the bound kernel's `struct task_struct` has member `in_eventfd` of a type InEventfd can read.
-func (s TaskStruct) HasInEventfd() bool { return kvm.BindingOf(s.View).Has(352) }
+func (s TaskStruct) HasInEventfd() bool { return bind.BindingOf(s.View).Has(352) }
 
 // PasidActivated is `unsigned int pasid_activated : 1;` at data bit offset 18764 (byte 2345), 1 bit(s).
-func (s TaskStruct) PasidActivated() uint32 { return uint32(kvm.Uint(s.View, 353)) }
+func (s TaskStruct) PasidActivated() uint32 { return uint32(bind.Uint(s.View, 353)) }
 
 // HasPasidActivated reports whether the bound kernel's `struct task_struct` has member `pasid_activated` of a type PasidActivated can read.
-func (s TaskStruct) HasPasidActivated() bool { return kvm.BindingOf(s.View).Has(353) }
+func (s TaskStruct) HasPasidActivated() bool { return bind.BindingOf(s.View).Has(353) }
 
 // ReportedSplitLock is `unsigned int reported_split_lock : 1;` at data bit offset 18765 (byte 2345), 1 bit(s).
-func (s TaskStruct) ReportedSplitLock() uint32 { return uint32(kvm.Uint(s.View, 354)) }
+func (s TaskStruct) ReportedSplitLock() uint32 { return uint32(bind.Uint(s.View, 354)) }
 
 // HasReportedSplitLock reports whether the bound kernel's `struct task_struct` has member `reported_split_lock` of a type ReportedSplitLock can read.
-func (s TaskStruct) HasReportedSplitLock() bool { return kvm.BindingOf(s.View).Has(354) }
+func (s TaskStruct) HasReportedSplitLock() bool { return bind.BindingOf(s.View).Has(354) }
 
 // InThrashing is `unsigned int in_thrashing : 1;` at data bit offset 18766 (byte 2345), 1 bit(s).
-func (s TaskStruct) InThrashing() uint32 { return uint32(kvm.Uint(s.View, 355)) }
+func (s TaskStruct) InThrashing() uint32 { return uint32(bind.Uint(s.View, 355)) }
 
 // HasInThrashing reports whether the bound kernel's `struct task_struct` has member `in_thrashing` of a type InThrashing can read.
-func (s TaskStruct) HasInThrashing() bool { return kvm.BindingOf(s.View).Has(355) }
+func (s TaskStruct) HasInThrashing() bool { return bind.BindingOf(s.View).Has(355) }
 
 // AtomicFlags is `long unsigned int atomic_flags;` at offset 2352, size 8.
-func (s TaskStruct) AtomicFlags() uint64 { return kvm.Uint(s.View, 356) }
+func (s TaskStruct) AtomicFlags() uint64 { return bind.Uint(s.View, 356) }
 
 // HasAtomicFlags reports whether the bound kernel's `struct task_struct` has member `atomic_flags` of a type AtomicFlags can read.
-func (s TaskStruct) HasAtomicFlags() bool { return kvm.BindingOf(s.View).Has(356) }
+func (s TaskStruct) HasAtomicFlags() bool { return bind.BindingOf(s.View).Has(356) }
 
 // RestartBlock is `struct restart_block restart_block;` at offset 2360, size 56.
-func (s TaskStruct) RestartBlock() RestartBlock { return RestartBlock{kvm.Sub(s.View, 357)} }
+func (s TaskStruct) RestartBlock() RestartBlock { return RestartBlock{bind.Sub(s.View, 357)} }
 
 // HasRestartBlock reports whether the bound kernel's `struct task_struct` has member `restart_block` of a type RestartBlock can read.
-func (s TaskStruct) HasRestartBlock() bool { return kvm.BindingOf(s.View).Has(357) }
+func (s TaskStruct) HasRestartBlock() bool { return bind.BindingOf(s.View).Has(357) }
 
 // Pid is `pid_t pid;` at offset 2416, size 4.
-func (s TaskStruct) Pid() int32 { return int32(kvm.Uint(s.View, 358)) }
+func (s TaskStruct) Pid() int32 { return int32(bind.Uint(s.View, 358)) }
 
 // HasPid reports whether the bound kernel's `struct task_struct` has member `pid` of a type Pid can read.
-func (s TaskStruct) HasPid() bool { return kvm.BindingOf(s.View).Has(358) }
+func (s TaskStruct) HasPid() bool { return bind.BindingOf(s.View).Has(358) }
 
 // Tgid is `pid_t tgid;` at offset 2420, size 4.
-func (s TaskStruct) Tgid() int32 { return int32(kvm.Uint(s.View, 359)) }
+func (s TaskStruct) Tgid() int32 { return int32(bind.Uint(s.View, 359)) }
 
 // HasTgid reports whether the bound kernel's `struct task_struct` has member `tgid` of a type Tgid can read.
-func (s TaskStruct) HasTgid() bool { return kvm.BindingOf(s.View).Has(359) }
+func (s TaskStruct) HasTgid() bool { return bind.BindingOf(s.View).Has(359) }
 
 // StackCanary is `long unsigned int stack_canary;` at offset 2424, size 8.
-func (s TaskStruct) StackCanary() uint64 { return kvm.Uint(s.View, 360) }
+func (s TaskStruct) StackCanary() uint64 { return bind.Uint(s.View, 360) }
 
 // HasStackCanary reports whether the bound kernel's `struct task_struct` has member `stack_canary` of a type StackCanary can read.
-func (s TaskStruct) HasStackCanary() bool { return kvm.BindingOf(s.View).Has(360) }
+func (s TaskStruct) HasStackCanary() bool { return bind.BindingOf(s.View).Has(360) }
 
 // RealParent is `struct task_struct *real_parent;` at offset 2432, size 8.
-func (s TaskStruct) RealParent() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 361) }
+func (s TaskStruct) RealParent() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 361) }
 
 // HasRealParent reports whether the bound kernel's `struct task_struct` has member `real_parent` of a type RealParent can read.
-func (s TaskStruct) HasRealParent() bool { return kvm.BindingOf(s.View).Has(361) }
+func (s TaskStruct) HasRealParent() bool { return bind.BindingOf(s.View).Has(361) }
 
 // Parent is `struct task_struct *parent;` at offset 2440, size 8.
-func (s TaskStruct) Parent() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 362) }
+func (s TaskStruct) Parent() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 362) }
 
 // HasParent reports whether the bound kernel's `struct task_struct` has member `parent` of a type Parent can read.
-func (s TaskStruct) HasParent() bool { return kvm.BindingOf(s.View).Has(362) }
+func (s TaskStruct) HasParent() bool { return bind.BindingOf(s.View).Has(362) }
 
 // Children is `struct list_head children;` at offset 2448, size 16.
-func (s TaskStruct) Children() ListHead { return ListHead{kvm.Sub(s.View, 363)} }
+func (s TaskStruct) Children() ListHead { return ListHead{bind.Sub(s.View, 363)} }
 
 // HasChildren reports whether the bound kernel's `struct task_struct` has member `children` of a type Children can read.
-func (s TaskStruct) HasChildren() bool { return kvm.BindingOf(s.View).Has(363) }
+func (s TaskStruct) HasChildren() bool { return bind.BindingOf(s.View).Has(363) }
 
 // Sibling is `struct list_head sibling;` at offset 2464, size 16.
-func (s TaskStruct) Sibling() ListHead { return ListHead{kvm.Sub(s.View, 364)} }
+func (s TaskStruct) Sibling() ListHead { return ListHead{bind.Sub(s.View, 364)} }
 
 // HasSibling reports whether the bound kernel's `struct task_struct` has member `sibling` of a type Sibling can read.
-func (s TaskStruct) HasSibling() bool { return kvm.BindingOf(s.View).Has(364) }
+func (s TaskStruct) HasSibling() bool { return bind.BindingOf(s.View).Has(364) }
 
 // GroupLeader is `struct task_struct *group_leader;` at offset 2480, size 8.
-func (s TaskStruct) GroupLeader() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 365) }
+func (s TaskStruct) GroupLeader() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 365) }
 
 // HasGroupLeader reports whether the bound kernel's `struct task_struct` has member `group_leader` of a type GroupLeader can read.
-func (s TaskStruct) HasGroupLeader() bool { return kvm.BindingOf(s.View).Has(365) }
+func (s TaskStruct) HasGroupLeader() bool { return bind.BindingOf(s.View).Has(365) }
 
 // Ptraced is `struct list_head ptraced;` at offset 2488, size 16.
-func (s TaskStruct) Ptraced() ListHead { return ListHead{kvm.Sub(s.View, 366)} }
+func (s TaskStruct) Ptraced() ListHead { return ListHead{bind.Sub(s.View, 366)} }
 
 // HasPtraced reports whether the bound kernel's `struct task_struct` has member `ptraced` of a type Ptraced can read.
-func (s TaskStruct) HasPtraced() bool { return kvm.BindingOf(s.View).Has(366) }
+func (s TaskStruct) HasPtraced() bool { return bind.BindingOf(s.View).Has(366) }
 
 // PtraceEntry is `struct list_head ptrace_entry;` at offset 2504, size 16.
-func (s TaskStruct) PtraceEntry() ListHead { return ListHead{kvm.Sub(s.View, 367)} }
+func (s TaskStruct) PtraceEntry() ListHead { return ListHead{bind.Sub(s.View, 367)} }
 
 // HasPtraceEntry reports whether the bound kernel's `struct task_struct` has member `ptrace_entry` of a type PtraceEntry can read.
-func (s TaskStruct) HasPtraceEntry() bool { return kvm.BindingOf(s.View).Has(367) }
+func (s TaskStruct) HasPtraceEntry() bool { return bind.BindingOf(s.View).Has(367) }
 
 // ThreadPid is `struct pid *thread_pid;` at offset 2520, size 8.
-func (s TaskStruct) ThreadPid() PidPtr { return kvm.PtrAt[Pid](s.View, 368) }
+func (s TaskStruct) ThreadPid() PidPtr { return bind.PtrAt[Pid](s.View, 368) }
 
 // HasThreadPid reports whether the bound kernel's `struct task_struct` has member `thread_pid` of a type ThreadPid can read.
-func (s TaskStruct) HasThreadPid() bool { return kvm.BindingOf(s.View).Has(368) }
+func (s TaskStruct) HasThreadPid() bool { return bind.BindingOf(s.View).Has(368) }
 
 // PidLinks is `struct hlist_node pid_links[4];` at offset 2528, size 64.
 // It returns false when an index is out of range.
@@ -5014,7 +5019,7 @@ func (s TaskStruct) PidLinks(i int) (v HlistNode, ok bool) {
 	if i < 0 || i >= TaskStructPidLinksLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 369, i)
+	el, ok := bind.Elem(s.View, 369, i)
 	if !ok {
 		return
 	}
@@ -5022,153 +5027,153 @@ func (s TaskStruct) PidLinks(i int) (v HlistNode, ok bool) {
 }
 
 // HasPidLinks reports whether the bound kernel's `struct task_struct` has member `pid_links` of a type PidLinks can read.
-func (s TaskStruct) HasPidLinks() bool { return kvm.BindingOf(s.View).Has(369) }
+func (s TaskStruct) HasPidLinks() bool { return bind.BindingOf(s.View).Has(369) }
 
 // ThreadGroup is `struct list_head thread_group;` at offset 2592, size 16.
-func (s TaskStruct) ThreadGroup() ListHead { return ListHead{kvm.Sub(s.View, 370)} }
+func (s TaskStruct) ThreadGroup() ListHead { return ListHead{bind.Sub(s.View, 370)} }
 
 // HasThreadGroup reports whether the bound kernel's `struct task_struct` has member `thread_group` of a type ThreadGroup can read.
-func (s TaskStruct) HasThreadGroup() bool { return kvm.BindingOf(s.View).Has(370) }
+func (s TaskStruct) HasThreadGroup() bool { return bind.BindingOf(s.View).Has(370) }
 
 // ThreadNode is `struct list_head thread_node;` at offset 2608, size 16.
-func (s TaskStruct) ThreadNode() ListHead { return ListHead{kvm.Sub(s.View, 371)} }
+func (s TaskStruct) ThreadNode() ListHead { return ListHead{bind.Sub(s.View, 371)} }
 
 // HasThreadNode reports whether the bound kernel's `struct task_struct` has member `thread_node` of a type ThreadNode can read.
-func (s TaskStruct) HasThreadNode() bool { return kvm.BindingOf(s.View).Has(371) }
+func (s TaskStruct) HasThreadNode() bool { return bind.BindingOf(s.View).Has(371) }
 
 // VforkDone is `struct completion *vfork_done;` at offset 2624, size 8.
-func (s TaskStruct) VforkDone() CompletionPtr { return kvm.PtrAt[Completion](s.View, 372) }
+func (s TaskStruct) VforkDone() CompletionPtr { return bind.PtrAt[Completion](s.View, 372) }
 
 // HasVforkDone reports whether the bound kernel's `struct task_struct` has member `vfork_done` of a type VforkDone can read.
-func (s TaskStruct) HasVforkDone() bool { return kvm.BindingOf(s.View).Has(372) }
+func (s TaskStruct) HasVforkDone() bool { return bind.BindingOf(s.View).Has(372) }
 
 // SetChildTid is `int *set_child_tid;` at offset 2632, size 8.
-func (s TaskStruct) SetChildTid() uint64 { return kvm.Uint(s.View, 373) }
+func (s TaskStruct) SetChildTid() uint64 { return bind.Uint(s.View, 373) }
 
 // HasSetChildTid reports whether the bound kernel's `struct task_struct` has member `set_child_tid` of a type SetChildTid can read.
-func (s TaskStruct) HasSetChildTid() bool { return kvm.BindingOf(s.View).Has(373) }
+func (s TaskStruct) HasSetChildTid() bool { return bind.BindingOf(s.View).Has(373) }
 
 // ClearChildTid is `int *clear_child_tid;` at offset 2640, size 8.
-func (s TaskStruct) ClearChildTid() uint64 { return kvm.Uint(s.View, 374) }
+func (s TaskStruct) ClearChildTid() uint64 { return bind.Uint(s.View, 374) }
 
 // HasClearChildTid reports whether the bound kernel's `struct task_struct` has member `clear_child_tid` of a type ClearChildTid can read.
-func (s TaskStruct) HasClearChildTid() bool { return kvm.BindingOf(s.View).Has(374) }
+func (s TaskStruct) HasClearChildTid() bool { return bind.BindingOf(s.View).Has(374) }
 
 // WorkerPrivate is `void *worker_private;` at offset 2648, size 8.
-func (s TaskStruct) WorkerPrivate() uint64 { return kvm.Uint(s.View, 375) }
+func (s TaskStruct) WorkerPrivate() uint64 { return bind.Uint(s.View, 375) }
 
 // HasWorkerPrivate reports whether the bound kernel's `struct task_struct` has member `worker_private` of a type WorkerPrivate can read.
-func (s TaskStruct) HasWorkerPrivate() bool { return kvm.BindingOf(s.View).Has(375) }
+func (s TaskStruct) HasWorkerPrivate() bool { return bind.BindingOf(s.View).Has(375) }
 
 // Utime is `u64 utime;` at offset 2656, size 8.
-func (s TaskStruct) Utime() uint64 { return kvm.Uint(s.View, 376) }
+func (s TaskStruct) Utime() uint64 { return bind.Uint(s.View, 376) }
 
 // HasUtime reports whether the bound kernel's `struct task_struct` has member `utime` of a type Utime can read.
-func (s TaskStruct) HasUtime() bool { return kvm.BindingOf(s.View).Has(376) }
+func (s TaskStruct) HasUtime() bool { return bind.BindingOf(s.View).Has(376) }
 
 // Stime is `u64 stime;` at offset 2664, size 8.
-func (s TaskStruct) Stime() uint64 { return kvm.Uint(s.View, 377) }
+func (s TaskStruct) Stime() uint64 { return bind.Uint(s.View, 377) }
 
 // HasStime reports whether the bound kernel's `struct task_struct` has member `stime` of a type Stime can read.
-func (s TaskStruct) HasStime() bool { return kvm.BindingOf(s.View).Has(377) }
+func (s TaskStruct) HasStime() bool { return bind.BindingOf(s.View).Has(377) }
 
 // Gtime is `u64 gtime;` at offset 2672, size 8.
-func (s TaskStruct) Gtime() uint64 { return kvm.Uint(s.View, 378) }
+func (s TaskStruct) Gtime() uint64 { return bind.Uint(s.View, 378) }
 
 // HasGtime reports whether the bound kernel's `struct task_struct` has member `gtime` of a type Gtime can read.
-func (s TaskStruct) HasGtime() bool { return kvm.BindingOf(s.View).Has(378) }
+func (s TaskStruct) HasGtime() bool { return bind.BindingOf(s.View).Has(378) }
 
 // PrevCputime is `struct prev_cputime prev_cputime;` at offset 2680, size 24.
-func (s TaskStruct) PrevCputime() PrevCputime { return PrevCputime{kvm.Sub(s.View, 379)} }
+func (s TaskStruct) PrevCputime() PrevCputime { return PrevCputime{bind.Sub(s.View, 379)} }
 
 // HasPrevCputime reports whether the bound kernel's `struct task_struct` has member `prev_cputime` of a type PrevCputime can read.
-func (s TaskStruct) HasPrevCputime() bool { return kvm.BindingOf(s.View).Has(379) }
+func (s TaskStruct) HasPrevCputime() bool { return bind.BindingOf(s.View).Has(379) }
 
 // Vtime is `struct vtime vtime;` at offset 2704, size 48.
-func (s TaskStruct) Vtime() Vtime { return Vtime{kvm.Sub(s.View, 380)} }
+func (s TaskStruct) Vtime() Vtime { return Vtime{bind.Sub(s.View, 380)} }
 
 // HasVtime reports whether the bound kernel's `struct task_struct` has member `vtime` of a type Vtime can read.
-func (s TaskStruct) HasVtime() bool { return kvm.BindingOf(s.View).Has(380) }
+func (s TaskStruct) HasVtime() bool { return bind.BindingOf(s.View).Has(380) }
 
 // TickDepMask is `atomic_t tick_dep_mask;` at offset 2752, size 4.
-func (s TaskStruct) TickDepMask() AtomicT { return AtomicT{kvm.Sub(s.View, 381)} }
+func (s TaskStruct) TickDepMask() AtomicT { return AtomicT{bind.Sub(s.View, 381)} }
 
 // HasTickDepMask reports whether the bound kernel's `struct task_struct` has member `tick_dep_mask` of a type TickDepMask can read.
-func (s TaskStruct) HasTickDepMask() bool { return kvm.BindingOf(s.View).Has(381) }
+func (s TaskStruct) HasTickDepMask() bool { return bind.BindingOf(s.View).Has(381) }
 
 // Nvcsw is `long unsigned int nvcsw;` at offset 2760, size 8.
-func (s TaskStruct) Nvcsw() uint64 { return kvm.Uint(s.View, 382) }
+func (s TaskStruct) Nvcsw() uint64 { return bind.Uint(s.View, 382) }
 
 // HasNvcsw reports whether the bound kernel's `struct task_struct` has member `nvcsw` of a type Nvcsw can read.
-func (s TaskStruct) HasNvcsw() bool { return kvm.BindingOf(s.View).Has(382) }
+func (s TaskStruct) HasNvcsw() bool { return bind.BindingOf(s.View).Has(382) }
 
 // Nivcsw is `long unsigned int nivcsw;` at offset 2768, size 8.
-func (s TaskStruct) Nivcsw() uint64 { return kvm.Uint(s.View, 383) }
+func (s TaskStruct) Nivcsw() uint64 { return bind.Uint(s.View, 383) }
 
 // HasNivcsw reports whether the bound kernel's `struct task_struct` has member `nivcsw` of a type Nivcsw can read.
-func (s TaskStruct) HasNivcsw() bool { return kvm.BindingOf(s.View).Has(383) }
+func (s TaskStruct) HasNivcsw() bool { return bind.BindingOf(s.View).Has(383) }
 
 // StartTime is `u64 start_time;` at offset 2776, size 8.
-func (s TaskStruct) StartTime() uint64 { return kvm.Uint(s.View, 384) }
+func (s TaskStruct) StartTime() uint64 { return bind.Uint(s.View, 384) }
 
 // HasStartTime reports whether the bound kernel's `struct task_struct` has member `start_time` of a type StartTime can read.
-func (s TaskStruct) HasStartTime() bool { return kvm.BindingOf(s.View).Has(384) }
+func (s TaskStruct) HasStartTime() bool { return bind.BindingOf(s.View).Has(384) }
 
 // StartBoottime is `u64 start_boottime;` at offset 2784, size 8.
-func (s TaskStruct) StartBoottime() uint64 { return kvm.Uint(s.View, 385) }
+func (s TaskStruct) StartBoottime() uint64 { return bind.Uint(s.View, 385) }
 
 // HasStartBoottime reports whether the bound kernel's `struct task_struct` has member `start_boottime` of a type StartBoottime can read.
-func (s TaskStruct) HasStartBoottime() bool { return kvm.BindingOf(s.View).Has(385) }
+func (s TaskStruct) HasStartBoottime() bool { return bind.BindingOf(s.View).Has(385) }
 
 // MinFlt is `long unsigned int min_flt;` at offset 2792, size 8.
-func (s TaskStruct) MinFlt() uint64 { return kvm.Uint(s.View, 386) }
+func (s TaskStruct) MinFlt() uint64 { return bind.Uint(s.View, 386) }
 
 // HasMinFlt reports whether the bound kernel's `struct task_struct` has member `min_flt` of a type MinFlt can read.
-func (s TaskStruct) HasMinFlt() bool { return kvm.BindingOf(s.View).Has(386) }
+func (s TaskStruct) HasMinFlt() bool { return bind.BindingOf(s.View).Has(386) }
 
 // MajFlt is `long unsigned int maj_flt;` at offset 2800, size 8.
-func (s TaskStruct) MajFlt() uint64 { return kvm.Uint(s.View, 387) }
+func (s TaskStruct) MajFlt() uint64 { return bind.Uint(s.View, 387) }
 
 // HasMajFlt reports whether the bound kernel's `struct task_struct` has member `maj_flt` of a type MajFlt can read.
-func (s TaskStruct) HasMajFlt() bool { return kvm.BindingOf(s.View).Has(387) }
+func (s TaskStruct) HasMajFlt() bool { return bind.BindingOf(s.View).Has(387) }
 
 // PosixCputimers is `struct posix_cputimers posix_cputimers;` at offset 2808, size 80.
-func (s TaskStruct) PosixCputimers() PosixCputimers { return PosixCputimers{kvm.Sub(s.View, 388)} }
+func (s TaskStruct) PosixCputimers() PosixCputimers { return PosixCputimers{bind.Sub(s.View, 388)} }
 
 // HasPosixCputimers reports whether the bound kernel's `struct task_struct` has member `posix_cputimers` of a type PosixCputimers can read.
-func (s TaskStruct) HasPosixCputimers() bool { return kvm.BindingOf(s.View).Has(388) }
+func (s TaskStruct) HasPosixCputimers() bool { return bind.BindingOf(s.View).Has(388) }
 
 // PosixCputimersWork is `struct posix_cputimers_work posix_cputimers_work;` at offset 2888, size 56.
 func (s TaskStruct) PosixCputimersWork() PosixCputimersWork {
-	return PosixCputimersWork{kvm.Sub(s.View, 389)}
+	return PosixCputimersWork{bind.Sub(s.View, 389)}
 }
 
 // HasPosixCputimersWork reports whether the bound kernel's `struct task_struct` has member `posix_cputimers_work` of a type PosixCputimersWork can read.
-func (s TaskStruct) HasPosixCputimersWork() bool { return kvm.BindingOf(s.View).Has(389) }
+func (s TaskStruct) HasPosixCputimersWork() bool { return bind.BindingOf(s.View).Has(389) }
 
 // PtracerCred is `const struct cred *ptracer_cred;` at offset 2944, size 8.
-func (s TaskStruct) PtracerCred() CredPtr { return kvm.PtrAt[Cred](s.View, 390) }
+func (s TaskStruct) PtracerCred() CredPtr { return bind.PtrAt[Cred](s.View, 390) }
 
 // HasPtracerCred reports whether the bound kernel's `struct task_struct` has member `ptracer_cred` of a type PtracerCred can read.
-func (s TaskStruct) HasPtracerCred() bool { return kvm.BindingOf(s.View).Has(390) }
+func (s TaskStruct) HasPtracerCred() bool { return bind.BindingOf(s.View).Has(390) }
 
 // RealCred is `const struct cred *real_cred;` at offset 2952, size 8.
-func (s TaskStruct) RealCred() CredPtr { return kvm.PtrAt[Cred](s.View, 391) }
+func (s TaskStruct) RealCred() CredPtr { return bind.PtrAt[Cred](s.View, 391) }
 
 // HasRealCred reports whether the bound kernel's `struct task_struct` has member `real_cred` of a type RealCred can read.
-func (s TaskStruct) HasRealCred() bool { return kvm.BindingOf(s.View).Has(391) }
+func (s TaskStruct) HasRealCred() bool { return bind.BindingOf(s.View).Has(391) }
 
 // Cred is `const struct cred *cred;` at offset 2960, size 8.
-func (s TaskStruct) Cred() CredPtr { return kvm.PtrAt[Cred](s.View, 392) }
+func (s TaskStruct) Cred() CredPtr { return bind.PtrAt[Cred](s.View, 392) }
 
 // HasCred reports whether the bound kernel's `struct task_struct` has member `cred` of a type Cred can read.
-func (s TaskStruct) HasCred() bool { return kvm.BindingOf(s.View).Has(392) }
+func (s TaskStruct) HasCred() bool { return bind.BindingOf(s.View).Has(392) }
 
 // CachedRequestedKey is `struct key *cached_requested_key;` at offset 2968, size 8.
-func (s TaskStruct) CachedRequestedKey() KeyPtr { return kvm.PtrAt[Key](s.View, 393) }
+func (s TaskStruct) CachedRequestedKey() KeyPtr { return bind.PtrAt[Key](s.View, 393) }
 
 // HasCachedRequestedKey reports whether the bound kernel's `struct task_struct` has member `cached_requested_key` of a type CachedRequestedKey can read.
-func (s TaskStruct) HasCachedRequestedKey() bool { return kvm.BindingOf(s.View).Has(393) }
+func (s TaskStruct) HasCachedRequestedKey() bool { return bind.BindingOf(s.View).Has(393) }
 
 // Comm is `char comm[16];` at offset 2976, size 16.
 // It returns false when an index is out of range.
@@ -5176,385 +5181,389 @@ func (s TaskStruct) Comm(i int) (v int8, ok bool) {
 	if i < 0 || i >= TaskStructCommLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 394, i)
+	el, ok := bind.Elem(s.View, 394, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 394)), true
+	return int8(bind.ElemUint(el, 394)), true
 }
 
 // HasComm reports whether the bound kernel's `struct task_struct` has member `comm` of a type Comm can read.
-func (s TaskStruct) HasComm() bool { return kvm.BindingOf(s.View).Has(394) }
+func (s TaskStruct) HasComm() bool { return bind.BindingOf(s.View).Has(394) }
 
 // CommBytes returns the bytes of `char comm[16]`, shared with the snapshot.
-func (s TaskStruct) CommBytes() []byte { return kvm.Raw(s.View, 394) }
+func (s TaskStruct) CommBytes() []byte { return bind.Raw(s.View, 394) }
 
 // CommString returns `char comm[16]` up to its first NUL byte.
-func (s TaskStruct) CommString() string { return kvm.Cstring(kvm.Raw(s.View, 394)) }
+func (s TaskStruct) CommString() string { return bind.Cstring(bind.Raw(s.View, 394)) }
 
 // Nameidata is `struct nameidata *nameidata;` at offset 2992, size 8.
-func (s TaskStruct) Nameidata() NameidataPtr { return kvm.PtrAt[Nameidata](s.View, 395) }
+func (s TaskStruct) Nameidata() NameidataPtr { return bind.PtrAt[Nameidata](s.View, 395) }
 
 // HasNameidata reports whether the bound kernel's `struct task_struct` has member `nameidata` of a type Nameidata can read.
-func (s TaskStruct) HasNameidata() bool { return kvm.BindingOf(s.View).Has(395) }
+func (s TaskStruct) HasNameidata() bool { return bind.BindingOf(s.View).Has(395) }
 
 // Sysvsem is `struct sysv_sem sysvsem;` at offset 3000, size 8.
-func (s TaskStruct) Sysvsem() SysvSem { return SysvSem{kvm.Sub(s.View, 396)} }
+func (s TaskStruct) Sysvsem() SysvSem { return SysvSem{bind.Sub(s.View, 396)} }
 
 // HasSysvsem reports whether the bound kernel's `struct task_struct` has member `sysvsem` of a type Sysvsem can read.
-func (s TaskStruct) HasSysvsem() bool { return kvm.BindingOf(s.View).Has(396) }
+func (s TaskStruct) HasSysvsem() bool { return bind.BindingOf(s.View).Has(396) }
 
 // Sysvshm is `struct sysv_shm sysvshm;` at offset 3008, size 16.
-func (s TaskStruct) Sysvshm() SysvShm { return SysvShm{kvm.Sub(s.View, 397)} }
+func (s TaskStruct) Sysvshm() SysvShm { return SysvShm{bind.Sub(s.View, 397)} }
 
 // HasSysvshm reports whether the bound kernel's `struct task_struct` has member `sysvshm` of a type Sysvshm can read.
-func (s TaskStruct) HasSysvshm() bool { return kvm.BindingOf(s.View).Has(397) }
+func (s TaskStruct) HasSysvshm() bool { return bind.BindingOf(s.View).Has(397) }
 
 // LastSwitchCount is `long unsigned int last_switch_count;` at offset 3024, size 8.
-func (s TaskStruct) LastSwitchCount() uint64 { return kvm.Uint(s.View, 398) }
+func (s TaskStruct) LastSwitchCount() uint64 { return bind.Uint(s.View, 398) }
 
 // HasLastSwitchCount reports whether the bound kernel's `struct task_struct` has member `last_switch_count` of a type LastSwitchCount can read.
-func (s TaskStruct) HasLastSwitchCount() bool { return kvm.BindingOf(s.View).Has(398) }
+func (s TaskStruct) HasLastSwitchCount() bool { return bind.BindingOf(s.View).Has(398) }
 
 // LastSwitchTime is `long unsigned int last_switch_time;` at offset 3032, size 8.
-func (s TaskStruct) LastSwitchTime() uint64 { return kvm.Uint(s.View, 399) }
+func (s TaskStruct) LastSwitchTime() uint64 { return bind.Uint(s.View, 399) }
 
 // HasLastSwitchTime reports whether the bound kernel's `struct task_struct` has member `last_switch_time` of a type LastSwitchTime can read.
-func (s TaskStruct) HasLastSwitchTime() bool { return kvm.BindingOf(s.View).Has(399) }
+func (s TaskStruct) HasLastSwitchTime() bool { return bind.BindingOf(s.View).Has(399) }
 
 // Fs is `struct fs_struct *fs;` at offset 3040, size 8.
-func (s TaskStruct) Fs() FsStructPtr { return kvm.PtrAt[FsStruct](s.View, 400) }
+func (s TaskStruct) Fs() FsStructPtr { return bind.PtrAt[FsStruct](s.View, 400) }
 
 // HasFs reports whether the bound kernel's `struct task_struct` has member `fs` of a type Fs can read.
-func (s TaskStruct) HasFs() bool { return kvm.BindingOf(s.View).Has(400) }
+func (s TaskStruct) HasFs() bool { return bind.BindingOf(s.View).Has(400) }
 
 // Files is `struct files_struct *files;` at offset 3048, size 8.
-func (s TaskStruct) Files() FilesStructPtr { return kvm.PtrAt[FilesStruct](s.View, 401) }
+func (s TaskStruct) Files() FilesStructPtr { return bind.PtrAt[FilesStruct](s.View, 401) }
 
 // HasFiles reports whether the bound kernel's `struct task_struct` has member `files` of a type Files can read.
-func (s TaskStruct) HasFiles() bool { return kvm.BindingOf(s.View).Has(401) }
+func (s TaskStruct) HasFiles() bool { return bind.BindingOf(s.View).Has(401) }
 
 // IOUring is `struct io_uring_task *io_uring;` at offset 3056, size 8.
-func (s TaskStruct) IOUring() IOUringTaskPtr { return kvm.PtrAt[IOUringTask](s.View, 402) }
+func (s TaskStruct) IOUring() IOUringTaskPtr { return bind.PtrAt[IOUringTask](s.View, 402) }
 
 // HasIOUring reports whether the bound kernel's `struct task_struct` has member `io_uring` of a type IOUring can read.
-func (s TaskStruct) HasIOUring() bool { return kvm.BindingOf(s.View).Has(402) }
+func (s TaskStruct) HasIOUring() bool { return bind.BindingOf(s.View).Has(402) }
 
 // Nsproxy is `struct nsproxy *nsproxy;` at offset 3064, size 8.
-func (s TaskStruct) Nsproxy() NsproxyPtr { return kvm.PtrAt[Nsproxy](s.View, 403) }
+func (s TaskStruct) Nsproxy() NsproxyPtr { return bind.PtrAt[Nsproxy](s.View, 403) }
 
 // HasNsproxy reports whether the bound kernel's `struct task_struct` has member `nsproxy` of a type Nsproxy can read.
-func (s TaskStruct) HasNsproxy() bool { return kvm.BindingOf(s.View).Has(403) }
+func (s TaskStruct) HasNsproxy() bool { return bind.BindingOf(s.View).Has(403) }
 
 // Signal is `struct signal_struct *signal;` at offset 3072, size 8.
-func (s TaskStruct) Signal() SignalStructPtr { return kvm.PtrAt[SignalStruct](s.View, 404) }
+func (s TaskStruct) Signal() SignalStructPtr { return bind.PtrAt[SignalStruct](s.View, 404) }
 
 // HasSignal reports whether the bound kernel's `struct task_struct` has member `signal` of a type Signal can read.
-func (s TaskStruct) HasSignal() bool { return kvm.BindingOf(s.View).Has(404) }
+func (s TaskStruct) HasSignal() bool { return bind.BindingOf(s.View).Has(404) }
 
 // Sighand is `struct sighand_struct *sighand;` at offset 3080, size 8.
-func (s TaskStruct) Sighand() SighandStructPtr { return kvm.PtrAt[SighandStruct](s.View, 405) }
+func (s TaskStruct) Sighand() SighandStructPtr { return bind.PtrAt[SighandStruct](s.View, 405) }
 
 // HasSighand reports whether the bound kernel's `struct task_struct` has member `sighand` of a type Sighand can read.
-func (s TaskStruct) HasSighand() bool { return kvm.BindingOf(s.View).Has(405) }
+func (s TaskStruct) HasSighand() bool { return bind.BindingOf(s.View).Has(405) }
 
 // Blocked is `sigset_t blocked;` at offset 3088, size 8.
-func (s TaskStruct) Blocked() SigsetT { return SigsetT{kvm.Sub(s.View, 406)} }
+func (s TaskStruct) Blocked() SigsetT { return SigsetT{bind.Sub(s.View, 406)} }
 
 // HasBlocked reports whether the bound kernel's `struct task_struct` has member `blocked` of a type Blocked can read.
-func (s TaskStruct) HasBlocked() bool { return kvm.BindingOf(s.View).Has(406) }
+func (s TaskStruct) HasBlocked() bool { return bind.BindingOf(s.View).Has(406) }
 
 // RealBlocked is `sigset_t real_blocked;` at offset 3096, size 8.
-func (s TaskStruct) RealBlocked() SigsetT { return SigsetT{kvm.Sub(s.View, 407)} }
+func (s TaskStruct) RealBlocked() SigsetT { return SigsetT{bind.Sub(s.View, 407)} }
 
 // HasRealBlocked reports whether the bound kernel's `struct task_struct` has member `real_blocked` of a type RealBlocked can read.
-func (s TaskStruct) HasRealBlocked() bool { return kvm.BindingOf(s.View).Has(407) }
+func (s TaskStruct) HasRealBlocked() bool { return bind.BindingOf(s.View).Has(407) }
 
 // SavedSigmask is `sigset_t saved_sigmask;` at offset 3104, size 8.
-func (s TaskStruct) SavedSigmask() SigsetT { return SigsetT{kvm.Sub(s.View, 408)} }
+func (s TaskStruct) SavedSigmask() SigsetT { return SigsetT{bind.Sub(s.View, 408)} }
 
 // HasSavedSigmask reports whether the bound kernel's `struct task_struct` has member `saved_sigmask` of a type SavedSigmask can read.
-func (s TaskStruct) HasSavedSigmask() bool { return kvm.BindingOf(s.View).Has(408) }
+func (s TaskStruct) HasSavedSigmask() bool { return bind.BindingOf(s.View).Has(408) }
 
 // Pending is `struct sigpending pending;` at offset 3112, size 24.
-func (s TaskStruct) Pending() Sigpending { return Sigpending{kvm.Sub(s.View, 409)} }
+func (s TaskStruct) Pending() Sigpending { return Sigpending{bind.Sub(s.View, 409)} }
 
 // HasPending reports whether the bound kernel's `struct task_struct` has member `pending` of a type Pending can read.
-func (s TaskStruct) HasPending() bool { return kvm.BindingOf(s.View).Has(409) }
+func (s TaskStruct) HasPending() bool { return bind.BindingOf(s.View).Has(409) }
 
 // SasSsSp is `long unsigned int sas_ss_sp;` at offset 3136, size 8.
-func (s TaskStruct) SasSsSp() uint64 { return kvm.Uint(s.View, 410) }
+func (s TaskStruct) SasSsSp() uint64 { return bind.Uint(s.View, 410) }
 
 // HasSasSsSp reports whether the bound kernel's `struct task_struct` has member `sas_ss_sp` of a type SasSsSp can read.
-func (s TaskStruct) HasSasSsSp() bool { return kvm.BindingOf(s.View).Has(410) }
+func (s TaskStruct) HasSasSsSp() bool { return bind.BindingOf(s.View).Has(410) }
 
 // SasSsSize is `size_t sas_ss_size;` at offset 3144, size 8.
-func (s TaskStruct) SasSsSize() uint64 { return kvm.Uint(s.View, 411) }
+func (s TaskStruct) SasSsSize() uint64 { return bind.Uint(s.View, 411) }
 
 // HasSasSsSize reports whether the bound kernel's `struct task_struct` has member `sas_ss_size` of a type SasSsSize can read.
-func (s TaskStruct) HasSasSsSize() bool { return kvm.BindingOf(s.View).Has(411) }
+func (s TaskStruct) HasSasSsSize() bool { return bind.BindingOf(s.View).Has(411) }
 
 // SasSsFlags is `unsigned int sas_ss_flags;` at offset 3152, size 4.
-func (s TaskStruct) SasSsFlags() uint32 { return uint32(kvm.Uint(s.View, 412)) }
+func (s TaskStruct) SasSsFlags() uint32 { return uint32(bind.Uint(s.View, 412)) }
 
 // HasSasSsFlags reports whether the bound kernel's `struct task_struct` has member `sas_ss_flags` of a type SasSsFlags can read.
-func (s TaskStruct) HasSasSsFlags() bool { return kvm.BindingOf(s.View).Has(412) }
+func (s TaskStruct) HasSasSsFlags() bool { return bind.BindingOf(s.View).Has(412) }
 
 // TaskWorks is `struct callback_head *task_works;` at offset 3160, size 8.
-func (s TaskStruct) TaskWorks() CallbackHeadPtr { return kvm.PtrAt[CallbackHead](s.View, 413) }
+func (s TaskStruct) TaskWorks() CallbackHeadPtr { return bind.PtrAt[CallbackHead](s.View, 413) }
 
 // HasTaskWorks reports whether the bound kernel's `struct task_struct` has member `task_works` of a type TaskWorks can read.
-func (s TaskStruct) HasTaskWorks() bool { return kvm.BindingOf(s.View).Has(413) }
+func (s TaskStruct) HasTaskWorks() bool { return bind.BindingOf(s.View).Has(413) }
 
 // AuditContext is `struct audit_context *audit_context;` at offset 3168, size 8.
-func (s TaskStruct) AuditContext() AuditContextPtr { return kvm.PtrAt[AuditContext](s.View, 414) }
+func (s TaskStruct) AuditContext() AuditContextPtr { return bind.PtrAt[AuditContext](s.View, 414) }
 
 // HasAuditContext reports whether the bound kernel's `struct task_struct` has member `audit_context` of a type AuditContext can read.
-func (s TaskStruct) HasAuditContext() bool { return kvm.BindingOf(s.View).Has(414) }
+func (s TaskStruct) HasAuditContext() bool { return bind.BindingOf(s.View).Has(414) }
 
 // Loginuid is `kuid_t loginuid;` at offset 3176, size 4.
-func (s TaskStruct) Loginuid() KuidT { return KuidT{kvm.Sub(s.View, 415)} }
+func (s TaskStruct) Loginuid() KuidT { return KuidT{bind.Sub(s.View, 415)} }
 
 // HasLoginuid reports whether the bound kernel's `struct task_struct` has member `loginuid` of a type Loginuid can read.
-func (s TaskStruct) HasLoginuid() bool { return kvm.BindingOf(s.View).Has(415) }
+func (s TaskStruct) HasLoginuid() bool { return bind.BindingOf(s.View).Has(415) }
 
 // Sessionid is `unsigned int sessionid;` at offset 3180, size 4.
-func (s TaskStruct) Sessionid() uint32 { return uint32(kvm.Uint(s.View, 416)) }
+func (s TaskStruct) Sessionid() uint32 { return uint32(bind.Uint(s.View, 416)) }
 
 // HasSessionid reports whether the bound kernel's `struct task_struct` has member `sessionid` of a type Sessionid can read.
-func (s TaskStruct) HasSessionid() bool { return kvm.BindingOf(s.View).Has(416) }
+func (s TaskStruct) HasSessionid() bool { return bind.BindingOf(s.View).Has(416) }
 
 // Seccomp is `struct seccomp seccomp;` at offset 3184, size 16.
-func (s TaskStruct) Seccomp() Seccomp { return Seccomp{kvm.Sub(s.View, 417)} }
+func (s TaskStruct) Seccomp() Seccomp { return Seccomp{bind.Sub(s.View, 417)} }
 
 // HasSeccomp reports whether the bound kernel's `struct task_struct` has member `seccomp` of a type Seccomp can read.
-func (s TaskStruct) HasSeccomp() bool { return kvm.BindingOf(s.View).Has(417) }
+func (s TaskStruct) HasSeccomp() bool { return bind.BindingOf(s.View).Has(417) }
 
 // SyscallDispatch is `struct syscall_user_dispatch syscall_dispatch;` at offset 3200, size 32.
 func (s TaskStruct) SyscallDispatch() SyscallUserDispatch {
-	return SyscallUserDispatch{kvm.Sub(s.View, 418)}
+	return SyscallUserDispatch{bind.Sub(s.View, 418)}
 }
 
 // HasSyscallDispatch reports whether the bound kernel's `struct task_struct` has member `syscall_dispatch` of a type SyscallDispatch can read.
-func (s TaskStruct) HasSyscallDispatch() bool { return kvm.BindingOf(s.View).Has(418) }
+func (s TaskStruct) HasSyscallDispatch() bool { return bind.BindingOf(s.View).Has(418) }
 
 // ParentExecID is `u64 parent_exec_id;` at offset 3232, size 8.
-func (s TaskStruct) ParentExecID() uint64 { return kvm.Uint(s.View, 419) }
+func (s TaskStruct) ParentExecID() uint64 { return bind.Uint(s.View, 419) }
 
 // HasParentExecID reports whether the bound kernel's `struct task_struct` has member `parent_exec_id` of a type ParentExecID can read.
-func (s TaskStruct) HasParentExecID() bool { return kvm.BindingOf(s.View).Has(419) }
+func (s TaskStruct) HasParentExecID() bool { return bind.BindingOf(s.View).Has(419) }
 
 // SelfExecID is `u64 self_exec_id;` at offset 3240, size 8.
-func (s TaskStruct) SelfExecID() uint64 { return kvm.Uint(s.View, 420) }
+func (s TaskStruct) SelfExecID() uint64 { return bind.Uint(s.View, 420) }
 
 // HasSelfExecID reports whether the bound kernel's `struct task_struct` has member `self_exec_id` of a type SelfExecID can read.
-func (s TaskStruct) HasSelfExecID() bool { return kvm.BindingOf(s.View).Has(420) }
+func (s TaskStruct) HasSelfExecID() bool { return bind.BindingOf(s.View).Has(420) }
 
 // AllocLock is `spinlock_t alloc_lock;` at offset 3248, size 4.
-func (s TaskStruct) AllocLock() Spinlock { return Spinlock{kvm.Sub(s.View, 421)} }
+func (s TaskStruct) AllocLock() Spinlock { return Spinlock{bind.Sub(s.View, 421)} }
 
 // HasAllocLock reports whether the bound kernel's `struct task_struct` has member `alloc_lock` of a type AllocLock can read.
-func (s TaskStruct) HasAllocLock() bool { return kvm.BindingOf(s.View).Has(421) }
+func (s TaskStruct) HasAllocLock() bool { return bind.BindingOf(s.View).Has(421) }
 
 // PiLock is `raw_spinlock_t pi_lock;` at offset 3252, size 4.
-func (s TaskStruct) PiLock() RawSpinlock { return RawSpinlock{kvm.Sub(s.View, 422)} }
+func (s TaskStruct) PiLock() RawSpinlock { return RawSpinlock{bind.Sub(s.View, 422)} }
 
 // HasPiLock reports whether the bound kernel's `struct task_struct` has member `pi_lock` of a type PiLock can read.
-func (s TaskStruct) HasPiLock() bool { return kvm.BindingOf(s.View).Has(422) }
+func (s TaskStruct) HasPiLock() bool { return bind.BindingOf(s.View).Has(422) }
 
 // WakeQ is `struct wake_q_node wake_q;` at offset 3256, size 8.
-func (s TaskStruct) WakeQ() WakeQNode { return WakeQNode{kvm.Sub(s.View, 423)} }
+func (s TaskStruct) WakeQ() WakeQNode { return WakeQNode{bind.Sub(s.View, 423)} }
 
 // HasWakeQ reports whether the bound kernel's `struct task_struct` has member `wake_q` of a type WakeQ can read.
-func (s TaskStruct) HasWakeQ() bool { return kvm.BindingOf(s.View).Has(423) }
+func (s TaskStruct) HasWakeQ() bool { return bind.BindingOf(s.View).Has(423) }
 
 // PiWaiters is `struct rb_root_cached pi_waiters;` at offset 3264, size 16.
-func (s TaskStruct) PiWaiters() RbRootCached { return RbRootCached{kvm.Sub(s.View, 424)} }
+func (s TaskStruct) PiWaiters() RbRootCached { return RbRootCached{bind.Sub(s.View, 424)} }
 
 // HasPiWaiters reports whether the bound kernel's `struct task_struct` has member `pi_waiters` of a type PiWaiters can read.
-func (s TaskStruct) HasPiWaiters() bool { return kvm.BindingOf(s.View).Has(424) }
+func (s TaskStruct) HasPiWaiters() bool { return bind.BindingOf(s.View).Has(424) }
 
 // PiTopTask is `struct task_struct *pi_top_task;` at offset 3280, size 8.
-func (s TaskStruct) PiTopTask() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 425) }
+func (s TaskStruct) PiTopTask() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 425) }
 
 // HasPiTopTask reports whether the bound kernel's `struct task_struct` has member `pi_top_task` of a type PiTopTask can read.
-func (s TaskStruct) HasPiTopTask() bool { return kvm.BindingOf(s.View).Has(425) }
+func (s TaskStruct) HasPiTopTask() bool { return bind.BindingOf(s.View).Has(425) }
 
 // PiBlockedOn is `struct rt_mutex_waiter *pi_blocked_on;` at offset 3288, size 8.
-func (s TaskStruct) PiBlockedOn() RtMutexWaiterPtr { return kvm.PtrAt[RtMutexWaiter](s.View, 426) }
+func (s TaskStruct) PiBlockedOn() RtMutexWaiterPtr { return bind.PtrAt[RtMutexWaiter](s.View, 426) }
 
 // HasPiBlockedOn reports whether the bound kernel's `struct task_struct` has member `pi_blocked_on` of a type PiBlockedOn can read.
-func (s TaskStruct) HasPiBlockedOn() bool { return kvm.BindingOf(s.View).Has(426) }
+func (s TaskStruct) HasPiBlockedOn() bool { return bind.BindingOf(s.View).Has(426) }
 
 // JournalInfo is `void *journal_info;` at offset 3296, size 8.
-func (s TaskStruct) JournalInfo() uint64 { return kvm.Uint(s.View, 427) }
+func (s TaskStruct) JournalInfo() uint64 { return bind.Uint(s.View, 427) }
 
 // HasJournalInfo reports whether the bound kernel's `struct task_struct` has member `journal_info` of a type JournalInfo can read.
-func (s TaskStruct) HasJournalInfo() bool { return kvm.BindingOf(s.View).Has(427) }
+func (s TaskStruct) HasJournalInfo() bool { return bind.BindingOf(s.View).Has(427) }
 
 // BioList is `struct bio_list *bio_list;` at offset 3304, size 8.
-func (s TaskStruct) BioList() BioListPtr { return kvm.PtrAt[BioList](s.View, 428) }
+func (s TaskStruct) BioList() BioListPtr { return bind.PtrAt[BioList](s.View, 428) }
 
 // HasBioList reports whether the bound kernel's `struct task_struct` has member `bio_list` of a type BioList can read.
-func (s TaskStruct) HasBioList() bool { return kvm.BindingOf(s.View).Has(428) }
+func (s TaskStruct) HasBioList() bool { return bind.BindingOf(s.View).Has(428) }
 
 // Plug is `struct blk_plug *plug;` at offset 3312, size 8.
-func (s TaskStruct) Plug() BlkPlugPtr { return kvm.PtrAt[BlkPlug](s.View, 429) }
+func (s TaskStruct) Plug() BlkPlugPtr { return bind.PtrAt[BlkPlug](s.View, 429) }
 
 // HasPlug reports whether the bound kernel's `struct task_struct` has member `plug` of a type Plug can read.
-func (s TaskStruct) HasPlug() bool { return kvm.BindingOf(s.View).Has(429) }
+func (s TaskStruct) HasPlug() bool { return bind.BindingOf(s.View).Has(429) }
 
 // ReclaimState is `struct reclaim_state *reclaim_state;` at offset 3320, size 8.
-func (s TaskStruct) ReclaimState() ReclaimStatePtr { return kvm.PtrAt[ReclaimState](s.View, 430) }
+func (s TaskStruct) ReclaimState() ReclaimStatePtr { return bind.PtrAt[ReclaimState](s.View, 430) }
 
 // HasReclaimState reports whether the bound kernel's `struct task_struct` has member `reclaim_state` of a type ReclaimState can read.
-func (s TaskStruct) HasReclaimState() bool { return kvm.BindingOf(s.View).Has(430) }
+func (s TaskStruct) HasReclaimState() bool { return bind.BindingOf(s.View).Has(430) }
 
 // BackingDevInfo is `struct backing_dev_info *backing_dev_info;` at offset 3328, size 8.
-func (s TaskStruct) BackingDevInfo() BackingDevInfoPtr { return kvm.PtrAt[BackingDevInfo](s.View, 431) }
+func (s TaskStruct) BackingDevInfo() BackingDevInfoPtr {
+	return bind.PtrAt[BackingDevInfo](s.View, 431)
+}
 
 // HasBackingDevInfo reports whether the bound kernel's `struct task_struct` has member `backing_dev_info` of a type BackingDevInfo can read.
-func (s TaskStruct) HasBackingDevInfo() bool { return kvm.BindingOf(s.View).Has(431) }
+func (s TaskStruct) HasBackingDevInfo() bool { return bind.BindingOf(s.View).Has(431) }
 
 // IOContext is `struct io_context *io_context;` at offset 3336, size 8.
-func (s TaskStruct) IOContext() IOContextPtr { return kvm.PtrAt[IOContext](s.View, 432) }
+func (s TaskStruct) IOContext() IOContextPtr { return bind.PtrAt[IOContext](s.View, 432) }
 
 // HasIOContext reports whether the bound kernel's `struct task_struct` has member `io_context` of a type IOContext can read.
-func (s TaskStruct) HasIOContext() bool { return kvm.BindingOf(s.View).Has(432) }
+func (s TaskStruct) HasIOContext() bool { return bind.BindingOf(s.View).Has(432) }
 
 // CaptureControl is `struct capture_control *capture_control;` at offset 3344, size 8.
-func (s TaskStruct) CaptureControl() CaptureControlPtr { return kvm.PtrAt[CaptureControl](s.View, 433) }
+func (s TaskStruct) CaptureControl() CaptureControlPtr {
+	return bind.PtrAt[CaptureControl](s.View, 433)
+}
 
 // HasCaptureControl reports whether the bound kernel's `struct task_struct` has member `capture_control` of a type CaptureControl can read.
-func (s TaskStruct) HasCaptureControl() bool { return kvm.BindingOf(s.View).Has(433) }
+func (s TaskStruct) HasCaptureControl() bool { return bind.BindingOf(s.View).Has(433) }
 
 // PtraceMessage is `long unsigned int ptrace_message;` at offset 3352, size 8.
-func (s TaskStruct) PtraceMessage() uint64 { return kvm.Uint(s.View, 434) }
+func (s TaskStruct) PtraceMessage() uint64 { return bind.Uint(s.View, 434) }
 
 // HasPtraceMessage reports whether the bound kernel's `struct task_struct` has member `ptrace_message` of a type PtraceMessage can read.
-func (s TaskStruct) HasPtraceMessage() bool { return kvm.BindingOf(s.View).Has(434) }
+func (s TaskStruct) HasPtraceMessage() bool { return bind.BindingOf(s.View).Has(434) }
 
 // LastSiginfo is `kernel_siginfo_t *last_siginfo;` at offset 3360, size 8.
-func (s TaskStruct) LastSiginfo() KernelSiginfoPtr { return kvm.PtrAt[KernelSiginfo](s.View, 435) }
+func (s TaskStruct) LastSiginfo() KernelSiginfoPtr { return bind.PtrAt[KernelSiginfo](s.View, 435) }
 
 // HasLastSiginfo reports whether the bound kernel's `struct task_struct` has member `last_siginfo` of a type LastSiginfo can read.
-func (s TaskStruct) HasLastSiginfo() bool { return kvm.BindingOf(s.View).Has(435) }
+func (s TaskStruct) HasLastSiginfo() bool { return bind.BindingOf(s.View).Has(435) }
 
 // Ioac is `struct task_io_accounting ioac;` at offset 3368, size 56.
-func (s TaskStruct) Ioac() TaskIOAccounting { return TaskIOAccounting{kvm.Sub(s.View, 436)} }
+func (s TaskStruct) Ioac() TaskIOAccounting { return TaskIOAccounting{bind.Sub(s.View, 436)} }
 
 // HasIoac reports whether the bound kernel's `struct task_struct` has member `ioac` of a type Ioac can read.
-func (s TaskStruct) HasIoac() bool { return kvm.BindingOf(s.View).Has(436) }
+func (s TaskStruct) HasIoac() bool { return bind.BindingOf(s.View).Has(436) }
 
 // PsiFlags is `unsigned int psi_flags;` at offset 3424, size 4.
-func (s TaskStruct) PsiFlags() uint32 { return uint32(kvm.Uint(s.View, 437)) }
+func (s TaskStruct) PsiFlags() uint32 { return uint32(bind.Uint(s.View, 437)) }
 
 // HasPsiFlags reports whether the bound kernel's `struct task_struct` has member `psi_flags` of a type PsiFlags can read.
-func (s TaskStruct) HasPsiFlags() bool { return kvm.BindingOf(s.View).Has(437) }
+func (s TaskStruct) HasPsiFlags() bool { return bind.BindingOf(s.View).Has(437) }
 
 // AcctRssMem1 is `u64 acct_rss_mem1;` at offset 3432, size 8.
-func (s TaskStruct) AcctRssMem1() uint64 { return kvm.Uint(s.View, 438) }
+func (s TaskStruct) AcctRssMem1() uint64 { return bind.Uint(s.View, 438) }
 
 // HasAcctRssMem1 reports whether the bound kernel's `struct task_struct` has member `acct_rss_mem1` of a type AcctRssMem1 can read.
-func (s TaskStruct) HasAcctRssMem1() bool { return kvm.BindingOf(s.View).Has(438) }
+func (s TaskStruct) HasAcctRssMem1() bool { return bind.BindingOf(s.View).Has(438) }
 
 // AcctVmMem1 is `u64 acct_vm_mem1;` at offset 3440, size 8.
-func (s TaskStruct) AcctVmMem1() uint64 { return kvm.Uint(s.View, 439) }
+func (s TaskStruct) AcctVmMem1() uint64 { return bind.Uint(s.View, 439) }
 
 // HasAcctVmMem1 reports whether the bound kernel's `struct task_struct` has member `acct_vm_mem1` of a type AcctVmMem1 can read.
-func (s TaskStruct) HasAcctVmMem1() bool { return kvm.BindingOf(s.View).Has(439) }
+func (s TaskStruct) HasAcctVmMem1() bool { return bind.BindingOf(s.View).Has(439) }
 
 // AcctTimexpd is `u64 acct_timexpd;` at offset 3448, size 8.
-func (s TaskStruct) AcctTimexpd() uint64 { return kvm.Uint(s.View, 440) }
+func (s TaskStruct) AcctTimexpd() uint64 { return bind.Uint(s.View, 440) }
 
 // HasAcctTimexpd reports whether the bound kernel's `struct task_struct` has member `acct_timexpd` of a type AcctTimexpd can read.
-func (s TaskStruct) HasAcctTimexpd() bool { return kvm.BindingOf(s.View).Has(440) }
+func (s TaskStruct) HasAcctTimexpd() bool { return bind.BindingOf(s.View).Has(440) }
 
 // MemsAllowed is `nodemask_t mems_allowed;` at offset 3456, size 128.
-func (s TaskStruct) MemsAllowed() NodemaskT { return NodemaskT{kvm.Sub(s.View, 441)} }
+func (s TaskStruct) MemsAllowed() NodemaskT { return NodemaskT{bind.Sub(s.View, 441)} }
 
 // HasMemsAllowed reports whether the bound kernel's `struct task_struct` has member `mems_allowed` of a type MemsAllowed can read.
-func (s TaskStruct) HasMemsAllowed() bool { return kvm.BindingOf(s.View).Has(441) }
+func (s TaskStruct) HasMemsAllowed() bool { return bind.BindingOf(s.View).Has(441) }
 
 // MemsAllowedSeq is `seqcount_spinlock_t mems_allowed_seq;` at offset 3584, size 4.
-func (s TaskStruct) MemsAllowedSeq() SeqcountSpinlock { return SeqcountSpinlock{kvm.Sub(s.View, 442)} }
+func (s TaskStruct) MemsAllowedSeq() SeqcountSpinlock { return SeqcountSpinlock{bind.Sub(s.View, 442)} }
 
 // HasMemsAllowedSeq reports whether the bound kernel's `struct task_struct` has member `mems_allowed_seq` of a type MemsAllowedSeq can read.
-func (s TaskStruct) HasMemsAllowedSeq() bool { return kvm.BindingOf(s.View).Has(442) }
+func (s TaskStruct) HasMemsAllowedSeq() bool { return bind.BindingOf(s.View).Has(442) }
 
 // CpusetMemSpreadRotor is `int cpuset_mem_spread_rotor;` at offset 3588, size 4.
-func (s TaskStruct) CpusetMemSpreadRotor() int32 { return int32(kvm.Uint(s.View, 443)) }
+func (s TaskStruct) CpusetMemSpreadRotor() int32 { return int32(bind.Uint(s.View, 443)) }
 
 // HasCpusetMemSpreadRotor reports whether the bound kernel's `struct task_struct` has member `cpuset_mem_spread_rotor` of a type CpusetMemSpreadRotor can read.
-func (s TaskStruct) HasCpusetMemSpreadRotor() bool { return kvm.BindingOf(s.View).Has(443) }
+func (s TaskStruct) HasCpusetMemSpreadRotor() bool { return bind.BindingOf(s.View).Has(443) }
 
 // CpusetSlabSpreadRotor is `int cpuset_slab_spread_rotor;` at offset 3592, size 4.
-func (s TaskStruct) CpusetSlabSpreadRotor() int32 { return int32(kvm.Uint(s.View, 444)) }
+func (s TaskStruct) CpusetSlabSpreadRotor() int32 { return int32(bind.Uint(s.View, 444)) }
 
 // HasCpusetSlabSpreadRotor reports whether the bound kernel's `struct task_struct` has member `cpuset_slab_spread_rotor` of a type CpusetSlabSpreadRotor can read.
-func (s TaskStruct) HasCpusetSlabSpreadRotor() bool { return kvm.BindingOf(s.View).Has(444) }
+func (s TaskStruct) HasCpusetSlabSpreadRotor() bool { return bind.BindingOf(s.View).Has(444) }
 
 // Cgroups is `struct css_set *cgroups;` at offset 3600, size 8.
-func (s TaskStruct) Cgroups() CssSetPtr { return kvm.PtrAt[CssSet](s.View, 445) }
+func (s TaskStruct) Cgroups() CssSetPtr { return bind.PtrAt[CssSet](s.View, 445) }
 
 // HasCgroups reports whether the bound kernel's `struct task_struct` has member `cgroups` of a type Cgroups can read.
-func (s TaskStruct) HasCgroups() bool { return kvm.BindingOf(s.View).Has(445) }
+func (s TaskStruct) HasCgroups() bool { return bind.BindingOf(s.View).Has(445) }
 
 // CgList is `struct list_head cg_list;` at offset 3608, size 16.
-func (s TaskStruct) CgList() ListHead { return ListHead{kvm.Sub(s.View, 446)} }
+func (s TaskStruct) CgList() ListHead { return ListHead{bind.Sub(s.View, 446)} }
 
 // HasCgList reports whether the bound kernel's `struct task_struct` has member `cg_list` of a type CgList can read.
-func (s TaskStruct) HasCgList() bool { return kvm.BindingOf(s.View).Has(446) }
+func (s TaskStruct) HasCgList() bool { return bind.BindingOf(s.View).Has(446) }
 
 // Closid is `u32 closid;` at offset 3624, size 4.
-func (s TaskStruct) Closid() uint32 { return uint32(kvm.Uint(s.View, 447)) }
+func (s TaskStruct) Closid() uint32 { return uint32(bind.Uint(s.View, 447)) }
 
 // HasClosid reports whether the bound kernel's `struct task_struct` has member `closid` of a type Closid can read.
-func (s TaskStruct) HasClosid() bool { return kvm.BindingOf(s.View).Has(447) }
+func (s TaskStruct) HasClosid() bool { return bind.BindingOf(s.View).Has(447) }
 
 // Rmid is `u32 rmid;` at offset 3628, size 4.
-func (s TaskStruct) Rmid() uint32 { return uint32(kvm.Uint(s.View, 448)) }
+func (s TaskStruct) Rmid() uint32 { return uint32(bind.Uint(s.View, 448)) }
 
 // HasRmid reports whether the bound kernel's `struct task_struct` has member `rmid` of a type Rmid can read.
-func (s TaskStruct) HasRmid() bool { return kvm.BindingOf(s.View).Has(448) }
+func (s TaskStruct) HasRmid() bool { return bind.BindingOf(s.View).Has(448) }
 
 // RobustList is `struct robust_list_head *robust_list;` at offset 3632, size 8.
-func (s TaskStruct) RobustList() RobustListHeadPtr { return kvm.PtrAt[RobustListHead](s.View, 449) }
+func (s TaskStruct) RobustList() RobustListHeadPtr { return bind.PtrAt[RobustListHead](s.View, 449) }
 
 // HasRobustList reports whether the bound kernel's `struct task_struct` has member `robust_list` of a type RobustList can read.
-func (s TaskStruct) HasRobustList() bool { return kvm.BindingOf(s.View).Has(449) }
+func (s TaskStruct) HasRobustList() bool { return bind.BindingOf(s.View).Has(449) }
 
 // CompatRobustList is `struct compat_robust_list_head *compat_robust_list;` at offset 3640, size 8.
 func (s TaskStruct) CompatRobustList() CompatRobustListHeadPtr {
-	return kvm.PtrAt[CompatRobustListHead](s.View, 450)
+	return bind.PtrAt[CompatRobustListHead](s.View, 450)
 }
 
 // HasCompatRobustList reports whether the bound kernel's `struct task_struct` has member `compat_robust_list` of a type CompatRobustList can read.
-func (s TaskStruct) HasCompatRobustList() bool { return kvm.BindingOf(s.View).Has(450) }
+func (s TaskStruct) HasCompatRobustList() bool { return bind.BindingOf(s.View).Has(450) }
 
 // PiStateList is `struct list_head pi_state_list;` at offset 3648, size 16.
-func (s TaskStruct) PiStateList() ListHead { return ListHead{kvm.Sub(s.View, 451)} }
+func (s TaskStruct) PiStateList() ListHead { return ListHead{bind.Sub(s.View, 451)} }
 
 // HasPiStateList reports whether the bound kernel's `struct task_struct` has member `pi_state_list` of a type PiStateList can read.
-func (s TaskStruct) HasPiStateList() bool { return kvm.BindingOf(s.View).Has(451) }
+func (s TaskStruct) HasPiStateList() bool { return bind.BindingOf(s.View).Has(451) }
 
 // PiStateCache is `struct futex_pi_state *pi_state_cache;` at offset 3664, size 8.
-func (s TaskStruct) PiStateCache() FutexPiStatePtr { return kvm.PtrAt[FutexPiState](s.View, 452) }
+func (s TaskStruct) PiStateCache() FutexPiStatePtr { return bind.PtrAt[FutexPiState](s.View, 452) }
 
 // HasPiStateCache reports whether the bound kernel's `struct task_struct` has member `pi_state_cache` of a type PiStateCache can read.
-func (s TaskStruct) HasPiStateCache() bool { return kvm.BindingOf(s.View).Has(452) }
+func (s TaskStruct) HasPiStateCache() bool { return bind.BindingOf(s.View).Has(452) }
 
 // FutexExitMutex is `struct mutex futex_exit_mutex;` at offset 3672, size 32.
-func (s TaskStruct) FutexExitMutex() Mutex { return Mutex{kvm.Sub(s.View, 453)} }
+func (s TaskStruct) FutexExitMutex() Mutex { return Mutex{bind.Sub(s.View, 453)} }
 
 // HasFutexExitMutex reports whether the bound kernel's `struct task_struct` has member `futex_exit_mutex` of a type FutexExitMutex can read.
-func (s TaskStruct) HasFutexExitMutex() bool { return kvm.BindingOf(s.View).Has(453) }
+func (s TaskStruct) HasFutexExitMutex() bool { return bind.BindingOf(s.View).Has(453) }
 
 // FutexState is `unsigned int futex_state;` at offset 3704, size 4.
-func (s TaskStruct) FutexState() uint32 { return uint32(kvm.Uint(s.View, 454)) }
+func (s TaskStruct) FutexState() uint32 { return uint32(bind.Uint(s.View, 454)) }
 
 // HasFutexState reports whether the bound kernel's `struct task_struct` has member `futex_state` of a type FutexState can read.
-func (s TaskStruct) HasFutexState() bool { return kvm.BindingOf(s.View).Has(454) }
+func (s TaskStruct) HasFutexState() bool { return bind.BindingOf(s.View).Has(454) }
 
 // PerfEventCtxp is `struct perf_event_context *perf_event_ctxp[2];` at offset 3712, size 16.
 // It returns false when an index is out of range.
@@ -5562,117 +5571,117 @@ func (s TaskStruct) PerfEventCtxp(i int) (v PerfEventContextPtr, ok bool) {
 	if i < 0 || i >= TaskStructPerfEventCtxpLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 455, i)
+	el, ok := bind.Elem(s.View, 455, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemPtr[PerfEventContext](el), true
+	return bind.ElemPtr[PerfEventContext](el), true
 }
 
 // HasPerfEventCtxp reports whether the bound kernel's `struct task_struct` has member `perf_event_ctxp` of a type PerfEventCtxp can read.
-func (s TaskStruct) HasPerfEventCtxp() bool { return kvm.BindingOf(s.View).Has(455) }
+func (s TaskStruct) HasPerfEventCtxp() bool { return bind.BindingOf(s.View).Has(455) }
 
 // PerfEventMutex is `struct mutex perf_event_mutex;` at offset 3728, size 32.
-func (s TaskStruct) PerfEventMutex() Mutex { return Mutex{kvm.Sub(s.View, 456)} }
+func (s TaskStruct) PerfEventMutex() Mutex { return Mutex{bind.Sub(s.View, 456)} }
 
 // HasPerfEventMutex reports whether the bound kernel's `struct task_struct` has member `perf_event_mutex` of a type PerfEventMutex can read.
-func (s TaskStruct) HasPerfEventMutex() bool { return kvm.BindingOf(s.View).Has(456) }
+func (s TaskStruct) HasPerfEventMutex() bool { return bind.BindingOf(s.View).Has(456) }
 
 // PerfEventList is `struct list_head perf_event_list;` at offset 3760, size 16.
-func (s TaskStruct) PerfEventList() ListHead { return ListHead{kvm.Sub(s.View, 457)} }
+func (s TaskStruct) PerfEventList() ListHead { return ListHead{bind.Sub(s.View, 457)} }
 
 // HasPerfEventList reports whether the bound kernel's `struct task_struct` has member `perf_event_list` of a type PerfEventList can read.
-func (s TaskStruct) HasPerfEventList() bool { return kvm.BindingOf(s.View).Has(457) }
+func (s TaskStruct) HasPerfEventList() bool { return bind.BindingOf(s.View).Has(457) }
 
 // Mempolicy is `struct mempolicy *mempolicy;` at offset 3776, size 8.
-func (s TaskStruct) Mempolicy() MempolicyPtr { return kvm.PtrAt[Mempolicy](s.View, 458) }
+func (s TaskStruct) Mempolicy() MempolicyPtr { return bind.PtrAt[Mempolicy](s.View, 458) }
 
 // HasMempolicy reports whether the bound kernel's `struct task_struct` has member `mempolicy` of a type Mempolicy can read.
-func (s TaskStruct) HasMempolicy() bool { return kvm.BindingOf(s.View).Has(458) }
+func (s TaskStruct) HasMempolicy() bool { return bind.BindingOf(s.View).Has(458) }
 
 // IlPrev is `short int il_prev;` at offset 3784, size 2.
-func (s TaskStruct) IlPrev() int16 { return int16(kvm.Uint(s.View, 459)) }
+func (s TaskStruct) IlPrev() int16 { return int16(bind.Uint(s.View, 459)) }
 
 // HasIlPrev reports whether the bound kernel's `struct task_struct` has member `il_prev` of a type IlPrev can read.
-func (s TaskStruct) HasIlPrev() bool { return kvm.BindingOf(s.View).Has(459) }
+func (s TaskStruct) HasIlPrev() bool { return bind.BindingOf(s.View).Has(459) }
 
 // PrefNodeFork is `short int pref_node_fork;` at offset 3786, size 2.
-func (s TaskStruct) PrefNodeFork() int16 { return int16(kvm.Uint(s.View, 460)) }
+func (s TaskStruct) PrefNodeFork() int16 { return int16(bind.Uint(s.View, 460)) }
 
 // HasPrefNodeFork reports whether the bound kernel's `struct task_struct` has member `pref_node_fork` of a type PrefNodeFork can read.
-func (s TaskStruct) HasPrefNodeFork() bool { return kvm.BindingOf(s.View).Has(460) }
+func (s TaskStruct) HasPrefNodeFork() bool { return bind.BindingOf(s.View).Has(460) }
 
 // NumaScanSeq is `int numa_scan_seq;` at offset 3788, size 4.
-func (s TaskStruct) NumaScanSeq() int32 { return int32(kvm.Uint(s.View, 461)) }
+func (s TaskStruct) NumaScanSeq() int32 { return int32(bind.Uint(s.View, 461)) }
 
 // HasNumaScanSeq reports whether the bound kernel's `struct task_struct` has member `numa_scan_seq` of a type NumaScanSeq can read.
-func (s TaskStruct) HasNumaScanSeq() bool { return kvm.BindingOf(s.View).Has(461) }
+func (s TaskStruct) HasNumaScanSeq() bool { return bind.BindingOf(s.View).Has(461) }
 
 // NumaScanPeriod is `unsigned int numa_scan_period;` at offset 3792, size 4.
-func (s TaskStruct) NumaScanPeriod() uint32 { return uint32(kvm.Uint(s.View, 462)) }
+func (s TaskStruct) NumaScanPeriod() uint32 { return uint32(bind.Uint(s.View, 462)) }
 
 // HasNumaScanPeriod reports whether the bound kernel's `struct task_struct` has member `numa_scan_period` of a type NumaScanPeriod can read.
-func (s TaskStruct) HasNumaScanPeriod() bool { return kvm.BindingOf(s.View).Has(462) }
+func (s TaskStruct) HasNumaScanPeriod() bool { return bind.BindingOf(s.View).Has(462) }
 
 // NumaScanPeriodMax is `unsigned int numa_scan_period_max;` at offset 3796, size 4.
-func (s TaskStruct) NumaScanPeriodMax() uint32 { return uint32(kvm.Uint(s.View, 463)) }
+func (s TaskStruct) NumaScanPeriodMax() uint32 { return uint32(bind.Uint(s.View, 463)) }
 
 // HasNumaScanPeriodMax reports whether the bound kernel's `struct task_struct` has member `numa_scan_period_max` of a type NumaScanPeriodMax can read.
-func (s TaskStruct) HasNumaScanPeriodMax() bool { return kvm.BindingOf(s.View).Has(463) }
+func (s TaskStruct) HasNumaScanPeriodMax() bool { return bind.BindingOf(s.View).Has(463) }
 
 // NumaPreferredNid is `int numa_preferred_nid;` at offset 3800, size 4.
-func (s TaskStruct) NumaPreferredNid() int32 { return int32(kvm.Uint(s.View, 464)) }
+func (s TaskStruct) NumaPreferredNid() int32 { return int32(bind.Uint(s.View, 464)) }
 
 // HasNumaPreferredNid reports whether the bound kernel's `struct task_struct` has member `numa_preferred_nid` of a type NumaPreferredNid can read.
-func (s TaskStruct) HasNumaPreferredNid() bool { return kvm.BindingOf(s.View).Has(464) }
+func (s TaskStruct) HasNumaPreferredNid() bool { return bind.BindingOf(s.View).Has(464) }
 
 // NumaMigrateRetry is `long unsigned int numa_migrate_retry;` at offset 3808, size 8.
-func (s TaskStruct) NumaMigrateRetry() uint64 { return kvm.Uint(s.View, 465) }
+func (s TaskStruct) NumaMigrateRetry() uint64 { return bind.Uint(s.View, 465) }
 
 // HasNumaMigrateRetry reports whether the bound kernel's `struct task_struct` has member `numa_migrate_retry` of a type NumaMigrateRetry can read.
-func (s TaskStruct) HasNumaMigrateRetry() bool { return kvm.BindingOf(s.View).Has(465) }
+func (s TaskStruct) HasNumaMigrateRetry() bool { return bind.BindingOf(s.View).Has(465) }
 
 // NodeStamp is `u64 node_stamp;` at offset 3816, size 8.
-func (s TaskStruct) NodeStamp() uint64 { return kvm.Uint(s.View, 466) }
+func (s TaskStruct) NodeStamp() uint64 { return bind.Uint(s.View, 466) }
 
 // HasNodeStamp reports whether the bound kernel's `struct task_struct` has member `node_stamp` of a type NodeStamp can read.
-func (s TaskStruct) HasNodeStamp() bool { return kvm.BindingOf(s.View).Has(466) }
+func (s TaskStruct) HasNodeStamp() bool { return bind.BindingOf(s.View).Has(466) }
 
 // LastTaskNumaPlacement is `u64 last_task_numa_placement;` at offset 3824, size 8.
-func (s TaskStruct) LastTaskNumaPlacement() uint64 { return kvm.Uint(s.View, 467) }
+func (s TaskStruct) LastTaskNumaPlacement() uint64 { return bind.Uint(s.View, 467) }
 
 // HasLastTaskNumaPlacement reports whether the bound kernel's `struct task_struct` has member `last_task_numa_placement` of a type LastTaskNumaPlacement can read.
-func (s TaskStruct) HasLastTaskNumaPlacement() bool { return kvm.BindingOf(s.View).Has(467) }
+func (s TaskStruct) HasLastTaskNumaPlacement() bool { return bind.BindingOf(s.View).Has(467) }
 
 // LastSumExecRuntime is `u64 last_sum_exec_runtime;` at offset 3832, size 8.
-func (s TaskStruct) LastSumExecRuntime() uint64 { return kvm.Uint(s.View, 468) }
+func (s TaskStruct) LastSumExecRuntime() uint64 { return bind.Uint(s.View, 468) }
 
 // HasLastSumExecRuntime reports whether the bound kernel's `struct task_struct` has member `last_sum_exec_runtime` of a type LastSumExecRuntime can read.
-func (s TaskStruct) HasLastSumExecRuntime() bool { return kvm.BindingOf(s.View).Has(468) }
+func (s TaskStruct) HasLastSumExecRuntime() bool { return bind.BindingOf(s.View).Has(468) }
 
 // NumaWork is `struct callback_head numa_work;` at offset 3840, size 16.
-func (s TaskStruct) NumaWork() CallbackHead { return CallbackHead{kvm.Sub(s.View, 469)} }
+func (s TaskStruct) NumaWork() CallbackHead { return CallbackHead{bind.Sub(s.View, 469)} }
 
 // HasNumaWork reports whether the bound kernel's `struct task_struct` has member `numa_work` of a type NumaWork can read.
-func (s TaskStruct) HasNumaWork() bool { return kvm.BindingOf(s.View).Has(469) }
+func (s TaskStruct) HasNumaWork() bool { return bind.BindingOf(s.View).Has(469) }
 
 // NumaGroup is `struct numa_group *numa_group;` at offset 3856, size 8.
-func (s TaskStruct) NumaGroup() NumaGroupPtr { return kvm.PtrAt[NumaGroup](s.View, 470) }
+func (s TaskStruct) NumaGroup() NumaGroupPtr { return bind.PtrAt[NumaGroup](s.View, 470) }
 
 // HasNumaGroup reports whether the bound kernel's `struct task_struct` has member `numa_group` of a type NumaGroup can read.
-func (s TaskStruct) HasNumaGroup() bool { return kvm.BindingOf(s.View).Has(470) }
+func (s TaskStruct) HasNumaGroup() bool { return bind.BindingOf(s.View).Has(470) }
 
 // NumaFaults is `long unsigned int *numa_faults;` at offset 3864, size 8.
-func (s TaskStruct) NumaFaults() uint64 { return kvm.Uint(s.View, 471) }
+func (s TaskStruct) NumaFaults() uint64 { return bind.Uint(s.View, 471) }
 
 // HasNumaFaults reports whether the bound kernel's `struct task_struct` has member `numa_faults` of a type NumaFaults can read.
-func (s TaskStruct) HasNumaFaults() bool { return kvm.BindingOf(s.View).Has(471) }
+func (s TaskStruct) HasNumaFaults() bool { return bind.BindingOf(s.View).Has(471) }
 
 // TotalNumaFaults is `long unsigned int total_numa_faults;` at offset 3872, size 8.
-func (s TaskStruct) TotalNumaFaults() uint64 { return kvm.Uint(s.View, 472) }
+func (s TaskStruct) TotalNumaFaults() uint64 { return bind.Uint(s.View, 472) }
 
 // HasTotalNumaFaults reports whether the bound kernel's `struct task_struct` has member `total_numa_faults` of a type TotalNumaFaults can read.
-func (s TaskStruct) HasTotalNumaFaults() bool { return kvm.BindingOf(s.View).Has(472) }
+func (s TaskStruct) HasTotalNumaFaults() bool { return bind.BindingOf(s.View).Has(472) }
 
 // NumaFaultsLocality is `long unsigned int numa_faults_locality[3];` at offset 3880, size 24.
 // It returns false when an index is out of range.
@@ -5680,291 +5689,291 @@ func (s TaskStruct) NumaFaultsLocality(i int) (v uint64, ok bool) {
 	if i < 0 || i >= TaskStructNumaFaultsLocalityLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 473, i)
+	el, ok := bind.Elem(s.View, 473, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 473), true
+	return bind.ElemUint(el, 473), true
 }
 
 // HasNumaFaultsLocality reports whether the bound kernel's `struct task_struct` has member `numa_faults_locality` of a type NumaFaultsLocality can read.
-func (s TaskStruct) HasNumaFaultsLocality() bool { return kvm.BindingOf(s.View).Has(473) }
+func (s TaskStruct) HasNumaFaultsLocality() bool { return bind.BindingOf(s.View).Has(473) }
 
 // NumaPagesMigrated is `long unsigned int numa_pages_migrated;` at offset 3904, size 8.
-func (s TaskStruct) NumaPagesMigrated() uint64 { return kvm.Uint(s.View, 474) }
+func (s TaskStruct) NumaPagesMigrated() uint64 { return bind.Uint(s.View, 474) }
 
 // HasNumaPagesMigrated reports whether the bound kernel's `struct task_struct` has member `numa_pages_migrated` of a type NumaPagesMigrated can read.
-func (s TaskStruct) HasNumaPagesMigrated() bool { return kvm.BindingOf(s.View).Has(474) }
+func (s TaskStruct) HasNumaPagesMigrated() bool { return bind.BindingOf(s.View).Has(474) }
 
 // Rseq is `struct rseq *rseq;` at offset 3912, size 8.
-func (s TaskStruct) Rseq() RseqPtr { return kvm.PtrAt[Rseq](s.View, 475) }
+func (s TaskStruct) Rseq() RseqPtr { return bind.PtrAt[Rseq](s.View, 475) }
 
 // HasRseq reports whether the bound kernel's `struct task_struct` has member `rseq` of a type Rseq can read.
-func (s TaskStruct) HasRseq() bool { return kvm.BindingOf(s.View).Has(475) }
+func (s TaskStruct) HasRseq() bool { return bind.BindingOf(s.View).Has(475) }
 
 // RseqSig is `u32 rseq_sig;` at offset 3920, size 4.
-func (s TaskStruct) RseqSig() uint32 { return uint32(kvm.Uint(s.View, 476)) }
+func (s TaskStruct) RseqSig() uint32 { return uint32(bind.Uint(s.View, 476)) }
 
 // HasRseqSig reports whether the bound kernel's `struct task_struct` has member `rseq_sig` of a type RseqSig can read.
-func (s TaskStruct) HasRseqSig() bool { return kvm.BindingOf(s.View).Has(476) }
+func (s TaskStruct) HasRseqSig() bool { return bind.BindingOf(s.View).Has(476) }
 
 // RseqEventMask is `long unsigned int rseq_event_mask;` at offset 3928, size 8.
-func (s TaskStruct) RseqEventMask() uint64 { return kvm.Uint(s.View, 477) }
+func (s TaskStruct) RseqEventMask() uint64 { return bind.Uint(s.View, 477) }
 
 // HasRseqEventMask reports whether the bound kernel's `struct task_struct` has member `rseq_event_mask` of a type RseqEventMask can read.
-func (s TaskStruct) HasRseqEventMask() bool { return kvm.BindingOf(s.View).Has(477) }
+func (s TaskStruct) HasRseqEventMask() bool { return bind.BindingOf(s.View).Has(477) }
 
 // TlbUbc is `struct tlbflush_unmap_batch tlb_ubc;` at offset 3936, size 1032.
-func (s TaskStruct) TlbUbc() TlbflushUnmapBatch { return TlbflushUnmapBatch{kvm.Sub(s.View, 478)} }
+func (s TaskStruct) TlbUbc() TlbflushUnmapBatch { return TlbflushUnmapBatch{bind.Sub(s.View, 478)} }
 
 // HasTlbUbc reports whether the bound kernel's `struct task_struct` has member `tlb_ubc` of a type TlbUbc can read.
-func (s TaskStruct) HasTlbUbc() bool { return kvm.BindingOf(s.View).Has(478) }
+func (s TaskStruct) HasTlbUbc() bool { return bind.BindingOf(s.View).Has(478) }
 
 // RCUUsers is `refcount_t rcu_users;` at offset 4968, size 4, in an anonymous union at offset 4968.
-func (s TaskStruct) RCUUsers() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 479)} }
+func (s TaskStruct) RCUUsers() RefcountStruct { return RefcountStruct{bind.Sub(s.View, 479)} }
 
 // HasRCUUsers reports whether the bound kernel's `struct task_struct` has member `rcu_users` of a type RCUUsers can read.
-func (s TaskStruct) HasRCUUsers() bool { return kvm.BindingOf(s.View).Has(479) }
+func (s TaskStruct) HasRCUUsers() bool { return bind.BindingOf(s.View).Has(479) }
 
 // RCU is `struct callback_head rcu;` at offset 4968, size 16, in an anonymous union at offset 4968.
-func (s TaskStruct) RCU() CallbackHead { return CallbackHead{kvm.Sub(s.View, 480)} }
+func (s TaskStruct) RCU() CallbackHead { return CallbackHead{bind.Sub(s.View, 480)} }
 
 // HasRCU reports whether the bound kernel's `struct task_struct` has member `rcu` of a type RCU can read.
-func (s TaskStruct) HasRCU() bool { return kvm.BindingOf(s.View).Has(480) }
+func (s TaskStruct) HasRCU() bool { return bind.BindingOf(s.View).Has(480) }
 
 // SplicePipe is `struct pipe_inode_info *splice_pipe;` at offset 4984, size 8.
-func (s TaskStruct) SplicePipe() PipeInodeInfoPtr { return kvm.PtrAt[PipeInodeInfo](s.View, 481) }
+func (s TaskStruct) SplicePipe() PipeInodeInfoPtr { return bind.PtrAt[PipeInodeInfo](s.View, 481) }
 
 // HasSplicePipe reports whether the bound kernel's `struct task_struct` has member `splice_pipe` of a type SplicePipe can read.
-func (s TaskStruct) HasSplicePipe() bool { return kvm.BindingOf(s.View).Has(481) }
+func (s TaskStruct) HasSplicePipe() bool { return bind.BindingOf(s.View).Has(481) }
 
 // TaskFrag is `struct page_frag task_frag;` at offset 4992, size 16.
-func (s TaskStruct) TaskFrag() PageFrag { return PageFrag{kvm.Sub(s.View, 482)} }
+func (s TaskStruct) TaskFrag() PageFrag { return PageFrag{bind.Sub(s.View, 482)} }
 
 // HasTaskFrag reports whether the bound kernel's `struct task_struct` has member `task_frag` of a type TaskFrag can read.
-func (s TaskStruct) HasTaskFrag() bool { return kvm.BindingOf(s.View).Has(482) }
+func (s TaskStruct) HasTaskFrag() bool { return bind.BindingOf(s.View).Has(482) }
 
 // Delays is `struct task_delay_info *delays;` at offset 5008, size 8.
-func (s TaskStruct) Delays() TaskDelayInfoPtr { return kvm.PtrAt[TaskDelayInfo](s.View, 483) }
+func (s TaskStruct) Delays() TaskDelayInfoPtr { return bind.PtrAt[TaskDelayInfo](s.View, 483) }
 
 // HasDelays reports whether the bound kernel's `struct task_struct` has member `delays` of a type Delays can read.
-func (s TaskStruct) HasDelays() bool { return kvm.BindingOf(s.View).Has(483) }
+func (s TaskStruct) HasDelays() bool { return bind.BindingOf(s.View).Has(483) }
 
 // NrDirtied is `int nr_dirtied;` at offset 5016, size 4.
-func (s TaskStruct) NrDirtied() int32 { return int32(kvm.Uint(s.View, 484)) }
+func (s TaskStruct) NrDirtied() int32 { return int32(bind.Uint(s.View, 484)) }
 
 // HasNrDirtied reports whether the bound kernel's `struct task_struct` has member `nr_dirtied` of a type NrDirtied can read.
-func (s TaskStruct) HasNrDirtied() bool { return kvm.BindingOf(s.View).Has(484) }
+func (s TaskStruct) HasNrDirtied() bool { return bind.BindingOf(s.View).Has(484) }
 
 // NrDirtiedPause is `int nr_dirtied_pause;` at offset 5020, size 4.
-func (s TaskStruct) NrDirtiedPause() int32 { return int32(kvm.Uint(s.View, 485)) }
+func (s TaskStruct) NrDirtiedPause() int32 { return int32(bind.Uint(s.View, 485)) }
 
 // HasNrDirtiedPause reports whether the bound kernel's `struct task_struct` has member `nr_dirtied_pause` of a type NrDirtiedPause can read.
-func (s TaskStruct) HasNrDirtiedPause() bool { return kvm.BindingOf(s.View).Has(485) }
+func (s TaskStruct) HasNrDirtiedPause() bool { return bind.BindingOf(s.View).Has(485) }
 
 // DirtyPausedWhen is `long unsigned int dirty_paused_when;` at offset 5024, size 8.
-func (s TaskStruct) DirtyPausedWhen() uint64 { return kvm.Uint(s.View, 486) }
+func (s TaskStruct) DirtyPausedWhen() uint64 { return bind.Uint(s.View, 486) }
 
 // HasDirtyPausedWhen reports whether the bound kernel's `struct task_struct` has member `dirty_paused_when` of a type DirtyPausedWhen can read.
-func (s TaskStruct) HasDirtyPausedWhen() bool { return kvm.BindingOf(s.View).Has(486) }
+func (s TaskStruct) HasDirtyPausedWhen() bool { return bind.BindingOf(s.View).Has(486) }
 
 // TimerSlackNs is `u64 timer_slack_ns;` at offset 5032, size 8.
-func (s TaskStruct) TimerSlackNs() uint64 { return kvm.Uint(s.View, 487) }
+func (s TaskStruct) TimerSlackNs() uint64 { return bind.Uint(s.View, 487) }
 
 // HasTimerSlackNs reports whether the bound kernel's `struct task_struct` has member `timer_slack_ns` of a type TimerSlackNs can read.
-func (s TaskStruct) HasTimerSlackNs() bool { return kvm.BindingOf(s.View).Has(487) }
+func (s TaskStruct) HasTimerSlackNs() bool { return bind.BindingOf(s.View).Has(487) }
 
 // DefaultTimerSlackNs is `u64 default_timer_slack_ns;` at offset 5040, size 8.
-func (s TaskStruct) DefaultTimerSlackNs() uint64 { return kvm.Uint(s.View, 488) }
+func (s TaskStruct) DefaultTimerSlackNs() uint64 { return bind.Uint(s.View, 488) }
 
 // HasDefaultTimerSlackNs reports whether the bound kernel's `struct task_struct` has member `default_timer_slack_ns` of a type DefaultTimerSlackNs can read.
-func (s TaskStruct) HasDefaultTimerSlackNs() bool { return kvm.BindingOf(s.View).Has(488) }
+func (s TaskStruct) HasDefaultTimerSlackNs() bool { return bind.BindingOf(s.View).Has(488) }
 
 // CurrRetStack is `int curr_ret_stack;` at offset 5048, size 4.
-func (s TaskStruct) CurrRetStack() int32 { return int32(kvm.Uint(s.View, 489)) }
+func (s TaskStruct) CurrRetStack() int32 { return int32(bind.Uint(s.View, 489)) }
 
 // HasCurrRetStack reports whether the bound kernel's `struct task_struct` has member `curr_ret_stack` of a type CurrRetStack can read.
-func (s TaskStruct) HasCurrRetStack() bool { return kvm.BindingOf(s.View).Has(489) }
+func (s TaskStruct) HasCurrRetStack() bool { return bind.BindingOf(s.View).Has(489) }
 
 // CurrRetDepth is `int curr_ret_depth;` at offset 5052, size 4.
-func (s TaskStruct) CurrRetDepth() int32 { return int32(kvm.Uint(s.View, 490)) }
+func (s TaskStruct) CurrRetDepth() int32 { return int32(bind.Uint(s.View, 490)) }
 
 // HasCurrRetDepth reports whether the bound kernel's `struct task_struct` has member `curr_ret_depth` of a type CurrRetDepth can read.
-func (s TaskStruct) HasCurrRetDepth() bool { return kvm.BindingOf(s.View).Has(490) }
+func (s TaskStruct) HasCurrRetDepth() bool { return bind.BindingOf(s.View).Has(490) }
 
 // RetStack is `struct ftrace_ret_stack *ret_stack;` at offset 5056, size 8.
-func (s TaskStruct) RetStack() FtraceRetStackPtr { return kvm.PtrAt[FtraceRetStack](s.View, 491) }
+func (s TaskStruct) RetStack() FtraceRetStackPtr { return bind.PtrAt[FtraceRetStack](s.View, 491) }
 
 // HasRetStack reports whether the bound kernel's `struct task_struct` has member `ret_stack` of a type RetStack can read.
-func (s TaskStruct) HasRetStack() bool { return kvm.BindingOf(s.View).Has(491) }
+func (s TaskStruct) HasRetStack() bool { return bind.BindingOf(s.View).Has(491) }
 
 // FtraceTimestamp is `long long unsigned int ftrace_timestamp;` at offset 5064, size 8.
-func (s TaskStruct) FtraceTimestamp() uint64 { return kvm.Uint(s.View, 492) }
+func (s TaskStruct) FtraceTimestamp() uint64 { return bind.Uint(s.View, 492) }
 
 // HasFtraceTimestamp reports whether the bound kernel's `struct task_struct` has member `ftrace_timestamp` of a type FtraceTimestamp can read.
-func (s TaskStruct) HasFtraceTimestamp() bool { return kvm.BindingOf(s.View).Has(492) }
+func (s TaskStruct) HasFtraceTimestamp() bool { return bind.BindingOf(s.View).Has(492) }
 
 // TraceOverrun is `atomic_t trace_overrun;` at offset 5072, size 4.
-func (s TaskStruct) TraceOverrun() AtomicT { return AtomicT{kvm.Sub(s.View, 493)} }
+func (s TaskStruct) TraceOverrun() AtomicT { return AtomicT{bind.Sub(s.View, 493)} }
 
 // HasTraceOverrun reports whether the bound kernel's `struct task_struct` has member `trace_overrun` of a type TraceOverrun can read.
-func (s TaskStruct) HasTraceOverrun() bool { return kvm.BindingOf(s.View).Has(493) }
+func (s TaskStruct) HasTraceOverrun() bool { return bind.BindingOf(s.View).Has(493) }
 
 // TracingGraphPause is `atomic_t tracing_graph_pause;` at offset 5076, size 4.
-func (s TaskStruct) TracingGraphPause() AtomicT { return AtomicT{kvm.Sub(s.View, 494)} }
+func (s TaskStruct) TracingGraphPause() AtomicT { return AtomicT{bind.Sub(s.View, 494)} }
 
 // HasTracingGraphPause reports whether the bound kernel's `struct task_struct` has member `tracing_graph_pause` of a type TracingGraphPause can read.
-func (s TaskStruct) HasTracingGraphPause() bool { return kvm.BindingOf(s.View).Has(494) }
+func (s TaskStruct) HasTracingGraphPause() bool { return bind.BindingOf(s.View).Has(494) }
 
 // TraceRecursion is `long unsigned int trace_recursion;` at offset 5080, size 8.
-func (s TaskStruct) TraceRecursion() uint64 { return kvm.Uint(s.View, 495) }
+func (s TaskStruct) TraceRecursion() uint64 { return bind.Uint(s.View, 495) }
 
 // HasTraceRecursion reports whether the bound kernel's `struct task_struct` has member `trace_recursion` of a type TraceRecursion can read.
-func (s TaskStruct) HasTraceRecursion() bool { return kvm.BindingOf(s.View).Has(495) }
+func (s TaskStruct) HasTraceRecursion() bool { return bind.BindingOf(s.View).Has(495) }
 
 // MemcgInOom is `struct mem_cgroup *memcg_in_oom;` at offset 5088, size 8.
-func (s TaskStruct) MemcgInOom() MemCgroupPtr { return kvm.PtrAt[MemCgroup](s.View, 496) }
+func (s TaskStruct) MemcgInOom() MemCgroupPtr { return bind.PtrAt[MemCgroup](s.View, 496) }
 
 // HasMemcgInOom reports whether the bound kernel's `struct task_struct` has member `memcg_in_oom` of a type MemcgInOom can read.
-func (s TaskStruct) HasMemcgInOom() bool { return kvm.BindingOf(s.View).Has(496) }
+func (s TaskStruct) HasMemcgInOom() bool { return bind.BindingOf(s.View).Has(496) }
 
 // MemcgOomGfpMask is `gfp_t memcg_oom_gfp_mask;` at offset 5096, size 4.
-func (s TaskStruct) MemcgOomGfpMask() uint32 { return uint32(kvm.Uint(s.View, 497)) }
+func (s TaskStruct) MemcgOomGfpMask() uint32 { return uint32(bind.Uint(s.View, 497)) }
 
 // HasMemcgOomGfpMask reports whether the bound kernel's `struct task_struct` has member `memcg_oom_gfp_mask` of a type MemcgOomGfpMask can read.
-func (s TaskStruct) HasMemcgOomGfpMask() bool { return kvm.BindingOf(s.View).Has(497) }
+func (s TaskStruct) HasMemcgOomGfpMask() bool { return bind.BindingOf(s.View).Has(497) }
 
 // MemcgOomOrder is `int memcg_oom_order;` at offset 5100, size 4.
-func (s TaskStruct) MemcgOomOrder() int32 { return int32(kvm.Uint(s.View, 498)) }
+func (s TaskStruct) MemcgOomOrder() int32 { return int32(bind.Uint(s.View, 498)) }
 
 // HasMemcgOomOrder reports whether the bound kernel's `struct task_struct` has member `memcg_oom_order` of a type MemcgOomOrder can read.
-func (s TaskStruct) HasMemcgOomOrder() bool { return kvm.BindingOf(s.View).Has(498) }
+func (s TaskStruct) HasMemcgOomOrder() bool { return bind.BindingOf(s.View).Has(498) }
 
 // MemcgNrPagesOverHigh is `unsigned int memcg_nr_pages_over_high;` at offset 5104, size 4.
-func (s TaskStruct) MemcgNrPagesOverHigh() uint32 { return uint32(kvm.Uint(s.View, 499)) }
+func (s TaskStruct) MemcgNrPagesOverHigh() uint32 { return uint32(bind.Uint(s.View, 499)) }
 
 // HasMemcgNrPagesOverHigh reports whether the bound kernel's `struct task_struct` has member `memcg_nr_pages_over_high` of a type MemcgNrPagesOverHigh can read.
-func (s TaskStruct) HasMemcgNrPagesOverHigh() bool { return kvm.BindingOf(s.View).Has(499) }
+func (s TaskStruct) HasMemcgNrPagesOverHigh() bool { return bind.BindingOf(s.View).Has(499) }
 
 // ActiveMemcg is `struct mem_cgroup *active_memcg;` at offset 5112, size 8.
-func (s TaskStruct) ActiveMemcg() MemCgroupPtr { return kvm.PtrAt[MemCgroup](s.View, 500) }
+func (s TaskStruct) ActiveMemcg() MemCgroupPtr { return bind.PtrAt[MemCgroup](s.View, 500) }
 
 // HasActiveMemcg reports whether the bound kernel's `struct task_struct` has member `active_memcg` of a type ActiveMemcg can read.
-func (s TaskStruct) HasActiveMemcg() bool { return kvm.BindingOf(s.View).Has(500) }
+func (s TaskStruct) HasActiveMemcg() bool { return bind.BindingOf(s.View).Has(500) }
 
 // ThrottleQueue is `struct request_queue *throttle_queue;` at offset 5120, size 8.
-func (s TaskStruct) ThrottleQueue() RequestQueuePtr { return kvm.PtrAt[RequestQueue](s.View, 501) }
+func (s TaskStruct) ThrottleQueue() RequestQueuePtr { return bind.PtrAt[RequestQueue](s.View, 501) }
 
 // HasThrottleQueue reports whether the bound kernel's `struct task_struct` has member `throttle_queue` of a type ThrottleQueue can read.
-func (s TaskStruct) HasThrottleQueue() bool { return kvm.BindingOf(s.View).Has(501) }
+func (s TaskStruct) HasThrottleQueue() bool { return bind.BindingOf(s.View).Has(501) }
 
 // Utask is `struct uprobe_task *utask;` at offset 5128, size 8.
-func (s TaskStruct) Utask() UprobeTaskPtr { return kvm.PtrAt[UprobeTask](s.View, 502) }
+func (s TaskStruct) Utask() UprobeTaskPtr { return bind.PtrAt[UprobeTask](s.View, 502) }
 
 // HasUtask reports whether the bound kernel's `struct task_struct` has member `utask` of a type Utask can read.
-func (s TaskStruct) HasUtask() bool { return kvm.BindingOf(s.View).Has(502) }
+func (s TaskStruct) HasUtask() bool { return bind.BindingOf(s.View).Has(502) }
 
 // SequentialIO is `unsigned int sequential_io;` at offset 5136, size 4.
-func (s TaskStruct) SequentialIO() uint32 { return uint32(kvm.Uint(s.View, 503)) }
+func (s TaskStruct) SequentialIO() uint32 { return uint32(bind.Uint(s.View, 503)) }
 
 // HasSequentialIO reports whether the bound kernel's `struct task_struct` has member `sequential_io` of a type SequentialIO can read.
-func (s TaskStruct) HasSequentialIO() bool { return kvm.BindingOf(s.View).Has(503) }
+func (s TaskStruct) HasSequentialIO() bool { return bind.BindingOf(s.View).Has(503) }
 
 // SequentialIOAvg is `unsigned int sequential_io_avg;` at offset 5140, size 4.
-func (s TaskStruct) SequentialIOAvg() uint32 { return uint32(kvm.Uint(s.View, 504)) }
+func (s TaskStruct) SequentialIOAvg() uint32 { return uint32(bind.Uint(s.View, 504)) }
 
 // HasSequentialIOAvg reports whether the bound kernel's `struct task_struct` has member `sequential_io_avg` of a type SequentialIOAvg can read.
-func (s TaskStruct) HasSequentialIOAvg() bool { return kvm.BindingOf(s.View).Has(504) }
+func (s TaskStruct) HasSequentialIOAvg() bool { return bind.BindingOf(s.View).Has(504) }
 
 // KmapCtrl is `struct kmap_ctrl kmap_ctrl;` at offset 5144, size 0.
-func (s TaskStruct) KmapCtrl() KmapCtrl { return KmapCtrl{kvm.Sub(s.View, 505)} }
+func (s TaskStruct) KmapCtrl() KmapCtrl { return KmapCtrl{bind.Sub(s.View, 505)} }
 
 // HasKmapCtrl reports whether the bound kernel's `struct task_struct` has member `kmap_ctrl` of a type KmapCtrl can read.
-func (s TaskStruct) HasKmapCtrl() bool { return kvm.BindingOf(s.View).Has(505) }
+func (s TaskStruct) HasKmapCtrl() bool { return bind.BindingOf(s.View).Has(505) }
 
 // PagefaultDisabled is `int pagefault_disabled;` at offset 5144, size 4.
-func (s TaskStruct) PagefaultDisabled() int32 { return int32(kvm.Uint(s.View, 506)) }
+func (s TaskStruct) PagefaultDisabled() int32 { return int32(bind.Uint(s.View, 506)) }
 
 // HasPagefaultDisabled reports whether the bound kernel's `struct task_struct` has member `pagefault_disabled` of a type PagefaultDisabled can read.
-func (s TaskStruct) HasPagefaultDisabled() bool { return kvm.BindingOf(s.View).Has(506) }
+func (s TaskStruct) HasPagefaultDisabled() bool { return bind.BindingOf(s.View).Has(506) }
 
 // OomReaperList is `struct task_struct *oom_reaper_list;` at offset 5152, size 8.
-func (s TaskStruct) OomReaperList() TaskStructPtr { return kvm.PtrAt[TaskStruct](s.View, 507) }
+func (s TaskStruct) OomReaperList() TaskStructPtr { return bind.PtrAt[TaskStruct](s.View, 507) }
 
 // HasOomReaperList reports whether the bound kernel's `struct task_struct` has member `oom_reaper_list` of a type OomReaperList can read.
-func (s TaskStruct) HasOomReaperList() bool { return kvm.BindingOf(s.View).Has(507) }
+func (s TaskStruct) HasOomReaperList() bool { return bind.BindingOf(s.View).Has(507) }
 
 // OomReaperTimer is `struct timer_list oom_reaper_timer;` at offset 5160, size 40.
-func (s TaskStruct) OomReaperTimer() TimerList { return TimerList{kvm.Sub(s.View, 508)} }
+func (s TaskStruct) OomReaperTimer() TimerList { return TimerList{bind.Sub(s.View, 508)} }
 
 // HasOomReaperTimer reports whether the bound kernel's `struct task_struct` has member `oom_reaper_timer` of a type OomReaperTimer can read.
-func (s TaskStruct) HasOomReaperTimer() bool { return kvm.BindingOf(s.View).Has(508) }
+func (s TaskStruct) HasOomReaperTimer() bool { return bind.BindingOf(s.View).Has(508) }
 
 // StackVmArea is `struct vm_struct *stack_vm_area;` at offset 5200, size 8.
-func (s TaskStruct) StackVmArea() VmStructPtr { return kvm.PtrAt[VmStruct](s.View, 509) }
+func (s TaskStruct) StackVmArea() VmStructPtr { return bind.PtrAt[VmStruct](s.View, 509) }
 
 // HasStackVmArea reports whether the bound kernel's `struct task_struct` has member `stack_vm_area` of a type StackVmArea can read.
-func (s TaskStruct) HasStackVmArea() bool { return kvm.BindingOf(s.View).Has(509) }
+func (s TaskStruct) HasStackVmArea() bool { return bind.BindingOf(s.View).Has(509) }
 
 // StackRefcount is `refcount_t stack_refcount;` at offset 5208, size 4.
-func (s TaskStruct) StackRefcount() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 510)} }
+func (s TaskStruct) StackRefcount() RefcountStruct { return RefcountStruct{bind.Sub(s.View, 510)} }
 
 // HasStackRefcount reports whether the bound kernel's `struct task_struct` has member `stack_refcount` of a type StackRefcount can read.
-func (s TaskStruct) HasStackRefcount() bool { return kvm.BindingOf(s.View).Has(510) }
+func (s TaskStruct) HasStackRefcount() bool { return bind.BindingOf(s.View).Has(510) }
 
 // PatchState is `int patch_state;` at offset 5212, size 4.
-func (s TaskStruct) PatchState() int32 { return int32(kvm.Uint(s.View, 511)) }
+func (s TaskStruct) PatchState() int32 { return int32(bind.Uint(s.View, 511)) }
 
 // HasPatchState reports whether the bound kernel's `struct task_struct` has member `patch_state` of a type PatchState can read.
-func (s TaskStruct) HasPatchState() bool { return kvm.BindingOf(s.View).Has(511) }
+func (s TaskStruct) HasPatchState() bool { return bind.BindingOf(s.View).Has(511) }
 
 // Security is `void *security;` at offset 5216, size 8.
-func (s TaskStruct) Security() uint64 { return kvm.Uint(s.View, 512) }
+func (s TaskStruct) Security() uint64 { return bind.Uint(s.View, 512) }
 
 // HasSecurity reports whether the bound kernel's `struct task_struct` has member `security` of a type Security can read.
-func (s TaskStruct) HasSecurity() bool { return kvm.BindingOf(s.View).Has(512) }
+func (s TaskStruct) HasSecurity() bool { return bind.BindingOf(s.View).Has(512) }
 
 // BpfStorage is `struct bpf_local_storage *bpf_storage;` at offset 5224, size 8.
-func (s TaskStruct) BpfStorage() BpfLocalStoragePtr { return kvm.PtrAt[BpfLocalStorage](s.View, 513) }
+func (s TaskStruct) BpfStorage() BpfLocalStoragePtr { return bind.PtrAt[BpfLocalStorage](s.View, 513) }
 
 // HasBpfStorage reports whether the bound kernel's `struct task_struct` has member `bpf_storage` of a type BpfStorage can read.
-func (s TaskStruct) HasBpfStorage() bool { return kvm.BindingOf(s.View).Has(513) }
+func (s TaskStruct) HasBpfStorage() bool { return bind.BindingOf(s.View).Has(513) }
 
 // BpfCtx is `struct bpf_run_ctx *bpf_ctx;` at offset 5232, size 8.
-func (s TaskStruct) BpfCtx() BpfRunCtxPtr { return kvm.PtrAt[BpfRunCtx](s.View, 514) }
+func (s TaskStruct) BpfCtx() BpfRunCtxPtr { return bind.PtrAt[BpfRunCtx](s.View, 514) }
 
 // HasBpfCtx reports whether the bound kernel's `struct task_struct` has member `bpf_ctx` of a type BpfCtx can read.
-func (s TaskStruct) HasBpfCtx() bool { return kvm.BindingOf(s.View).Has(514) }
+func (s TaskStruct) HasBpfCtx() bool { return bind.BindingOf(s.View).Has(514) }
 
 // KstackOffset is `u32 kstack_offset;` at offset 5240, size 4.
-func (s TaskStruct) KstackOffset() uint32 { return uint32(kvm.Uint(s.View, 515)) }
+func (s TaskStruct) KstackOffset() uint32 { return uint32(bind.Uint(s.View, 515)) }
 
 // HasKstackOffset reports whether the bound kernel's `struct task_struct` has member `kstack_offset` of a type KstackOffset can read.
-func (s TaskStruct) HasKstackOffset() bool { return kvm.BindingOf(s.View).Has(515) }
+func (s TaskStruct) HasKstackOffset() bool { return bind.BindingOf(s.View).Has(515) }
 
 // KretprobeInstances is `struct llist_head kretprobe_instances;` at offset 5248, size 8.
-func (s TaskStruct) KretprobeInstances() LlistHead { return LlistHead{kvm.Sub(s.View, 516)} }
+func (s TaskStruct) KretprobeInstances() LlistHead { return LlistHead{bind.Sub(s.View, 516)} }
 
 // HasKretprobeInstances reports whether the bound kernel's `struct task_struct` has member `kretprobe_instances` of a type KretprobeInstances can read.
-func (s TaskStruct) HasKretprobeInstances() bool { return kvm.BindingOf(s.View).Has(516) }
+func (s TaskStruct) HasKretprobeInstances() bool { return bind.BindingOf(s.View).Has(516) }
 
 // Rethooks is `struct llist_head rethooks;` at offset 5256, size 8.
-func (s TaskStruct) Rethooks() LlistHead { return LlistHead{kvm.Sub(s.View, 517)} }
+func (s TaskStruct) Rethooks() LlistHead { return LlistHead{bind.Sub(s.View, 517)} }
 
 // HasRethooks reports whether the bound kernel's `struct task_struct` has member `rethooks` of a type Rethooks can read.
-func (s TaskStruct) HasRethooks() bool { return kvm.BindingOf(s.View).Has(517) }
+func (s TaskStruct) HasRethooks() bool { return bind.BindingOf(s.View).Has(517) }
 
 // L1dFlushKill is `struct callback_head l1d_flush_kill;` at offset 5264, size 16.
-func (s TaskStruct) L1dFlushKill() CallbackHead { return CallbackHead{kvm.Sub(s.View, 518)} }
+func (s TaskStruct) L1dFlushKill() CallbackHead { return CallbackHead{bind.Sub(s.View, 518)} }
 
 // HasL1dFlushKill reports whether the bound kernel's `struct task_struct` has member `l1d_flush_kill` of a type L1dFlushKill can read.
-func (s TaskStruct) HasL1dFlushKill() bool { return kvm.BindingOf(s.View).Has(518) }
+func (s TaskStruct) HasL1dFlushKill() bool { return bind.BindingOf(s.View).Has(518) }
 
 // Thread is `struct thread_struct thread;` at offset 5312, size 4416.
-func (s TaskStruct) Thread() ThreadStruct { return ThreadStruct{kvm.Sub(s.View, 519)} }
+func (s TaskStruct) Thread() ThreadStruct { return ThreadStruct{bind.Sub(s.View, 519)} }
 
 // HasThread reports whether the bound kernel's `struct task_struct` has member `thread` of a type Thread can read.
-func (s TaskStruct) HasThread() bool { return kvm.BindingOf(s.View).Has(519) }
+func (s TaskStruct) HasThread() bool { return bind.BindingOf(s.View).Has(519) }
 
 const (
 	// SizeofThreadInfo is the size of C `struct thread_info` in bytes in the kernel the bindings were generated from.
@@ -5980,43 +5989,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ThreadInfo struct {
-	kvm.View
+	bind.View
 }
 
 // ThreadInfoPtr is a typed pointer to a C `struct thread_info` in the target (Read, IsNil, Addr).
-type ThreadInfoPtr = kvm.Ptr[ThreadInfo]
+type ThreadInfoPtr = bind.Ptr[ThreadInfo]
 
-// KVMType is ThreadInfo's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is ThreadInfo's index in the layout table (for bind.Ptr and bind.ReadView).
 func (ThreadInfo) KVMType() int { return 112 }
 
 // ReadThreadInfo reads a C `struct thread_info` at addr in one read.
 func (k *Kernel) ReadThreadInfo(addr uint64) (ThreadInfo, error) {
-	return kvm.ReadView[ThreadInfo](k.Binding(), addr)
+	return bind.ReadView[ThreadInfo](k.Binding(), addr)
 }
 
 // Flags is `long unsigned int flags;` at offset 0, size 8.
-func (s ThreadInfo) Flags() uint64 { return kvm.Uint(s.View, 520) }
+func (s ThreadInfo) Flags() uint64 { return bind.Uint(s.View, 520) }
 
 // HasFlags reports whether the bound kernel's `struct thread_info` has member `flags` of a type Flags can read.
-func (s ThreadInfo) HasFlags() bool { return kvm.BindingOf(s.View).Has(520) }
+func (s ThreadInfo) HasFlags() bool { return bind.BindingOf(s.View).Has(520) }
 
 // SyscallWork is `long unsigned int syscall_work;` at offset 8, size 8.
-func (s ThreadInfo) SyscallWork() uint64 { return kvm.Uint(s.View, 521) }
+func (s ThreadInfo) SyscallWork() uint64 { return bind.Uint(s.View, 521) }
 
 // HasSyscallWork reports whether the bound kernel's `struct thread_info` has member `syscall_work` of a type SyscallWork can read.
-func (s ThreadInfo) HasSyscallWork() bool { return kvm.BindingOf(s.View).Has(521) }
+func (s ThreadInfo) HasSyscallWork() bool { return bind.BindingOf(s.View).Has(521) }
 
 // Status is `u32 status;` at offset 16, size 4.
-func (s ThreadInfo) Status() uint32 { return uint32(kvm.Uint(s.View, 522)) }
+func (s ThreadInfo) Status() uint32 { return uint32(bind.Uint(s.View, 522)) }
 
 // HasStatus reports whether the bound kernel's `struct thread_info` has member `status` of a type Status can read.
-func (s ThreadInfo) HasStatus() bool { return kvm.BindingOf(s.View).Has(522) }
+func (s ThreadInfo) HasStatus() bool { return bind.BindingOf(s.View).Has(522) }
 
 // CPU is `u32 cpu;` at offset 20, size 4.
-func (s ThreadInfo) CPU() uint32 { return uint32(kvm.Uint(s.View, 523)) }
+func (s ThreadInfo) CPU() uint32 { return uint32(bind.Uint(s.View, 523)) }
 
 // HasCPU reports whether the bound kernel's `struct thread_info` has member `cpu` of a type CPU can read.
-func (s ThreadInfo) HasCPU() bool { return kvm.BindingOf(s.View).Has(523) }
+func (s ThreadInfo) HasCPU() bool { return bind.BindingOf(s.View).Has(523) }
 
 const (
 	// SizeofThreadStruct is the size of C `struct thread_struct` in bytes in the kernel the bindings were generated from.
@@ -6050,18 +6059,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ThreadStruct struct {
-	kvm.View
+	bind.View
 }
 
 // ThreadStructPtr is a typed pointer to a C `struct thread_struct` in the target (Read, IsNil, Addr).
-type ThreadStructPtr = kvm.Ptr[ThreadStruct]
+type ThreadStructPtr = bind.Ptr[ThreadStruct]
 
-// KVMType is ThreadStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is ThreadStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (ThreadStruct) KVMType() int { return 113 }
 
 // ReadThreadStruct reads a C `struct thread_struct` at addr in one read.
 func (k *Kernel) ReadThreadStruct(addr uint64) (ThreadStruct, error) {
-	return kvm.ReadView[ThreadStruct](k.Binding(), addr)
+	return bind.ReadView[ThreadStruct](k.Binding(), addr)
 }
 
 // TlsArray is `struct desc_struct tls_array[3];` at offset 0, size 24.
@@ -6070,7 +6079,7 @@ func (s ThreadStruct) TlsArray(i int) (v DescStruct, ok bool) {
 	if i < 0 || i >= ThreadStructTlsArrayLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 524, i)
+	el, ok := bind.Elem(s.View, 524, i)
 	if !ok {
 		return
 	}
@@ -6078,49 +6087,49 @@ func (s ThreadStruct) TlsArray(i int) (v DescStruct, ok bool) {
 }
 
 // HasTlsArray reports whether the bound kernel's `struct thread_struct` has member `tls_array` of a type TlsArray can read.
-func (s ThreadStruct) HasTlsArray() bool { return kvm.BindingOf(s.View).Has(524) }
+func (s ThreadStruct) HasTlsArray() bool { return bind.BindingOf(s.View).Has(524) }
 
 // Sp is `long unsigned int sp;` at offset 24, size 8.
-func (s ThreadStruct) Sp() uint64 { return kvm.Uint(s.View, 525) }
+func (s ThreadStruct) Sp() uint64 { return bind.Uint(s.View, 525) }
 
 // HasSp reports whether the bound kernel's `struct thread_struct` has member `sp` of a type Sp can read.
-func (s ThreadStruct) HasSp() bool { return kvm.BindingOf(s.View).Has(525) }
+func (s ThreadStruct) HasSp() bool { return bind.BindingOf(s.View).Has(525) }
 
 // Es is `short unsigned int es;` at offset 32, size 2.
-func (s ThreadStruct) Es() uint16 { return uint16(kvm.Uint(s.View, 526)) }
+func (s ThreadStruct) Es() uint16 { return uint16(bind.Uint(s.View, 526)) }
 
 // HasEs reports whether the bound kernel's `struct thread_struct` has member `es` of a type Es can read.
-func (s ThreadStruct) HasEs() bool { return kvm.BindingOf(s.View).Has(526) }
+func (s ThreadStruct) HasEs() bool { return bind.BindingOf(s.View).Has(526) }
 
 // Ds is `short unsigned int ds;` at offset 34, size 2.
-func (s ThreadStruct) Ds() uint16 { return uint16(kvm.Uint(s.View, 527)) }
+func (s ThreadStruct) Ds() uint16 { return uint16(bind.Uint(s.View, 527)) }
 
 // HasDs reports whether the bound kernel's `struct thread_struct` has member `ds` of a type Ds can read.
-func (s ThreadStruct) HasDs() bool { return kvm.BindingOf(s.View).Has(527) }
+func (s ThreadStruct) HasDs() bool { return bind.BindingOf(s.View).Has(527) }
 
 // Fsindex is `short unsigned int fsindex;` at offset 36, size 2.
-func (s ThreadStruct) Fsindex() uint16 { return uint16(kvm.Uint(s.View, 528)) }
+func (s ThreadStruct) Fsindex() uint16 { return uint16(bind.Uint(s.View, 528)) }
 
 // HasFsindex reports whether the bound kernel's `struct thread_struct` has member `fsindex` of a type Fsindex can read.
-func (s ThreadStruct) HasFsindex() bool { return kvm.BindingOf(s.View).Has(528) }
+func (s ThreadStruct) HasFsindex() bool { return bind.BindingOf(s.View).Has(528) }
 
 // Gsindex is `short unsigned int gsindex;` at offset 38, size 2.
-func (s ThreadStruct) Gsindex() uint16 { return uint16(kvm.Uint(s.View, 529)) }
+func (s ThreadStruct) Gsindex() uint16 { return uint16(bind.Uint(s.View, 529)) }
 
 // HasGsindex reports whether the bound kernel's `struct thread_struct` has member `gsindex` of a type Gsindex can read.
-func (s ThreadStruct) HasGsindex() bool { return kvm.BindingOf(s.View).Has(529) }
+func (s ThreadStruct) HasGsindex() bool { return bind.BindingOf(s.View).Has(529) }
 
 // Fsbase is `long unsigned int fsbase;` at offset 40, size 8.
-func (s ThreadStruct) Fsbase() uint64 { return kvm.Uint(s.View, 530) }
+func (s ThreadStruct) Fsbase() uint64 { return bind.Uint(s.View, 530) }
 
 // HasFsbase reports whether the bound kernel's `struct thread_struct` has member `fsbase` of a type Fsbase can read.
-func (s ThreadStruct) HasFsbase() bool { return kvm.BindingOf(s.View).Has(530) }
+func (s ThreadStruct) HasFsbase() bool { return bind.BindingOf(s.View).Has(530) }
 
 // Gsbase is `long unsigned int gsbase;` at offset 48, size 8.
-func (s ThreadStruct) Gsbase() uint64 { return kvm.Uint(s.View, 531) }
+func (s ThreadStruct) Gsbase() uint64 { return bind.Uint(s.View, 531) }
 
 // HasGsbase reports whether the bound kernel's `struct thread_struct` has member `gsbase` of a type Gsbase can read.
-func (s ThreadStruct) HasGsbase() bool { return kvm.BindingOf(s.View).Has(531) }
+func (s ThreadStruct) HasGsbase() bool { return bind.BindingOf(s.View).Has(531) }
 
 // PtraceBps is `struct perf_event *ptrace_bps[4];` at offset 56, size 32.
 // It returns false when an index is out of range.
@@ -6128,75 +6137,75 @@ func (s ThreadStruct) PtraceBps(i int) (v PerfEventPtr, ok bool) {
 	if i < 0 || i >= ThreadStructPtraceBpsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 532, i)
+	el, ok := bind.Elem(s.View, 532, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemPtr[PerfEvent](el), true
+	return bind.ElemPtr[PerfEvent](el), true
 }
 
 // HasPtraceBps reports whether the bound kernel's `struct thread_struct` has member `ptrace_bps` of a type PtraceBps can read.
-func (s ThreadStruct) HasPtraceBps() bool { return kvm.BindingOf(s.View).Has(532) }
+func (s ThreadStruct) HasPtraceBps() bool { return bind.BindingOf(s.View).Has(532) }
 
 // VirtualDr6 is `long unsigned int virtual_dr6;` at offset 88, size 8.
-func (s ThreadStruct) VirtualDr6() uint64 { return kvm.Uint(s.View, 533) }
+func (s ThreadStruct) VirtualDr6() uint64 { return bind.Uint(s.View, 533) }
 
 // HasVirtualDr6 reports whether the bound kernel's `struct thread_struct` has member `virtual_dr6` of a type VirtualDr6 can read.
-func (s ThreadStruct) HasVirtualDr6() bool { return kvm.BindingOf(s.View).Has(533) }
+func (s ThreadStruct) HasVirtualDr6() bool { return bind.BindingOf(s.View).Has(533) }
 
 // PtraceDr7 is `long unsigned int ptrace_dr7;` at offset 96, size 8.
-func (s ThreadStruct) PtraceDr7() uint64 { return kvm.Uint(s.View, 534) }
+func (s ThreadStruct) PtraceDr7() uint64 { return bind.Uint(s.View, 534) }
 
 // HasPtraceDr7 reports whether the bound kernel's `struct thread_struct` has member `ptrace_dr7` of a type PtraceDr7 can read.
-func (s ThreadStruct) HasPtraceDr7() bool { return kvm.BindingOf(s.View).Has(534) }
+func (s ThreadStruct) HasPtraceDr7() bool { return bind.BindingOf(s.View).Has(534) }
 
 // Cr2 is `long unsigned int cr2;` at offset 104, size 8.
-func (s ThreadStruct) Cr2() uint64 { return kvm.Uint(s.View, 535) }
+func (s ThreadStruct) Cr2() uint64 { return bind.Uint(s.View, 535) }
 
 // HasCr2 reports whether the bound kernel's `struct thread_struct` has member `cr2` of a type Cr2 can read.
-func (s ThreadStruct) HasCr2() bool { return kvm.BindingOf(s.View).Has(535) }
+func (s ThreadStruct) HasCr2() bool { return bind.BindingOf(s.View).Has(535) }
 
 // TrapNr is `long unsigned int trap_nr;` at offset 112, size 8.
-func (s ThreadStruct) TrapNr() uint64 { return kvm.Uint(s.View, 536) }
+func (s ThreadStruct) TrapNr() uint64 { return bind.Uint(s.View, 536) }
 
 // HasTrapNr reports whether the bound kernel's `struct thread_struct` has member `trap_nr` of a type TrapNr can read.
-func (s ThreadStruct) HasTrapNr() bool { return kvm.BindingOf(s.View).Has(536) }
+func (s ThreadStruct) HasTrapNr() bool { return bind.BindingOf(s.View).Has(536) }
 
 // ErrorCode is `long unsigned int error_code;` at offset 120, size 8.
-func (s ThreadStruct) ErrorCode() uint64 { return kvm.Uint(s.View, 537) }
+func (s ThreadStruct) ErrorCode() uint64 { return bind.Uint(s.View, 537) }
 
 // HasErrorCode reports whether the bound kernel's `struct thread_struct` has member `error_code` of a type ErrorCode can read.
-func (s ThreadStruct) HasErrorCode() bool { return kvm.BindingOf(s.View).Has(537) }
+func (s ThreadStruct) HasErrorCode() bool { return bind.BindingOf(s.View).Has(537) }
 
 // IOBitmap is `struct io_bitmap *io_bitmap;` at offset 128, size 8.
-func (s ThreadStruct) IOBitmap() IOBitmapPtr { return kvm.PtrAt[IOBitmap](s.View, 538) }
+func (s ThreadStruct) IOBitmap() IOBitmapPtr { return bind.PtrAt[IOBitmap](s.View, 538) }
 
 // HasIOBitmap reports whether the bound kernel's `struct thread_struct` has member `io_bitmap` of a type IOBitmap can read.
-func (s ThreadStruct) HasIOBitmap() bool { return kvm.BindingOf(s.View).Has(538) }
+func (s ThreadStruct) HasIOBitmap() bool { return bind.BindingOf(s.View).Has(538) }
 
 // IoplEmul is `long unsigned int iopl_emul;` at offset 136, size 8.
-func (s ThreadStruct) IoplEmul() uint64 { return kvm.Uint(s.View, 539) }
+func (s ThreadStruct) IoplEmul() uint64 { return bind.Uint(s.View, 539) }
 
 // HasIoplEmul reports whether the bound kernel's `struct thread_struct` has member `iopl_emul` of a type IoplEmul can read.
-func (s ThreadStruct) HasIoplEmul() bool { return kvm.BindingOf(s.View).Has(539) }
+func (s ThreadStruct) HasIoplEmul() bool { return bind.BindingOf(s.View).Has(539) }
 
 // IoplWarn is `unsigned int iopl_warn : 1;` at data bit offset 1152 (byte 144), 1 bit(s).
-func (s ThreadStruct) IoplWarn() uint32 { return uint32(kvm.Uint(s.View, 540)) }
+func (s ThreadStruct) IoplWarn() uint32 { return uint32(bind.Uint(s.View, 540)) }
 
 // HasIoplWarn reports whether the bound kernel's `struct thread_struct` has member `iopl_warn` of a type IoplWarn can read.
-func (s ThreadStruct) HasIoplWarn() bool { return kvm.BindingOf(s.View).Has(540) }
+func (s ThreadStruct) HasIoplWarn() bool { return bind.BindingOf(s.View).Has(540) }
 
 // Pkru is `u32 pkru;` at offset 148, size 4.
-func (s ThreadStruct) Pkru() uint32 { return uint32(kvm.Uint(s.View, 541)) }
+func (s ThreadStruct) Pkru() uint32 { return uint32(bind.Uint(s.View, 541)) }
 
 // HasPkru reports whether the bound kernel's `struct thread_struct` has member `pkru` of a type Pkru can read.
-func (s ThreadStruct) HasPkru() bool { return kvm.BindingOf(s.View).Has(541) }
+func (s ThreadStruct) HasPkru() bool { return bind.BindingOf(s.View).Has(541) }
 
 // Fpu is `struct fpu fpu;` at offset 192, size 4224.
-func (s ThreadStruct) Fpu() Fpu { return Fpu{kvm.Sub(s.View, 542)} }
+func (s ThreadStruct) Fpu() Fpu { return Fpu{bind.Sub(s.View, 542)} }
 
 // HasFpu reports whether the bound kernel's `struct thread_struct` has member `fpu` of a type Fpu can read.
-func (s ThreadStruct) HasFpu() bool { return kvm.BindingOf(s.View).Has(542) }
+func (s ThreadStruct) HasFpu() bool { return bind.BindingOf(s.View).Has(542) }
 
 const (
 	// SizeofTimerList is the size of C `struct timer_list` in bytes in the kernel the bindings were generated from.
@@ -6212,43 +6221,43 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerList struct {
-	kvm.View
+	bind.View
 }
 
 // TimerListPtr is a typed pointer to a C `struct timer_list` in the target (Read, IsNil, Addr).
-type TimerListPtr = kvm.Ptr[TimerList]
+type TimerListPtr = bind.Ptr[TimerList]
 
-// KVMType is TimerList's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TimerList's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TimerList) KVMType() int { return 114 }
 
 // ReadTimerList reads a C `struct timer_list` at addr in one read.
 func (k *Kernel) ReadTimerList(addr uint64) (TimerList, error) {
-	return kvm.ReadView[TimerList](k.Binding(), addr)
+	return bind.ReadView[TimerList](k.Binding(), addr)
 }
 
 // Entry is `struct hlist_node entry;` at offset 0, size 16.
-func (s TimerList) Entry() HlistNode { return HlistNode{kvm.Sub(s.View, 543)} }
+func (s TimerList) Entry() HlistNode { return HlistNode{bind.Sub(s.View, 543)} }
 
 // HasEntry reports whether the bound kernel's `struct timer_list` has member `entry` of a type Entry can read.
-func (s TimerList) HasEntry() bool { return kvm.BindingOf(s.View).Has(543) }
+func (s TimerList) HasEntry() bool { return bind.BindingOf(s.View).Has(543) }
 
 // Expires is `long unsigned int expires;` at offset 16, size 8.
-func (s TimerList) Expires() uint64 { return kvm.Uint(s.View, 544) }
+func (s TimerList) Expires() uint64 { return bind.Uint(s.View, 544) }
 
 // HasExpires reports whether the bound kernel's `struct timer_list` has member `expires` of a type Expires can read.
-func (s TimerList) HasExpires() bool { return kvm.BindingOf(s.View).Has(544) }
+func (s TimerList) HasExpires() bool { return bind.BindingOf(s.View).Has(544) }
 
 // Function is `void (*function)(struct timer_list *);` at offset 24, size 8.
-func (s TimerList) Function() uint64 { return kvm.Uint(s.View, 545) }
+func (s TimerList) Function() uint64 { return bind.Uint(s.View, 545) }
 
 // HasFunction reports whether the bound kernel's `struct timer_list` has member `function` of a type Function can read.
-func (s TimerList) HasFunction() bool { return kvm.BindingOf(s.View).Has(545) }
+func (s TimerList) HasFunction() bool { return bind.BindingOf(s.View).Has(545) }
 
 // Flags is `u32 flags;` at offset 32, size 4.
-func (s TimerList) Flags() uint32 { return uint32(kvm.Uint(s.View, 546)) }
+func (s TimerList) Flags() uint32 { return uint32(bind.Uint(s.View, 546)) }
 
 // HasFlags reports whether the bound kernel's `struct timer_list` has member `flags` of a type Flags can read.
-func (s TimerList) HasFlags() bool { return kvm.BindingOf(s.View).Has(546) }
+func (s TimerList) HasFlags() bool { return bind.BindingOf(s.View).Has(546) }
 
 const (
 	// SizeofTimerqueueHead is the size of C `struct timerqueue_head` in bytes in the kernel the bindings were generated from.
@@ -6261,25 +6270,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerqueueHead struct {
-	kvm.View
+	bind.View
 }
 
 // TimerqueueHeadPtr is a typed pointer to a C `struct timerqueue_head` in the target (Read, IsNil, Addr).
-type TimerqueueHeadPtr = kvm.Ptr[TimerqueueHead]
+type TimerqueueHeadPtr = bind.Ptr[TimerqueueHead]
 
-// KVMType is TimerqueueHead's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TimerqueueHead's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TimerqueueHead) KVMType() int { return 115 }
 
 // ReadTimerqueueHead reads a C `struct timerqueue_head` at addr in one read.
 func (k *Kernel) ReadTimerqueueHead(addr uint64) (TimerqueueHead, error) {
-	return kvm.ReadView[TimerqueueHead](k.Binding(), addr)
+	return bind.ReadView[TimerqueueHead](k.Binding(), addr)
 }
 
 // RbRoot is `struct rb_root_cached rb_root;` at offset 0, size 16.
-func (s TimerqueueHead) RbRoot() RbRootCached { return RbRootCached{kvm.Sub(s.View, 547)} }
+func (s TimerqueueHead) RbRoot() RbRootCached { return RbRootCached{bind.Sub(s.View, 547)} }
 
 // HasRbRoot reports whether the bound kernel's `struct timerqueue_head` has member `rb_root` of a type RbRoot can read.
-func (s TimerqueueHead) HasRbRoot() bool { return kvm.BindingOf(s.View).Has(547) }
+func (s TimerqueueHead) HasRbRoot() bool { return bind.BindingOf(s.View).Has(547) }
 
 const (
 	// SizeofTimerqueueNode is the size of C `struct timerqueue_node` in bytes in the kernel the bindings were generated from.
@@ -6293,31 +6302,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TimerqueueNode struct {
-	kvm.View
+	bind.View
 }
 
 // TimerqueueNodePtr is a typed pointer to a C `struct timerqueue_node` in the target (Read, IsNil, Addr).
-type TimerqueueNodePtr = kvm.Ptr[TimerqueueNode]
+type TimerqueueNodePtr = bind.Ptr[TimerqueueNode]
 
-// KVMType is TimerqueueNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TimerqueueNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TimerqueueNode) KVMType() int { return 116 }
 
 // ReadTimerqueueNode reads a C `struct timerqueue_node` at addr in one read.
 func (k *Kernel) ReadTimerqueueNode(addr uint64) (TimerqueueNode, error) {
-	return kvm.ReadView[TimerqueueNode](k.Binding(), addr)
+	return bind.ReadView[TimerqueueNode](k.Binding(), addr)
 }
 
 // Node is `struct rb_node node;` at offset 0, size 24.
-func (s TimerqueueNode) Node() RbNode { return RbNode{kvm.Sub(s.View, 548)} }
+func (s TimerqueueNode) Node() RbNode { return RbNode{bind.Sub(s.View, 548)} }
 
 // HasNode reports whether the bound kernel's `struct timerqueue_node` has member `node` of a type Node can read.
-func (s TimerqueueNode) HasNode() bool { return kvm.BindingOf(s.View).Has(548) }
+func (s TimerqueueNode) HasNode() bool { return bind.BindingOf(s.View).Has(548) }
 
 // Expires is `ktime_t expires;` at offset 24, size 8.
-func (s TimerqueueNode) Expires() int64 { return int64(kvm.Uint(s.View, 549)) }
+func (s TimerqueueNode) Expires() int64 { return int64(bind.Uint(s.View, 549)) }
 
 // HasExpires reports whether the bound kernel's `struct timerqueue_node` has member `expires` of a type Expires can read.
-func (s TimerqueueNode) HasExpires() bool { return kvm.BindingOf(s.View).Has(549) }
+func (s TimerqueueNode) HasExpires() bool { return bind.BindingOf(s.View).Has(549) }
 
 const (
 	// SizeofTlbflushUnmapBatch is the size of C `struct tlbflush_unmap_batch` in bytes in the kernel the bindings were generated from.
@@ -6332,47 +6341,47 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type TlbflushUnmapBatch struct {
-	kvm.View
+	bind.View
 }
 
 // TlbflushUnmapBatchPtr is a typed pointer to a C `struct tlbflush_unmap_batch` in the target (Read, IsNil, Addr).
-type TlbflushUnmapBatchPtr = kvm.Ptr[TlbflushUnmapBatch]
+type TlbflushUnmapBatchPtr = bind.Ptr[TlbflushUnmapBatch]
 
-// KVMType is TlbflushUnmapBatch's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is TlbflushUnmapBatch's index in the layout table (for bind.Ptr and bind.ReadView).
 func (TlbflushUnmapBatch) KVMType() int { return 117 }
 
 // ReadTlbflushUnmapBatch reads a C `struct tlbflush_unmap_batch` at addr in one read.
 func (k *Kernel) ReadTlbflushUnmapBatch(addr uint64) (TlbflushUnmapBatch, error) {
-	return kvm.ReadView[TlbflushUnmapBatch](k.Binding(), addr)
+	return bind.ReadView[TlbflushUnmapBatch](k.Binding(), addr)
 }
 
 // Arch is `struct arch_tlbflush_unmap_batch arch;` at offset 0, size 1024.
 func (s TlbflushUnmapBatch) Arch() ArchTlbflushUnmapBatch {
-	return ArchTlbflushUnmapBatch{kvm.Sub(s.View, 550)}
+	return ArchTlbflushUnmapBatch{bind.Sub(s.View, 550)}
 }
 
 // HasArch reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `arch` of a type Arch can read.
-func (s TlbflushUnmapBatch) HasArch() bool { return kvm.BindingOf(s.View).Has(550) }
+func (s TlbflushUnmapBatch) HasArch() bool { return bind.BindingOf(s.View).Has(550) }
 
 // FlushRequired is `bool flush_required;` at offset 1024, size 1.
-func (s TlbflushUnmapBatch) FlushRequired() bool { return kvm.Uint(s.View, 551) != 0 }
+func (s TlbflushUnmapBatch) FlushRequired() bool { return bind.Uint(s.View, 551) != 0 }
 
 // HasFlushRequired reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `flush_required` of a type FlushRequired can read.
-func (s TlbflushUnmapBatch) HasFlushRequired() bool { return kvm.BindingOf(s.View).Has(551) }
+func (s TlbflushUnmapBatch) HasFlushRequired() bool { return bind.BindingOf(s.View).Has(551) }
 
 // Writable is `bool writable;` at offset 1025, size 1.
-func (s TlbflushUnmapBatch) Writable() bool { return kvm.Uint(s.View, 552) != 0 }
+func (s TlbflushUnmapBatch) Writable() bool { return bind.Uint(s.View, 552) != 0 }
 
 // HasWritable reports whether the bound kernel's `struct tlbflush_unmap_batch` has member `writable` of a type Writable can read.
-func (s TlbflushUnmapBatch) HasWritable() bool { return kvm.BindingOf(s.View).Has(552) }
+func (s TlbflushUnmapBatch) HasWritable() bool { return bind.BindingOf(s.View).Has(552) }
 
 // UprobeTask is C `struct uprobe_task`, opaque: only pointed to (generating it adds its members;
 // UprobeTaskPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	UprobeTask struct {
-		kvm.View
+		bind.View
 	}
-	UprobeTaskPtr = kvm.Ptr[UprobeTask]
+	UprobeTaskPtr = bind.Ptr[UprobeTask]
 )
 
 func (UprobeTask) KVMType() int { return 118 }
@@ -6389,39 +6398,39 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type UtilEst struct {
-	kvm.View
+	bind.View
 }
 
 // UtilEstPtr is a typed pointer to a C `struct util_est` in the target (Read, IsNil, Addr).
-type UtilEstPtr = kvm.Ptr[UtilEst]
+type UtilEstPtr = bind.Ptr[UtilEst]
 
-// KVMType is UtilEst's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is UtilEst's index in the layout table (for bind.Ptr and bind.ReadView).
 func (UtilEst) KVMType() int { return 119 }
 
 // ReadUtilEst reads a C `struct util_est` at addr in one read.
 func (k *Kernel) ReadUtilEst(addr uint64) (UtilEst, error) {
-	return kvm.ReadView[UtilEst](k.Binding(), addr)
+	return bind.ReadView[UtilEst](k.Binding(), addr)
 }
 
 // Enqueued is `unsigned int enqueued;` at offset 0, size 4.
-func (s UtilEst) Enqueued() uint32 { return uint32(kvm.Uint(s.View, 553)) }
+func (s UtilEst) Enqueued() uint32 { return uint32(bind.Uint(s.View, 553)) }
 
 // HasEnqueued reports whether the bound kernel's `struct util_est` has member `enqueued` of a type Enqueued can read.
-func (s UtilEst) HasEnqueued() bool { return kvm.BindingOf(s.View).Has(553) }
+func (s UtilEst) HasEnqueued() bool { return bind.BindingOf(s.View).Has(553) }
 
 // Ewma is `unsigned int ewma;` at offset 4, size 4.
-func (s UtilEst) Ewma() uint32 { return uint32(kvm.Uint(s.View, 554)) }
+func (s UtilEst) Ewma() uint32 { return uint32(bind.Uint(s.View, 554)) }
 
 // HasEwma reports whether the bound kernel's `struct util_est` has member `ewma` of a type Ewma can read.
-func (s UtilEst) HasEwma() bool { return kvm.BindingOf(s.View).Has(554) }
+func (s UtilEst) HasEwma() bool { return bind.BindingOf(s.View).Has(554) }
 
 // VmStruct is C `struct vm_struct`, opaque: only pointed to (generating it adds its members;
 // VmStructPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	VmStruct struct {
-		kvm.View
+		bind.View
 	}
-	VmStructPtr = kvm.Ptr[VmStruct]
+	VmStructPtr = bind.Ptr[VmStruct]
 )
 
 func (VmStruct) KVMType() int { return 120 }
@@ -6443,59 +6452,61 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Vtime struct {
-	kvm.View
+	bind.View
 }
 
 // VtimePtr is a typed pointer to a C `struct vtime` in the target (Read, IsNil, Addr).
-type VtimePtr = kvm.Ptr[Vtime]
+type VtimePtr = bind.Ptr[Vtime]
 
-// KVMType is Vtime's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Vtime's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Vtime) KVMType() int { return 121 }
 
 // ReadVtime reads a C `struct vtime` at addr in one read.
-func (k *Kernel) ReadVtime(addr uint64) (Vtime, error) { return kvm.ReadView[Vtime](k.Binding(), addr) }
+func (k *Kernel) ReadVtime(addr uint64) (Vtime, error) {
+	return bind.ReadView[Vtime](k.Binding(), addr)
+}
 
 // Seqcount is `seqcount_t seqcount;` at offset 0, size 4.
-func (s Vtime) Seqcount() Seqcount { return Seqcount{kvm.Sub(s.View, 555)} }
+func (s Vtime) Seqcount() Seqcount { return Seqcount{bind.Sub(s.View, 555)} }
 
 // HasSeqcount reports whether the bound kernel's `struct vtime` has member `seqcount` of a type Seqcount can read.
-func (s Vtime) HasSeqcount() bool { return kvm.BindingOf(s.View).Has(555) }
+func (s Vtime) HasSeqcount() bool { return bind.BindingOf(s.View).Has(555) }
 
 // Starttime is `long long unsigned int starttime;` at offset 8, size 8.
-func (s Vtime) Starttime() uint64 { return kvm.Uint(s.View, 556) }
+func (s Vtime) Starttime() uint64 { return bind.Uint(s.View, 556) }
 
 // HasStarttime reports whether the bound kernel's `struct vtime` has member `starttime` of a type Starttime can read.
-func (s Vtime) HasStarttime() bool { return kvm.BindingOf(s.View).Has(556) }
+func (s Vtime) HasStarttime() bool { return bind.BindingOf(s.View).Has(556) }
 
 // State is `enum vtime_state state;` at offset 16, size 4.
-func (s Vtime) State() VtimeState { return VtimeState(kvm.Uint(s.View, 557)) }
+func (s Vtime) State() VtimeState { return VtimeState(bind.Uint(s.View, 557)) }
 
 // HasState reports whether the bound kernel's `struct vtime` has member `state` of a type State can read.
-func (s Vtime) HasState() bool { return kvm.BindingOf(s.View).Has(557) }
+func (s Vtime) HasState() bool { return bind.BindingOf(s.View).Has(557) }
 
 // CPU is `unsigned int cpu;` at offset 20, size 4.
-func (s Vtime) CPU() uint32 { return uint32(kvm.Uint(s.View, 558)) }
+func (s Vtime) CPU() uint32 { return uint32(bind.Uint(s.View, 558)) }
 
 // HasCPU reports whether the bound kernel's `struct vtime` has member `cpu` of a type CPU can read.
-func (s Vtime) HasCPU() bool { return kvm.BindingOf(s.View).Has(558) }
+func (s Vtime) HasCPU() bool { return bind.BindingOf(s.View).Has(558) }
 
 // Utime is `u64 utime;` at offset 24, size 8.
-func (s Vtime) Utime() uint64 { return kvm.Uint(s.View, 559) }
+func (s Vtime) Utime() uint64 { return bind.Uint(s.View, 559) }
 
 // HasUtime reports whether the bound kernel's `struct vtime` has member `utime` of a type Utime can read.
-func (s Vtime) HasUtime() bool { return kvm.BindingOf(s.View).Has(559) }
+func (s Vtime) HasUtime() bool { return bind.BindingOf(s.View).Has(559) }
 
 // Stime is `u64 stime;` at offset 32, size 8.
-func (s Vtime) Stime() uint64 { return kvm.Uint(s.View, 560) }
+func (s Vtime) Stime() uint64 { return bind.Uint(s.View, 560) }
 
 // HasStime reports whether the bound kernel's `struct vtime` has member `stime` of a type Stime can read.
-func (s Vtime) HasStime() bool { return kvm.BindingOf(s.View).Has(560) }
+func (s Vtime) HasStime() bool { return bind.BindingOf(s.View).Has(560) }
 
 // Gtime is `u64 gtime;` at offset 40, size 8.
-func (s Vtime) Gtime() uint64 { return kvm.Uint(s.View, 561) }
+func (s Vtime) Gtime() uint64 { return bind.Uint(s.View, 561) }
 
 // HasGtime reports whether the bound kernel's `struct vtime` has member `gtime` of a type Gtime can read.
-func (s Vtime) HasGtime() bool { return kvm.BindingOf(s.View).Has(561) }
+func (s Vtime) HasGtime() bool { return bind.BindingOf(s.View).Has(561) }
 
 const (
 	// SizeofWakeQNode is the size of C `struct wake_q_node` in bytes in the kernel the bindings were generated from.
@@ -6508,25 +6519,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type WakeQNode struct {
-	kvm.View
+	bind.View
 }
 
 // WakeQNodePtr is a typed pointer to a C `struct wake_q_node` in the target (Read, IsNil, Addr).
-type WakeQNodePtr = kvm.Ptr[WakeQNode]
+type WakeQNodePtr = bind.Ptr[WakeQNode]
 
-// KVMType is WakeQNode's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is WakeQNode's index in the layout table (for bind.Ptr and bind.ReadView).
 func (WakeQNode) KVMType() int { return 122 }
 
 // ReadWakeQNode reads a C `struct wake_q_node` at addr in one read.
 func (k *Kernel) ReadWakeQNode(addr uint64) (WakeQNode, error) {
-	return kvm.ReadView[WakeQNode](k.Binding(), addr)
+	return bind.ReadView[WakeQNode](k.Binding(), addr)
 }
 
 // Next is `struct wake_q_node *next;` at offset 0, size 8.
-func (s WakeQNode) Next() WakeQNodePtr { return kvm.PtrAt[WakeQNode](s.View, 562) }
+func (s WakeQNode) Next() WakeQNodePtr { return bind.PtrAt[WakeQNode](s.View, 562) }
 
 // HasNext reports whether the bound kernel's `struct wake_q_node` has member `next` of a type Next can read.
-func (s WakeQNode) HasNext() bool { return kvm.BindingOf(s.View).Has(562) }
+func (s WakeQNode) HasNext() bool { return bind.BindingOf(s.View).Has(562) }
 
 const (
 	// SizeofXregsState is the size of C `struct xregs_state` in bytes in the kernel the bindings were generated from.
@@ -6543,31 +6554,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type XregsState struct {
-	kvm.View
+	bind.View
 }
 
 // XregsStatePtr is a typed pointer to a C `struct xregs_state` in the target (Read, IsNil, Addr).
-type XregsStatePtr = kvm.Ptr[XregsState]
+type XregsStatePtr = bind.Ptr[XregsState]
 
-// KVMType is XregsState's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is XregsState's index in the layout table (for bind.Ptr and bind.ReadView).
 func (XregsState) KVMType() int { return 123 }
 
 // ReadXregsState reads a C `struct xregs_state` at addr in one read.
 func (k *Kernel) ReadXregsState(addr uint64) (XregsState, error) {
-	return kvm.ReadView[XregsState](k.Binding(), addr)
+	return bind.ReadView[XregsState](k.Binding(), addr)
 }
 
 // I387 is `struct fxregs_state i387;` at offset 0, size 512.
-func (s XregsState) I387() FxregsState { return FxregsState{kvm.Sub(s.View, 563)} }
+func (s XregsState) I387() FxregsState { return FxregsState{bind.Sub(s.View, 563)} }
 
 // HasI387 reports whether the bound kernel's `struct xregs_state` has member `i387` of a type I387 can read.
-func (s XregsState) HasI387() bool { return kvm.BindingOf(s.View).Has(563) }
+func (s XregsState) HasI387() bool { return bind.BindingOf(s.View).Has(563) }
 
 // Header is `struct xstate_header header;` at offset 512, size 64.
-func (s XregsState) Header() XstateHeader { return XstateHeader{kvm.Sub(s.View, 564)} }
+func (s XregsState) Header() XstateHeader { return XstateHeader{bind.Sub(s.View, 564)} }
 
 // HasHeader reports whether the bound kernel's `struct xregs_state` has member `header` of a type Header can read.
-func (s XregsState) HasHeader() bool { return kvm.BindingOf(s.View).Has(564) }
+func (s XregsState) HasHeader() bool { return bind.BindingOf(s.View).Has(564) }
 
 // ExtendedStateArea is `u8 extended_state_area[0];` at offset 576, size 0.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -6575,22 +6586,22 @@ func (s XregsState) ExtendedStateArea(i int) (v uint8, err error) {
 	if i < 0 {
 		return v, errors.New("struct xregs_state member extended_state_area: index out of range")
 	}
-	el, err := kvm.ReadElem(s.View, 565, i)
+	el, err := bind.ReadElem(s.View, 565, i)
 	if err != nil {
 		return v, err
 	}
-	return uint8(kvm.ElemUint(el, 565)), nil
+	return uint8(bind.ElemUint(el, 565)), nil
 }
 
 // HasExtendedStateArea reports whether the bound kernel's `struct xregs_state` has member `extended_state_area` of a type ExtendedStateArea can read.
-func (s XregsState) HasExtendedStateArea() bool { return kvm.BindingOf(s.View).Has(565) }
+func (s XregsState) HasExtendedStateArea() bool { return bind.BindingOf(s.View).Has(565) }
 
 // ExtendedStateAreaString reads the NUL-terminated string in `u8 extended_state_area[0]` from the target, at most limit bytes.
 func (s XregsState) ExtendedStateAreaString(limit int) (string, error) {
-	if addr := kvm.MemberAddr(s.View, 565); addr != 0 {
-		return kvm.ReadString(kvm.BindingOf(s.View).Target(), addr, limit)
+	if addr := bind.MemberAddr(s.View, 565); addr != 0 {
+		return bind.ReadString(bind.BindingOf(s.View).Target(), addr, limit)
 	}
-	return "", kvm.BindingOf(s.View).Err()
+	return "", bind.BindingOf(s.View).Err()
 }
 
 const (
@@ -6608,31 +6619,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type XstateHeader struct {
-	kvm.View
+	bind.View
 }
 
 // XstateHeaderPtr is a typed pointer to a C `struct xstate_header` in the target (Read, IsNil, Addr).
-type XstateHeaderPtr = kvm.Ptr[XstateHeader]
+type XstateHeaderPtr = bind.Ptr[XstateHeader]
 
-// KVMType is XstateHeader's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is XstateHeader's index in the layout table (for bind.Ptr and bind.ReadView).
 func (XstateHeader) KVMType() int { return 124 }
 
 // ReadXstateHeader reads a C `struct xstate_header` at addr in one read.
 func (k *Kernel) ReadXstateHeader(addr uint64) (XstateHeader, error) {
-	return kvm.ReadView[XstateHeader](k.Binding(), addr)
+	return bind.ReadView[XstateHeader](k.Binding(), addr)
 }
 
 // Xfeatures is `u64 xfeatures;` at offset 0, size 8.
-func (s XstateHeader) Xfeatures() uint64 { return kvm.Uint(s.View, 566) }
+func (s XstateHeader) Xfeatures() uint64 { return bind.Uint(s.View, 566) }
 
 // HasXfeatures reports whether the bound kernel's `struct xstate_header` has member `xfeatures` of a type Xfeatures can read.
-func (s XstateHeader) HasXfeatures() bool { return kvm.BindingOf(s.View).Has(566) }
+func (s XstateHeader) HasXfeatures() bool { return bind.BindingOf(s.View).Has(566) }
 
 // XcompBv is `u64 xcomp_bv;` at offset 8, size 8.
-func (s XstateHeader) XcompBv() uint64 { return kvm.Uint(s.View, 567) }
+func (s XstateHeader) XcompBv() uint64 { return bind.Uint(s.View, 567) }
 
 // HasXcompBv reports whether the bound kernel's `struct xstate_header` has member `xcomp_bv` of a type XcompBv can read.
-func (s XstateHeader) HasXcompBv() bool { return kvm.BindingOf(s.View).Has(567) }
+func (s XstateHeader) HasXcompBv() bool { return bind.BindingOf(s.View).Has(567) }
 
 // Reserved is `u64 reserved[6];` at offset 16, size 48.
 // It returns false when an index is out of range.
@@ -6640,15 +6651,15 @@ func (s XstateHeader) Reserved(i int) (v uint64, ok bool) {
 	if i < 0 || i >= XstateHeaderReservedLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 568, i)
+	el, ok := bind.Elem(s.View, 568, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemUint(el, 568), true
+	return bind.ElemUint(el, 568), true
 }
 
 // HasReserved reports whether the bound kernel's `struct xstate_header` has member `reserved` of a type Reserved can read.
-func (s XstateHeader) HasReserved() bool { return kvm.BindingOf(s.View).Has(568) }
+func (s XstateHeader) HasReserved() bool { return bind.BindingOf(s.View).Has(568) }
 
 // TimespecType is C `enum timespec_type` (4 bytes).
 type TimespecType uint32
@@ -6704,7 +6715,7 @@ func (e VtimeState) String() string {
 
 // kvmSpec is the layout these bindings were generated with; Bind resolves it
 // against the target's types (docs/generated-code.md).
-var kvmSpec = kvm.Spec{
+var kvmSpec = bind.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     BuildID,
@@ -6712,12 +6723,12 @@ var kvmSpec = kvm.Spec{
 	Package:     "main",
 	PtrSize:     8,
 	Relocatable: true,
-	Types: []kvm.TypeSpec{
+	Types: []bind.TypeSpec{
 		// 0: ArchTlbflushUnmapBatch
 		{
 			C: "struct arch_tlbflush_unmap_batch",
-			Fields: []kvm.FieldSpec{
-				kvm.M("cpumask", kvm.KindStruct, 0, 1024),
+			Fields: []bind.FieldSpec{
+				bind.M("cpumask", bind.KindStruct, 0, 1024),
 			},
 			Name:   "struct arch_tlbflush_unmap_batch",
 			Parent: -1,
@@ -6726,8 +6737,8 @@ var kvmSpec = kvm.Spec{
 		// 1: AtomicLongT
 		{
 			C: "atomic_long_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("counter", kvm.KindInt, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("counter", bind.KindInt, 0, 8),
 			},
 			Name:   "atomic_long_t",
 			Parent: -1,
@@ -6736,8 +6747,8 @@ var kvmSpec = kvm.Spec{
 		// 2: AtomicT
 		{
 			C: "atomic_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("counter", kvm.KindInt, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("counter", bind.KindInt, 0, 4),
 			},
 			Name:   "atomic_t",
 			Parent: -1,
@@ -6758,12 +6769,12 @@ var kvmSpec = kvm.Spec{
 		// 9: CallSingleNode
 		{
 			C: "struct __call_single_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("llist", kvm.KindStruct, 0, 8),
-				kvm.M("u_flags", kvm.KindUint, 8, 4),
-				kvm.M("a_flags", kvm.KindStruct, 8, 4),
-				kvm.M("src", kvm.KindUint, 12, 2),
-				kvm.M("dst", kvm.KindUint, 14, 2),
+			Fields: []bind.FieldSpec{
+				bind.M("llist", bind.KindStruct, 0, 8),
+				bind.M("u_flags", bind.KindUint, 8, 4),
+				bind.M("a_flags", bind.KindStruct, 8, 4),
+				bind.M("src", bind.KindUint, 12, 2),
+				bind.M("dst", bind.KindUint, 14, 2),
 			},
 			Name:   "struct __call_single_node",
 			Parent: -1,
@@ -6772,9 +6783,9 @@ var kvmSpec = kvm.Spec{
 		// 10: CallbackHead
 		{
 			C: "struct callback_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
-				kvm.M("func", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
+				bind.M("func", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct callback_head",
 			Parent: -1,
@@ -6791,8 +6802,8 @@ var kvmSpec = kvm.Spec{
 		// 15: Cpumask
 		{
 			C: "struct cpumask",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("bits", kvm.KindUint, 0, 8, 128),
+			Fields: []bind.FieldSpec{
+				bind.Arr("bits", bind.KindUint, 0, 8, 128),
 			},
 			Name:   "struct cpumask",
 			Parent: -1,
@@ -6805,20 +6816,20 @@ var kvmSpec = kvm.Spec{
 		// 18: DescStruct
 		{
 			C: "struct desc_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("limit0", kvm.KindUint, 0, 2),
-				kvm.M("base0", kvm.KindUint, 2, 2),
-				kvm.BF("base1", kvm.KindUint, 32, 8, 2),
-				kvm.BF("type", kvm.KindUint, 40, 4, 2),
-				kvm.BF("s", kvm.KindUint, 44, 1, 2),
-				kvm.BF("dpl", kvm.KindUint, 45, 2, 2),
-				kvm.BF("p", kvm.KindUint, 47, 1, 2),
-				kvm.BF("limit1", kvm.KindUint, 48, 4, 2),
-				kvm.BF("avl", kvm.KindUint, 52, 1, 2),
-				kvm.BF("l", kvm.KindUint, 53, 1, 2),
-				kvm.BF("d", kvm.KindUint, 54, 1, 2),
-				kvm.BF("g", kvm.KindUint, 55, 1, 2),
-				kvm.BF("base2", kvm.KindUint, 56, 8, 2),
+			Fields: []bind.FieldSpec{
+				bind.M("limit0", bind.KindUint, 0, 2),
+				bind.M("base0", bind.KindUint, 2, 2),
+				bind.BF("base1", bind.KindUint, 32, 8, 2),
+				bind.BF("type", bind.KindUint, 40, 4, 2),
+				bind.BF("s", bind.KindUint, 44, 1, 2),
+				bind.BF("dpl", bind.KindUint, 45, 2, 2),
+				bind.BF("p", bind.KindUint, 47, 1, 2),
+				bind.BF("limit1", bind.KindUint, 48, 4, 2),
+				bind.BF("avl", bind.KindUint, 52, 1, 2),
+				bind.BF("l", bind.KindUint, 53, 1, 2),
+				bind.BF("d", bind.KindUint, 54, 1, 2),
+				bind.BF("g", bind.KindUint, 55, 1, 2),
+				bind.BF("base2", bind.KindUint, 56, 8, 2),
 			},
 			Name:   "struct desc_struct",
 			Parent: -1,
@@ -6829,12 +6840,12 @@ var kvmSpec = kvm.Spec{
 		// 20: FpregsState
 		{
 			C: "union fpregs_state",
-			Fields: []kvm.FieldSpec{
-				kvm.M("fsave", kvm.KindStruct, 0, 112),
-				kvm.M("fxsave", kvm.KindStruct, 0, 512),
-				kvm.M("soft", kvm.KindStruct, 0, 136),
-				kvm.M("xsave", kvm.KindStruct, 0, 576),
-				kvm.Arr("__padding", kvm.KindUint, 0, 1, 4096),
+			Fields: []bind.FieldSpec{
+				bind.M("fsave", bind.KindStruct, 0, 112),
+				bind.M("fxsave", bind.KindStruct, 0, 512),
+				bind.M("soft", bind.KindStruct, 0, 136),
+				bind.M("xsave", bind.KindStruct, 0, 576),
+				bind.Arr("__padding", bind.KindUint, 0, 1, 4096),
 			},
 			Name:   "union fpregs_state",
 			Parent: -1,
@@ -6843,17 +6854,17 @@ var kvmSpec = kvm.Spec{
 		// 21: Fpstate
 		{
 			C: "struct fpstate",
-			Fields: []kvm.FieldSpec{
-				kvm.M("size", kvm.KindUint, 0, 4),
-				kvm.M("user_size", kvm.KindUint, 4, 4),
-				kvm.M("xfeatures", kvm.KindUint, 8, 8),
-				kvm.M("user_xfeatures", kvm.KindUint, 16, 8),
-				kvm.M("xfd", kvm.KindUint, 24, 8),
-				kvm.BF("is_valloc", kvm.KindUint, 256, 1, 4),
-				kvm.BF("is_guest", kvm.KindUint, 257, 1, 4),
-				kvm.BF("is_confidential", kvm.KindUint, 258, 1, 4),
-				kvm.BF("in_use", kvm.KindUint, 259, 1, 4),
-				kvm.M("regs", kvm.KindStruct, 64, 4096),
+			Fields: []bind.FieldSpec{
+				bind.M("size", bind.KindUint, 0, 4),
+				bind.M("user_size", bind.KindUint, 4, 4),
+				bind.M("xfeatures", bind.KindUint, 8, 8),
+				bind.M("user_xfeatures", bind.KindUint, 16, 8),
+				bind.M("xfd", bind.KindUint, 24, 8),
+				bind.BF("is_valloc", bind.KindUint, 256, 1, 4),
+				bind.BF("is_guest", bind.KindUint, 257, 1, 4),
+				bind.BF("is_confidential", bind.KindUint, 258, 1, 4),
+				bind.BF("in_use", bind.KindUint, 259, 1, 4),
+				bind.M("regs", bind.KindStruct, 64, 4096),
 			},
 			Name:   "struct fpstate",
 			Parent: -1,
@@ -6862,14 +6873,14 @@ var kvmSpec = kvm.Spec{
 		// 22: Fpu
 		{
 			C: "struct fpu",
-			Fields: []kvm.FieldSpec{
-				kvm.M("last_cpu", kvm.KindUint, 0, 4),
-				kvm.M("avx512_timestamp", kvm.KindUint, 8, 8),
-				kvm.M("fpstate", kvm.KindPtr, 16, 8),
-				kvm.M("__task_fpstate", kvm.KindPtr, 24, 8),
-				kvm.M("perm", kvm.KindStruct, 32, 16),
-				kvm.M("guest_perm", kvm.KindStruct, 48, 16),
-				kvm.M("__fpstate", kvm.KindStruct, 64, 4160),
+			Fields: []bind.FieldSpec{
+				bind.M("last_cpu", bind.KindUint, 0, 4),
+				bind.M("avx512_timestamp", bind.KindUint, 8, 8),
+				bind.M("fpstate", bind.KindPtr, 16, 8),
+				bind.M("__task_fpstate", bind.KindPtr, 24, 8),
+				bind.M("perm", bind.KindStruct, 32, 16),
+				bind.M("guest_perm", bind.KindStruct, 48, 16),
+				bind.M("__fpstate", bind.KindStruct, 64, 4160),
 			},
 			Name:   "struct fpu",
 			Parent: -1,
@@ -6878,10 +6889,10 @@ var kvmSpec = kvm.Spec{
 		// 23: FpuStatePerm
 		{
 			C: "struct fpu_state_perm",
-			Fields: []kvm.FieldSpec{
-				kvm.M("__state_perm", kvm.KindUint, 0, 8),
-				kvm.M("__state_size", kvm.KindUint, 8, 4),
-				kvm.M("__user_state_size", kvm.KindUint, 12, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("__state_perm", bind.KindUint, 0, 8),
+				bind.M("__state_size", bind.KindUint, 8, 4),
+				bind.M("__user_state_size", bind.KindUint, 12, 4),
 			},
 			Name:   "struct fpu_state_perm",
 			Parent: -1,
@@ -6890,16 +6901,16 @@ var kvmSpec = kvm.Spec{
 		// 24: FregsState
 		{
 			C: "struct fregs_state",
-			Fields: []kvm.FieldSpec{
-				kvm.M("cwd", kvm.KindUint, 0, 4),
-				kvm.M("swd", kvm.KindUint, 4, 4),
-				kvm.M("twd", kvm.KindUint, 8, 4),
-				kvm.M("fip", kvm.KindUint, 12, 4),
-				kvm.M("fcs", kvm.KindUint, 16, 4),
-				kvm.M("foo", kvm.KindUint, 20, 4),
-				kvm.M("fos", kvm.KindUint, 24, 4),
-				kvm.Arr("st_space", kvm.KindUint, 28, 4, 20),
-				kvm.M("status", kvm.KindUint, 108, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("cwd", bind.KindUint, 0, 4),
+				bind.M("swd", bind.KindUint, 4, 4),
+				bind.M("twd", bind.KindUint, 8, 4),
+				bind.M("fip", bind.KindUint, 12, 4),
+				bind.M("fcs", bind.KindUint, 16, 4),
+				bind.M("foo", bind.KindUint, 20, 4),
+				bind.M("fos", bind.KindUint, 24, 4),
+				bind.Arr("st_space", bind.KindUint, 28, 4, 20),
+				bind.M("status", bind.KindUint, 108, 4),
 			},
 			Name:   "struct fregs_state",
 			Parent: -1,
@@ -6914,24 +6925,24 @@ var kvmSpec = kvm.Spec{
 		// 28: FxregsState
 		{
 			C: "struct fxregs_state",
-			Fields: []kvm.FieldSpec{
-				kvm.M("cwd", kvm.KindUint, 0, 2),
-				kvm.M("swd", kvm.KindUint, 2, 2),
-				kvm.M("twd", kvm.KindUint, 4, 2),
-				kvm.M("fop", kvm.KindUint, 6, 2),
-				kvm.M("rip", kvm.KindUint, 8, 8),
-				kvm.M("rdp", kvm.KindUint, 16, 8),
-				kvm.M("fip", kvm.KindUint, 8, 4),
-				kvm.M("fcs", kvm.KindUint, 12, 4),
-				kvm.M("foo", kvm.KindUint, 16, 4),
-				kvm.M("fos", kvm.KindUint, 20, 4),
-				kvm.M("mxcsr", kvm.KindUint, 24, 4),
-				kvm.M("mxcsr_mask", kvm.KindUint, 28, 4),
-				kvm.Arr("st_space", kvm.KindUint, 32, 4, 32),
-				kvm.Arr("xmm_space", kvm.KindUint, 160, 4, 64),
-				kvm.Arr("padding", kvm.KindUint, 416, 4, 12),
-				kvm.Arr("padding1", kvm.KindUint, 464, 4, 12),
-				kvm.Arr("sw_reserved", kvm.KindUint, 464, 4, 12),
+			Fields: []bind.FieldSpec{
+				bind.M("cwd", bind.KindUint, 0, 2),
+				bind.M("swd", bind.KindUint, 2, 2),
+				bind.M("twd", bind.KindUint, 4, 2),
+				bind.M("fop", bind.KindUint, 6, 2),
+				bind.M("rip", bind.KindUint, 8, 8),
+				bind.M("rdp", bind.KindUint, 16, 8),
+				bind.M("fip", bind.KindUint, 8, 4),
+				bind.M("fcs", bind.KindUint, 12, 4),
+				bind.M("foo", bind.KindUint, 16, 4),
+				bind.M("fos", bind.KindUint, 20, 4),
+				bind.M("mxcsr", bind.KindUint, 24, 4),
+				bind.M("mxcsr_mask", bind.KindUint, 28, 4),
+				bind.Arr("st_space", bind.KindUint, 32, 4, 32),
+				bind.Arr("xmm_space", bind.KindUint, 160, 4, 64),
+				bind.Arr("padding", bind.KindUint, 416, 4, 12),
+				bind.Arr("padding1", bind.KindUint, 464, 4, 12),
+				bind.Arr("sw_reserved", bind.KindUint, 464, 4, 12),
 			},
 			Name:   "struct fxregs_state",
 			Parent: -1,
@@ -6940,8 +6951,8 @@ var kvmSpec = kvm.Spec{
 		// 29: HlistHead
 		{
 			C: "struct hlist_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("first", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("first", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct hlist_head",
 			Parent: -1,
@@ -6950,9 +6961,9 @@ var kvmSpec = kvm.Spec{
 		// 30: HlistNode
 		{
 			C: "struct hlist_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
-				kvm.M("pprev", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
+				bind.M("pprev", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct hlist_node",
 			Parent: -1,
@@ -6961,15 +6972,15 @@ var kvmSpec = kvm.Spec{
 		// 31: Hrtimer
 		{
 			C: "struct hrtimer",
-			Fields: []kvm.FieldSpec{
-				kvm.M("node", kvm.KindStruct, 0, 32),
-				kvm.M("_softexpires", kvm.KindInt, 32, 8),
-				kvm.M("function", kvm.KindPtr, 40, 8),
-				kvm.M("base", kvm.KindPtr, 48, 8),
-				kvm.M("state", kvm.KindUint, 56, 1),
-				kvm.M("is_rel", kvm.KindUint, 57, 1),
-				kvm.M("is_soft", kvm.KindUint, 58, 1),
-				kvm.M("is_hard", kvm.KindUint, 59, 1),
+			Fields: []bind.FieldSpec{
+				bind.M("node", bind.KindStruct, 0, 32),
+				bind.M("_softexpires", bind.KindInt, 32, 8),
+				bind.M("function", bind.KindPtr, 40, 8),
+				bind.M("base", bind.KindPtr, 48, 8),
+				bind.M("state", bind.KindUint, 56, 1),
+				bind.M("is_rel", bind.KindUint, 57, 1),
+				bind.M("is_soft", bind.KindUint, 58, 1),
+				bind.M("is_hard", bind.KindUint, 59, 1),
 			},
 			Name:   "struct hrtimer",
 			Parent: -1,
@@ -6999,8 +7010,8 @@ var kvmSpec = kvm.Spec{
 		// 40: KuidT
 		{
 			C: "kuid_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("val", kvm.KindUint, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("val", bind.KindUint, 0, 4),
 			},
 			Name:   "kuid_t",
 			Parent: -1,
@@ -7009,9 +7020,9 @@ var kvmSpec = kvm.Spec{
 		// 41: ListHead
 		{
 			C: "struct list_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
-				kvm.M("prev", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
+				bind.M("prev", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct list_head",
 			Parent: -1,
@@ -7020,8 +7031,8 @@ var kvmSpec = kvm.Spec{
 		// 42: LlistHead
 		{
 			C: "struct llist_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("first", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("first", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct llist_head",
 			Parent: -1,
@@ -7030,8 +7041,8 @@ var kvmSpec = kvm.Spec{
 		// 43: LlistNode
 		{
 			C: "struct llist_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct llist_node",
 			Parent: -1,
@@ -7040,9 +7051,9 @@ var kvmSpec = kvm.Spec{
 		// 44: LoadWeight
 		{
 			C: "struct load_weight",
-			Fields: []kvm.FieldSpec{
-				kvm.M("weight", kvm.KindUint, 0, 8),
-				kvm.M("inv_weight", kvm.KindUint, 8, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("weight", bind.KindUint, 0, 8),
+				bind.M("inv_weight", bind.KindUint, 8, 4),
 			},
 			Name:   "struct load_weight",
 			Parent: -1,
@@ -7059,11 +7070,11 @@ var kvmSpec = kvm.Spec{
 		// 49: Mutex
 		{
 			C: "struct mutex",
-			Fields: []kvm.FieldSpec{
-				kvm.M("owner", kvm.KindStruct, 0, 8),
-				kvm.M("wait_lock", kvm.KindStruct, 8, 4),
-				kvm.M("osq", kvm.KindStruct, 12, 4),
-				kvm.M("wait_list", kvm.KindStruct, 16, 16),
+			Fields: []bind.FieldSpec{
+				bind.M("owner", bind.KindStruct, 0, 8),
+				bind.M("wait_lock", bind.KindStruct, 8, 4),
+				bind.M("osq", bind.KindStruct, 12, 4),
+				bind.M("wait_list", bind.KindStruct, 16, 16),
 			},
 			Name:   "struct mutex",
 			Parent: -1,
@@ -7074,8 +7085,8 @@ var kvmSpec = kvm.Spec{
 		// 51: NodemaskT
 		{
 			C: "nodemask_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("bits", kvm.KindUint, 0, 8, 16),
+			Fields: []bind.FieldSpec{
+				bind.Arr("bits", bind.KindUint, 0, 8, 16),
 			},
 			Name:   "nodemask_t",
 			Parent: -1,
@@ -7090,8 +7101,8 @@ var kvmSpec = kvm.Spec{
 		// 55: OptimisticSpinQueue
 		{
 			C: "struct optimistic_spin_queue",
-			Fields: []kvm.FieldSpec{
-				kvm.M("tail", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("tail", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct optimistic_spin_queue",
 			Parent: -1,
@@ -7102,10 +7113,10 @@ var kvmSpec = kvm.Spec{
 		// 57: PageFrag
 		{
 			C: "struct page_frag",
-			Fields: []kvm.FieldSpec{
-				kvm.M("page", kvm.KindPtr, 0, 8),
-				kvm.M("offset", kvm.KindUint, 8, 4),
-				kvm.M("size", kvm.KindUint, 12, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("page", bind.KindPtr, 0, 8),
+				bind.M("offset", bind.KindUint, 8, 4),
+				bind.M("size", bind.KindUint, 12, 4),
 			},
 			Name:   "struct page_frag",
 			Parent: -1,
@@ -7122,10 +7133,10 @@ var kvmSpec = kvm.Spec{
 		// 62: PlistNode
 		{
 			C: "struct plist_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("prio", kvm.KindInt, 0, 4),
-				kvm.M("prio_list", kvm.KindStruct, 8, 16),
-				kvm.M("node_list", kvm.KindStruct, 24, 16),
+			Fields: []bind.FieldSpec{
+				bind.M("prio", bind.KindInt, 0, 4),
+				bind.M("prio_list", bind.KindStruct, 8, 16),
+				bind.M("node_list", bind.KindStruct, 24, 16),
 			},
 			Name:   "struct plist_node",
 			Parent: -1,
@@ -7136,9 +7147,9 @@ var kvmSpec = kvm.Spec{
 		// 64: PosixCputimerBase
 		{
 			C: "struct posix_cputimer_base",
-			Fields: []kvm.FieldSpec{
-				kvm.M("nextevt", kvm.KindUint, 0, 8),
-				kvm.M("tqhead", kvm.KindStruct, 8, 16),
+			Fields: []bind.FieldSpec{
+				bind.M("nextevt", bind.KindUint, 0, 8),
+				bind.M("tqhead", bind.KindStruct, 8, 16),
 			},
 			Name:   "struct posix_cputimer_base",
 			Parent: -1,
@@ -7147,10 +7158,10 @@ var kvmSpec = kvm.Spec{
 		// 65: PosixCputimers
 		{
 			C: "struct posix_cputimers",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("bases", kvm.KindStruct, 0, 24, 3),
-				kvm.M("timers_active", kvm.KindUint, 72, 4),
-				kvm.M("expiry_active", kvm.KindUint, 76, 4),
+			Fields: []bind.FieldSpec{
+				bind.Arr("bases", bind.KindStruct, 0, 24, 3),
+				bind.M("timers_active", bind.KindUint, 72, 4),
+				bind.M("expiry_active", bind.KindUint, 76, 4),
 			},
 			Name:   "struct posix_cputimers",
 			Parent: -1,
@@ -7159,10 +7170,10 @@ var kvmSpec = kvm.Spec{
 		// 66: PosixCputimersWork
 		{
 			C: "struct posix_cputimers_work",
-			Fields: []kvm.FieldSpec{
-				kvm.M("work", kvm.KindStruct, 0, 16),
-				kvm.M("mutex", kvm.KindStruct, 16, 32),
-				kvm.M("scheduled", kvm.KindUint, 48, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("work", bind.KindStruct, 0, 16),
+				bind.M("mutex", bind.KindStruct, 16, 32),
+				bind.M("scheduled", bind.KindUint, 48, 4),
 			},
 			Name:   "struct posix_cputimers_work",
 			Parent: -1,
@@ -7171,10 +7182,10 @@ var kvmSpec = kvm.Spec{
 		// 67: PrevCputime
 		{
 			C: "struct prev_cputime",
-			Fields: []kvm.FieldSpec{
-				kvm.M("utime", kvm.KindUint, 0, 8),
-				kvm.M("stime", kvm.KindUint, 8, 8),
-				kvm.M("lock", kvm.KindStruct, 16, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("utime", bind.KindUint, 0, 8),
+				bind.M("stime", bind.KindUint, 8, 8),
+				bind.M("lock", bind.KindStruct, 16, 4),
 			},
 			Name:   "struct prev_cputime",
 			Parent: -1,
@@ -7183,12 +7194,12 @@ var kvmSpec = kvm.Spec{
 		// 68: Qspinlock
 		{
 			C: "struct qspinlock",
-			Fields: []kvm.FieldSpec{
-				kvm.M("val", kvm.KindStruct, 0, 4),
-				kvm.M("locked", kvm.KindUint, 0, 1),
-				kvm.M("pending", kvm.KindUint, 1, 1),
-				kvm.M("locked_pending", kvm.KindUint, 0, 2),
-				kvm.M("tail", kvm.KindUint, 2, 2),
+			Fields: []bind.FieldSpec{
+				bind.M("val", bind.KindStruct, 0, 4),
+				bind.M("locked", bind.KindUint, 0, 1),
+				bind.M("pending", bind.KindUint, 1, 1),
+				bind.M("locked_pending", bind.KindUint, 0, 2),
+				bind.M("tail", bind.KindUint, 2, 2),
 			},
 			Name:   "struct qspinlock",
 			Parent: -1,
@@ -7199,9 +7210,9 @@ var kvmSpec = kvm.Spec{
 		// 70: RCUSpecial
 		{
 			C: "union rcu_special",
-			Fields: []kvm.FieldSpec{
-				kvm.M("b", kvm.KindStruct, 0, 4),
-				kvm.M("s", kvm.KindUint, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("b", bind.KindStruct, 0, 4),
+				bind.M("s", bind.KindUint, 0, 4),
 			},
 			Name:   "union rcu_special",
 			Parent: -1,
@@ -7210,11 +7221,11 @@ var kvmSpec = kvm.Spec{
 		// 71: RCUSpecialB
 		{
 			C: "the anonymous struct of union rcu_special member b",
-			Fields: []kvm.FieldSpec{
-				kvm.M("blocked", kvm.KindUint, 0, 1),
-				kvm.M("need_qs", kvm.KindUint, 1, 1),
-				kvm.M("exp_hint", kvm.KindUint, 2, 1),
-				kvm.M("need_mb", kvm.KindUint, 3, 1),
+			Fields: []bind.FieldSpec{
+				bind.M("blocked", bind.KindUint, 0, 1),
+				bind.M("need_qs", bind.KindUint, 1, 1),
+				bind.M("exp_hint", bind.KindUint, 2, 1),
+				bind.M("need_mb", bind.KindUint, 3, 1),
 			},
 			Parent: 70,
 			Path:   "b",
@@ -7223,8 +7234,8 @@ var kvmSpec = kvm.Spec{
 		// 72: RawSpinlock
 		{
 			C: "struct raw_spinlock",
-			Fields: []kvm.FieldSpec{
-				kvm.M("raw_lock", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("raw_lock", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct raw_spinlock",
 			Parent: -1,
@@ -7233,10 +7244,10 @@ var kvmSpec = kvm.Spec{
 		// 73: RbNode
 		{
 			C: "struct rb_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("__rb_parent_color", kvm.KindUint, 0, 8),
-				kvm.M("rb_right", kvm.KindPtr, 8, 8),
-				kvm.M("rb_left", kvm.KindPtr, 16, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("__rb_parent_color", bind.KindUint, 0, 8),
+				bind.M("rb_right", bind.KindPtr, 8, 8),
+				bind.M("rb_left", bind.KindPtr, 16, 8),
 			},
 			Name:   "struct rb_node",
 			Parent: -1,
@@ -7245,8 +7256,8 @@ var kvmSpec = kvm.Spec{
 		// 74: RbRoot
 		{
 			C: "struct rb_root",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rb_node", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("rb_node", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct rb_root",
 			Parent: -1,
@@ -7255,9 +7266,9 @@ var kvmSpec = kvm.Spec{
 		// 75: RbRootCached
 		{
 			C: "struct rb_root_cached",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rb_root", kvm.KindStruct, 0, 8),
-				kvm.M("rb_leftmost", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("rb_root", bind.KindStruct, 0, 8),
+				bind.M("rb_leftmost", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct rb_root_cached",
 			Parent: -1,
@@ -7268,8 +7279,8 @@ var kvmSpec = kvm.Spec{
 		// 77: RefcountStruct
 		{
 			C: "struct refcount_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("refs", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("refs", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct refcount_struct",
 			Parent: -1,
@@ -7280,12 +7291,12 @@ var kvmSpec = kvm.Spec{
 		// 79: RestartBlock
 		{
 			C: "struct restart_block",
-			Fields: []kvm.FieldSpec{
-				kvm.M("arch_data", kvm.KindUint, 0, 8),
-				kvm.M("fn", kvm.KindPtr, 8, 8),
-				kvm.M("futex", kvm.KindStruct, 16, 40),
-				kvm.M("nanosleep", kvm.KindStruct, 16, 24),
-				kvm.M("poll", kvm.KindStruct, 16, 32),
+			Fields: []bind.FieldSpec{
+				bind.M("arch_data", bind.KindUint, 0, 8),
+				bind.M("fn", bind.KindPtr, 8, 8),
+				bind.M("futex", bind.KindStruct, 16, 40),
+				bind.M("nanosleep", bind.KindStruct, 16, 24),
+				bind.M("poll", bind.KindStruct, 16, 32),
 			},
 			Name:   "struct restart_block",
 			Parent: -1,
@@ -7294,13 +7305,13 @@ var kvmSpec = kvm.Spec{
 		// 80: RestartBlockFutex
 		{
 			C: "the anonymous struct of struct restart_block member futex",
-			Fields: []kvm.FieldSpec{
-				kvm.M("uaddr", kvm.KindPtr, 0, 8),
-				kvm.M("val", kvm.KindUint, 8, 4),
-				kvm.M("flags", kvm.KindUint, 12, 4),
-				kvm.M("bitset", kvm.KindUint, 16, 4),
-				kvm.M("time", kvm.KindUint, 24, 8),
-				kvm.M("uaddr2", kvm.KindPtr, 32, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("uaddr", bind.KindPtr, 0, 8),
+				bind.M("val", bind.KindUint, 8, 4),
+				bind.M("flags", bind.KindUint, 12, 4),
+				bind.M("bitset", bind.KindUint, 16, 4),
+				bind.M("time", bind.KindUint, 24, 8),
+				bind.M("uaddr2", bind.KindPtr, 32, 8),
 			},
 			Parent: 79,
 			Path:   "futex",
@@ -7309,12 +7320,12 @@ var kvmSpec = kvm.Spec{
 		// 81: RestartBlockNanosleep
 		{
 			C: "the anonymous struct of struct restart_block member nanosleep",
-			Fields: []kvm.FieldSpec{
-				kvm.M("clockid", kvm.KindInt, 0, 4),
-				kvm.M("type", kvm.KindUint, 4, 4),
-				kvm.M("rmtp", kvm.KindPtr, 8, 8),
-				kvm.M("compat_rmtp", kvm.KindPtr, 8, 8),
-				kvm.M("expires", kvm.KindUint, 16, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("clockid", bind.KindInt, 0, 4),
+				bind.M("type", bind.KindUint, 4, 4),
+				bind.M("rmtp", bind.KindPtr, 8, 8),
+				bind.M("compat_rmtp", bind.KindPtr, 8, 8),
+				bind.M("expires", bind.KindUint, 16, 8),
 			},
 			Parent: 79,
 			Path:   "nanosleep",
@@ -7323,12 +7334,12 @@ var kvmSpec = kvm.Spec{
 		// 82: RestartBlockPoll
 		{
 			C: "the anonymous struct of struct restart_block member poll",
-			Fields: []kvm.FieldSpec{
-				kvm.M("ufds", kvm.KindPtr, 0, 8),
-				kvm.M("nfds", kvm.KindInt, 8, 4),
-				kvm.M("has_timeout", kvm.KindInt, 12, 4),
-				kvm.M("tv_sec", kvm.KindUint, 16, 8),
-				kvm.M("tv_nsec", kvm.KindUint, 24, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("ufds", bind.KindPtr, 0, 8),
+				bind.M("nfds", bind.KindInt, 8, 4),
+				bind.M("has_timeout", bind.KindInt, 12, 4),
+				bind.M("tv_sec", bind.KindUint, 16, 8),
+				bind.M("tv_nsec", bind.KindUint, 24, 8),
 			},
 			Parent: 79,
 			Path:   "poll",
@@ -7343,16 +7354,16 @@ var kvmSpec = kvm.Spec{
 		// 86: SchedAvg
 		{
 			C: "struct sched_avg",
-			Fields: []kvm.FieldSpec{
-				kvm.M("last_update_time", kvm.KindUint, 0, 8),
-				kvm.M("load_sum", kvm.KindUint, 8, 8),
-				kvm.M("runnable_sum", kvm.KindUint, 16, 8),
-				kvm.M("util_sum", kvm.KindUint, 24, 4),
-				kvm.M("period_contrib", kvm.KindUint, 28, 4),
-				kvm.M("load_avg", kvm.KindUint, 32, 8),
-				kvm.M("runnable_avg", kvm.KindUint, 40, 8),
-				kvm.M("util_avg", kvm.KindUint, 48, 8),
-				kvm.M("util_est", kvm.KindStruct, 56, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("last_update_time", bind.KindUint, 0, 8),
+				bind.M("load_sum", bind.KindUint, 8, 8),
+				bind.M("runnable_sum", bind.KindUint, 16, 8),
+				bind.M("util_sum", bind.KindUint, 24, 4),
+				bind.M("period_contrib", bind.KindUint, 28, 4),
+				bind.M("load_avg", bind.KindUint, 32, 8),
+				bind.M("runnable_avg", bind.KindUint, 40, 8),
+				bind.M("util_avg", bind.KindUint, 48, 8),
+				bind.M("util_est", bind.KindStruct, 56, 8),
 			},
 			Name:   "struct sched_avg",
 			Parent: -1,
@@ -7363,23 +7374,23 @@ var kvmSpec = kvm.Spec{
 		// 88: SchedDlEntity
 		{
 			C: "struct sched_dl_entity",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rb_node", kvm.KindStruct, 0, 24),
-				kvm.M("dl_runtime", kvm.KindUint, 24, 8),
-				kvm.M("dl_deadline", kvm.KindUint, 32, 8),
-				kvm.M("dl_period", kvm.KindUint, 40, 8),
-				kvm.M("dl_bw", kvm.KindUint, 48, 8),
-				kvm.M("dl_density", kvm.KindUint, 56, 8),
-				kvm.M("runtime", kvm.KindInt, 64, 8),
-				kvm.M("deadline", kvm.KindUint, 72, 8),
-				kvm.M("flags", kvm.KindUint, 80, 4),
-				kvm.BF("dl_throttled", kvm.KindUint, 672, 1, 4),
-				kvm.BF("dl_yielded", kvm.KindUint, 673, 1, 4),
-				kvm.BF("dl_non_contending", kvm.KindUint, 674, 1, 4),
-				kvm.BF("dl_overrun", kvm.KindUint, 675, 1, 4),
-				kvm.M("dl_timer", kvm.KindStruct, 88, 64),
-				kvm.M("inactive_timer", kvm.KindStruct, 152, 64),
-				kvm.M("pi_se", kvm.KindPtr, 216, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("rb_node", bind.KindStruct, 0, 24),
+				bind.M("dl_runtime", bind.KindUint, 24, 8),
+				bind.M("dl_deadline", bind.KindUint, 32, 8),
+				bind.M("dl_period", bind.KindUint, 40, 8),
+				bind.M("dl_bw", bind.KindUint, 48, 8),
+				bind.M("dl_density", bind.KindUint, 56, 8),
+				bind.M("runtime", bind.KindInt, 64, 8),
+				bind.M("deadline", bind.KindUint, 72, 8),
+				bind.M("flags", bind.KindUint, 80, 4),
+				bind.BF("dl_throttled", bind.KindUint, 672, 1, 4),
+				bind.BF("dl_yielded", bind.KindUint, 673, 1, 4),
+				bind.BF("dl_non_contending", bind.KindUint, 674, 1, 4),
+				bind.BF("dl_overrun", bind.KindUint, 675, 1, 4),
+				bind.M("dl_timer", bind.KindStruct, 88, 64),
+				bind.M("inactive_timer", bind.KindStruct, 152, 64),
+				bind.M("pi_se", bind.KindPtr, 216, 8),
 			},
 			Name:   "struct sched_dl_entity",
 			Parent: -1,
@@ -7388,22 +7399,22 @@ var kvmSpec = kvm.Spec{
 		// 89: SchedEntity
 		{
 			C: "struct sched_entity",
-			Fields: []kvm.FieldSpec{
-				kvm.M("load", kvm.KindStruct, 0, 16),
-				kvm.M("run_node", kvm.KindStruct, 16, 24),
-				kvm.M("group_node", kvm.KindStruct, 40, 16),
-				kvm.M("on_rq", kvm.KindUint, 56, 4),
-				kvm.M("exec_start", kvm.KindUint, 64, 8),
-				kvm.M("sum_exec_runtime", kvm.KindUint, 72, 8),
-				kvm.M("vruntime", kvm.KindUint, 80, 8),
-				kvm.M("prev_sum_exec_runtime", kvm.KindUint, 88, 8),
-				kvm.M("nr_migrations", kvm.KindUint, 96, 8),
-				kvm.M("depth", kvm.KindInt, 104, 4),
-				kvm.M("parent", kvm.KindPtr, 112, 8),
-				kvm.M("cfs_rq", kvm.KindPtr, 120, 8),
-				kvm.M("my_q", kvm.KindPtr, 128, 8),
-				kvm.M("runnable_weight", kvm.KindUint, 136, 8),
-				kvm.M("avg", kvm.KindStruct, 192, 64),
+			Fields: []bind.FieldSpec{
+				bind.M("load", bind.KindStruct, 0, 16),
+				bind.M("run_node", bind.KindStruct, 16, 24),
+				bind.M("group_node", bind.KindStruct, 40, 16),
+				bind.M("on_rq", bind.KindUint, 56, 4),
+				bind.M("exec_start", bind.KindUint, 64, 8),
+				bind.M("sum_exec_runtime", bind.KindUint, 72, 8),
+				bind.M("vruntime", bind.KindUint, 80, 8),
+				bind.M("prev_sum_exec_runtime", bind.KindUint, 88, 8),
+				bind.M("nr_migrations", bind.KindUint, 96, 8),
+				bind.M("depth", bind.KindInt, 104, 4),
+				bind.M("parent", bind.KindPtr, 112, 8),
+				bind.M("cfs_rq", bind.KindPtr, 120, 8),
+				bind.M("my_q", bind.KindPtr, 128, 8),
+				bind.M("runnable_weight", bind.KindUint, 136, 8),
+				bind.M("avg", bind.KindStruct, 192, 64),
 			},
 			Name:   "struct sched_entity",
 			Parent: -1,
@@ -7412,11 +7423,11 @@ var kvmSpec = kvm.Spec{
 		// 90: SchedInfo
 		{
 			C: "struct sched_info",
-			Fields: []kvm.FieldSpec{
-				kvm.M("pcount", kvm.KindUint, 0, 8),
-				kvm.M("run_delay", kvm.KindUint, 8, 8),
-				kvm.M("last_arrival", kvm.KindUint, 16, 8),
-				kvm.M("last_queued", kvm.KindUint, 24, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("pcount", bind.KindUint, 0, 8),
+				bind.M("run_delay", bind.KindUint, 8, 8),
+				bind.M("last_arrival", bind.KindUint, 16, 8),
+				bind.M("last_queued", bind.KindUint, 24, 8),
 			},
 			Name:   "struct sched_info",
 			Parent: -1,
@@ -7425,14 +7436,14 @@ var kvmSpec = kvm.Spec{
 		// 91: SchedRtEntity
 		{
 			C: "struct sched_rt_entity",
-			Fields: []kvm.FieldSpec{
-				kvm.M("run_list", kvm.KindStruct, 0, 16),
-				kvm.M("timeout", kvm.KindUint, 16, 8),
-				kvm.M("watchdog_stamp", kvm.KindUint, 24, 8),
-				kvm.M("time_slice", kvm.KindUint, 32, 4),
-				kvm.M("on_rq", kvm.KindUint, 36, 2),
-				kvm.M("on_list", kvm.KindUint, 38, 2),
-				kvm.M("back", kvm.KindPtr, 40, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("run_list", bind.KindStruct, 0, 16),
+				bind.M("timeout", bind.KindUint, 16, 8),
+				bind.M("watchdog_stamp", bind.KindUint, 24, 8),
+				bind.M("time_slice", bind.KindUint, 32, 4),
+				bind.M("on_rq", bind.KindUint, 36, 2),
+				bind.M("on_list", bind.KindUint, 38, 2),
+				bind.M("back", bind.KindPtr, 40, 8),
 			},
 			Name:   "struct sched_rt_entity",
 			Parent: -1,
@@ -7441,35 +7452,35 @@ var kvmSpec = kvm.Spec{
 		// 92: SchedStatistics
 		{
 			C: "struct sched_statistics",
-			Fields: []kvm.FieldSpec{
-				kvm.M("wait_start", kvm.KindUint, 0, 8),
-				kvm.M("wait_max", kvm.KindUint, 8, 8),
-				kvm.M("wait_count", kvm.KindUint, 16, 8),
-				kvm.M("wait_sum", kvm.KindUint, 24, 8),
-				kvm.M("iowait_count", kvm.KindUint, 32, 8),
-				kvm.M("iowait_sum", kvm.KindUint, 40, 8),
-				kvm.M("sleep_start", kvm.KindUint, 48, 8),
-				kvm.M("sleep_max", kvm.KindUint, 56, 8),
-				kvm.M("sum_sleep_runtime", kvm.KindInt, 64, 8),
-				kvm.M("block_start", kvm.KindUint, 72, 8),
-				kvm.M("block_max", kvm.KindUint, 80, 8),
-				kvm.M("sum_block_runtime", kvm.KindInt, 88, 8),
-				kvm.M("exec_max", kvm.KindUint, 96, 8),
-				kvm.M("slice_max", kvm.KindUint, 104, 8),
-				kvm.M("nr_migrations_cold", kvm.KindUint, 112, 8),
-				kvm.M("nr_failed_migrations_affine", kvm.KindUint, 120, 8),
-				kvm.M("nr_failed_migrations_running", kvm.KindUint, 128, 8),
-				kvm.M("nr_failed_migrations_hot", kvm.KindUint, 136, 8),
-				kvm.M("nr_forced_migrations", kvm.KindUint, 144, 8),
-				kvm.M("nr_wakeups", kvm.KindUint, 152, 8),
-				kvm.M("nr_wakeups_sync", kvm.KindUint, 160, 8),
-				kvm.M("nr_wakeups_migrate", kvm.KindUint, 168, 8),
-				kvm.M("nr_wakeups_local", kvm.KindUint, 176, 8),
-				kvm.M("nr_wakeups_remote", kvm.KindUint, 184, 8),
-				kvm.M("nr_wakeups_affine", kvm.KindUint, 192, 8),
-				kvm.M("nr_wakeups_affine_attempts", kvm.KindUint, 200, 8),
-				kvm.M("nr_wakeups_passive", kvm.KindUint, 208, 8),
-				kvm.M("nr_wakeups_idle", kvm.KindUint, 216, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("wait_start", bind.KindUint, 0, 8),
+				bind.M("wait_max", bind.KindUint, 8, 8),
+				bind.M("wait_count", bind.KindUint, 16, 8),
+				bind.M("wait_sum", bind.KindUint, 24, 8),
+				bind.M("iowait_count", bind.KindUint, 32, 8),
+				bind.M("iowait_sum", bind.KindUint, 40, 8),
+				bind.M("sleep_start", bind.KindUint, 48, 8),
+				bind.M("sleep_max", bind.KindUint, 56, 8),
+				bind.M("sum_sleep_runtime", bind.KindInt, 64, 8),
+				bind.M("block_start", bind.KindUint, 72, 8),
+				bind.M("block_max", bind.KindUint, 80, 8),
+				bind.M("sum_block_runtime", bind.KindInt, 88, 8),
+				bind.M("exec_max", bind.KindUint, 96, 8),
+				bind.M("slice_max", bind.KindUint, 104, 8),
+				bind.M("nr_migrations_cold", bind.KindUint, 112, 8),
+				bind.M("nr_failed_migrations_affine", bind.KindUint, 120, 8),
+				bind.M("nr_failed_migrations_running", bind.KindUint, 128, 8),
+				bind.M("nr_failed_migrations_hot", bind.KindUint, 136, 8),
+				bind.M("nr_forced_migrations", bind.KindUint, 144, 8),
+				bind.M("nr_wakeups", bind.KindUint, 152, 8),
+				bind.M("nr_wakeups_sync", bind.KindUint, 160, 8),
+				bind.M("nr_wakeups_migrate", bind.KindUint, 168, 8),
+				bind.M("nr_wakeups_local", bind.KindUint, 176, 8),
+				bind.M("nr_wakeups_remote", bind.KindUint, 184, 8),
+				bind.M("nr_wakeups_affine", bind.KindUint, 192, 8),
+				bind.M("nr_wakeups_affine_attempts", bind.KindUint, 200, 8),
+				bind.M("nr_wakeups_passive", bind.KindUint, 208, 8),
+				bind.M("nr_wakeups_idle", bind.KindUint, 216, 8),
 			},
 			Name:   "struct sched_statistics",
 			Parent: -1,
@@ -7478,10 +7489,10 @@ var kvmSpec = kvm.Spec{
 		// 93: Seccomp
 		{
 			C: "struct seccomp",
-			Fields: []kvm.FieldSpec{
-				kvm.M("mode", kvm.KindInt, 0, 4),
-				kvm.M("filter_count", kvm.KindStruct, 4, 4),
-				kvm.M("filter", kvm.KindPtr, 8, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("mode", bind.KindInt, 0, 4),
+				bind.M("filter_count", bind.KindStruct, 4, 4),
+				bind.M("filter", bind.KindPtr, 8, 8),
 			},
 			Name:   "struct seccomp",
 			Parent: -1,
@@ -7494,8 +7505,8 @@ var kvmSpec = kvm.Spec{
 		// 96: Seqcount
 		{
 			C: "struct seqcount",
-			Fields: []kvm.FieldSpec{
-				kvm.M("sequence", kvm.KindUint, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("sequence", bind.KindUint, 0, 4),
 			},
 			Name:   "struct seqcount",
 			Parent: -1,
@@ -7504,8 +7515,8 @@ var kvmSpec = kvm.Spec{
 		// 97: SeqcountSpinlock
 		{
 			C: "struct seqcount_spinlock",
-			Fields: []kvm.FieldSpec{
-				kvm.M("seqcount", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("seqcount", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct seqcount_spinlock",
 			Parent: -1,
@@ -7518,9 +7529,9 @@ var kvmSpec = kvm.Spec{
 		// 100: Sigpending
 		{
 			C: "struct sigpending",
-			Fields: []kvm.FieldSpec{
-				kvm.M("list", kvm.KindStruct, 0, 16),
-				kvm.M("signal", kvm.KindStruct, 16, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("list", bind.KindStruct, 0, 16),
+				bind.M("signal", bind.KindStruct, 16, 8),
 			},
 			Name:   "struct sigpending",
 			Parent: -1,
@@ -7529,8 +7540,8 @@ var kvmSpec = kvm.Spec{
 		// 101: SigsetT
 		{
 			C: "sigset_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("sig", kvm.KindUint, 0, 8, 1),
+			Fields: []bind.FieldSpec{
+				bind.Arr("sig", bind.KindUint, 0, 8, 1),
 			},
 			Name:   "sigset_t",
 			Parent: -1,
@@ -7539,8 +7550,8 @@ var kvmSpec = kvm.Spec{
 		// 102: Spinlock
 		{
 			C: "struct spinlock",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rlock", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("rlock", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct spinlock",
 			Parent: -1,
@@ -7549,23 +7560,23 @@ var kvmSpec = kvm.Spec{
 		// 103: SwregsState
 		{
 			C: "struct swregs_state",
-			Fields: []kvm.FieldSpec{
-				kvm.M("cwd", kvm.KindUint, 0, 4),
-				kvm.M("swd", kvm.KindUint, 4, 4),
-				kvm.M("twd", kvm.KindUint, 8, 4),
-				kvm.M("fip", kvm.KindUint, 12, 4),
-				kvm.M("fcs", kvm.KindUint, 16, 4),
-				kvm.M("foo", kvm.KindUint, 20, 4),
-				kvm.M("fos", kvm.KindUint, 24, 4),
-				kvm.Arr("st_space", kvm.KindUint, 28, 4, 20),
-				kvm.M("ftop", kvm.KindUint, 108, 1),
-				kvm.M("changed", kvm.KindUint, 109, 1),
-				kvm.M("lookahead", kvm.KindUint, 110, 1),
-				kvm.M("no_update", kvm.KindUint, 111, 1),
-				kvm.M("rm", kvm.KindUint, 112, 1),
-				kvm.M("alimit", kvm.KindUint, 113, 1),
-				kvm.M("info", kvm.KindPtr, 120, 8),
-				kvm.M("entry_eip", kvm.KindUint, 128, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("cwd", bind.KindUint, 0, 4),
+				bind.M("swd", bind.KindUint, 4, 4),
+				bind.M("twd", bind.KindUint, 8, 4),
+				bind.M("fip", bind.KindUint, 12, 4),
+				bind.M("fcs", bind.KindUint, 16, 4),
+				bind.M("foo", bind.KindUint, 20, 4),
+				bind.M("fos", bind.KindUint, 24, 4),
+				bind.Arr("st_space", bind.KindUint, 28, 4, 20),
+				bind.M("ftop", bind.KindUint, 108, 1),
+				bind.M("changed", bind.KindUint, 109, 1),
+				bind.M("lookahead", bind.KindUint, 110, 1),
+				bind.M("no_update", bind.KindUint, 111, 1),
+				bind.M("rm", bind.KindUint, 112, 1),
+				bind.M("alimit", bind.KindUint, 113, 1),
+				bind.M("info", bind.KindPtr, 120, 8),
+				bind.M("entry_eip", bind.KindUint, 128, 4),
 			},
 			Name:   "struct swregs_state",
 			Parent: -1,
@@ -7574,11 +7585,11 @@ var kvmSpec = kvm.Spec{
 		// 104: SyscallUserDispatch
 		{
 			C: "struct syscall_user_dispatch",
-			Fields: []kvm.FieldSpec{
-				kvm.M("selector", kvm.KindPtr, 0, 8),
-				kvm.M("offset", kvm.KindUint, 8, 8),
-				kvm.M("len", kvm.KindUint, 16, 8),
-				kvm.M("on_dispatch", kvm.KindUint, 24, 1),
+			Fields: []bind.FieldSpec{
+				bind.M("selector", bind.KindPtr, 0, 8),
+				bind.M("offset", bind.KindUint, 8, 8),
+				bind.M("len", bind.KindUint, 16, 8),
+				bind.M("on_dispatch", bind.KindUint, 24, 1),
 			},
 			Name:   "struct syscall_user_dispatch",
 			Parent: -1,
@@ -7587,8 +7598,8 @@ var kvmSpec = kvm.Spec{
 		// 105: SysvSem
 		{
 			C: "struct sysv_sem",
-			Fields: []kvm.FieldSpec{
-				kvm.M("undo_list", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("undo_list", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct sysv_sem",
 			Parent: -1,
@@ -7597,8 +7608,8 @@ var kvmSpec = kvm.Spec{
 		// 106: SysvShm
 		{
 			C: "struct sysv_shm",
-			Fields: []kvm.FieldSpec{
-				kvm.M("shm_clist", kvm.KindStruct, 0, 16),
+			Fields: []bind.FieldSpec{
+				bind.M("shm_clist", bind.KindStruct, 0, 16),
 			},
 			Name:   "struct sysv_shm",
 			Parent: -1,
@@ -7611,14 +7622,14 @@ var kvmSpec = kvm.Spec{
 		// 109: TaskIOAccounting
 		{
 			C: "struct task_io_accounting",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rchar", kvm.KindUint, 0, 8),
-				kvm.M("wchar", kvm.KindUint, 8, 8),
-				kvm.M("syscr", kvm.KindUint, 16, 8),
-				kvm.M("syscw", kvm.KindUint, 24, 8),
-				kvm.M("read_bytes", kvm.KindUint, 32, 8),
-				kvm.M("write_bytes", kvm.KindUint, 40, 8),
-				kvm.M("cancelled_write_bytes", kvm.KindUint, 48, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("rchar", bind.KindUint, 0, 8),
+				bind.M("wchar", bind.KindUint, 8, 8),
+				bind.M("syscr", bind.KindUint, 16, 8),
+				bind.M("syscw", bind.KindUint, 24, 8),
+				bind.M("read_bytes", bind.KindUint, 32, 8),
+				bind.M("write_bytes", bind.KindUint, 40, 8),
+				bind.M("cancelled_write_bytes", bind.KindUint, 48, 8),
 			},
 			Name:   "struct task_io_accounting",
 			Parent: -1,
@@ -7627,9 +7638,9 @@ var kvmSpec = kvm.Spec{
 		// 110: TaskRssStat
 		{
 			C: "struct task_rss_stat",
-			Fields: []kvm.FieldSpec{
-				kvm.M("events", kvm.KindInt, 0, 4),
-				kvm.Arr("count", kvm.KindInt, 4, 4, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("events", bind.KindInt, 0, 4),
+				bind.Arr("count", bind.KindInt, 4, 4, 4),
 			},
 			Name:   "struct task_rss_stat",
 			Parent: -1,
@@ -7638,252 +7649,252 @@ var kvmSpec = kvm.Spec{
 		// 111: TaskStruct
 		{
 			C: "struct task_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("thread_info", kvm.KindStruct, 0, 24),
-				kvm.M("__state", kvm.KindUint, 24, 4),
-				kvm.M("stack", kvm.KindPtr, 32, 8),
-				kvm.M("usage", kvm.KindStruct, 40, 4),
-				kvm.M("flags", kvm.KindUint, 44, 4),
-				kvm.M("ptrace", kvm.KindUint, 48, 4),
-				kvm.M("on_cpu", kvm.KindInt, 52, 4),
-				kvm.M("wake_entry", kvm.KindStruct, 56, 16),
-				kvm.M("wakee_flips", kvm.KindUint, 72, 4),
-				kvm.M("wakee_flip_decay_ts", kvm.KindUint, 80, 8),
-				kvm.M("last_wakee", kvm.KindPtr, 88, 8),
-				kvm.M("recent_used_cpu", kvm.KindInt, 96, 4),
-				kvm.M("wake_cpu", kvm.KindInt, 100, 4),
-				kvm.M("on_rq", kvm.KindInt, 104, 4),
-				kvm.M("prio", kvm.KindInt, 108, 4),
-				kvm.M("static_prio", kvm.KindInt, 112, 4),
-				kvm.M("normal_prio", kvm.KindInt, 116, 4),
-				kvm.M("rt_priority", kvm.KindUint, 120, 4),
-				kvm.M("se", kvm.KindStruct, 128, 256),
-				kvm.M("rt", kvm.KindStruct, 384, 48),
-				kvm.M("dl", kvm.KindStruct, 432, 224),
-				kvm.M("sched_class", kvm.KindPtr, 656, 8),
-				kvm.M("sched_task_group", kvm.KindPtr, 664, 8),
-				kvm.M("stats", kvm.KindStruct, 704, 256),
-				kvm.M("preempt_notifiers", kvm.KindStruct, 960, 8),
-				kvm.M("btrace_seq", kvm.KindUint, 968, 4),
-				kvm.M("policy", kvm.KindUint, 972, 4),
-				kvm.M("nr_cpus_allowed", kvm.KindInt, 976, 4),
-				kvm.M("cpus_ptr", kvm.KindPtr, 984, 8),
-				kvm.M("user_cpus_ptr", kvm.KindPtr, 992, 8),
-				kvm.M("cpus_mask", kvm.KindStruct, 1000, 1024),
-				kvm.M("migration_pending", kvm.KindPtr, 2024, 8),
-				kvm.M("migration_disabled", kvm.KindUint, 2032, 2),
-				kvm.M("migration_flags", kvm.KindUint, 2034, 2),
-				kvm.M("rcu_read_lock_nesting", kvm.KindInt, 2036, 4),
-				kvm.M("rcu_read_unlock_special", kvm.KindStruct, 2040, 4),
-				kvm.M("rcu_node_entry", kvm.KindStruct, 2048, 16),
-				kvm.M("rcu_blocked_node", kvm.KindPtr, 2064, 8),
-				kvm.M("rcu_tasks_nvcsw", kvm.KindUint, 2072, 8),
-				kvm.M("rcu_tasks_holdout", kvm.KindUint, 2080, 1),
-				kvm.M("rcu_tasks_idx", kvm.KindUint, 2081, 1),
-				kvm.M("rcu_tasks_idle_cpu", kvm.KindInt, 2084, 4),
-				kvm.M("rcu_tasks_holdout_list", kvm.KindStruct, 2088, 16),
-				kvm.M("trc_reader_nesting", kvm.KindInt, 2104, 4),
-				kvm.M("trc_ipi_to_cpu", kvm.KindInt, 2108, 4),
-				kvm.M("trc_reader_special", kvm.KindStruct, 2112, 4),
-				kvm.M("trc_holdout_list", kvm.KindStruct, 2120, 16),
-				kvm.M("trc_blkd_node", kvm.KindStruct, 2136, 16),
-				kvm.M("trc_blkd_cpu", kvm.KindInt, 2152, 4),
-				kvm.M("sched_info", kvm.KindStruct, 2160, 32),
-				kvm.M("tasks", kvm.KindStruct, 2192, 16),
-				kvm.M("pushable_tasks", kvm.KindStruct, 2208, 40),
-				kvm.M("pushable_dl_tasks", kvm.KindStruct, 2248, 24),
-				kvm.M("mm", kvm.KindPtr, 2272, 8),
-				kvm.M("active_mm", kvm.KindPtr, 2280, 8),
-				kvm.M("rss_stat", kvm.KindStruct, 2288, 20),
-				kvm.M("exit_state", kvm.KindInt, 2308, 4),
-				kvm.M("exit_code", kvm.KindInt, 2312, 4),
-				kvm.M("exit_signal", kvm.KindInt, 2316, 4),
-				kvm.M("pdeath_signal", kvm.KindInt, 2320, 4),
-				kvm.M("jobctl", kvm.KindUint, 2328, 8),
-				kvm.M("personality", kvm.KindUint, 2336, 4),
-				kvm.BF("sched_reset_on_fork", kvm.KindUint, 18720, 1, 4),
-				kvm.BF("sched_contributes_to_load", kvm.KindUint, 18721, 1, 4),
-				kvm.BF("sched_migrated", kvm.KindUint, 18722, 1, 4),
-				kvm.BF("sched_task_hot", kvm.KindUint, 18723, 1, 4),
-				kvm.BF("sched_remote_wakeup", kvm.KindUint, 18752, 1, 4),
-				kvm.BF("user_dumpable", kvm.KindUint, 18753, 1, 4),
-				kvm.BF("in_execve", kvm.KindUint, 18754, 1, 4),
-				kvm.BF("in_iowait", kvm.KindUint, 18755, 1, 4),
-				kvm.BF("restore_sigmask", kvm.KindUint, 18756, 1, 4),
-				kvm.BF("in_user_fault", kvm.KindUint, 18757, 1, 4),
-				kvm.BF("in_lru_fault", kvm.KindUint, 18758, 1, 4),
-				kvm.BF("no_cgroup_migration", kvm.KindUint, 18759, 1, 4),
-				kvm.BF("frozen", kvm.KindUint, 18760, 1, 4),
-				kvm.BF("use_memdelay", kvm.KindUint, 18761, 1, 4),
-				kvm.BF("in_memstall", kvm.KindUint, 18762, 1, 4),
-				kvm.BF("in_eventfd", kvm.KindUint, 18763, 1, 4),
-				kvm.BF("pasid_activated", kvm.KindUint, 18764, 1, 4),
-				kvm.BF("reported_split_lock", kvm.KindUint, 18765, 1, 4),
-				kvm.BF("in_thrashing", kvm.KindUint, 18766, 1, 4),
-				kvm.M("atomic_flags", kvm.KindUint, 2352, 8),
-				kvm.M("restart_block", kvm.KindStruct, 2360, 56),
-				kvm.M("pid", kvm.KindInt, 2416, 4),
-				kvm.M("tgid", kvm.KindInt, 2420, 4),
-				kvm.M("stack_canary", kvm.KindUint, 2424, 8),
-				kvm.M("real_parent", kvm.KindPtr, 2432, 8),
-				kvm.M("parent", kvm.KindPtr, 2440, 8),
-				kvm.M("children", kvm.KindStruct, 2448, 16),
-				kvm.M("sibling", kvm.KindStruct, 2464, 16),
-				kvm.M("group_leader", kvm.KindPtr, 2480, 8),
-				kvm.M("ptraced", kvm.KindStruct, 2488, 16),
-				kvm.M("ptrace_entry", kvm.KindStruct, 2504, 16),
-				kvm.M("thread_pid", kvm.KindPtr, 2520, 8),
-				kvm.Arr("pid_links", kvm.KindStruct, 2528, 16, 4),
-				kvm.M("thread_group", kvm.KindStruct, 2592, 16),
-				kvm.M("thread_node", kvm.KindStruct, 2608, 16),
-				kvm.M("vfork_done", kvm.KindPtr, 2624, 8),
-				kvm.M("set_child_tid", kvm.KindPtr, 2632, 8),
-				kvm.M("clear_child_tid", kvm.KindPtr, 2640, 8),
-				kvm.M("worker_private", kvm.KindPtr, 2648, 8),
-				kvm.M("utime", kvm.KindUint, 2656, 8),
-				kvm.M("stime", kvm.KindUint, 2664, 8),
-				kvm.M("gtime", kvm.KindUint, 2672, 8),
-				kvm.M("prev_cputime", kvm.KindStruct, 2680, 24),
-				kvm.M("vtime", kvm.KindStruct, 2704, 48),
-				kvm.M("tick_dep_mask", kvm.KindStruct, 2752, 4),
-				kvm.M("nvcsw", kvm.KindUint, 2760, 8),
-				kvm.M("nivcsw", kvm.KindUint, 2768, 8),
-				kvm.M("start_time", kvm.KindUint, 2776, 8),
-				kvm.M("start_boottime", kvm.KindUint, 2784, 8),
-				kvm.M("min_flt", kvm.KindUint, 2792, 8),
-				kvm.M("maj_flt", kvm.KindUint, 2800, 8),
-				kvm.M("posix_cputimers", kvm.KindStruct, 2808, 80),
-				kvm.M("posix_cputimers_work", kvm.KindStruct, 2888, 56),
-				kvm.M("ptracer_cred", kvm.KindPtr, 2944, 8),
-				kvm.M("real_cred", kvm.KindPtr, 2952, 8),
-				kvm.M("cred", kvm.KindPtr, 2960, 8),
-				kvm.M("cached_requested_key", kvm.KindPtr, 2968, 8),
-				kvm.Arr("comm", kvm.KindInt, 2976, 1, 16),
-				kvm.M("nameidata", kvm.KindPtr, 2992, 8),
-				kvm.M("sysvsem", kvm.KindStruct, 3000, 8),
-				kvm.M("sysvshm", kvm.KindStruct, 3008, 16),
-				kvm.M("last_switch_count", kvm.KindUint, 3024, 8),
-				kvm.M("last_switch_time", kvm.KindUint, 3032, 8),
-				kvm.M("fs", kvm.KindPtr, 3040, 8),
-				kvm.M("files", kvm.KindPtr, 3048, 8),
-				kvm.M("io_uring", kvm.KindPtr, 3056, 8),
-				kvm.M("nsproxy", kvm.KindPtr, 3064, 8),
-				kvm.M("signal", kvm.KindPtr, 3072, 8),
-				kvm.M("sighand", kvm.KindPtr, 3080, 8),
-				kvm.M("blocked", kvm.KindStruct, 3088, 8),
-				kvm.M("real_blocked", kvm.KindStruct, 3096, 8),
-				kvm.M("saved_sigmask", kvm.KindStruct, 3104, 8),
-				kvm.M("pending", kvm.KindStruct, 3112, 24),
-				kvm.M("sas_ss_sp", kvm.KindUint, 3136, 8),
-				kvm.M("sas_ss_size", kvm.KindUint, 3144, 8),
-				kvm.M("sas_ss_flags", kvm.KindUint, 3152, 4),
-				kvm.M("task_works", kvm.KindPtr, 3160, 8),
-				kvm.M("audit_context", kvm.KindPtr, 3168, 8),
-				kvm.M("loginuid", kvm.KindStruct, 3176, 4),
-				kvm.M("sessionid", kvm.KindUint, 3180, 4),
-				kvm.M("seccomp", kvm.KindStruct, 3184, 16),
-				kvm.M("syscall_dispatch", kvm.KindStruct, 3200, 32),
-				kvm.M("parent_exec_id", kvm.KindUint, 3232, 8),
-				kvm.M("self_exec_id", kvm.KindUint, 3240, 8),
-				kvm.M("alloc_lock", kvm.KindStruct, 3248, 4),
-				kvm.M("pi_lock", kvm.KindStruct, 3252, 4),
-				kvm.M("wake_q", kvm.KindStruct, 3256, 8),
-				kvm.M("pi_waiters", kvm.KindStruct, 3264, 16),
-				kvm.M("pi_top_task", kvm.KindPtr, 3280, 8),
-				kvm.M("pi_blocked_on", kvm.KindPtr, 3288, 8),
-				kvm.M("journal_info", kvm.KindPtr, 3296, 8),
-				kvm.M("bio_list", kvm.KindPtr, 3304, 8),
-				kvm.M("plug", kvm.KindPtr, 3312, 8),
-				kvm.M("reclaim_state", kvm.KindPtr, 3320, 8),
-				kvm.M("backing_dev_info", kvm.KindPtr, 3328, 8),
-				kvm.M("io_context", kvm.KindPtr, 3336, 8),
-				kvm.M("capture_control", kvm.KindPtr, 3344, 8),
-				kvm.M("ptrace_message", kvm.KindUint, 3352, 8),
-				kvm.M("last_siginfo", kvm.KindPtr, 3360, 8),
-				kvm.M("ioac", kvm.KindStruct, 3368, 56),
-				kvm.M("psi_flags", kvm.KindUint, 3424, 4),
-				kvm.M("acct_rss_mem1", kvm.KindUint, 3432, 8),
-				kvm.M("acct_vm_mem1", kvm.KindUint, 3440, 8),
-				kvm.M("acct_timexpd", kvm.KindUint, 3448, 8),
-				kvm.M("mems_allowed", kvm.KindStruct, 3456, 128),
-				kvm.M("mems_allowed_seq", kvm.KindStruct, 3584, 4),
-				kvm.M("cpuset_mem_spread_rotor", kvm.KindInt, 3588, 4),
-				kvm.M("cpuset_slab_spread_rotor", kvm.KindInt, 3592, 4),
-				kvm.M("cgroups", kvm.KindPtr, 3600, 8),
-				kvm.M("cg_list", kvm.KindStruct, 3608, 16),
-				kvm.M("closid", kvm.KindUint, 3624, 4),
-				kvm.M("rmid", kvm.KindUint, 3628, 4),
-				kvm.M("robust_list", kvm.KindPtr, 3632, 8),
-				kvm.M("compat_robust_list", kvm.KindPtr, 3640, 8),
-				kvm.M("pi_state_list", kvm.KindStruct, 3648, 16),
-				kvm.M("pi_state_cache", kvm.KindPtr, 3664, 8),
-				kvm.M("futex_exit_mutex", kvm.KindStruct, 3672, 32),
-				kvm.M("futex_state", kvm.KindUint, 3704, 4),
-				kvm.Arr("perf_event_ctxp", kvm.KindPtr, 3712, 8, 2),
-				kvm.M("perf_event_mutex", kvm.KindStruct, 3728, 32),
-				kvm.M("perf_event_list", kvm.KindStruct, 3760, 16),
-				kvm.M("mempolicy", kvm.KindPtr, 3776, 8),
-				kvm.M("il_prev", kvm.KindInt, 3784, 2),
-				kvm.M("pref_node_fork", kvm.KindInt, 3786, 2),
-				kvm.M("numa_scan_seq", kvm.KindInt, 3788, 4),
-				kvm.M("numa_scan_period", kvm.KindUint, 3792, 4),
-				kvm.M("numa_scan_period_max", kvm.KindUint, 3796, 4),
-				kvm.M("numa_preferred_nid", kvm.KindInt, 3800, 4),
-				kvm.M("numa_migrate_retry", kvm.KindUint, 3808, 8),
-				kvm.M("node_stamp", kvm.KindUint, 3816, 8),
-				kvm.M("last_task_numa_placement", kvm.KindUint, 3824, 8),
-				kvm.M("last_sum_exec_runtime", kvm.KindUint, 3832, 8),
-				kvm.M("numa_work", kvm.KindStruct, 3840, 16),
-				kvm.M("numa_group", kvm.KindPtr, 3856, 8),
-				kvm.M("numa_faults", kvm.KindPtr, 3864, 8),
-				kvm.M("total_numa_faults", kvm.KindUint, 3872, 8),
-				kvm.Arr("numa_faults_locality", kvm.KindUint, 3880, 8, 3),
-				kvm.M("numa_pages_migrated", kvm.KindUint, 3904, 8),
-				kvm.M("rseq", kvm.KindPtr, 3912, 8),
-				kvm.M("rseq_sig", kvm.KindUint, 3920, 4),
-				kvm.M("rseq_event_mask", kvm.KindUint, 3928, 8),
-				kvm.M("tlb_ubc", kvm.KindStruct, 3936, 1032),
-				kvm.M("rcu_users", kvm.KindStruct, 4968, 4),
-				kvm.M("rcu", kvm.KindStruct, 4968, 16),
-				kvm.M("splice_pipe", kvm.KindPtr, 4984, 8),
-				kvm.M("task_frag", kvm.KindStruct, 4992, 16),
-				kvm.M("delays", kvm.KindPtr, 5008, 8),
-				kvm.M("nr_dirtied", kvm.KindInt, 5016, 4),
-				kvm.M("nr_dirtied_pause", kvm.KindInt, 5020, 4),
-				kvm.M("dirty_paused_when", kvm.KindUint, 5024, 8),
-				kvm.M("timer_slack_ns", kvm.KindUint, 5032, 8),
-				kvm.M("default_timer_slack_ns", kvm.KindUint, 5040, 8),
-				kvm.M("curr_ret_stack", kvm.KindInt, 5048, 4),
-				kvm.M("curr_ret_depth", kvm.KindInt, 5052, 4),
-				kvm.M("ret_stack", kvm.KindPtr, 5056, 8),
-				kvm.M("ftrace_timestamp", kvm.KindUint, 5064, 8),
-				kvm.M("trace_overrun", kvm.KindStruct, 5072, 4),
-				kvm.M("tracing_graph_pause", kvm.KindStruct, 5076, 4),
-				kvm.M("trace_recursion", kvm.KindUint, 5080, 8),
-				kvm.M("memcg_in_oom", kvm.KindPtr, 5088, 8),
-				kvm.M("memcg_oom_gfp_mask", kvm.KindUint, 5096, 4),
-				kvm.M("memcg_oom_order", kvm.KindInt, 5100, 4),
-				kvm.M("memcg_nr_pages_over_high", kvm.KindUint, 5104, 4),
-				kvm.M("active_memcg", kvm.KindPtr, 5112, 8),
-				kvm.M("throttle_queue", kvm.KindPtr, 5120, 8),
-				kvm.M("utask", kvm.KindPtr, 5128, 8),
-				kvm.M("sequential_io", kvm.KindUint, 5136, 4),
-				kvm.M("sequential_io_avg", kvm.KindUint, 5140, 4),
-				kvm.M("kmap_ctrl", kvm.KindStruct, 5144, 0),
-				kvm.M("pagefault_disabled", kvm.KindInt, 5144, 4),
-				kvm.M("oom_reaper_list", kvm.KindPtr, 5152, 8),
-				kvm.M("oom_reaper_timer", kvm.KindStruct, 5160, 40),
-				kvm.M("stack_vm_area", kvm.KindPtr, 5200, 8),
-				kvm.M("stack_refcount", kvm.KindStruct, 5208, 4),
-				kvm.M("patch_state", kvm.KindInt, 5212, 4),
-				kvm.M("security", kvm.KindPtr, 5216, 8),
-				kvm.M("bpf_storage", kvm.KindPtr, 5224, 8),
-				kvm.M("bpf_ctx", kvm.KindPtr, 5232, 8),
-				kvm.M("kstack_offset", kvm.KindUint, 5240, 4),
-				kvm.M("kretprobe_instances", kvm.KindStruct, 5248, 8),
-				kvm.M("rethooks", kvm.KindStruct, 5256, 8),
-				kvm.M("l1d_flush_kill", kvm.KindStruct, 5264, 16),
-				kvm.M("thread", kvm.KindStruct, 5312, 4416),
+			Fields: []bind.FieldSpec{
+				bind.M("thread_info", bind.KindStruct, 0, 24),
+				bind.M("__state", bind.KindUint, 24, 4),
+				bind.M("stack", bind.KindPtr, 32, 8),
+				bind.M("usage", bind.KindStruct, 40, 4),
+				bind.M("flags", bind.KindUint, 44, 4),
+				bind.M("ptrace", bind.KindUint, 48, 4),
+				bind.M("on_cpu", bind.KindInt, 52, 4),
+				bind.M("wake_entry", bind.KindStruct, 56, 16),
+				bind.M("wakee_flips", bind.KindUint, 72, 4),
+				bind.M("wakee_flip_decay_ts", bind.KindUint, 80, 8),
+				bind.M("last_wakee", bind.KindPtr, 88, 8),
+				bind.M("recent_used_cpu", bind.KindInt, 96, 4),
+				bind.M("wake_cpu", bind.KindInt, 100, 4),
+				bind.M("on_rq", bind.KindInt, 104, 4),
+				bind.M("prio", bind.KindInt, 108, 4),
+				bind.M("static_prio", bind.KindInt, 112, 4),
+				bind.M("normal_prio", bind.KindInt, 116, 4),
+				bind.M("rt_priority", bind.KindUint, 120, 4),
+				bind.M("se", bind.KindStruct, 128, 256),
+				bind.M("rt", bind.KindStruct, 384, 48),
+				bind.M("dl", bind.KindStruct, 432, 224),
+				bind.M("sched_class", bind.KindPtr, 656, 8),
+				bind.M("sched_task_group", bind.KindPtr, 664, 8),
+				bind.M("stats", bind.KindStruct, 704, 256),
+				bind.M("preempt_notifiers", bind.KindStruct, 960, 8),
+				bind.M("btrace_seq", bind.KindUint, 968, 4),
+				bind.M("policy", bind.KindUint, 972, 4),
+				bind.M("nr_cpus_allowed", bind.KindInt, 976, 4),
+				bind.M("cpus_ptr", bind.KindPtr, 984, 8),
+				bind.M("user_cpus_ptr", bind.KindPtr, 992, 8),
+				bind.M("cpus_mask", bind.KindStruct, 1000, 1024),
+				bind.M("migration_pending", bind.KindPtr, 2024, 8),
+				bind.M("migration_disabled", bind.KindUint, 2032, 2),
+				bind.M("migration_flags", bind.KindUint, 2034, 2),
+				bind.M("rcu_read_lock_nesting", bind.KindInt, 2036, 4),
+				bind.M("rcu_read_unlock_special", bind.KindStruct, 2040, 4),
+				bind.M("rcu_node_entry", bind.KindStruct, 2048, 16),
+				bind.M("rcu_blocked_node", bind.KindPtr, 2064, 8),
+				bind.M("rcu_tasks_nvcsw", bind.KindUint, 2072, 8),
+				bind.M("rcu_tasks_holdout", bind.KindUint, 2080, 1),
+				bind.M("rcu_tasks_idx", bind.KindUint, 2081, 1),
+				bind.M("rcu_tasks_idle_cpu", bind.KindInt, 2084, 4),
+				bind.M("rcu_tasks_holdout_list", bind.KindStruct, 2088, 16),
+				bind.M("trc_reader_nesting", bind.KindInt, 2104, 4),
+				bind.M("trc_ipi_to_cpu", bind.KindInt, 2108, 4),
+				bind.M("trc_reader_special", bind.KindStruct, 2112, 4),
+				bind.M("trc_holdout_list", bind.KindStruct, 2120, 16),
+				bind.M("trc_blkd_node", bind.KindStruct, 2136, 16),
+				bind.M("trc_blkd_cpu", bind.KindInt, 2152, 4),
+				bind.M("sched_info", bind.KindStruct, 2160, 32),
+				bind.M("tasks", bind.KindStruct, 2192, 16),
+				bind.M("pushable_tasks", bind.KindStruct, 2208, 40),
+				bind.M("pushable_dl_tasks", bind.KindStruct, 2248, 24),
+				bind.M("mm", bind.KindPtr, 2272, 8),
+				bind.M("active_mm", bind.KindPtr, 2280, 8),
+				bind.M("rss_stat", bind.KindStruct, 2288, 20),
+				bind.M("exit_state", bind.KindInt, 2308, 4),
+				bind.M("exit_code", bind.KindInt, 2312, 4),
+				bind.M("exit_signal", bind.KindInt, 2316, 4),
+				bind.M("pdeath_signal", bind.KindInt, 2320, 4),
+				bind.M("jobctl", bind.KindUint, 2328, 8),
+				bind.M("personality", bind.KindUint, 2336, 4),
+				bind.BF("sched_reset_on_fork", bind.KindUint, 18720, 1, 4),
+				bind.BF("sched_contributes_to_load", bind.KindUint, 18721, 1, 4),
+				bind.BF("sched_migrated", bind.KindUint, 18722, 1, 4),
+				bind.BF("sched_task_hot", bind.KindUint, 18723, 1, 4),
+				bind.BF("sched_remote_wakeup", bind.KindUint, 18752, 1, 4),
+				bind.BF("user_dumpable", bind.KindUint, 18753, 1, 4),
+				bind.BF("in_execve", bind.KindUint, 18754, 1, 4),
+				bind.BF("in_iowait", bind.KindUint, 18755, 1, 4),
+				bind.BF("restore_sigmask", bind.KindUint, 18756, 1, 4),
+				bind.BF("in_user_fault", bind.KindUint, 18757, 1, 4),
+				bind.BF("in_lru_fault", bind.KindUint, 18758, 1, 4),
+				bind.BF("no_cgroup_migration", bind.KindUint, 18759, 1, 4),
+				bind.BF("frozen", bind.KindUint, 18760, 1, 4),
+				bind.BF("use_memdelay", bind.KindUint, 18761, 1, 4),
+				bind.BF("in_memstall", bind.KindUint, 18762, 1, 4),
+				bind.BF("in_eventfd", bind.KindUint, 18763, 1, 4),
+				bind.BF("pasid_activated", bind.KindUint, 18764, 1, 4),
+				bind.BF("reported_split_lock", bind.KindUint, 18765, 1, 4),
+				bind.BF("in_thrashing", bind.KindUint, 18766, 1, 4),
+				bind.M("atomic_flags", bind.KindUint, 2352, 8),
+				bind.M("restart_block", bind.KindStruct, 2360, 56),
+				bind.M("pid", bind.KindInt, 2416, 4),
+				bind.M("tgid", bind.KindInt, 2420, 4),
+				bind.M("stack_canary", bind.KindUint, 2424, 8),
+				bind.M("real_parent", bind.KindPtr, 2432, 8),
+				bind.M("parent", bind.KindPtr, 2440, 8),
+				bind.M("children", bind.KindStruct, 2448, 16),
+				bind.M("sibling", bind.KindStruct, 2464, 16),
+				bind.M("group_leader", bind.KindPtr, 2480, 8),
+				bind.M("ptraced", bind.KindStruct, 2488, 16),
+				bind.M("ptrace_entry", bind.KindStruct, 2504, 16),
+				bind.M("thread_pid", bind.KindPtr, 2520, 8),
+				bind.Arr("pid_links", bind.KindStruct, 2528, 16, 4),
+				bind.M("thread_group", bind.KindStruct, 2592, 16),
+				bind.M("thread_node", bind.KindStruct, 2608, 16),
+				bind.M("vfork_done", bind.KindPtr, 2624, 8),
+				bind.M("set_child_tid", bind.KindPtr, 2632, 8),
+				bind.M("clear_child_tid", bind.KindPtr, 2640, 8),
+				bind.M("worker_private", bind.KindPtr, 2648, 8),
+				bind.M("utime", bind.KindUint, 2656, 8),
+				bind.M("stime", bind.KindUint, 2664, 8),
+				bind.M("gtime", bind.KindUint, 2672, 8),
+				bind.M("prev_cputime", bind.KindStruct, 2680, 24),
+				bind.M("vtime", bind.KindStruct, 2704, 48),
+				bind.M("tick_dep_mask", bind.KindStruct, 2752, 4),
+				bind.M("nvcsw", bind.KindUint, 2760, 8),
+				bind.M("nivcsw", bind.KindUint, 2768, 8),
+				bind.M("start_time", bind.KindUint, 2776, 8),
+				bind.M("start_boottime", bind.KindUint, 2784, 8),
+				bind.M("min_flt", bind.KindUint, 2792, 8),
+				bind.M("maj_flt", bind.KindUint, 2800, 8),
+				bind.M("posix_cputimers", bind.KindStruct, 2808, 80),
+				bind.M("posix_cputimers_work", bind.KindStruct, 2888, 56),
+				bind.M("ptracer_cred", bind.KindPtr, 2944, 8),
+				bind.M("real_cred", bind.KindPtr, 2952, 8),
+				bind.M("cred", bind.KindPtr, 2960, 8),
+				bind.M("cached_requested_key", bind.KindPtr, 2968, 8),
+				bind.Arr("comm", bind.KindInt, 2976, 1, 16),
+				bind.M("nameidata", bind.KindPtr, 2992, 8),
+				bind.M("sysvsem", bind.KindStruct, 3000, 8),
+				bind.M("sysvshm", bind.KindStruct, 3008, 16),
+				bind.M("last_switch_count", bind.KindUint, 3024, 8),
+				bind.M("last_switch_time", bind.KindUint, 3032, 8),
+				bind.M("fs", bind.KindPtr, 3040, 8),
+				bind.M("files", bind.KindPtr, 3048, 8),
+				bind.M("io_uring", bind.KindPtr, 3056, 8),
+				bind.M("nsproxy", bind.KindPtr, 3064, 8),
+				bind.M("signal", bind.KindPtr, 3072, 8),
+				bind.M("sighand", bind.KindPtr, 3080, 8),
+				bind.M("blocked", bind.KindStruct, 3088, 8),
+				bind.M("real_blocked", bind.KindStruct, 3096, 8),
+				bind.M("saved_sigmask", bind.KindStruct, 3104, 8),
+				bind.M("pending", bind.KindStruct, 3112, 24),
+				bind.M("sas_ss_sp", bind.KindUint, 3136, 8),
+				bind.M("sas_ss_size", bind.KindUint, 3144, 8),
+				bind.M("sas_ss_flags", bind.KindUint, 3152, 4),
+				bind.M("task_works", bind.KindPtr, 3160, 8),
+				bind.M("audit_context", bind.KindPtr, 3168, 8),
+				bind.M("loginuid", bind.KindStruct, 3176, 4),
+				bind.M("sessionid", bind.KindUint, 3180, 4),
+				bind.M("seccomp", bind.KindStruct, 3184, 16),
+				bind.M("syscall_dispatch", bind.KindStruct, 3200, 32),
+				bind.M("parent_exec_id", bind.KindUint, 3232, 8),
+				bind.M("self_exec_id", bind.KindUint, 3240, 8),
+				bind.M("alloc_lock", bind.KindStruct, 3248, 4),
+				bind.M("pi_lock", bind.KindStruct, 3252, 4),
+				bind.M("wake_q", bind.KindStruct, 3256, 8),
+				bind.M("pi_waiters", bind.KindStruct, 3264, 16),
+				bind.M("pi_top_task", bind.KindPtr, 3280, 8),
+				bind.M("pi_blocked_on", bind.KindPtr, 3288, 8),
+				bind.M("journal_info", bind.KindPtr, 3296, 8),
+				bind.M("bio_list", bind.KindPtr, 3304, 8),
+				bind.M("plug", bind.KindPtr, 3312, 8),
+				bind.M("reclaim_state", bind.KindPtr, 3320, 8),
+				bind.M("backing_dev_info", bind.KindPtr, 3328, 8),
+				bind.M("io_context", bind.KindPtr, 3336, 8),
+				bind.M("capture_control", bind.KindPtr, 3344, 8),
+				bind.M("ptrace_message", bind.KindUint, 3352, 8),
+				bind.M("last_siginfo", bind.KindPtr, 3360, 8),
+				bind.M("ioac", bind.KindStruct, 3368, 56),
+				bind.M("psi_flags", bind.KindUint, 3424, 4),
+				bind.M("acct_rss_mem1", bind.KindUint, 3432, 8),
+				bind.M("acct_vm_mem1", bind.KindUint, 3440, 8),
+				bind.M("acct_timexpd", bind.KindUint, 3448, 8),
+				bind.M("mems_allowed", bind.KindStruct, 3456, 128),
+				bind.M("mems_allowed_seq", bind.KindStruct, 3584, 4),
+				bind.M("cpuset_mem_spread_rotor", bind.KindInt, 3588, 4),
+				bind.M("cpuset_slab_spread_rotor", bind.KindInt, 3592, 4),
+				bind.M("cgroups", bind.KindPtr, 3600, 8),
+				bind.M("cg_list", bind.KindStruct, 3608, 16),
+				bind.M("closid", bind.KindUint, 3624, 4),
+				bind.M("rmid", bind.KindUint, 3628, 4),
+				bind.M("robust_list", bind.KindPtr, 3632, 8),
+				bind.M("compat_robust_list", bind.KindPtr, 3640, 8),
+				bind.M("pi_state_list", bind.KindStruct, 3648, 16),
+				bind.M("pi_state_cache", bind.KindPtr, 3664, 8),
+				bind.M("futex_exit_mutex", bind.KindStruct, 3672, 32),
+				bind.M("futex_state", bind.KindUint, 3704, 4),
+				bind.Arr("perf_event_ctxp", bind.KindPtr, 3712, 8, 2),
+				bind.M("perf_event_mutex", bind.KindStruct, 3728, 32),
+				bind.M("perf_event_list", bind.KindStruct, 3760, 16),
+				bind.M("mempolicy", bind.KindPtr, 3776, 8),
+				bind.M("il_prev", bind.KindInt, 3784, 2),
+				bind.M("pref_node_fork", bind.KindInt, 3786, 2),
+				bind.M("numa_scan_seq", bind.KindInt, 3788, 4),
+				bind.M("numa_scan_period", bind.KindUint, 3792, 4),
+				bind.M("numa_scan_period_max", bind.KindUint, 3796, 4),
+				bind.M("numa_preferred_nid", bind.KindInt, 3800, 4),
+				bind.M("numa_migrate_retry", bind.KindUint, 3808, 8),
+				bind.M("node_stamp", bind.KindUint, 3816, 8),
+				bind.M("last_task_numa_placement", bind.KindUint, 3824, 8),
+				bind.M("last_sum_exec_runtime", bind.KindUint, 3832, 8),
+				bind.M("numa_work", bind.KindStruct, 3840, 16),
+				bind.M("numa_group", bind.KindPtr, 3856, 8),
+				bind.M("numa_faults", bind.KindPtr, 3864, 8),
+				bind.M("total_numa_faults", bind.KindUint, 3872, 8),
+				bind.Arr("numa_faults_locality", bind.KindUint, 3880, 8, 3),
+				bind.M("numa_pages_migrated", bind.KindUint, 3904, 8),
+				bind.M("rseq", bind.KindPtr, 3912, 8),
+				bind.M("rseq_sig", bind.KindUint, 3920, 4),
+				bind.M("rseq_event_mask", bind.KindUint, 3928, 8),
+				bind.M("tlb_ubc", bind.KindStruct, 3936, 1032),
+				bind.M("rcu_users", bind.KindStruct, 4968, 4),
+				bind.M("rcu", bind.KindStruct, 4968, 16),
+				bind.M("splice_pipe", bind.KindPtr, 4984, 8),
+				bind.M("task_frag", bind.KindStruct, 4992, 16),
+				bind.M("delays", bind.KindPtr, 5008, 8),
+				bind.M("nr_dirtied", bind.KindInt, 5016, 4),
+				bind.M("nr_dirtied_pause", bind.KindInt, 5020, 4),
+				bind.M("dirty_paused_when", bind.KindUint, 5024, 8),
+				bind.M("timer_slack_ns", bind.KindUint, 5032, 8),
+				bind.M("default_timer_slack_ns", bind.KindUint, 5040, 8),
+				bind.M("curr_ret_stack", bind.KindInt, 5048, 4),
+				bind.M("curr_ret_depth", bind.KindInt, 5052, 4),
+				bind.M("ret_stack", bind.KindPtr, 5056, 8),
+				bind.M("ftrace_timestamp", bind.KindUint, 5064, 8),
+				bind.M("trace_overrun", bind.KindStruct, 5072, 4),
+				bind.M("tracing_graph_pause", bind.KindStruct, 5076, 4),
+				bind.M("trace_recursion", bind.KindUint, 5080, 8),
+				bind.M("memcg_in_oom", bind.KindPtr, 5088, 8),
+				bind.M("memcg_oom_gfp_mask", bind.KindUint, 5096, 4),
+				bind.M("memcg_oom_order", bind.KindInt, 5100, 4),
+				bind.M("memcg_nr_pages_over_high", bind.KindUint, 5104, 4),
+				bind.M("active_memcg", bind.KindPtr, 5112, 8),
+				bind.M("throttle_queue", bind.KindPtr, 5120, 8),
+				bind.M("utask", bind.KindPtr, 5128, 8),
+				bind.M("sequential_io", bind.KindUint, 5136, 4),
+				bind.M("sequential_io_avg", bind.KindUint, 5140, 4),
+				bind.M("kmap_ctrl", bind.KindStruct, 5144, 0),
+				bind.M("pagefault_disabled", bind.KindInt, 5144, 4),
+				bind.M("oom_reaper_list", bind.KindPtr, 5152, 8),
+				bind.M("oom_reaper_timer", bind.KindStruct, 5160, 40),
+				bind.M("stack_vm_area", bind.KindPtr, 5200, 8),
+				bind.M("stack_refcount", bind.KindStruct, 5208, 4),
+				bind.M("patch_state", bind.KindInt, 5212, 4),
+				bind.M("security", bind.KindPtr, 5216, 8),
+				bind.M("bpf_storage", bind.KindPtr, 5224, 8),
+				bind.M("bpf_ctx", bind.KindPtr, 5232, 8),
+				bind.M("kstack_offset", bind.KindUint, 5240, 4),
+				bind.M("kretprobe_instances", bind.KindStruct, 5248, 8),
+				bind.M("rethooks", bind.KindStruct, 5256, 8),
+				bind.M("l1d_flush_kill", bind.KindStruct, 5264, 16),
+				bind.M("thread", bind.KindStruct, 5312, 4416),
 			},
 			Name:   "struct task_struct",
 			Parent: -1,
@@ -7892,11 +7903,11 @@ var kvmSpec = kvm.Spec{
 		// 112: ThreadInfo
 		{
 			C: "struct thread_info",
-			Fields: []kvm.FieldSpec{
-				kvm.M("flags", kvm.KindUint, 0, 8),
-				kvm.M("syscall_work", kvm.KindUint, 8, 8),
-				kvm.M("status", kvm.KindUint, 16, 4),
-				kvm.M("cpu", kvm.KindUint, 20, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("flags", bind.KindUint, 0, 8),
+				bind.M("syscall_work", bind.KindUint, 8, 8),
+				bind.M("status", bind.KindUint, 16, 4),
+				bind.M("cpu", bind.KindUint, 20, 4),
 			},
 			Name:   "struct thread_info",
 			Parent: -1,
@@ -7905,26 +7916,26 @@ var kvmSpec = kvm.Spec{
 		// 113: ThreadStruct
 		{
 			C: "struct thread_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("tls_array", kvm.KindStruct, 0, 8, 3),
-				kvm.M("sp", kvm.KindUint, 24, 8),
-				kvm.M("es", kvm.KindUint, 32, 2),
-				kvm.M("ds", kvm.KindUint, 34, 2),
-				kvm.M("fsindex", kvm.KindUint, 36, 2),
-				kvm.M("gsindex", kvm.KindUint, 38, 2),
-				kvm.M("fsbase", kvm.KindUint, 40, 8),
-				kvm.M("gsbase", kvm.KindUint, 48, 8),
-				kvm.Arr("ptrace_bps", kvm.KindPtr, 56, 8, 4),
-				kvm.M("virtual_dr6", kvm.KindUint, 88, 8),
-				kvm.M("ptrace_dr7", kvm.KindUint, 96, 8),
-				kvm.M("cr2", kvm.KindUint, 104, 8),
-				kvm.M("trap_nr", kvm.KindUint, 112, 8),
-				kvm.M("error_code", kvm.KindUint, 120, 8),
-				kvm.M("io_bitmap", kvm.KindPtr, 128, 8),
-				kvm.M("iopl_emul", kvm.KindUint, 136, 8),
-				kvm.BF("iopl_warn", kvm.KindUint, 1152, 1, 4),
-				kvm.M("pkru", kvm.KindUint, 148, 4),
-				kvm.M("fpu", kvm.KindStruct, 192, 4224),
+			Fields: []bind.FieldSpec{
+				bind.Arr("tls_array", bind.KindStruct, 0, 8, 3),
+				bind.M("sp", bind.KindUint, 24, 8),
+				bind.M("es", bind.KindUint, 32, 2),
+				bind.M("ds", bind.KindUint, 34, 2),
+				bind.M("fsindex", bind.KindUint, 36, 2),
+				bind.M("gsindex", bind.KindUint, 38, 2),
+				bind.M("fsbase", bind.KindUint, 40, 8),
+				bind.M("gsbase", bind.KindUint, 48, 8),
+				bind.Arr("ptrace_bps", bind.KindPtr, 56, 8, 4),
+				bind.M("virtual_dr6", bind.KindUint, 88, 8),
+				bind.M("ptrace_dr7", bind.KindUint, 96, 8),
+				bind.M("cr2", bind.KindUint, 104, 8),
+				bind.M("trap_nr", bind.KindUint, 112, 8),
+				bind.M("error_code", bind.KindUint, 120, 8),
+				bind.M("io_bitmap", bind.KindPtr, 128, 8),
+				bind.M("iopl_emul", bind.KindUint, 136, 8),
+				bind.BF("iopl_warn", bind.KindUint, 1152, 1, 4),
+				bind.M("pkru", bind.KindUint, 148, 4),
+				bind.M("fpu", bind.KindStruct, 192, 4224),
 			},
 			Name:   "struct thread_struct",
 			Parent: -1,
@@ -7933,11 +7944,11 @@ var kvmSpec = kvm.Spec{
 		// 114: TimerList
 		{
 			C: "struct timer_list",
-			Fields: []kvm.FieldSpec{
-				kvm.M("entry", kvm.KindStruct, 0, 16),
-				kvm.M("expires", kvm.KindUint, 16, 8),
-				kvm.M("function", kvm.KindPtr, 24, 8),
-				kvm.M("flags", kvm.KindUint, 32, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("entry", bind.KindStruct, 0, 16),
+				bind.M("expires", bind.KindUint, 16, 8),
+				bind.M("function", bind.KindPtr, 24, 8),
+				bind.M("flags", bind.KindUint, 32, 4),
 			},
 			Name:   "struct timer_list",
 			Parent: -1,
@@ -7946,8 +7957,8 @@ var kvmSpec = kvm.Spec{
 		// 115: TimerqueueHead
 		{
 			C: "struct timerqueue_head",
-			Fields: []kvm.FieldSpec{
-				kvm.M("rb_root", kvm.KindStruct, 0, 16),
+			Fields: []bind.FieldSpec{
+				bind.M("rb_root", bind.KindStruct, 0, 16),
 			},
 			Name:   "struct timerqueue_head",
 			Parent: -1,
@@ -7956,9 +7967,9 @@ var kvmSpec = kvm.Spec{
 		// 116: TimerqueueNode
 		{
 			C: "struct timerqueue_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("node", kvm.KindStruct, 0, 24),
-				kvm.M("expires", kvm.KindInt, 24, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("node", bind.KindStruct, 0, 24),
+				bind.M("expires", bind.KindInt, 24, 8),
 			},
 			Name:   "struct timerqueue_node",
 			Parent: -1,
@@ -7967,10 +7978,10 @@ var kvmSpec = kvm.Spec{
 		// 117: TlbflushUnmapBatch
 		{
 			C: "struct tlbflush_unmap_batch",
-			Fields: []kvm.FieldSpec{
-				kvm.M("arch", kvm.KindStruct, 0, 1024),
-				kvm.M("flush_required", kvm.KindUint, 1024, 1),
-				kvm.M("writable", kvm.KindUint, 1025, 1),
+			Fields: []bind.FieldSpec{
+				bind.M("arch", bind.KindStruct, 0, 1024),
+				bind.M("flush_required", bind.KindUint, 1024, 1),
+				bind.M("writable", bind.KindUint, 1025, 1),
 			},
 			Name:   "struct tlbflush_unmap_batch",
 			Parent: -1,
@@ -7981,9 +7992,9 @@ var kvmSpec = kvm.Spec{
 		// 119: UtilEst
 		{
 			C: "struct util_est",
-			Fields: []kvm.FieldSpec{
-				kvm.M("enqueued", kvm.KindUint, 0, 4),
-				kvm.M("ewma", kvm.KindUint, 4, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("enqueued", bind.KindUint, 0, 4),
+				bind.M("ewma", bind.KindUint, 4, 4),
 			},
 			Name:   "struct util_est",
 			Parent: -1,
@@ -7994,14 +8005,14 @@ var kvmSpec = kvm.Spec{
 		// 121: Vtime
 		{
 			C: "struct vtime",
-			Fields: []kvm.FieldSpec{
-				kvm.M("seqcount", kvm.KindStruct, 0, 4),
-				kvm.M("starttime", kvm.KindUint, 8, 8),
-				kvm.M("state", kvm.KindUint, 16, 4),
-				kvm.M("cpu", kvm.KindUint, 20, 4),
-				kvm.M("utime", kvm.KindUint, 24, 8),
-				kvm.M("stime", kvm.KindUint, 32, 8),
-				kvm.M("gtime", kvm.KindUint, 40, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("seqcount", bind.KindStruct, 0, 4),
+				bind.M("starttime", bind.KindUint, 8, 8),
+				bind.M("state", bind.KindUint, 16, 4),
+				bind.M("cpu", bind.KindUint, 20, 4),
+				bind.M("utime", bind.KindUint, 24, 8),
+				bind.M("stime", bind.KindUint, 32, 8),
+				bind.M("gtime", bind.KindUint, 40, 8),
 			},
 			Name:   "struct vtime",
 			Parent: -1,
@@ -8010,8 +8021,8 @@ var kvmSpec = kvm.Spec{
 		// 122: WakeQNode
 		{
 			C: "struct wake_q_node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("next", kvm.KindPtr, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("next", bind.KindPtr, 0, 8),
 			},
 			Name:   "struct wake_q_node",
 			Parent: -1,
@@ -8020,10 +8031,10 @@ var kvmSpec = kvm.Spec{
 		// 123: XregsState
 		{
 			C: "struct xregs_state",
-			Fields: []kvm.FieldSpec{
-				kvm.M("i387", kvm.KindStruct, 0, 512),
-				kvm.M("header", kvm.KindStruct, 512, 64),
-				kvm.Arr("extended_state_area", kvm.KindUint, 576, 1, 0),
+			Fields: []bind.FieldSpec{
+				bind.M("i387", bind.KindStruct, 0, 512),
+				bind.M("header", bind.KindStruct, 512, 64),
+				bind.Arr("extended_state_area", bind.KindUint, 576, 1, 0),
 			},
 			Name:   "struct xregs_state",
 			Parent: -1,
@@ -8032,10 +8043,10 @@ var kvmSpec = kvm.Spec{
 		// 124: XstateHeader
 		{
 			C: "struct xstate_header",
-			Fields: []kvm.FieldSpec{
-				kvm.M("xfeatures", kvm.KindUint, 0, 8),
-				kvm.M("xcomp_bv", kvm.KindUint, 8, 8),
-				kvm.Arr("reserved", kvm.KindUint, 16, 8, 6),
+			Fields: []bind.FieldSpec{
+				bind.M("xfeatures", bind.KindUint, 0, 8),
+				bind.M("xcomp_bv", bind.KindUint, 8, 8),
+				bind.Arr("reserved", bind.KindUint, 16, 8, 6),
 			},
 			Name:   "struct xstate_header",
 			Parent: -1,

@@ -4,6 +4,7 @@ package main
 
 import (
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 const (
@@ -23,22 +24,22 @@ const (
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	b *kvm.Binding
+	b *bind.Binding
 }
 
 // Bind returns a Kernel reading t. When t runs the kernel these bindings
 // were generated from (BuildID), the generation-time layout is used; for
-// another kernel, give its types with kvm.Types or kvm.TypesFrom (its
+// another kernel, give its types with bind.Types or bind.TypesFrom (its
 // vmlinux's DWARF, or the BTF of the dump): each member is then read where
 // that kernel has it, and a member it lacks reads as zero and is reported
-// by HasX methods and Err as a *kvm.MissingMemberError. Without types,
+// by HasX methods and Err as a *bind.MissingMemberError. Without types,
 // another kernel is refused with a *kvm.BuildIDError unless
-// kvm.IgnoreBuildID() is given. The bindings are architecture-neutral
+// bind.IgnoreBuildID() is given. The bindings are architecture-neutral
 // (every size comes from the layout table): with its types, a target of
 // another architecture, pointer size or byte order is read in its own;
-// without, it is refused with a *kvm.DataModelMismatchError.
-func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+// without, it is refused with a *bind.DataModelMismatchError.
+func Bind(t kvm.Target, opts ...bind.BindOption) (*Kernel, error) {
+	b, err := bind.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -49,20 +50,20 @@ func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
 
 // Binding returns k's binding: its layout table and target (nil for a nil k).
-func (k *Kernel) Binding() *kvm.Binding {
+func (k *Kernel) Binding() *bind.Binding {
 	if k == nil {
 		return nil
 	}
 	return k.b
 }
 
-// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// Err returns the first *bind.MissingMemberError met by an accessor of a
 // member the bound kernel lacks, or nil.
 func (k *Kernel) Err() error { return k.Binding().Err() }
 
 // InitUtsNsAddr returns the run-time address of `struct uts_namespace init_uts_ns;` (link-time address 0xffffffff82bf9b60;
 // the target applies any KASLR displacement).
-func (k *Kernel) InitUtsNsAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "init_uts_ns") }
+func (k *Kernel) InitUtsNsAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "init_uts_ns") }
 
 // InitUtsNs reads `struct uts_namespace init_uts_ns;` (432 bytes) from the target.
 func (k *Kernel) InitUtsNs() (v UtsNamespace, err error) {
@@ -70,7 +71,7 @@ func (k *Kernel) InitUtsNs() (v UtsNamespace, err error) {
 	if err != nil {
 		return v, err
 	}
-	return kvm.ReadView[UtsNamespace](k.Binding(), addr)
+	return bind.ReadView[UtsNamespace](k.Binding(), addr)
 }
 
 const (
@@ -84,25 +85,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicLongT struct {
-	kvm.View
+	bind.View
 }
 
 // AtomicLongTPtr is a typed pointer to a C `atomic_long_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type AtomicLongTPtr = kvm.Ptr[AtomicLongT]
+type AtomicLongTPtr = bind.Ptr[AtomicLongT]
 
-// KVMType is AtomicLongT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is AtomicLongT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (AtomicLongT) KVMType() int { return 0 }
 
 // ReadAtomicLongT reads a C `atomic_long_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicLongT(addr uint64) (AtomicLongT, error) {
-	return kvm.ReadView[AtomicLongT](k.Binding(), addr)
+	return bind.ReadView[AtomicLongT](k.Binding(), addr)
 }
 
 // Counter is `s64 counter;` at offset 0, size 8.
-func (s AtomicLongT) Counter() int64 { return int64(kvm.Uint(s.View, 0)) }
+func (s AtomicLongT) Counter() int64 { return int64(bind.Uint(s.View, 0)) }
 
 // HasCounter reports whether the bound kernel's `atomic_long_t (an anonymous struct)` has member `counter` of a type Counter can read.
-func (s AtomicLongT) HasCounter() bool { return kvm.BindingOf(s.View).Has(0) }
+func (s AtomicLongT) HasCounter() bool { return bind.BindingOf(s.View).Has(0) }
 
 const (
 	// SizeofAtomicT is the size of C `atomic_t (an anonymous struct)` in bytes in the kernel the bindings were generated from.
@@ -115,25 +116,25 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type AtomicT struct {
-	kvm.View
+	bind.View
 }
 
 // AtomicTPtr is a typed pointer to a C `atomic_t (an anonymous struct)` in the target (Read, IsNil, Addr).
-type AtomicTPtr = kvm.Ptr[AtomicT]
+type AtomicTPtr = bind.Ptr[AtomicT]
 
-// KVMType is AtomicT's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is AtomicT's index in the layout table (for bind.Ptr and bind.ReadView).
 func (AtomicT) KVMType() int { return 1 }
 
 // ReadAtomicT reads a C `atomic_t (an anonymous struct)` at addr in one read.
 func (k *Kernel) ReadAtomicT(addr uint64) (AtomicT, error) {
-	return kvm.ReadView[AtomicT](k.Binding(), addr)
+	return bind.ReadView[AtomicT](k.Binding(), addr)
 }
 
 // Counter is `int counter;` at offset 0, size 4.
-func (s AtomicT) Counter() int32 { return int32(kvm.Uint(s.View, 1)) }
+func (s AtomicT) Counter() int32 { return int32(bind.Uint(s.View, 1)) }
 
 // HasCounter reports whether the bound kernel's `atomic_t (an anonymous struct)` has member `counter` of a type Counter can read.
-func (s AtomicT) HasCounter() bool { return kvm.BindingOf(s.View).Has(1) }
+func (s AtomicT) HasCounter() bool { return bind.BindingOf(s.View).Has(1) }
 
 const (
 	// SizeofNewUtsname is the size of C `struct new_utsname` in bytes in the kernel the bindings were generated from.
@@ -163,18 +164,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NewUtsname struct {
-	kvm.View
+	bind.View
 }
 
 // NewUtsnamePtr is a typed pointer to a C `struct new_utsname` in the target (Read, IsNil, Addr).
-type NewUtsnamePtr = kvm.Ptr[NewUtsname]
+type NewUtsnamePtr = bind.Ptr[NewUtsname]
 
-// KVMType is NewUtsname's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is NewUtsname's index in the layout table (for bind.Ptr and bind.ReadView).
 func (NewUtsname) KVMType() int { return 2 }
 
 // ReadNewUtsname reads a C `struct new_utsname` at addr in one read.
 func (k *Kernel) ReadNewUtsname(addr uint64) (NewUtsname, error) {
-	return kvm.ReadView[NewUtsname](k.Binding(), addr)
+	return bind.ReadView[NewUtsname](k.Binding(), addr)
 }
 
 // Sysname is `char sysname[65];` at offset 0, size 65.
@@ -183,21 +184,21 @@ func (s NewUtsname) Sysname(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameSysnameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 2, i)
+	el, ok := bind.Elem(s.View, 2, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 2)), true
+	return int8(bind.ElemUint(el, 2)), true
 }
 
 // HasSysname reports whether the bound kernel's `struct new_utsname` has member `sysname` of a type Sysname can read.
-func (s NewUtsname) HasSysname() bool { return kvm.BindingOf(s.View).Has(2) }
+func (s NewUtsname) HasSysname() bool { return bind.BindingOf(s.View).Has(2) }
 
 // SysnameBytes returns the bytes of `char sysname[65]`, shared with the snapshot.
-func (s NewUtsname) SysnameBytes() []byte { return kvm.Raw(s.View, 2) }
+func (s NewUtsname) SysnameBytes() []byte { return bind.Raw(s.View, 2) }
 
 // SysnameString returns `char sysname[65]` up to its first NUL byte.
-func (s NewUtsname) SysnameString() string { return kvm.Cstring(kvm.Raw(s.View, 2)) }
+func (s NewUtsname) SysnameString() string { return bind.Cstring(bind.Raw(s.View, 2)) }
 
 // Nodename is `char nodename[65];` at offset 65, size 65.
 // It returns false when an index is out of range.
@@ -205,21 +206,21 @@ func (s NewUtsname) Nodename(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameNodenameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 3, i)
+	el, ok := bind.Elem(s.View, 3, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 3)), true
+	return int8(bind.ElemUint(el, 3)), true
 }
 
 // HasNodename reports whether the bound kernel's `struct new_utsname` has member `nodename` of a type Nodename can read.
-func (s NewUtsname) HasNodename() bool { return kvm.BindingOf(s.View).Has(3) }
+func (s NewUtsname) HasNodename() bool { return bind.BindingOf(s.View).Has(3) }
 
 // NodenameBytes returns the bytes of `char nodename[65]`, shared with the snapshot.
-func (s NewUtsname) NodenameBytes() []byte { return kvm.Raw(s.View, 3) }
+func (s NewUtsname) NodenameBytes() []byte { return bind.Raw(s.View, 3) }
 
 // NodenameString returns `char nodename[65]` up to its first NUL byte.
-func (s NewUtsname) NodenameString() string { return kvm.Cstring(kvm.Raw(s.View, 3)) }
+func (s NewUtsname) NodenameString() string { return bind.Cstring(bind.Raw(s.View, 3)) }
 
 // Release is `char release[65];` at offset 130, size 65.
 // It returns false when an index is out of range.
@@ -227,21 +228,21 @@ func (s NewUtsname) Release(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameReleaseLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 4, i)
+	el, ok := bind.Elem(s.View, 4, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 4)), true
+	return int8(bind.ElemUint(el, 4)), true
 }
 
 // HasRelease reports whether the bound kernel's `struct new_utsname` has member `release` of a type Release can read.
-func (s NewUtsname) HasRelease() bool { return kvm.BindingOf(s.View).Has(4) }
+func (s NewUtsname) HasRelease() bool { return bind.BindingOf(s.View).Has(4) }
 
 // ReleaseBytes returns the bytes of `char release[65]`, shared with the snapshot.
-func (s NewUtsname) ReleaseBytes() []byte { return kvm.Raw(s.View, 4) }
+func (s NewUtsname) ReleaseBytes() []byte { return bind.Raw(s.View, 4) }
 
 // ReleaseString returns `char release[65]` up to its first NUL byte.
-func (s NewUtsname) ReleaseString() string { return kvm.Cstring(kvm.Raw(s.View, 4)) }
+func (s NewUtsname) ReleaseString() string { return bind.Cstring(bind.Raw(s.View, 4)) }
 
 // Version is `char version[65];` at offset 195, size 65.
 // It returns false when an index is out of range.
@@ -249,21 +250,21 @@ func (s NewUtsname) Version(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameVersionLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 5, i)
+	el, ok := bind.Elem(s.View, 5, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 5)), true
+	return int8(bind.ElemUint(el, 5)), true
 }
 
 // HasVersion reports whether the bound kernel's `struct new_utsname` has member `version` of a type Version can read.
-func (s NewUtsname) HasVersion() bool { return kvm.BindingOf(s.View).Has(5) }
+func (s NewUtsname) HasVersion() bool { return bind.BindingOf(s.View).Has(5) }
 
 // VersionBytes returns the bytes of `char version[65]`, shared with the snapshot.
-func (s NewUtsname) VersionBytes() []byte { return kvm.Raw(s.View, 5) }
+func (s NewUtsname) VersionBytes() []byte { return bind.Raw(s.View, 5) }
 
 // VersionString returns `char version[65]` up to its first NUL byte.
-func (s NewUtsname) VersionString() string { return kvm.Cstring(kvm.Raw(s.View, 5)) }
+func (s NewUtsname) VersionString() string { return bind.Cstring(bind.Raw(s.View, 5)) }
 
 // Machine is `char machine[65];` at offset 260, size 65.
 // It returns false when an index is out of range.
@@ -271,21 +272,21 @@ func (s NewUtsname) Machine(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameMachineLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 6, i)
+	el, ok := bind.Elem(s.View, 6, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 6)), true
+	return int8(bind.ElemUint(el, 6)), true
 }
 
 // HasMachine reports whether the bound kernel's `struct new_utsname` has member `machine` of a type Machine can read.
-func (s NewUtsname) HasMachine() bool { return kvm.BindingOf(s.View).Has(6) }
+func (s NewUtsname) HasMachine() bool { return bind.BindingOf(s.View).Has(6) }
 
 // MachineBytes returns the bytes of `char machine[65]`, shared with the snapshot.
-func (s NewUtsname) MachineBytes() []byte { return kvm.Raw(s.View, 6) }
+func (s NewUtsname) MachineBytes() []byte { return bind.Raw(s.View, 6) }
 
 // MachineString returns `char machine[65]` up to its first NUL byte.
-func (s NewUtsname) MachineString() string { return kvm.Cstring(kvm.Raw(s.View, 6)) }
+func (s NewUtsname) MachineString() string { return bind.Cstring(bind.Raw(s.View, 6)) }
 
 // Domainname is `char domainname[65];` at offset 325, size 65.
 // It returns false when an index is out of range.
@@ -293,21 +294,21 @@ func (s NewUtsname) Domainname(i int) (v int8, ok bool) {
 	if i < 0 || i >= NewUtsnameDomainnameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 7, i)
+	el, ok := bind.Elem(s.View, 7, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 7)), true
+	return int8(bind.ElemUint(el, 7)), true
 }
 
 // HasDomainname reports whether the bound kernel's `struct new_utsname` has member `domainname` of a type Domainname can read.
-func (s NewUtsname) HasDomainname() bool { return kvm.BindingOf(s.View).Has(7) }
+func (s NewUtsname) HasDomainname() bool { return bind.BindingOf(s.View).Has(7) }
 
 // DomainnameBytes returns the bytes of `char domainname[65]`, shared with the snapshot.
-func (s NewUtsname) DomainnameBytes() []byte { return kvm.Raw(s.View, 7) }
+func (s NewUtsname) DomainnameBytes() []byte { return bind.Raw(s.View, 7) }
 
 // DomainnameString returns `char domainname[65]` up to its first NUL byte.
-func (s NewUtsname) DomainnameString() string { return kvm.Cstring(kvm.Raw(s.View, 7)) }
+func (s NewUtsname) DomainnameString() string { return bind.Cstring(bind.Raw(s.View, 7)) }
 
 const (
 	// SizeofNsCommon is the size of C `struct ns_common` in bytes in the kernel the bindings were generated from.
@@ -323,51 +324,51 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type NsCommon struct {
-	kvm.View
+	bind.View
 }
 
 // NsCommonPtr is a typed pointer to a C `struct ns_common` in the target (Read, IsNil, Addr).
-type NsCommonPtr = kvm.Ptr[NsCommon]
+type NsCommonPtr = bind.Ptr[NsCommon]
 
-// KVMType is NsCommon's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is NsCommon's index in the layout table (for bind.Ptr and bind.ReadView).
 func (NsCommon) KVMType() int { return 3 }
 
 // ReadNsCommon reads a C `struct ns_common` at addr in one read.
 func (k *Kernel) ReadNsCommon(addr uint64) (NsCommon, error) {
-	return kvm.ReadView[NsCommon](k.Binding(), addr)
+	return bind.ReadView[NsCommon](k.Binding(), addr)
 }
 
 // Stashed is `atomic_long_t stashed;` at offset 0, size 8.
-func (s NsCommon) Stashed() AtomicLongT { return AtomicLongT{kvm.Sub(s.View, 8)} }
+func (s NsCommon) Stashed() AtomicLongT { return AtomicLongT{bind.Sub(s.View, 8)} }
 
 // HasStashed reports whether the bound kernel's `struct ns_common` has member `stashed` of a type Stashed can read.
-func (s NsCommon) HasStashed() bool { return kvm.BindingOf(s.View).Has(8) }
+func (s NsCommon) HasStashed() bool { return bind.BindingOf(s.View).Has(8) }
 
 // Ops is `const struct proc_ns_operations *ops;` at offset 8, size 8.
-func (s NsCommon) Ops() ProcNsOperationsPtr { return kvm.PtrAt[ProcNsOperations](s.View, 9) }
+func (s NsCommon) Ops() ProcNsOperationsPtr { return bind.PtrAt[ProcNsOperations](s.View, 9) }
 
 // HasOps reports whether the bound kernel's `struct ns_common` has member `ops` of a type Ops can read.
-func (s NsCommon) HasOps() bool { return kvm.BindingOf(s.View).Has(9) }
+func (s NsCommon) HasOps() bool { return bind.BindingOf(s.View).Has(9) }
 
 // Inum is `unsigned int inum;` at offset 16, size 4.
-func (s NsCommon) Inum() uint32 { return uint32(kvm.Uint(s.View, 10)) }
+func (s NsCommon) Inum() uint32 { return uint32(bind.Uint(s.View, 10)) }
 
 // HasInum reports whether the bound kernel's `struct ns_common` has member `inum` of a type Inum can read.
-func (s NsCommon) HasInum() bool { return kvm.BindingOf(s.View).Has(10) }
+func (s NsCommon) HasInum() bool { return bind.BindingOf(s.View).Has(10) }
 
 // Count is `refcount_t count;` at offset 20, size 4.
-func (s NsCommon) Count() RefcountStruct { return RefcountStruct{kvm.Sub(s.View, 11)} }
+func (s NsCommon) Count() RefcountStruct { return RefcountStruct{bind.Sub(s.View, 11)} }
 
 // HasCount reports whether the bound kernel's `struct ns_common` has member `count` of a type Count can read.
-func (s NsCommon) HasCount() bool { return kvm.BindingOf(s.View).Has(11) }
+func (s NsCommon) HasCount() bool { return bind.BindingOf(s.View).Has(11) }
 
 // ProcNsOperations is C `struct proc_ns_operations`, opaque: only pointed to (generating it adds its members;
 // ProcNsOperationsPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	ProcNsOperations struct {
-		kvm.View
+		bind.View
 	}
-	ProcNsOperationsPtr = kvm.Ptr[ProcNsOperations]
+	ProcNsOperationsPtr = bind.Ptr[ProcNsOperations]
 )
 
 func (ProcNsOperations) KVMType() int { return 4 }
@@ -383,33 +384,33 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type RefcountStruct struct {
-	kvm.View
+	bind.View
 }
 
 // RefcountStructPtr is a typed pointer to a C `struct refcount_struct` in the target (Read, IsNil, Addr).
-type RefcountStructPtr = kvm.Ptr[RefcountStruct]
+type RefcountStructPtr = bind.Ptr[RefcountStruct]
 
-// KVMType is RefcountStruct's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is RefcountStruct's index in the layout table (for bind.Ptr and bind.ReadView).
 func (RefcountStruct) KVMType() int { return 5 }
 
 // ReadRefcountStruct reads a C `struct refcount_struct` at addr in one read.
 func (k *Kernel) ReadRefcountStruct(addr uint64) (RefcountStruct, error) {
-	return kvm.ReadView[RefcountStruct](k.Binding(), addr)
+	return bind.ReadView[RefcountStruct](k.Binding(), addr)
 }
 
 // Refs is `atomic_t refs;` at offset 0, size 4.
-func (s RefcountStruct) Refs() AtomicT { return AtomicT{kvm.Sub(s.View, 12)} }
+func (s RefcountStruct) Refs() AtomicT { return AtomicT{bind.Sub(s.View, 12)} }
 
 // HasRefs reports whether the bound kernel's `struct refcount_struct` has member `refs` of a type Refs can read.
-func (s RefcountStruct) HasRefs() bool { return kvm.BindingOf(s.View).Has(12) }
+func (s RefcountStruct) HasRefs() bool { return bind.BindingOf(s.View).Has(12) }
 
 // Ucounts is C `struct ucounts`, opaque: only pointed to (generating it adds its members;
 // UcountsPtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	Ucounts struct {
-		kvm.View
+		bind.View
 	}
-	UcountsPtr = kvm.Ptr[Ucounts]
+	UcountsPtr = bind.Ptr[Ucounts]
 )
 
 func (Ucounts) KVMType() int { return 6 }
@@ -418,9 +419,9 @@ func (Ucounts) KVMType() int { return 6 }
 // UserNamespacePtr, the typed pointer to it, stays). KVMType is its index in the layout table.
 type (
 	UserNamespace struct {
-		kvm.View
+		bind.View
 	}
-	UserNamespacePtr = kvm.Ptr[UserNamespace]
+	UserNamespacePtr = bind.Ptr[UserNamespace]
 )
 
 func (UserNamespace) KVMType() int { return 7 }
@@ -439,47 +440,47 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type UtsNamespace struct {
-	kvm.View
+	bind.View
 }
 
 // UtsNamespacePtr is a typed pointer to a C `struct uts_namespace` in the target (Read, IsNil, Addr).
-type UtsNamespacePtr = kvm.Ptr[UtsNamespace]
+type UtsNamespacePtr = bind.Ptr[UtsNamespace]
 
-// KVMType is UtsNamespace's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is UtsNamespace's index in the layout table (for bind.Ptr and bind.ReadView).
 func (UtsNamespace) KVMType() int { return 8 }
 
 // ReadUtsNamespace reads a C `struct uts_namespace` at addr in one read.
 func (k *Kernel) ReadUtsNamespace(addr uint64) (UtsNamespace, error) {
-	return kvm.ReadView[UtsNamespace](k.Binding(), addr)
+	return bind.ReadView[UtsNamespace](k.Binding(), addr)
 }
 
 // Name is `struct new_utsname name;` at offset 0, size 390.
-func (s UtsNamespace) Name() NewUtsname { return NewUtsname{kvm.Sub(s.View, 13)} }
+func (s UtsNamespace) Name() NewUtsname { return NewUtsname{bind.Sub(s.View, 13)} }
 
 // HasName reports whether the bound kernel's `struct uts_namespace` has member `name` of a type Name can read.
-func (s UtsNamespace) HasName() bool { return kvm.BindingOf(s.View).Has(13) }
+func (s UtsNamespace) HasName() bool { return bind.BindingOf(s.View).Has(13) }
 
 // UserNs is `struct user_namespace *user_ns;` at offset 392, size 8.
-func (s UtsNamespace) UserNs() UserNamespacePtr { return kvm.PtrAt[UserNamespace](s.View, 14) }
+func (s UtsNamespace) UserNs() UserNamespacePtr { return bind.PtrAt[UserNamespace](s.View, 14) }
 
 // HasUserNs reports whether the bound kernel's `struct uts_namespace` has member `user_ns` of a type UserNs can read.
-func (s UtsNamespace) HasUserNs() bool { return kvm.BindingOf(s.View).Has(14) }
+func (s UtsNamespace) HasUserNs() bool { return bind.BindingOf(s.View).Has(14) }
 
 // Ucounts is `struct ucounts *ucounts;` at offset 400, size 8.
-func (s UtsNamespace) Ucounts() UcountsPtr { return kvm.PtrAt[Ucounts](s.View, 15) }
+func (s UtsNamespace) Ucounts() UcountsPtr { return bind.PtrAt[Ucounts](s.View, 15) }
 
 // HasUcounts reports whether the bound kernel's `struct uts_namespace` has member `ucounts` of a type Ucounts can read.
-func (s UtsNamespace) HasUcounts() bool { return kvm.BindingOf(s.View).Has(15) }
+func (s UtsNamespace) HasUcounts() bool { return bind.BindingOf(s.View).Has(15) }
 
 // Ns is `struct ns_common ns;` at offset 408, size 24.
-func (s UtsNamespace) Ns() NsCommon { return NsCommon{kvm.Sub(s.View, 16)} }
+func (s UtsNamespace) Ns() NsCommon { return NsCommon{bind.Sub(s.View, 16)} }
 
 // HasNs reports whether the bound kernel's `struct uts_namespace` has member `ns` of a type Ns can read.
-func (s UtsNamespace) HasNs() bool { return kvm.BindingOf(s.View).Has(16) }
+func (s UtsNamespace) HasNs() bool { return bind.BindingOf(s.View).Has(16) }
 
 // kvmSpec is the layout these bindings were generated with; Bind resolves it
 // against the target's types (docs/generated-code.md).
-var kvmSpec = kvm.Spec{
+var kvmSpec = bind.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     BuildID,
@@ -487,12 +488,12 @@ var kvmSpec = kvm.Spec{
 	Package:     "main",
 	PtrSize:     8,
 	Relocatable: true,
-	Types: []kvm.TypeSpec{
+	Types: []bind.TypeSpec{
 		// 0: AtomicLongT
 		{
 			C: "atomic_long_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("counter", kvm.KindInt, 0, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("counter", bind.KindInt, 0, 8),
 			},
 			Name:   "atomic_long_t",
 			Parent: -1,
@@ -501,8 +502,8 @@ var kvmSpec = kvm.Spec{
 		// 1: AtomicT
 		{
 			C: "atomic_t (an anonymous struct)",
-			Fields: []kvm.FieldSpec{
-				kvm.M("counter", kvm.KindInt, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("counter", bind.KindInt, 0, 4),
 			},
 			Name:   "atomic_t",
 			Parent: -1,
@@ -511,13 +512,13 @@ var kvmSpec = kvm.Spec{
 		// 2: NewUtsname
 		{
 			C: "struct new_utsname",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("sysname", kvm.KindInt, 0, 1, 65),
-				kvm.Arr("nodename", kvm.KindInt, 65, 1, 65),
-				kvm.Arr("release", kvm.KindInt, 130, 1, 65),
-				kvm.Arr("version", kvm.KindInt, 195, 1, 65),
-				kvm.Arr("machine", kvm.KindInt, 260, 1, 65),
-				kvm.Arr("domainname", kvm.KindInt, 325, 1, 65),
+			Fields: []bind.FieldSpec{
+				bind.Arr("sysname", bind.KindInt, 0, 1, 65),
+				bind.Arr("nodename", bind.KindInt, 65, 1, 65),
+				bind.Arr("release", bind.KindInt, 130, 1, 65),
+				bind.Arr("version", bind.KindInt, 195, 1, 65),
+				bind.Arr("machine", bind.KindInt, 260, 1, 65),
+				bind.Arr("domainname", bind.KindInt, 325, 1, 65),
 			},
 			Name:   "struct new_utsname",
 			Parent: -1,
@@ -526,11 +527,11 @@ var kvmSpec = kvm.Spec{
 		// 3: NsCommon
 		{
 			C: "struct ns_common",
-			Fields: []kvm.FieldSpec{
-				kvm.M("stashed", kvm.KindStruct, 0, 8),
-				kvm.M("ops", kvm.KindPtr, 8, 8),
-				kvm.M("inum", kvm.KindUint, 16, 4),
-				kvm.M("count", kvm.KindStruct, 20, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("stashed", bind.KindStruct, 0, 8),
+				bind.M("ops", bind.KindPtr, 8, 8),
+				bind.M("inum", bind.KindUint, 16, 4),
+				bind.M("count", bind.KindStruct, 20, 4),
 			},
 			Name:   "struct ns_common",
 			Parent: -1,
@@ -541,8 +542,8 @@ var kvmSpec = kvm.Spec{
 		// 5: RefcountStruct
 		{
 			C: "struct refcount_struct",
-			Fields: []kvm.FieldSpec{
-				kvm.M("refs", kvm.KindStruct, 0, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("refs", bind.KindStruct, 0, 4),
 			},
 			Name:   "struct refcount_struct",
 			Parent: -1,
@@ -555,11 +556,11 @@ var kvmSpec = kvm.Spec{
 		// 8: UtsNamespace
 		{
 			C: "struct uts_namespace",
-			Fields: []kvm.FieldSpec{
-				kvm.M("name", kvm.KindStruct, 0, 390),
-				kvm.M("user_ns", kvm.KindPtr, 392, 8),
-				kvm.M("ucounts", kvm.KindPtr, 400, 8),
-				kvm.M("ns", kvm.KindStruct, 408, 24),
+			Fields: []bind.FieldSpec{
+				bind.M("name", bind.KindStruct, 0, 390),
+				bind.M("user_ns", bind.KindPtr, 392, 8),
+				bind.M("ucounts", bind.KindPtr, 400, 8),
+				bind.M("ns", bind.KindStruct, 408, 24),
 			},
 			Name:   "struct uts_namespace",
 			Parent: -1,

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 const (
@@ -27,20 +28,20 @@ const (
 
 // Kernel reads the types below from a bound target.
 type Kernel struct {
-	b *kvm.Binding
+	b *bind.Binding
 }
 
 // Bind returns a Kernel reading t. Architecture, pointer size and byte
-// order must be the bindings' (a *kvm.DataModelMismatchError otherwise).
+// order must be the bindings' (a *bind.DataModelMismatchError otherwise).
 // When t runs the kernel these bindings were generated from (BuildID), the
 // generation-time layout is used; for another kernel, give its types with
-// kvm.Types or kvm.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
+// bind.Types or bind.TypesFrom (its vmlinux's DWARF, or the BTF of the dump):
 // each member is then read where that kernel has it, and a member it lacks
 // reads as zero and is reported by HasX methods and Err as a
-// *kvm.MissingMemberError. Without types, another kernel is refused with a
-// *kvm.BuildIDError unless kvm.IgnoreBuildID() is given.
-func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
-	b, err := kvm.NewBinding(t, &kvmSpec, opts...)
+// *bind.MissingMemberError. Without types, another kernel is refused with a
+// *kvm.BuildIDError unless bind.IgnoreBuildID() is given.
+func Bind(t kvm.Target, opts ...bind.BindOption) (*Kernel, error) {
+	b, err := bind.NewBinding(t, &kvmSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,20 +52,20 @@ func Bind(t kvm.Target, opts ...kvm.BindOption) (*Kernel, error) {
 func (k *Kernel) Target() kvm.Target { return k.Binding().Target() }
 
 // Binding returns k's binding: its layout table and target (nil for a nil k).
-func (k *Kernel) Binding() *kvm.Binding {
+func (k *Kernel) Binding() *bind.Binding {
 	if k == nil {
 		return nil
 	}
 	return k.b
 }
 
-// Err returns the first *kvm.MissingMemberError met by an accessor of a
+// Err returns the first *bind.MissingMemberError met by an accessor of a
 // member the bound kernel lacks, or nil.
 func (k *Kernel) Err() error { return k.Binding().Err() }
 
 // GBannerAddr returns the run-time address of `const char g_banner[13];` (link-time address 0x47c008;
 // the target applies any KASLR displacement).
-func (k *Kernel) GBannerAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_banner") }
+func (k *Kernel) GBannerAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_banner") }
 
 // GBanner reads element i of `const char g_banner[13];` from the target.
 func (k *Kernel) GBanner(i int) (v int8, err error) {
@@ -76,7 +77,7 @@ func (k *Kernel) GBanner(i int) (v int8, err error) {
 		return v, err
 	}
 	addr += uint64(i) * 1
-	b, err := kvm.ReadBytes(k.Target(), addr, 1)
+	b, err := bind.ReadBytes(k.Target(), addr, 1)
 	if err != nil {
 		return v, fmt.Errorf("g_banner at %#x: %w", addr, err)
 	}
@@ -89,16 +90,16 @@ func (k *Kernel) GBannerString() (v string, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, 13)
+	b, err := bind.ReadBytes(k.Target(), addr, 13)
 	if err != nil {
 		return v, fmt.Errorf("g_banner at %#x: %w", addr, err)
 	}
-	return kvm.Cstring(b), nil
+	return bind.Cstring(b), nil
 }
 
 // GCountAddr returns the run-time address of `int g_count;` (link-time address 0x4a80d0;
 // the target applies any KASLR displacement).
-func (k *Kernel) GCountAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_count") }
+func (k *Kernel) GCountAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_count") }
 
 // GCount reads `int g_count;` (4 bytes) from the target.
 func (k *Kernel) GCount() (v int32, err error) {
@@ -106,7 +107,7 @@ func (k *Kernel) GCount() (v int32, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, 4)
+	b, err := bind.ReadBytes(k.Target(), addr, 4)
 	if err != nil {
 		return v, fmt.Errorf("g_count at %#x: %w", addr, err)
 	}
@@ -115,7 +116,7 @@ func (k *Kernel) GCount() (v int32, err error) {
 
 // GDeltaAddr returns the run-time address of `enum delta g_delta;` (link-time address 0x4a80d4;
 // the target applies any KASLR displacement).
-func (k *Kernel) GDeltaAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_delta") }
+func (k *Kernel) GDeltaAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_delta") }
 
 // GDelta reads `enum delta g_delta;` (4 bytes) from the target.
 func (k *Kernel) GDelta() (v Delta, err error) {
@@ -123,7 +124,7 @@ func (k *Kernel) GDelta() (v Delta, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, 4)
+	b, err := bind.ReadBytes(k.Target(), addr, 4)
 	if err != nil {
 		return v, fmt.Errorf("g_delta at %#x: %w", addr, err)
 	}
@@ -132,7 +133,7 @@ func (k *Kernel) GDelta() (v Delta, err error) {
 
 // GFlexAddr returns the run-time address of `struct flex *g_flex;` (link-time address 0x4aa4f0;
 // the target applies any KASLR displacement).
-func (k *Kernel) GFlexAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_flex") }
+func (k *Kernel) GFlexAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_flex") }
 
 // GFlex reads `struct flex *g_flex;` (8 bytes) from the target.
 func (k *Kernel) GFlex() (v FlexPtr, err error) {
@@ -140,16 +141,16 @@ func (k *Kernel) GFlex() (v FlexPtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
+	b, err := bind.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
 	if err != nil {
 		return v, fmt.Errorf("g_flex at %#x: %w", addr, err)
 	}
-	return kvm.PtrTo[Flex](k.Binding(), k.Binding().Decode(b, false)), nil
+	return bind.PtrTo[Flex](k.Binding(), k.Binding().Decode(b, false)), nil
 }
 
 // GHeadAddr returns the run-time address of `struct node *g_head;` (link-time address 0x4aa460;
 // the target applies any KASLR displacement).
-func (k *Kernel) GHeadAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_head") }
+func (k *Kernel) GHeadAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_head") }
 
 // GHead reads `struct node *g_head;` (8 bytes) from the target.
 func (k *Kernel) GHead() (v NodePtr, err error) {
@@ -157,16 +158,16 @@ func (k *Kernel) GHead() (v NodePtr, err error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := kvm.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
+	b, err := bind.ReadBytes(k.Target(), addr, k.Binding().PtrSize())
 	if err != nil {
 		return v, fmt.Errorf("g_head at %#x: %w", addr, err)
 	}
-	return kvm.PtrTo[Node](k.Binding(), k.Binding().Decode(b, false)), nil
+	return bind.PtrTo[Node](k.Binding(), k.Binding().Decode(b, false)), nil
 }
 
 // GIntsAddr returns the run-time address of `struct ints g_ints;` (link-time address 0x4aa480;
 // the target applies any KASLR displacement).
-func (k *Kernel) GIntsAddr() (uint64, error) { return kvm.LookupSymbol(k.Target(), "g_ints") }
+func (k *Kernel) GIntsAddr() (uint64, error) { return bind.LookupSymbol(k.Target(), "g_ints") }
 
 // GInts reads `struct ints g_ints;` (112 bytes) from the target.
 func (k *Kernel) GInts() (v Ints, err error) {
@@ -174,7 +175,7 @@ func (k *Kernel) GInts() (v Ints, err error) {
 	if err != nil {
 		return v, err
 	}
-	return kvm.ReadView[Ints](k.Binding(), addr)
+	return bind.ReadView[Ints](k.Binding(), addr)
 }
 
 const (
@@ -218,18 +219,18 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Arrays struct {
-	kvm.View
+	bind.View
 }
 
 // ArraysPtr is a typed pointer to a C `struct arrays` in the target (Read, IsNil, Addr).
-type ArraysPtr = kvm.Ptr[Arrays]
+type ArraysPtr = bind.Ptr[Arrays]
 
-// KVMType is Arrays's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Arrays's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Arrays) KVMType() int { return 0 }
 
 // ReadArrays reads a C `struct arrays` at addr in one read.
 func (k *Kernel) ReadArrays(addr uint64) (Arrays, error) {
-	return kvm.ReadView[Arrays](k.Binding(), addr)
+	return bind.ReadView[Arrays](k.Binding(), addr)
 }
 
 // One is `int one[4];` at offset 0, size 16.
@@ -238,15 +239,15 @@ func (s Arrays) One(i int) (v int32, ok bool) {
 	if i < 0 || i >= ArraysOneLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 0, i)
+	el, ok := bind.Elem(s.View, 0, i)
 	if !ok {
 		return
 	}
-	return int32(kvm.ElemUint(el, 0)), true
+	return int32(bind.ElemUint(el, 0)), true
 }
 
 // HasOne reports whether the bound kernel's `struct arrays` has member `one` of a type One can read.
-func (s Arrays) HasOne() bool { return kvm.BindingOf(s.View).Has(0) }
+func (s Arrays) HasOne() bool { return bind.BindingOf(s.View).Has(0) }
 
 // Matrix is `short int matrix[2][3];` at offset 16, size 12.
 // It returns false when an index is out of range.
@@ -254,15 +255,15 @@ func (s Arrays) Matrix(i0, i1 int) (v int16, ok bool) {
 	if i0 < 0 || i0 >= ArraysMatrixLen0 || i1 < 0 || i1 >= ArraysMatrixLen1 {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 1, (i0)*3+i1)
+	el, ok := bind.Elem(s.View, 1, (i0)*3+i1)
 	if !ok {
 		return
 	}
-	return int16(kvm.ElemUint(el, 1)), true
+	return int16(bind.ElemUint(el, 1)), true
 }
 
 // HasMatrix reports whether the bound kernel's `struct arrays` has member `matrix` of a type Matrix can read.
-func (s Arrays) HasMatrix() bool { return kvm.BindingOf(s.View).Has(1) }
+func (s Arrays) HasMatrix() bool { return bind.BindingOf(s.View).Has(1) }
 
 // Cube is `unsigned char cube[2][2][2];` at offset 28, size 8.
 // It returns false when an index is out of range.
@@ -270,22 +271,22 @@ func (s Arrays) Cube(i0, i1, i2 int) (v uint8, ok bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 || i2 < 0 || i2 >= ArraysCubeLen2 {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 2, ((i0)*2+i1)*2+i2)
+	el, ok := bind.Elem(s.View, 2, ((i0)*2+i1)*2+i2)
 	if !ok {
 		return
 	}
-	return uint8(kvm.ElemUint(el, 2)), true
+	return uint8(bind.ElemUint(el, 2)), true
 }
 
 // HasCube reports whether the bound kernel's `struct arrays` has member `cube` of a type Cube can read.
-func (s Arrays) HasCube() bool { return kvm.BindingOf(s.View).Has(2) }
+func (s Arrays) HasCube() bool { return bind.BindingOf(s.View).Has(2) }
 
 // CubeBytes returns one row of `unsigned char cube[2][2][2]`, shared with the snapshot; false when an index is out of range.
 func (s Arrays) CubeBytes(i0, i1 int) ([]byte, bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 {
 		return nil, false
 	}
-	return kvm.RawElems(s.View, 2, ((i0)*2+i1)*2, 2), true
+	return bind.RawElems(s.View, 2, ((i0)*2+i1)*2, 2), true
 }
 
 // CubeString returns one row of `unsigned char cube[2][2][2]` up to its first NUL byte; false when an index is out of range.
@@ -293,7 +294,7 @@ func (s Arrays) CubeString(i0, i1 int) (string, bool) {
 	if i0 < 0 || i0 >= ArraysCubeLen0 || i1 < 0 || i1 >= ArraysCubeLen1 {
 		return "", false
 	}
-	return kvm.Cstring(kvm.RawElems(s.View, 2, ((i0)*2+i1)*2, 2)), true
+	return bind.Cstring(bind.RawElems(s.View, 2, ((i0)*2+i1)*2, 2)), true
 }
 
 // Name is `char name[12];` at offset 36, size 12.
@@ -302,21 +303,21 @@ func (s Arrays) Name(i int) (v int8, ok bool) {
 	if i < 0 || i >= ArraysNameLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 3, i)
+	el, ok := bind.Elem(s.View, 3, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 3)), true
+	return int8(bind.ElemUint(el, 3)), true
 }
 
 // HasName reports whether the bound kernel's `struct arrays` has member `name` of a type Name can read.
-func (s Arrays) HasName() bool { return kvm.BindingOf(s.View).Has(3) }
+func (s Arrays) HasName() bool { return bind.BindingOf(s.View).Has(3) }
 
 // NameBytes returns the bytes of `char name[12]`, shared with the snapshot.
-func (s Arrays) NameBytes() []byte { return kvm.Raw(s.View, 3) }
+func (s Arrays) NameBytes() []byte { return bind.Raw(s.View, 3) }
 
 // NameString returns `char name[12]` up to its first NUL byte.
-func (s Arrays) NameString() string { return kvm.Cstring(kvm.Raw(s.View, 3)) }
+func (s Arrays) NameString() string { return bind.Cstring(bind.Raw(s.View, 3)) }
 
 // Label is `label_t label;` at offset 48, size 8.
 // It returns false when an index is out of range.
@@ -324,21 +325,21 @@ func (s Arrays) Label(i int) (v int8, ok bool) {
 	if i < 0 || i >= ArraysLabelLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 4, i)
+	el, ok := bind.Elem(s.View, 4, i)
 	if !ok {
 		return
 	}
-	return int8(kvm.ElemUint(el, 4)), true
+	return int8(bind.ElemUint(el, 4)), true
 }
 
 // HasLabel reports whether the bound kernel's `struct arrays` has member `label` of a type Label can read.
-func (s Arrays) HasLabel() bool { return kvm.BindingOf(s.View).Has(4) }
+func (s Arrays) HasLabel() bool { return bind.BindingOf(s.View).Has(4) }
 
 // LabelBytes returns the bytes of `label_t label`, shared with the snapshot.
-func (s Arrays) LabelBytes() []byte { return kvm.Raw(s.View, 4) }
+func (s Arrays) LabelBytes() []byte { return bind.Raw(s.View, 4) }
 
 // LabelString returns `label_t label` up to its first NUL byte.
-func (s Arrays) LabelString() string { return kvm.Cstring(kvm.Raw(s.View, 4)) }
+func (s Arrays) LabelString() string { return bind.Cstring(bind.Raw(s.View, 4)) }
 
 // Pts is `struct point pts[3];` at offset 56, size 12.
 // It returns false when an index is out of range.
@@ -346,7 +347,7 @@ func (s Arrays) Pts(i int) (v Point, ok bool) {
 	if i < 0 || i >= ArraysPtsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 5, i)
+	el, ok := bind.Elem(s.View, 5, i)
 	if !ok {
 		return
 	}
@@ -354,7 +355,7 @@ func (s Arrays) Pts(i int) (v Point, ok bool) {
 }
 
 // HasPts reports whether the bound kernel's `struct arrays` has member `pts` of a type Pts can read.
-func (s Arrays) HasPts() bool { return kvm.BindingOf(s.View).Has(5) }
+func (s Arrays) HasPts() bool { return bind.BindingOf(s.View).Has(5) }
 
 // Ptrs is `struct node *ptrs[2];` at offset 72, size 16.
 // It returns false when an index is out of range.
@@ -362,15 +363,15 @@ func (s Arrays) Ptrs(i int) (v NodePtr, ok bool) {
 	if i < 0 || i >= ArraysPtrsLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 6, i)
+	el, ok := bind.Elem(s.View, 6, i)
 	if !ok {
 		return
 	}
-	return kvm.ElemPtr[Node](el), true
+	return bind.ElemPtr[Node](el), true
 }
 
 // HasPtrs reports whether the bound kernel's `struct arrays` has member `ptrs` of a type Ptrs can read.
-func (s Arrays) HasPtrs() bool { return kvm.BindingOf(s.View).Has(6) }
+func (s Arrays) HasPtrs() bool { return bind.BindingOf(s.View).Has(6) }
 
 // Zero is `int zero[0];` at offset 88, size 0.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -378,21 +379,21 @@ func (s Arrays) Zero(i int) (v int32, err error) {
 	if i < 0 {
 		return v, errors.New("struct arrays member zero: index out of range")
 	}
-	el, err := kvm.ReadElem(s.View, 7, i)
+	el, err := bind.ReadElem(s.View, 7, i)
 	if err != nil {
 		return v, err
 	}
-	return int32(kvm.ElemUint(el, 7)), nil
+	return int32(bind.ElemUint(el, 7)), nil
 }
 
 // HasZero reports whether the bound kernel's `struct arrays` has member `zero` of a type Zero can read.
-func (s Arrays) HasZero() bool { return kvm.BindingOf(s.View).Has(7) }
+func (s Arrays) HasZero() bool { return bind.BindingOf(s.View).Has(7) }
 
 // After is `long int after;` at offset 88, size 8.
-func (s Arrays) After() int64 { return int64(kvm.Uint(s.View, 8)) }
+func (s Arrays) After() int64 { return int64(bind.Uint(s.View, 8)) }
 
 // HasAfter reports whether the bound kernel's `struct arrays` has member `after` of a type After can read.
-func (s Arrays) HasAfter() bool { return kvm.BindingOf(s.View).Has(8) }
+func (s Arrays) HasAfter() bool { return bind.BindingOf(s.View).Has(8) }
 
 const (
 	// SizeofFlags is the size of C `struct flags` in bytes in the kernel the bindings were generated from.
@@ -403,101 +404,103 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Flags struct {
-	kvm.View
+	bind.View
 }
 
 // FlagsPtr is a typed pointer to a C `struct flags` in the target (Read, IsNil, Addr).
-type FlagsPtr = kvm.Ptr[Flags]
+type FlagsPtr = bind.Ptr[Flags]
 
-// KVMType is Flags's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Flags's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Flags) KVMType() int { return 1 }
 
 // ReadFlags reads a C `struct flags` at addr in one read.
-func (k *Kernel) ReadFlags(addr uint64) (Flags, error) { return kvm.ReadView[Flags](k.Binding(), addr) }
+func (k *Kernel) ReadFlags(addr uint64) (Flags, error) {
+	return bind.ReadView[Flags](k.Binding(), addr)
+}
 
 // Ready is `unsigned int ready : 1;` at data bit offset 0 (byte 0), 1 bit(s).
-func (s Flags) Ready() uint32 { return uint32(kvm.Uint(s.View, 9)) }
+func (s Flags) Ready() uint32 { return uint32(bind.Uint(s.View, 9)) }
 
 // HasReady reports whether the bound kernel's `struct flags` has member `ready` of a type Ready can read.
-func (s Flags) HasReady() bool { return kvm.BindingOf(s.View).Has(9) }
+func (s Flags) HasReady() bool { return bind.BindingOf(s.View).Has(9) }
 
 // Mode is `unsigned int mode : 3;` at data bit offset 1 (byte 0), 3 bit(s).
-func (s Flags) Mode() uint32 { return uint32(kvm.Uint(s.View, 10)) }
+func (s Flags) Mode() uint32 { return uint32(bind.Uint(s.View, 10)) }
 
 // HasMode reports whether the bound kernel's `struct flags` has member `mode` of a type Mode can read.
-func (s Flags) HasMode() bool { return kvm.BindingOf(s.View).Has(10) }
+func (s Flags) HasMode() bool { return bind.BindingOf(s.View).Has(10) }
 
 // Level is `int level : 5;` at data bit offset 4 (byte 0), 5 bit(s).
-func (s Flags) Level() int32 { return int32(kvm.Uint(s.View, 11)) }
+func (s Flags) Level() int32 { return int32(bind.Uint(s.View, 11)) }
 
 // HasLevel reports whether the bound kernel's `struct flags` has member `level` of a type Level can read.
-func (s Flags) HasLevel() bool { return kvm.BindingOf(s.View).Has(11) }
+func (s Flags) HasLevel() bool { return bind.BindingOf(s.View).Has(11) }
 
 // Wide is `unsigned int wide : 20;` at data bit offset 9 (byte 1), 20 bit(s).
-func (s Flags) Wide() uint32 { return uint32(kvm.Uint(s.View, 12)) }
+func (s Flags) Wide() uint32 { return uint32(bind.Uint(s.View, 12)) }
 
 // HasWide reports whether the bound kernel's `struct flags` has member `wide` of a type Wide can read.
-func (s Flags) HasWide() bool { return kvm.BindingOf(s.View).Has(12) }
+func (s Flags) HasWide() bool { return bind.BindingOf(s.View).Has(12) }
 
 // NextUnit is `unsigned int next_unit : 7;` at data bit offset 32 (byte 4), 7 bit(s).
-func (s Flags) NextUnit() uint32 { return uint32(kvm.Uint(s.View, 13)) }
+func (s Flags) NextUnit() uint32 { return uint32(bind.Uint(s.View, 13)) }
 
 // HasNextUnit reports whether the bound kernel's `struct flags` has member `next_unit` of a type NextUnit can read.
-func (s Flags) HasNextUnit() bool { return kvm.BindingOf(s.View).Has(13) }
+func (s Flags) HasNextUnit() bool { return bind.BindingOf(s.View).Has(13) }
 
 // S5 is `short unsigned int s5 : 5;` at data bit offset 39 (byte 4), 5 bit(s).
-func (s Flags) S5() uint16 { return uint16(kvm.Uint(s.View, 14)) }
+func (s Flags) S5() uint16 { return uint16(bind.Uint(s.View, 14)) }
 
 // HasS5 reports whether the bound kernel's `struct flags` has member `s5` of a type S5 can read.
-func (s Flags) HasS5() bool { return kvm.BindingOf(s.View).Has(14) }
+func (s Flags) HasS5() bool { return bind.BindingOf(s.View).Has(14) }
 
 // Sneg is `signed char sneg : 4;` at data bit offset 44 (byte 5), 4 bit(s).
-func (s Flags) Sneg() int8 { return int8(kvm.Uint(s.View, 15)) }
+func (s Flags) Sneg() int8 { return int8(bind.Uint(s.View, 15)) }
 
 // HasSneg reports whether the bound kernel's `struct flags` has member `sneg` of a type Sneg can read.
-func (s Flags) HasSneg() bool { return kvm.BindingOf(s.View).Has(15) }
+func (s Flags) HasSneg() bool { return bind.BindingOf(s.View).Has(15) }
 
 // Big is `long long unsigned int big : 40;` at data bit offset 64 (byte 8), 40 bit(s).
-func (s Flags) Big() uint64 { return kvm.Uint(s.View, 16) }
+func (s Flags) Big() uint64 { return bind.Uint(s.View, 16) }
 
 // HasBig reports whether the bound kernel's `struct flags` has member `big` of a type Big can read.
-func (s Flags) HasBig() bool { return kvm.BindingOf(s.View).Has(16) }
+func (s Flags) HasBig() bool { return bind.BindingOf(s.View).Has(16) }
 
 // Sbig is `long long int sbig : 33;` at data bit offset 128 (byte 16), 33 bit(s).
-func (s Flags) Sbig() int64 { return int64(kvm.Uint(s.View, 17)) }
+func (s Flags) Sbig() int64 { return int64(bind.Uint(s.View, 17)) }
 
 // HasSbig reports whether the bound kernel's `struct flags` has member `sbig` of a type Sbig can read.
-func (s Flags) HasSbig() bool { return kvm.BindingOf(s.View).Has(17) }
+func (s Flags) HasSbig() bool { return bind.BindingOf(s.View).Has(17) }
 
 // Flag is `_Bool flag : 1;` at data bit offset 161 (byte 20), 1 bit(s).
-func (s Flags) Flag() bool { return kvm.Uint(s.View, 18) != 0 }
+func (s Flags) Flag() bool { return bind.Uint(s.View, 18) != 0 }
 
 // HasFlag reports whether the bound kernel's `struct flags` has member `flag` of a type Flag can read.
-func (s Flags) HasFlag() bool { return kvm.BindingOf(s.View).Has(18) }
+func (s Flags) HasFlag() bool { return bind.BindingOf(s.View).Has(18) }
 
 // Col is `enum color col : 8;` at data bit offset 162 (byte 20), 8 bit(s).
-func (s Flags) Col() Color { return Color(kvm.Uint(s.View, 19)) }
+func (s Flags) Col() Color { return Color(bind.Uint(s.View, 19)) }
 
 // HasCol reports whether the bound kernel's `struct flags` has member `col` of a type Col can read.
-func (s Flags) HasCol() bool { return kvm.BindingOf(s.View).Has(19) }
+func (s Flags) HasCol() bool { return bind.BindingOf(s.View).Has(19) }
 
 // Dl is `enum delta dl : 4;` at data bit offset 170 (byte 21), 4 bit(s).
-func (s Flags) Dl() Delta { return Delta(kvm.Uint(s.View, 20)) }
+func (s Flags) Dl() Delta { return Delta(bind.Uint(s.View, 20)) }
 
 // HasDl reports whether the bound kernel's `struct flags` has member `dl` of a type Dl can read.
-func (s Flags) HasDl() bool { return kvm.BindingOf(s.View).Has(20) }
+func (s Flags) HasDl() bool { return bind.BindingOf(s.View).Has(20) }
 
 // AfterZero is `unsigned int after_zero : 2;` at data bit offset 192 (byte 24), 2 bit(s).
-func (s Flags) AfterZero() uint32 { return uint32(kvm.Uint(s.View, 21)) }
+func (s Flags) AfterZero() uint32 { return uint32(bind.Uint(s.View, 21)) }
 
 // HasAfterZero reports whether the bound kernel's `struct flags` has member `after_zero` of a type AfterZero can read.
-func (s Flags) HasAfterZero() bool { return kvm.BindingOf(s.View).Has(21) }
+func (s Flags) HasAfterZero() bool { return bind.BindingOf(s.View).Has(21) }
 
 // Lastbits is `unsigned char lastbits : 5;` at data bit offset 200 (byte 25), 5 bit(s).
-func (s Flags) Lastbits() uint8 { return uint8(kvm.Uint(s.View, 22)) }
+func (s Flags) Lastbits() uint8 { return uint8(bind.Uint(s.View, 22)) }
 
 // HasLastbits reports whether the bound kernel's `struct flags` has member `lastbits` of a type Lastbits can read.
-func (s Flags) HasLastbits() bool { return kvm.BindingOf(s.View).Has(22) }
+func (s Flags) HasLastbits() bool { return bind.BindingOf(s.View).Has(22) }
 
 const (
 	// SizeofFlex is the size of C `struct flex` in bytes in the kernel the bindings were generated from.
@@ -513,23 +516,23 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Flex struct {
-	kvm.View
+	bind.View
 }
 
 // FlexPtr is a typed pointer to a C `struct flex` in the target (Read, IsNil, Addr).
-type FlexPtr = kvm.Ptr[Flex]
+type FlexPtr = bind.Ptr[Flex]
 
-// KVMType is Flex's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Flex's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Flex) KVMType() int { return 2 }
 
 // ReadFlex reads a C `struct flex` at addr in one read.
-func (k *Kernel) ReadFlex(addr uint64) (Flex, error) { return kvm.ReadView[Flex](k.Binding(), addr) }
+func (k *Kernel) ReadFlex(addr uint64) (Flex, error) { return bind.ReadView[Flex](k.Binding(), addr) }
 
 // N is `short unsigned int n;` at offset 0, size 2.
-func (s Flex) N() uint16 { return uint16(kvm.Uint(s.View, 23)) }
+func (s Flex) N() uint16 { return uint16(bind.Uint(s.View, 23)) }
 
 // HasN reports whether the bound kernel's `struct flex` has member `n` of a type N can read.
-func (s Flex) HasN() bool { return kvm.BindingOf(s.View).Has(23) }
+func (s Flex) HasN() bool { return bind.BindingOf(s.View).Has(23) }
 
 // Items is `int items[];` at offset 4.
 // It reads element i from the target, past the snapshot (a flexible array member).
@@ -537,15 +540,15 @@ func (s Flex) Items(i int) (v int32, err error) {
 	if i < 0 {
 		return v, errors.New("struct flex member items: index out of range")
 	}
-	el, err := kvm.ReadElem(s.View, 24, i)
+	el, err := bind.ReadElem(s.View, 24, i)
 	if err != nil {
 		return v, err
 	}
-	return int32(kvm.ElemUint(el, 24)), nil
+	return int32(bind.ElemUint(el, 24)), nil
 }
 
 // HasItems reports whether the bound kernel's `struct flex` has member `items` of a type Items can read.
-func (s Flex) HasItems() bool { return kvm.BindingOf(s.View).Has(24) }
+func (s Flex) HasItems() bool { return bind.BindingOf(s.View).Has(24) }
 
 const (
 	// SizeofInts is the size of C `struct ints` in bytes in the kernel the bindings were generated from.
@@ -583,173 +586,173 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Ints struct {
-	kvm.View
+	bind.View
 }
 
 // IntsPtr is a typed pointer to a C `struct ints` in the target (Read, IsNil, Addr).
-type IntsPtr = kvm.Ptr[Ints]
+type IntsPtr = bind.Ptr[Ints]
 
-// KVMType is Ints's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Ints's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Ints) KVMType() int { return 3 }
 
 // ReadInts reads a C `struct ints` at addr in one read.
-func (k *Kernel) ReadInts(addr uint64) (Ints, error) { return kvm.ReadView[Ints](k.Binding(), addr) }
+func (k *Kernel) ReadInts(addr uint64) (Ints, error) { return bind.ReadView[Ints](k.Binding(), addr) }
 
 // C is `char c;` at offset 0, size 1.
-func (s Ints) C() int8 { return int8(kvm.Uint(s.View, 25)) }
+func (s Ints) C() int8 { return int8(bind.Uint(s.View, 25)) }
 
 // HasC reports whether the bound kernel's `struct ints` has member `c` of a type C can read.
-func (s Ints) HasC() bool { return kvm.BindingOf(s.View).Has(25) }
+func (s Ints) HasC() bool { return bind.BindingOf(s.View).Has(25) }
 
 // Hc is `char hc;` at offset 1, size 1.
-func (s Ints) Hc() int8 { return int8(kvm.Uint(s.View, 26)) }
+func (s Ints) Hc() int8 { return int8(bind.Uint(s.View, 26)) }
 
 // HasHc reports whether the bound kernel's `struct ints` has member `hc` of a type Hc can read.
-func (s Ints) HasHc() bool { return kvm.BindingOf(s.View).Has(26) }
+func (s Ints) HasHc() bool { return bind.BindingOf(s.View).Has(26) }
 
 // Sc is `signed char sc;` at offset 2, size 1.
-func (s Ints) Sc() int8 { return int8(kvm.Uint(s.View, 27)) }
+func (s Ints) Sc() int8 { return int8(bind.Uint(s.View, 27)) }
 
 // HasSc reports whether the bound kernel's `struct ints` has member `sc` of a type Sc can read.
-func (s Ints) HasSc() bool { return kvm.BindingOf(s.View).Has(27) }
+func (s Ints) HasSc() bool { return bind.BindingOf(s.View).Has(27) }
 
 // Uc is `unsigned char uc;` at offset 3, size 1.
-func (s Ints) Uc() uint8 { return uint8(kvm.Uint(s.View, 28)) }
+func (s Ints) Uc() uint8 { return uint8(bind.Uint(s.View, 28)) }
 
 // HasUc reports whether the bound kernel's `struct ints` has member `uc` of a type Uc can read.
-func (s Ints) HasUc() bool { return kvm.BindingOf(s.View).Has(28) }
+func (s Ints) HasUc() bool { return bind.BindingOf(s.View).Has(28) }
 
 // S is `short int s;` at offset 4, size 2.
-func (s Ints) S() int16 { return int16(kvm.Uint(s.View, 29)) }
+func (s Ints) S() int16 { return int16(bind.Uint(s.View, 29)) }
 
 // HasS reports whether the bound kernel's `struct ints` has member `s` of a type S can read.
-func (s Ints) HasS() bool { return kvm.BindingOf(s.View).Has(29) }
+func (s Ints) HasS() bool { return bind.BindingOf(s.View).Has(29) }
 
 // Us is `short unsigned int us;` at offset 6, size 2.
-func (s Ints) Us() uint16 { return uint16(kvm.Uint(s.View, 30)) }
+func (s Ints) Us() uint16 { return uint16(bind.Uint(s.View, 30)) }
 
 // HasUs reports whether the bound kernel's `struct ints` has member `us` of a type Us can read.
-func (s Ints) HasUs() bool { return kvm.BindingOf(s.View).Has(30) }
+func (s Ints) HasUs() bool { return bind.BindingOf(s.View).Has(30) }
 
 // I is `int i;` at offset 8, size 4.
-func (s Ints) I() int32 { return int32(kvm.Uint(s.View, 31)) }
+func (s Ints) I() int32 { return int32(bind.Uint(s.View, 31)) }
 
 // HasI reports whether the bound kernel's `struct ints` has member `i` of a type I can read.
-func (s Ints) HasI() bool { return kvm.BindingOf(s.View).Has(31) }
+func (s Ints) HasI() bool { return bind.BindingOf(s.View).Has(31) }
 
 // Ui is `unsigned int ui;` at offset 12, size 4.
-func (s Ints) Ui() uint32 { return uint32(kvm.Uint(s.View, 32)) }
+func (s Ints) Ui() uint32 { return uint32(bind.Uint(s.View, 32)) }
 
 // HasUi reports whether the bound kernel's `struct ints` has member `ui` of a type Ui can read.
-func (s Ints) HasUi() bool { return kvm.BindingOf(s.View).Has(32) }
+func (s Ints) HasUi() bool { return bind.BindingOf(s.View).Has(32) }
 
 // L is `long int l;` at offset 16, size 8.
-func (s Ints) L() int64 { return int64(kvm.Uint(s.View, 33)) }
+func (s Ints) L() int64 { return int64(bind.Uint(s.View, 33)) }
 
 // HasL reports whether the bound kernel's `struct ints` has member `l` of a type L can read.
-func (s Ints) HasL() bool { return kvm.BindingOf(s.View).Has(33) }
+func (s Ints) HasL() bool { return bind.BindingOf(s.View).Has(33) }
 
 // Ul is `long unsigned int ul;` at offset 24, size 8.
-func (s Ints) Ul() uint64 { return kvm.Uint(s.View, 34) }
+func (s Ints) Ul() uint64 { return bind.Uint(s.View, 34) }
 
 // HasUl reports whether the bound kernel's `struct ints` has member `ul` of a type Ul can read.
-func (s Ints) HasUl() bool { return kvm.BindingOf(s.View).Has(34) }
+func (s Ints) HasUl() bool { return bind.BindingOf(s.View).Has(34) }
 
 // Ll is `long long int ll;` at offset 32, size 8.
-func (s Ints) Ll() int64 { return int64(kvm.Uint(s.View, 35)) }
+func (s Ints) Ll() int64 { return int64(bind.Uint(s.View, 35)) }
 
 // HasLl reports whether the bound kernel's `struct ints` has member `ll` of a type Ll can read.
-func (s Ints) HasLl() bool { return kvm.BindingOf(s.View).Has(35) }
+func (s Ints) HasLl() bool { return bind.BindingOf(s.View).Has(35) }
 
 // Ull is `long long unsigned int ull;` at offset 40, size 8.
-func (s Ints) Ull() uint64 { return kvm.Uint(s.View, 36) }
+func (s Ints) Ull() uint64 { return bind.Uint(s.View, 36) }
 
 // HasUll reports whether the bound kernel's `struct ints` has member `ull` of a type Ull can read.
-func (s Ints) HasUll() bool { return kvm.BindingOf(s.View).Has(36) }
+func (s Ints) HasUll() bool { return bind.BindingOf(s.View).Has(36) }
 
 // I8 is `int8_t i8;` at offset 48, size 1.
-func (s Ints) I8() int8 { return int8(kvm.Uint(s.View, 37)) }
+func (s Ints) I8() int8 { return int8(bind.Uint(s.View, 37)) }
 
 // HasI8 reports whether the bound kernel's `struct ints` has member `i8` of a type I8 can read.
-func (s Ints) HasI8() bool { return kvm.BindingOf(s.View).Has(37) }
+func (s Ints) HasI8() bool { return bind.BindingOf(s.View).Has(37) }
 
 // U8 is `uint8_t u8;` at offset 49, size 1.
-func (s Ints) U8() uint8 { return uint8(kvm.Uint(s.View, 38)) }
+func (s Ints) U8() uint8 { return uint8(bind.Uint(s.View, 38)) }
 
 // HasU8 reports whether the bound kernel's `struct ints` has member `u8` of a type U8 can read.
-func (s Ints) HasU8() bool { return kvm.BindingOf(s.View).Has(38) }
+func (s Ints) HasU8() bool { return bind.BindingOf(s.View).Has(38) }
 
 // I16 is `int16_t i16;` at offset 50, size 2.
-func (s Ints) I16() int16 { return int16(kvm.Uint(s.View, 39)) }
+func (s Ints) I16() int16 { return int16(bind.Uint(s.View, 39)) }
 
 // HasI16 reports whether the bound kernel's `struct ints` has member `i16` of a type I16 can read.
-func (s Ints) HasI16() bool { return kvm.BindingOf(s.View).Has(39) }
+func (s Ints) HasI16() bool { return bind.BindingOf(s.View).Has(39) }
 
 // U16 is `uint16_t u16;` at offset 52, size 2.
-func (s Ints) U16() uint16 { return uint16(kvm.Uint(s.View, 40)) }
+func (s Ints) U16() uint16 { return uint16(bind.Uint(s.View, 40)) }
 
 // HasU16 reports whether the bound kernel's `struct ints` has member `u16` of a type U16 can read.
-func (s Ints) HasU16() bool { return kvm.BindingOf(s.View).Has(40) }
+func (s Ints) HasU16() bool { return bind.BindingOf(s.View).Has(40) }
 
 // I32 is `int32_t i32;` at offset 56, size 4.
-func (s Ints) I32() int32 { return int32(kvm.Uint(s.View, 41)) }
+func (s Ints) I32() int32 { return int32(bind.Uint(s.View, 41)) }
 
 // HasI32 reports whether the bound kernel's `struct ints` has member `i32` of a type I32 can read.
-func (s Ints) HasI32() bool { return kvm.BindingOf(s.View).Has(41) }
+func (s Ints) HasI32() bool { return bind.BindingOf(s.View).Has(41) }
 
 // U32 is `uint32_t u32;` at offset 60, size 4.
-func (s Ints) U32() uint32 { return uint32(kvm.Uint(s.View, 42)) }
+func (s Ints) U32() uint32 { return uint32(bind.Uint(s.View, 42)) }
 
 // HasU32 reports whether the bound kernel's `struct ints` has member `u32` of a type U32 can read.
-func (s Ints) HasU32() bool { return kvm.BindingOf(s.View).Has(42) }
+func (s Ints) HasU32() bool { return bind.BindingOf(s.View).Has(42) }
 
 // I64 is `int64_t i64;` at offset 64, size 8.
-func (s Ints) I64() int64 { return int64(kvm.Uint(s.View, 43)) }
+func (s Ints) I64() int64 { return int64(bind.Uint(s.View, 43)) }
 
 // HasI64 reports whether the bound kernel's `struct ints` has member `i64` of a type I64 can read.
-func (s Ints) HasI64() bool { return kvm.BindingOf(s.View).Has(43) }
+func (s Ints) HasI64() bool { return bind.BindingOf(s.View).Has(43) }
 
 // U64 is `uint64_t u64;` at offset 72, size 8.
-func (s Ints) U64() uint64 { return kvm.Uint(s.View, 44) }
+func (s Ints) U64() uint64 { return bind.Uint(s.View, 44) }
 
 // HasU64 reports whether the bound kernel's `struct ints` has member `u64` of a type U64 can read.
-func (s Ints) HasU64() bool { return kvm.BindingOf(s.View).Has(44) }
+func (s Ints) HasU64() bool { return bind.BindingOf(s.View).Has(44) }
 
 // B is `_Bool b;` at offset 80, size 1.
-func (s Ints) B() bool { return kvm.Uint(s.View, 45) != 0 }
+func (s Ints) B() bool { return bind.Uint(s.View, 45) != 0 }
 
 // HasB reports whether the bound kernel's `struct ints` has member `b` of a type B can read.
-func (s Ints) HasB() bool { return kvm.BindingOf(s.View).Has(45) }
+func (s Ints) HasB() bool { return bind.BindingOf(s.View).Has(45) }
 
 // B2 is `_Bool b2;` at offset 81, size 1.
-func (s Ints) B2() bool { return kvm.Uint(s.View, 46) != 0 }
+func (s Ints) B2() bool { return bind.Uint(s.View, 46) != 0 }
 
 // HasB2 reports whether the bound kernel's `struct ints` has member `b2` of a type B2 can read.
-func (s Ints) HasB2() bool { return kvm.BindingOf(s.View).Has(46) }
+func (s Ints) HasB2() bool { return bind.BindingOf(s.View).Has(46) }
 
 // F is `float f;` at offset 84, size 4.
-func (s Ints) F() float32 { return float32(kvm.Float(s.View, 47)) }
+func (s Ints) F() float32 { return float32(bind.Float(s.View, 47)) }
 
 // HasF reports whether the bound kernel's `struct ints` has member `f` of a type F can read.
-func (s Ints) HasF() bool { return kvm.BindingOf(s.View).Has(47) }
+func (s Ints) HasF() bool { return bind.BindingOf(s.View).Has(47) }
 
 // D is `double d;` at offset 88, size 8.
-func (s Ints) D() float64 { return kvm.Float(s.View, 48) }
+func (s Ints) D() float64 { return bind.Float(s.View, 48) }
 
 // HasD reports whether the bound kernel's `struct ints` has member `d` of a type D can read.
-func (s Ints) HasD() bool { return kvm.BindingOf(s.View).Has(48) }
+func (s Ints) HasD() bool { return bind.BindingOf(s.View).Has(48) }
 
 // Sz is `size_t sz;` at offset 96, size 8.
-func (s Ints) Sz() uint64 { return kvm.Uint(s.View, 49) }
+func (s Ints) Sz() uint64 { return bind.Uint(s.View, 49) }
 
 // HasSz reports whether the bound kernel's `struct ints` has member `sz` of a type Sz can read.
-func (s Ints) HasSz() bool { return kvm.BindingOf(s.View).Has(49) }
+func (s Ints) HasSz() bool { return bind.BindingOf(s.View).Has(49) }
 
 // IP is `intptr_t ip;` at offset 104, size 8.
-func (s Ints) IP() int64 { return int64(kvm.Uint(s.View, 50)) }
+func (s Ints) IP() int64 { return int64(bind.Uint(s.View, 50)) }
 
 // HasIP reports whether the bound kernel's `struct ints` has member `ip` of a type IP can read.
-func (s Ints) HasIP() bool { return kvm.BindingOf(s.View).Has(50) }
+func (s Ints) HasIP() bool { return bind.BindingOf(s.View).Has(50) }
 
 const (
 	// SizeofNode is the size of C `struct node` in bytes in the kernel the bindings were generated from.
@@ -788,160 +791,160 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Node struct {
-	kvm.View
+	bind.View
 }
 
 // NodePtr is a typed pointer to a C `struct node` in the target (Read, IsNil, Addr).
-type NodePtr = kvm.Ptr[Node]
+type NodePtr = bind.Ptr[Node]
 
-// KVMType is Node's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Node's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Node) KVMType() int { return 4 }
 
 // ReadNode reads a C `struct node` at addr in one read.
-func (k *Kernel) ReadNode(addr uint64) (Node, error) { return kvm.ReadView[Node](k.Binding(), addr) }
+func (k *Kernel) ReadNode(addr uint64) (Node, error) { return bind.ReadView[Node](k.Binding(), addr) }
 
 // ID is `int id;` at offset 0, size 4.
-func (s Node) ID() int32 { return int32(kvm.Uint(s.View, 51)) }
+func (s Node) ID() int32 { return int32(bind.Uint(s.View, 51)) }
 
 // HasID reports whether the bound kernel's `struct node` has member `id` of a type ID can read.
-func (s Node) HasID() bool { return kvm.BindingOf(s.View).Has(51) }
+func (s Node) HasID() bool { return bind.BindingOf(s.View).Has(51) }
 
 // Next is `struct node *next;` at offset 8, size 8.
-func (s Node) Next() NodePtr { return kvm.PtrAt[Node](s.View, 52) }
+func (s Node) Next() NodePtr { return bind.PtrAt[Node](s.View, 52) }
 
 // HasNext reports whether the bound kernel's `struct node` has member `next` of a type Next can read.
-func (s Node) HasNext() bool { return kvm.BindingOf(s.View).Has(52) }
+func (s Node) HasNext() bool { return bind.BindingOf(s.View).Has(52) }
 
 // Prev is `node_t *prev;` at offset 16, size 8.
-func (s Node) Prev() NodePtr { return kvm.PtrAt[Node](s.View, 53) }
+func (s Node) Prev() NodePtr { return bind.PtrAt[Node](s.View, 53) }
 
 // HasPrev reports whether the bound kernel's `struct node` has member `prev` of a type Prev can read.
-func (s Node) HasPrev() bool { return kvm.BindingOf(s.View).Has(53) }
+func (s Node) HasPrev() bool { return bind.BindingOf(s.View).Has(53) }
 
 // Slot is `struct node **slot;` at offset 24, size 8.
-func (s Node) Slot() uint64 { return kvm.Uint(s.View, 54) }
+func (s Node) Slot() uint64 { return bind.Uint(s.View, 54) }
 
 // HasSlot reports whether the bound kernel's `struct node` has member `slot` of a type Slot can read.
-func (s Node) HasSlot() bool { return kvm.BindingOf(s.View).Has(54) }
+func (s Node) HasSlot() bool { return bind.BindingOf(s.View).Has(54) }
 
 // Opaque is `void *opaque;` at offset 32, size 8.
-func (s Node) Opaque() uint64 { return kvm.Uint(s.View, 55) }
+func (s Node) Opaque() uint64 { return bind.Uint(s.View, 55) }
 
 // HasOpaque reports whether the bound kernel's `struct node` has member `opaque` of a type Opaque can read.
-func (s Node) HasOpaque() bool { return kvm.BindingOf(s.View).Has(55) }
+func (s Node) HasOpaque() bool { return bind.BindingOf(s.View).Has(55) }
 
 // Fn is `op_fn fn;` at offset 40, size 8.
-func (s Node) Fn() uint64 { return kvm.Uint(s.View, 56) }
+func (s Node) Fn() uint64 { return bind.Uint(s.View, 56) }
 
 // HasFn reports whether the bound kernel's `struct node` has member `fn` of a type Fn can read.
-func (s Node) HasFn() bool { return kvm.BindingOf(s.View).Has(56) }
+func (s Node) HasFn() bool { return bind.BindingOf(s.View).Has(56) }
 
 // RawFn is `int (*raw_fn)(void);` at offset 48, size 8.
-func (s Node) RawFn() uint64 { return kvm.Uint(s.View, 57) }
+func (s Node) RawFn() uint64 { return bind.Uint(s.View, 57) }
 
 // HasRawFn reports whether the bound kernel's `struct node` has member `raw_fn` of a type RawFn can read.
-func (s Node) HasRawFn() bool { return kvm.BindingOf(s.View).Has(57) }
+func (s Node) HasRawFn() bool { return bind.BindingOf(s.View).Has(57) }
 
 // Label is `const char *label;` at offset 56, size 8.
-func (s Node) Label() uint64 { return kvm.Uint(s.View, 58) }
+func (s Node) Label() uint64 { return bind.Uint(s.View, 58) }
 
 // HasLabel reports whether the bound kernel's `struct node` has member `label` of a type Label can read.
-func (s Node) HasLabel() bool { return kvm.BindingOf(s.View).Has(58) }
+func (s Node) HasLabel() bool { return bind.BindingOf(s.View).Has(58) }
 
 // LabelString reads the NUL-terminated string `label` points to, at most limit bytes.
 func (s Node) LabelString(limit int) (string, error) {
-	return kvm.ReadString(kvm.BindingOf(s.View).Target(), s.Label(), limit)
+	return bind.ReadString(bind.BindingOf(s.View).Target(), s.Label(), limit)
 }
 
 // Cv is `volatile const int cv;` at offset 64, size 4.
-func (s Node) Cv() int32 { return int32(kvm.Uint(s.View, 59)) }
+func (s Node) Cv() int32 { return int32(bind.Uint(s.View, 59)) }
 
 // HasCv reports whether the bound kernel's `struct node` has member `cv` of a type Cv can read.
-func (s Node) HasCv() bool { return kvm.BindingOf(s.View).Has(59) }
+func (s Node) HasCv() bool { return bind.BindingOf(s.View).Has(59) }
 
 // Tick is `volatile long unsigned int tick;` at offset 72, size 8.
-func (s Node) Tick() uint64 { return kvm.Uint(s.View, 60) }
+func (s Node) Tick() uint64 { return bind.Uint(s.View, 60) }
 
 // HasTick reports whether the bound kernel's `struct node` has member `tick` of a type Tick can read.
-func (s Node) HasTick() bool { return kvm.BindingOf(s.View).Has(60) }
+func (s Node) HasTick() bool { return bind.BindingOf(s.View).Has(60) }
 
 // Count is `counter_t count;` at offset 80, size 4.
-func (s Node) Count() uint32 { return uint32(kvm.Uint(s.View, 61)) }
+func (s Node) Count() uint32 { return uint32(bind.Uint(s.View, 61)) }
 
 // HasCount reports whether the bound kernel's `struct node` has member `count` of a type Count can read.
-func (s Node) HasCount() bool { return kvm.BindingOf(s.View).Has(61) }
+func (s Node) HasCount() bool { return bind.BindingOf(s.View).Has(61) }
 
 // Color is `enum color color;` at offset 84, size 4.
-func (s Node) Color() Color { return Color(kvm.Uint(s.View, 62)) }
+func (s Node) Color() Color { return Color(bind.Uint(s.View, 62)) }
 
 // HasColor reports whether the bound kernel's `struct node` has member `color` of a type Color can read.
-func (s Node) HasColor() bool { return kvm.BindingOf(s.View).Has(62) }
+func (s Node) HasColor() bool { return bind.BindingOf(s.View).Has(62) }
 
 // Delta is `enum delta delta;` at offset 88, size 4.
-func (s Node) Delta() Delta { return Delta(kvm.Uint(s.View, 63)) }
+func (s Node) Delta() Delta { return Delta(bind.Uint(s.View, 63)) }
 
 // HasDelta reports whether the bound kernel's `struct node` has member `delta` of a type Delta can read.
-func (s Node) HasDelta() bool { return kvm.BindingOf(s.View).Has(63) }
+func (s Node) HasDelta() bool { return bind.BindingOf(s.View).Has(63) }
 
 // Wide is `enum wide wide;` at offset 96, size 8.
-func (s Node) Wide() Wide { return Wide(kvm.Uint(s.View, 64)) }
+func (s Node) Wide() Wide { return Wide(bind.Uint(s.View, 64)) }
 
 // HasWide reports whether the bound kernel's `struct node` has member `wide` of a type Wide can read.
-func (s Node) HasWide() bool { return kvm.BindingOf(s.View).Has(64) }
+func (s Node) HasWide() bool { return bind.BindingOf(s.View).Has(64) }
 
 // Tiny is `enum tiny tiny;` at offset 104, size 1.
-func (s Node) Tiny() Tiny { return Tiny(kvm.Uint(s.View, 65)) }
+func (s Node) Tiny() Tiny { return Tiny(bind.Uint(s.View, 65)) }
 
 // HasTiny reports whether the bound kernel's `struct node` has member `tiny` of a type Tiny can read.
-func (s Node) HasTiny() bool { return kvm.BindingOf(s.View).Has(65) }
+func (s Node) HasTiny() bool { return bind.BindingOf(s.View).Has(65) }
 
 // Ints is `struct ints ints;` at offset 112, size 112.
-func (s Node) Ints() Ints { return Ints{kvm.Sub(s.View, 66)} }
+func (s Node) Ints() Ints { return Ints{bind.Sub(s.View, 66)} }
 
 // HasInts reports whether the bound kernel's `struct node` has member `ints` of a type Ints can read.
-func (s Node) HasInts() bool { return kvm.BindingOf(s.View).Has(66) }
+func (s Node) HasInts() bool { return bind.BindingOf(s.View).Has(66) }
 
 // Flags is `struct flags flags;` at offset 224, size 32.
-func (s Node) Flags() Flags { return Flags{kvm.Sub(s.View, 67)} }
+func (s Node) Flags() Flags { return Flags{bind.Sub(s.View, 67)} }
 
 // HasFlags reports whether the bound kernel's `struct node` has member `flags` of a type Flags can read.
-func (s Node) HasFlags() bool { return kvm.BindingOf(s.View).Has(67) }
+func (s Node) HasFlags() bool { return bind.BindingOf(s.View).Has(67) }
 
 // Pb is `struct packed_bits pb;` at offset 256, size 12.
-func (s Node) Pb() PackedBits { return PackedBits{kvm.Sub(s.View, 68)} }
+func (s Node) Pb() PackedBits { return PackedBits{bind.Sub(s.View, 68)} }
 
 // HasPb reports whether the bound kernel's `struct node` has member `pb` of a type Pb can read.
-func (s Node) HasPb() bool { return kvm.BindingOf(s.View).Has(68) }
+func (s Node) HasPb() bool { return bind.BindingOf(s.View).Has(68) }
 
 // Shape is `struct shape shape;` at offset 272, size 24.
-func (s Node) Shape() Shape { return Shape{kvm.Sub(s.View, 69)} }
+func (s Node) Shape() Shape { return Shape{bind.Sub(s.View, 69)} }
 
 // HasShape reports whether the bound kernel's `struct node` has member `shape` of a type Shape can read.
-func (s Node) HasShape() bool { return kvm.BindingOf(s.View).Has(69) }
+func (s Node) HasShape() bool { return bind.BindingOf(s.View).Has(69) }
 
 // Arr is `struct arrays arr;` at offset 296, size 96.
-func (s Node) Arr() Arrays { return Arrays{kvm.Sub(s.View, 70)} }
+func (s Node) Arr() Arrays { return Arrays{bind.Sub(s.View, 70)} }
 
 // HasArr reports whether the bound kernel's `struct node` has member `arr` of a type Arr can read.
-func (s Node) HasArr() bool { return kvm.BindingOf(s.View).Has(70) }
+func (s Node) HasArr() bool { return bind.BindingOf(s.View).Has(70) }
 
 // Pos is `struct point pos;` at offset 392, size 4.
-func (s Node) Pos() Point { return Point{kvm.Sub(s.View, 71)} }
+func (s Node) Pos() Point { return Point{bind.Sub(s.View, 71)} }
 
 // HasPos reports whether the bound kernel's `struct node` has member `pos` of a type Pos can read.
-func (s Node) HasPos() bool { return kvm.BindingOf(s.View).Has(71) }
+func (s Node) HasPos() bool { return bind.BindingOf(s.View).Has(71) }
 
 // Val is `union value val;` at offset 400, size 8.
-func (s Node) Val() Value { return Value{kvm.Sub(s.View, 72)} }
+func (s Node) Val() Value { return Value{bind.Sub(s.View, 72)} }
 
 // HasVal reports whether the bound kernel's `struct node` has member `val` of a type Val can read.
-func (s Node) HasVal() bool { return kvm.BindingOf(s.View).Has(72) }
+func (s Node) HasVal() bool { return bind.BindingOf(s.View).Has(72) }
 
 // Word is `uint32_t word;` at offset 408, size 4, in an anonymous union at offset 408.
-func (s Node) Word() uint32 { return uint32(kvm.Uint(s.View, 73)) }
+func (s Node) Word() uint32 { return uint32(bind.Uint(s.View, 73)) }
 
 // HasWord reports whether the bound kernel's `struct node` has member `word` of a type Word can read.
-func (s Node) HasWord() bool { return kvm.BindingOf(s.View).Has(73) }
+func (s Node) HasWord() bool { return bind.BindingOf(s.View).Has(73) }
 
 // BytesField is `uint8_t bytes[4];` at offset 408, size 4, in an anonymous union at offset 408.
 // It returns false when an index is out of range.
@@ -949,27 +952,27 @@ func (s Node) BytesField(i int) (v uint8, ok bool) {
 	if i < 0 || i >= NodeBytesFieldLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 74, i)
+	el, ok := bind.Elem(s.View, 74, i)
 	if !ok {
 		return
 	}
-	return uint8(kvm.ElemUint(el, 74)), true
+	return uint8(bind.ElemUint(el, 74)), true
 }
 
 // HasBytesField reports whether the bound kernel's `struct node` has member `bytes` of a type BytesField can read.
-func (s Node) HasBytesField() bool { return kvm.BindingOf(s.View).Has(74) }
+func (s Node) HasBytesField() bool { return bind.BindingOf(s.View).Has(74) }
 
 // BytesFieldBytes returns the bytes of `uint8_t bytes[4]`, shared with the snapshot.
-func (s Node) BytesFieldBytes() []byte { return kvm.Raw(s.View, 74) }
+func (s Node) BytesFieldBytes() []byte { return bind.Raw(s.View, 74) }
 
 // BytesFieldString returns `uint8_t bytes[4]` up to its first NUL byte.
-func (s Node) BytesFieldString() string { return kvm.Cstring(kvm.Raw(s.View, 74)) }
+func (s Node) BytesFieldString() string { return bind.Cstring(bind.Raw(s.View, 74)) }
 
 // Extra is `struct flex *extra;` at offset 416, size 8.
-func (s Node) Extra() FlexPtr { return kvm.PtrAt[Flex](s.View, 75) }
+func (s Node) Extra() FlexPtr { return bind.PtrAt[Flex](s.View, 75) }
 
 // HasExtra reports whether the bound kernel's `struct node` has member `extra` of a type Extra can read.
-func (s Node) HasExtra() bool { return kvm.BindingOf(s.View).Has(75) }
+func (s Node) HasExtra() bool { return bind.BindingOf(s.View).Has(75) }
 
 const (
 	// SizeofPackedBits is the size of C `struct packed_bits` in bytes in the kernel the bindings were generated from.
@@ -983,55 +986,55 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type PackedBits struct {
-	kvm.View
+	bind.View
 }
 
 // PackedBitsPtr is a typed pointer to a C `struct packed_bits` in the target (Read, IsNil, Addr).
-type PackedBitsPtr = kvm.Ptr[PackedBits]
+type PackedBitsPtr = bind.Ptr[PackedBits]
 
-// KVMType is PackedBits's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is PackedBits's index in the layout table (for bind.Ptr and bind.ReadView).
 func (PackedBits) KVMType() int { return 5 }
 
 // ReadPackedBits reads a C `struct packed_bits` at addr in one read.
 func (k *Kernel) ReadPackedBits(addr uint64) (PackedBits, error) {
-	return kvm.ReadView[PackedBits](k.Binding(), addr)
+	return bind.ReadView[PackedBits](k.Binding(), addr)
 }
 
 // A is `unsigned char a : 3;` at data bit offset 0 (byte 0), 3 bit(s).
-func (s PackedBits) A() uint8 { return uint8(kvm.Uint(s.View, 76)) }
+func (s PackedBits) A() uint8 { return uint8(bind.Uint(s.View, 76)) }
 
 // HasA reports whether the bound kernel's `struct packed_bits` has member `a` of a type A can read.
-func (s PackedBits) HasA() bool { return kvm.BindingOf(s.View).Has(76) }
+func (s PackedBits) HasA() bool { return bind.BindingOf(s.View).Has(76) }
 
 // Straddle is `unsigned int straddle : 30;` at data bit offset 3 (byte 0), 30 bit(s).
-func (s PackedBits) Straddle() uint32 { return uint32(kvm.Uint(s.View, 77)) }
+func (s PackedBits) Straddle() uint32 { return uint32(bind.Uint(s.View, 77)) }
 
 // HasStraddle reports whether the bound kernel's `struct packed_bits` has member `straddle` of a type Straddle can read.
-func (s PackedBits) HasStraddle() bool { return kvm.BindingOf(s.View).Has(77) }
+func (s PackedBits) HasStraddle() bool { return bind.BindingOf(s.View).Has(77) }
 
 // S9 is `short unsigned int s9 : 9;` at data bit offset 33 (byte 4), 9 bit(s).
-func (s PackedBits) S9() uint16 { return uint16(kvm.Uint(s.View, 78)) }
+func (s PackedBits) S9() uint16 { return uint16(bind.Uint(s.View, 78)) }
 
 // HasS9 reports whether the bound kernel's `struct packed_bits` has member `s9` of a type S9 can read.
-func (s PackedBits) HasS9() bool { return kvm.BindingOf(s.View).Has(78) }
+func (s PackedBits) HasS9() bool { return bind.BindingOf(s.View).Has(78) }
 
 // Neg is `int neg : 11;` at data bit offset 42 (byte 5), 11 bit(s).
-func (s PackedBits) Neg() int32 { return int32(kvm.Uint(s.View, 79)) }
+func (s PackedBits) Neg() int32 { return int32(bind.Uint(s.View, 79)) }
 
 // HasNeg reports whether the bound kernel's `struct packed_bits` has member `neg` of a type Neg can read.
-func (s PackedBits) HasNeg() bool { return kvm.BindingOf(s.View).Has(79) }
+func (s PackedBits) HasNeg() bool { return bind.BindingOf(s.View).Has(79) }
 
 // End is `uint8_t end;` at offset 7, size 1.
-func (s PackedBits) End() uint8 { return uint8(kvm.Uint(s.View, 80)) }
+func (s PackedBits) End() uint8 { return uint8(bind.Uint(s.View, 80)) }
 
 // HasEnd reports whether the bound kernel's `struct packed_bits` has member `end` of a type End can read.
-func (s PackedBits) HasEnd() bool { return kvm.BindingOf(s.View).Has(80) }
+func (s PackedBits) HasEnd() bool { return bind.BindingOf(s.View).Has(80) }
 
 // Unaligned is `uint32_t unaligned;` at offset 8, size 4.
-func (s PackedBits) Unaligned() uint32 { return uint32(kvm.Uint(s.View, 81)) }
+func (s PackedBits) Unaligned() uint32 { return uint32(bind.Uint(s.View, 81)) }
 
 // HasUnaligned reports whether the bound kernel's `struct packed_bits` has member `unaligned` of a type Unaligned can read.
-func (s PackedBits) HasUnaligned() bool { return kvm.BindingOf(s.View).Has(81) }
+func (s PackedBits) HasUnaligned() bool { return bind.BindingOf(s.View).Has(81) }
 
 const (
 	// SizeofPoint is the size of C `struct point` in bytes in the kernel the bindings were generated from.
@@ -1045,29 +1048,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Point struct {
-	kvm.View
+	bind.View
 }
 
 // PointPtr is a typed pointer to a C `struct point` in the target (Read, IsNil, Addr).
-type PointPtr = kvm.Ptr[Point]
+type PointPtr = bind.Ptr[Point]
 
-// KVMType is Point's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Point's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Point) KVMType() int { return 6 }
 
 // ReadPoint reads a C `struct point` at addr in one read.
-func (k *Kernel) ReadPoint(addr uint64) (Point, error) { return kvm.ReadView[Point](k.Binding(), addr) }
+func (k *Kernel) ReadPoint(addr uint64) (Point, error) {
+	return bind.ReadView[Point](k.Binding(), addr)
+}
 
 // X is `short int x;` at offset 0, size 2.
-func (s Point) X() int16 { return int16(kvm.Uint(s.View, 82)) }
+func (s Point) X() int16 { return int16(bind.Uint(s.View, 82)) }
 
 // HasX reports whether the bound kernel's `struct point` has member `x` of a type X can read.
-func (s Point) HasX() bool { return kvm.BindingOf(s.View).Has(82) }
+func (s Point) HasX() bool { return bind.BindingOf(s.View).Has(82) }
 
 // Y is `short int y;` at offset 2, size 2.
-func (s Point) Y() int16 { return int16(kvm.Uint(s.View, 83)) }
+func (s Point) Y() int16 { return int16(bind.Uint(s.View, 83)) }
 
 // HasY reports whether the bound kernel's `struct point` has member `y` of a type Y can read.
-func (s Point) HasY() bool { return kvm.BindingOf(s.View).Has(83) }
+func (s Point) HasY() bool { return bind.BindingOf(s.View).Has(83) }
 
 const (
 	// SizeofShape is the size of C `struct shape` in bytes in the kernel the bindings were generated from.
@@ -1088,71 +1093,73 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Shape struct {
-	kvm.View
+	bind.View
 }
 
 // ShapePtr is a typed pointer to a C `struct shape` in the target (Read, IsNil, Addr).
-type ShapePtr = kvm.Ptr[Shape]
+type ShapePtr = bind.Ptr[Shape]
 
-// KVMType is Shape's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Shape's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Shape) KVMType() int { return 7 }
 
 // ReadShape reads a C `struct shape` at addr in one read.
-func (k *Kernel) ReadShape(addr uint64) (Shape, error) { return kvm.ReadView[Shape](k.Binding(), addr) }
+func (k *Kernel) ReadShape(addr uint64) (Shape, error) {
+	return bind.ReadView[Shape](k.Binding(), addr)
+}
 
 // Kind is `int kind;` at offset 0, size 4.
-func (s Shape) Kind() int32 { return int32(kvm.Uint(s.View, 84)) }
+func (s Shape) Kind() int32 { return int32(bind.Uint(s.View, 84)) }
 
 // HasKind reports whether the bound kernel's `struct shape` has member `kind` of a type Kind can read.
-func (s Shape) HasKind() bool { return kvm.BindingOf(s.View).Has(84) }
+func (s Shape) HasKind() bool { return bind.BindingOf(s.View).Has(84) }
 
 // W is `int w;` at offset 8, size 4, in an anonymous struct at offset 8.
-func (s Shape) W() int32 { return int32(kvm.Uint(s.View, 85)) }
+func (s Shape) W() int32 { return int32(bind.Uint(s.View, 85)) }
 
 // HasW reports whether the bound kernel's `struct shape` has member `w` of a type W can read.
-func (s Shape) HasW() bool { return kvm.BindingOf(s.View).Has(85) }
+func (s Shape) HasW() bool { return bind.BindingOf(s.View).Has(85) }
 
 // H is `int h;` at offset 12, size 4, in an anonymous struct at offset 8.
-func (s Shape) H() int32 { return int32(kvm.Uint(s.View, 86)) }
+func (s Shape) H() int32 { return int32(bind.Uint(s.View, 86)) }
 
 // HasH reports whether the bound kernel's `struct shape` has member `h` of a type H can read.
-func (s Shape) HasH() bool { return kvm.BindingOf(s.View).Has(86) }
+func (s Shape) HasH() bool { return bind.BindingOf(s.View).Has(86) }
 
 // Circle is `struct {...} circle;` at offset 8, size 4, in an anonymous union at offset 8.
-func (s Shape) Circle() ShapeCircle { return ShapeCircle{kvm.Sub(s.View, 87)} }
+func (s Shape) Circle() ShapeCircle { return ShapeCircle{bind.Sub(s.View, 87)} }
 
 // HasCircle reports whether the bound kernel's `struct shape` has member `circle` of a type Circle can read.
-func (s Shape) HasCircle() bool { return kvm.BindingOf(s.View).Has(87) }
+func (s Shape) HasCircle() bool { return bind.BindingOf(s.View).Has(87) }
 
 // Area is `double area;` at offset 8, size 8, in an anonymous union at offset 8.
-func (s Shape) Area() float64 { return kvm.Float(s.View, 88) }
+func (s Shape) Area() float64 { return bind.Float(s.View, 88) }
 
 // HasArea reports whether the bound kernel's `struct shape` has member `area` of a type Area can read.
-func (s Shape) HasArea() bool { return kvm.BindingOf(s.View).Has(88) }
+func (s Shape) HasArea() bool { return bind.BindingOf(s.View).Has(88) }
 
 // Red is `unsigned char red;` at offset 16, size 1, in an anonymous struct at offset 16.
-func (s Shape) Red() uint8 { return uint8(kvm.Uint(s.View, 89)) }
+func (s Shape) Red() uint8 { return uint8(bind.Uint(s.View, 89)) }
 
 // HasRed reports whether the bound kernel's `struct shape` has member `red` of a type Red can read.
-func (s Shape) HasRed() bool { return kvm.BindingOf(s.View).Has(89) }
+func (s Shape) HasRed() bool { return bind.BindingOf(s.View).Has(89) }
 
 // Green is `unsigned char green;` at offset 17, size 1, in an anonymous struct at offset 16.
-func (s Shape) Green() uint8 { return uint8(kvm.Uint(s.View, 90)) }
+func (s Shape) Green() uint8 { return uint8(bind.Uint(s.View, 90)) }
 
 // HasGreen reports whether the bound kernel's `struct shape` has member `green` of a type Green can read.
-func (s Shape) HasGreen() bool { return kvm.BindingOf(s.View).Has(90) }
+func (s Shape) HasGreen() bool { return bind.BindingOf(s.View).Has(90) }
 
 // Blue is `unsigned char blue;` at offset 18, size 1, in an anonymous struct at offset 16.
-func (s Shape) Blue() uint8 { return uint8(kvm.Uint(s.View, 91)) }
+func (s Shape) Blue() uint8 { return uint8(bind.Uint(s.View, 91)) }
 
 // HasBlue reports whether the bound kernel's `struct shape` has member `blue` of a type Blue can read.
-func (s Shape) HasBlue() bool { return kvm.BindingOf(s.View).Has(91) }
+func (s Shape) HasBlue() bool { return bind.BindingOf(s.View).Has(91) }
 
 // Origin is `struct point origin;` at offset 20, size 4.
-func (s Shape) Origin() Point { return Point{kvm.Sub(s.View, 92)} }
+func (s Shape) Origin() Point { return Point{bind.Sub(s.View, 92)} }
 
 // HasOrigin reports whether the bound kernel's `struct shape` has member `origin` of a type Origin can read.
-func (s Shape) HasOrigin() bool { return kvm.BindingOf(s.View).Has(92) }
+func (s Shape) HasOrigin() bool { return bind.BindingOf(s.View).Has(92) }
 
 const (
 	// SizeofShapeCircle is the size of C `the anonymous struct of struct shape member circle` in bytes in the kernel the bindings were generated from.
@@ -1166,31 +1173,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type ShapeCircle struct {
-	kvm.View
+	bind.View
 }
 
 // ShapeCirclePtr is a typed pointer to a C `the anonymous struct of struct shape member circle` in the target (Read, IsNil, Addr).
-type ShapeCirclePtr = kvm.Ptr[ShapeCircle]
+type ShapeCirclePtr = bind.Ptr[ShapeCircle]
 
-// KVMType is ShapeCircle's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is ShapeCircle's index in the layout table (for bind.Ptr and bind.ReadView).
 func (ShapeCircle) KVMType() int { return 8 }
 
 // ReadShapeCircle reads a C `the anonymous struct of struct shape member circle` at addr in one read.
 func (k *Kernel) ReadShapeCircle(addr uint64) (ShapeCircle, error) {
-	return kvm.ReadView[ShapeCircle](k.Binding(), addr)
+	return bind.ReadView[ShapeCircle](k.Binding(), addr)
 }
 
 // R is `short int r;` at offset 0, size 2.
-func (s ShapeCircle) R() int16 { return int16(kvm.Uint(s.View, 93)) }
+func (s ShapeCircle) R() int16 { return int16(bind.Uint(s.View, 93)) }
 
 // HasR reports whether the bound kernel's `the anonymous struct of struct shape member circle` has member `r` of a type R can read.
-func (s ShapeCircle) HasR() bool { return kvm.BindingOf(s.View).Has(93) }
+func (s ShapeCircle) HasR() bool { return bind.BindingOf(s.View).Has(93) }
 
 // Pad is `short int pad;` at offset 2, size 2.
-func (s ShapeCircle) Pad() int16 { return int16(kvm.Uint(s.View, 94)) }
+func (s ShapeCircle) Pad() int16 { return int16(bind.Uint(s.View, 94)) }
 
 // HasPad reports whether the bound kernel's `the anonymous struct of struct shape member circle` has member `pad` of a type Pad can read.
-func (s ShapeCircle) HasPad() bool { return kvm.BindingOf(s.View).Has(94) }
+func (s ShapeCircle) HasPad() bool { return bind.BindingOf(s.View).Has(94) }
 
 const (
 	// SizeofValue is the size of C `union value` in bytes in the kernel the bindings were generated from.
@@ -1207,29 +1214,31 @@ const (
 // its methods decode members from that snapshot. The zero value has no members
 // (every accessor returns zero values).
 type Value struct {
-	kvm.View
+	bind.View
 }
 
 // ValuePtr is a typed pointer to a C `union value` in the target (Read, IsNil, Addr).
-type ValuePtr = kvm.Ptr[Value]
+type ValuePtr = bind.Ptr[Value]
 
-// KVMType is Value's index in the layout table (for kvm.Ptr and kvm.ReadView).
+// KVMType is Value's index in the layout table (for bind.Ptr and bind.ReadView).
 func (Value) KVMType() int { return 9 }
 
 // ReadValue reads a C `union value` at addr in one read.
-func (k *Kernel) ReadValue(addr uint64) (Value, error) { return kvm.ReadView[Value](k.Binding(), addr) }
+func (k *Kernel) ReadValue(addr uint64) (Value, error) {
+	return bind.ReadView[Value](k.Binding(), addr)
+}
 
 // Lv is `long int lv;` at offset 0, size 8.
-func (s Value) Lv() int64 { return int64(kvm.Uint(s.View, 95)) }
+func (s Value) Lv() int64 { return int64(bind.Uint(s.View, 95)) }
 
 // HasLv reports whether the bound kernel's `union value` has member `lv` of a type Lv can read.
-func (s Value) HasLv() bool { return kvm.BindingOf(s.View).Has(95) }
+func (s Value) HasLv() bool { return bind.BindingOf(s.View).Has(95) }
 
 // Dv is `double dv;` at offset 0, size 8.
-func (s Value) Dv() float64 { return kvm.Float(s.View, 96) }
+func (s Value) Dv() float64 { return bind.Float(s.View, 96) }
 
 // HasDv reports whether the bound kernel's `union value` has member `dv` of a type Dv can read.
-func (s Value) HasDv() bool { return kvm.BindingOf(s.View).Has(96) }
+func (s Value) HasDv() bool { return bind.BindingOf(s.View).Has(96) }
 
 // Raw is `unsigned char raw[8];` at offset 0, size 8.
 // It returns false when an index is out of range.
@@ -1237,21 +1246,21 @@ func (s Value) Raw(i int) (v uint8, ok bool) {
 	if i < 0 || i >= ValueRawLen {
 		return
 	}
-	el, ok := kvm.Elem(s.View, 97, i)
+	el, ok := bind.Elem(s.View, 97, i)
 	if !ok {
 		return
 	}
-	return uint8(kvm.ElemUint(el, 97)), true
+	return uint8(bind.ElemUint(el, 97)), true
 }
 
 // HasRaw reports whether the bound kernel's `union value` has member `raw` of a type Raw can read.
-func (s Value) HasRaw() bool { return kvm.BindingOf(s.View).Has(97) }
+func (s Value) HasRaw() bool { return bind.BindingOf(s.View).Has(97) }
 
 // RawBytes returns the bytes of `unsigned char raw[8]`, shared with the snapshot.
-func (s Value) RawBytes() []byte { return kvm.Raw(s.View, 97) }
+func (s Value) RawBytes() []byte { return bind.Raw(s.View, 97) }
 
 // RawString returns `unsigned char raw[8]` up to its first NUL byte.
-func (s Value) RawString() string { return kvm.Cstring(kvm.Raw(s.View, 97)) }
+func (s Value) RawString() string { return bind.Cstring(bind.Raw(s.View, 97)) }
 
 // Color is C `enum color` (4 bytes).
 type Color uint32
@@ -1344,27 +1353,27 @@ func (e Wide) String() string {
 
 // kvmSpec is the layout these bindings were generated with; Bind resolves it
 // against the target's types (docs/generated-code.md).
-var kvmSpec = kvm.Spec{
+var kvmSpec = bind.Spec{
 	Arch:        "x86_64",
 	BigEndian:   false,
 	BuildID:     BuildID,
 	Package:     "x86_64_dwarf5",
 	PtrSize:     8,
 	Relocatable: true,
-	Types: []kvm.TypeSpec{
+	Types: []bind.TypeSpec{
 		// 0: Arrays
 		{
 			C: "struct arrays",
-			Fields: []kvm.FieldSpec{
-				kvm.Arr("one", kvm.KindInt, 0, 4, 4),
-				kvm.Arr("matrix", kvm.KindInt, 16, 2, 6),
-				kvm.Arr("cube", kvm.KindUint, 28, 1, 8),
-				kvm.Arr("name", kvm.KindInt, 36, 1, 12),
-				kvm.Arr("label", kvm.KindInt, 48, 1, 8),
-				kvm.Arr("pts", kvm.KindStruct, 56, 4, 3),
-				kvm.Arr("ptrs", kvm.KindPtr, 72, 8, 2),
-				kvm.Arr("zero", kvm.KindInt, 88, 4, 0),
-				kvm.M("after", kvm.KindInt, 88, 8),
+			Fields: []bind.FieldSpec{
+				bind.Arr("one", bind.KindInt, 0, 4, 4),
+				bind.Arr("matrix", bind.KindInt, 16, 2, 6),
+				bind.Arr("cube", bind.KindUint, 28, 1, 8),
+				bind.Arr("name", bind.KindInt, 36, 1, 12),
+				bind.Arr("label", bind.KindInt, 48, 1, 8),
+				bind.Arr("pts", bind.KindStruct, 56, 4, 3),
+				bind.Arr("ptrs", bind.KindPtr, 72, 8, 2),
+				bind.Arr("zero", bind.KindInt, 88, 4, 0),
+				bind.M("after", bind.KindInt, 88, 8),
 			},
 			Name:   "struct arrays",
 			Parent: -1,
@@ -1373,21 +1382,21 @@ var kvmSpec = kvm.Spec{
 		// 1: Flags
 		{
 			C: "struct flags",
-			Fields: []kvm.FieldSpec{
-				kvm.BF("ready", kvm.KindUint, 0, 1, 4),
-				kvm.BF("mode", kvm.KindUint, 1, 3, 4),
-				kvm.BF("level", kvm.KindInt, 4, 5, 4),
-				kvm.BF("wide", kvm.KindUint, 9, 20, 4),
-				kvm.BF("next_unit", kvm.KindUint, 32, 7, 4),
-				kvm.BF("s5", kvm.KindUint, 39, 5, 2),
-				kvm.BF("sneg", kvm.KindInt, 44, 4, 1),
-				kvm.BF("big", kvm.KindUint, 64, 40, 8),
-				kvm.BF("sbig", kvm.KindInt, 128, 33, 8),
-				kvm.BF("flag", kvm.KindUint, 161, 1, 1),
-				kvm.BF("col", kvm.KindUint, 162, 8, 4),
-				kvm.BF("dl", kvm.KindInt, 170, 4, 4),
-				kvm.BF("after_zero", kvm.KindUint, 192, 2, 4),
-				kvm.BF("lastbits", kvm.KindUint, 200, 5, 1),
+			Fields: []bind.FieldSpec{
+				bind.BF("ready", bind.KindUint, 0, 1, 4),
+				bind.BF("mode", bind.KindUint, 1, 3, 4),
+				bind.BF("level", bind.KindInt, 4, 5, 4),
+				bind.BF("wide", bind.KindUint, 9, 20, 4),
+				bind.BF("next_unit", bind.KindUint, 32, 7, 4),
+				bind.BF("s5", bind.KindUint, 39, 5, 2),
+				bind.BF("sneg", bind.KindInt, 44, 4, 1),
+				bind.BF("big", bind.KindUint, 64, 40, 8),
+				bind.BF("sbig", bind.KindInt, 128, 33, 8),
+				bind.BF("flag", bind.KindUint, 161, 1, 1),
+				bind.BF("col", bind.KindUint, 162, 8, 4),
+				bind.BF("dl", bind.KindInt, 170, 4, 4),
+				bind.BF("after_zero", bind.KindUint, 192, 2, 4),
+				bind.BF("lastbits", bind.KindUint, 200, 5, 1),
 			},
 			Name:   "struct flags",
 			Parent: -1,
@@ -1396,9 +1405,9 @@ var kvmSpec = kvm.Spec{
 		// 2: Flex
 		{
 			C: "struct flex",
-			Fields: []kvm.FieldSpec{
-				kvm.M("n", kvm.KindUint, 0, 2),
-				kvm.Arr("items", kvm.KindInt, 4, 4, 0),
+			Fields: []bind.FieldSpec{
+				bind.M("n", bind.KindUint, 0, 2),
+				bind.Arr("items", bind.KindInt, 4, 4, 0),
 			},
 			Name:   "struct flex",
 			Parent: -1,
@@ -1407,33 +1416,33 @@ var kvmSpec = kvm.Spec{
 		// 3: Ints
 		{
 			C: "struct ints",
-			Fields: []kvm.FieldSpec{
-				kvm.M("c", kvm.KindInt, 0, 1),
-				kvm.M("hc", kvm.KindInt, 1, 1),
-				kvm.M("sc", kvm.KindInt, 2, 1),
-				kvm.M("uc", kvm.KindUint, 3, 1),
-				kvm.M("s", kvm.KindInt, 4, 2),
-				kvm.M("us", kvm.KindUint, 6, 2),
-				kvm.M("i", kvm.KindInt, 8, 4),
-				kvm.M("ui", kvm.KindUint, 12, 4),
-				kvm.M("l", kvm.KindInt, 16, 8),
-				kvm.M("ul", kvm.KindUint, 24, 8),
-				kvm.M("ll", kvm.KindInt, 32, 8),
-				kvm.M("ull", kvm.KindUint, 40, 8),
-				kvm.M("i8", kvm.KindInt, 48, 1),
-				kvm.M("u8", kvm.KindUint, 49, 1),
-				kvm.M("i16", kvm.KindInt, 50, 2),
-				kvm.M("u16", kvm.KindUint, 52, 2),
-				kvm.M("i32", kvm.KindInt, 56, 4),
-				kvm.M("u32", kvm.KindUint, 60, 4),
-				kvm.M("i64", kvm.KindInt, 64, 8),
-				kvm.M("u64", kvm.KindUint, 72, 8),
-				kvm.M("b", kvm.KindUint, 80, 1),
-				kvm.M("b2", kvm.KindUint, 81, 1),
-				kvm.M("f", kvm.KindFloat, 84, 4),
-				kvm.M("d", kvm.KindFloat, 88, 8),
-				kvm.M("sz", kvm.KindUint, 96, 8),
-				kvm.M("ip", kvm.KindInt, 104, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("c", bind.KindInt, 0, 1),
+				bind.M("hc", bind.KindInt, 1, 1),
+				bind.M("sc", bind.KindInt, 2, 1),
+				bind.M("uc", bind.KindUint, 3, 1),
+				bind.M("s", bind.KindInt, 4, 2),
+				bind.M("us", bind.KindUint, 6, 2),
+				bind.M("i", bind.KindInt, 8, 4),
+				bind.M("ui", bind.KindUint, 12, 4),
+				bind.M("l", bind.KindInt, 16, 8),
+				bind.M("ul", bind.KindUint, 24, 8),
+				bind.M("ll", bind.KindInt, 32, 8),
+				bind.M("ull", bind.KindUint, 40, 8),
+				bind.M("i8", bind.KindInt, 48, 1),
+				bind.M("u8", bind.KindUint, 49, 1),
+				bind.M("i16", bind.KindInt, 50, 2),
+				bind.M("u16", bind.KindUint, 52, 2),
+				bind.M("i32", bind.KindInt, 56, 4),
+				bind.M("u32", bind.KindUint, 60, 4),
+				bind.M("i64", bind.KindInt, 64, 8),
+				bind.M("u64", bind.KindUint, 72, 8),
+				bind.M("b", bind.KindUint, 80, 1),
+				bind.M("b2", bind.KindUint, 81, 1),
+				bind.M("f", bind.KindFloat, 84, 4),
+				bind.M("d", bind.KindFloat, 88, 8),
+				bind.M("sz", bind.KindUint, 96, 8),
+				bind.M("ip", bind.KindInt, 104, 8),
 			},
 			Name:   "struct ints",
 			Parent: -1,
@@ -1442,32 +1451,32 @@ var kvmSpec = kvm.Spec{
 		// 4: Node
 		{
 			C: "struct node",
-			Fields: []kvm.FieldSpec{
-				kvm.M("id", kvm.KindInt, 0, 4),
-				kvm.M("next", kvm.KindPtr, 8, 8),
-				kvm.M("prev", kvm.KindPtr, 16, 8),
-				kvm.M("slot", kvm.KindPtr, 24, 8),
-				kvm.M("opaque", kvm.KindPtr, 32, 8),
-				kvm.M("fn", kvm.KindPtr, 40, 8),
-				kvm.M("raw_fn", kvm.KindPtr, 48, 8),
-				kvm.M("label", kvm.KindPtr, 56, 8),
-				kvm.M("cv", kvm.KindInt, 64, 4),
-				kvm.M("tick", kvm.KindUint, 72, 8),
-				kvm.M("count", kvm.KindUint, 80, 4),
-				kvm.M("color", kvm.KindUint, 84, 4),
-				kvm.M("delta", kvm.KindInt, 88, 4),
-				kvm.M("wide", kvm.KindUint, 96, 8),
-				kvm.M("tiny", kvm.KindUint, 104, 1),
-				kvm.M("ints", kvm.KindStruct, 112, 112),
-				kvm.M("flags", kvm.KindStruct, 224, 32),
-				kvm.M("pb", kvm.KindStruct, 256, 12),
-				kvm.M("shape", kvm.KindStruct, 272, 24),
-				kvm.M("arr", kvm.KindStruct, 296, 96),
-				kvm.M("pos", kvm.KindStruct, 392, 4),
-				kvm.M("val", kvm.KindStruct, 400, 8),
-				kvm.M("word", kvm.KindUint, 408, 4),
-				kvm.Arr("bytes", kvm.KindUint, 408, 1, 4),
-				kvm.M("extra", kvm.KindPtr, 416, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("id", bind.KindInt, 0, 4),
+				bind.M("next", bind.KindPtr, 8, 8),
+				bind.M("prev", bind.KindPtr, 16, 8),
+				bind.M("slot", bind.KindPtr, 24, 8),
+				bind.M("opaque", bind.KindPtr, 32, 8),
+				bind.M("fn", bind.KindPtr, 40, 8),
+				bind.M("raw_fn", bind.KindPtr, 48, 8),
+				bind.M("label", bind.KindPtr, 56, 8),
+				bind.M("cv", bind.KindInt, 64, 4),
+				bind.M("tick", bind.KindUint, 72, 8),
+				bind.M("count", bind.KindUint, 80, 4),
+				bind.M("color", bind.KindUint, 84, 4),
+				bind.M("delta", bind.KindInt, 88, 4),
+				bind.M("wide", bind.KindUint, 96, 8),
+				bind.M("tiny", bind.KindUint, 104, 1),
+				bind.M("ints", bind.KindStruct, 112, 112),
+				bind.M("flags", bind.KindStruct, 224, 32),
+				bind.M("pb", bind.KindStruct, 256, 12),
+				bind.M("shape", bind.KindStruct, 272, 24),
+				bind.M("arr", bind.KindStruct, 296, 96),
+				bind.M("pos", bind.KindStruct, 392, 4),
+				bind.M("val", bind.KindStruct, 400, 8),
+				bind.M("word", bind.KindUint, 408, 4),
+				bind.Arr("bytes", bind.KindUint, 408, 1, 4),
+				bind.M("extra", bind.KindPtr, 416, 8),
 			},
 			Name:   "struct node",
 			Parent: -1,
@@ -1476,13 +1485,13 @@ var kvmSpec = kvm.Spec{
 		// 5: PackedBits
 		{
 			C: "struct packed_bits",
-			Fields: []kvm.FieldSpec{
-				kvm.BF("a", kvm.KindUint, 0, 3, 1),
-				kvm.BF("straddle", kvm.KindUint, 3, 30, 4),
-				kvm.BF("s9", kvm.KindUint, 33, 9, 2),
-				kvm.BF("neg", kvm.KindInt, 42, 11, 4),
-				kvm.M("end", kvm.KindUint, 7, 1),
-				kvm.M("unaligned", kvm.KindUint, 8, 4),
+			Fields: []bind.FieldSpec{
+				bind.BF("a", bind.KindUint, 0, 3, 1),
+				bind.BF("straddle", bind.KindUint, 3, 30, 4),
+				bind.BF("s9", bind.KindUint, 33, 9, 2),
+				bind.BF("neg", bind.KindInt, 42, 11, 4),
+				bind.M("end", bind.KindUint, 7, 1),
+				bind.M("unaligned", bind.KindUint, 8, 4),
 			},
 			Name:   "struct packed_bits",
 			Parent: -1,
@@ -1491,9 +1500,9 @@ var kvmSpec = kvm.Spec{
 		// 6: Point
 		{
 			C: "struct point",
-			Fields: []kvm.FieldSpec{
-				kvm.M("x", kvm.KindInt, 0, 2),
-				kvm.M("y", kvm.KindInt, 2, 2),
+			Fields: []bind.FieldSpec{
+				bind.M("x", bind.KindInt, 0, 2),
+				bind.M("y", bind.KindInt, 2, 2),
 			},
 			Name:   "struct point",
 			Parent: -1,
@@ -1502,16 +1511,16 @@ var kvmSpec = kvm.Spec{
 		// 7: Shape
 		{
 			C: "struct shape",
-			Fields: []kvm.FieldSpec{
-				kvm.M("kind", kvm.KindInt, 0, 4),
-				kvm.M("w", kvm.KindInt, 8, 4),
-				kvm.M("h", kvm.KindInt, 12, 4),
-				kvm.M("circle", kvm.KindStruct, 8, 4),
-				kvm.M("area", kvm.KindFloat, 8, 8),
-				kvm.M("red", kvm.KindUint, 16, 1),
-				kvm.M("green", kvm.KindUint, 17, 1),
-				kvm.M("blue", kvm.KindUint, 18, 1),
-				kvm.M("origin", kvm.KindStruct, 20, 4),
+			Fields: []bind.FieldSpec{
+				bind.M("kind", bind.KindInt, 0, 4),
+				bind.M("w", bind.KindInt, 8, 4),
+				bind.M("h", bind.KindInt, 12, 4),
+				bind.M("circle", bind.KindStruct, 8, 4),
+				bind.M("area", bind.KindFloat, 8, 8),
+				bind.M("red", bind.KindUint, 16, 1),
+				bind.M("green", bind.KindUint, 17, 1),
+				bind.M("blue", bind.KindUint, 18, 1),
+				bind.M("origin", bind.KindStruct, 20, 4),
 			},
 			Name:   "struct shape",
 			Parent: -1,
@@ -1520,9 +1529,9 @@ var kvmSpec = kvm.Spec{
 		// 8: ShapeCircle
 		{
 			C: "the anonymous struct of struct shape member circle",
-			Fields: []kvm.FieldSpec{
-				kvm.M("r", kvm.KindInt, 0, 2),
-				kvm.M("pad", kvm.KindInt, 2, 2),
+			Fields: []bind.FieldSpec{
+				bind.M("r", bind.KindInt, 0, 2),
+				bind.M("pad", bind.KindInt, 2, 2),
 			},
 			Parent: 7,
 			Path:   "circle",
@@ -1531,10 +1540,10 @@ var kvmSpec = kvm.Spec{
 		// 9: Value
 		{
 			C: "union value",
-			Fields: []kvm.FieldSpec{
-				kvm.M("lv", kvm.KindInt, 0, 8),
-				kvm.M("dv", kvm.KindFloat, 0, 8),
-				kvm.Arr("raw", kvm.KindUint, 0, 1, 8),
+			Fields: []bind.FieldSpec{
+				bind.M("lv", bind.KindInt, 0, 8),
+				bind.M("dv", bind.KindFloat, 0, 8),
+				bind.Arr("raw", bind.KindUint, 0, 1, 8),
 			},
 			Name:   "union value",
 			Parent: -1,

@@ -1,8 +1,9 @@
-package kvm
+package bind
 
 import (
 	"encoding/binary"
 	"errors"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // Decoders of fixed-offset bindings (kvmgen gen -fixed) and of globals.
@@ -100,7 +101,7 @@ func (b *Binding) Decode(p []byte, signed bool) uint64 {
 }
 
 // LookupSymbol is t.LookupSymbol, an error for a nil target.
-func LookupSymbol(t Target, name string) (uint64, error) {
+func LookupSymbol(t kvm.Target, name string) (uint64, error) {
 	if t == nil {
 		return 0, errNotBound
 	}
@@ -108,7 +109,7 @@ func LookupSymbol(t Target, name string) (uint64, error) {
 }
 
 // ReadBytes reads n bytes at addr.
-func ReadBytes(m Memory, addr uint64, n int) ([]byte, error) {
+func ReadBytes(m kvm.Memory, addr uint64, n int) ([]byte, error) {
 	if m == nil {
 		return nil, errNotBound
 	}
@@ -116,7 +117,7 @@ func ReadBytes(m Memory, addr uint64, n int) ([]byte, error) {
 		return nil, errors.New("negative length")
 	}
 	b := make([]byte, n)
-	if err := ReadFull(m, b, addr); err != nil {
+	if err := kvm.ReadFull(m, b, addr); err != nil {
 		return nil, err
 	}
 	return b, nil

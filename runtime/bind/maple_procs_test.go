@@ -1,4 +1,4 @@
-package kvm_test
+package bind_test
 
 import (
 	"os"
@@ -9,6 +9,7 @@ import (
 	"github.com/kvmgen/kvmgen/internal/testfix"
 	"github.com/kvmgen/kvmgen/procs"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // TestMapleTreeVMAs: the maple tree of every process's VMAs
@@ -43,7 +44,7 @@ func TestMapleTreeVMAs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := kvm.BindTrees(kd, src)
+			b, err := bind.BindTrees(kd, src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func TestMapleTreeVMAs(t *testing.T) {
 					t.Fatalf("pid %d: procs.Maps: %v", p.PID, err)
 				}
 				n := 0
-				for r, err := range kvm.MapleTreeAt(b, p.Mm+uint64(mmMt)) {
+				for r, err := range bind.MapleTreeAt(b, p.Mm+uint64(mmMt)) {
 					if err != nil {
 						t.Fatalf("pid %d: %v", p.PID, err)
 					}
@@ -100,7 +101,7 @@ func TestMapleTreeVMAs(t *testing.T) {
 				if err := kvm.ReadFull(kd, root, p.Mm+uint64(mmMt+maRoot)); err != nil {
 					t.Fatal(err)
 				}
-				if root[0]&3 == 2 && root[0]>>3&0xf == kvm.MapleARange64 {
+				if root[0]&3 == 2 && root[0]>>3&0xf == bind.MapleARange64 {
 					deep++
 				}
 			}

@@ -1,7 +1,8 @@
-package kvm
+package bind
 
 import (
 	"fmt"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 	"iter"
 )
 
@@ -243,7 +244,7 @@ func (w *mapleWalk) node(from, enode, lo, hi uint64, depth int, parent uint64) b
 	}
 	w.seen[addr] = true
 	snap := make([]byte, l.nodeSize)
-	if err := ReadFull(b.t, snap, addr); err != nil {
+	if err := kvm.ReadFull(b.t, snap, addr); err != nil {
 		return w.fail(from, enode, depth, "cannot read the struct maple_node", err)
 	}
 	if l.parent.Off >= 0 {

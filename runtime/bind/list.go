@@ -1,7 +1,8 @@
-package kvm
+package bind
 
 import (
 	"fmt"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 	"iter"
 )
 
@@ -80,7 +81,7 @@ func ContainerOf[T Viewer](b *Binding, addr uint64, member string) (Ptr[T], erro
 
 func (b *Binding) readPtr(addr uint64) (uint64, error) {
 	buf := make([]byte, b.ptrSize)
-	if err := ReadFull(b.t, buf, addr); err != nil {
+	if err := kvm.ReadFull(b.t, buf, addr); err != nil {
 		return 0, err
 	}
 	return b.uintAt(buf, 0, b.ptrSize), nil

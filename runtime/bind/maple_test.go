@@ -1,4 +1,4 @@
-package kvm
+package bind
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ const (
 
 func mtEnode(node uint64, typ int) uint64 { return node | uint64(typ)<<mapleTypeShift }
 
-func mtA64(m *flatMem, node uint64, pivots, slots []uint64, end byte) {
+func mtA64(m *synthMem, node uint64, pivots, slots []uint64, end byte) {
 	for i, p := range pivots {
 		m.put64(node+8+uint64(i)*8, p)
 	}
@@ -27,7 +27,7 @@ func mtA64(m *flatMem, node uint64, pivots, slots []uint64, end byte) {
 	m.put8(node+240, end)
 }
 
-func mtR64(m *flatMem, node uint64, pivots, slots []uint64, end byte) {
+func mtR64(m *synthMem, node uint64, pivots, slots []uint64, end byte) {
 	for i, p := range pivots {
 		m.put64(node+8+uint64(i)*8, p)
 	}
@@ -41,7 +41,7 @@ func mtR64(m *flatMem, node uint64, pivots, slots []uint64, end byte) {
 
 func mtEntry(i int) uint64 { return synthBase + 0x90000 + uint64(i)*0x10 }
 
-func mtSynth(m *flatMem) {
+func mtSynth(m *synthMem) {
 	m.put64(mtAddr+8, mtEnode(mtRoot, MapleARange64)|mapleRootNode)
 	m.put64(mtRoot, mtAddr|mapleRootParent)
 	// The root's third slot is stale, past its metadata's end.
@@ -128,26 +128,26 @@ func TestMapleSynthetic(t *testing.T) {
 func TestMapleCorrupt(t *testing.T) {
 	cases := []struct {
 		name    string
-		corrupt func(m *flatMem)
+		corrupt func(m *synthMem)
 		node    uint64
 		msg     string
 		read    bool
 	}{
-		{"cycle", func(m *flatMem) { m.put64(mtRoot+88, mtEnode(mtRoot, MapleARange64)) }, mtRoot, "cycle", false},
-		{"shared child", func(m *flatMem) { m.put64(mtRoot+88, mtEnode(mtA, MapleLeaf64)) }, mtRoot, "cycle", false},
-		{"NULL child", func(m *flatMem) { m.put64(mtRoot+88, 0) }, mtRoot, "NULL child link", false},
-		{"NULL node", func(m *flatMem) { m.put64(mtRoot+88, mtEnode(0, MapleLeaf64)) }, mtRoot, "NULL node link", false},
-		{"outside the dump", func(m *flatMem) { m.put64(mtRoot+88, mtEnode(synthOut, MapleLeaf64)) }, mtRoot, "cannot read", true},
-		{"root outside the dump", func(m *flatMem) { m.put64(mtAddr+8, mtEnode(synthOut, MapleLeaf64)|2) }, mtAddr, "cannot read", true},
-		{"dead node", func(m *flatMem) { m.put64(mtB, mtB|6) }, mtB, "dead node", false},
-		{"wrong parent", func(m *flatMem) { m.put64(mtB, mtA|6) }, mtB, "does not name", false},
-		{"root's parent", func(m *flatMem) { m.put64(mtRoot, 0) }, mtRoot, "root node's parent", false},
-		{"pivot below", func(m *flatMem) { m.put64(mtA+8+3*8, 0x50) }, mtA, "below the slot's first index", false},
-		{"pivot past max", func(m *flatMem) { m.put64(mtA+8+14*8, 0x6000) }, mtA, "past the node's last index", false},
-		{"metadata end", func(m *flatMem) { m.put8(mtRoot+240, 12) }, mtRoot, "metadata end 12", false},
-		{"zero pivot", func(m *flatMem) { m.put8(mtB+248, 2) }, mtB, "pivot 1 is 0", false},
-		{"internal entry", func(m *flatMem) { m.put64(mtB+128, 0x10002) }, mtB, "internal entry", false},
-		{"unknown type", func(m *flatMem) { m.put64(mtRoot+80, mtEnode(mtA, 7)) }, mtRoot, "unknown type 7", false},
+		{"cycle", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtRoot, MapleARange64)) }, mtRoot, "cycle", false},
+		{"shared child", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtA, MapleLeaf64)) }, mtRoot, "cycle", false},
+		{"NULL child", func(m *synthMem) { m.put64(mtRoot+88, 0) }, mtRoot, "NULL child link", false},
+		{"NULL node", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(0, MapleLeaf64)) }, mtRoot, "NULL node link", false},
+		{"outside the dump", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(synthOut, MapleLeaf64)) }, mtRoot, "cannot read", true},
+		{"root outside the dump", func(m *synthMem) { m.put64(mtAddr+8, mtEnode(synthOut, MapleLeaf64)|2) }, mtAddr, "cannot read", true},
+		{"dead node", func(m *synthMem) { m.put64(mtB, mtB|6) }, mtB, "dead node", false},
+		{"wrong parent", func(m *synthMem) { m.put64(mtB, mtA|6) }, mtB, "does not name", false},
+		{"root's parent", func(m *synthMem) { m.put64(mtRoot, 0) }, mtRoot, "root node's parent", false},
+		{"pivot below", func(m *synthMem) { m.put64(mtA+8+3*8, 0x50) }, mtA, "below the slot's first index", false},
+		{"pivot past max", func(m *synthMem) { m.put64(mtA+8+14*8, 0x6000) }, mtA, "past the node's last index", false},
+		{"metadata end", func(m *synthMem) { m.put8(mtRoot+240, 12) }, mtRoot, "metadata end 12", false},
+		{"zero pivot", func(m *synthMem) { m.put8(mtB+248, 2) }, mtB, "pivot 1 is 0", false},
+		{"internal entry", func(m *synthMem) { m.put64(mtB+128, 0x10002) }, mtB, "internal entry", false},
+		{"unknown type", func(m *synthMem) { m.put64(mtRoot+80, mtEnode(mtA, 7)) }, mtRoot, "unknown type 7", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package kvm
+package bind
 
 import (
 	"encoding/binary"
@@ -11,15 +11,16 @@ import (
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/internal/testfix"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
-// The synthetic kernel of the traversal tests: flatMem (the memory of the
+// The synthetic kernel of the traversal tests: testfix.FlatMem (the memory of the
 // kallsyms tests) as a Target, and bindings laid out as x86-64 Linux 6.1
 // lays the structs out (pahole), with a container "struct item" whose
 // rb_node member is "node".
 
-// memTarget is a Target over flatMem: no symbols, no build ID.
-type memTarget struct{ *flatMem }
+// memTarget is a Target over testfix.FlatMem: no symbols, no build ID.
+type memTarget struct{ *synthMem }
 
 func (memTarget) LookupSymbol(name string) (uint64, error) {
 	return 0, fmt.Errorf("no symbol %s", name)
@@ -32,13 +33,18 @@ const (
 	synthOut  = synthBase + 16<<20 // outside the synthetic dump
 )
 
-func newSynth() *flatMem { return &flatMem{base: synthBase, data: make([]byte, synthSize)} }
+// synthMem is the synthetic dump: testfix.FlatMem, written by the tests.
+type synthMem struct{ testfix.FlatMem }
 
-func (m *flatMem) put64(addr, v uint64) {
-	binary.LittleEndian.PutUint64(m.data[addr-m.base:], v)
+func newSynth() *synthMem {
+	return &synthMem{testfix.FlatMem{Base: synthBase, Data: make([]byte, synthSize)}}
 }
 
-func (m *flatMem) put8(addr uint64, v byte) { m.data[addr-m.base] = v }
+func (m *synthMem) put64(addr, v uint64) {
+	binary.LittleEndian.PutUint64(m.Data[addr-m.Base:], v)
+}
+
+func (m *synthMem) put8(addr uint64, v byte) { m.Data[addr-m.Base] = v }
 
 var synthSpec = &Spec{Package: "synth", Arch: "x86_64", PtrSize: 8, Types: []TypeSpec{
 	{C: "struct item", Name: "struct item", Parent: -1, Size: 32, Fields: []FieldSpec{
@@ -105,7 +111,7 @@ type rbCachedView struct{ View }
 
 func (rbCachedView) KVMType() int { return 3 }
 
-func bindSynth(t *testing.T, m *flatMem) *Binding {
+func bindSynth(t *testing.T, m *synthMem) *Binding {
 	t.Helper()
 	b, err := NewBinding(memTarget{m}, synthSpec)
 	if err != nil {
@@ -115,7 +121,7 @@ func bindSynth(t *testing.T, m *flatMem) *Binding {
 }
 
 // wantTreeError checks that err is a *ListError of kind naming node, whose
-// message says msg (and, with read, wraps a *ReadError).
+// message says msg (and, with read, wraps a *kvm.ReadError).
 func wantTreeError(t *testing.T, err error, kind string, node uint64, msg string, read bool) *ListError {
 	t.Helper()
 	var le *ListError
@@ -128,9 +134,9 @@ func wantTreeError(t *testing.T, err error, kind string, node uint64, msg string
 	if !strings.Contains(err.Error(), fmt.Sprintf("%#x", node)) {
 		t.Fatalf("error %q does not name node %#x", err, node)
 	}
-	var re *ReadError
+	var re *kvm.ReadError
 	if read != errors.As(err, &re) {
-		t.Fatalf("error %v: wraps a *ReadError: %v, want %v", err, !read, read)
+		t.Fatalf("error %v: wraps a *kvm.ReadError: %v, want %v", err, !read, read)
 	}
 	return le
 }
@@ -147,7 +153,7 @@ const (
 func itemAddr(i int) uint64 { return rbItems + uint64(i)*0x40 }
 func rbNodeOf(i int) uint64 { return itemAddr(i) + 8 }
 
-func rbSynth(m *flatMem, n int) {
+func rbSynth(m *synthMem, n int) {
 	var build func(lo, hi int, parent uint64) uint64
 	build = func(lo, hi int, parent uint64) uint64 {
 		if lo > hi {
@@ -239,19 +245,19 @@ func TestRBTreeCorrupt(t *testing.T) {
 	const n = 15 // a perfect tree: 8 at the top, 4 and 12 below it...
 	cases := []struct {
 		name    string
-		corrupt func(m *flatMem)
+		corrupt func(m *synthMem)
 		node    uint64 // the node the error names
 		msg     string
 		read    bool
 	}{
-		{"cycle", func(m *flatMem) { m.put64(rbNodeOf(13)+8, rbNodeOf(8)) }, rbNodeOf(13), "cycle", false},
-		{"left into itself", func(m *flatMem) { m.put64(rbNodeOf(2)+16, rbNodeOf(2)) }, rbNodeOf(2), "cycle", false},
-		{"NULL parent", func(m *flatMem) { m.put64(rbNodeOf(6), 0) }, rbNodeOf(6), "NULL parent link", false},
-		{"wrong parent", func(m *flatMem) { m.put64(rbNodeOf(6), rbNodeOf(12)|1) }, rbNodeOf(6), "not 0x", false},
-		{"root with a parent", func(m *flatMem) { m.put64(rbNodeOf(8), rbNodeOf(4)) }, rbNodeOf(8), "root's parent", false},
-		{"outside the dump", func(m *flatMem) { m.put64(rbNodeOf(10)+8, synthOut) }, rbNodeOf(10), "cannot read", true},
-		{"root outside the dump", func(m *flatMem) { m.put64(rbRoot, synthOut) }, rbRoot, "cannot read", true},
-		{"misaligned", func(m *flatMem) { m.put64(rbNodeOf(4)+16, rbNodeOf(2)+3) }, rbNodeOf(4), "misaligned", false},
+		{"cycle", func(m *synthMem) { m.put64(rbNodeOf(13)+8, rbNodeOf(8)) }, rbNodeOf(13), "cycle", false},
+		{"left into itself", func(m *synthMem) { m.put64(rbNodeOf(2)+16, rbNodeOf(2)) }, rbNodeOf(2), "cycle", false},
+		{"NULL parent", func(m *synthMem) { m.put64(rbNodeOf(6), 0) }, rbNodeOf(6), "NULL parent link", false},
+		{"wrong parent", func(m *synthMem) { m.put64(rbNodeOf(6), rbNodeOf(12)|1) }, rbNodeOf(6), "not 0x", false},
+		{"root with a parent", func(m *synthMem) { m.put64(rbNodeOf(8), rbNodeOf(4)) }, rbNodeOf(8), "root's parent", false},
+		{"outside the dump", func(m *synthMem) { m.put64(rbNodeOf(10)+8, synthOut) }, rbNodeOf(10), "cannot read", true},
+		{"root outside the dump", func(m *synthMem) { m.put64(rbRoot, synthOut) }, rbRoot, "cannot read", true},
+		{"misaligned", func(m *synthMem) { m.put64(rbNodeOf(4)+16, rbNodeOf(2)+3) }, rbNodeOf(4), "misaligned", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -291,11 +297,11 @@ func TestRBTreeCorrupt(t *testing.T) {
 
 // openTreeFixture opens a fixture kernel's dump and DWARF, and names the
 // directory of the guest's truth about that dump.
-func openTreeFixture(t *testing.T, kernel, dump string) (*KVM, *dwarfmodel.File, string) {
+func openTreeFixture(t *testing.T, kernel, dump string) (*kvm.KVM, *dwarfmodel.File, string) {
 	t.Helper()
 	vml := testfix.Path(t, kernel+"/vmlinux")
 	core := testfix.Path(t, kernel+"/dumps/"+dump)
-	kd, err := OpenOptions(vml, core, Options{})
+	kd, err := kvm.OpenOptions(vml, core, kvm.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package kvm
+package bind
 
 import (
 	"fmt"

@@ -1,7 +1,8 @@
-package kvm
+package bind
 
 import (
 	"fmt"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 	"iter"
 	"math/bits"
 )
@@ -200,7 +201,7 @@ func (w *xaWalk) node(from, addr, parent uint64, offset int, base uint64, wantSh
 	}
 	w.seen[addr] = true
 	snap := make([]byte, l.nodeSize)
-	if err := ReadFull(b.t, snap, addr); err != nil {
+	if err := kvm.ReadFull(b.t, snap, addr); err != nil {
 		return w.fail(from, addr, depth, "cannot read the struct xa_node", err)
 	}
 	shift := uint(b.word(snap, l.shift))

@@ -1,8 +1,9 @@
-package kvm
+package bind
 
 import (
 	"encoding/binary"
 	"fmt"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 	"iter"
 	"math"
 )
@@ -144,7 +145,7 @@ type QueueElem struct {
 // that pointer's), Index the elements yielded before. A Queue that does
 // not describe a list (a bad kind, pointer size, or sizes above
 // MaxQueueElemSize) yields a plain error.
-func QueueAt(m Memory, q Queue) iter.Seq2[QueueElem, error] {
+func QueueAt(m kvm.Memory, q Queue) iter.Seq2[QueueElem, error] {
 	return func(yield func(QueueElem, error) bool) {
 		w := queueWalk{kind: q.Kind, name: q.Name, head: q.Head, link: q.Link, ptrSize: q.PtrSize, be: q.BigEndian, opts: q.QueueOptions, m: m}
 		if err := w.check(); err != nil {
@@ -160,14 +161,14 @@ func QueueAt(m Memory, q Queue) iter.Seq2[QueueElem, error] {
 		read := func(elem uint64) ([]byte, error) {
 			if q.ElemSize == 0 {
 				b := make([]byte, entry)
-				if err := ReadFull(m, b, elem+q.Link); err != nil {
+				if err := kvm.ReadFull(m, b, elem+q.Link); err != nil {
 					return nil, err
 				}
 				cur = QueueElem{Addr: elem}
 				return b, nil
 			}
 			b := make([]byte, q.ElemSize)
-			if err := ReadFull(m, b, elem); err != nil {
+			if err := kvm.ReadFull(m, b, elem); err != nil {
 				return nil, err
 			}
 			cur = QueueElem{Addr: elem, Bytes: b}
@@ -186,7 +187,7 @@ type queueWalk struct {
 	ptrSize int
 	be      bool
 	opts    QueueOptions
-	m       Memory
+	m       kvm.Memory
 }
 
 func (w *queueWalk) entrySize() int { return w.kind.entryPtrs() * w.ptrSize }
@@ -230,7 +231,7 @@ func (w *queueWalk) walk(read func(elem uint64) ([]byte, error), emit func() boo
 		heads = 2
 	}
 	hb := make([]byte, heads*w.ptrSize)
-	if err := ReadFull(w.m, hb, w.head); err != nil {
+	if err := kvm.ReadFull(w.m, hb, w.head); err != nil {
 		bad(w.head, 0, 0, "cannot read the list head", err)
 		return
 	}

@@ -1,4 +1,4 @@
-package kvm
+package bind
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	kvm "github.com/kvmgen/kvmgen/runtime"
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
@@ -255,7 +257,7 @@ func Relocate() BindOption { return func(c *bindConfig) { c.forceRelocate = true
 // the layout of every aggregate and member it reads in that target's
 // kernel.
 type Binding struct {
-	t         Target
+	t         kvm.Target
 	spec      *Spec
 	be        bool
 	ptrSize   int
@@ -282,7 +284,7 @@ type Binding struct {
 // another data model, when its types are given: they are then always
 // relocated, and read the target in the data model of its types. Without
 // types such a target is refused with a *DataModelMismatchError.
-func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
+func NewBinding(t kvm.Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
 	}
@@ -300,7 +302,7 @@ func NewBinding(t Target, spec *Spec, opts ...BindOption) (*Binding, error) {
 	if !relocate {
 		if other {
 			return nil, &DataModelMismatchError{What: "target", Generated: spec.dataModel(), Got: tdm.String(),
-				Hint: "these architecture-neutral bindings read it relocated: give its types (kvm.Types)"}
+				Hint: "these architecture-neutral bindings read it relocated: give its types (Types)"}
 		}
 		if !same && !c.ignoreBuildID {
 			err := bindingsMismatch(spec.BuildID, b.buildID)
@@ -356,8 +358,8 @@ func (d dataModel) matches(o dataModel) bool {
 
 // targetDataModel is what t tells of its data model (nothing, unless it
 // has Info).
-func targetDataModel(t Target) dataModel {
-	if in, ok := t.(interface{ Info() DumpInfo }); ok {
+func targetDataModel(t kvm.Target) dataModel {
+	if in, ok := t.(interface{ Info() kvm.DumpInfo }); ok {
 		i := in.Info()
 		return dataModel{i.Arch, i.PtrSize, i.BigEndian}
 	}
@@ -366,7 +368,7 @@ func targetDataModel(t Target) dataModel {
 
 // checkTarget compares t's data model, when it tells it, with spec's:
 // other says it differs, which only neutral relocatable bindings accept.
-func checkTarget(t Target, spec *Spec) (tdm dataModel, other bool, err error) {
+func checkTarget(t kvm.Target, spec *Spec) (tdm dataModel, other bool, err error) {
 	tdm = targetDataModel(t)
 	if tdm.matches(dataModel{spec.Arch, spec.PtrSize, spec.BigEndian}) {
 		return tdm, false, nil
@@ -465,7 +467,7 @@ const maxTableSize = 1 << 24
 // the target's types. tab must have been resolved for these bindings (its
 // Spec fingerprint), for t's kernel (its build ID, when both are known;
 // IgnoreBuildID waives it) and in t's data model, when t tells it.
-func BindTable(t Target, spec *Spec, tab *Table, opts ...BindOption) (*Binding, error) {
+func BindTable(t kvm.Target, spec *Spec, tab *Table, opts ...BindOption) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
 	}
@@ -480,7 +482,7 @@ func BindTable(t Target, spec *Spec, tab *Table, opts ...BindOption) (*Binding, 
 		return nil, fmt.Errorf("%s: Bind: the layout table was resolved for other bindings (fingerprint %.12s, these are %.12s)", spec.Package, tab.Spec, spec.Fingerprint())
 	}
 	if id := t.BuildID(); id != "" && tab.BuildID != "" && id != tab.BuildID && !c.ignoreBuildID {
-		return nil, &BuildIDError{Want: tab.BuildID, Got: id, WantFrom: "the layout table's kernel", GotFrom: "the target kernel",
+		return nil, &kvm.BuildIDError{Want: tab.BuildID, Got: id, WantFrom: "the layout table's kernel", GotFrom: "the target kernel",
 			Hint: "resolve the table from the target's types"}
 	}
 	if tab.PtrSize != 4 && tab.PtrSize != 8 {
@@ -547,7 +549,7 @@ func (s *Spec) Fingerprint() string {
 		}
 		h.Write([]byte{'\n'})
 	}
-	w("kvm.Spec 1", s.BuildID, s.Arch, s.PtrSize, s.BigEndian, s.Relocatable, s.Neutral, len(s.Types))
+	w("Spec 1", s.BuildID, s.Arch, s.PtrSize, s.BigEndian, s.Relocatable, s.Neutral, len(s.Types))
 	for i := range s.Types {
 		t := &s.Types[i]
 		w("type", t.C, t.Name, t.Var, t.Parent, t.Path, t.Size, t.Opaque, len(t.Fields))
@@ -594,7 +596,7 @@ func (b *Binding) fixed() {
 func (b *Binding) Relocated() bool { return b != nil && b.relocated }
 
 // Target returns the bound target.
-func (b *Binding) Target() Target {
+func (b *Binding) Target() kvm.Target {
 	if b == nil {
 		return nil
 	}
@@ -1026,7 +1028,7 @@ func resolveField(st *dwarfmodel.Struct, m *dwarfmodel.Member, base int64, fs *F
 
 // View is a snapshot of an aggregate read from a bound target: the bytes
 // of one read, and where they came from. Every generated view type is a
-// struct embedding View (type TaskStruct struct{ kvm.View }), which gives
+// struct embedding View (type TaskStruct struct{ View }), which gives
 // it Addr and Bytes.
 type View struct {
 	b    *Binding
@@ -1065,7 +1067,7 @@ func ReadView[T Viewer](b *Binding, addr uint64) (T, error) {
 		return z, b.MissingError(typ, -1)
 	}
 	buf := make([]byte, size)
-	if err := ReadFull(b.t, buf, addr); err != nil {
+	if err := kvm.ReadFull(b.t, buf, addr); err != nil {
 		return z, fmt.Errorf("%s at %#x: %w", b.spec.Types[typ].C, addr, err)
 	}
 	return T{View{b: b, addr: addr, snap: buf}}, nil
@@ -1368,7 +1370,7 @@ func ReadElem(v View, i, e int) (View, error) {
 	}
 	addr := v.addr + uint64(f.Off) + uint64(e)*uint64(f.Size)
 	buf := make([]byte, f.Size)
-	if err := ReadFull(v.b.t, buf, addr); err != nil {
+	if err := kvm.ReadFull(v.b.t, buf, addr); err != nil {
 		return View{}, err
 	}
 	return View{b: v.b, addr: addr, snap: buf}, nil
@@ -1394,7 +1396,7 @@ func Cstring(b []byte) string {
 // ReadString reads a NUL-terminated string of at most limit bytes at addr,
 // in pieces that never cross a 64-byte boundary (so never a page
 // boundary), byte by byte where a piece cannot be read whole.
-func ReadString(m Memory, addr uint64, limit int) (string, error) {
+func ReadString(m kvm.Memory, addr uint64, limit int) (string, error) {
 	if m == nil {
 		return "", errNotBound
 	}
@@ -1408,10 +1410,10 @@ func ReadString(m Memory, addr uint64, limit int) (string, error) {
 			n = limit - len(out)
 		}
 		b := make([]byte, n)
-		err := ReadFull(m, b, addr)
+		err := kvm.ReadFull(m, b, addr)
 		if err != nil && n > 1 {
 			b = b[:1]
-			err = ReadFull(m, b, addr)
+			err = kvm.ReadFull(m, b, addr)
 		}
 		if err != nil {
 			return string(out), err

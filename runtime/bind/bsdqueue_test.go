@@ -1,4 +1,4 @@
-package kvm_test
+package bind_test
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
 	kvm "github.com/kvmgen/kvmgen/runtime"
+	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
 // qmem is memory made of 4 KiB pages: a read touching a page that is not
@@ -70,13 +71,13 @@ func (m *qmem) put32(a uint64, v uint32) { m.bo.PutUint32(m.page(a), v) }
 
 // qlist lays out a well-formed list of kind at head: elements at elems,
 // their entry at link, element i holding the value 100+i at offset 0.
-func qlist(m *qmem, kind kvm.QueueKind, head, link uint64, elems []uint64) {
+func qlist(m *qmem, kind bind.QueueKind, head, link uint64, elems []uint64) {
 	first, last := uint64(0), head
 	if len(elems) > 0 {
 		first, last = elems[0], elems[len(elems)-1]+link
 	}
 	m.putPtr(head, first)
-	if kind == kvm.QueueTailQ || kind == kvm.QueueSTailQ {
+	if kind == bind.QueueTailQ || kind == bind.QueueSTailQ {
 		m.putPtr(head+uint64(m.ptr), last)
 	}
 	for i, e := range elems {
@@ -89,7 +90,7 @@ func qlist(m *qmem, kind kvm.QueueKind, head, link uint64, elems []uint64) {
 			prev = elems[i-1] + link
 		}
 		m.putPtr(e+link, next)
-		if kind == kvm.QueueList || kind == kvm.QueueTailQ {
+		if kind == bind.QueueList || kind == bind.QueueTailQ {
 			m.putPtr(e+link+uint64(m.ptr), prev)
 		}
 	}
@@ -97,17 +98,17 @@ func qlist(m *qmem, kind kvm.QueueKind, head, link uint64, elems []uint64) {
 
 // walkQueue collects what QueueAt yields, failing the test if the walk
 // does not end within seconds or yields after an error.
-func walkQueue(t *testing.T, m kvm.Memory, q kvm.Queue) ([]kvm.QueueElem, error) {
+func walkQueue(t *testing.T, m kvm.Memory, q bind.Queue) ([]bind.QueueElem, error) {
 	t.Helper()
 	type result struct {
-		elems []kvm.QueueElem
+		elems []bind.QueueElem
 		err   error
 		after bool
 	}
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		for e, err := range kvm.QueueAt(m, q) {
+		for e, err := range bind.QueueAt(m, q) {
 			if r.err != nil {
 				r.after = true
 			}
@@ -131,7 +132,7 @@ func walkQueue(t *testing.T, m kvm.Memory, q kvm.Queue) ([]kvm.QueueElem, error)
 	return nil, nil
 }
 
-var queueKinds = []kvm.QueueKind{kvm.QueueSList, kvm.QueueList, kvm.QueueSTailQ, kvm.QueueTailQ}
+var queueKinds = []bind.QueueKind{bind.QueueSList, bind.QueueList, bind.QueueSTailQ, bind.QueueTailQ}
 
 // TestQueueWellFormed walks lists of every kind, pointer size and byte
 // order, strict and not: the elements come in order, read whole.
@@ -147,7 +148,7 @@ func TestQueueWellFormed(t *testing.T) {
 					qlist(m, kind, head, link, elems[:n])
 					for _, strict := range []bool{false, true} {
 						for _, size := range []int{0, 64} {
-							q := kvm.Queue{Kind: kind, Name: name, Head: head, Link: link, ElemSize: size, PtrSize: ptr, BigEndian: be, QueueOptions: kvm.QueueOptions{Strict: strict}}
+							q := bind.Queue{Kind: kind, Name: name, Head: head, Link: link, ElemSize: size, PtrSize: ptr, BigEndian: be, QueueOptions: bind.QueueOptions{Strict: strict}}
 							got, err := walkQueue(t, m, q)
 							if err != nil || len(got) != n {
 								t.Fatalf("%s strict=%v size=%d: %d elements, %v; want %d", name, strict, size, len(got), err, n)
@@ -169,7 +170,7 @@ func TestQueueWellFormed(t *testing.T) {
 }
 
 // TestQueueCorrupt breaks well-formed lists one link at a time: each
-// break gives one *kvm.ListError naming the entry (or head) whose link is
+// break gives one *bind.ListError naming the entry (or head) whose link is
 // bad, after the elements before it, and the walk ends.
 func TestQueueCorrupt(t *testing.T) {
 	const head, link = 0x10000, 16
@@ -177,10 +178,10 @@ func TestQueueCorrupt(t *testing.T) {
 	e := []uint64{0x20000, 0x21000, 0x22000, 0x23000}
 	type brk struct {
 		name  string
-		kinds []kvm.QueueKind // nil: all
-		ptr8  bool            // only with 8-byte pointers
+		kinds []bind.QueueKind // nil: all
+		ptr8  bool             // only with 8-byte pointers
 		edit  func(m *qmem)
-		q     func(q *kvm.Queue)
+		q     func(q *bind.Queue)
 		// The error: node, its link's value, elements before it, a word
 		// of the message; strictOnly: the list walks without Strict.
 		node, next uint64
@@ -195,17 +196,17 @@ func TestQueueCorrupt(t *testing.T) {
 		{name: "cycle to itself", edit: func(m *qmem) { m.putPtr(e[1]+link, e[1]) }, node: e[1] + link, next: e[1], index: 2, msg: "cycle"},
 		{name: "link outside the dump", edit: func(m *qmem) { m.putPtr(e[1]+link, outside) }, node: e[1] + link, next: outside, index: 2, msg: "cannot read", readErr: true},
 		{name: "first link outside the dump", edit: func(m *qmem) { m.putPtr(head, outside) }, node: head, next: outside, index: 0, msg: "cannot read", readErr: true},
-		{name: "head outside the dump", q: func(q *kvm.Queue) { q.Head = outside }, node: outside, index: 0, msg: "list head", readErr: true},
+		{name: "head outside the dump", q: func(q *bind.Queue) { q.Head = outside }, node: outside, index: 0, msg: "list head", readErr: true},
 		{name: "link wraps the address space", ptr8: true, edit: func(m *qmem) { m.putPtr(e[0]+link, ^uint64(7)) }, node: e[0] + link, next: ^uint64(7), index: 1, msg: "address space"},
-		{name: "NULL back link", kinds: []kvm.QueueKind{kvm.QueueList, kvm.QueueTailQ},
+		{name: "NULL back link", kinds: []bind.QueueKind{bind.QueueList, bind.QueueTailQ},
 			edit: func(m *qmem) { m.putPtr(e[2]+prevOff(m), 0) }, node: e[2] + link, next: 0, index: 2, msg: "NULL back link"},
-		{name: "back link elsewhere", kinds: []kvm.QueueKind{kvm.QueueList, kvm.QueueTailQ},
+		{name: "back link elsewhere", kinds: []bind.QueueKind{bind.QueueList, bind.QueueTailQ},
 			edit: func(m *qmem) { m.putPtr(e[2]+prevOff(m), head) }, node: e[2] + link, next: head, index: 2, msg: "back link", strictOnly: true},
-		{name: "tail pointer elsewhere", kinds: []kvm.QueueKind{kvm.QueueSTailQ, kvm.QueueTailQ},
+		{name: "tail pointer elsewhere", kinds: []bind.QueueKind{bind.QueueSTailQ, bind.QueueTailQ},
 			edit: func(m *qmem) { m.putPtr(head+uint64(m.ptr), e[2]+link) }, node: head, next: e[2] + link, index: 4, msg: "tail pointer", strictOnly: true},
-		{name: "tail pointer NULL", kinds: []kvm.QueueKind{kvm.QueueSTailQ, kvm.QueueTailQ},
+		{name: "tail pointer NULL", kinds: []bind.QueueKind{bind.QueueSTailQ, bind.QueueTailQ},
 			edit: func(m *qmem) { m.putPtr(head+uint64(m.ptr), 0) }, node: head, next: 0, index: 4, msg: "tail pointer", strictOnly: true},
-		{name: "longer than Max", q: func(q *kvm.Queue) { q.Max = 2 }, node: e[1] + link, next: e[2], index: 2, msg: "longer than 2"},
+		{name: "longer than Max", q: func(q *bind.Queue) { q.Max = 2 }, node: e[1] + link, next: e[2], index: 2, msg: "longer than 2"},
 	}
 	for _, c := range cases {
 		for _, kind := range queueKinds {
@@ -224,7 +225,7 @@ func TestQueueCorrupt(t *testing.T) {
 						if c.edit != nil {
 							c.edit(m)
 						}
-						q := kvm.Queue{Kind: kind, Name: "test list", Head: head, Link: link, PtrSize: ptr, QueueOptions: kvm.QueueOptions{Strict: strict}}
+						q := bind.Queue{Kind: kind, Name: "test list", Head: head, Link: link, PtrSize: ptr, QueueOptions: bind.QueueOptions{Strict: strict}}
 						if c.q != nil {
 							c.q(&q)
 						}
@@ -235,9 +236,9 @@ func TestQueueCorrupt(t *testing.T) {
 							}
 							return
 						}
-						var le *kvm.ListError
+						var le *bind.ListError
 						if !errors.As(err, &le) {
-							t.Fatalf("%d elements, error %v; want a *kvm.ListError", len(got), err)
+							t.Fatalf("%d elements, error %v; want a *bind.ListError", len(got), err)
 						}
 						if le.Node != c.node || le.Next != c.next || le.Index != c.index || le.List != "test list" || !strings.Contains(le.Msg, c.msg) {
 							t.Errorf("%+v; want node %#x -> %#x after %d, about %q", le, c.node, c.next, c.index, c.msg)
@@ -263,20 +264,20 @@ func TestQueueCorrupt(t *testing.T) {
 // error before any read, never a panic or a huge allocation.
 func TestQueueBadDescription(t *testing.T) {
 	m := newQmem(8, false)
-	qlist(m, kvm.QueueList, 0x10000, 16, []uint64{0x20000})
-	ok := kvm.Queue{Kind: kvm.QueueList, Name: "l", Head: 0x10000, Link: 16, PtrSize: 8}
+	qlist(m, bind.QueueList, 0x10000, 16, []uint64{0x20000})
+	ok := bind.Queue{Kind: bind.QueueList, Name: "l", Head: 0x10000, Link: 16, PtrSize: 8}
 	for _, c := range []struct {
 		name string
-		edit func(q *kvm.Queue)
+		edit func(q *bind.Queue)
 	}{
-		{"no kind", func(q *kvm.Queue) { q.Kind = 0 }},
-		{"unknown kind", func(q *kvm.Queue) { q.Kind = 9 }},
-		{"pointer size 3", func(q *kvm.Queue) { q.PtrSize = 3 }},
-		{"pointer size 0", func(q *kvm.Queue) { q.PtrSize = 0 }},
-		{"huge link offset", func(q *kvm.Queue) { q.Link = 1 << 40 }},
-		{"element smaller than its entry", func(q *kvm.Queue) { q.ElemSize = 20 }},
-		{"negative element size", func(q *kvm.Queue) { q.ElemSize = -1 }},
-		{"huge element size", func(q *kvm.Queue) { q.ElemSize = 1 << 40 }},
+		{"no kind", func(q *bind.Queue) { q.Kind = 0 }},
+		{"unknown kind", func(q *bind.Queue) { q.Kind = 9 }},
+		{"pointer size 3", func(q *bind.Queue) { q.PtrSize = 3 }},
+		{"pointer size 0", func(q *bind.Queue) { q.PtrSize = 0 }},
+		{"huge link offset", func(q *bind.Queue) { q.Link = 1 << 40 }},
+		{"element smaller than its entry", func(q *bind.Queue) { q.ElemSize = 20 }},
+		{"negative element size", func(q *bind.Queue) { q.ElemSize = -1 }},
+		{"huge element size", func(q *bind.Queue) { q.ElemSize = 1 << 40 }},
 	} {
 		q := ok
 		c.edit(&q)
@@ -289,7 +290,7 @@ func TestQueueBadDescription(t *testing.T) {
 		t.Fatalf("the good one: %d, %v", len(got), err)
 	}
 	// Stopping early stops the walk.
-	for range kvm.QueueAt(m, ok) {
+	for range bind.QueueAt(m, ok) {
 		break
 	}
 }
@@ -297,22 +298,22 @@ func TestQueueBadDescription(t *testing.T) {
 // Typed iteration through a binding made by hand: struct fproc { int
 // p_pid; ...; LIST_ENTRY(fproc) p_list at 16; TAILQ_HEAD p_threads at
 // 32 }, struct fthread { int td_tid; TAILQ_ENTRY td_plist at 8 }.
-type fproc struct{ kvm.View }
+type fproc struct{ bind.View }
 
 func (fproc) KVMType() int { return 0 }
 
-type fthread struct{ kvm.View }
+type fthread struct{ bind.View }
 
 func (fthread) KVMType() int { return 1 }
 
-var queueSpec = kvm.Spec{
+var queueSpec = bind.Spec{
 	Package: "queuetest", Arch: "x86_64", PtrSize: 8,
-	Types: []kvm.TypeSpec{
-		{C: "struct fproc", Name: "fproc", Parent: -1, Size: 64, Fields: []kvm.FieldSpec{
-			kvm.M("p_pid", kvm.KindInt, 0, 4), kvm.M("p_list", kvm.KindStruct, 16, 16), kvm.M("p_threads", kvm.KindStruct, 32, 16),
+	Types: []bind.TypeSpec{
+		{C: "struct fproc", Name: "fproc", Parent: -1, Size: 64, Fields: []bind.FieldSpec{
+			bind.M("p_pid", bind.KindInt, 0, 4), bind.M("p_list", bind.KindStruct, 16, 16), bind.M("p_threads", bind.KindStruct, 32, 16),
 		}},
-		{C: "struct fthread", Name: "fthread", Parent: -1, Size: 32, Fields: []kvm.FieldSpec{
-			kvm.M("td_tid", kvm.KindInt, 0, 4), kvm.M("td_plist", kvm.KindStruct, 8, 16),
+		{C: "struct fthread", Name: "fthread", Parent: -1, Size: 32, Fields: []bind.FieldSpec{
+			bind.M("td_tid", bind.KindInt, 0, 4), bind.M("td_plist", bind.KindStruct, 8, 16),
 		}},
 	},
 }
@@ -322,30 +323,30 @@ func TestQueueTyped(t *testing.T) {
 	procs := []uint64{0x20000, 0x20100, 0x20200}
 	threads := [][]uint64{{0x30000}, {0x30100, 0x30200, 0x30300}, nil}
 	m := newQmem(8, false)
-	qlist(m, kvm.QueueList, allproc, 16, procs)
+	qlist(m, bind.QueueList, allproc, 16, procs)
 	for i, p := range procs {
-		qlist(m, kvm.QueueTailQ, p+32, 8, threads[i])
+		qlist(m, bind.QueueTailQ, p+32, 8, threads[i])
 		m.put32(p, uint32(10+i))
 		for j, td := range threads[i] {
 			m.put32(td, uint32(100000+10*i+j))
 		}
 	}
-	b, err := kvm.NewBinding(m, &queueSpec)
+	b, err := bind.NewBinding(m, &queueSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for p, err := range kvm.BSDListAt[fproc](b, allproc, "p_list", kvm.QueueOptions{Strict: true}) {
+	for p, err := range bind.BSDListAt[fproc](b, allproc, "p_list", bind.QueueOptions{Strict: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pid := int32(kvm.Uint(p.View, 0))
+		pid := int32(bind.Uint(p.View, 0))
 		// The TAILQ_HEAD as a member view, as generated code gives it.
-		for td, err := range kvm.BSDTailQ[fthread](kvm.Sub(p.View, 2), "td_plist") {
+		for td, err := range bind.BSDTailQ[fthread](bind.Sub(p.View, 2), "td_plist") {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, fmt.Sprintf("%d/%d", pid, int32(kvm.Uint(td.View, 3))))
+			got = append(got, fmt.Sprintf("%d/%d", pid, int32(bind.Uint(td.View, 3))))
 		}
 	}
 	if s := strings.Join(got, " "); s != "10/100000 11/100010 11/100011 11/100012" {
@@ -353,13 +354,13 @@ func TestQueueTyped(t *testing.T) {
 	}
 	// The singly-linked kinds read the same next links.
 	n := 0
-	for _, err := range kvm.BSDSListAt[fproc](b, allproc, "p_list") {
+	for _, err := range bind.BSDSListAt[fproc](b, allproc, "p_list") {
 		if err != nil {
 			t.Fatal(err)
 		}
 		n++
 	}
-	for _, err := range kvm.BSDSTailQAt[fthread](b, procs[1]+32, "td_plist") {
+	for _, err := range bind.BSDSTailQAt[fthread](b, procs[1]+32, "td_plist") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,12 +372,12 @@ func TestQueueTyped(t *testing.T) {
 
 	// A thread list that loops: the error names the list and the entry.
 	m.putPtr(threads[1][2]+8, threads[1][1])
-	var le *kvm.ListError
+	var le *bind.ListError
 	n = 0
-	for _, err := range kvm.BSDTailQAt[fthread](b, procs[1]+32, "td_plist") {
+	for _, err := range bind.BSDTailQAt[fthread](b, procs[1]+32, "td_plist") {
 		if err != nil {
 			if !errors.As(err, &le) {
-				t.Fatalf("%v, want a *kvm.ListError", err)
+				t.Fatalf("%v, want a *bind.ListError", err)
 			}
 			continue
 		}
@@ -387,7 +388,7 @@ func TestQueueTyped(t *testing.T) {
 	}
 	// Members that are not entries, or not in the bindings.
 	for _, member := range []string{"p_pid", "p_nosuch"} {
-		for _, err := range kvm.BSDListAt[fproc](b, allproc, member) {
+		for _, err := range bind.BSDListAt[fproc](b, allproc, member) {
 			if err == nil || !strings.Contains(err.Error(), member) {
 				t.Errorf("BSDListAt(%s): %v, want an error naming it", member, err)
 			}
@@ -437,11 +438,11 @@ func TestQueueFreeBSDDumps(t *testing.T) {
 				t.Fatal(err)
 			}
 			ptr := kd.Info().PtrSize
-			q := kvm.Queue{Kind: kvm.QueueList, Name: "allproc", Head: allproc, Link: off("proc_off_p_list"), PtrSize: ptr}
+			q := bind.Queue{Kind: bind.QueueList, Name: "allproc", Head: allproc, Link: off("proc_off_p_list"), PtrSize: ptr}
 			var pids []int32
 			var addrs []uint64
 			threads := 0
-			for p, err := range kvm.QueueAt(kd, q) {
+			for p, err := range bind.QueueAt(kd, q) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -451,8 +452,8 @@ func TestQueueFreeBSDDumps(t *testing.T) {
 				}
 				pids = append(pids, int32(binary.LittleEndian.Uint32(b[:])))
 				addrs = append(addrs, p.Addr)
-				tq := kvm.Queue{Kind: kvm.QueueTailQ, Name: "p_threads", Head: p.Addr + off("proc_off_p_threads"), Link: off("thread_off_td_plist"), PtrSize: ptr, QueueOptions: kvm.QueueOptions{Strict: true}}
-				for _, err := range kvm.QueueAt(kd, tq) {
+				tq := bind.Queue{Kind: bind.QueueTailQ, Name: "p_threads", Head: p.Addr + off("proc_off_p_threads"), Link: off("thread_off_td_plist"), PtrSize: ptr, QueueOptions: bind.QueueOptions{Strict: true}}
+				for _, err := range bind.QueueAt(kd, tq) {
 					if err != nil {
 						t.Fatalf("pid %d: %v", pids[len(pids)-1], err)
 					}
@@ -464,7 +465,7 @@ func TestQueueFreeBSDDumps(t *testing.T) {
 			}
 			q.Strict = true
 			got, err := walkQueue(t, kd, q)
-			var le *kvm.ListError
+			var le *bind.ListError
 			if !errors.As(err, &le) || le.Index != 1 || len(got) != 1 || !strings.Contains(le.Msg, "back link le_prev") || le.Node != addrs[1]+off("proc_off_p_list") {
 				t.Fatalf("strict allproc: %d, %v; want the le_prev of the second process (%#x) reported", len(got), err, addrs[1])
 			}

@@ -1,7 +1,8 @@
-package kvm
+package bind
 
 import (
 	"fmt"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 )
@@ -85,13 +86,13 @@ var treeSpecTypes = []TypeSpec{
 // missing, and the iterators that need them fail with a
 // *MissingMemberError. The binding serves XArrayAt and MapleTreeAt;
 // RBTreeAt reads the containers' layout from generated bindings.
-func BindTrees(t Target, src dwarfmodel.Source) (*Binding, error) {
+func BindTrees(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
 	if src == nil {
 		return nil, fmt.Errorf("kvm: BindTrees: no types")
 	}
 	dm := src.DataModel()
 	arch := dm.Arch
-	if in, ok := t.(interface{ Info() DumpInfo }); ok && arch == "" {
+	if in, ok := t.(interface{ Info() kvm.DumpInfo }); ok && arch == "" {
 		arch = in.Info().Arch
 	}
 	spec := &Spec{

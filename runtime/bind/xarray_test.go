@@ -1,4 +1,4 @@
-package kvm
+package bind
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/internal/testfix"
+	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
 // The synthetic XArray: a top node of shift 6 over two leaves.
@@ -27,16 +28,16 @@ type xarrayView struct{ View }
 
 func (xarrayView) KVMType() int { return 4 }
 
-func xaNode(m *flatMem, addr uint64, shift, offset byte, parent uint64) {
+func xaNode(m *synthMem, addr uint64, shift, offset byte, parent uint64) {
 	m.put8(addr, shift)
 	m.put8(addr+1, offset)
 	m.put64(addr+8, parent)
 	m.put64(addr+16, xaAddr)
 }
 
-func xaSlot(m *flatMem, node uint64, i int, e uint64) { m.put64(node+40+uint64(i)*8, e) }
+func xaSlot(m *synthMem, node uint64, i int, e uint64) { m.put64(node+40+uint64(i)*8, e) }
 
-func xaSynth(m *flatMem) {
+func xaSynth(m *synthMem) {
 	m.put64(xaAddr+8, xaTop|2)
 	xaNode(m, xaTop, 6, 0, 0)
 	xaSlot(m, xaTop, 0, xaLeafA|2)
@@ -99,27 +100,27 @@ func TestXArraySynthetic(t *testing.T) {
 func TestXArrayCorrupt(t *testing.T) {
 	cases := []struct {
 		name    string
-		corrupt func(m *flatMem)
+		corrupt func(m *synthMem)
 		node    uint64
 		msg     string
 		read    bool
 	}{
-		{"cycle", func(m *flatMem) { xaSlot(m, xaTop, 3, xaLeafA|2) }, xaTop, "cycle", false},
-		{"top into itself", func(m *flatMem) { xaSlot(m, xaTop, 1, xaTop|2) }, xaTop, "cycle", false},
-		{"NULL parent", func(m *flatMem) { m.put64(xaLeafB+8, 0) }, xaLeafB, "NULL parent link", false},
-		{"wrong parent", func(m *flatMem) { m.put64(xaLeafB+8, xaLeafA) }, xaLeafB, "is not", false},
-		{"wrong offset", func(m *flatMem) { m.put8(xaLeafB+1, 5) }, xaLeafB, "offset 5", false},
-		{"wrong array", func(m *flatMem) { m.put64(xaLeafB+16, synthBase) }, xaLeafB, "array", false},
-		{"outside the dump", func(m *flatMem) { xaSlot(m, xaTop, 4, synthOut|2) }, xaTop, "cannot read", true},
-		{"head outside the dump", func(m *flatMem) { m.put64(xaAddr+8, synthOut|2) }, xaAddr, "cannot read", true},
-		{"top shift too large", func(m *flatMem) { m.put8(xaTop, 66) }, xaTop, "top node's shift", false},
-		{"no shift step", func(m *flatMem) { m.put8(xaLeafA, 6) }, xaLeafA, "shift 6, not 0", false},
-		{"node link in a leaf", func(m *flatMem) { xaSlot(m, xaLeafB, 4, xaLeafA|2) }, xaLeafB, "shift 0", false},
-		{"retry entry", func(m *flatMem) { xaSlot(m, xaLeafB, 6, 256<<2|2) }, xaLeafB, "XA_RETRY_ENTRY", false},
-		{"sibling ahead", func(m *flatMem) { xaSlot(m, xaLeafB, 1, 3<<2|2) }, xaLeafB, "sibling", false},
-		{"unknown internal", func(m *flatMem) { xaSlot(m, xaLeafB, 1, 300<<2|2) }, xaLeafB, "internal entry", false},
-		{"head retry", func(m *flatMem) { m.put64(xaAddr+8, 256<<2|2) }, xaAddr, "XA_RETRY_ENTRY", false},
-		{"misaligned", func(m *flatMem) { xaSlot(m, xaTop, 5, (xaLeafB+4)|2) }, xaTop, "misaligned", false},
+		{"cycle", func(m *synthMem) { xaSlot(m, xaTop, 3, xaLeafA|2) }, xaTop, "cycle", false},
+		{"top into itself", func(m *synthMem) { xaSlot(m, xaTop, 1, xaTop|2) }, xaTop, "cycle", false},
+		{"NULL parent", func(m *synthMem) { m.put64(xaLeafB+8, 0) }, xaLeafB, "NULL parent link", false},
+		{"wrong parent", func(m *synthMem) { m.put64(xaLeafB+8, xaLeafA) }, xaLeafB, "is not", false},
+		{"wrong offset", func(m *synthMem) { m.put8(xaLeafB+1, 5) }, xaLeafB, "offset 5", false},
+		{"wrong array", func(m *synthMem) { m.put64(xaLeafB+16, synthBase) }, xaLeafB, "array", false},
+		{"outside the dump", func(m *synthMem) { xaSlot(m, xaTop, 4, synthOut|2) }, xaTop, "cannot read", true},
+		{"head outside the dump", func(m *synthMem) { m.put64(xaAddr+8, synthOut|2) }, xaAddr, "cannot read", true},
+		{"top shift too large", func(m *synthMem) { m.put8(xaTop, 66) }, xaTop, "top node's shift", false},
+		{"no shift step", func(m *synthMem) { m.put8(xaLeafA, 6) }, xaLeafA, "shift 6, not 0", false},
+		{"node link in a leaf", func(m *synthMem) { xaSlot(m, xaLeafB, 4, xaLeafA|2) }, xaLeafB, "shift 0", false},
+		{"retry entry", func(m *synthMem) { xaSlot(m, xaLeafB, 6, 256<<2|2) }, xaLeafB, "XA_RETRY_ENTRY", false},
+		{"sibling ahead", func(m *synthMem) { xaSlot(m, xaLeafB, 1, 3<<2|2) }, xaLeafB, "sibling", false},
+		{"unknown internal", func(m *synthMem) { xaSlot(m, xaLeafB, 1, 300<<2|2) }, xaLeafB, "internal entry", false},
+		{"head retry", func(m *synthMem) { m.put64(xaAddr+8, 256<<2|2) }, xaAddr, "XA_RETRY_ENTRY", false},
+		{"misaligned", func(m *synthMem) { xaSlot(m, xaTop, 5, (xaLeafB+4)|2) }, xaTop, "misaligned", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -232,7 +233,7 @@ func TestXArrayPIDs(t *testing.T) {
 					t.Fatalf("index %d: a value entry %#x, not a struct pid", e.Index, e.Entry)
 				}
 				nr := make([]byte, 4)
-				if err := ReadFull(kd, nr, e.Entry+uint64(nrOff)); err != nil {
+				if err := kvm.ReadFull(kd, nr, e.Entry+uint64(nrOff)); err != nil {
 					t.Fatalf("index %d: struct pid %#x: %v", e.Index, e.Entry, err)
 				}
 				if n := binary.LittleEndian.Uint32(nr); uint64(n) != e.Index {
