@@ -395,17 +395,9 @@ func fromUint(vt vtype, x *jen.Statement) *jen.Statement {
 }
 
 // fixedRead is the expression reading an unsigned integer of size bytes at
-// the constant offset off of the snapshot s.
+// the constant offset off of the snapshot s, as a uint64.
 func (e *emitter) fixedRead(size, off int64) *jen.Statement {
-	order := "LE"
-	if e.be {
-		order = "BE"
-	}
-	name := map[int64]string{1: "U8", 2: "U16", 4: "U32", 8: "U64"}[size]
-	if size != 1 {
-		name += order
-	}
-	return bindID(name).Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(off)))
+	return bindID("FixedUint").Call(jen.Id("s").Dot("Bytes").Call(), jen.Lit(int(off)), jen.Lit(int(size)), jen.Id(e.p.names.BigEndian))
 }
 
 // value is the expression of a scalar member's value: read at the bound
@@ -417,9 +409,6 @@ func (e *emitter) value(vt vtype, fl *field) *jen.Statement {
 		switch vt.kind {
 		case vInt, vBool, vEnum, vAddr:
 			r := e.fixedRead(vt.size, fl.off)
-			if vt.size < 8 && (vt.kind == vAddr || vt.kind == vBool || vt.kind == vEnum || vt.kind == vInt && vt.size == 8) {
-				r = jen.Uint64().Call(r)
-			}
 			switch vt.kind {
 			case vBool:
 				return r.Op("!=").Lit(0)
@@ -428,20 +417,17 @@ func (e *emitter) value(vt vtype, fl *field) *jen.Statement {
 			case vAddr:
 				return r
 			}
-			if vt.signed {
-				return intType(vt.size, true).Call(r)
+			if vt.signed || vt.size != 8 {
+				return intType(vt.size, vt.signed).Call(r)
 			}
 			return r
 		case vFloat:
 			if vt.size == 4 {
-				return e.std("math", "Float32frombits").Call(e.fixedRead(4, fl.off))
+				return e.std("math", "Float32frombits").Call(jen.Uint32().Call(e.fixedRead(4, fl.off)))
 			}
 			return e.std("math", "Float64frombits").Call(e.fixedRead(8, fl.off))
 		case vPtr:
 			r := e.fixedRead(vt.size, fl.off)
-			if vt.size != 8 {
-				r = jen.Uint64().Call(r)
-			}
 			return bindID("PtrTo").Types(jen.Id(vt.agg.goName)).Call(bindID("BindingOf").Call(v), r)
 		case vView:
 			return jen.Id(vt.agg.goName).Values(bindID("SubAt").Call(v, jen.Lit(int(fl.off)), jen.Lit(int(vt.size))))

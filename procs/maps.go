@@ -288,13 +288,6 @@ func (s *System) gateVMA() (VMA, bool) {
 	return v.VMA, true
 }
 
-// The maple node types (enum maple_type), named for the tests that build
-// nodes by hand.
-const (
-	mapleLeaf64   = bind.MapleLeaf64
-	mapleARange64 = bind.MapleARange64
-)
-
 // mapleEntries calls fn with every non-NULL entry of the maple tree at
 // tree, in index order: the runtime's walker (bind.MapleTreeAt), which
 // checks every node once (cycles, depth, pivots, memory outside the dump)

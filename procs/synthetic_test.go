@@ -351,3 +351,10 @@ func TestMapleWalkSynthetic(t *testing.T) {
 		t.Errorf("kernel thread: %v", err)
 	}
 }
+
+// The maple node types the synthetic trees use (enum maple_type,
+// include/linux/maple_tree.h).
+const (
+	mapleLeaf64   = 1 // maple_leaf_64
+	mapleARange64 = 3 // maple_arange_64
+)

@@ -89,7 +89,7 @@ func TestKallsymsBadInput(t *testing.T) {
 		{"names outside the dump", func(img *synthImage) {
 			img.vmcoreinfoNo = "kallsyms_names"
 			img.vmcoreinfoExtra = "SYMBOL(kallsyms_names)=ffff888000000000\n"
-		}, "kallsyms_names", "not in the image"},
+		}, "kallsyms_names", "not in memory"},
 		{"offsets outside the dump", func(img *synthImage) {
 			img.vmcoreinfoNo = "kallsyms_offsets"
 			img.vmcoreinfoExtra = "SYMBOL(kallsyms_offsets)=ffffffffffffff00\n"

@@ -1,7 +1,7 @@
 // Command fbsdps lists the threads of a FreeBSD kernel crash dump, read on
 // any host: it walks allproc (a LIST linked through p_list) and each
 // process's thread list (a TAILQ headed at p_threads, linked through
-// td_plist) with the runtime's queue(3) iterators (runtime.QueueAt), and
+// td_plist) with the runtime's queue(3) iterators (bind.QueueAt), and
 // prints one row per thread:
 //
 //	PID TID COMM TDNAME

@@ -248,10 +248,10 @@ func TypesFrom(load func() (dwarfmodel.Source, error)) BindOption {
 	return func(c *bindConfig) { c.types = load }
 }
 
-// Relocate makes Bind resolve every member from the types given with Types
+// relocate makes Bind resolve every member from the types given with Types
 // even when the build IDs match (for tests, and for kernels whose build ID
 // does not identify them).
-func Relocate() BindOption { return func(c *bindConfig) { c.forceRelocate = true } }
+func relocate() BindOption { return func(c *bindConfig) { c.forceRelocate = true } }
 
 // Binding is a generated binding attached to one target: the target, and
 // the layout of every aggregate and member it reads in that target's
@@ -1157,7 +1157,7 @@ func (b *Binding) decodeInt(p []byte, off int, f *Field) uint64 {
 		if uint64(len(p))*8 < uint64(f.BitOff)+uint64(f.Bits) {
 			return 0
 		}
-		v := Bits(p, uint(f.BitOff), uint(f.Bits), b.be)
+		v := bitField(p, uint(f.BitOff), uint(f.Bits), b.be)
 		if f.Signed {
 			return uint64(SignExtend(v, uint(f.Bits)))
 		}

@@ -48,6 +48,9 @@ func (k QueueKind) String() string {
 	return fmt.Sprintf("QueueKind(%d)", uint8(k))
 }
 
+// valid reports whether k is one of the four kinds.
+func (k QueueKind) valid() bool { return k >= QueueSList && k <= QueueTailQ }
+
 // backLinked reports whether entries hold a back link (le_prev, tqe_prev).
 func (k QueueKind) backLinked() bool { return k == QueueList || k == QueueTailQ }
 
@@ -195,7 +198,7 @@ func (w *queueWalk) entrySize() int { return w.kind.entryPtrs() * w.ptrSize }
 // check rejects a description that is not a list.
 func (w *queueWalk) check() error {
 	switch {
-	case w.kind < QueueSList || w.kind > QueueTailQ:
+	case !w.kind.valid():
 		return fmt.Errorf("queue %s: unknown list kind %v", w.name, w.kind)
 	case w.ptrSize != 4 && w.ptrSize != 8:
 		return fmt.Errorf("queue %s: pointer size %d", w.name, w.ptrSize)
@@ -286,58 +289,40 @@ func (w *queueWalk) walk(read func(elem uint64) ([]byte, error), emit func() boo
 	}
 }
 
-// BSDList iterates the entries of a LIST: head is the view of the
-// LIST_HEAD (k.Allproc().View), member the LIST_ENTRY member of T that
-// links the entries (for allproc, "p_list"). Entries are read whole, one
-// read each, and the next link is taken from the entry's snapshot. The
-// checks are QueueAt's (opts: at most one QueueOptions); the *ListError's
-// List names the member ("struct proc.p_list").
-func BSDList[T Viewer](head View, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueList, head.b, head.addr, member, opts)
+// BSDQueue iterates, in list order, the entries of type T on the
+// queue(3) list of the given kind whose head is the view head; member
+// names the entry field of T that links the entries (its C name). By
+// kind, head is the view of:
+//
+//   - QueueList: a LIST_HEAD, member a LIST_ENTRY (allproc:
+//     BSDQueue[Proc](k.Allproc().View, QueueList, "p_list"));
+//   - QueueTailQ: a TAILQ_HEAD, member a TAILQ_ENTRY (a process's threads:
+//     BSDQueue[Thread](p.PThreads().View, QueueTailQ, "td_plist"));
+//   - QueueSList: an SLIST_HEAD, member an SLIST_ENTRY;
+//   - QueueSTailQ: an STAILQ_HEAD, member an STAILQ_ENTRY.
+//
+// Entries are read whole, one read each, and the next link is taken from
+// the entry's snapshot. The checks are QueueAt's (opts: at most one
+// QueueOptions); the *ListError's List names the member ("struct
+// proc.p_list"). A kind that is none of the four, a member the bindings
+// lack, or one smaller than the kind's entry yields one plain error.
+func BSDQueue[T Viewer](head View, kind QueueKind, member string, opts ...QueueOptions) iter.Seq2[T, error] {
+	return queueOf[T](head.b, kind, head.addr, member, opts)
 }
 
-// BSDListAt is BSDList with the address of the LIST_HEAD.
-func BSDListAt[T Viewer](b *Binding, head uint64, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueList, b, head, member, opts)
+// BSDQueueAt is BSDQueue with the address of the head (the LIST_HEAD,
+// TAILQ_HEAD, SLIST_HEAD or STAILQ_HEAD, by kind) in the target of b.
+func BSDQueueAt[T Viewer](b *Binding, kind QueueKind, head uint64, member string, opts ...QueueOptions) iter.Seq2[T, error] {
+	return queueOf[T](b, kind, head, member, opts)
 }
 
-// BSDTailQ iterates the entries of a TAILQ: head is the view of the
-// TAILQ_HEAD (p.PThreads().View), member the TAILQ_ENTRY member of T
-// ("td_plist"); as BSDList.
-func BSDTailQ[T Viewer](head View, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueTailQ, head.b, head.addr, member, opts)
-}
-
-// BSDTailQAt is BSDTailQ with the address of the TAILQ_HEAD.
-func BSDTailQAt[T Viewer](b *Binding, head uint64, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueTailQ, b, head, member, opts)
-}
-
-// BSDSList iterates the entries of an SLIST (SLIST_HEAD, SLIST_ENTRY
-// member of T); as BSDList.
-func BSDSList[T Viewer](head View, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueSList, head.b, head.addr, member, opts)
-}
-
-// BSDSListAt is BSDSList with the address of the SLIST_HEAD.
-func BSDSListAt[T Viewer](b *Binding, head uint64, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueSList, b, head, member, opts)
-}
-
-// BSDSTailQ iterates the entries of an STAILQ (STAILQ_HEAD, STAILQ_ENTRY
-// member of T); as BSDList.
-func BSDSTailQ[T Viewer](head View, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueSTailQ, head.b, head.addr, member, opts)
-}
-
-// BSDSTailQAt is BSDSTailQ with the address of the STAILQ_HEAD.
-func BSDSTailQAt[T Viewer](b *Binding, head uint64, member string, opts ...QueueOptions) iter.Seq2[T, error] {
-	return queueOf[T](QueueSTailQ, b, head, member, opts)
-}
-
-func queueOf[T Viewer](kind QueueKind, b *Binding, head uint64, member string, opts []QueueOptions) iter.Seq2[T, error] {
+func queueOf[T Viewer](b *Binding, kind QueueKind, head uint64, member string, opts []QueueOptions) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var z T
+		if !kind.valid() {
+			yield(z, fmt.Errorf("queue of %T through %s: unknown list kind %v (want QueueSList, QueueList, QueueSTailQ or QueueTailQ)", z, member, kind))
+			return
+		}
 		off, name, err := memberOffset[T](b, member)
 		if err != nil {
 			yield(z, err)

@@ -336,13 +336,13 @@ func TestQueueTyped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for p, err := range bind.BSDListAt[fproc](b, allproc, "p_list", bind.QueueOptions{Strict: true}) {
+	for p, err := range bind.BSDQueueAt[fproc](b, bind.QueueList, allproc, "p_list", bind.QueueOptions{Strict: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		pid := int32(bind.Uint(p.View, 0))
 		// The TAILQ_HEAD as a member view, as generated code gives it.
-		for td, err := range bind.BSDTailQ[fthread](bind.Sub(p.View, 2), "td_plist") {
+		for td, err := range bind.BSDQueue[fthread](bind.Sub(p.View, 2), bind.QueueTailQ, "td_plist") {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -354,13 +354,13 @@ func TestQueueTyped(t *testing.T) {
 	}
 	// The singly-linked kinds read the same next links.
 	n := 0
-	for _, err := range bind.BSDSListAt[fproc](b, allproc, "p_list") {
+	for _, err := range bind.BSDQueueAt[fproc](b, bind.QueueSList, allproc, "p_list") {
 		if err != nil {
 			t.Fatal(err)
 		}
 		n++
 	}
-	for _, err := range bind.BSDSTailQAt[fthread](b, procs[1]+32, "td_plist") {
+	for _, err := range bind.BSDQueueAt[fthread](b, bind.QueueSTailQ, procs[1]+32, "td_plist") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func TestQueueTyped(t *testing.T) {
 	m.putPtr(threads[1][2]+8, threads[1][1])
 	var le *bind.ListError
 	n = 0
-	for _, err := range bind.BSDTailQAt[fthread](b, procs[1]+32, "td_plist") {
+	for _, err := range bind.BSDQueueAt[fthread](b, bind.QueueTailQ, procs[1]+32, "td_plist") {
 		if err != nil {
 			if !errors.As(err, &le) {
 				t.Fatalf("%v, want a *bind.ListError", err)
@@ -388,9 +388,133 @@ func TestQueueTyped(t *testing.T) {
 	}
 	// Members that are not entries, or not in the bindings.
 	for _, member := range []string{"p_pid", "p_nosuch"} {
-		for _, err := range bind.BSDListAt[fproc](b, allproc, member) {
+		for _, err := range bind.BSDQueueAt[fproc](b, bind.QueueList, allproc, member) {
 			if err == nil || !strings.Contains(err.Error(), member) {
-				t.Errorf("BSDListAt(%s): %v, want an error naming it", member, err)
+				t.Errorf("BSDQueueAt(QueueList, %s): %v, want an error naming it", member, err)
+			}
+		}
+	}
+}
+
+// TestBSDQueueKinds walks a list of each kind, headed at a member of a
+// struct fproc, through its view (BSDQueue) and its address (BSDQueueAt),
+// and checks that each walk reads the links of its own kind: a NULL back
+// link breaks only LIST and TAILQ, a wrong tail pointer (Strict) only
+// STAILQ and TAILQ.
+func TestBSDQueueKinds(t *testing.T) {
+	const proc, link = 0x20000, 8
+	head := uint64(proc + 32) // fproc.p_threads
+	elems := []uint64{0x30000, 0x30100, 0x30200}
+	cases := []struct {
+		kind       bind.QueueKind
+		prev, last string // the back link and tail pointer, if any
+	}{
+		{bind.QueueSList, "", ""},
+		{bind.QueueList, "le_prev", ""},
+		{bind.QueueSTailQ, "", "stqh_last"},
+		{bind.QueueTailQ, "tqe_prev", "tqh_last"},
+	}
+	for _, c := range cases {
+		t.Run(c.kind.String(), func(t *testing.T) {
+			fresh := func() (*qmem, *bind.Binding) {
+				m := newQmem(8, false)
+				m.put32(proc, 10)
+				qlist(m, c.kind, head, link, elems)
+				b, err := bind.NewBinding(m, &queueSpec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m, b
+			}
+			walk := func(seq func(func(fthread, error) bool)) ([]uint32, error) {
+				var tids []uint32
+				var err error
+				for td, e := range seq {
+					if err != nil {
+						t.Fatalf("yielded after the error %v", err)
+					}
+					if e != nil {
+						err = e
+						continue
+					}
+					tids = append(tids, uint32(bind.Uint(td.View, 3)))
+				}
+				return tids, err
+			}
+			strict := bind.QueueOptions{Strict: true}
+			_, b := fresh()
+			p, err := bind.ReadView[fproc](b, proc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, seq := range map[string]func(func(fthread, error) bool){
+				"BSDQueue":   bind.BSDQueue[fthread](bind.Sub(p.View, 2), c.kind, "td_plist", strict),
+				"BSDQueueAt": bind.BSDQueueAt[fthread](b, c.kind, head, "td_plist", strict),
+			} {
+				tids, err := walk(seq)
+				if err != nil || fmt.Sprint(tids) != "[100 101 102]" {
+					t.Errorf("%s: %v, %v; want [100 101 102]", name, tids, err)
+				}
+			}
+
+			// A NULL back link in the second element's entry.
+			m, b := fresh()
+			m.putPtr(elems[1]+link+8, 0)
+			tids, err := walk(bind.BSDQueueAt[fthread](b, c.kind, head, "td_plist"))
+			var le *bind.ListError
+			if c.prev == "" {
+				if err != nil || len(tids) != 3 {
+					t.Errorf("NULL second pointer of an entry: %v, %v; want the 3 elements", tids, err)
+				}
+			} else if !errors.As(err, &le) || !strings.Contains(le.Msg, c.prev) || le.Index != 1 || le.List != "struct fthread.td_plist" || len(tids) != 1 {
+				t.Errorf("NULL %s: %v, %v; want a *ListError at index 1", c.prev, tids, err)
+			}
+
+			// A tail pointer to the head, the list not being empty.
+			m, b = fresh()
+			m.putPtr(head+8, head)
+			tids, err = walk(bind.BSDQueueAt[fthread](b, c.kind, head, "td_plist", strict))
+			le = nil
+			if c.last == "" {
+				if err != nil || len(tids) != 3 {
+					t.Errorf("head's second pointer wrong: %v, %v; want the 3 elements", tids, err)
+				}
+			} else if !errors.As(err, &le) || !strings.Contains(le.Msg, c.last) || le.Node != head || len(tids) != 3 {
+				t.Errorf("%s wrong: %v, %v; want a *ListError naming it", c.last, tids, err)
+			}
+		})
+	}
+}
+
+// TestBSDQueueUnknownKind: a kind that is none of the four yields one
+// error naming it, whatever else is wrong, and reads nothing.
+func TestBSDQueueUnknownKind(t *testing.T) {
+	m := newQmem(8, false)
+	qlist(m, bind.QueueList, 0x10000, 16, []uint64{0x20000})
+	b, err := bind.NewBinding(m, &queueSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bind.ReadView[fproc](b, 0x20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []bind.QueueKind{0, bind.QueueTailQ + 1, 255} {
+		for name, seq := range map[string]func(func(fproc, error) bool){
+			"BSDQueueAt":         bind.BSDQueueAt[fproc](b, kind, 0x10000, "p_list"),
+			"BSDQueue":           bind.BSDQueue[fproc](bind.Sub(p.View, 1), kind, "p_list"),
+			"BSDQueue (unbound)": bind.BSDQueue[fproc](bind.View{}, kind, "p_nosuch"),
+		} {
+			var errs []error
+			for _, err := range seq {
+				if err == nil {
+					t.Errorf("%s(%v): yielded an element", name, kind)
+					continue
+				}
+				errs = append(errs, err)
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), "unknown list kind "+kind.String()) {
+				t.Errorf("%s(%v): %v; want one error naming the kind", name, kind, errs)
 			}
 		}
 	}

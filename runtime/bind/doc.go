@@ -4,7 +4,7 @@
 // (Ptr), the decoders its accessors call, and the kernel's own linked
 // structures walked as typed iterators: lists and hlists (List, HList),
 // red-black trees (RBTree), XArrays and radix trees (XArray), maple trees
-// (MapleTree) and FreeBSD's queue(3) lists (BSDList, BSDTailQ, ...).
+// (MapleTree) and FreeBSD's queue(3) lists (BSDQueue).
 //
 // A target is a kvm.Target: a *kvm.KVM (a crash dump, live memory) or
 // anything else that reads memory and looks symbols up. Package kvm is

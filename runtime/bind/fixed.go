@@ -10,69 +10,45 @@ import (
 // Each returns 0 when the bytes are out of range, so that an accessor on a
 // zero-value view never panics.
 
-// U8 is b[off].
-func U8(b []byte, off int) uint8 {
-	if off < 0 || off >= len(b) {
+// FixedUint is the unsigned integer of size bytes (1, 2, 4 or 8) at b[off:],
+// in the byte order bigEndian says.
+func FixedUint(b []byte, off, size int, bigEndian bool) uint64 {
+	if off < 0 || len(b)-off < size {
 		return 0
 	}
-	return b[off]
-}
-
-// U16LE is the little-endian uint16 at b[off:].
-func U16LE(b []byte, off int) uint16 {
-	if off < 0 || len(b)-off < 2 {
-		return 0
+	b = b[off:]
+	switch size {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		if bigEndian {
+			return uint64(binary.BigEndian.Uint16(b))
+		}
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 4:
+		if bigEndian {
+			return uint64(binary.BigEndian.Uint32(b))
+		}
+		return uint64(binary.LittleEndian.Uint32(b))
+	case 8:
+		if bigEndian {
+			return binary.BigEndian.Uint64(b)
+		}
+		return binary.LittleEndian.Uint64(b)
 	}
-	return binary.LittleEndian.Uint16(b[off:])
+	return 0
 }
 
-// U32LE is the little-endian uint32 at b[off:].
-func U32LE(b []byte, off int) uint32 {
-	if off < 0 || len(b)-off < 4 {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(b[off:])
-}
-
-// U64LE is the little-endian uint64 at b[off:].
-func U64LE(b []byte, off int) uint64 {
-	if off < 0 || len(b)-off < 8 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b[off:])
-}
-
-// U16BE is the big-endian uint16 at b[off:].
-func U16BE(b []byte, off int) uint16 {
-	if off < 0 || len(b)-off < 2 {
-		return 0
-	}
-	return binary.BigEndian.Uint16(b[off:])
-}
-
-// U32BE is the big-endian uint32 at b[off:].
-func U32BE(b []byte, off int) uint32 {
-	if off < 0 || len(b)-off < 4 {
-		return 0
-	}
-	return binary.BigEndian.Uint32(b[off:])
-}
-
-// U64BE is the big-endian uint64 at b[off:].
-func U64BE(b []byte, off int) uint64 {
-	if off < 0 || len(b)-off < 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b[off:])
-}
-
-// BitsAt is the n-bit field at data bit offset off in b (see Bits),
-// sign-extended to 64 bits when signed; 0 when out of range.
+// BitsAt is the n-bit field at data bit offset off in b (DWARF 5
+// DW_AT_data_bit_offset, in the target's bit numbering: little-endian
+// targets count from the least significant bit of byte 0, big-endian ones
+// from the most significant), sign-extended to 64 bits when signed; 0 when
+// out of range.
 func BitsAt(b []byte, off, n uint, signed, bigEndian bool) uint64 {
 	if n == 0 || n > 64 || uint64(len(b))*8 < uint64(off)+uint64(n) {
 		return 0
 	}
-	v := Bits(b, off, n, bigEndian)
+	v := bitField(b, off, n, bigEndian)
 	if signed {
 		return uint64(SignExtend(v, n))
 	}

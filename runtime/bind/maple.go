@@ -9,10 +9,10 @@ import (
 // The maple node types, enum maple_type (include/linux/maple_tree.h): the
 // type of a node is carried in its encoded pointer, not in the node.
 const (
-	MapleDense    = 0 // maple_dense: slot i holds index min+i
-	MapleLeaf64   = 1 // maple_leaf_64: struct maple_range_64, entries
-	MapleRange64  = 2 // maple_range_64: struct maple_range_64, children
-	MapleARange64 = 3 // maple_arange_64: struct maple_arange_64, children (allocation trees)
+	mapleDense    = 0 // maple_dense: slot i holds index min+i
+	mapleLeaf64   = 1 // maple_leaf_64: struct maple_range_64, entries
+	mapleRange64  = 2 // maple_range_64: struct maple_range_64, children
+	mapleARange64 = 3 // maple_arange_64: struct maple_arange_64, children (allocation trees)
 )
 
 // MapleHeightMax is MAPLE_HEIGHT_MAX (include/linux/maple_tree.h): no
@@ -81,11 +81,11 @@ func (b *Binding) mapleLayout() (*mapleLayout, error) {
 	if f, err := node.array("slot", b.ptrSize); err == nil {
 		l.dense = f
 	}
-	l.kinds[MapleLeaf64] = b.mapleKind(node, "mr64", "struct maple_range_64")
-	l.kinds[MapleRange64] = l.kinds[MapleLeaf64]
-	l.kinds[MapleARange64] = b.mapleKind(node, "ma64", "struct maple_arange_64")
-	if !l.kinds[MapleLeaf64].ok {
-		return nil, fmt.Errorf("struct maple_node: %s", l.kinds[MapleLeaf64].why)
+	l.kinds[mapleLeaf64] = b.mapleKind(node, "mr64", "struct maple_range_64")
+	l.kinds[mapleRange64] = l.kinds[mapleLeaf64]
+	l.kinds[mapleARange64] = b.mapleKind(node, "ma64", "struct maple_arange_64")
+	if !l.kinds[mapleLeaf64].ok {
+		return nil, fmt.Errorf("struct maple_node: %s", l.kinds[mapleLeaf64].why)
 	}
 	return l, nil
 }
@@ -140,7 +140,7 @@ func (b *Binding) mapleKind(node shape, m, c string) mapleKind {
 // struct maple_node and its node types (maple_range_64, maple_arange_64,
 // maple_metadata) is the binding's (generated bindings including
 // maple_node, or BindTrees); the node type encoding is the kernel's
-// (MapleLeaf64...).
+// (mapleLeaf64...).
 //
 // A node's last slot in use is the kernel's ma_data_end: from its
 // metadata (maple_metadata.end) for maple_arange_64 nodes and for
@@ -235,11 +235,11 @@ func (w *mapleWalk) node(from, enode, lo, hi uint64, depth int, parent uint64) b
 		return w.fail(from, enode, depth, fmt.Sprintf("tree deeper than MAPLE_HEIGHT_MAX (%d)", MapleHeightMax), nil)
 	case len(w.seen) >= MaxListLen:
 		return w.fail(from, enode, depth, fmt.Sprintf("more than %d nodes", MaxListLen), nil)
-	case typ > MapleARange64:
+	case typ > mapleARange64:
 		return w.fail(from, enode, depth, fmt.Sprintf("node link of unknown type %d", typ), nil)
-	case typ == MapleDense && l.dense.Off < 0:
+	case typ == mapleDense && l.dense.Off < 0:
 		return w.fail(from, enode, depth, "dense node: the layout lacks struct maple_node.slot", nil)
-	case typ != MapleDense && !l.kinds[typ].ok:
+	case typ != mapleDense && !l.kinds[typ].ok:
 		return w.fail(from, enode, depth, fmt.Sprintf("node of type %d: %s", typ, l.kinds[typ].why), nil)
 	}
 	w.seen[addr] = true
@@ -262,7 +262,7 @@ func (w *mapleWalk) node(from, enode, lo, hi uint64, depth int, parent uint64) b
 	}
 	ps := l.ptrSize
 	word := func(f Field, i int) uint64 { return b.uintAt(snap, int(f.Off)+i*ps, ps) }
-	if typ == MapleDense {
+	if typ == mapleDense {
 		for i := 0; i < int(l.dense.Count) && uint64(i) <= hi-lo; i++ {
 			if !w.leafEntry(addr, i, word(l.dense, i), lo+uint64(i), lo+uint64(i), depth) {
 				return false
@@ -275,7 +275,7 @@ func (w *mapleWalk) node(from, enode, lo, hi uint64, depth int, parent uint64) b
 	// ma_data_end: the last slot in use; scan when the layout lacks the
 	// metadata the kernel would read.
 	last, scan := npiv, false
-	if lp := word(k.pivot, npiv-1); typ == MapleARange64 || lp == 0 {
+	if lp := word(k.pivot, npiv-1); typ == mapleARange64 || lp == 0 {
 		if k.metaEnd.Off < 0 {
 			scan = true
 		} else {
@@ -287,7 +287,7 @@ func (w *mapleWalk) node(from, enode, lo, hi uint64, depth int, parent uint64) b
 	} else if lp == hi {
 		last = npiv - 1
 	}
-	leaf := typ == MapleLeaf64
+	leaf := typ == mapleLeaf64
 	first := lo
 	for i := 0; i <= last; i++ {
 		piv := hi

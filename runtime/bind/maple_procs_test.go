@@ -101,7 +101,7 @@ func TestMapleTreeVMAs(t *testing.T) {
 				if err := kvm.ReadFull(kd, root, p.Mm+uint64(mmMt+maRoot)); err != nil {
 					t.Fatal(err)
 				}
-				if root[0]&3 == 2 && root[0]>>3&0xf == bind.MapleARange64 {
+				if root[0]&3 == 2 && root[0]>>3&0xf == 3 { // type maple_arange_64 (enum maple_type)
 					deep++
 				}
 			}

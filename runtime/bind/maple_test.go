@@ -42,10 +42,10 @@ func mtR64(m *synthMem, node uint64, pivots, slots []uint64, end byte) {
 func mtEntry(i int) uint64 { return synthBase + 0x90000 + uint64(i)*0x10 }
 
 func mtSynth(m *synthMem) {
-	m.put64(mtAddr+8, mtEnode(mtRoot, MapleARange64)|mapleRootNode)
+	m.put64(mtAddr+8, mtEnode(mtRoot, mapleARange64)|mapleRootNode)
 	m.put64(mtRoot, mtAddr|mapleRootParent)
 	// The root's third slot is stale, past its metadata's end.
-	mtA64(m, mtRoot, []uint64{0x4fff, maxIdx, 0x9999}, []uint64{mtEnode(mtA, MapleLeaf64), mtEnode(mtB, MapleLeaf64), mtEnode(mtB, MapleLeaf64)}, 1)
+	mtA64(m, mtRoot, []uint64{0x4fff, maxIdx, 0x9999}, []uint64{mtEnode(mtA, mapleLeaf64), mtEnode(mtB, mapleLeaf64), mtEnode(mtB, mapleLeaf64)}, 1)
 	// A: slot i ends at i*0x100+0xff; its last pivot is below the node's
 	// max, so all 16 slots are in use, the 16th up to the max. Slot 3
 	// holds XA_ZERO_ENTRY, slot 5 nothing.
@@ -133,12 +133,12 @@ func TestMapleCorrupt(t *testing.T) {
 		msg     string
 		read    bool
 	}{
-		{"cycle", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtRoot, MapleARange64)) }, mtRoot, "cycle", false},
-		{"shared child", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtA, MapleLeaf64)) }, mtRoot, "cycle", false},
+		{"cycle", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtRoot, mapleARange64)) }, mtRoot, "cycle", false},
+		{"shared child", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(mtA, mapleLeaf64)) }, mtRoot, "cycle", false},
 		{"NULL child", func(m *synthMem) { m.put64(mtRoot+88, 0) }, mtRoot, "NULL child link", false},
-		{"NULL node", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(0, MapleLeaf64)) }, mtRoot, "NULL node link", false},
-		{"outside the dump", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(synthOut, MapleLeaf64)) }, mtRoot, "cannot read", true},
-		{"root outside the dump", func(m *synthMem) { m.put64(mtAddr+8, mtEnode(synthOut, MapleLeaf64)|2) }, mtAddr, "cannot read", true},
+		{"NULL node", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(0, mapleLeaf64)) }, mtRoot, "NULL node link", false},
+		{"outside the dump", func(m *synthMem) { m.put64(mtRoot+88, mtEnode(synthOut, mapleLeaf64)) }, mtRoot, "cannot read", true},
+		{"root outside the dump", func(m *synthMem) { m.put64(mtAddr+8, mtEnode(synthOut, mapleLeaf64)|2) }, mtAddr, "cannot read", true},
 		{"dead node", func(m *synthMem) { m.put64(mtB, mtB|6) }, mtB, "dead node", false},
 		{"wrong parent", func(m *synthMem) { m.put64(mtB, mtA|6) }, mtB, "does not name", false},
 		{"root's parent", func(m *synthMem) { m.put64(mtRoot, 0) }, mtRoot, "root node's parent", false},
@@ -165,14 +165,14 @@ func TestMapleCorrupt(t *testing.T) {
 		m := newSynth()
 		b := bindSynth(t, m)
 		node := func(i int) uint64 { return mtRoot + uint64(i)*0x100 }
-		m.put64(mtAddr+8, mtEnode(node(0), MapleRange64)|mapleRootNode)
+		m.put64(mtAddr+8, mtEnode(node(0), mapleRange64)|mapleRootNode)
 		for i := 0; i < MapleHeightMax+10; i++ {
 			parent := uint64(mtAddr | mapleRootParent)
 			if i > 0 {
 				parent = node(i-1) | 6
 			}
 			m.put64(node(i), parent)
-			mtR64(m, node(i), []uint64{maxIdx}, []uint64{mtEnode(node(i+1), MapleRange64)}, 0)
+			mtR64(m, node(i), []uint64{maxIdx}, []uint64{mtEnode(node(i+1), mapleRange64)}, 0)
 		}
 		_, err := mtRanges(b, mtAddr)
 		le := wantTreeError(t, err, "maple tree", node(MapleHeightMax-1), "MAPLE_HEIGHT_MAX", false)

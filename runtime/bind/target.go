@@ -5,12 +5,10 @@ import (
 	kvm "github.com/kvmgen/kvmgen/runtime"
 )
 
-// Bits extracts a bitfield of bitSize bits starting dataBitOffset bits into b
-// (DWARF 5 DW_AT_data_bit_offset meaning, in the target's bit numbering:
-// little-endian targets count from the least significant bit of byte 0,
-// big-endian targets from the most significant bit of byte 0). The result is
-// zero-extended; see SignExtend.
-func Bits(b []byte, dataBitOffset, bitSize uint, bigEndian bool) uint64 {
+// bitField extracts the bitfield of bitSize bits at data bit offset
+// dataBitOffset of b, numbered as BitsAt says, zero-extended (see
+// SignExtend).
+func bitField(b []byte, dataBitOffset, bitSize uint, bigEndian bool) uint64 {
 	if bitSize == 0 || bitSize > 64 {
 		return 0
 	}

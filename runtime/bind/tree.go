@@ -104,7 +104,7 @@ func BindTrees(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
 		Relocatable: true,
 		Types:       treeSpecTypes,
 	}
-	return NewBinding(t, spec, Types(src), Relocate())
+	return NewBinding(t, spec, Types(src), relocate())
 }
 
 // shape is one struct a walk reads, as the binding lays it out.

@@ -355,7 +355,7 @@ func TestRBTreeVmapAreas(t *testing.T) {
 				}
 			}
 			kd, src, _ := openTreeFixture(t, k.kernel, k.dump)
-			b, err := NewBinding(kd, vmapSpec, Types(src), Relocate())
+			b, err := NewBinding(kd, vmapSpec, Types(src), relocate())
 			if err != nil {
 				t.Fatal(err)
 			}
