@@ -9,7 +9,7 @@ import (
 // arm64Walker walks AArch64 stage-1 translation tables with a 4 KiB
 // granule (the Linux default), for the kernel's upper (TTBR1) half.
 type arm64Walker struct {
-	phys   PhysReader
+	phys   physReader
 	root   uint64 // physical address of swapper_pg_dir
 	vaBits uint   // VA_BITS: 39 (3 levels) or 48 (4 levels)
 	cache  *tlb
@@ -86,7 +86,7 @@ func (w *arm64Walker) translate(va uint64) (uint64, uint64, error) {
 
 // arm64FromVMCoreInfo sets up translation from VMCOREINFO: swapper_pg_dir
 // is a kernel-image address, at physical va - kimage_voffset.
-func arm64FromVMCoreInfo(vi *VMCoreInfo, phys PhysReader, bo binary.ByteOrder) (*arm64Walker, error) {
+func arm64FromVMCoreInfo(vi *VMCoreInfo, phys physReader, bo binary.ByteOrder) (*arm64Walker, error) {
 	if ps, ok := vi.PageSize(); ok && ps != 4096 {
 		return nil, fmt.Errorf("aarch64 with %d-byte pages is not supported (4 KiB only)", ps)
 	}

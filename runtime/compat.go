@@ -90,26 +90,8 @@ func (kd *KVM) Nlist2(nl []Nlist) (int, error) {
 	return missing, nil
 }
 
-// Nlist is the classic kvm_nlist: names in, values out; it returns the
-// values and how many names were not found.
-func (kd *KVM) Nlist(names ...string) ([]KVAddr, int, error) {
-	nl := make([]Nlist, len(names))
-	for i, n := range names {
-		nl[i].Name = n
-	}
-	missing, err := kd.Nlist2(nl)
-	vals := make([]KVAddr, len(nl))
-	for i := range nl {
-		vals[i] = nl[i].Value
-	}
-	return vals, missing, err
-}
-
 // Read2 is kvm_read2: ReadMemory with libkvm's argument order.
 func (kd *KVM) Read2(addr KVAddr, buf []byte) (int, error) { return kd.ReadMemory(buf, addr) }
-
-// Read is kvm_read: ReadMemory with libkvm's argument order.
-func (kd *KVM) Read(addr KVAddr, buf []byte) (int, error) { return kd.ReadMemory(buf, addr) }
 
 // The kvm_getpcpu family, for Linux kernels: possible CPUs, online CPUs,
 // per-CPU reads. (FreeBSD's kvm_dpcpu_setcpu, which redirects later

@@ -134,7 +134,7 @@ type elfCore struct {
 
 const maxNoteSize = 64 << 20
 
-func openELFCore(ctx *openContext) (Dump, error) {
+func openELFCore(ctx *openContext) (coreDump, error) {
 	var ident [elf.EI_NIDENT]byte
 	if n, _ := ctx.File.ReadAt(ident[:], 0); n < len(ident) || string(ident[:4]) != elf.ELFMAG {
 		return nil, &notMineError{Format: "ELF core", Reason: "no ELF magic"}

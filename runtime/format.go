@@ -60,9 +60,9 @@ type execInfo struct {
 	ReadLink func(buf []byte, addr uint64) (int, error)
 }
 
-// Dump is an opened corefile of any format: crash dump, live memory, raw
+// coreDump is an opened corefile of any format: crash dump, live memory, raw
 // image. ReadMemory reads kernel virtual memory.
-type Dump interface {
+type coreDump interface {
 	Memory
 	Info() DumpInfo
 	Close() error
@@ -91,14 +91,14 @@ type DumpInfo struct {
 	Truncated string
 }
 
-// PhysReader is implemented by dumps that hold physical memory.
-type PhysReader interface {
+// physReader is implemented by dumps that hold physical memory.
+type physReader interface {
 	ReadPhys(buf []byte, paddr uint64) (int, error)
 }
 
-// Writer is implemented by targets that can be written (live memory opened
+// memWriter is implemented by targets that can be written (live memory opened
 // O_RDWR or O_WRONLY).
-type Writer interface {
+type memWriter interface {
 	WriteMemory(buf []byte, addr uint64) (int, error)
 }
 
@@ -121,9 +121,9 @@ type Page struct {
 	Offset    int64 // file offset of the page's bytes, -1 if not stored plainly
 }
 
-// PageWalker is implemented by dumps that can enumerate their pages
+// pageWalker is implemented by dumps that can enumerate their pages
 // (kvm_walk_pages). Returning a non-nil error from fn stops the walk and is
 // returned.
-type PageWalker interface {
+type pageWalker interface {
 	WalkPages(fn func(Page) error) error
 }

@@ -27,7 +27,7 @@ type freebsdDump struct {
 	info DumpInfo
 }
 
-func openFreeBSD(ctx *openContext) (Dump, error) {
+func openFreeBSD(ctx *openContext) (coreDump, error) {
 	notMine := func(reason string) error { return &notMineError{Format: freebsdFormat, Reason: reason} }
 	var magic [8]byte
 	n, _ := ctx.File.ReadAt(magic[:], 0)

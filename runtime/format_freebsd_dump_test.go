@@ -73,18 +73,16 @@ func TestFreeBSDDumpsOpen2(t *testing.T) {
 			if hz := binary.LittleEndian.Uint32(b[:]); hz != c.hz {
 				t.Errorf("hz = %d, want %d", hz, c.hz)
 			}
+			hzBytes := b
 			// Unmapped memory is an error, not zeros.
 			if _, err := kd.Read2(0x1000, b[:]); err == nil {
 				t.Errorf("Read2 of an unmapped address succeeded")
 			}
-			w, ok := kd.Dump().(kvm.PageWalker)
-			if !ok {
-				t.Fatal("dump is not a PageWalker")
-			}
 			found := false
-			if err := w.WalkPages(func(p kvm.Page) error {
+			var hzPage kvm.Page
+			if err := kd.WalkPages(func(p kvm.Page) error {
 				if p.VirtKnown && p.Virt <= want && want < p.Virt+p.Size {
-					found = true
+					found, hzPage = true, p
 				}
 				return nil
 			}); err != nil {
@@ -93,8 +91,11 @@ func TestFreeBSDDumpsOpen2(t *testing.T) {
 			if !found {
 				t.Errorf("no walked page maps hz")
 			}
-			if _, ok := kd.Dump().(kvm.PhysReader); !ok {
-				t.Errorf("dump is not a PhysReader")
+			// The dump holds physical memory: hz reads the same at its
+			// physical address.
+			var pb [4]byte
+			if _, err := kd.ReadPhys(pb[:], hzPage.Phys+(want-hzPage.Virt)); err != nil || pb != hzBytes {
+				t.Errorf("ReadPhys of hz's page: %x, %v; want %x", pb, err, hzBytes)
 			}
 		})
 	}

@@ -6,7 +6,7 @@ package kvm
 // error stops the search: the file is of this format but damaged.
 type dumpFormat struct {
 	Name string
-	Open func(ctx *openContext) (Dump, error)
+	Open func(ctx *openContext) (coreDump, error)
 }
 
 // formats is the ordered list of content-detected corefile formats, tried in

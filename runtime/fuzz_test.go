@@ -49,11 +49,11 @@ func FuzzOpenDump(f *testing.F) {
 		buf := make([]byte, 64)
 		for _, a := range []uint64{0, 0x1000, 0xffffffff81000000, 0xffff888000000000, ^uint64(0) - 8} {
 			d.ReadMemory(buf, a)
-			if p, ok := d.(PhysReader); ok {
+			if p, ok := d.(physReader); ok {
 				p.ReadPhys(buf, a)
 			}
 		}
-		if w, ok := d.(PageWalker); ok {
+		if w, ok := d.(pageWalker); ok {
 			n := 0
 			w.WalkPages(func(Page) error {
 				if n++; n > 1<<16 {

@@ -10,7 +10,7 @@ import (
 // entries: a 4-entry PDPT, 2 MiB large pages) or classic (2 levels of
 // 4-byte entries, 4 MiB large pages).
 type i386Walker struct {
-	phys  PhysReader
+	phys  physReader
 	root  uint64 // physical address of swapper_pg_dir
 	pae   bool
 	cache *tlb
@@ -113,7 +113,7 @@ var i386PageOffsets = []uint64{0xc0000000, 0x80000000, 0x40000000, 0xb0000000, 0
 // is a lowmem address, at physical va - PAGE_OFFSET. PAGE_OFFSET is not in
 // VMCOREINFO: the right one is the one under which the page tables map
 // swapper_pg_dir's own address to it.
-func i386FromVMCoreInfo(vi *VMCoreInfo, phys PhysReader) (*i386Walker, error) {
+func i386FromVMCoreInfo(vi *VMCoreInfo, phys physReader) (*i386Walker, error) {
 	pgd, ok := vi.Symbol("swapper_pg_dir")
 	if !ok {
 		return nil, errors.New("VMCOREINFO has no SYMBOL(swapper_pg_dir)")

@@ -41,7 +41,7 @@ type physRange struct{ Start, End uint64 }
 // findX86Kernel locates the kernel. cr3, when not 0, is a page-table root
 // from the dump (a CPU's CR3); the scan visits only the ranges given (held
 // memory), so it is bounded by the dump's size.
-func findX86Kernel(phys PhysReader, ranges []physRange, x *execInfo, cr3 uint64) (*kernelLocation, error) {
+func findX86Kernel(phys physReader, ranges []physRange, x *execInfo, cr3 uint64) (*kernelLocation, error) {
 	if x == nil || x.Symbol == nil || x.ReadLink == nil {
 		return nil, fmt.Errorf("%w: no execfile with symbols to search with", ErrKernelNotFound)
 	}
@@ -98,7 +98,7 @@ func findX86Kernel(phys PhysReader, ranges []physRange, x *execInfo, cr3 uint64)
 
 // tryBannerAt checks for linux_banner at physical pa and, when there,
 // whether the page tables beside it translate it.
-func tryBannerAt(phys PhysReader, pa uint64, got, banner []byte, bannerLink, pgtLink uint64) (*kernelLocation, error) {
+func tryBannerAt(phys physReader, pa uint64, got, banner []byte, bannerLink, pgtLink uint64) (*kernelLocation, error) {
 	{
 		n, err := phys.ReadPhys(got, pa)
 		if n != len(got) {

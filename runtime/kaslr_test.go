@@ -80,7 +80,7 @@ func TestKernelWithoutVMCoreInfo(t *testing.T) {
 	}
 	wantDisp := objs["linux_banner"].addr - linkAddr(t, "linux_banner")
 	pid := strconv.Itoa(markerPID(t))
-	open := func(t *testing.T, name string, r io.ReaderAt, size int64) Dump {
+	open := func(t *testing.T, name string, r io.ReaderAt, size int64) coreDump {
 		d, err := openDump(&openContext{Name: name, File: r, Size: size, Exec: &img.info})
 		if err != nil {
 			t.Fatal(err)

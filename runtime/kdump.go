@@ -110,7 +110,7 @@ func cstr(b []byte) string {
 	return string(b)
 }
 
-func openKdump(ctx *openContext) (Dump, error) {
+func openKdump(ctx *openContext) (coreDump, error) {
 	var sig [8]byte
 	if n, _ := ctx.File.ReadAt(sig[:], 0); n < 8 || (string(sig[:]) != kdumpSignature && string(sig[:]) != diskdumpSig) {
 		// The flattened format wraps a kdump file.

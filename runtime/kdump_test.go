@@ -304,7 +304,7 @@ func TestKdumpDamaged(t *testing.T) {
 	if _, err := fr.ReadAt(data, 0); err != nil {
 		t.Fatal(err)
 	}
-	open := func(b []byte) (Dump, error) {
+	open := func(b []byte) (coreDump, error) {
 		return openDump(&openContext{Name: "damaged", File: bytes.NewReader(b), Size: int64(len(b))})
 	}
 	// Truncated in the page data: opens; reading the lost pages fails
@@ -316,7 +316,7 @@ func TestKdumpDamaged(t *testing.T) {
 	}
 	pfns := dumpedPFNs(orig)
 	last := pfns[len(pfns)-1]
-	_, err = d.(PhysReader).ReadPhys(make([]byte, 4096), last*4096)
+	_, err = d.(physReader).ReadPhys(make([]byte, 4096), last*4096)
 	var fe *FormatError
 	if !errors.As(err, &fe) || fe.Offset == 0 {
 		t.Errorf("reading a lost page: %v, want a FormatError with an offset", err)
@@ -340,7 +340,7 @@ func TestKdumpDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = d.(PhysReader).ReadPhys(make([]byte, 8), pfns[0]*4096)
+	_, err = d.(physReader).ReadPhys(make([]byte, 8), pfns[0]*4096)
 	if !errors.As(err, &fe) || fe.Offset != orig.descOff {
 		t.Errorf("page past the end: %v, want a FormatError at the descriptor %#x", err, orig.descOff)
 	}

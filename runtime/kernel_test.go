@@ -286,7 +286,7 @@ func TestKernelTruncatedELF(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	// Physical memory below the cut reads; beyond it fails with the offset.
-	p := d.(PhysReader)
+	p := d.(physReader)
 	if _, err := p.ReadPhys(make([]byte, 16), 0x100000); err != nil {
 		t.Errorf("below the cut: %v", err)
 	}

@@ -67,7 +67,7 @@ type Options struct {
 type KVM struct {
 	execName, coreName string
 	exec               *execImage // nil without an execfile
-	dump               Dump
+	dump               coreDump
 	file               io.Closer
 	resolver           Resolver
 	writable           bool
@@ -349,7 +349,7 @@ func (m *mappedFile) Close() error {
 	return err
 }
 
-func openCore(name string, ctx *openContext, o Options) (Dump, io.Closer, error) {
+func openCore(name string, ctx *openContext, o Options) (coreDump, io.Closer, error) {
 	flag := os.O_RDONLY
 	if ctx.Writable {
 		flag = os.O_RDWR
@@ -391,7 +391,7 @@ func openCore(name string, ctx *openContext, o Options) (Dump, io.Closer, error)
 // openDump tries each known format on ctx.File in turn and returns the
 // first that claims it. When none does, the error lists each format's
 // reason.
-func openDump(ctx *openContext) (Dump, error) {
+func openDump(ctx *openContext) (coreDump, error) {
 	var reasons []string
 	for _, list := range [][]dumpFormat{formats, lastResortFormats} {
 		for _, f := range list {
@@ -501,8 +501,6 @@ func (kd *KVM) Info() DumpInfo {
 	return i
 }
 
-// Dump returns the underlying opened corefile.
-func (kd *KVM) Dump() Dump { return kd.dump }
 
 // ExecFile returns the execfile's path ("/proc/kallsyms" for the running
 // kernel without an image; "" when none).
@@ -804,7 +802,7 @@ func (kd *KVM) Write(addr KVAddr, buf []byte) (int, error) {
 	if !kd.writable {
 		return 0, kd.seterr(errReadOnly)
 	}
-	w, ok := kd.dump.(Writer)
+	w, ok := kd.dump.(memWriter)
 	if !ok {
 		return 0, kd.seterr(fmt.Errorf("%s (%s) cannot be written", kd.coreName, kd.dump.Info().Format))
 	}
@@ -814,7 +812,7 @@ func (kd *KVM) Write(addr KVAddr, buf []byte) (int, error) {
 
 // WalkPages calls fn for each page the corefile holds (kvm_walk_pages).
 func (kd *KVM) WalkPages(fn func(Page) error) error {
-	w, ok := kd.dump.(PageWalker)
+	w, ok := kd.dump.(pageWalker)
 	if !ok {
 		return kd.seterr(fmt.Errorf("%s (%s) cannot list its pages", kd.coreName, kd.dump.Info().Format))
 	}
@@ -823,7 +821,7 @@ func (kd *KVM) WalkPages(fn func(Page) error) error {
 
 // ReadPhys reads physical memory when the corefile holds it.
 func (kd *KVM) ReadPhys(buf []byte, paddr uint64) (int, error) {
-	p, ok := kd.dump.(PhysReader)
+	p, ok := kd.dump.(physReader)
 	if !ok {
 		return 0, kd.seterr(fmt.Errorf("%s (%s) holds no physical memory", kd.coreName, kd.dump.Info().Format))
 	}
@@ -835,7 +833,7 @@ var _ Target = (*KVM)(nil)
 
 type cacheDisabler interface{ disableCache() }
 
-func disableCache(d Dump) {
+func disableCache(d coreDump) {
 	if c, ok := d.(cacheDisabler); ok {
 		c.disableCache()
 	}

@@ -135,9 +135,9 @@ func checkProcessCore(t *testing.T, cc, qemu, arch string, bigEndian bool, ptr i
 		t.Fatal(err)
 	}
 	defer kr.Close()
-	vals, missing, err := kr.Nlist("big", "main")
-	if err != nil || missing != 1 || vals[0] != objs["big"].addr || vals[1] != 0 {
-		t.Errorf("Nlist through the resolver = %#x, %d missing, %v", vals, missing, err)
+	nl = []Nlist{{Name: "big"}, {Name: "main"}}
+	if missing, err := kr.Nlist2(nl); err != nil || missing != 1 || nl[0].Value != objs["big"].addr || nl[1].Value != 0 {
+		t.Errorf("Nlist2 through the resolver = %+v, %d missing, %v", nl, missing, err)
 	}
 	// Concurrent readers through one descriptor.
 	var wg sync.WaitGroup

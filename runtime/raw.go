@@ -23,7 +23,7 @@ type rawDump struct {
 	walk *x86Walker
 }
 
-func openRaw(ctx *openContext) (Dump, error) {
+func openRaw(ctx *openContext) (coreDump, error) {
 	x := ctx.Exec
 	if x == nil || x.Machine != elf.EM_X86_64 {
 		return nil, &notMineError{Format: "raw physical memory", Reason: "needs an x86-64 kernel execfile to find the kernel in the image"}

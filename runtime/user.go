@@ -135,7 +135,7 @@ func (d *rawDump) kernelMem() (*kernelMem, error) { return d.kmem, nil }
 
 // userSpace returns the translator of the address space whose top page
 // table is at kernel virtual address pgd (mm_struct.pgd).
-func (kd *KVM) userSpace(pgd uint64) (translator, PhysReader, error) {
+func (kd *KVM) userSpace(pgd uint64) (translator, physReader, error) {
 	if kd.isClosed() {
 		return nil, nil, errClosed
 	}

@@ -66,7 +66,7 @@ func (t *tlb) put(vpage uint64, e tlbEntry) {
 
 // x86Walker walks x86-64 4- or 5-level page tables held in physical memory.
 type x86Walker struct {
-	phys   PhysReader
+	phys   physReader
 	root   uint64 // physical address of the top-level table (CR3 & mask)
 	levels int    // 4 or 5
 	cache  *tlb   // nil: no caching
@@ -135,7 +135,7 @@ func (w *x86Walker) translate(va uint64) (uint64, uint64, error) {
 
 // kernelMem reads virtual memory through a translator over physical memory.
 type kernelMem struct {
-	phys PhysReader
+	phys physReader
 	xlat translator
 }
 
