@@ -501,7 +501,6 @@ func (kd *KVM) Info() DumpInfo {
 	return i
 }
 
-
 // ExecFile returns the execfile's path ("/proc/kallsyms" for the running
 // kernel without an image; "" when none).
 func (kd *KVM) ExecFile() string { return kd.execName }
