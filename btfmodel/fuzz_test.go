@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/kvmgen/kvmgen/btfmodel"
 	"github.com/kvmgen/kvmgen/dwarfmodel"
+	"github.com/kvmgen/kvmgen/internal/testfix"
 )
 
 // smallBTF builds a small raw BTF blob with cilium/ebpf's marshaller: a
@@ -111,29 +112,12 @@ func TestBadBTF(t *testing.T) {
 	}
 }
 
-// memImage is a synthetic target memory: one region at base.
-type memImage struct {
-	base uint64
-	b    []byte
-}
-
-func (m *memImage) ReadMemory(buf []byte, addr uint64) (int, error) {
-	if addr < m.base || addr-m.base >= uint64(len(m.b)) {
-		return 0, fmt.Errorf("%#x: not in the image", addr)
-	}
-	n := copy(buf, m.b[addr-m.base:])
-	if n < len(buf) {
-		return n, fmt.Errorf("%#x: short", addr+uint64(n))
-	}
-	return n, nil
-}
-
 // TestBTFFromMemoryBad: __start_BTF/__stop_BTF that do not bound a BTF
 // blob give a LocateError or FormatError; no allocation follows an
 // unchecked size.
 func TestBTFFromMemoryBad(t *testing.T) {
 	raw := smallBTF(t)
-	mem := &memImage{base: 0xffff0000, b: raw}
+	mem := &testfix.FlatMem{Base: 0xffff0000, Data: raw}
 	for name, syms := range map[string]map[string]uint64{
 		"no symbols":     {},
 		"stop before":    {"__start_BTF": 0xffff0100, "__stop_BTF": 0xffff0000},
@@ -192,7 +176,7 @@ func FuzzFromMemory(f *testing.F) {
 	f.Add(raw, uint64(0), uint64(len(raw)))
 	f.Add(raw, uint64(8), uint64(4))
 	f.Fuzz(func(t *testing.T, b []byte, start, stop uint64) {
-		mem := &memImage{base: 0x1000, b: b}
+		mem := &testfix.FlatMem{Base: 0x1000, Data: b}
 		lookup := func(n string) (uint64, error) {
 			switch n {
 			case "__start_BTF":

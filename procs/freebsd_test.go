@@ -150,68 +150,35 @@ func TestFreeBSDDumpsLLDB(t *testing.T) {
 	}
 }
 
-// fbsdMem is kernel memory built by hand (4 KiB pages) with symbols.
+// fbsdMem is kernel memory built by hand (4 KiB pages) with symbols,
+// little-endian, with pointers of ptr bytes.
 type fbsdMem struct {
-	pages   map[uint64][]byte
-	syms    map[string]uint64
+	*testfix.SparseMem
 	ptr     int
 	exports int
 }
 
 func newFbsdMem(ptr int) *fbsdMem {
-	return &fbsdMem{pages: map[uint64][]byte{}, syms: map[string]uint64{}, ptr: ptr}
+	return &fbsdMem{SparseMem: testfix.NewSparseMem(), ptr: ptr}
 }
 
-func (m *fbsdMem) ReadMemory(buf []byte, addr uint64) (int, error) {
-	n := 0
-	for n < len(buf) {
-		a := addr + uint64(n)
-		p, ok := m.pages[a&^0xfff]
-		if !ok {
-			return n, fmt.Errorf("address %#x not in the fake dump", a)
-		}
-		n += copy(buf[n:], p[a&0xfff:])
-	}
-	return n, nil
-}
-
-func (m *fbsdMem) LookupSymbol(name string) (uint64, error) {
-	if a, ok := m.syms[name]; ok {
-		return a, nil
-	}
-	return 0, fmt.Errorf("no symbol %s", name)
-}
-
-func (m *fbsdMem) BuildID() string { return "" }
-
-func (m *fbsdMem) bytes(a uint64, b []byte) {
-	for i, c := range b {
-		p, ok := m.pages[(a+uint64(i))&^0xfff]
-		if !ok {
-			p = make([]byte, 4096)
-			m.pages[(a+uint64(i))&^0xfff] = p
-		}
-		p[(a+uint64(i))&0xfff] = c
-	}
-}
-
-func (m *fbsdMem) u32(a uint64, v uint32) { m.bytes(a, binary.LittleEndian.AppendUint32(nil, v)) }
+func (m *fbsdMem) u32(a uint64, v uint32) { m.Write(a, binary.LittleEndian.AppendUint32(nil, v)) }
 
 func (m *fbsdMem) ptrAt(a, v uint64) {
 	if m.ptr == 4 {
 		m.u32(a, uint32(v))
 		return
 	}
-	m.bytes(a, binary.LittleEndian.AppendUint64(nil, v))
+	m.Write(a, binary.LittleEndian.AppendUint64(nil, v))
 }
 
-func (m *fbsdMem) str(a uint64, s string) { m.bytes(a, append([]byte(s), 0)) }
+func (m *fbsdMem) str(a uint64, s string) { m.Write(a, append([]byte(s), 0)) }
 
 // export makes the kernel export offset v as symbol sym.
 func (m *fbsdMem) export(sym string, v uint32) {
 	a := uint64(0x1000 + 8*m.exports)
 	m.exports++
-	m.syms[sym] = a
+	m.Syms[sym] = a
 	m.u32(a, v)
 }
 
@@ -235,7 +202,7 @@ type fbsdThreadSpec struct {
 
 func (m *fbsdMem) build(o fbsdOffs, allproc uint64, procs []fbsdProcSpec) {
 	ps := uint64(m.ptr)
-	m.syms["allproc"] = allproc
+	m.Syms["allproc"] = allproc
 	first := uint64(0)
 	if len(procs) > 0 {
 		first = procs[0].addr
@@ -381,17 +348,17 @@ func TestFreeBSDCorrupt(t *testing.T) {
 	exportAll(m, o)
 	m.build(o, allproc, spec)
 	dm := &fakeDataModel{dm: dwarfmodel.DataModel{Arch: "x86_64", PtrSize: 8, ByteOrder: binary.LittleEndian}}
-	m.u32(m.syms["proc_off_p_comm"], 0x7fffffff)
+	m.u32(m.Syms["proc_off_p_comm"], 0x7fffffff)
 	if _, err := NewFreeBSD(m, dm); err == nil || !strings.Contains(err.Error(), "proc_off_p_comm") {
 		t.Errorf("absurd proc_off_p_comm: %v", err)
 	}
-	m.u32(m.syms["proc_off_p_comm"], uint32(o["p_comm"]))
-	delete(m.syms, "thread_off_td_tid")
+	m.u32(m.Syms["proc_off_p_comm"], uint32(o["p_comm"]))
+	delete(m.Syms, "thread_off_td_tid")
 	if _, err := NewFreeBSD(m, dm); err == nil || !strings.Contains(err.Error(), "td_tid") {
 		t.Errorf("no thread_off_td_tid: %v", err)
 	}
 	m.export("thread_off_td_tid", uint32(o["td_tid"]))
-	delete(m.syms, "allproc")
+	delete(m.Syms, "allproc")
 	if IsFreeBSD(m) {
 		t.Errorf("IsFreeBSD without allproc")
 	}
@@ -603,7 +570,7 @@ func TestFreeBSDDWARF(t *testing.T) {
 	}
 
 	// An exported offset the DWARF disagrees with: types of another kernel.
-	m.u32(m.syms["proc_off_p_pid"], uint32(o["p_pid"])+4)
+	m.u32(m.Syms["proc_off_p_pid"], uint32(o["p_pid"])+4)
 	if _, err := NewFreeBSD(m, di); err == nil || !strings.Contains(err.Error(), "another kernel") {
 		t.Errorf("DWARF disagreeing with proc_off_p_pid: %v", err)
 	}

@@ -7,61 +7,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
-// fakeTarget is kernel memory built by hand, page by page.
+// fakeTarget is kernel memory built by hand, page by page: little-endian
+// x86-64.
 type fakeTarget struct {
-	pages map[uint64][]byte // 4 KiB pages by virtual address
-	syms  map[string]uint64
+	*testfix.SparseMem
 }
 
-func newFake() *fakeTarget {
-	return &fakeTarget{pages: map[uint64][]byte{}, syms: map[string]uint64{}}
-}
+func newFake() *fakeTarget { return &fakeTarget{testfix.NewSparseMem()} }
 
-func (f *fakeTarget) ReadMemory(buf []byte, addr uint64) (int, error) {
-	n := 0
-	for n < len(buf) {
-		a := addr + uint64(n)
-		p, ok := f.pages[a&^0xfff]
-		if !ok {
-			return n, fmt.Errorf("address %#x not in the fake dump", a)
-		}
-		n += copy(buf[n:], p[a&0xfff:])
-	}
-	return n, nil
-}
+func (f *fakeTarget) put64(addr, v uint64) { f.Write(addr, binary.LittleEndian.AppendUint64(nil, v)) }
 
-func (f *fakeTarget) LookupSymbol(name string) (uint64, error) {
-	if v, ok := f.syms[name]; ok {
-		return v, nil
-	}
-	return 0, fmt.Errorf("no symbol %s", name)
-}
-
-func (f *fakeTarget) BuildID() string { return "" }
-
-func (f *fakeTarget) put64(addr, v uint64) {
-	p, ok := f.pages[addr&^0xfff]
-	if !ok {
-		p = make([]byte, 4096)
-		f.pages[addr&^0xfff] = p
-	}
-	binary.LittleEndian.PutUint64(p[addr&0xfff:], v)
-}
-
-func (f *fakeTarget) putBytes(addr uint64, b []byte) {
-	for i, c := range b {
-		a := addr + uint64(i)
-		p, ok := f.pages[a&^0xfff]
-		if !ok {
-			p = make([]byte, 4096)
-			f.pages[a&^0xfff] = p
-		}
-		p[a&0xfff] = c
-	}
+func (f *fakeTarget) put32(addr uint64, v uint32) {
+	f.Write(addr, binary.LittleEndian.AppendUint32(nil, v))
 }
 
 // fakeLayout is the layout of the kernel the bindings were generated from
@@ -176,7 +138,7 @@ func TestArgvSemantics(t *testing.T) {
 func TestTaskListCycle(t *testing.T) {
 	f := newFake()
 	const initTask, a, b = 0xffffffff83000000, 0xffff888000100000, 0xffff888000200000
-	f.syms["init_task"] = initTask
+	f.Syms["init_task"] = initTask
 	f.put64(initTask+tasksOff, a+tasksOff) // init_task.tasks.next = &a.tasks
 	f.put64(a+tasksOff, b+tasksOff)
 	f.put64(b+tasksOff, a+tasksOff) // b -> a: a cycle that skips the head
@@ -220,18 +182,12 @@ func TestNewEncodeDev(t *testing.T) {
 	}
 }
 
-func (f *fakeTarget) put32(addr uint64, v uint32) {
-	b := make([]byte, 4)
-	binary.LittleEndian.PutUint32(b, v)
-	f.putBytes(addr, b)
-}
-
 // TestPerCPUSum: per-CPU deltas are summed over online and dying CPUs
 // only, at pointer + __per_cpu_offset[cpu].
 func TestPerCPUSum(t *testing.T) {
 	f := newFake()
 	const offs, online, dying, nr = 0xffffffff82100000, 0xffffffff82200000, 0xffffffff82200100, 0xffffffff82300000
-	f.syms["__per_cpu_offset"], f.syms["__cpu_online_mask"], f.syms["__cpu_dying_mask"], f.syms["nr_cpu_ids"] = offs, online, dying, nr
+	f.Syms["__per_cpu_offset"], f.Syms["__cpu_online_mask"], f.Syms["__cpu_dying_mask"], f.Syms["nr_cpu_ids"] = offs, online, dying, nr
 	f.put32(nr, 4)
 	f.put64(online, 0b0101) // CPUs 0 and 2
 	f.put64(dying, 0b1000)  // CPU 3 going away: still counted
@@ -260,7 +216,7 @@ func TestGetProcsPartial(t *testing.T) {
 	f := newFake()
 	const initTask, a = 0xffffffff83000000, 0xffff888000100000
 	const b = 0xffff888000201000 - 16 // its first bytes on a page the dump lacks, its tasks on the next
-	f.syms["init_task"] = initTask
+	f.Syms["init_task"] = initTask
 	f.put64(initTask+tasksOff, a+tasksOff)
 	f.put64(initTask+tasksOff+8, b+tasksOff)
 	f.put64(a+tasksOff, b+tasksOff)

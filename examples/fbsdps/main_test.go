@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/testfix"
 	"github.com/kvmgen/kvmgen/procs"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 	"github.com/kvmgen/kvmgen/runtime/bind"
@@ -182,35 +183,10 @@ func TestSameAsProcs(t *testing.T) {
 // fakeKernel is memory built by hand, with the exported offsets (those of
 // the amd64 dumps) and allproc.
 type fakeKernel struct {
-	mem  map[uint64]byte
-	syms map[string]uint64
+	*testfix.SparseMem
 }
 
-func (f *fakeKernel) ReadMemory(buf []byte, addr uint64) (int, error) {
-	for i := range buf {
-		b, ok := f.mem[addr+uint64(i)]
-		if !ok {
-			return i, fmt.Errorf("address %#x not in the fake dump", addr+uint64(i))
-		}
-		buf[i] = b
-	}
-	return len(buf), nil
-}
-
-func (f *fakeKernel) LookupSymbol(name string) (uint64, error) {
-	if a, ok := f.syms[name]; ok {
-		return a, nil
-	}
-	return 0, fmt.Errorf("no symbol %s", name)
-}
-
-func (f *fakeKernel) put(addr uint64, b []byte) {
-	for i, c := range b {
-		f.mem[addr+uint64(i)] = c
-	}
-}
-
-func (f *fakeKernel) ptr(addr, v uint64) { f.put(addr, binary.LittleEndian.AppendUint64(nil, v)) }
+func (f *fakeKernel) ptr(addr, v uint64) { f.Write(addr, binary.LittleEndian.AppendUint64(nil, v)) }
 
 // TestWalkErrors: a process list that loops, a thread list leading out of
 // the dump and a NULL back link end the walk with a *bind.ListError naming
@@ -219,15 +195,16 @@ func TestWalkErrors(t *testing.T) {
 	const allproc, p1, p2, td1, td2 = 0x10000, 0x20000, 0x21000, 0x30000, 0x31000
 	const pList, pPid, pComm, pThreads, tdTid, tdName, tdPlist = 0, 196, 984, 16, 160, 700, 16
 	build := func() *fakeKernel {
-		f := &fakeKernel{mem: map[uint64]byte{}, syms: map[string]uint64{"allproc": allproc}}
+		f := &fakeKernel{testfix.NewSparseMem()}
+		f.Syms["allproc"] = allproc
 		for i, o := range []struct {
 			sym string
 			v   uint32
 		}{{"proc_off_p_list", pList}, {"proc_off_p_pid", pPid}, {"proc_off_p_comm", pComm}, {"proc_off_p_threads", pThreads},
 			{"thread_off_td_tid", tdTid}, {"thread_off_td_name", tdName}, {"thread_off_td_plist", tdPlist}} {
 			a := uint64(0x1000 + 4*i)
-			f.syms[o.sym] = a
-			f.put(a, binary.LittleEndian.AppendUint32(nil, o.v))
+			f.Syms[o.sym] = a
+			f.Write(a, binary.LittleEndian.AppendUint32(nil, o.v))
 		}
 		f.ptr(allproc, p1)
 		for i, p := range []uint64{p1, p2} {
@@ -237,14 +214,14 @@ func TestWalkErrors(t *testing.T) {
 			}
 			f.ptr(p+pList, next)
 			f.ptr(p+pList+8, prev)
-			f.put(p+pPid, binary.LittleEndian.AppendUint32(nil, uint32(10+i)))
-			f.put(p+pComm, append([]byte(fmt.Sprintf("proc%d", i)), make([]byte, commLen-5)...))
+			f.Write(p+pPid, binary.LittleEndian.AppendUint32(nil, uint32(10+i)))
+			f.Write(p+pComm, append([]byte(fmt.Sprintf("proc%d", i)), make([]byte, commLen-5)...))
 			f.ptr(p+pThreads, td)
 			f.ptr(p+pThreads+8, td+tdPlist)
 			f.ptr(td+tdPlist, 0)
 			f.ptr(td+tdPlist+8, p+pThreads)
-			f.put(td+tdTid, binary.LittleEndian.AppendUint32(nil, uint32(100000+i)))
-			f.put(td+tdName, append([]byte(fmt.Sprintf("td%d", i)), make([]byte, commLen-3)...))
+			f.Write(td+tdTid, binary.LittleEndian.AppendUint32(nil, uint32(100000+i)))
+			f.Write(td+tdName, append([]byte(fmt.Sprintf("td%d", i)), make([]byte, commLen-3)...))
 		}
 		return f
 	}
@@ -272,7 +249,7 @@ func TestWalkErrors(t *testing.T) {
 	}
 	// Offsets no structure has are refused.
 	f := build()
-	f.put(f.syms["proc_off_p_comm"], binary.LittleEndian.AppendUint32(nil, 0x7fffffff))
+	f.Write(f.Syms["proc_off_p_comm"], binary.LittleEndian.AppendUint32(nil, 0x7fffffff))
 	if _, err := Threads(f, 8); err == nil || !strings.Contains(err.Error(), "proc_off_p_comm") {
 		t.Errorf("absurd proc_off_p_comm: %v", err)
 	}

@@ -210,7 +210,7 @@ func TestOtherKernelRefused(t *testing.T) {
 		}
 		var be *kvm.BuildIDError
 		if !errors.As(err, &be) {
-			t.Errorf("lsproc -kernel %s: error %v (%T), want a *runtime.BuildIDError", other, err, err)
+			t.Errorf("lsproc -kernel %s: error %v (%T), want a *kvm.BuildIDError", other, err, err)
 			continue
 		}
 		otherID := buildIDOf(t, other)
@@ -267,13 +267,13 @@ func TestOtherDebianKernel(t *testing.T) {
 	defer kd.Close()
 	var me *kvm.BuildIDError
 	if _, err := Bind(kd); !errors.As(err, &me) || me.Want != ours || me.Got != prev {
-		t.Errorf("Bind without types on the older kernel's dump: %v; want a *runtime.BuildIDError (%s vs %s)", err, ours, prev)
+		t.Errorf("Bind without types on the older kernel's dump: %v; want a *kvm.BuildIDError (%s vs %s)", err, ours, prev)
 	}
 	var out bytes.Buffer
 	err = run(&out, []string{"-kernel", vmlinux, "-core", prevCore})
 	var be *kvm.BuildIDError
 	if !errors.As(err, &be) || be.Want != ours || be.Got != prev {
-		t.Errorf("lsproc -kernel (6.1.0-56) -core (6.1.0-50 dump): %v; want a *runtime.BuildIDError", err)
+		t.Errorf("lsproc -kernel (6.1.0-56) -core (6.1.0-50 dump): %v; want a *kvm.BuildIDError", err)
 	}
 	if out.Len() != 0 {
 		t.Errorf("lsproc printed %q before refusing", out.String())
@@ -306,36 +306,12 @@ func TestOtherArchRefused(t *testing.T) {
 	}
 }
 
-// fakeTarget is memory made of a few regions, for the walk's error paths.
-type fakeTarget struct {
-	regions map[uint64][]byte
-	syms    map[string]uint64
-	buildID string
-}
-
-func (f *fakeTarget) ReadMemory(buf []byte, addr uint64) (int, error) {
-	for base, b := range f.regions {
-		if addr >= base && addr-base+uint64(len(buf)) <= uint64(len(b)) {
-			return copy(buf, b[addr-base:]), nil
-		}
-	}
-	return 0, fmt.Errorf("address %#x not mapped", addr)
-}
-
-func (f *fakeTarget) LookupSymbol(name string) (uint64, error) {
-	if a, ok := f.syms[name]; ok {
-		return a, nil
-	}
-	return 0, fmt.Errorf("symbol %s not found", name)
-}
-
-func (f *fakeTarget) BuildID() string { return f.buildID }
-
-// fakeTasks lays out task_structs at the given addresses, each one's
-// tasks.next pointing to the address next[i] (a task_struct address, or a
-// raw list_head address when raw[i]).
-func fakeTasks(addrs []uint64, next []uint64) *fakeTarget {
-	f := &fakeTarget{regions: map[uint64][]byte{}, syms: map[string]uint64{"init_task": addrs[0]}}
+// fakeTasks lays out, in memory built by hand, task_structs at the given
+// addresses, each one's tasks.next pointing to the address next[i] (a
+// task_struct address, or a raw list_head address when raw[i]).
+func fakeTasks(addrs []uint64, next []uint64) *testfix.SparseMem {
+	f := testfix.NewSparseMem()
+	f.Syms["init_task"] = addrs[0]
 	for i, a := range addrs {
 		b := make([]byte, SizeofTaskStruct)
 		binary.LittleEndian.PutUint32(b[OffsetofTaskStructPid:], uint32(i))
@@ -343,7 +319,7 @@ func fakeTasks(addrs []uint64, next []uint64) *fakeTarget {
 		binary.LittleEndian.PutUint64(b[OffsetofTaskStructRealParent:], addrs[0])
 		binary.LittleEndian.PutUint64(b[OffsetofTaskStructTasks+OffsetofListHeadNext:], next[i])
 		copy(b[OffsetofTaskStructComm:], fmt.Sprintf("task%d", i))
-		f.regions[a] = b
+		f.Write(a, b)
 	}
 	return f
 }
@@ -360,7 +336,7 @@ func TestWalkErrors(t *testing.T) {
 		{"ring", []uint64{lh(a[1]), lh(a[2]), lh(a[0])}, ""},
 		{"cycle", []uint64{lh(a[1]), lh(a[2]), lh(a[1])}, "cycle"},
 		{"null", []uint64{lh(a[1]), 0, lh(a[0])}, "NULL link"},
-		{"unmapped", []uint64{lh(a[1]), lh(base + 0x900000), lh(a[0])}, "not mapped"},
+		{"unmapped", []uint64{lh(a[1]), lh(base + 0x900000), lh(a[0])}, "not in the fake dump"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -391,10 +367,10 @@ func TestWalkErrors(t *testing.T) {
 	}
 	// Bindings for this kernel refuse a target running another one.
 	other := fakeTasks(a, []uint64{lh(a[1]), lh(a[2]), lh(a[0])})
-	other.buildID = "0123456789abcdef0123456789abcdef01234567"
+	other.ID = "0123456789abcdef0123456789abcdef01234567"
 	var me *kvm.BuildIDError
-	if _, err := Bind(other); !errors.As(err, &me) || me.Got != other.buildID || me.Want != BuildID {
-		t.Fatalf("Bind on another kernel: %v, want a *runtime.BuildIDError", err)
+	if _, err := Bind(other); !errors.As(err, &me) || me.Got != other.ID || me.Want != BuildID {
+		t.Fatalf("Bind on another kernel: %v, want a *kvm.BuildIDError", err)
 	}
 }
 
@@ -559,7 +535,8 @@ func TestRelocated(t *testing.T) {
 	a := []uint64{base, base + 0x10000, base + 0x20000}
 	off := map[string]int64{"__state": 8, "exit_state": 12, "pid": 100, "tgid": 104, "tasks": 200, "real_parent": 64, "comm": 300}
 	src := &typesSource{off: off, size: 512, buildID: "0123456789abcdef0123456789abcdef01234567"}
-	f := &fakeTarget{regions: map[uint64][]byte{}, syms: map[string]uint64{"init_task": a[0]}, buildID: src.buildID}
+	f := testfix.NewSparseMem()
+	f.Syms["init_task"], f.ID = a[0], src.buildID
 	for i, addr := range a {
 		b := make([]byte, src.size)
 		binary.LittleEndian.PutUint32(b[off["pid"]:], uint32(i))
@@ -568,7 +545,7 @@ func TestRelocated(t *testing.T) {
 		binary.LittleEndian.PutUint64(b[off["real_parent"]:], a[0])
 		binary.LittleEndian.PutUint64(b[off["tasks"]:], a[(i+1)%3]+uint64(off["tasks"]))
 		copy(b[off["comm"]:], fmt.Sprintf("task%d", i))
-		f.regions[addr] = b
+		f.Write(addr, b)
 	}
 	if _, err := Bind(f); err == nil {
 		t.Fatal("Bind without types on another kernel: no error")

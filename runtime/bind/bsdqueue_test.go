@@ -11,63 +11,43 @@ import (
 	"time"
 
 	"github.com/kvmgen/kvmgen/internal/fbsdtest"
+	"github.com/kvmgen/kvmgen/internal/testfix"
 	kvm "github.com/kvmgen/kvmgen/runtime"
 	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
-// qmem is memory made of 4 KiB pages: a read touching a page that is not
-// there fails, as a read outside a dump does.
+// qmem is memory made of 4 KiB pages (a read touching a page that is not
+// there fails, as a read outside a dump does), written with pointers of
+// ptr bytes in byte order bo.
 type qmem struct {
-	pages map[uint64][]byte
-	ptr   int
-	bo    binary.ByteOrder
+	*testfix.SparseMem
+	ptr int
+	bo  binary.ByteOrder
 }
 
 func newQmem(ptr int, be bool) *qmem {
-	m := &qmem{pages: map[uint64][]byte{}, ptr: ptr, bo: binary.LittleEndian}
+	m := &qmem{SparseMem: testfix.NewSparseMem(), ptr: ptr, bo: binary.LittleEndian}
 	if be {
 		m.bo = binary.BigEndian
 	}
 	return m
 }
 
-func (m *qmem) ReadMemory(buf []byte, addr uint64) (int, error) {
-	n := 0
-	for n < len(buf) {
-		a := addr + uint64(n)
-		p, ok := m.pages[a&^0xfff]
-		if !ok {
-			return n, fmt.Errorf("address %#x not in the fake dump", a)
-		}
-		n += copy(buf[n:], p[a&0xfff:])
-	}
-	return n, nil
-}
-
-func (m *qmem) LookupSymbol(name string) (uint64, error) {
-	return 0, fmt.Errorf("no symbol %s", name)
-}
-
-func (m *qmem) BuildID() string { return "" }
-
-func (m *qmem) page(a uint64) []byte {
-	p, ok := m.pages[a&^0xfff]
-	if !ok {
-		p = make([]byte, 4096)
-		m.pages[a&^0xfff] = p
-	}
-	return p[a&0xfff:]
-}
-
 func (m *qmem) putPtr(a, v uint64) {
 	if m.ptr == 4 {
-		m.bo.PutUint32(m.page(a), uint32(v))
-	} else {
-		m.bo.PutUint64(m.page(a), v)
+		m.put32(a, uint32(v))
+		return
 	}
+	var b [8]byte
+	m.bo.PutUint64(b[:], v)
+	m.Write(a, b[:])
 }
 
-func (m *qmem) put32(a uint64, v uint32) { m.bo.PutUint32(m.page(a), v) }
+func (m *qmem) put32(a uint64, v uint32) {
+	var b [4]byte
+	m.bo.PutUint32(b[:], v)
+	m.Write(a, b[:])
+}
 
 // qlist lays out a well-formed list of kind at head: elements at elems,
 // their entry at link, element i holding the value 100+i at offset 0.
