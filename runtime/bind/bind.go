@@ -278,7 +278,7 @@ type Binding struct {
 // generated from (or IgnoreBuildID is given without Types), else, for
 // relocatable bindings, from the target's types given with Types or
 // TypesFrom. A kernel of another build ID without types fails with a
-// *BuildIDError.
+// *kvm.BuildIDError.
 //
 // Architecture-neutral bindings (Spec.Neutral) also bind to a target of
 // another data model, when its types are given: they are then always

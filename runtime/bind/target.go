@@ -36,10 +36,10 @@ func SignExtend(v uint64, bitSize uint) int64 {
 	return int64(v<<shift) >> shift
 }
 
-// bindingsMismatch is the BuildIDError of bindings bound to another kernel.
+// bindingsMismatch is the kvm.BuildIDError of bindings bound to another kernel.
 func bindingsMismatch(generated, target string) *kvm.BuildIDError {
 	return &kvm.BuildIDError{Want: generated, Got: target, WantFrom: "the bindings' kernel", GotFrom: "the target kernel",
-		Hint: "regenerate them, bind with kvm.Types(the target's BTF or DWARF) to relocate, or kvm.IgnoreBuildID()"}
+		Hint: "regenerate them, bind with bind.Types(the target's BTF or DWARF) to relocate, or bind.IgnoreBuildID()"}
 }
 
 // BindOption changes how generated bindings attach to a target.
@@ -56,7 +56,7 @@ type bindConfig struct {
 func IgnoreBuildID() BindOption { return func(c *bindConfig) { c.ignoreBuildID = true } }
 
 // CheckBuildID is called by generated Bind functions: it fails with a
-// *BuildIDError when t's kernel is known and is not the one the
+// *kvm.BuildIDError when t's kernel is known and is not the one the
 // bindings were generated from, unless IgnoreBuildID is given.
 func CheckBuildID(t kvm.Target, generated string, opts ...BindOption) error {
 	var c bindConfig
