@@ -156,8 +156,8 @@ func TestBindingsAcrossArchitectures(t *testing.T) {
 		}
 		defer kd.Close()
 		var dm *bind.DataModelMismatchError
-		if _, err := bind.BindTable(kd, &kvmSpecLinux, tables[0], bind.IgnoreBuildID()); !errors.As(err, &dm) {
-			t.Errorf("BindTable with another architecture's table: %v; want a *bind.DataModelMismatchError", err)
+		if _, err := bind.FromTable(kd, &kvmSpecLinux, tables[0], bind.IgnoreBuildID()); !errors.As(err, &dm) {
+			t.Errorf("FromTable with another architecture's table: %v; want a *bind.DataModelMismatchError", err)
 		}
 	}
 }

@@ -166,7 +166,7 @@ func (l *Layout) binding(t kvm.Target) (*bind.Binding, error) {
 	if l.Table == nil {
 		return nil, errors.New("procs: layout has no layout table (make it with ResolveLayout)")
 	}
-	return bind.BindTable(t, &kvmSpecLinux, l.Table)
+	return bind.FromTable(t, &kvmSpecLinux, l.Table)
 }
 
 // noTarget stands for the target when a layout is checked on its own.

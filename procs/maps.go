@@ -345,5 +345,5 @@ func (s *System) mapleBinding() (*bind.Binding, error) {
 		}})
 	}
 	spec := &bind.Spec{Package: "procs", BuildID: l.BuildID, Arch: l.Arch, PtrSize: l.PtrSize, BigEndian: l.BigEndian, Types: types}
-	return bind.NewBinding(s.t, spec)
+	return bind.New(s.t, spec)
 }

@@ -41,8 +41,8 @@ type linuxKernel struct {
 // (every size comes from the layout table): with its types, a target of
 // another architecture, pointer size or byte order is read in its own;
 // without, it is refused with a *bind.DataModelMismatchError.
-func linuxBind(t kvm.Target, opts ...bind.BindOption) (*linuxKernel, error) {
-	b, err := bind.NewBinding(t, &kvmSpecLinux, opts...)
+func linuxBind(t kvm.Target, opts ...bind.Option) (*linuxKernel, error) {
+	b, err := bind.New(t, &kvmSpecLinux, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -38,8 +38,8 @@ type Kernel struct {
 // (every size comes from the layout table): with its types, a target of
 // another architecture, pointer size or byte order is read in its own;
 // without, it is refused with a *bind.DataModelMismatchError.
-func Bind(t kvm.Target, opts ...bind.BindOption) (*Kernel, error) {
-	b, err := bind.NewBinding(t, &kvmSpec, opts...)
+func Bind(t kvm.Target, opts ...bind.Option) (*Kernel, error) {
+	b, err := bind.New(t, &kvmSpec, opts...)
 	if err != nil {
 		return nil, err
 	}

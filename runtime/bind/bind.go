@@ -57,7 +57,7 @@ func (k Kind) String() string {
 
 // Spec is the layout a binding was generated with: the data model, and
 // every aggregate and member its accessors read. Generated code holds one
-// (a package variable) and passes it to NewBinding.
+// (a package variable) and passes it to New.
 type Spec struct {
 	Package   string // Go package of the bindings, for messages
 	BuildID   string // build ID of the kernel the bindings were generated from
@@ -238,20 +238,20 @@ func dataModelString(arch string, ptr int, be bool) string {
 // the BTF a dump carries): relocatable bindings then read each member at
 // the offset these types give, when the kernel is not the one the
 // bindings were generated from.
-func Types(src dwarfmodel.Source) BindOption {
+func Types(src dwarfmodel.Source) Option {
 	return func(c *bindConfig) { c.types = func() (dwarfmodel.Source, error) { return src, nil } }
 }
 
 // TypesFrom is Types with a source that is loaded only if needed: when the
 // target's build ID is not the bindings'.
-func TypesFrom(load func() (dwarfmodel.Source, error)) BindOption {
+func TypesFrom(load func() (dwarfmodel.Source, error)) Option {
 	return func(c *bindConfig) { c.types = load }
 }
 
 // relocate makes Bind resolve every member from the types given with Types
 // even when the build IDs match (for tests, and for kernels whose build ID
 // does not identify them).
-func relocate() BindOption { return func(c *bindConfig) { c.forceRelocate = true } }
+func relocate() Option { return func(c *bindConfig) { c.forceRelocate = true } }
 
 // Binding is a generated binding attached to one target: the target, and
 // the layout of every aggregate and member it reads in that target's
@@ -271,7 +271,7 @@ type Binding struct {
 	err       atomic.Pointer[MissingMemberError]
 }
 
-// NewBinding attaches spec to t (what a generated Bind calls). It checks
+// New attaches spec to t (what a generated Bind calls). It checks
 // the target's architecture, pointer size and byte order (always, even
 // with IgnoreBuildID), then takes each member's offset from the
 // generation-time layout when t runs the kernel the bindings were
@@ -284,7 +284,7 @@ type Binding struct {
 // another data model, when its types are given: they are then always
 // relocated, and read the target in the data model of its types. Without
 // types such a target is refused with a *DataModelMismatchError.
-func NewBinding(t kvm.Target, spec *Spec, opts ...BindOption) (*Binding, error) {
+func New(t kvm.Target, spec *Spec, opts ...Option) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
 	}
@@ -399,7 +399,7 @@ func (s *Spec) checkTypes(dm dwarfmodel.DataModel) error {
 
 // Table is the layout table of a binding resolved for one kernel: the
 // size of every aggregate of its Spec and the layout of every member, in
-// the kernel's data model. Binding.Table returns it and BindTable binds
+// the kernel's data model. Binding.Table returns it and FromTable binds
 // with it, without the kernel's types: saved (it marshals to JSON), it
 // spares loading them again for a kernel seen before.
 type Table struct {
@@ -434,9 +434,9 @@ func (b *Binding) Table() *Table {
 }
 
 // ResolveTable resolves spec against a kernel's types (its DWARF or BTF)
-// without a target: the table BindTable binds with (the generation-time
+// without a target: the table FromTable binds with (the generation-time
 // layout, when the types are of the kernel the bindings were generated
-// from). The data model is checked as NewBinding does.
+// from). The data model is checked as New does.
 func ResolveTable(spec *Spec, src dwarfmodel.Source) (*Table, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%s: no types to resolve the bindings against", spec.Package)
@@ -462,12 +462,12 @@ func ResolveTable(spec *Spec, src dwarfmodel.Source) (*Table, error) {
 // file): no kernel aggregate the bindings read is near 16 MiB.
 const maxTableSize = 1 << 24
 
-// BindTable attaches spec to t with the layout table tab (from
+// FromTable attaches spec to t with the layout table tab (from
 // Binding.Table or ResolveTable, possibly saved and loaded since), without
 // the target's types. tab must have been resolved for these bindings (its
 // Spec fingerprint), for t's kernel (its build ID, when both are known;
 // IgnoreBuildID waives it) and in t's data model, when t tells it.
-func BindTable(t kvm.Target, spec *Spec, tab *Table, opts ...BindOption) (*Binding, error) {
+func FromTable(t kvm.Target, spec *Spec, tab *Table, opts ...Option) (*Binding, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s: Bind: nil target", spec.Package)
 	}

@@ -311,7 +311,7 @@ func TestQueueTyped(t *testing.T) {
 			m.put32(td, uint32(100000+10*i+j))
 		}
 	}
-	b, err := bind.NewBinding(m, &queueSpec)
+	b, err := bind.New(m, &queueSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestBSDQueueKinds(t *testing.T) {
 				m := newQmem(8, false)
 				m.put32(proc, 10)
 				qlist(m, c.kind, head, link, elems)
-				b, err := bind.NewBinding(m, &queueSpec)
+				b, err := bind.New(m, &queueSpec)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -471,7 +471,7 @@ func TestBSDQueueKinds(t *testing.T) {
 func TestBSDQueueUnknownKind(t *testing.T) {
 	m := newQmem(8, false)
 	qlist(m, bind.QueueList, 0x10000, 16, []uint64{0x20000})
-	b, err := bind.NewBinding(m, &queueSpec)
+	b, err := bind.New(m, &queueSpec)
 	if err != nil {
 		t.Fatal(err)
 	}

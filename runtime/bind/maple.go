@@ -139,7 +139,7 @@ func (b *Binding) mapleKind(node shape, m, c string) mapleKind {
 // XA_ZERO_ENTRY slots are not yielded. The layout of struct maple_tree,
 // struct maple_node and its node types (maple_range_64, maple_arange_64,
 // maple_metadata) is the binding's (generated bindings including
-// maple_node, or BindTrees); the node type encoding is the kernel's
+// maple_node, or TreeBinding); the node type encoding is the kernel's
 // (mapleLeaf64...).
 //
 // A node's last slot in use is the kernel's ma_data_end: from its

@@ -13,7 +13,7 @@ import (
 )
 
 // TestMapleTreeVMAs: the maple tree of every process's VMAs
-// (mm_struct.mm_mt), walked through BindTrees (the kernel's own layout,
+// (mm_struct.mm_mt), walked through TreeBinding (the kernel's own layout,
 // node metadata included), reproduces procs.Maps (whose layout lacks the
 // metadata, and which the guest's /proc/PID/maps checks in procs' tests):
 // one entry per VMA, in order, each stored at [vm_start, vm_end-1].
@@ -44,7 +44,7 @@ func TestMapleTreeVMAs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := bind.BindTrees(kd, src)
+			b, err := bind.TreeBinding(kd, src)
 			if err != nil {
 				t.Fatal(err)
 			}

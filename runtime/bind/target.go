@@ -42,8 +42,8 @@ func bindingsMismatch(generated, target string) *kvm.BuildIDError {
 		Hint: "regenerate them, bind with bind.Types(the target's BTF or DWARF) to relocate, or bind.IgnoreBuildID()"}
 }
 
-// BindOption changes how generated bindings attach to a target.
-type BindOption func(*bindConfig)
+// Option changes how generated bindings attach to a target.
+type Option func(*bindConfig)
 
 type bindConfig struct {
 	ignoreBuildID bool
@@ -53,12 +53,12 @@ type bindConfig struct {
 
 // IgnoreBuildID binds generated code to a target even when its kernel's
 // build ID differs from the one the code was generated from.
-func IgnoreBuildID() BindOption { return func(c *bindConfig) { c.ignoreBuildID = true } }
+func IgnoreBuildID() Option { return func(c *bindConfig) { c.ignoreBuildID = true } }
 
 // CheckBuildID is called by generated Bind functions: it fails with a
 // *kvm.BuildIDError when t's kernel is known and is not the one the
 // bindings were generated from, unless IgnoreBuildID is given.
-func CheckBuildID(t kvm.Target, generated string, opts ...BindOption) error {
+func CheckBuildID(t kvm.Target, generated string, opts ...Option) error {
 	var c bindConfig
 	for _, o := range opts {
 		o(&c)

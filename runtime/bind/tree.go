@@ -16,7 +16,7 @@ import (
 //
 // The structs a walk needs are found in the binding's Spec by their C
 // names ("struct rb_node", "struct xa_node", "struct maple_node"...), so
-// generated bindings that include them serve as they are; BindTrees gives
+// generated bindings that include them serve as they are; TreeBinding gives
 // a binding of all of them from a dwarfmodel.Source.
 
 // MaxTreeDepth bounds the depth of an rb-tree walk: a red-black tree of
@@ -30,7 +30,7 @@ const MaxTreeDepth = 64
 const maxNodeSize = 1 << 16
 
 // treeSpecTypes are the structs and members the tree iterators read, as
-// BindTrees resolves them from a kernel's types. The generation-time
+// TreeBinding resolves them from a kernel's types. The generation-time
 // offsets are placeholders: a binding of them is always relocated.
 var treeSpecTypes = []TypeSpec{
 	{C: "struct rb_root", Name: "struct rb_root", Parent: -1, Fields: []FieldSpec{
@@ -78,7 +78,7 @@ var treeSpecTypes = []TypeSpec{
 	}},
 }
 
-// BindTrees binds t to the structs the tree iterators walk (rb_root,
+// TreeBinding binds t to the structs the tree iterators walk (rb_root,
 // rb_root_cached, rb_node, xarray, xa_node, maple_tree, maple_node and its
 // 64-bit node kinds), laid out as src, the target kernel's own types
 // (its DWARF or BTF), describes them: the relocatable layout of Bind.
@@ -86,9 +86,9 @@ var treeSpecTypes = []TypeSpec{
 // missing, and the iterators that need them fail with a
 // *MissingMemberError. The binding serves XArrayAt and MapleTreeAt;
 // RBTreeAt reads the containers' layout from generated bindings.
-func BindTrees(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
+func TreeBinding(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
 	if src == nil {
-		return nil, fmt.Errorf("kvm: BindTrees: no types")
+		return nil, fmt.Errorf("bind: TreeBinding: no types")
 	}
 	dm := src.DataModel()
 	arch := dm.Arch
@@ -96,7 +96,7 @@ func BindTrees(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
 		arch = in.Info().Arch
 	}
 	spec := &Spec{
-		Package:     "kvm trees",
+		Package:     "bind trees",
 		BuildID:     src.BuildID(),
 		Arch:        arch,
 		PtrSize:     dm.PtrSize,
@@ -104,7 +104,7 @@ func BindTrees(t kvm.Target, src dwarfmodel.Source) (*Binding, error) {
 		Relocatable: true,
 		Types:       treeSpecTypes,
 	}
-	return NewBinding(t, spec, Types(src), relocate())
+	return New(t, spec, Types(src), relocate())
 }
 
 // shape is one struct a walk reads, as the binding lays it out.
@@ -132,7 +132,7 @@ func (b *Binding) shapeOf(c string) (shape, error) {
 			return shape{b: b, typ: i, c: c}, nil
 		}
 	}
-	return shape{}, fmt.Errorf("the bindings have no %s (generate it, or bind the trees' types with BindTrees)", c)
+	return shape{}, fmt.Errorf("the bindings have no %s (generate it, or bind the trees' types with TreeBinding)", c)
 }
 
 // size is the bound kernel's size of the struct.

@@ -113,7 +113,7 @@ func (rbCachedView) KVMType() int { return 3 }
 
 func bindSynth(t *testing.T, m *synthMem) *Binding {
 	t.Helper()
-	b, err := NewBinding(memTarget{m}, synthSpec)
+	b, err := New(memTarget{m}, synthSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestRBTreeVmapAreas(t *testing.T) {
 				}
 			}
 			kd, src, _ := openTreeFixture(t, k.kernel, k.dump)
-			b, err := NewBinding(kd, vmapSpec, Types(src), relocate())
+			b, err := New(kd, vmapSpec, Types(src), relocate())
 			if err != nil {
 				t.Fatal(err)
 			}

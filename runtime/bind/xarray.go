@@ -97,7 +97,7 @@ func (b *Binding) xaLayout() (*xaLayout, error) {
 // stored (XAIsValue); XA_ZERO_ENTRY (a reserved, NULL-reading index) and
 // the sibling slots of a multi-index entry (which is yielded at its first
 // index) are not yielded. The layout of struct xarray and struct xa_node
-// is the binding's (generated bindings including xa_node, or BindTrees);
+// is the binding's (generated bindings including xa_node, or TreeBinding);
 // XA_CHUNK_SHIFT is the log2 of xa_node.slots' length.
 //
 // Each node is checked once: it is entered once (a cycle is an error), its

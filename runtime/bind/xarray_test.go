@@ -211,7 +211,7 @@ func TestXArrayPIDs(t *testing.T) {
 				}
 			}
 			kd, src, truth := openTreeFixture(t, k.kernel, k.dump)
-			b, err := BindTrees(kd, src)
+			b, err := TreeBinding(kd, src)
 			if err != nil {
 				t.Fatal(err)
 			}

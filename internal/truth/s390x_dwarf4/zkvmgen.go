@@ -40,8 +40,8 @@ type Kernel struct {
 // reads as zero and is reported by HasX methods and Err as a
 // *bind.MissingMemberError. Without types, another kernel is refused with a
 // *kvm.BuildIDError unless bind.IgnoreBuildID() is given.
-func Bind(t kvm.Target, opts ...bind.BindOption) (*Kernel, error) {
-	b, err := bind.NewBinding(t, &kvmSpec, opts...)
+func Bind(t kvm.Target, opts ...bind.Option) (*Kernel, error) {
+	b, err := bind.New(t, &kvmSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
