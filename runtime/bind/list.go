@@ -102,51 +102,7 @@ func List[T Viewer](head View, member string) iter.Seq2[T, error] {
 
 // ListAt is List with the address of the heading list_head.
 func ListAt[T Viewer](b *Binding, head uint64, member string) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var z T
-		off, name, err := memberOffset[T](b, member)
-		if err != nil {
-			yield(z, err)
-			return
-		}
-		fail := func(node, next uint64, n int, msg string, err error) {
-			yield(z, &ListError{List: name, Node: node, Next: next, Index: n, Msg: msg, Err: err})
-		}
-		next, err := b.readPtr(head)
-		if err != nil {
-			fail(head, 0, 0, "cannot read the list head", err)
-			return
-		}
-		seen := map[uint64]bool{}
-		node := head
-		for n := 0; next != head; n++ {
-			switch {
-			case next == 0:
-				fail(node, next, n, "NULL link", nil)
-				return
-			case seen[next]:
-				fail(node, next, n, "cycle: the link leads to a node already visited, not back to the head", nil)
-				return
-			case n >= MaxListLen:
-				fail(node, next, n, fmt.Sprintf("list longer than %d entries", MaxListLen), nil)
-				return
-			case next < uint64(off):
-				fail(node, next, n, "link below the member's offset: not a list node", nil)
-				return
-			}
-			seen[next] = true
-			e, err := ReadView[T](b, next-uint64(off))
-			if err != nil {
-				fail(node, next, n, "cannot read the entry", err)
-				return
-			}
-			node = next
-			next = b.uintAt(struct{ View }(e).View.snap, int(off), b.ptrSize)
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
+	return linked[T](b, head, member, true)
 }
 
 // HList iterates the entries of an hlist (hlist_head { first }, linked by
@@ -158,6 +114,12 @@ func HList[T Viewer](head View, member string) iter.Seq2[T, error] {
 
 // HListAt is HList with the address of the hlist_head.
 func HListAt[T Viewer](b *Binding, head uint64, member string) iter.Seq2[T, error] {
+	return linked[T](b, head, member, false)
+}
+
+// linked walks a list_head list (circular: it ends back at head) or an
+// hlist (it ends at NULL), each entry read whole through member of T.
+func linked[T Viewer](b *Binding, head uint64, member string, circular bool) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var z T
 		off, name, err := memberOffset[T](b, member)
@@ -170,15 +132,30 @@ func HListAt[T Viewer](b *Binding, head uint64, member string) iter.Seq2[T, erro
 		}
 		next, err := b.readPtr(head)
 		if err != nil {
-			fail(head, 0, 0, "cannot read the hlist head", err)
+			what := "list"
+			if !circular {
+				what = "hlist"
+			}
+			fail(head, 0, 0, "cannot read the "+what+" head", err)
 			return
+		}
+		end := head // a list_head list ends back at its head, an hlist at NULL
+		if !circular {
+			end = 0
 		}
 		seen := map[uint64]bool{}
 		node := head
-		for n := 0; next != 0; n++ {
+		for n := 0; next != end; n++ {
 			switch {
-			case seen[next] || next == head:
-				fail(node, next, n, "cycle: the link leads to a node already visited", nil)
+			case next == 0:
+				fail(node, next, n, "NULL link", nil)
+				return
+			case seen[next] || next == head: // (a list_head list ends at head)
+				msg := "cycle: the link leads to a node already visited"
+				if circular {
+					msg += ", not back to the head"
+				}
+				fail(node, next, n, msg, nil)
 				return
 			case n >= MaxListLen:
 				fail(node, next, n, fmt.Sprintf("list longer than %d entries", MaxListLen), nil)
