@@ -164,18 +164,7 @@ func (s *System) u(b []byte, f Field) uint64 {
 	if !f.Present() || f.Off < 0 || f.Size <= 0 || f.Off+f.Size > int64(len(b)) {
 		return 0
 	}
-	p := b[f.Off : f.Off+f.Size]
-	switch f.Size {
-	case 1:
-		return uint64(p[0])
-	case 2:
-		return uint64(s.bo.Uint16(p))
-	case 4:
-		return uint64(s.bo.Uint32(p))
-	case 8:
-		return s.bo.Uint64(p)
-	}
-	return 0
+	return bind.FixedUint(b, int(f.Off), int(f.Size), s.l.BigEndian)
 }
 
 // ptr decodes a pointer-sized field.

@@ -1122,34 +1122,7 @@ func (v View) field(i int) *Field {
 }
 
 func (b *Binding) uintAt(p []byte, off, size int) uint64 {
-	if off < 0 || off+size > len(p) {
-		return 0
-	}
-	q := p[off : off+size]
-	if b.be {
-		switch size {
-		case 1:
-			return uint64(q[0])
-		case 2:
-			return uint64(binary.BigEndian.Uint16(q))
-		case 4:
-			return uint64(binary.BigEndian.Uint32(q))
-		case 8:
-			return binary.BigEndian.Uint64(q)
-		}
-		return 0
-	}
-	switch size {
-	case 1:
-		return uint64(q[0])
-	case 2:
-		return uint64(binary.LittleEndian.Uint16(q))
-	case 4:
-		return uint64(binary.LittleEndian.Uint32(q))
-	case 8:
-		return binary.LittleEndian.Uint64(q)
-	}
-	return 0
+	return FixedUint(p, off, size, b.be)
 }
 
 func (b *Binding) decodeInt(p []byte, off int, f *Field) uint64 {
