@@ -50,7 +50,6 @@ type emitter struct {
 	p       *planner
 	f       *jen.File
 	fixed   bool
-	be      bool
 	imports map[string]bool // standard packages the body uses
 	nfields int
 	specs   map[*agg][]jen.Code
@@ -70,7 +69,7 @@ func kvm(name string) *jen.Statement { return jen.Id("kvm." + name) }
 func bindID(name string) *jen.Statement { return jen.Id("bind." + name) }
 
 func (p *planner) emit() ([]byte, error) {
-	e := &emitter{p: p, f: jen.NewFile(p.in.Package), fixed: p.in.Fixed, be: p.in.DataModel.BigEndian(),
+	e := &emitter{p: p, f: jen.NewFile(p.in.Package), fixed: p.in.Fixed,
 		imports: map[string]bool{}, specs: map[*agg][]jen.Code{}}
 	for i, a := range p.aggList {
 		a.index = i
