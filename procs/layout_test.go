@@ -16,6 +16,7 @@ import (
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/gen"
 	"github.com/kvmgen/kvmgen/internal/testfix"
+	"github.com/kvmgen/kvmgen/internal/testfix/gentest"
 	"github.com/kvmgen/kvmgen/runtime/bind"
 )
 
@@ -391,33 +392,7 @@ func TestBindingsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the 590 MB vmlinux")
 	}
-	src, err := os.ReadFile("layout.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "//go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen "
-	var args []string
-	for _, l := range strings.Split(string(src), "\n") {
-		if a, ok := strings.CutPrefix(l, prefix); ok {
-			args = strings.Fields(a)
-		}
-	}
-	if args == nil {
-		t.Fatal("no go:generate line in layout.go")
-	}
-	cfg := gen.Config{Package: "procs", Command: "kvmgen gen " + strings.Join(args, " ")}
-	for i := 0; i+1 < len(args); i += 2 {
-		switch args[i] {
-		case "-type":
-			cfg.Types = strings.Split(args[i+1], ",")
-		case "-var":
-			cfg.Vars = strings.Split(args[i+1], ",")
-		case "-prefix":
-			cfg.Prefix = args[i+1]
-		default:
-			t.Fatalf("go:generate line has flag %s the test does not know", args[i])
-		}
-	}
+	cfg := gentest.GenerateLine(t, "layout.go", "procs")
 	di, vmlinux := kernelDWARF(t)
 	out, err := gen.Generate(di, cfg)
 	if err != nil {

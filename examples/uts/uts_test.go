@@ -10,38 +10,8 @@ import (
 	"github.com/kvmgen/kvmgen/dwarfmodel"
 	"github.com/kvmgen/kvmgen/gen"
 	"github.com/kvmgen/kvmgen/internal/testfix"
+	"github.com/kvmgen/kvmgen/internal/testfix/gentest"
 )
-
-// generateConfig reads the go:generate line of main.go, so that the test
-// regenerates exactly what `go generate` would.
-func generateConfig(t *testing.T) gen.Config {
-	t.Helper()
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "//go:generate go run github.com/kvmgen/kvmgen/cmd/kvmgen gen "
-	for _, l := range strings.Split(string(src), "\n") {
-		if !strings.HasPrefix(l, prefix) {
-			continue
-		}
-		args := strings.Fields(strings.TrimPrefix(l, prefix))
-		cfg := gen.Config{Package: "main", Command: "kvmgen gen " + strings.Join(args, " ")}
-		for i := 0; i+1 < len(args); i += 2 {
-			switch args[i] {
-			case "-type":
-				cfg.Types = strings.Split(args[i+1], ",")
-			case "-var":
-				cfg.Vars = strings.Split(args[i+1], ",")
-			default:
-				t.Fatalf("go:generate line has flag %s the test does not know", args[i])
-			}
-		}
-		return cfg
-	}
-	t.Fatal("no go:generate line in main.go")
-	return gen.Config{}
-}
 
 // TestBindingsUpToDate checks that the committed bindings are what
 // generating them again from the Debian kernel gives.
@@ -52,7 +22,7 @@ func TestBindingsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	src, err := gen.Generate(f, generateConfig(t))
+	src, err := gen.Generate(f, gentest.GenerateLine(t, "main.go", "main"))
 	if err != nil {
 		t.Fatal(err)
 	}
