@@ -35,35 +35,12 @@
 #
 #   bash scripts/scaling-bench.sh [OUTDIR]      (RUNS=10, BENCH_COUNT=5; GO_BENCH=0 skips go test)
 set -euo pipefail
-CACHE=${KVMGEN_CACHE:-$HOME/.cache/kvmgen}
-K=$CACHE/linux-amd64
-V=$K/vmlinux
-S=$K/dumps/elf.vmcore
-P=$K/dumps/paging.vmcore
-M=$K/dumps/many/elf.vmcore
+# shellcheck source=scripts/bench-rounds.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-rounds.sh"
+bench_setup scaling-bench "${1:-}"
 MANY=$K/dumps/many/truth/many.txt
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${1:-$(mktemp -d "${TMPDIR:-/tmp}/scaling-bench.XXXXXX")}
-RUNS=${RUNS:-10}
-BENCH_COUNT=${BENCH_COUNT:-5}
-PY=/usr/bin/python3
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-
-echo "== fixtures"
-# The normal dumps, then the 10,000-task one (each a no-op when cached).
-KVMGEN_NO_PANIC=1 bash "$REPO/scripts/fixtures.sh" dumps
-if ! bash "$REPO/scripts/fixtures.sh" many; then
-	[ -s "$M" ] && [ -s "$MANY" ] || { echo "scaling-bench: fixtures.sh many failed and there is no many dump" >&2; exit 1; }
-	echo "WARNING: fixtures.sh many failed; measuring the many dump already in $K/dumps/many" >&2
-fi
-(cd "$REPO" && go build -o "$OUT/kvmgen" ./cmd/kvmgen)
-KV=$OUT/kvmgen
-L="-layout-cache $OUT/layouts" # this run's own layout cache
 DT=$REPO/scripts/drgn-tasks.py
-export KVMGEN_KERNEL=
 
-echo "== load average before: $(cat /proc/loadavg)"
 echo "== outputs ($OUT)"
 "$KV" ps -T $L -core "$M" > "$OUT/kvmgen-many.txt"
 "$KV" ps -T $L -kernel "$V" -core "$M" > "$OUT/kvmgen-many-vmlinux.txt"
@@ -160,21 +137,11 @@ CMDS=(
 	"drgn many|$NM|$PY $DT $V $M"
 	"drgn open many|0|$PY $DT $V $M open"
 )
-RES=$OUT/runs.tsv
-# shellcheck source=scripts/bench-rounds.sh
-. "$REPO/scripts/bench-rounds.sh"
 bench_rounds "$RUNS" "$OUT" "${CMDS[@]}"
-"$PY" - "$RES" "$OUT/names.txt" <<'PY'
+PYTHONPATH="$REPO/scripts" "$PY" - "$OUT/runs.tsv" "$OUT/names.txt" <<'PY'
 import statistics as st, sys
-rows = {name: None for name in open(sys.argv[2]).read().splitlines()}
-loads = []
-for line in open(sys.argv[1]):
-    name, size, t0, t1, user, sys_, rss, load = line.rstrip("\n").split("\t")
-    r = rows[name] = rows[name] or {"size": int(size), "wall": [], "cpu": [], "rss": []}
-    r["wall"].append(float(t1) - float(t0)); r["cpu"].append(float(user) + float(sys_)); r["rss"].append(int(rss))
-    loads.append(float(load))
-med = {k: st.median(v["wall"]) for k, v in rows.items()}
-print("load average (1 min) during the rounds: median %.1f, %.1f-%.1f" % (st.median(loads), min(loads), max(loads)))
+from bench_rounds import load
+rows, med = load(sys.argv[1], sys.argv[2])
 print("| command | tasks | wall median | min-max | n | CPU median | peak RSS (largest of the runs) | per task (wall - start-up) / tasks |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 def startup(name):
@@ -202,25 +169,5 @@ print("kvmgen / drgn on the many dump: ps -T %.2f, ps -T -kernel %.2f (wall medi
     med["ps-T many"] / med["drgn many"], med["ps-T -kernel many"] / med["drgn many"]))
 PY
 
-echo "== in process: the walk alone, drgn (scripts/drgn-tasks.py bench K: 1 warm-up walk, K timed)"
-for d in "small $S 30" "small-paging $P 30" "many $M 5"; do
-	# shellcheck disable=SC2086
-	set -- $d
-	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-	"$PY" "$DT" "$V" "$2" bench "$3" > "$OUT/drgn-bench-$1.txt"
-	"$PY" - "$1" "$OUT/drgn-bench-$1.txt" <<'PY'
-import statistics as st, sys
-w = [(float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[2])]
-t = [x for x, _ in w]
-n = w[0][1]
-print("drgn for_each_task walk, %s: median %.2f ms (%.2f-%.2f, n=%d) for %d tasks: %.1f µs/task (min %.1f)" % (
-    sys.argv[1], st.median(t) * 1e3, min(t) * 1e3, max(t) * 1e3, len(t), n, st.median(t) / n * 1e6, min(t) / n * 1e6))
-PY
-done
-
-if [ "${GO_BENCH:-1}" != 0 ]; then
-	echo "== in process: go test -bench 'TaskWalk|PSOpen|PSThreads' -count $BENCH_COUNT"
-	(cd "$REPO" && go test ./cmd/kvmgen -run '^$' -bench 'TaskWalk|PSOpen|PSThreads' -benchmem -count "$BENCH_COUNT") | tee "$OUT/gobench.txt"
-	(cd "$REPO" && go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$OUT/gobench.txt")
-	echo "== load average after the Go benchmarks: $(cat /proc/loadavg)"
-fi
+bench_drgn_walk "$DT" "for_each_task walk" task
+bench_go 'TaskWalk|PSOpen|PSThreads'
